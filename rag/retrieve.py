@@ -1,0 +1,165 @@
+"""Hybrid retrieval: BM25 and dense legs, fused, merged and de-duplicated.
+
+Fusion is a weighted sum of each leg's scores scaled to [0, 1] over the candidate pool
+(`bm25 / max bm25`, `(cos - min cos) / (max cos - min cos)`). Plain reciprocal-rank
+fusion throws away how far ahead the BM25 leg's best candidate is, which is what makes
+it strong on Chinese text; the weights were chosen on the dev sets (see README, "Retrieval").
+When the BM25 leg matches nothing (an English question over Chinese articles) the dense
+leg decides alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.bm25 import tokenize_query
+from rag.errors import InputError
+from rag.index import Index, _State
+from rag.normalize import to_simplified
+from rag.records import Filters, Hit
+
+logger = logging.getLogger(__name__)
+
+BM25_WEIGHT = 0.75
+DENSE_WEIGHT = 0.25
+CANDIDATES = 100
+DUPLICATE_JACCARD = 0.6
+
+
+@dataclass(slots=True)
+class Candidate:
+    pos: int
+    bm25: float
+    dense: float
+    score: float = 0.0
+
+
+def query_term_ids(index: Index, query: str) -> list[int]:
+    ids = index.vocab.ids
+    return [ids.get(t, -1) for t in tokenize_query(query)]
+
+
+def _shingles(text: str, n: int = 4) -> set[str]:
+    t = "".join(to_simplified(text).split())
+    return {t[i : i + n] for i in range(max(1, len(t) - n + 1))}
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
+def fuse(
+    cands: list[Candidate], bm25_weight: float = BM25_WEIGHT, dense_weight: float = DENSE_WEIGHT
+) -> None:
+    if not cands:
+        return
+    b = np.array([c.bm25 for c in cands])
+    d = np.array([c.dense for c in cands])
+    bmax = float(b.max())
+    bn = b / bmax if bmax > 0 else np.zeros_like(b)
+    dspan = float(d.max() - d.min())
+    dn = (d - d.min()) / dspan if dspan > 1e-9 else np.ones_like(d)
+    if bmax <= 0:  # nothing matched lexically: the dense leg decides
+        scores = dn
+    else:
+        scores = bm25_weight * bn + dense_weight * dn
+    for c, s in zip(cands, scores, strict=True):
+        c.score = float(s)
+
+
+def candidates(
+    index: Index,
+    state: _State,
+    query: str,
+    *,
+    filters: Filters | None = None,
+    k: int = CANDIDATES,
+    query_vec: np.ndarray | None = None,
+) -> list[Candidate]:
+    """Union of both legs' top-k candidates, each with both scores, fused, best first."""
+    mask = index.allowed_mask(state, filters)
+    bm = state.bm25.scores(query_term_ids(index, query))
+    if mask is not None:
+        bm = np.where(mask, bm, 0.0)
+    bm_top = np.argsort(-bm)[:k]
+    bm_top = bm_top[bm[bm_top] > 0]
+    if query_vec is None:
+        query_vec = index.embedder.encode_queries([query])[0]
+    d_pos, _ = index.dense_search(state, query_vec, k, mask)
+    pool = np.unique(np.concatenate([bm_top, d_pos])).astype(np.int64)
+    if pool.size == 0:
+        return []
+    dense = state.vectors[pool] @ query_vec.astype(np.float32)
+    cands = [Candidate(int(p), float(bm[p]), float(s)) for p, s in zip(pool, dense, strict=True)]
+    fuse(cands)
+    cands.sort(key=lambda c: -c.score)
+    return cands
+
+
+def to_hits(index: Index, state: _State, cands: Sequence[Candidate], top_k: int) -> list[Hit]:
+    """Hits for the best candidates: overlapping chunks of one article merged, near-duplicate
+    reprints of a story kept once."""
+    picked: list[tuple[Candidate, int, int, int]] = []  # cand, art rowid, start, end
+    for c in cands:
+        art = int(state.art[c.pos])
+        s, e = int(state.starts[c.pos]), int(state.ends[c.pos])
+        merged = False
+        for i, (pc, pa, ps, pe) in enumerate(picked):
+            if pa == art and s <= pe and e >= ps:  # overlapping or touching chunks of one article
+                picked[i] = (pc, pa, min(ps, s), max(pe, e)) if e - s + pe - ps < 1500 else picked[i]
+                merged = True
+                break
+        if not merged:
+            picked.append((c, art, s, e))
+        if len(picked) >= top_k * 3:
+            break
+    texts = index.texts([a for _, a, _, _ in picked])
+    hits: list[Hit] = []
+    seen: list[set[str]] = []
+    for c, art, s, e in picked:
+        meta = state.articles.get(art)
+        text = texts.get(art)
+        if meta is None or text is None:
+            continue  # deleted while we looked
+        passage = text[s:e]
+        sh = _shingles(passage)
+        if any(_jaccard(sh, o) >= DUPLICATE_JACCARD for o in seen):
+            continue  # a reprint of a passage already listed
+        seen.append(sh)
+        hits.append(
+            Hit(
+                chunk_id=f"{meta.id}#c{int(state.chunk_n[c.pos])}",
+                article_id=meta.id,
+                title=meta.title,
+                text=passage,
+                start=s,
+                end=e,
+                score=round(c.score, 6),
+                scores={"dense": round(c.dense, 6), "bm25": round(c.bm25, 6)},
+                source=meta.source,
+                published=meta.published,
+                parent_id=meta.parent_id,
+            )
+        )
+        if len(hits) >= top_k:
+            break
+    return hits
+
+
+def validate_top_k(top_k: int, limit: int = 50) -> None:
+    if not 1 <= top_k <= limit:
+        raise InputError(f"top_k of {top_k} is outside 1..{limit}; set top_k between 1 and {limit}")
+
+
+def search(index: Index, query: str, *, top_k: int = 10, filters: Filters | None = None) -> list[Hit]:
+    """The `top_k` passages best matching `query`."""
+    if not query or not query.strip():
+        raise InputError("the query is empty; type some words to search for")
+    validate_top_k(top_k)
+    with index.reading() as state:
+        cands = candidates(index, state, query.strip(), filters=filters)
+        return to_hits(index, state, cands, top_k)

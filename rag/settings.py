@@ -1,0 +1,35 @@
+"""The one validated place for settings (env prefix `ZHIWEN_`).
+
+Read only at the edges (the CLI and the HTTP server); the library itself takes
+explicit arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZHIWEN_", extra="ignore")
+
+    index: Path = Field(Path(".zhiwen/index"), description="index directory")
+    embedder: str | None = Field(
+        None,
+        description="'use' (offline default), 'st:NAME_OR_PATH' or 'fake'; unset = what the index was built with",
+    )
+    seeds: Path = Field(Path("seeds"), description="articles indexed when no index exists")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_key: SecretStr | None = Field(None, description="Bearer key required for writes")
+    max_question_chars: int = Field(1000, ge=1)
+    max_upload_mb: float = Field(20.0, gt=0)
+    max_top_k: int = Field(50, ge=1)
+    background_upload_bytes: int = Field(256 * 1024, ge=0, description="uploads larger than this run as jobs")
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(30.0, gt=0)
+    ui: bool = Field(True, description="mount the Gradio chat at /ui")

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rag.bm25 import tokenize, tokenize_query
+from rag.normalize import (
+    canonical_terms,
+    chinese_to_int,
+    detect_script,
+    expand_query,
+    fold_width,
+    numerals_to_arabic,
+    simplify_with_map,
+    to_simplified,
+    to_traditional,
+)
+
+
+def test_opencc_both_ways_phrase_level():
+    assert to_simplified("長沙晚報這篇報道的記者是誰") == "长沙晚报这篇报道的记者是谁"
+    assert to_traditional("十三届八次全会") == "十三屆八次全會"
+
+
+def test_script_detection():
+    assert detect_script("十三届八次全会有哪些人出席？") == "zh-Hans"
+    assert detect_script("十三屆八次全會有哪些市領導出席？") == "zh-Hant"
+    assert detect_script("Who attended the plenary session?") == "en"
+    assert detect_script("2019") == "zh-Hans"
+
+
+def test_full_width_folds_to_ascii_and_keeps_length():
+    assert fold_width("ＧＤＰ１２３！") == "GDP123!"
+    s = "Ａ　Ｂ"
+    assert len(fold_width(s)) == len(s)
+
+
+def test_chinese_numerals():
+    assert chinese_to_int("十三") == 13
+    assert chinese_to_int("八") == 8
+    assert chinese_to_int("二十") == 20
+    assert chinese_to_int("一百零五") == 105
+    assert chinese_to_int("二〇三五") == 2035
+    assert chinese_to_int("长沙") is None
+    assert numerals_to_arabic("第十三届委员会第八次全体会议") == "第13届委员会第8次全体会议"
+    # words that merely contain a numeral character are left alone
+    assert numerals_to_arabic("统一思想，一些问题") == "统一思想，一些问题"
+
+
+def test_meeting_abbreviations_fold_to_one_form():
+    long = canonical_terms("中共长沙市第十三届委员会第八次全体会议")
+    short = canonical_terms("十三届八次全会")
+    arabic = canonical_terms("13届8次全会")
+    assert "13届8次全会" in long
+    assert short == arabic == "13届8次全会"
+    assert canonical_terms("市人民代表大会常务委员会") == "市人大常委会"
+    assert canonical_terms("政治协商会议") == "政协"
+    assert canonical_terms("第十三次党代表大会") == "第13次党代会"
+    assert canonical_terms("十九届中央委员会第五次全体会议") == "19届5中全会"
+
+
+def test_query_expansion_of_names_that_stand_for_several_bodies():
+    assert "人大" in expand_query("今年两会有什么新提案")
+    assert "政协" in expand_query("今年两会有什么新提案")
+
+
+def test_query_and_document_tokens_meet_across_forms():
+    doc = set(tokenize("今天，中共长沙市第十三届委员会第八次全体会议召开。"))
+    for q in ("十三届八次全会", "十三屆八次全會", "13届8次全会"):
+        assert set(tokenize_query(q)) & doc >= {"13届8次全会", "全会"}
+
+
+def test_question_words_do_not_become_terms():
+    toks = tokenize_query("胡衡华是哪年出生的？")
+    assert "胡衡华" in toks and "出生" in toks
+    assert not any("哪" in t or t == "华是" for t in toks)
+
+
+def test_rare_names_split_by_jieba_still_match_as_bigrams():
+    toks = tokenize("全媒体记者凌晴报道")
+    assert "凌晴" in toks
+
+
+@given(st.text(alphabet="長沙晚報這篇報道的記者是誰發展頭髮乾燥後來ＡＢ１２，。 \n", max_size=60))
+def test_simplify_map_points_into_the_original(text):
+    out, mapping = simplify_with_map(text)
+    assert len(mapping) == len(out)
+    assert all(0 <= m < len(text) for m in mapping)
+    assert mapping == sorted(mapping)
