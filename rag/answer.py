@@ -212,32 +212,34 @@ def _weights(index: Index, info: QuestionInfo) -> list[float]:
     return [bm25.idf_of(ids.get(t, -1)) * (LIGHT_WEIGHT if t in info.light else 1.0) for t in info.terms]
 
 
+DENSE_SHORTLIST = 16  # sentences whose dense similarity is computed (embedding them is the slow part)
+
+
 def _score(index: Index, info: QuestionInfo, sents: list[Sentence], qvec: np.ndarray) -> None:
     weights = _weights(index, info)
     ctx_cache: dict[str, str] = {}
     q_simpl = to_simplified(info.search_text).lower()
-    if sents:
-        vecs = index.embedder.encode_queries([s.text for s in sents])
-        dense = vecs @ qvec
-    else:
-        dense = np.zeros(0)
     top_hit = max((s.hit.score for s in sents), default=1.0) or 1.0
-    for s, d in zip(sents, dense, strict=True):
+    for s in sents:  # cheap lexical features first
         ctx = ctx_cache.get(s.hit.chunk_id)
         if ctx is None:
             ctx = ctx_cache[s.hit.chunk_id] = canonical_terms(f"{s.hit.title}\n{s.hit.text}")
         s.cov = _coverage(info.terms, weights, s.canon)
         s.ctx_cov = _coverage(info.terms, weights, ctx)
+        s.score = 0.45 * s.cov + 0.15 * s.ctx_cov + 0.10 * (s.hit.score / top_hit) - 0.01 * s.hit_rank
+    # then the answer type and the dense similarity, for a shortlist only
+    shortlist = sorted(sents, key=lambda s: -s.score)[: DENSE_SHORTLIST * (2 if info.script == "en" else 1)]
+    if not shortlist:
+        return
+    dense = index.embedder.encode_queries([s.text for s in shortlist]) @ qvec
+    floor = float(dense.min())
+    for s in sents:
+        s.dense = floor
+    for s, d in zip(shortlist, dense, strict=True):
         s.dense = float(d)
         s.type_ok = _type_score(info, s, q_simpl)
-        s.score = (
-            0.45 * s.cov
-            + 0.15 * s.ctx_cov
-            + 0.35 * s.dense
-            + (0.35 if info.kind == "list" else 0.15) * s.type_ok
-            + 0.10 * (s.hit.score / top_hit)
-            - 0.01 * s.hit_rank
-        )
+    for s in sents:
+        s.score += 0.35 * s.dense + (0.35 if info.kind == "list" else 0.15) * s.type_ok
 
 
 def _cite(texts: dict[str, str], sents: Sequence[Sentence]) -> list[Citation]:

@@ -100,21 +100,28 @@ def candidates(
     return cands
 
 
+def _coalesce(picked: list[tuple[Candidate, int, int, int]]) -> list[tuple[Candidate, int, int, int]]:
+    """Merge overlapping or touching spans of one article; the best-scored candidate stands for the span."""
+    out: list[tuple[Candidate, int, int, int]] = []
+    for c, art, s, e in picked:
+        for i, (pc, pa, ps, pe) in enumerate(out):
+            if pa == art and s <= pe and e >= ps:
+                out[i] = (pc, pa, min(ps, s), max(pe, e))
+                break
+        else:
+            out.append((c, art, s, e))
+    if len(out) < len(picked):
+        return _coalesce(out)  # a merged span may now touch another
+    return out
+
+
 def to_hits(index: Index, state: _State, cands: Sequence[Candidate], top_k: int) -> list[Hit]:
     """Hits for the best candidates: overlapping chunks of one article merged, near-duplicate
     reprints of a story kept once."""
     picked: list[tuple[Candidate, int, int, int]] = []  # cand, art rowid, start, end
     for c in cands:
-        art = int(state.art[c.pos])
-        s, e = int(state.starts[c.pos]), int(state.ends[c.pos])
-        merged = False
-        for i, (pc, pa, ps, pe) in enumerate(picked):
-            if pa == art and s <= pe and e >= ps:  # overlapping or touching chunks of one article
-                picked[i] = (pc, pa, min(ps, s), max(pe, e)) if e - s + pe - ps < 1500 else picked[i]
-                merged = True
-                break
-        if not merged:
-            picked.append((c, art, s, e))
+        picked.append((c, int(state.art[c.pos]), int(state.starts[c.pos]), int(state.ends[c.pos])))
+        picked = _coalesce(picked)
         if len(picked) >= top_k * 3:
             break
     texts = index.texts([a for _, a, _, _ in picked])

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+from tests.conftest import ROOT, SEEDS
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZHIWEN_INDEX", str(tmp_path / "index"))
+    monkeypatch.setenv("ZHIWEN_EMBEDDER", "fake")
+    monkeypatch.setenv("ZHIWEN_SEEDS", str(SEEDS))
+    return tmp_path
+
+
+def _json_lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_ask_builds_the_index_from_seeds_when_missing(env, capsys):
+    assert main(["ask", "出席全会的市委委员应到多少人？", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "indexing" in err
+    d = json.loads(out)
+    assert set(d) >= {"question", "answered", "answer", "script", "citations", "took_ms"}
+    assert d["answered"] and "57" in d["answer"]
+    c = d["citations"][0]
+    assert set(c) == {
+        "n",
+        "article_id",
+        "chunk_id",
+        "title",
+        "source",
+        "published",
+        "quote",
+        "start",
+        "end",
+        "score",
+    }
+    assert (env / "index" / "manifest.json").exists()
+
+
+def test_index_search_articles_round_trip(env, capsys, tmp_path):
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(
+        json.dumps({"id": "x1", "title": "测试新闻", "text": "知闻测试文章。今天天气晴朗。", "source": "测试报"},
+                   ensure_ascii=False) + "\n{not json\n", encoding="utf-8")  # fmt: skip
+    assert main(["index", str(SEEDS), str(extra), "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert "20 added" in out
+    assert "extra.jsonl:2" in err  # the malformed line is named; the good one went in
+
+    assert main(["search", "知闻测试文章", "--json", "--top-k", "3"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["query"] == "知闻测试文章" and d["hits"][0]["article_id"] == "x1"
+    assert set(d["hits"][0]) >= {"chunk_id", "article_id", "title", "text", "start", "end", "score", "scores"}
+    assert set(d["hits"][0]["scores"]) == {"dense", "bm25"}
+
+    assert main(["articles", "list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing["total"] == 20
+    assert main(["articles", "show", "x1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == "知闻测试文章。今天天气晴朗。"
+    assert main(["articles", "delete", "x1"]) == 0
+    capsys.readouterr()
+    assert main(["articles", "show", "x1"]) == 2
+    assert "no article" in capsys.readouterr().err
+
+
+def test_reindex_is_idempotent(env, capsys):
+    main(["index", str(SEEDS), "-q"])
+    capsys.readouterr()
+    main(["index", str(SEEDS), "-q"])
+    assert "0 added, 0 updated, 19 unchanged" in capsys.readouterr().out
+
+
+def test_filters_and_errors(env, capsys):
+    main(["index", str(SEEDS), "-q"])
+    capsys.readouterr()
+    assert main(["search", "胡衡华", "--json", "--source", "澎湃新聞·澎湃號·政務"]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    assert hits and all(h["source"] == "澎湃新聞·澎湃號·政務" for h in hits)
+    assert main(["ask", "   "]) == 2
+    assert "empty" in capsys.readouterr().err
+    assert main(["ask", "长沙", "--top-k", "0"]) == 2
+    assert "top_k" in capsys.readouterr().err
+
+
+def test_opening_with_another_embedder_says_how_to_rebuild(env, capsys):
+    main(["index", str(SEEDS), "-q"])
+    capsys.readouterr()
+    assert main(["ask", "长沙", "--embedder", "fake:32"]) == 2
+    assert "rebuild" in capsys.readouterr().err
+
+
+def test_eval_reports_metrics(env, capsys, tmp_path):
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(
+        "\n".join(json.dumps(d, ensure_ascii=False) for d in [
+            {"id": "1", "question": "出席全会的市委委员应到多少人？", "answers": ["57"],
+             "source": "000_c96f0316381136be.txt"},
+            {"id": "2", "question": "火星上的首府是哪座城市？", "answerable": False},
+        ]), encoding="utf-8")  # fmt: skip
+    assert main(["eval", str(qa), "--json"]) == 0
+    (r,) = json.loads(capsys.readouterr().out)
+    assert r["questions"] == 2 and r["hit1"] == 1.0 and r["answer_accuracy"] == 1.0
+    assert r["no_answer_accuracy"] == 1.0 and r["citation_validity"] == 1.0
+    assert main(["eval", str(qa)]) == 0
+    assert "| set |" in capsys.readouterr().out
+
+
+def test_batch_mode_reads_stdin_and_does_not_import_heavy_libraries(tmp_path):
+    code = (
+        "import sys; from rag.cli import main; rc = main(['ask', '-']); "
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'gradio') if m in sys.modules]; "
+        "sys.stderr.write('HEAVY=' + ','.join(heavy)); sys.exit(rc)"
+    )
+    env = {"ZHIWEN_INDEX": str(tmp_path / "ix"), "ZHIWEN_SEEDS": str(SEEDS), "ZHIWEN_EMBEDDER": "use",
+           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code], input="出席全会的市委委员应到多少人？\n\n   \n长沙连续多少年获评中国最具幸福感城市？\n",
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = _json_lines(proc.stdout)
+    assert len(lines) == 2 and all(line["answered"] for line in lines)
+    assert "HEAVY=" in proc.stderr and proc.stderr.rsplit("HEAVY=", 1)[1].strip() == ""
+
+
+def test_help_lists_every_command():
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "zhiwen"), "--help"], capture_output=True, text=True
+    )
+    for cmd in ("index", "ask", "search", "articles", "eval", "serve"):
+        assert cmd in out.stdout

@@ -1,0 +1,168 @@
+"""Retrieval against brute-force oracles: BM25 recomputed from scratch in plain Python, and
+exact cosine similarity in numpy, after adds, replacements and deletes."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from rag import Article, FakeEmbedder, Filters, Index, search
+from rag.bm25 import tokenize, tokenize_query
+from rag.chunk import chunk_article, context_header
+from rag.errors import InputError
+from rag.retrieve import candidates, query_term_ids
+
+QUERIES = [
+    "十三届八次全会有哪些人出席",
+    "長沙要堅守哪三條底線",
+    "胡衡华 马云",
+    "第3号 会议 出席",
+    "不存在的词语",
+]
+
+
+def _corpus() -> list[Article]:
+    topics = ["长沙市委召开全会", "湖南日报记者专访", "制造业高质量发展", "马云会见市委书记", "乡村振兴底线"]
+    return [
+        Article(
+            id=f"n{i}",
+            title=f"第{i}号 {topics[i % 5]}",
+            text=f"{topics[(i * 3) % 5]}。出席会议的有张{i}、李{i % 7}。第{i}号文件要求{topics[(i + 1) % 5]}。"
+            * (1 + i % 4),
+            published=f"2023-0{1 + i % 9}-15",
+            source=["甲报", "乙报", "丙台"][i % 3],
+        )
+        for i in range(40)
+    ]
+
+
+def _oracle_bm25(index: Index, query: str, k1: float = 1.2, b: float = 0.75) -> dict[str, float]:
+    docs: dict[str, Counter[str]] = {}
+    arts, _ = index.list_articles(limit=10_000)
+    for a in arts:
+        header = context_header(a)
+        for c in chunk_article(a, target=index.chunk_target, overlap=index.chunk_overlap):
+            docs[c.id] = Counter(tokenize(f"{header}\n{c.text}"))
+    n = len(docs)
+    avgdl = sum(sum(c.values()) for c in docs.values()) / n
+    scores = dict.fromkeys(docs, 0.0)
+    for term in set(tokenize_query(query)):
+        df = sum(1 for c in docs.values() if term in c)
+        if df == 0:
+            continue
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        for cid, c in docs.items():
+            tf = c.get(term, 0)
+            if tf:
+                dl = sum(c.values())
+                scores[cid] += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
+    return scores
+
+
+def _index_scores(index: Index, query: str) -> dict[str, float]:
+    with index.reading() as state:
+        s = state.bm25.scores(query_term_ids(index, query))
+        out = {}
+        for pos in np.flatnonzero(state.alive):
+            meta = state.articles[int(state.art[pos])]
+            out[f"{meta.id}#c{int(state.chunk_n[pos])}"] = float(s[pos])
+    return out
+
+
+@pytest.fixture
+def corpus_index(tmp_path, seed_articles):
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add(_corpus())
+    index.add(seed_articles)
+    yield index
+    index.close()
+
+
+def _assert_bm25_matches_oracle(index: Index) -> None:
+    for q in QUERIES:
+        oracle = _oracle_bm25(index, q)
+        got = _index_scores(index, q)
+        assert set(got) == set(oracle)
+        for cid, v in oracle.items():
+            assert got[cid] == pytest.approx(v, rel=1e-4, abs=1e-5), (q, cid)
+
+
+def test_bm25_leg_equals_brute_force(corpus_index):
+    _assert_bm25_matches_oracle(corpus_index)
+
+
+def test_bm25_stays_exact_after_replace_and_delete(corpus_index):
+    corpus_index.delete("n3")
+    corpus_index.delete("003_f796007d3590bde0")
+    corpus_index.add(
+        [Article(id="n5", title="替换后的标题", text="全新的正文，与马云会见无关。出席者张三。")]
+    )
+    corpus_index._state.bm25.merge()  # exercise the merged layout as well as main + delta
+    corpus_index.add([Article(id="n99", title="新增", text="乡村振兴底线。第3号 会议。")])
+    _assert_bm25_matches_oracle(corpus_index)
+
+
+def test_dense_leg_equals_exact_cosine(corpus_index):
+    emb = corpus_index.embedder
+    for q in QUERIES:
+        qv = emb.encode_queries([q])[0]
+        with corpus_index.reading() as state:
+            _pos, sims = corpus_index.dense_search(state, qv, 10, None)
+            alive = np.flatnonzero(state.alive)
+            exact = state.vectors[alive] @ qv
+        best = np.sort(exact)[::-1][:10]
+        assert np.allclose(np.sort(sims)[::-1], best, atol=1e-5)
+
+
+def test_fused_scores_expose_both_legs_and_rank_consistently(corpus_index):
+    with corpus_index.reading() as state:
+        cands = candidates(corpus_index, state, "长沙市委召开全会 出席")
+    assert cands == sorted(cands, key=lambda c: -c.score)
+    hits = search(corpus_index, "长沙市委召开全会 出席", top_k=5)
+    assert hits and all({"dense", "bm25"} <= set(h.scores) for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    for h in hits:
+        text = corpus_index.get_article(h.article_id).text
+        assert text[h.start : h.end] == h.text
+
+
+def test_filters_restrict_both_legs(corpus_index):
+    f = Filters(since="2023-03-01", until="2023-04-30", sources=("甲报",))
+    hits = search(corpus_index, "马云会见市委书记", top_k=20, filters=f)
+    assert hits
+    for h in hits:
+        assert h.source == "甲报" and "2023-03-01" <= (h.published or "") <= "2023-04-30\uffff"
+
+
+def test_overlapping_chunks_of_one_article_are_merged(tmp_path):
+    text = "".join(f"第{i}句讲长沙全会出席的人。" for i in range(60))
+    index = Index.open(tmp_path / "ix", FakeEmbedder(), chunk_target=80, chunk_overlap=40)
+    index.add([Article(id="long", title="长文", text=text)])
+    hits = search(index, "长沙全会出席的人", top_k=5)
+    spans = sorted((h.start, h.end) for h in hits)
+    for (_a0, a1), (b0, _b1) in itertools.pairwise(spans):
+        assert b0 > a1, "overlapping passages of one article should have been merged"
+
+
+def test_near_duplicate_reprints_do_not_fill_the_results(tmp_path):
+    story = "长沙市第十三届委员会第八次全体会议今天召开，市领导朱健、程水泉等出席。会议审议通过了若干意见。"
+    reprints = [Article(id=f"r{i}", title=f"转载{i}", text=story + f"（来源：媒体{i}）") for i in range(6)]
+    other = Article(id="other", title="另一条", text="长沙全会之外的另一条新闻，讲制造业。")
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add([*reprints, other])
+    hits = search(index, "十三届八次全会出席", top_k=3)
+    assert sum(h.article_id.startswith("r") for h in hits) == 1
+    assert any(h.article_id == "other" for h in hits)
+
+
+def test_bad_queries_are_refused(corpus_index):
+    with pytest.raises(InputError, match="empty"):
+        search(corpus_index, "   ")
+    with pytest.raises(InputError, match="top_k"):
+        search(corpus_index, "长沙", top_k=0)
+    with pytest.raises(InputError, match="top_k"):
+        search(corpus_index, "长沙", top_k=51)
