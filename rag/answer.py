@@ -16,14 +16,16 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.bm25 import STOPWORDS, _jieba, tokenize_query
+from rag.bm25 import _jieba, query_terms, tokenize_query
 from rag.chunk import split_long, split_sentences
 from rag.errors import InputError
 from rag.index import Index
@@ -31,10 +33,15 @@ from rag.normalize import canonical_terms, detect_script, to_script, to_simplifi
 from rag.records import Answer, Citation, Filters, Hit, Turn
 from rag.retrieve import candidates, to_hits, validate_top_k
 
+if TYPE_CHECKING:
+    from rag.generate import LLMClient
+
 logger = logging.getLogger(__name__)
 
 MAX_ANSWER_CHARS = 200
 PASSAGES_FOR_ANSWER = 6
+SECOND_SENTENCE = 0.8  # a second sentence is added when it scores at least this share of the best
+PREFER_BONUS = 0.15  # fused-score bonus for articles the previous answer cited (follow-ups)
 # Calibrated on the dev sets (bench/calibrate.py): the least question coverage at which the
 # best evidence still answers, and for questions with no lexical overlap (English) the
 # least dense similarity of the best sentence.
@@ -129,10 +136,7 @@ def analyse(question: str, search_text: str | None = None) -> QuestionInfo:
         extra = [zh for pat, zh in EN_CUES if re.search(pat, q)]
         if extra:
             search = f"{search} {' '.join(extra)}"
-    terms = []
-    for t in tokenize_query(search):
-        if t not in STOPWORDS and t not in terms and not re.fullmatch(r"[a-z]+", t):
-            terms.append(t)
+    terms = [t for t in query_terms(search) if not re.fullmatch(r"[a-z]+", t)]
     if script == "en":  # English words never occur in Chinese articles; keep only the cue words
         terms = [t for t in terms if re.search(r"[\u4e00-\u9fff\d]", t)]
     light = {t for t in terms if t in META_WORDS}
@@ -220,11 +224,19 @@ def _score(index: Index, info: QuestionInfo, sents: list[Sentence], qvec: np.nda
     ctx_cache: dict[str, str] = {}
     q_simpl = to_simplified(info.search_text).lower()
     top_hit = max((s.hit.score for s in sents), default=1.0) or 1.0
+    # Within the candidate sentences a term found in many of them (usually the subject, e.g. the
+    # person the article is about) says little about which sentence answers: weigh terms by
+    # their sentence-level rarity as well when choosing the sentence.
+    n_s = len(sents)
+    local = [
+        w * math.log(1.0 + n_s / (1.0 + sum(1 for s in sents if t in s.canon)))
+        for t, w in zip(info.terms, weights, strict=True)
+    ]
     for s in sents:  # cheap lexical features first
         ctx = ctx_cache.get(s.hit.chunk_id)
         if ctx is None:
             ctx = ctx_cache[s.hit.chunk_id] = canonical_terms(f"{s.hit.title}\n{s.hit.text}")
-        s.cov = _coverage(info.terms, weights, s.canon)
+        s.cov = _coverage(info.terms, local, s.canon)
         s.ctx_cov = _coverage(info.terms, weights, ctx)
         s.score = 0.45 * s.cov + 0.15 * s.ctx_cov + 0.10 * (s.hit.score / top_hit) - 0.01 * s.hit_rank
     # then the answer type and the dense similarity, for a shortlist only
@@ -310,15 +322,16 @@ def _choose(info: QuestionInfo, sents: list[Sentence]) -> list[Sentence]:
         frag = len(best.text) < 16 or not re.search(r"[。！？!?；;」』”）)]$", best.text)
         if frag and i + 1 < len(same) and len(best.text) + len(same[i + 1].text) <= MAX_ANSWER_CHARS:
             chosen.append(same[i + 1])
-        elif len(ranked) > 1:
-            second = ranked[1]
-            if (
-                second.hit.article_id == best.hit.article_id
-                and min(abs(second.start - best.end), abs(best.start - second.end)) < 4
-                and second.score >= 0.9 * best.score
-                and len(best.text) + len(second.text) <= MAX_ANSWER_CHARS
-            ):
-                chosen.append(second)
+        else:
+            # a second sentence when it answers nearly as well and both fit the length limit
+            for second in ranked[1:3]:
+                if (
+                    second.score >= SECOND_SENTENCE * best.score
+                    and len(best.text) + len(second.text) <= MAX_ANSWER_CHARS
+                    and second.text != best.text
+                ):
+                    chosen.append(second)
+                    break
     chosen.sort(key=lambda s: (s.hit_rank, s.start) if info.kind == "list" else (s.hit.article_id, s.start))
     return chosen
 
@@ -332,6 +345,39 @@ def _answerable(info: QuestionInfo, best: Sentence) -> bool:
     return False
 
 
+@dataclass(slots=True)
+class Evidence:
+    hits: list[Hit]
+    texts: dict[str, str]  # article id -> stored text
+    sentences: list[Sentence]  # scored
+
+
+def gather_evidence(
+    index: Index,
+    info: QuestionInfo,
+    *,
+    filters: Filters | None = None,
+    prefer: Sequence[str] = (),
+    top_k: int = 5,
+) -> Evidence:
+    """Retrieve passages for the question and score their sentences."""
+    with index.reading() as state:
+        qvec = index.embedder.encode_queries([to_simplified(info.search_text)])[0]
+        cands = candidates(index, state, info.search_text, filters=filters, query_vec=qvec)
+        if prefer:
+            preferred = {state.by_id[a] for a in prefer if a in state.by_id}
+            for c in cands:
+                if int(state.art[c.pos]) in preferred:
+                    c.score += PREFER_BONUS
+            cands.sort(key=lambda c: -c.score)
+        hits = to_hits(index, state, cands, max(top_k, PASSAGES_FOR_ANSWER))
+        texts = {h.article_id: t for h, t in zip(hits, _texts_for(index, hits), strict=True)}
+    sents = _sentences(hits[:PASSAGES_FOR_ANSWER], texts)
+    if sents:
+        _score(index, info, sents, qvec)
+    return Evidence(hits, texts, sents)
+
+
 def ask(
     index: Index,
     question: str,
@@ -339,6 +385,7 @@ def ask(
     top_k: int = 5,
     filters: Filters | None = None,
     history: Sequence[Turn] = (),
+    llm: LLMClient | None = None,
 ) -> Answer:
     """Answer `question` from the indexed articles, with verified citations."""
     t0 = time.perf_counter()
@@ -348,6 +395,7 @@ def ask(
     question = question.strip()
     rewritten: str | None = None
     prefer: tuple[str, ...] = ()
+    carried: list[str] = []
     if history:
         from rag.conversation import rewrite
 
@@ -355,23 +403,17 @@ def ask(
         if r.query != question:
             rewritten = r.query
         prefer = tuple(r.prefer_articles)
+        carried = r.carried
     info = analyse(question, rewritten)
-    with index.reading() as state:
-        qvec = index.embedder.encode_queries([to_simplified(info.search_text)])[0]
-        cands = candidates(index, state, info.search_text, filters=filters, query_vec=qvec)
-        if prefer:
-            preferred = {state.by_id[a] for a in prefer if a in state.by_id}
-            for c in cands:
-                if int(state.art[c.pos]) in preferred:
-                    c.score += 0.15
-            cands.sort(key=lambda c: -c.score)
-        hits = to_hits(index, state, cands, max(top_k, PASSAGES_FOR_ANSWER))
-        texts = {h.article_id: t for h, t in zip(hits, _texts_for(index, state, hits), strict=True)}
+    if carried:  # carried words find the passages; the question's own words pick the sentence
+        own = set(tokenize_query(question))
+        from_context = {t for c in carried for t in tokenize_query(c)}
+        info.light |= {t for t in info.terms if t in from_context and t not in own}
+    ev = gather_evidence(index, info, filters=filters, prefer=prefer, top_k=top_k)
+    hits, texts, sents = ev.hits, ev.texts, ev.sentences
     script = info.script
     answer = Answer(question=question, answered=False, answer="", script=script, rewritten_question=rewritten)
-    sents = _sentences(hits[:PASSAGES_FOR_ANSWER], texts)
     if sents:
-        _score(index, info, sents, qvec)
         best = max(sents, key=lambda s: s.score)
         if _answerable(info, best):
             chosen = _choose(info, sents)
@@ -380,6 +422,8 @@ def ask(
                 answer.answered = True
                 answer.answer = text
                 answer.citations = cites
+    if llm is not None and answer.answered:
+        _generate(llm, answer, hits[:PASSAGES_FOR_ANSWER], texts)
     if not answer.answered:
         answer.message = NOT_FOUND[script]
         answer.answer = NOT_FOUND[script]
@@ -388,7 +432,27 @@ def ask(
     return answer
 
 
-def _texts_for(index: Index, state: object, hits: Sequence[Hit]) -> list[str]:
+def _texts_for(index: Index, hits: Sequence[Hit]) -> list[str]:
     by_rowid = {h.article_id: index._state.by_id.get(h.article_id) for h in hits}
     texts = index.texts([r for r in by_rowid.values() if r is not None])
     return [texts.get(by_rowid[h.article_id] or -1, "") for h in hits]
+
+
+def _generate(llm: LLMClient, answer: Answer, passages: Sequence[Hit], texts: dict[str, str]) -> None:
+    """Replace the extractive answer by the model's when every citation of it checks out;
+    otherwise keep it and say why in `message`."""
+    from rag.generate import citations_for, fallback_message, generate_answer
+
+    result = generate_answer(llm, answer.rewritten_question or answer.question, passages, answer.script)
+    if result.answer is None:
+        answer.message = fallback_message(result.reason or "no reason given", answer.script)
+        return
+    cites = citations_for(result.answer.passages, passages)
+    if any(texts.get(c.article_id, "")[c.start : c.end] != c.quote for c in cites):
+        logger.warning("generated answer dropped: a cited passage does not match the stored text")
+        answer.message = fallback_message("a cited passage did not match the stored text", answer.script)
+        return
+    answer.answer = result.answer.text
+    answer.citations = cites
+    answer.mode = "generated"
+    answer.message = None

@@ -60,14 +60,22 @@ _SINGLE_CJK = re.compile(r"^[\u3400-\u9fff]$")
 _MEETING_RE = re.compile(r"\d+届\d+[次中]全会|第\d+次党代会|\d+届人大\d+次会议|\d+届政协\d+次会议")
 
 
-def _tokens_of(canonical: str) -> list[str]:
+# Single characters that are function words: a bigram with one of them is glue, not a name.
+FUNCTION_CHARS = frozenset("的了是在和与及或等也都就而之其为以于对把被让将并从到向由着过又还所则即吗呢吧啊会能要去最很更已给看说有这那个不地得上下中里后前时")
+
+
+def _tokens_of(canonical: str, *, strict_bigrams: bool = False) -> list[str]:
     jieba = _jieba()
     words = [w for w in jieba.lcut_for_search(canonical) if w.strip() and _TOKEN_OK.search(w)]
     out: list[str] = []
     run: list[str] = []
 
     def flush() -> None:
-        out.extend(a + b for a, b in itertools.pairwise(run))
+        out.extend(
+            a + b
+            for a, b in itertools.pairwise(run)
+            if not strict_bigrams or (a not in FUNCTION_CHARS and b not in FUNCTION_CHARS)
+        )
         run.clear()
 
     for w in words:
@@ -103,6 +111,16 @@ def strip_interrogatives(query: str) -> str:
 def tokenize_query(query: str) -> list[str]:
     """Tokens of a query (question words removed, query-only expansions added)."""
     return _tokens_of(strip_interrogatives(expand_query(query)))
+
+
+def query_terms(query: str) -> list[str]:
+    """The question's content terms, for judging how much of it a passage covers: like
+    `tokenize_query`, without stop words and without bigrams glued from function characters."""
+    out: list[str] = []
+    for t in _tokens_of(strip_interrogatives(expand_query(query)), strict_bigrams=True):
+        if t not in STOPWORDS and t not in out and not (len(t) == 1 and t in FUNCTION_CHARS):
+            out.append(t)
+    return out
 
 
 class Vocabulary:

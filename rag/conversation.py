@@ -9,7 +9,7 @@ subject; it is resolved from the conversation so far:
    (`十三届八次全会`, `经济工作会议`) and dates. Each assistant turn contributes the people,
    meetings, places and organisations of its cited quotes and of the titles of the articles
    it cited (or of its text when it carries no citations, as in OpenAI-style chats), their
-   outlets and dates, and the ids of the cited articles.
+   outlets, and the ids of the cited articles (preferred when the follow-up is searched).
 2. The new question is rewritten when it needs a subject:
    * a person pronoun (他/她/他们/其, he/she/they/his/her/their) becomes the person
      (the last question's first, else the last answer's);
@@ -18,6 +18,7 @@ subject; it is resolved from the conversation so far:
    * a demonstrative before an article noun (这篇报道/本文, this article) gets the cited
      article's title and outlet in front;
    * an elliptical question (`这次呢？`, `what about ...?`) is appended to the last question;
+   * words that only tie it to the turn before (后来, 还有, 然后) are dropped from the query;
    * any other demonstrative, or a short question with no subject of its own, gets the
      carried context (meetings, people, organisations, places and dates of the last
      question, else of the last answer) in front.
@@ -47,6 +48,11 @@ MIN_STANDALONE_CHARS = 14
 MIN_STANDALONE_WORDS = 7
 MAX_CARRIED = 4  # items put in front of a question
 MAX_PEOPLE = 3  # people substituted for 他们 / they
+# Bounds on the work per question: only the latest turns matter, and of an answer only its
+# first citations (each quote and text cut) are read.
+MAX_TURNS = 8
+MAX_CITATIONS = 5
+MAX_TEXT_CHARS = 600
 
 _NUM = "\\d一二三四五六七八九十百零〇"
 # 十三届八次全会, 第十三届委员会第八次全体会议, 十九届五中全会
@@ -80,6 +86,9 @@ _NOT_DEMONSTRATIVE = frozenset(
     {"这样", "那样", "这么", "那么", "本人", "此外", "本来", "本身", "这里", "那里"}
 )
 _MEETING_NOUNS = frozenset({"会", "会议", "全会", "大会", "全体会议", "座谈会", "常委会"})
+# Words that tie a follow-up to the turn before it (后来 = after what was just discussed) and
+# name nothing to search for; dropped from a rewritten query.
+_DISCOURSE = frozenset({"后来", "之后", "此后", "随后", "然后", "那么", "另外", "还有", "又", "还", "再"})
 _ARTICLE_NOUNS = frozenset({"篇", "文", "报道", "文章", "新闻", "消息", "稿件", "报导", "采访", "专访"})
 
 _EN_PERSON = re.compile(r"\b(he|she|him|they|them)\b", re.IGNORECASE)
@@ -214,7 +223,13 @@ def entities(text: str) -> Entities:
             j = i
             while j > 0 and i - j < 4:
                 w, f, _ = toks[j - 1]
-                if not f.startswith(_NAME_FLAGS) or not _CJK.search(w) or w in _PERSON_PRONOUNS:
+                if (
+                    not f.startswith(_NAME_FLAGS)
+                    or len(w) < 2
+                    or not _CJK.search(w)
+                    or w.endswith(_MEETING_SUFFIXES)
+                    or w in _PERSON_PRONOUNS
+                ):
                     break
                 j -= 1
             if j < i:
@@ -256,18 +271,16 @@ def _answer_state(turn: Turn, state: _State) -> None:
     titles: list[str] = []
     outlets: list[str] = []
     ids: list[str] = []
-    for c in turn.citations:
-        ent.merge(entities(c.quote))
-        _extend(titles, [c.title])
+    for c in turn.citations[:MAX_CITATIONS]:
+        ent.merge(entities(c.quote[:MAX_TEXT_CHARS]))
+        _extend(titles, [c.title.strip(" .…·-—")])
         _extend(outlets, [c.source or ""])
         _extend(ids, [c.article_id])
-        if c.published:
-            _extend(ent.dates, [c.published[:10]])
     for t in titles:
         ent.merge(entities(t))
     if not turn.citations:
-        ent.merge(entities(turn.content))
-    ent.dates = []  # publication dates describe the articles, not the events asked about
+        ent.merge(entities(turn.content[:MAX_TEXT_CHARS]))
+    ent.dates = []  # dates in quotes are answers (9月24日), not the topic
     state.answered = ent
     state.titles = titles
     state.outlets = outlets
@@ -289,7 +302,8 @@ def _resolve(question: str, state: _State) -> tuple[str, list[str]]:
 
 
 def _person_for(state: _State, plural: bool) -> list[str]:
-    people = state.asked.people or state.answered.people
+    # English names of the question come last: the articles spell names in Chinese
+    people = state.asked.people or state.answered.people or state.asked.names
     return people[: MAX_PEOPLE if plural else 1]
 
 
@@ -326,7 +340,8 @@ def _resolve_zh(question: str, state: _State, script: str) -> tuple[str, list[st
     bare = re.sub(r"[\s？?！!。.，,]+", "", simp)
     if bare.endswith("呢") and len(bare) <= 8 and state.question:
         # elliptical: "这次呢？" asks the last question again about something else
-        return f"{state.question} {question}", [state.question]
+        last = _shown([state.question], script)[0]
+        return f"{last} {question}", [last]
     if not pronouns and _length(question) >= MIN_STANDALONE_CHARS:
         return question, []
     # substitutions on the Simplified text; offsets are shared when t2s kept the length
@@ -335,6 +350,9 @@ def _resolve_zh(question: str, state: _State, script: str) -> tuple[str, list[st
     edits: list[tuple[int, int, str]] = []
     carried: list[str] = []
     prefix: list[str] = []
+    for word, _, start in toks:
+        if word in _DISCOURSE:
+            edits.append((start, start + len(word), ""))
     for i in pronouns:
         word, _, start = toks[i]
         nxt = toks[i + 1][0] if i + 1 < len(toks) else ""
@@ -366,13 +384,13 @@ def _resolve_zh(question: str, state: _State, script: str) -> tuple[str, list[st
     if not carried:
         return question, []
     out = base
-    for a, b, text in sorted(edits, reverse=True):
+    for a, b, text in sorted(edits, key=lambda e: e[:2], reverse=True):
         out = out[:a] + text + out[b:]
     if prefix:
         out = " ".join(_shown(prefix, script)) + " " + out
     if not same_length:
         out = to_script(out, script)
-    return out, carried
+    return out, _shown(carried, script)
 
 
 def _resolve_en(question: str, state: _State) -> tuple[str, list[str]]:
@@ -422,9 +440,9 @@ def _resolve_en(question: str, state: _State) -> tuple[str, list[str]]:
 def rewrite(question: str, history: Sequence[Turn]) -> Rewrite:
     """The retrieval query for `question` asked after `history` (oldest turn first)."""
     state = _State()
-    for turn in history:
+    for turn in list(history)[-MAX_TURNS:]:
         if turn.role == "user" and turn.content.strip():
-            text = turn.content.strip()
+            text = turn.content.strip()[:MAX_TEXT_CHARS]
             resolved, _ = _resolve(text, state)
             state.question = resolved
             state.asked = entities(resolved)
@@ -434,6 +452,7 @@ def rewrite(question: str, history: Sequence[Turn]) -> Rewrite:
         elif turn.role == "assistant":
             _answer_state(turn, state)
     query, carried = _resolve(question, state)
-    if carried:
-        logger.debug("follow-up %r searched as %r (carried %s)", question, query, carried)
+    if not carried:  # a question of its own: neither rewritten nor steered to the last sources
+        return Rewrite(query=question)
+    logger.debug("follow-up %r searched as %r (carried %s)", question, query, carried)
     return Rewrite(query=query, prefer_articles=list(state.article_ids), carried=carried)

@@ -1,0 +1,230 @@
+"""Follow-up questions resolved from the conversation, without a model (rag/conversation.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag import Index, ask, get_embedder, read_paths
+from rag.conversation import entities, rewrite
+from rag.normalize import detect_script, to_simplified
+from rag.records import Article, Citation, Turn
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+PLAIN_ID = "000_c96f0316381136be"  # the Simplified seed: the Changsha plenary session
+INTERVIEW_ID = "003_f796007d3590bde0"  # the Traditional seed: an interview with its related items
+
+
+@pytest.fixture(scope="module")
+def articles() -> dict[str, Article]:
+    return {a.id: a for a in read_paths([SEEDS]).articles}
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory, articles: dict[str, Article]) -> Iterator[Index]:
+    idx = Index.open(tmp_path_factory.mktemp("conv") / "index", get_embedder("fake"), create=True)
+    idx.add(list(articles.values()))
+    yield idx
+    idx.close()
+
+
+def cite(article: Article, quote: str, n: int = 1) -> Citation:
+    """A citation of `quote` as it stands in the seed's stored text."""
+    start = article.text.index(quote)
+    return Citation(
+        n=n,
+        article_id=article.id,
+        chunk_id=f"{article.id}#c0",
+        title=article.title,
+        source=article.source,
+        published=article.published,
+        quote=quote,
+        start=start,
+        end=start + len(quote),
+        score=1.0,
+    )
+
+
+def user(text: str) -> Turn:
+    return Turn(role="user", content=text)
+
+
+def assistant(text: str, *citations: Citation) -> Turn:
+    return Turn(role="assistant", content=text, citations=tuple(citations))
+
+
+# ---------------------------------------------------------------- entities
+
+
+def test_entities_finds_people_meetings_places_and_dates() -> None:
+    ent = entities("2019年9月24日，中共长沙市第十三届委员会第八次全体会议召开，胡衡华发表讲话。")
+    assert "胡衡华" in ent.people
+    assert "十三届八次全会" in ent.meetings  # the long form, shown in the short form
+    assert "长沙市" in ent.places or "长沙" in ent.places
+    assert "2019年9月24日" in ent.dates
+    # Traditional text: found on the Simplified form
+    assert entities("省委常委、長沙市委書記胡衡華").people == ["胡衡华"]
+    assert entities("中共长沙市委十三届十一次全体会议暨经济工作会议").meetings == [
+        "十三届十一次全会",
+        "经济工作会议",
+    ]
+    assert entities("这次全会有哪些人出席？").meetings == []  # a demonstrative, not a name
+
+
+# ---------------------------------------------------------------- follow-ups resolved
+
+
+def test_person_pronoun_takes_the_person_of_the_last_question(articles: dict[str, Article]) -> None:
+    interview = articles[INTERVIEW_ID]
+    history = [user("胡衡华是谁？"), assistant("……[1]", cite(interview, "長沙市委書記胡衡華回想起"))]
+    r = rewrite("他后来调任什么职务？", history)
+    assert "胡衡华" in r.query
+    assert "他" not in r.query
+    assert "调任" in r.query and "职务" in r.query  # the question itself is kept
+    assert r.carried == ["胡衡华"]
+    assert r.prefer_articles == [INTERVIEW_ID]
+
+
+def test_person_pronoun_takes_the_person_the_last_answer_quoted(articles: dict[str, Article]) -> None:
+    plain = articles[PLAIN_ID]
+    quote = "省委常委、市委书记胡衡华受市委常委会委托向全会报告工作并发表讲话"
+    history = [user("长沙市委书记是谁？"), assistant(quote + "[1]", cite(plain, quote))]
+    r = rewrite("他后来调任什么职务？", history)
+    assert "胡衡华" in r.query
+    assert r.prefer_articles == [PLAIN_ID]
+
+
+def test_meeting_is_carried_through_a_chain_of_follow_ups(articles: dict[str, Article]) -> None:
+    plain = articles[PLAIN_ID]
+    quote = "今天，中共长沙市第十三届委员会第八次全体会议召开。"
+    history = [user("十三届八次全会是哪天召开的？"), assistant("9月24日。[1]", cite(plain, quote))]
+    r = rewrite("市委委员实到多少人？", history)  # no subject at all: the meeting is put in front
+    assert "十三届八次全会" in r.query and r.query.endswith("市委委员实到多少人？")
+    assert r.prefer_articles == [PLAIN_ID]
+    history += [user("市委委员实到多少人？"), assistant("实到53人。")]
+    r = rewrite("这次全会有哪些人出席？", history)  # the demonstrative becomes the meeting
+    assert r.query == "十三届八次全会有哪些人出席？"
+    assert r.carried == ["十三届八次全会"]
+    assert r.prefer_articles == []  # the last answer cited nothing
+
+
+def test_plural_pronoun_takes_the_people_the_answer_listed(articles: dict[str, Article]) -> None:
+    plain = articles[PLAIN_ID]
+    quote = "市领导朱健、程水泉、文树勋、蔡亭英、钟钢、夏建平、黎春秋、谭小平、张宏益、曹友华等出席。"
+    history = [user("这次全会有哪些市领导出席？"), assistant(quote + "[1]", cite(plain, quote))]
+    r = rewrite("他们后来担任什么职务？", history)
+    assert "朱健" in r.query and "他们" not in r.query
+    assert 1 <= len(r.carried) <= 3
+
+
+def test_demonstrative_about_the_article_carries_its_title(articles: dict[str, Article]) -> None:
+    interview = articles[INTERVIEW_ID]
+    history = [user("胡衡华是谁？"), assistant("……[1]", cite(interview, "長沙市委書記胡衡華回想起"))]
+    r = rewrite("这篇报道的记者是谁？", history)
+    assert "长沙高质量发展" in r.query  # from the cited article's title, in the question's script
+    assert r.query.endswith("这篇报道的记者是谁？")
+
+
+def test_elliptical_question_repeats_the_last_question() -> None:
+    r = rewrite("这次呢？", [user("总书记7年前来长沙视察了哪些企业？"), assistant("……")])
+    assert r.query.startswith("总书记7年前来长沙视察了哪些企业？")
+    assert r.query.endswith("这次呢？")
+
+
+def test_follow_ups_resolve_in_traditional_and_keep_the_script(articles: dict[str, Article]) -> None:
+    interview = articles[INTERVIEW_ID]
+    history = [user("胡衡華是誰？"), assistant("……[1]", cite(interview, "長沙市委書記胡衡華回想起"))]
+    r = rewrite("他後來調任什麼職務？", history)
+    assert "胡衡華" in r.query
+    assert detect_script(r.query) == "zh-Hant"
+    r = rewrite("這次全會有哪些人出席？", [user("十三屆八次全會是哪天召開的？")])
+    assert r.query == "十三屆八次全會有哪些人出席？"
+    # a Traditional conversation, a Simplified follow-up: the carried name is Simplified
+    r = rewrite("他后来调任什么职务？", history)
+    assert "胡衡华" in r.query
+
+
+def test_english_pronouns(articles: dict[str, Article]) -> None:
+    plain = articles[PLAIN_ID]
+    quote = "省委常委、市委书记胡衡华受市委常委会委托向全会报告工作并发表讲话"
+    history = [user("Who is the Party secretary of Changsha?"), assistant(quote + "[1]", cite(plain, quote))]
+    r = rewrite("What position was he transferred to later?", history)
+    assert "胡衡华" in r.query and " he " not in f" {r.query} "
+    r = rewrite("Where did his career go after that?", history)
+    assert "胡衡华's" in r.query
+    r = rewrite("Who attended that plenum?", [user("十三届八次全会是哪天召开的？")])
+    assert r.query == "Who attended 十三届八次全会?"
+    r = rewrite("What did they decide?", [user("十三届八次全会是哪天召开的？")])
+    assert "十三届八次全会" in r.query
+
+
+# ---------------------------------------------------------------- questions left alone
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "上海市委书记是谁？",  # names its own organisation
+        "胡忠雄在全会上做了什么？",  # names its own person
+        "十三届十一次全会在哪天召开？",  # names its own meeting
+        "長沙市委書記是誰？",  # Traditional, names its own place and office
+        "制造业高质量发展有哪些具体工作要求？",  # no pronoun and long enough to stand alone
+        "Who is the mayor of Changsha?",  # English, names its own subject
+        "How many members of the municipal committee attended the plenary session in 2019?",
+    ],
+)
+def test_questions_with_their_own_subject_are_not_rewritten(
+    question: str, articles: dict[str, Article]
+) -> None:
+    interview = articles[INTERVIEW_ID]
+    history = [
+        user("胡衡华是谁？"),
+        assistant("……[1]", cite(interview, "長沙市委書記胡衡華回想起")),
+        user("十三届八次全会是哪天召开的？"),
+        assistant("9月24日。"),
+    ]
+    r = rewrite(question, history)
+    assert r.query == question
+    assert r.carried == [] and r.prefer_articles == []
+
+
+def test_nothing_to_carry_leaves_the_question_alone() -> None:
+    assert rewrite("他后来调任什么职务？", []).query == "他后来调任什么职务？"
+    # earlier turns that name nothing
+    r = rewrite("他后来调任什么职务？", [user("你好"), assistant("请提问。")])
+    assert r.query == "他后来调任什么职务？" and r.carried == []
+
+
+# ---------------------------------------------------------------- through ask()
+
+
+def _turn(answer_question: str, index: Index, history: list[Turn]) -> list[Turn]:
+    a = ask(index, answer_question, history=history)
+    return [*history, user(answer_question), assistant(a.answer, *a.citations)]
+
+
+def test_ask_reports_and_uses_the_rewritten_question(index: Index) -> None:
+    history = _turn("胡衡华是谁？", index, [])
+    a = ask(index, "他后来调任什么职务？", history=history)
+    assert a.rewritten_question is not None and "胡衡华" in a.rewritten_question
+    assert a.question == "他后来调任什么职务？"
+    assert a.answered
+    # the answer comes from the related item about his transfer, quoted verbatim
+    quoted = "".join(to_simplified(c.quote) for c in a.citations)
+    assert "调任" in quoted
+    for c in a.citations:
+        assert index.get_article(c.article_id).text[c.start : c.end] == c.quote
+
+
+def test_ask_carries_the_meeting_and_leaves_own_subjects_alone(index: Index) -> None:
+    history = _turn("十三届八次全会是哪天召开的？", index, [])
+    a = ask(index, "市委委员实到多少人？", history=history)
+    assert a.rewritten_question is not None and "十三届八次全会" in a.rewritten_question
+    history = _turn("市委委员实到多少人？", index, history)
+    a = ask(index, "这次全会有哪些人出席？", history=history)
+    assert a.rewritten_question == "十三届八次全会有哪些人出席？"
+    assert a.answered and any("出席" in c.quote for c in a.citations)
+    a = ask(index, "上海市委书记是谁？", history=history)
+    assert a.rewritten_question is None
