@@ -36,7 +36,13 @@ def features(index: Index, question: str) -> dict[str, float | str] | None:
     if not ev.sentences:
         return None
     best = max(ev.sentences, key=lambda s: s.score)
-    return {"ctx": best.ctx_cov, "cov": best.cov, "dense": best.dense, "script": info.script, "text": best.text}
+    return {
+        "ctx": best.ctx_cov,
+        "cov": best.cov,
+        "dense": best.dense,
+        "script": info.script,
+        "text": best.text,
+    }
 
 
 def main() -> int:
@@ -62,7 +68,9 @@ def main() -> int:
         for it in pos:
             feat = features(index, it.question)
             if feat:
-                rows.append({"set": f, "label": "answerable", **feat, "gold_in_best": gold_found(it, feat["text"])})
+                rows.append(
+                    {"set": f, "label": "answerable", **feat, "gold_in_best": gold_found(it, feat["text"])}
+                )
         negatives.extend(neg)
     index.close()
     # negatives: their source articles deleted from a copy of the index
@@ -90,7 +98,9 @@ def main() -> int:
     seeds.close()
     shutil.rmtree(copy, ignore_errors=True)
     if args.out:
-        Path(args.out).write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+        Path(args.out).write_text(
+            "\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8"
+        )
 
     zh = [r for r in rows if r["script"] != "en"]
     pos = [r for r in zh if r["label"] == "answerable"]

@@ -1,8 +1,8 @@
 """Quality on the dev sets: CMRC 2018 and DRCD, same-script and cross-script.
 
-Builds (or reuses) one index holding the CMRC and DRCD dev articles plus the first
-2,000 CRUD news articles as distractors, then runs `rag.evaluate` on each QA file and
-prints the README's table.
+For each set, builds (or reuses) an index of that set's articles plus the first 2,000
+CRUD news articles as distractors, then runs `rag.evaluate` on its same-script and
+cross-script QA files and prints the README's table.
 
     .venv/bin/python bench/devsets.py                 # full sets (about 13,500 questions)
     .venv/bin/python bench/devsets.py --limit 300     # quicker, first 300 of each
@@ -15,6 +15,7 @@ import gzip
 import itertools
 import json
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,31 +27,42 @@ sys.path.insert(0, str(ROOT))
 from rag import Index, get_embedder, parse_records  # noqa: E402
 from rag.evaluate import evaluate, load_qa, report_dict, report_table  # noqa: E402
 
-QA_FILES = [
-    ("cmrc2018_dev", "cmrc2018_dev_qa.jsonl"),
-    ("cmrc2018_dev cross-script", "cmrc2018_dev_qa_crossscript.jsonl"),
-    ("drcd_dev", "drcd_dev_qa.jsonl"),
-    ("drcd_dev cross-script", "drcd_dev_qa_crossscript.jsonl"),
-]
+SETS = {
+    "cmrc2018_dev": (
+        "cmrc2018_dev.articles.jsonl",
+        ["cmrc2018_dev_qa.jsonl", "cmrc2018_dev_qa_crossscript.jsonl"],
+    ),
+    "drcd_dev": ("drcd_dev.articles.jsonl", ["drcd_dev_qa.jsonl", "drcd_dev_qa_crossscript.jsonl"]),
+}
 
 
-def dev_articles(distractors: int) -> list:
-    records: list[dict] = []
-    for name in ("cmrc2018_dev.articles.jsonl", "drcd_dev.articles.jsonl"):
-        with open(SHARED / "corpora" / name, encoding="utf-8") as f:
-            records.extend(json.loads(line) for line in f if line.strip())
-    with gzip.open(SHARED / "corpora" / "crud_news_2023.jsonl.gz", "rt", encoding="utf-8") as f:
-        records.extend(json.loads(line) for line in itertools.islice(f, distractors))
-    result = parse_records(records, "dev corpus")
-    if result.errors:
-        print(f"{len(result.errors)} records skipped: {result.errors[:3]}")
-    return result.articles
+def read_jsonl(path: Path, limit: int | None = None) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in itertools.islice(f, limit) if line.strip()]
+
+
+def build(path: Path, records: list[dict], base: Path | None = None) -> Index:
+    """Open the index at `path`; unless a previous run completed it, (re)build it from a copy
+    of `base` plus `records`."""
+    done = path / "BUILT"
+    if not done.exists():
+        shutil.rmtree(path, ignore_errors=True)
+        if base is not None:
+            shutil.copytree(base, path)
+            (path / "BUILT").unlink()
+    index = Index.open(path, get_embedder("use"))
+    if not done.exists():
+        t = time.perf_counter()
+        stats = index.add(parse_records(records, str(path)).articles, progress=True)
+        print(f"{path.name}: {stats} in {time.perf_counter() - t:.0f}s", file=sys.stderr)
+        done.write_text("complete\n", encoding="utf-8")
+    return index
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--index", default=str(ROOT / ".zhiwen" / "dev-index"))
-    ap.add_argument("--embedder", default="use")
+    ap.add_argument("--index", default=str(ROOT / ".zhiwen" / "dev"), help="folder for the dev indexes")
     ap.add_argument("--distractors", type=int, default=2000)
     ap.add_argument("--limit", type=int, default=None, help="first N questions of each file")
     ap.add_argument("--sets", nargs="*", default=None, help="subset of set names")
@@ -61,24 +73,27 @@ def main() -> int:
         print(f"skipped: {SHARED} is absent (the dev sets live in ../shared)")
         return 0
     logging.basicConfig(level=logging.WARNING)
-    index = Index.open(args.index, get_embedder(args.embedder))
-    if len(index) == 0:
-        t = time.perf_counter()
-        stats = index.add(dev_articles(args.distractors), progress=True)
-        print(f"indexed {stats} in {time.perf_counter() - t:.0f}s")
+    root = Path(args.index)
+    base = root / f"crud{args.distractors}"
+    build(base, read_jsonl(SHARED / "corpora" / "crud_news_2023.jsonl.gz", args.distractors)).close()
     details = open(args.details, "w", encoding="utf-8") if args.details else None
     reports = []
-    for name, fname in QA_FILES:
-        if args.sets and name not in args.sets:
+    for set_name, (articles, qa_files) in SETS.items():
+        if args.sets and set_name not in args.sets:
             continue
-        items = load_qa(SHARED / "eval" / fname, limit=args.limit)
-        sink = None
-        if details:
+        records = read_jsonl(SHARED / "corpora" / articles)
+        index = build(root / set_name, records, base)
+        for fname in qa_files:
+            items = load_qa(SHARED / "eval" / fname, limit=args.limit)
+            name = Path(fname).stem.removesuffix("_qa").replace("_qa_crossscript", " cross-script")
+            sink = None
+            if details:
 
-            def sink(d: dict, _name: str = name) -> None:
-                details.write(json.dumps({"set": _name, **d}, ensure_ascii=False) + "\n")
+                def sink(d: dict, _name: str = name) -> None:
+                    details.write(json.dumps({"set": _name, **d}, ensure_ascii=False) + "\n")
 
-        reports.append(evaluate(index, items, name=name, details=sink, progress=True))
+            reports.append(evaluate(index, items, name=name, details=sink, progress=True))
+        index.close()
     if details:
         details.close()
     print(report_table(reports))

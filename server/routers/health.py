@@ -1,0 +1,56 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from rag import search
+from server.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="进程存活 (process up)")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="索引已加载并能回答 (index loaded and answering)",
+    responses={503: {"description": "not ready yet"}},
+)
+def readyz(request: Request) -> dict[str, Any]:
+    index = getattr(request.app.state, "index", None)
+    if index is None:
+        raise ApiError(
+            503,
+            "not_ready",
+            "the index is not loaded yet (or failed to load; see the server log); retry shortly",
+            headers={"Retry-After": "5"},
+        )
+    try:
+        stats = index.stats()
+        search(index, "新闻", top_k=1)
+    except Exception as exc:
+        logger.exception("readiness probe failed")
+        raise ApiError(
+            503,
+            "not_ready",
+            f"the index is loaded but not answering ({type(exc).__name__}); see the server log",
+            headers={"Retry-After": "5"},
+        ) from exc
+    return {"status": "ready", "articles": stats.get("articles", 0), "chunks": stats.get("chunks", 0)}
+
+
+@router.get("/metrics", summary="Prometheus 指标 (Prometheus text format)", response_class=Response)
+def metrics(request: Request) -> Response:
+    data = generate_latest(request.app.state.metrics.registry)
+    return Response(content=data, media_type=CONTENT_TYPE_LATEST)
