@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint typecheck unit browser-deps eval bench clean
+.PHONY: install serve test lint typecheck unit browser-deps screenshot eval bench clean
 
 install: $(STAMP)
 
@@ -41,6 +41,9 @@ unit: install
 
 test: install browser-deps lint typecheck
 	$(VENV)/bin/pytest -q -ra
+
+screenshot: install browser-deps
+	ZHIWEN_UPDATE_SCREENSHOT=1 $(VENV)/bin/pytest -q tests/ui/test_browser.py
 
 eval: install
 	$(VENV)/bin/zhiwen eval ../shared/eval/seeds_qa.jsonl

@@ -15,6 +15,7 @@ the share of answerable questions kept and of unanswerable ones refused.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import shutil
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag import Index, get_embedder, read_paths  # noqa: E402
 from rag.answer import analyse, gather_evidence  # noqa: E402
+from rag.errors import NotFoundError  # noqa: E402
 from rag.evaluate import gold_found, load_qa  # noqa: E402
 
 
@@ -45,49 +47,60 @@ def features(index: Index, question: str) -> dict[str, float | str] | None:
     }
 
 
+SETS = {
+    "cmrc2018_dev": ["cmrc2018_dev_qa.jsonl", "cmrc2018_dev_qa_crossscript.jsonl"],
+    "drcd_dev": ["drcd_dev_qa.jsonl", "drcd_dev_qa_crossscript.jsonl"],
+}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--index", default=str(ROOT / ".zhiwen" / "dev-index"), help="built by bench/devsets.py")
+    ap.add_argument(
+        "--index", default=str(ROOT / ".zhiwen" / "dev"), help="the dev indexes of bench/devsets.py"
+    )
     ap.add_argument("--limit", type=int, default=150, help="questions per QA file")
     ap.add_argument("--out", default=None, help="write the per-question features (JSONL)")
     args = ap.parse_args()
-    if not (SHARED / "eval").is_dir() or not Path(args.index, "store.sqlite").exists():
-        print("skipped: needs ../shared and the dev index (run bench/devsets.py first)")
+    root = Path(args.index)
+    if not (SHARED / "eval").is_dir() or not all((root / s / "BUILT").exists() for s in SETS):
+        print("skipped: needs ../shared and the dev indexes (run bench/devsets.py first)")
         return 0
     emb = get_embedder("use")
     rng = random.Random(0)
     rows: list[dict] = []
-    files = ["cmrc2018_dev_qa.jsonl", "cmrc2018_dev_qa_crossscript.jsonl", "drcd_dev_qa.jsonl",
-             "drcd_dev_qa_crossscript.jsonl"]  # fmt: skip
-    index = Index.open(args.index, emb)
-    negatives = []
-    for f in files:
-        items = load_qa(SHARED / "eval" / f)
-        rng.shuffle(items)
-        pos, neg = items[: args.limit], items[args.limit : 2 * args.limit]
-        for it in pos:
-            feat = features(index, it.question)
+    copy = root / "calibration-copy"
+    for set_name, files in SETS.items():
+        index = Index.open(root / set_name, emb)
+        negatives = []
+        for f in files:
+            items = load_qa(SHARED / "eval" / f)
+            rng.shuffle(items)
+            pos, neg = items[: args.limit], items[args.limit : 2 * args.limit]
+            for it in pos:
+                feat = features(index, it.question)
+                if feat:
+                    rows.append(
+                        {
+                            "set": f,
+                            "label": "answerable",
+                            **feat,
+                            "gold_in_best": gold_found(it, str(feat["text"])),
+                        }
+                    )
+            negatives.extend(neg)
+        index.close()
+        # negatives: the same kind of questions after their source articles were deleted
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(root / set_name, copy)
+        neg_index = Index.open(copy, emb)
+        for sid in sorted({it.source for it in negatives if it.source}):
+            with contextlib.suppress(NotFoundError):
+                neg_index.delete(sid)
+        for it in negatives:
+            feat = features(neg_index, it.question)
             if feat:
-                rows.append(
-                    {"set": f, "label": "answerable", **feat, "gold_in_best": gold_found(it, feat["text"])}
-                )
-        negatives.extend(neg)
-    index.close()
-    # negatives: their source articles deleted from a copy of the index
-    copy = Path(args.index + "-calibration")
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(args.index, copy)
-    neg_index = Index.open(copy, emb)
-    for sid in sorted({it.source for it in negatives if it.source}):
-        try:
-            neg_index.delete(sid)
-        except Exception:  # already gone
-            pass
-    for it in negatives:
-        feat = features(neg_index, it.question)
-        if feat:
-            rows.append({"set": "deleted-source", "label": "unanswerable", **feat})
-    neg_index.close()
+                rows.append({"set": f"{set_name} deleted-source", "label": "unanswerable", **feat})
+        neg_index.close()
     shutil.rmtree(copy, ignore_errors=True)
     seeds = Index.open(copy, emb)
     seeds.add(read_paths([ROOT / "seeds"]).articles)

@@ -61,7 +61,9 @@ _MEETING_RE = re.compile(r"\d+届\d+[次中]全会|第\d+次党代会|\d+届人�
 
 
 # Single characters that are function words: a bigram with one of them is glue, not a name.
-FUNCTION_CHARS = frozenset("的了是在和与及或等也都就而之其为以于对把被让将并从到向由着过又还所则即吗呢吧啊会能要去最很更已给看说有这那个不地得上下中里后前时")
+FUNCTION_CHARS = frozenset(
+    "的了是在和与及或等也都就而之其为以于对把被让将并从到向由着过又还所则即吗呢吧啊会能要去最很更已给看说有这那个不地得上下中里后前时"
+)
 
 
 def _tokens_of(canonical: str, *, strict_bigrams: bool = False) -> list[str]:

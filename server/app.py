@@ -11,7 +11,9 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from rag import Embedder, Index, read_paths
 from rag.embed import resolve_embedder
@@ -95,6 +97,23 @@ def _mount_ui(app: FastAPI) -> bool:
     return True
 
 
+def _mount_offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from the files of the `swagger-ui-bundle` package, so the docs work offline."""
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — docs",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -128,7 +147,10 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=SafeJSONResponse,
+        docs_url=None,  # served below from local files: the default page loads its scripts from a CDN
+        redoc_url=None,
     )
+    _mount_offline_docs(app)
     app.state.settings = settings
     app.state.index = index
     # generated answers only when a model is configured; otherwise no model is ever contacted

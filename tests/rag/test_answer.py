@@ -87,3 +87,17 @@ def test_gold_comparison_is_script_blind():
     item = QAItem(id="x", question="q", answers_all=["文樹勳", "鍾鋼"])
     assert gold_found(item, to_simplified("文树勋和钟钢"))
     assert not gold_found(item, "文树勋")
+
+
+def test_follow_up_must_cover_its_own_words_not_just_the_carried_context(fake_index):
+    from rag import Turn
+
+    history = [
+        Turn("user", "十三届八次全会有哪些人出席？"),
+        Turn("assistant", "市领导朱健、程水泉等出席。[1]"),
+    ]
+    unrelated = ask(fake_index, "火星上有没有水？", history=history)
+    assert not unrelated.answered  # 水 must not match inside the name 程水泉
+    follow = ask(fake_index, "市委委员实到多少人？", history=history)
+    assert follow.answered and "53" in follow.answer
+    assert follow.rewritten_question and "十三届八次全会" in follow.rewritten_question

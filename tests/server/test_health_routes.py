@@ -73,6 +73,15 @@ def test_docs_and_openapi_have_chinese_examples(client: TestClient) -> None:
     assert set(upload) == {"application/json", "multipart/form-data"}
 
 
+def test_docs_page_loads_nothing_from_outside(client: TestClient) -> None:
+    page = client.get("/docs").text
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?["']([^"']+)["']""", page)
+    found = [u for pair in urls for u in pair if u]
+    assert found and all(u.startswith("/") for u in found), found
+    for u in found:
+        assert client.get(u).status_code == 200, u
+
+
 def test_root_redirects_to_docs_without_ui(client: TestClient) -> None:
     r = client.get("/", follow_redirects=False)
     assert r.status_code in (302, 307) and r.headers["location"] == "/docs"

@@ -1,0 +1,147 @@
+"""Indexing throughput, query latency, index size and memory.
+
+1. Throughput on N CRUD articles (default 2,000): the raw embedder alone on exactly the
+   texts the pipeline embeds, then the whole pipeline (parse, chunk, tokenize, embed,
+   commit) into a fresh index. The ratio says what the pipeline costs beyond the embedder.
+2. Latency of `ask` and `search` on the 20,000-article index that bench/load_server.py
+   builds (built here if missing): p50/p95 over generic questions (first sentences of
+   random indexed articles), plus the time to open the index, its size on disk and the
+   process's peak memory.
+
+    .venv/bin/python bench/indexing.py                    # both parts
+    .venv/bin/python bench/indexing.py --skip-latency     # part 1 only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from load_server import CORPUS, build_base_index, read_records  # noqa: E402
+
+from rag import Index, ask, get_embedder, parse_records, search  # noqa: E402
+from rag.chunk import chunk_article, context_header  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def dir_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
+
+
+def throughput(n: int, embedder_spec: str) -> dict[str, float]:
+    articles = parse_records(read_records(CORPUS, 0, n), CORPUS.name).articles
+    emb = get_embedder(embedder_spec)
+    texts = [f"{context_header(a)}\n{c.text}" for a in articles for c in chunk_article(a)]
+    emb.encode_documents(texts[:32])  # warm up
+    t = time.perf_counter()
+    for i in range(0, len(texts), 256):
+        emb.encode_documents(texts[i : i + 256])
+    raw_s = time.perf_counter() - t
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Index.open(Path(tmp) / "ix", emb)
+        t = time.perf_counter()
+        stats = index.add(articles)
+        pipe_s = time.perf_counter() - t
+        size = dir_mb(Path(tmp) / "ix")
+        index.close()
+    return {
+        "articles": len(articles),
+        "chunks": stats.chunks,
+        "embedder_chunks_per_s": len(texts) / raw_s,
+        "pipeline_articles_per_s": len(articles) / pipe_s,
+        "pipeline_chunks_per_s": stats.chunks / pipe_s,
+        "pipeline_over_embedder": pipe_s / raw_s,
+        "index_mb": size,
+    }
+
+
+def latency(n: int, embedder_spec: str, questions: int) -> dict[str, float]:
+    path, qs = build_base_index(argparse.Namespace(articles=n, embedder=embedder_spec))
+    rng = random.Random(1)
+    qs = rng.sample(qs, min(questions, len(qs)))
+    t = time.perf_counter()
+    index = Index.open(path, get_embedder(embedder_spec))
+    open_s = time.perf_counter() - t
+    ask(index, qs[0])  # load lazy models (jieba's tagger) outside the measurement
+    ask_ms, search_ms, answered = [], [], 0
+    for q in qs:
+        t = time.perf_counter()
+        a = ask(index, q)
+        ask_ms.append((time.perf_counter() - t) * 1000)
+        answered += a.answered
+        t = time.perf_counter()
+        search(index, q, top_k=10)
+        search_ms.append((time.perf_counter() - t) * 1000)
+    stats = index.stats()
+    index.close()
+    return {
+        "articles": stats["articles"],  # type: ignore[dict-item]
+        "chunks": stats["chunks"],  # type: ignore[dict-item]
+        "open_s": open_s,
+        "ask_p50_ms": float(np.percentile(ask_ms, 50)),
+        "ask_p95_ms": float(np.percentile(ask_ms, 95)),
+        "search_p50_ms": float(np.percentile(search_ms, 50)),
+        "search_p95_ms": float(np.percentile(search_ms, 95)),
+        "answered_share": answered / len(qs),
+        "index_mb": dir_mb(path),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--articles", type=int, default=2000, help="articles for the throughput part")
+    ap.add_argument("--latency-articles", type=int, default=20000)
+    ap.add_argument("--questions", type=int, default=200)
+    ap.add_argument("--embedder", default="use")
+    ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--skip-latency", action="store_true")
+    args = ap.parse_args()
+    if not CORPUS.exists():
+        print(f"skipped: {CORPUS} is absent (the corpora live in ../shared)")
+        return 0
+    out: dict[str, dict[str, float]] = {}
+    if not args.skip_throughput:
+        r = out["throughput"] = throughput(args.articles, args.embedder)
+        print(
+            f"| articles | chunks | embedder alone (chunks/s) | pipeline (articles/s) | pipeline (chunks/s) "
+            f"| pipeline time / embedder time | index size |\n|---|---|---|---|---|---|---|\n"
+            f"| {r['articles']:.0f} | {r['chunks']:.0f} | {r['embedder_chunks_per_s']:.1f} | "
+            f"{r['pipeline_articles_per_s']:.2f} | {r['pipeline_chunks_per_s']:.1f} | "
+            f"{r['pipeline_over_embedder']:.2f} | {r['index_mb']:.0f} MB |\n"
+        )
+    if not args.skip_latency:
+        r = out["latency"] = latency(args.latency_articles, args.embedder, args.questions)
+        print(
+            "| articles | chunks | open | ask p50 | ask p95 | search p50 | search p95 | index on disk | peak memory |\n"
+            "|---|---|---|---|---|---|---|---|---|\n"
+            f"| {r['articles']:.0f} | {r['chunks']:.0f} | {r['open_s']:.1f} s | {r['ask_p50_ms']:.0f} ms | "
+            f"{r['ask_p95_ms']:.0f} ms | {r['search_p50_ms']:.0f} ms | {r['search_p95_ms']:.0f} ms | "
+            f"{r['index_mb']:.0f} MB | {r['peak_rss_mb']:.0f} MB |"
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "indexing.json").write_text(json.dumps(out, indent=2), encoding="utf-8")
+    shutil.rmtree(RESULTS / "tmp", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
