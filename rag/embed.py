@@ -91,7 +91,10 @@ class SentenceTransformerEmbedder(Embedder):
             ) from exc
         self._query_prompt = query_prompt
         self.name = f"st:{Path(model).resolve() if Path(model).exists() else model}"
-        dim = self._model.get_sentence_embedding_dimension()
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or getattr(
+            self._model, "get_sentence_embedding_dimension", None
+        )
+        dim = get_dim() if get_dim else None
         if dim is None:
             dim = int(self._model.encode(["x"]).shape[1])
         self.dim = int(dim)

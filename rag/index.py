@@ -3,6 +3,7 @@
     manifest.json   format version, embedder, dimension, counts, generation (human-readable)
     store.sqlite    articles (stored text), chunks (offsets, vector, BM25 term counts), vocabulary
     .lock           held by the one process writing
+    vectors.hnsw    (large indexes only) the HNSW graph, a cache rebuilt when it does not match
 
 SQLite is the source of truth and the commit point: every batch of an `add` and every
 `delete` is one transaction, so a crash or kill leaves the last committed state loadable.
@@ -48,6 +49,8 @@ FORMAT_VERSION = 1
 # Measured with bench/bench_vectors.py: see README ("Vector index").
 HNSW_THRESHOLD = 300_000
 BATCH_ARTICLES = 128
+HNSW_FILE = "vectors.hnsw"  # faiss's own binary format (no pickle); a cache of the graph
+HNSW_ROWIDS_FILE = "vectors.hnsw.rowids.npy"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -215,6 +218,7 @@ class Index:
         self._conns_lock = threading.Lock()
         self._state = _State(embedder.dim)
         self._hnsw = None  # faiss.IndexHNSWFlat when in use
+        self._hnsw_dirty = False
         self._closed = False
 
     # ------------------------------------------------------------------ opening
@@ -358,16 +362,45 @@ class Index:
         return self.vector_index == "hnsw" or (self.vector_index == "auto" and n >= self.hnsw_threshold)
 
     def _build_hnsw(self, state: _State):  # type: ignore[no-untyped-def]
+        """HNSW over the state's vectors: from the on-disk cache when it matches, else built."""
         if not self._use_hnsw(state.n):
             return None
         import faiss
 
+        cache, cache_rows = self.path / HNSW_FILE, self.path / HNSW_ROWIDS_FILE
+        if cache.exists() and cache_rows.exists():
+            try:
+                rows = np.load(cache_rows, allow_pickle=False)
+                if np.array_equal(rows, state.rowids[: state.n]):
+                    h = faiss.read_index(str(cache))
+                    if h.ntotal == state.n:
+                        h.hnsw.efSearch = 128  # type: ignore[attr-defined]
+                        logger.info("HNSW loaded from %s", cache)
+                        return h
+            except (OSError, ValueError, RuntimeError) as exc:
+                logger.warning("ignoring the HNSW cache %s (%s); rebuilding it", cache, exc)
         logger.info("building HNSW over %d vectors", state.n)
         h = faiss.IndexHNSWFlat(self.embedder.dim, 32, faiss.METRIC_INNER_PRODUCT)
         h.hnsw.efConstruction = 80
         h.hnsw.efSearch = 128
         h.add(state.vectors[: state.n])
+        self._hnsw_dirty = True
         return h
+
+    def _save_hnsw(self) -> None:
+        """Write the HNSW graph and the chunk rowids it covers (a cache: checked at load)."""
+        if self._hnsw is None or not self._hnsw_dirty:
+            return
+        import faiss
+
+        tmp_rows = self.path / (HNSW_ROWIDS_FILE + ".tmp")
+        tmp_index = self.path / (HNSW_FILE + ".tmp")
+        with open(tmp_rows, "wb") as f:
+            np.save(f, self._state.rowids[: self._state.n], allow_pickle=False)
+        faiss.write_index(self._hnsw, str(tmp_index))
+        os.replace(tmp_rows, self.path / HNSW_ROWIDS_FILE)
+        os.replace(tmp_index, self.path / HNSW_FILE)
+        self._hnsw_dirty = False
 
     def _check_fresh(self) -> None:
         """Reload if another process committed since we loaded."""
@@ -482,6 +515,7 @@ class Index:
                 if on_progress:
                     on_progress(done, total)
             self._write_manifest()
+            self._save_hnsw()
         if bar:
             bar.close()
         return AddStats(added=added, updated=updated, unchanged=unchanged, chunks=n_chunks)
@@ -593,6 +627,7 @@ class Index:
         )
         if self._hnsw is not None:
             self._hnsw.add(vecs)
+            self._hnsw_dirty = True
         elif self._use_hnsw(state.n):
             self._hnsw = self._build_hnsw(state)
 
@@ -780,6 +815,8 @@ class Index:
         return len(self._state.articles)
 
     def close(self) -> None:
+        with contextlib.suppress(OSError, RuntimeError):
+            self._save_hnsw()
         self._closed = True
         with self._conns_lock:
             for c in self._conns:

@@ -210,6 +210,31 @@ def test_hnsw_mode_returns_the_same_best_hit(tmp_path):
     assert np.isin(hp, fp).mean() >= 0.6
 
 
+def test_hnsw_graph_is_cached_on_disk_and_checked(tmp_path, monkeypatch):
+    import faiss
+
+    index = Index.open(tmp_path / "ix", FakeEmbedder(), vector_index="hnsw")
+    index.add(_articles(30))
+    index.close()
+    assert (tmp_path / "ix" / "vectors.hnsw").exists()
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the cached graph should have been loaded")
+
+    monkeypatch.setattr(faiss, "IndexHNSWFlat", no_build)
+    again = Index.open(tmp_path / "ix", FakeEmbedder(), vector_index="hnsw")
+    assert again.stats()["vector_index"] == "hnsw"
+    again.close()
+    monkeypatch.undo()
+    # a stale cache (the articles changed behind it) is not used: it is rebuilt
+    (tmp_path / "ix" / "vectors.hnsw.rowids.npy").write_bytes(b"garbage")
+    third = Index.open(tmp_path / "ix", FakeEmbedder(), vector_index="hnsw")
+    q = FakeEmbedder().encode_queries(["第3号新闻标题"])[0]
+    with third.reading() as st:
+        pos, _ = third.dense_search(st, q, 3, None)
+    assert len(pos) == 3
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_index_dir_holds_only_plain_files(fake_index):
     names = {p.name for p in fake_index.path.iterdir()}

