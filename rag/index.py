@@ -530,8 +530,8 @@ class Index:
         new_rows: list[tuple[int, list[int], _Prepared]] = []
         dead: list[tuple[int, np.ndarray]] = []
         replaced: list[int] = []
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+
+        def write() -> None:
             for p in prepared:
                 if p.replaces is not None:
                     dead.extend(self._delete_rows(conn, [p.replaces]))
@@ -559,6 +559,20 @@ class Index:
                 "INSERT INTO vocab (id, term) VALUES (?, ?)",
                 [(i, self.vocab.terms[i]) for i in range(vocab_len, len(self.vocab))],
             )
+
+        def apply() -> None:
+            self._apply_delete(dead, replaced)
+            self._apply_add(new_rows)
+
+        self._commit(conn, write, apply)
+
+    def _commit(self, conn: sqlite3.Connection, write: Callable[[], None], apply: Callable[[], None]) -> None:
+        """Run `write` in one transaction that also bumps the generation; then, under the
+        exclusive lock, commit and `apply` the same change in memory, so readers see either
+        the old state or the new one."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            write()
             generation = self._state.generation + 1
             conn.execute("UPDATE meta SET value=? WHERE key='generation'", (str(generation),))
         except BaseException:
@@ -566,8 +580,7 @@ class Index:
             raise
         with self._rw.write():
             conn.execute("COMMIT")
-            self._apply_delete(dead, replaced)
-            self._apply_add(new_rows)
+            apply()
             self._state.generation = generation
 
     def _delete_rows(self, conn: sqlite3.Connection, art_rowids: list[int]) -> list[tuple[int, np.ndarray]]:
@@ -643,18 +656,12 @@ class Index:
                 )
             children = [r for r, m in self._state.articles.items() if m.parent_id == article_id]
             rowids = [rowid, *children]
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                dead = self._delete_rows(conn, rowids)
-                generation = self._state.generation + 1
-                conn.execute("UPDATE meta SET value=? WHERE key='generation'", (str(generation),))
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            with self._rw.write():
-                conn.execute("COMMIT")
-                self._apply_delete(dead, rowids)
-                self._state.generation = generation
+            dead: list[tuple[int, np.ndarray]] = []
+            self._commit(
+                conn,
+                lambda: dead.extend(self._delete_rows(conn, rowids)),
+                lambda: self._apply_delete(dead, rowids),
+            )
             self._write_manifest()
             state = self._state
             if state.n > 2000 and state.bm25.n_alive < 0.7 * state.n:
