@@ -353,7 +353,8 @@ def _choose(info: QuestionInfo, sents: list[Sentence]) -> list[Sentence]:
             # a second sentence when it answers nearly as well and both fit the length limit
             for second in ranked[1:3]:
                 if (
-                    second.score >= SECOND_SENTENCE * best.score
+                    second.hit.article_id == best.hit.article_id  # never glue two stories together
+                    and second.score >= SECOND_SENTENCE * best.score
                     and len(best.text) + len(second.text) <= MAX_ANSWER_CHARS
                     and second.text != best.text
                 ):
