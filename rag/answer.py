@@ -322,7 +322,13 @@ def _compose(info: QuestionInfo, best: list[Sentence], texts: dict[str, str]) ->
 def _choose(info: QuestionInfo, sents: list[Sentence]) -> list[Sentence]:
     ranked = sorted(sents, key=lambda s: -s.score)
     if info.kind == "list":  # lead with a sentence that holds a list, when one answers nearly as well
-        listing = [s for s in ranked[:5] if s.type_ok >= 0.5 and s.score >= 0.7 * ranked[0].score]
+        listing = [
+            s
+            for s in ranked[:5]
+            if s.type_ok >= 0.5
+            and s.score >= 0.7 * ranked[0].score
+            and s.hit.article_id == ranked[0].hit.article_id
+        ]
         if listing and ranked[0].type_ok < 0.5:
             ranked.remove(listing[0])
             ranked.insert(0, listing[0])
