@@ -73,8 +73,21 @@ def throughput(n: int, embedder_spec: str) -> dict[str, float]:
     }
 
 
-def latency(n: int, embedder_spec: str, questions: int) -> dict[str, float]:
-    path, qs = build_base_index(argparse.Namespace(articles=n, embedder=embedder_spec))
+def latency(n: int, embedder_spec: str, questions: int, existing: Path | None = None) -> dict[str, float]:
+    if existing is not None:  # an index built elsewhere: generic questions from its own articles
+        from load_server import question_from
+
+        path = existing
+        probe = Index.open(path, get_embedder(embedder_spec))
+        arts, _ = probe.list_articles(limit=100_000)
+        probe.close()
+        qs = [
+            q
+            for q in (question_from(a.text) for a in random.Random(0).sample(arts, min(500, len(arts))))
+            if len(q) >= 6
+        ]
+    else:
+        path, qs = build_base_index(argparse.Namespace(articles=n, embedder=embedder_spec))
     rng = random.Random(1)
     qs = rng.sample(qs, min(questions, len(qs)))
     t = time.perf_counter()
@@ -114,6 +127,7 @@ def main() -> int:
     ap.add_argument("--embedder", default="use")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--index", type=Path, default=None, help="measure latency on this existing index instead")
     args = ap.parse_args()
     if not CORPUS.exists():
         print(f"skipped: {CORPUS} is absent (the corpora live in ../shared)")
@@ -129,7 +143,7 @@ def main() -> int:
             f"{r['pipeline_over_embedder']:.2f} | {r['index_mb']:.0f} MB |\n"
         )
     if not args.skip_latency:
-        r = out["latency"] = latency(args.latency_articles, args.embedder, args.questions)
+        r = out["latency"] = latency(args.latency_articles, args.embedder, args.questions, args.index)
         print(
             "| articles | chunks | open | ask p50 | ask p95 | search p50 | search p95 | index on disk | peak memory |\n"
             "|---|---|---|---|---|---|---|---|---|\n"

@@ -24,11 +24,11 @@ from rag import Index, get_embedder, to_simplified  # noqa: E402
 from rag.evaluate import load_qa  # noqa: E402
 from rag.retrieve import CANDIDATES, Candidate, candidates, fuse  # noqa: E402
 
-FILES = [
-    ("cmrc2018_dev", "cmrc2018_dev_qa.jsonl"),
-    ("cmrc2018_dev cross-script", "cmrc2018_dev_qa_crossscript.jsonl"),
-    ("drcd_dev", "drcd_dev_qa.jsonl"),
-    ("drcd_dev cross-script", "drcd_dev_qa_crossscript.jsonl"),
+FILES = [  # (name, QA file, the dev index of bench/devsets.py it is asked of)
+    ("cmrc2018_dev", "cmrc2018_dev_qa.jsonl", "cmrc2018_dev"),
+    ("cmrc2018_dev cross-script", "cmrc2018_dev_qa_crossscript.jsonl", "cmrc2018_dev"),
+    ("drcd_dev", "drcd_dev_qa.jsonl", "drcd_dev"),
+    ("drcd_dev cross-script", "drcd_dev_qa_crossscript.jsonl", "drcd_dev"),
 ]
 
 
@@ -56,18 +56,22 @@ def metrics(ranks: list[int | None]) -> tuple[float, float, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--index", default=str(ROOT / ".zhiwen" / "dev-index"))
+    ap.add_argument(
+        "--index", default=str(ROOT / ".zhiwen" / "dev"), help="the dev indexes of bench/devsets.py"
+    )
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--grid", action="store_true", help="also report the fusion at other BM25 weights")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
-    if not (SHARED / "eval").is_dir() or not Path(args.index, "store.sqlite").exists():
-        print("skipped: needs ../shared and the dev index (run bench/devsets.py first)")
+    root = Path(args.index)
+    if not (SHARED / "eval").is_dir() or not all((root / f[2] / "BUILT").exists() for f in FILES):
+        print("skipped: needs ../shared and the dev indexes (run bench/devsets.py first)")
         return 0
-    index = Index.open(args.index, get_embedder("use"))
+    emb = get_embedder("use")
     weights = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9] if args.grid else []
     table: dict[str, dict[str, tuple[float, float, float]]] = {}
-    for name, fname in FILES:
+    for name, fname, set_dir in FILES:
+        index = Index.open(root / set_dir, emb)
         items = [it for it in load_qa(SHARED / "eval" / fname, limit=args.limit) if it.source]
         t = time.perf_counter()
         qvecs = index.embedder.encode_queries([to_simplified(it.question) for it in items])
@@ -93,6 +97,7 @@ def main() -> int:
                     fuse(cs, w, 1 - w)
                     cs.sort(key=lambda c: -c.score)
                     ranks[f"fusion w={w}"].append(article_rank([c.pos for c in cs], state, src))
+        index.close()
         table[name] = {k: metrics(v) for k, v in ranks.items()}
         print(f"{name}: {len(items)} questions in {time.perf_counter() - t:.0f}s", file=sys.stderr)
     methods = list(next(iter(table.values())).keys())
