@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,23 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1 for a server started by a test."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def serve_command(port: int) -> list[str]:
+    """`zhiwen serve` on 127.0.0.1:`port` (`python -m server` when the script is not installed)."""
+    zhiwen = Path(sys.executable).parent / "zhiwen"
+    args = ["--host", "127.0.0.1", "--port", str(port)]
+    if zhiwen.exists():
+        return [str(zhiwen), "serve", *args]
+    return [sys.executable, "-m", "server", *args]
 
 
 def shared_path(*parts: str) -> Path:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,28 +12,14 @@ import httpx
 import openai
 import pytest
 
+from tests.conftest import free_port, serve_command
 from tests.server.server_helpers import REPO, SEED_QUESTION, SEEDS
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _command(port: int) -> list[str]:
-    zhiwen = Path(sys.executable).parent / "zhiwen"
-    args = ["--host", "127.0.0.1", "--port", str(port)]
-    if zhiwen.exists():
-        return [str(zhiwen), "serve", *args]
-    return [sys.executable, "-m", "server", *args]
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     tmp = tmp_path_factory.mktemp("live")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ZHIWEN_EMBEDDER": "fake",
@@ -47,7 +31,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     env.pop("ZHIWEN_API_KEY", None)
     log_path = tmp / "server.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(_command(port), cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(serve_command(port), cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

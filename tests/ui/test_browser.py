@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.conftest import free_port, serve_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -51,20 +51,6 @@ EVIL_TEXT = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve_command(port: int) -> list[str]:
-    zhiwen = Path(sys.executable).parent / "zhiwen"
-    args = ["--host", "127.0.0.1", "--port", str(port)]
-    if zhiwen.exists():
-        return [str(zhiwen), "serve", *args]
-    return [sys.executable, "-m", "server", *args]
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
@@ -83,7 +69,7 @@ def browser() -> Iterator[Any]:
 def server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`zhiwen serve` with the real default embedder over a fresh index of the seeds."""
     tmp = tmp_path_factory.mktemp("serve")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ZHIWEN_INDEX": str(tmp / "index"),
@@ -94,7 +80,7 @@ def server(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     }
     log_path = tmp / "server.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(_serve_command(port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(serve_command(port), cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
 
     def log_tail() -> str:
