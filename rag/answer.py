@@ -31,7 +31,7 @@ from rag.errors import InputError
 from rag.index import Index
 from rag.normalize import canonical_terms, detect_script, to_script, to_simplified
 from rag.records import Answer, Citation, Filters, Hit, Turn
-from rag.retrieve import candidates, to_hits, validate_top_k
+from rag.retrieve import retrieve, term_idf, validate_top_k
 
 if TYPE_CHECKING:
     from rag.generate import LLMClient
@@ -230,9 +230,8 @@ def _sentences(hits: Sequence[Hit], texts: dict[str, str]) -> list[Sentence]:
 
 
 def _weights(index: Index, info: QuestionInfo) -> list[float]:
-    ids = index.vocab.ids
-    bm25 = index._state.bm25
-    return [bm25.idf_of(ids.get(t, -1)) * (LIGHT_WEIGHT if t in info.light else 1.0) for t in info.terms]
+    idf = term_idf(index, info.terms)
+    return [w * (LIGHT_WEIGHT if t in info.light else 1.0) for t, w in zip(info.terms, idf, strict=True)]
 
 
 DENSE_SHORTLIST = 16  # sentences whose dense similarity is computed (embedding them is the slow part)
@@ -396,17 +395,15 @@ def gather_evidence(
     top_k: int = 5,
 ) -> Evidence:
     """Retrieve passages for the question and score their sentences."""
-    with index.reading() as state:
-        qvec = index.embedder.encode_queries([to_simplified(info.search_text)])[0]
-        cands = candidates(index, state, info.search_text, filters=filters, query_vec=qvec)
-        if prefer:
-            preferred = {state.by_id[a] for a in prefer if a in state.by_id}
-            for c in cands:
-                if int(state.art[c.pos]) in preferred:
-                    c.score += PREFER_BONUS
-            cands.sort(key=lambda c: -c.score)
-        hits = to_hits(index, state, cands, max(top_k, PASSAGES_FOR_ANSWER))
-        texts = {h.article_id: t for h, t in zip(hits, _texts_for(index, hits), strict=True)}
+    r = retrieve(
+        index,
+        info.search_text,
+        top_k=max(top_k, PASSAGES_FOR_ANSWER),
+        filters=filters,
+        prefer=prefer,
+        prefer_bonus=PREFER_BONUS,
+    )
+    hits, texts, qvec = r.hits, r.texts, r.query_vec
     sents = _sentences(hits[:PASSAGES_FOR_ANSWER], texts)
     if sents:
         _score(index, info, sents, qvec)
@@ -466,12 +463,6 @@ def ask(
         answer.suggestions = hits[: min(3, top_k)]
     answer.took_ms = round((time.perf_counter() - t0) * 1000, 1)
     return answer
-
-
-def _texts_for(index: Index, hits: Sequence[Hit]) -> list[str]:
-    by_rowid = {h.article_id: index._state.by_id.get(h.article_id) for h in hits}
-    texts = index.texts([r for r in by_rowid.values() if r is not None])
-    return [texts.get(by_rowid[h.article_id] or -1, "") for h in hits]
 
 
 def _generate(llm: LLMClient, answer: Answer, passages: Sequence[Hit], texts: dict[str, str]) -> None:

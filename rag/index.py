@@ -23,14 +23,14 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from rag.bm25 import BM25Postings, Vocabulary, term_counts, tokenize
-from rag.chunk import DEFAULT_OVERLAP, DEFAULT_TARGET, chunk_article, context_header
+from rag.bm25 import BM25Postings, Vocabulary, term_counts
+from rag.chunk import DEFAULT_OVERLAP, DEFAULT_TARGET
 from rag.embed import Embedder
 from rag.errors import (
     EmbedderMismatchError,
@@ -40,6 +40,7 @@ from rag.errors import (
     InputError,
     NotFoundError,
 )
+from rag.prepare import PreparedArticle
 from rag.records import AddStats, Article, Filters
 
 logger = logging.getLogger(__name__)
@@ -447,15 +448,21 @@ class Index:
             yield conn
 
     # ------------------------------------------------------------------ writing
-    def _prepare(self, article: Article, replaces: int | None) -> _Prepared:
-        chunks = chunk_article(article, target=self.chunk_target, overlap=self.chunk_overlap)
-        header = context_header(article)
-        texts = [f"{header}\n{c.text}" for c in chunks]
-        vectors = (
-            self.embedder.encode_documents(texts) if texts else np.zeros((0, self.embedder.dim), np.float32)
-        )
-        terms = [term_counts(tokenize(t), self.vocab) for t in texts]
-        return _Prepared(article, replaces, [(c.start, c.end) for c in chunks], vectors, terms)
+    def pending(self, articles: Sequence[Article]) -> tuple[list[Article], int]:
+        """The articles that need indexing (new or changed, last version of each id) and how
+        many are unchanged. Raises InputError for an article without id or text."""
+        latest: dict[str, Article] = {}
+        for a in articles:
+            if not a.id or not a.text.strip():
+                raise InputError(f"article {a.id!r} has no id or no text; give every article an id and text")
+            latest[a.id] = a
+        conn = self._connect()
+        todo: list[Article] = []
+        for a in latest.values():
+            row = conn.execute("SELECT hash FROM articles WHERE id=?", (a.id,)).fetchone()
+            if not (row and row[0] == a.content_hash):
+                todo.append(a)
+        return todo, len(latest) - len(todo)
 
     def add(
         self,
@@ -468,44 +475,70 @@ class Index:
 
         Work is committed in batches; a crash loses at most the batch under way.
         """
-        latest: dict[str, Article] = {}
-        for a in articles:
-            if not a.id or not a.text.strip():
-                raise InputError(f"article {a.id!r} has no id or no text; give every article an id and text")
-            latest[a.id] = a
-        total = len(latest)
-        added = updated = unchanged = n_chunks = 0
+        from rag.prepare import prepare_articles
+
+        todo, unchanged = self.pending(articles)
+        batches = (
+            prepare_articles(
+                todo[i : i + BATCH_ARTICLES],
+                self.embedder,
+                target=self.chunk_target,
+                overlap=self.chunk_overlap,
+            )
+            for i in range(0, len(todo), BATCH_ARTICLES)
+        )
+        return self.add_prepared(
+            batches,
+            total=len(todo) + unchanged,
+            skipped=unchanged,
+            progress=progress,
+            on_progress=on_progress,
+        )
+
+    def add_prepared(
+        self,
+        batches: Iterable[Sequence[PreparedArticle]],
+        *,
+        total: int | None = None,
+        skipped: int = 0,
+        progress: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> AddStats:
+        """Commit prepared articles (`rag.prepare`), one transaction per batch, as they arrive.
+
+        `skipped` unchanged articles count as done for progress. A prepared article whose
+        stored version already has the same content hash is skipped (a resumed run)."""
+        added = updated = n_chunks = 0
+        unchanged = skipped
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=total, unit="article", desc="indexing")
-        done = 0
+            bar = tqdm(total=total, unit="article", desc="indexing", initial=skipped)
+        done = skipped
+        if on_progress:
+            on_progress(done, total or 0)
         with self._writing() as conn:
-            todo: list[tuple[Article, int | None]] = []
-            for a in latest.values():
-                row = conn.execute("SELECT rowid, hash FROM articles WHERE id=?", (a.id,)).fetchone()
-                if row and row[1] == a.content_hash:
-                    unchanged += 1
-                else:
-                    todo.append((a, row[0] if row else None))
-            done = unchanged
-            if bar:
-                bar.update(unchanged)
-            if on_progress:
-                on_progress(done, total)
-            for i in range(0, len(todo), BATCH_ARTICLES):
-                batch = todo[i : i + BATCH_ARTICLES]
+            for batch in batches:
+                todo: list[tuple[PreparedArticle, int | None]] = []
+                for p in batch:
+                    row = conn.execute(
+                        "SELECT rowid, hash FROM articles WHERE id=?", (p.article.id,)
+                    ).fetchone()
+                    if row and row[1] == p.article.content_hash:
+                        unchanged += 1
+                    else:
+                        todo.append((p, row[0] if row else None))
                 vocab_len = len(self.vocab)
                 try:
-                    prepared = [self._prepare(a, rid) for a, rid in batch]
+                    prepared = [self._with_term_ids(p, rid) for p, rid in todo]
                     self._commit_batch(conn, prepared, vocab_len)
                 except BaseException:
                     self._truncate_vocab(vocab_len)
                     raise
-                for p in prepared:
-                    n_chunks += len(p.spans)
-                    if p.replaces is None:
+                for q in prepared:
+                    n_chunks += len(q.spans)
+                    if q.replaces is None:
                         added += 1
                     else:
                         updated += 1
@@ -513,12 +546,16 @@ class Index:
                 if bar:
                     bar.update(len(batch))
                 if on_progress:
-                    on_progress(done, total)
+                    on_progress(done, total or done)
             self._write_manifest()
             self._save_hnsw()
         if bar:
             bar.close()
         return AddStats(added=added, updated=updated, unchanged=unchanged, chunks=n_chunks)
+
+    def _with_term_ids(self, p: PreparedArticle, replaces: int | None) -> _Prepared:
+        terms = [term_counts(list(t), self.vocab) for t in p.tokens]
+        return _Prepared(p.article, replaces, list(p.spans), p.vectors, terms)
 
     def _truncate_vocab(self, length: int) -> None:
         for term in self.vocab.terms[length:]:

@@ -162,6 +162,54 @@ def validate_top_k(top_k: int, limit: int = 50) -> None:
         raise InputError(f"top_k of {top_k} is outside 1..{limit}; set top_k between 1 and {limit}")
 
 
+@dataclass(slots=True)
+class Retrieved:
+    """Passages for a question, the stored texts of their articles and the query vector."""
+
+    hits: list[Hit]
+    texts: dict[str, str]  # article id -> stored text (every hit's article)
+    query_vec: np.ndarray
+
+
+def retrieve(
+    index: Index,
+    query: str,
+    *,
+    top_k: int = 10,
+    filters: Filters | None = None,
+    prefer: Sequence[str] = (),
+    prefer_bonus: float = 0.0,
+    query_vec: np.ndarray | None = None,
+) -> Retrieved:
+    """The `top_k` best passages with their articles' texts, read from one consistent view.
+
+    Candidates from the articles in `prefer` get `prefer_bonus` added to their fused score
+    (a follow-up question prefers what the previous answer cited)."""
+    with index.reading() as state:
+        if query_vec is None:
+            query_vec = index.embedder.encode_queries([to_simplified(query)])[0]
+        cands = candidates(index, state, query, filters=filters, query_vec=query_vec)
+        if prefer and prefer_bonus:
+            preferred = {state.by_id[a] for a in prefer if a in state.by_id}
+            for c in cands:
+                if int(state.art[c.pos]) in preferred:
+                    c.score += prefer_bonus
+            cands.sort(key=lambda c: -c.score)
+        hits = to_hits(index, state, cands, top_k)
+        rowids = {h.article_id: state.by_id[h.article_id] for h in hits if h.article_id in state.by_id}
+        by_rowid = index.texts(list(rowids.values()))
+    texts = {aid: by_rowid[r] for aid, r in rowids.items() if r in by_rowid}
+    return Retrieved(hits, texts, query_vec)
+
+
+def term_idf(index: Index, terms: Sequence[str]) -> list[float]:
+    """BM25 inverse document frequency of each term over the indexed chunks (an unknown
+    term gets the highest)."""
+    with index.reading() as state:
+        ids = index.vocab.ids
+        return [state.bm25.idf_of(ids.get(t, -1)) for t in terms]
+
+
 def search(index: Index, query: str, *, top_k: int = 10, filters: Filters | None = None) -> list[Hit]:
     """The `top_k` passages best matching `query`."""
     if not query or not query.strip():
