@@ -47,3 +47,9 @@ class IndexCorruptError(ZhiwenError):
 
 class EmbedderUnavailableError(ZhiwenError):
     code = "embedder_unavailable"
+
+
+class IndexClosedError(ZhiwenError):
+    """The index object was closed; open it again."""
+
+    code = "index_closed"
