@@ -35,7 +35,7 @@ FILES = [  # (name, QA file, the dev index of bench/devsets.py it is asked of)
 def article_rank(order: list[int], state, source_rowid: int | None) -> int | None:  # type: ignore[no-untyped-def]
     seen: list[int] = []
     for pos in order:
-        art = int(state.art[pos])
+        art = int(state.article_rowids[pos])
         if art not in seen:
             seen.append(art)
             if art == source_rowid:
@@ -80,7 +80,7 @@ def main() -> int:
             ranks[f"fusion w={w}"] = []
         for it, qv in zip(items, qvecs, strict=True):
             with index.reading() as state:
-                src = state.by_id.get(it.source or "")
+                src = state.rowids_of([it.source or ""]).get(it.source or "")
                 cands = candidates(index, state, it.question, query_vec=qv)
                 ranks["zhiwen"].append(article_rank([c.pos for c in cands], state, src))
                 by_bm = sorted((c for c in cands if c.bm25 > 0), key=lambda c: -c.bm25)[:CANDIDATES]

@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.bm25 import tokenize_query
 from rag.errors import InputError
-from rag.index import Index, _State
+from rag.index import Index, Snapshot
 from rag.normalize import to_simplified
 from rag.records import Filters, Hit
 
@@ -38,9 +38,8 @@ class Candidate:
     score: float = 0.0
 
 
-def query_term_ids(index: Index, query: str) -> list[int]:
-    ids = index.vocab.ids
-    return [ids.get(t, -1) for t in tokenize_query(query)]
+def query_term_ids(state: Snapshot, query: str) -> list[int]:
+    return state.term_ids(tokenize_query(query))
 
 
 def _shingles(text: str, n: int = 4) -> set[str]:
@@ -73,7 +72,7 @@ def fuse(
 
 def candidates(
     index: Index,
-    state: _State,
+    state: Snapshot,
     query: str,
     *,
     filters: Filters | None = None,
@@ -81,19 +80,19 @@ def candidates(
     query_vec: np.ndarray | None = None,
 ) -> list[Candidate]:
     """Union of both legs' top-k candidates, each with both scores, fused, best first."""
-    mask = index.allowed_mask(state, filters)
-    bm = state.bm25.scores(query_term_ids(index, query))
+    mask = state.allowed_mask(filters)
+    bm = state.bm25_scores(query_term_ids(state, query))
     if mask is not None:
         bm = np.where(mask, bm, 0.0)
     bm_top = np.argsort(-bm)[:k]
     bm_top = bm_top[bm[bm_top] > 0]
     if query_vec is None:
         query_vec = index.embedder.encode_queries([query])[0]
-    d_pos, _ = index.dense_search(state, query_vec, k, mask)
+    d_pos, _ = state.dense_search(query_vec, k, mask)
     pool = np.unique(np.concatenate([bm_top, d_pos])).astype(np.int64)
     if pool.size == 0:
         return []
-    dense = state.vectors[pool] @ query_vec.astype(np.float32)
+    dense = state.dense_scores(query_vec, pool)
     cands = [Candidate(int(p), float(bm[p]), float(s)) for p, s in zip(pool, dense, strict=True)]
     fuse(cands)
     cands.sort(key=lambda c: -c.score)
@@ -115,20 +114,30 @@ def _coalesce(picked: list[tuple[Candidate, int, int, int]]) -> list[tuple[Candi
     return out
 
 
-def to_hits(index: Index, state: _State, cands: Sequence[Candidate], top_k: int) -> list[Hit]:
+def to_hits(state: Snapshot, cands: Sequence[Candidate], top_k: int) -> list[Hit]:
     """Hits for the best candidates: overlapping chunks of one article merged, near-duplicate
     reprints of a story kept once."""
+    return hits_with_texts(state, cands, top_k)[0]
+
+
+def hits_with_texts(
+    state: Snapshot, cands: Sequence[Candidate], top_k: int
+) -> tuple[list[Hit], dict[str, str]]:
+    """`to_hits`, and the stored text of each hit's article (by article id), read once."""
     picked: list[tuple[Candidate, int, int, int]] = []  # cand, art rowid, start, end
     for c in cands:
-        picked.append((c, int(state.art[c.pos]), int(state.starts[c.pos]), int(state.ends[c.pos])))
+        picked.append((c, int(state.article_rowids[c.pos]), int(state.starts[c.pos]), int(state.ends[c.pos])))
         picked = _coalesce(picked)
         if len(picked) >= top_k * 3:
             break
-    texts = index.texts([a for _, a, _, _ in picked])
+    rowids = [a for _, a, _, _ in picked]
+    metas = state.metas(rowids)
+    texts = state.texts(rowids)
     hits: list[Hit] = []
+    hit_texts: dict[str, str] = {}
     seen: list[set[str]] = []
     for c, art, s, e in picked:
-        meta = state.articles.get(art)
+        meta = metas.get(art)
         text = texts.get(art)
         if meta is None or text is None:
             continue  # deleted while we looked
@@ -152,9 +161,10 @@ def to_hits(index: Index, state: _State, cands: Sequence[Candidate], top_k: int)
                 parent_id=meta.parent_id,
             )
         )
+        hit_texts[meta.id] = text
         if len(hits) >= top_k:
             break
-    return hits
+    return hits, hit_texts
 
 
 def validate_top_k(top_k: int, limit: int = 50) -> None:
@@ -190,24 +200,20 @@ def retrieve(
             query_vec = index.embedder.encode_queries([to_simplified(query)])[0]
         cands = candidates(index, state, query, filters=filters, query_vec=query_vec)
         if prefer and prefer_bonus:
-            preferred = {state.by_id[a] for a in prefer if a in state.by_id}
+            preferred = set(state.rowids_of(prefer).values())
             for c in cands:
-                if int(state.art[c.pos]) in preferred:
+                if int(state.article_rowids[c.pos]) in preferred:
                     c.score += prefer_bonus
             cands.sort(key=lambda c: -c.score)
-        hits = to_hits(index, state, cands, top_k)
-        rowids = {h.article_id: state.by_id[h.article_id] for h in hits if h.article_id in state.by_id}
-        by_rowid = index.texts(list(rowids.values()))
-    texts = {aid: by_rowid[r] for aid, r in rowids.items() if r in by_rowid}
+        hits, texts = hits_with_texts(state, cands, top_k)
     return Retrieved(hits, texts, query_vec)
 
 
 def term_idf(index: Index, terms: Sequence[str]) -> list[float]:
     """BM25 inverse document frequency of each term over the indexed chunks (an unknown
     term gets the highest)."""
-    with index.reading() as state:
-        ids = index.vocab.ids
-        return [state.bm25.idf_of(ids.get(t, -1)) for t in terms]
+    state = index.snapshot()
+    return [float(x) for x in state.idf(state.term_ids(list(terms)))]
 
 
 def search(index: Index, query: str, *, top_k: int = 10, filters: Filters | None = None) -> list[Hit]:
@@ -217,4 +223,4 @@ def search(index: Index, query: str, *, top_k: int = 10, filters: Filters | None
     validate_top_k(top_k)
     with index.reading() as state:
         cands = candidates(index, state, query.strip(), filters=filters)
-        return to_hits(index, state, cands, top_k)
+        return to_hits(state, cands, top_k)

@@ -107,9 +107,9 @@ def test_second_writer_is_kept_out(tmp_path):
         f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from rag import FakeEmbedder, Index
-        ix = Index.open({str(tmp_path / "ix")!r}, FakeEmbedder())
-        with ix._process_lock():
+        from pathlib import Path
+        from rag.index.lock import writer_lock
+        with writer_lock(Path({str(tmp_path / "ix")!r})):
             print("locked", flush=True)
             time.sleep(30)
         """
@@ -129,19 +129,19 @@ def test_second_writer_is_kept_out(tmp_path):
 CRASH = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
-import rag.index as ri
+from rag.index.store import Store
 from rag import Article, FakeEmbedder, Index
 ix = Index.open({path!r}, FakeEmbedder())
 arts = [Article(id=f"k{{i}}", title="t", text=f"第{{i}}篇。" * 50) for i in range(400)]
 calls = 0
-real = ri._vec_blob
-def dying(v):
+real = Store.insert_chunks
+def dying(conn, rowid, chunks):
     global calls
     calls += 1
     if calls == {die_at}:
-        os.kill(os.getpid(), signal.SIGKILL)  # killed in the middle of a write
-    return real(v)
-ri._vec_blob = dying
+        os.kill(os.getpid(), signal.SIGKILL)  # killed in the middle of a write transaction
+    return real(conn, rowid, chunks)
+Store.insert_chunks = staticmethod(dying)
 ix.add(arts)
 """
 
@@ -199,40 +199,117 @@ def test_hnsw_mode_returns_the_same_best_hit(tmp_path):
     arts = _articles(60)
     flat = Index.open(tmp_path / "flat", FakeEmbedder(), vector_index="flat")
     hnsw = Index.open(tmp_path / "hnsw", FakeEmbedder(), vector_index="hnsw")
-    flat.add(arts)
-    hnsw.add(arts)
-    assert hnsw.stats()["vector_index"] == "hnsw"
+    for ix in (flat, hnsw):
+        ix.add(arts)
+        ix.checkpoint()
+    assert hnsw.stats()["vector_index"] == "hnsw" and flat.stats()["vector_index"] == "flat"
     q = FakeEmbedder().encode_queries(["第7号新闻标题 长沙市召开第7次会议"])[0]
-    with flat.reading() as fs, hnsw.reading() as hs:
-        fp, _ = flat.dense_search(fs, q, 5, None)
-        hp, _ = hnsw.dense_search(hs, q, 5, None)
+    fp, _ = flat.snapshot().dense_search(q, 5)
+    hp, _ = hnsw.snapshot().dense_search(q, 5)
     assert fp[0] == hp[0]
     assert np.isin(hp, fp).mean() >= 0.6
 
 
-def test_hnsw_graph_is_cached_on_disk_and_checked(tmp_path, monkeypatch):
+def _dense_oracle(ix: Index, q: np.ndarray, k: int) -> np.ndarray:
+    """Exact cosine over every live chunk, recomputed from the store's vectors."""
+    rows = ix.store.conn().execute("SELECT vec FROM chunks").fetchall()
+    vecs = np.stack([np.frombuffer(r[0], dtype=np.float32) for r in rows])
+    return np.sort(vecs @ q)[::-1][:k]
+
+
+def test_checkpoint_persists_the_search_structures_and_reopens_without_rebuilding(tmp_path, monkeypatch):
     import faiss
 
-    index = Index.open(tmp_path / "ix", FakeEmbedder(), vector_index="hnsw")
+    path = tmp_path / "ix"
+    index = Index.open(path, FakeEmbedder(), vector_index="hnsw")
     index.add(_articles(30))
+    index.checkpoint()
+    index.add(_articles(5, prefix="late"))  # after the checkpoint: read from the store
+    index.delete("a3")  # a persisted chunk deleted: a tombstone
+    before = index.stats()
     index.close()
-    assert (tmp_path / "ix" / "vectors.hnsw").exists()
+    seg = json.loads((path / "manifest.json").read_text(encoding="utf-8"))["segment"]
+    files = {p.name for p in (path / "segments" / seg).iterdir()}
+    assert {"vectors.npy", "vectors.faiss", "bm25_indptr.npy", "chunks_rowid.npy", "segment.json"} <= files
 
     def no_build(*args, **kwargs):
-        raise AssertionError("the cached graph should have been loaded")
+        raise AssertionError("opening must load the persisted structures, not build them")
 
     monkeypatch.setattr(faiss, "IndexHNSWFlat", no_build)
-    again = Index.open(tmp_path / "ix", FakeEmbedder(), vector_index="hnsw")
-    assert again.stats()["vector_index"] == "hnsw"
-    again.close()
-    monkeypatch.undo()
-    # a stale cache (the articles changed behind it) is not used: it is rebuilt
-    (tmp_path / "ix" / "vectors.hnsw.rowids.npy").write_bytes(b"garbage")
-    third = Index.open(tmp_path / "ix", FakeEmbedder(), vector_index="hnsw")
+    again = Index.open(path, FakeEmbedder(), vector_index="hnsw")
+    snap = again.snapshot()
+    assert again.stats() == before
+    assert snap.segment.n > 0
+    assert len(snap.delta) > 0 and not snap.alive.all()
+    # counts agree between the store, the vectors and BM25
+    n_store = again.store.conn().execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    assert snap.n_alive == n_store == before["chunks"]
     q = FakeEmbedder().encode_queries(["第3号新闻标题"])[0]
-    with third.reading() as st:
-        pos, _ = third.dense_search(st, q, 3, None)
-    assert len(pos) == 3
+    pos, _sims = snap.dense_search(q, 3)
+    assert len(pos) == 3 and all(snap.alive[pos])
+
+
+def test_checkpoint_keeps_dense_search_exact(tmp_path):
+    index = Index.open(tmp_path / "ix", FakeEmbedder(), vector_index="flat")
+    index.add(_articles(20))
+    index.checkpoint()
+    index.add(_articles(6, prefix="b"))
+    index.delete("a1")
+    index.delete("b2")
+    q = FakeEmbedder().encode_queries(["长沙市召开第4次会议"])[0]
+    _pos, sims = index.snapshot().dense_search(q, 8)
+    assert np.allclose(sims, _dense_oracle(index, q, 8), atol=1e-5)
+    index.checkpoint()  # deletes and late chunks folded into a new segment
+    snap = index.snapshot()
+    assert len(snap.delta) == 0 and snap.alive.all()
+    _pos, sims = snap.dense_search(q, 8)
+    assert np.allclose(sims, _dense_oracle(index, q, 8), atol=1e-5)
+    assert len(list((tmp_path / "ix" / "segments").iterdir())) == 1  # the old segment is gone
+
+
+def test_unreadable_segment_is_a_clear_error(tmp_path):
+    from rag.errors import IndexCorruptError
+
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add(_articles(5))
+    index.checkpoint()
+    seg = index.snapshot().segment.name
+    index.close()
+    (tmp_path / "ix" / "segments" / seg / "vectors.npy").write_bytes(b"garbage")
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        Index.open(tmp_path / "ix", FakeEmbedder())
+
+
+CHECKPOINT_CRASH = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+import rag.index.core as core
+from rag import FakeEmbedder, Index
+ix = Index.open({path!r}, FakeEmbedder())
+real = core.write_segment
+def dying(*args, **kwargs):
+    real(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)  # the segment is written, the store not yet switched
+core.write_segment = dying
+ix.checkpoint()
+"""
+
+
+def test_kill_during_checkpoint_keeps_the_previous_state(tmp_path):
+    path = tmp_path / "ix"
+    index = Index.open(path, FakeEmbedder())
+    index.add(_articles(8))
+    before = index.stats()
+    index.close()
+    proc = subprocess.run(
+        [sys.executable, "-c", CHECKPOINT_CRASH.format(root=str(ROOT), path=str(path))], timeout=120
+    )
+    assert proc.returncode == -signal.SIGKILL
+    reopened = Index.open(path, FakeEmbedder())
+    assert reopened.stats() == before
+    assert reopened.snapshot().segment.name == ""  # the store still names the old (empty) segment
+    reopened.checkpoint()  # and a later checkpoint replaces the orphan
+    assert reopened.stats()["chunks"] == before["chunks"]
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

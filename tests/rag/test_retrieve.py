@@ -64,12 +64,13 @@ def _oracle_bm25(index: Index, query: str, k1: float = 1.2, b: float = 0.75) -> 
 
 
 def _index_scores(index: Index, query: str) -> dict[str, float]:
-    with index.reading() as state:
-        s = state.bm25.scores(query_term_ids(index, query))
-        out = {}
-        for pos in np.flatnonzero(state.alive):
-            meta = state.articles[int(state.art[pos])]
-            out[f"{meta.id}#c{int(state.chunk_n[pos])}"] = float(s[pos])
+    state = index.snapshot()
+    s = state.bm25_scores(query_term_ids(state, query))
+    metas = state.metas(state.article_rowids.tolist())
+    out = {}
+    for pos in np.flatnonzero(state.alive):
+        meta = metas[int(state.article_rowids[pos])]
+        out[f"{meta.id}#c{int(state.chunk_n[pos])}"] = float(s[pos])
     return out
 
 
@@ -101,8 +102,12 @@ def test_bm25_stays_exact_after_replace_and_delete(corpus_index):
     corpus_index.add(
         [Article(id="n5", title="替换后的标题", text="全新的正文，与马云会见无关。出席者张三。")]
     )
-    corpus_index._state.bm25.merge()  # exercise the merged layout as well as main + delta
+    _assert_bm25_matches_oracle(corpus_index)  # all in the store, no persisted segment yet
+    corpus_index.checkpoint()  # persisted segment ...
+    _assert_bm25_matches_oracle(corpus_index)
     corpus_index.add([Article(id="n99", title="新增", text="乡村振兴底线。第3号 会议。")])
+    corpus_index.delete("n7")  # ... plus late chunks and a tombstone
+    corpus_index.add([Article(id="n8", title="又替换", text="替换了一篇已持久化的文章。")])
     _assert_bm25_matches_oracle(corpus_index)
 
 
@@ -110,10 +115,10 @@ def test_dense_leg_equals_exact_cosine(corpus_index):
     emb = corpus_index.embedder
     for q in QUERIES:
         qv = emb.encode_queries([q])[0]
-        with corpus_index.reading() as state:
-            _pos, sims = corpus_index.dense_search(state, qv, 10, None)
-            alive = np.flatnonzero(state.alive)
-            exact = state.vectors[alive] @ qv
+        state = corpus_index.snapshot()
+        _pos, sims = state.dense_search(qv, 10)
+        alive = np.flatnonzero(state.alive)
+        exact = state.vectors(alive) @ qv
         best = np.sort(exact)[::-1][:10]
         assert np.allclose(np.sort(sims)[::-1], best, atol=1e-5)
 

@@ -1,0 +1,17 @@
+"""The index: one folder of plain files, in parts that each own one format.
+
+    manifest.json        (manifest) what the folder holds, human-readable
+    store.sqlite         (store) articles, chunks, vocabulary: the source of truth
+    segments/<name>/     (segment, vectors, lexical) persisted search structures, mapped
+    .lock                (lock) held by the one process writing
+
+`Index` (core) coordinates them; `Snapshot` is the read-only view queries use.
+No pickle anywhere.
+"""
+
+from rag.index.core import ANN_THRESHOLD, BATCH_ARTICLES, Index
+from rag.index.manifest import FORMAT_VERSION
+from rag.index.snapshot import Snapshot
+from rag.index.store import ArticleMeta
+
+__all__ = ["ANN_THRESHOLD", "BATCH_ARTICLES", "FORMAT_VERSION", "ArticleMeta", "Index", "Snapshot"]
