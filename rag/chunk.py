@@ -17,6 +17,9 @@ from rag.records import Article, Chunk
 
 DEFAULT_TARGET = 320
 DEFAULT_OVERLAP = 80
+# Sentences longer than this are cut at clause marks: the unit that is embedded, scored by
+# the answer stage and quoted (a quote must stay readable).
+MAX_SENTENCE_CHARS = 200
 
 _TERMINATORS = set("。！？；!?;…")
 _CLOSERS = set("」』”’）)】》\"'")
@@ -106,6 +109,13 @@ def sentence_units(text: str, max_sentence: int) -> list[tuple[int, int]]:
     return out
 
 
+def pack_units(units: list[tuple[int, int]], target: int, overlap: int) -> list[tuple[int, int]]:
+    """Pack consecutive sentence units into chunks of about `target` characters, each
+    repeating up to `overlap` characters of whole units from the end of the previous one.
+    Every chunk starts at a unit's start and ends at a unit's end."""
+    return list(_pack(units, target, max(0, min(overlap, target // 2))))
+
+
 def _pack(units: list[tuple[int, int]], target: int, overlap: int) -> Iterator[tuple[int, int]]:
     i = 0
     while i < len(units):
@@ -134,9 +144,8 @@ def chunk_text(
     """Chunk spans over `text`."""
     if target < 20:
         raise ValueError(f"chunk target of {target} is too small; use 20 characters or more")
-    overlap = max(0, min(overlap, target // 2))
-    units = sentence_units(text, max_sentence or target)
-    return list(_pack(units, target, overlap))
+    units = sentence_units(text, max_sentence or min(target, MAX_SENTENCE_CHARS))
+    return pack_units(units, target, overlap)
 
 
 def chunk_article(

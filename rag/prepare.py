@@ -1,8 +1,15 @@
-"""Index-time work on one article, done outside any lock: chunk, tokenise, embed.
+"""Index-time work on one article, done outside any lock: split, tokenise, embed.
+
+The embedder sees each sentence once (and the article's title line once), never the
+overlapping chunks: a chunk's vector is the normalised mean of its sentences' vectors and
+the title line's. Embedding short sentences is several times cheaper than embedding
+chunks with USE, chunk overlap is not paid twice, and the answer stage gets a stored
+vector for every sentence instead of embedding candidates at query time (see README,
+"Sentence vectors").
 
 The same functions serve a local `zhiwen index` run and a distributed one (Ray), so both
-give identical chunks and tokens, and vectors equal within float tolerance. The result
-is a `PreparedArticle`; the index writer only assigns term ids and commits it.
+give identical chunks and tokens, and vectors equal within float tolerance. The result is
+a `PreparedArticle`; the index writer only assigns term ids and commits it.
 """
 
 from __future__ import annotations
@@ -13,65 +20,102 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.bm25 import tokenize
-from rag.chunk import DEFAULT_OVERLAP, DEFAULT_TARGET, chunk_text, context_header
+from rag.chunk import (
+    DEFAULT_OVERLAP,
+    DEFAULT_TARGET,
+    MAX_SENTENCE_CHARS,
+    context_header,
+    pack_units,
+    sentence_units,
+)
 from rag.embed import Embedder
 from rag.records import Article
 
 
 @dataclass(frozen=True, slots=True)
 class ChunkPlan:
-    """An article's chunk spans and the texts that get embedded and tokenised for them."""
+    """An article's sentences and chunks, and the texts to embed and tokenise for them."""
 
     article: Article
-    spans: tuple[tuple[int, int], ...]
-    texts: tuple[str, ...]  # context header + chunk text, one per span
+    spans: tuple[tuple[int, int], ...]  # chunks
+    texts: tuple[str, ...]  # title line + chunk text, one per chunk: what BM25 indexes
+    sentence_spans: tuple[tuple[int, int], ...]
+    embed_texts: tuple[str, ...]  # the title line (if any), then every sentence
+    has_header: bool
 
 
 @dataclass(frozen=True, slots=True)
 class PreparedArticle:
     """Everything the writer needs for one article: `vectors[i]` and `tokens[i]` belong to
-    `spans[i]`, a span of `article.text`."""
+    chunk `spans[i]`, `sentence_vectors[j]` to `sentence_spans[j]` (spans of `article.text`)."""
 
     article: Article
     spans: tuple[tuple[int, int], ...]
     vectors: np.ndarray  # (len(spans), dim) float32, L2-normalised
     tokens: tuple[tuple[str, ...], ...]
+    sentence_spans: tuple[tuple[int, int], ...] = ()
+    sentence_vectors: np.ndarray | None = None  # (len(sentence_spans), dim) float16, L2-normalised
 
 
 def plan_chunks(
     article: Article, *, target: int = DEFAULT_TARGET, overlap: int = DEFAULT_OVERLAP
 ) -> ChunkPlan:
-    """Chunk an article (no model needed: this part fans out freely)."""
-    spans = tuple(chunk_text(article.text, target=target, overlap=overlap))
+    """Split an article into sentences and chunks (no model needed: this part fans out freely)."""
+    text = article.text
+    units = sentence_units(text, min(target, MAX_SENTENCE_CHARS))
+    spans = tuple(pack_units(units, target, overlap))
     header = context_header(article)
-    texts = tuple(f"{header}\n{article.text[a:b]}" for a, b in spans)
-    return ChunkPlan(article, spans, texts)
+    texts = tuple(f"{header}\n{text[a:b]}" for a, b in spans)
+    embed = ([header] if header else []) + [text[a:b] for a, b in units]
+    return ChunkPlan(article, spans, texts, tuple(units), tuple(embed), bool(header))
 
 
 def tokenize_plan(plan: ChunkPlan) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(tokenize(t)) for t in plan.texts)
 
 
+def _unit_normalise(v: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(v, axis=-1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (v / norms).astype(np.float32)
+
+
 def finish(plan: ChunkPlan, vectors: np.ndarray, tokens: Sequence[Sequence[str]]) -> PreparedArticle:
-    """Join a plan with its vectors and tokens, checking the shapes agree."""
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(plan.spans), -1)
+    """Join a plan with the vectors of its `embed_texts` and its chunks' tokens: chunk
+    vectors are derived from the sentence (and title line) vectors."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(plan.embed_texts), -1)
     if len(tokens) != len(plan.spans):
         raise ValueError(
             f"article {plan.article.id!r}: {len(tokens)} token lists for {len(plan.spans)} chunks"
         )
-    return PreparedArticle(plan.article, plan.spans, vectors, tuple(tuple(t) for t in tokens))
+    head = vectors[:1] if plan.has_header else vectors[:0]
+    sents = vectors[1:] if plan.has_header else vectors
+    starts = np.array([s for s, _ in plan.sentence_spans], dtype=np.int64)
+    ends = np.array([e for _, e in plan.sentence_spans], dtype=np.int64)
+    chunk_vecs = np.zeros((len(plan.spans), vectors.shape[1]), dtype=np.float32)
+    for i, (a, b) in enumerate(plan.spans):
+        lo, hi = np.searchsorted(starts, a), np.searchsorted(ends, b, side="right")
+        chunk_vecs[i] = head.sum(axis=0) + sents[lo:hi].sum(axis=0)
+    return PreparedArticle(
+        plan.article,
+        plan.spans,
+        _unit_normalise(chunk_vecs),
+        tuple(tuple(t) for t in tokens),
+        plan.sentence_spans,
+        sents.astype(np.float16),
+    )
 
 
 def embed_plans(plans: Sequence[ChunkPlan], embedder: Embedder) -> list[np.ndarray]:
-    """One embedder call for all chunks of `plans`, split back per article."""
-    texts = [t for p in plans for t in p.texts]
+    """One embedder call for every text of `plans`, split back per article."""
+    texts = [t for p in plans for t in p.embed_texts]
     if not texts:
         return [np.zeros((0, embedder.dim), np.float32) for _ in plans]
     vecs = embedder.encode_documents(texts)
     out, i = [], 0
     for p in plans:
-        out.append(vecs[i : i + len(p.texts)])
-        i += len(p.texts)
+        out.append(vecs[i : i + len(p.embed_texts)])
+        i += len(p.embed_texts)
     return out
 
 
@@ -82,7 +126,7 @@ def prepare_articles(
     target: int = DEFAULT_TARGET,
     overlap: int = DEFAULT_OVERLAP,
 ) -> list[PreparedArticle]:
-    """Chunk, tokenise and embed a batch of articles on this machine."""
+    """Split, tokenise and embed a batch of articles on this machine."""
     plans = [plan_chunks(a, target=target, overlap=overlap) for a in articles]
     vectors = embed_plans(plans, embedder)
     return [finish(p, v, tokenize_plan(p)) for p, v in zip(plans, vectors, strict=True)]

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from rag.bm25 import tokenize_query
 from rag.errors import InputError
-from rag.index import Index, Snapshot
+from rag.index import Index, SentenceRows, Snapshot
 from rag.normalize import to_simplified
 from rag.records import Filters, Hit
 
@@ -122,8 +122,9 @@ def to_hits(state: Snapshot, cands: Sequence[Candidate], top_k: int) -> list[Hit
 
 def hits_with_texts(
     state: Snapshot, cands: Sequence[Candidate], top_k: int
-) -> tuple[list[Hit], dict[str, str]]:
-    """`to_hits`, and the stored text of each hit's article (by article id), read once."""
+) -> tuple[list[Hit], dict[str, str], dict[str, int]]:
+    """`to_hits`, the stored text of each hit's article (by article id), read once, and the
+    article's rowid (the stored version the offsets refer to)."""
     picked: list[tuple[Candidate, int, int, int]] = []  # cand, art rowid, start, end
     for c in cands:
         picked.append((c, int(state.article_rowids[c.pos]), int(state.starts[c.pos]), int(state.ends[c.pos])))
@@ -135,6 +136,7 @@ def hits_with_texts(
     texts = state.texts(rowids)
     hits: list[Hit] = []
     hit_texts: dict[str, str] = {}
+    hit_rowids: dict[str, int] = {}
     seen: list[set[str]] = []
     for c, art, s, e in picked:
         meta = metas.get(art)
@@ -162,9 +164,10 @@ def hits_with_texts(
             )
         )
         hit_texts[meta.id] = text
+        hit_rowids[meta.id] = art
         if len(hits) >= top_k:
             break
-    return hits, hit_texts
+    return hits, hit_texts, hit_rowids
 
 
 def validate_top_k(top_k: int, limit: int = 50) -> None:
@@ -179,6 +182,9 @@ class Retrieved:
     hits: list[Hit]
     texts: dict[str, str]  # article id -> stored text (every hit's article)
     query_vec: np.ndarray
+    # article id -> the article's sentences as stored at index time: offsets into the text
+    # and float16 vectors (no embedding at query time)
+    sentences: dict[str, SentenceRows] = field(default_factory=dict)
 
 
 def retrieve(
@@ -205,8 +211,9 @@ def retrieve(
                 if int(state.article_rowids[c.pos]) in preferred:
                     c.score += prefer_bonus
             cands.sort(key=lambda c: -c.score)
-        hits, texts = hits_with_texts(state, cands, top_k)
-    return Retrieved(hits, texts, query_vec)
+        hits, texts, rowids = hits_with_texts(state, cands, top_k)
+        sentences = {aid: state.sentences(rowid) for aid, rowid in rowids.items()}
+    return Retrieved(hits, texts, query_vec, sentences)
 
 
 def term_idf(index: Index, terms: Sequence[str]) -> list[float]:

@@ -12,6 +12,14 @@ No pickle anywhere.
 from rag.index.core import ANN_THRESHOLD, BATCH_ARTICLES, Index
 from rag.index.manifest import FORMAT_VERSION
 from rag.index.snapshot import Snapshot
-from rag.index.store import ArticleMeta
+from rag.index.store import ArticleMeta, SentenceRows
 
-__all__ = ["ANN_THRESHOLD", "BATCH_ARTICLES", "FORMAT_VERSION", "ArticleMeta", "Index", "Snapshot"]
+__all__ = [
+    "ANN_THRESHOLD",
+    "BATCH_ARTICLES",
+    "FORMAT_VERSION",
+    "ArticleMeta",
+    "Index",
+    "SentenceRows",
+    "Snapshot",
+]

@@ -29,7 +29,7 @@ from rag.index.lock import writer_lock
 from rag.index.manifest import FORMAT_VERSION, Manifest
 from rag.index.segment import Segment, remove_other_segments, write_segment
 from rag.index.snapshot import Snapshot
-from rag.index.store import STORE_FILE, NewChunk, Store, now_iso
+from rag.index.store import STORE_FILE, NewChunk, SentenceRows, Store, now_iso
 from rag.prepare import PreparedArticle
 from rag.records import AddStats, Article
 
@@ -319,6 +319,8 @@ class Index:
                     )
                     chunks.append(NewChunk(s, e, v, tids.astype(np.int32), counts.astype(np.float32)))
                 Store.insert_chunks(conn, art_rowid, chunks)
+                if p.sentence_vectors is not None and p.sentence_spans:
+                    Store.insert_sentences(conn, art_rowid, p.sentence_spans, p.sentence_vectors)
                 n_chunks += len(chunks)
             if added or updated:
                 Store.bump_generation(conn)
@@ -362,11 +364,23 @@ class Index:
         name = f"seg-{snap.generation + 1:010d}"
         logger.info("checkpoint: writing %s (%d chunks)", name, n)
         chunk_rowids = np.concatenate([np.asarray(seg.chunk_rowids)[live], delta.rowids])
+        article_rowids = np.concatenate([np.asarray(seg.article_rowids)[live], delta.article_rowids])
+        # sentences: those of the segment's live articles, then those committed since
+        old = seg.sentences
+        in_old = np.isin(np.asarray(old.article_rowids), article_rowids)
+        with self.store.read() as conn:
+            new = Store.sentences(conn, self.embedder.dim, after=seg.max_article_rowid)
+        sentences = SentenceRows(
+            np.concatenate([np.asarray(old.article_rowids)[in_old], new.article_rowids]),
+            np.concatenate([np.asarray(old.starts)[in_old], new.starts]),
+            np.concatenate([np.asarray(old.ends)[in_old], new.ends]),
+            np.concatenate([np.asarray(old.vectors)[in_old], new.vectors]),
+        )
         write_segment(
             self.path,
             name,
             chunk_rowids=chunk_rowids,
-            article_rowids=np.concatenate([np.asarray(seg.article_rowids)[live], delta.article_rowids]),
+            article_rowids=article_rowids,
             chunk_n=np.concatenate([np.asarray(seg.chunk_n)[live], delta.n]),
             starts=np.concatenate([np.asarray(seg.starts)[live], delta.starts]),
             ends=np.concatenate([np.asarray(seg.ends)[live], delta.ends]),
@@ -375,6 +389,7 @@ class Index:
                 [seg.postings.keep(keep), Postings.from_docs(delta.term_ids, delta.term_counts)]
             ),
             ann_kind="hnsw" if self._use_ann(n) else None,
+            sentences=sentences,
         )
         with self.store.write() as conn:
             conn.execute("DELETE FROM tombstones")

@@ -2,6 +2,7 @@
 
     articles     stored text (original script) and metadata, one row per article version
     chunks       offsets into the stored text, the chunk's vector and BM25 term counts
+    sentences    sentence offsets and vectors (float16), for the answer stage
     vocab        term <-> id (ids dense, never reused)
     tombstones   term counts of deleted chunks that the persisted lexical segment still
                  counts, so document frequencies stay exact until the next checkpoint
@@ -45,6 +46,11 @@ CREATE TABLE IF NOT EXISTS chunks (
     start_off INTEGER NOT NULL, end_off INTEGER NOT NULL,
     vec BLOB NOT NULL, term_ids BLOB NOT NULL, term_counts BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_rowid);
+CREATE TABLE IF NOT EXISTS sentences (
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_rowid INTEGER NOT NULL, start_off INTEGER NOT NULL, end_off INTEGER NOT NULL,
+    vec BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_rowid, start_off);
 CREATE TABLE IF NOT EXISTS vocab (id INTEGER PRIMARY KEY, term TEXT UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS tombstones (
     chunk_rowid INTEGER PRIMARY KEY, term_ids BLOB NOT NULL, term_counts BLOB NOT NULL);
@@ -89,6 +95,24 @@ class ChunkRows:
 
     def __len__(self) -> int:
         return int(self.rowids.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceRows:
+    """Sentences read from the store, ordered by (article rowid, start)."""
+
+    article_rowids: np.ndarray  # int64
+    starts: np.ndarray  # int64
+    ends: np.ndarray  # int64
+    vectors: np.ndarray  # (k, dim) float16
+
+    @classmethod
+    def empty(cls, dim: int) -> SentenceRows:
+        z = np.zeros(0, dtype=np.int64)
+        return cls(z, z, z, np.zeros((0, dim), np.float16))
+
+    def __len__(self) -> int:
+        return int(self.starts.shape[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +384,16 @@ class Store:
         )
 
     @staticmethod
+    def insert_sentences(
+        conn: sqlite3.Connection, article_rowid: int, spans: Sequence[tuple[int, int]], vectors: np.ndarray
+    ) -> None:
+        vecs = np.ascontiguousarray(vectors, dtype=np.float16)
+        conn.executemany(
+            "INSERT INTO sentences (article_rowid, start_off, end_off, vec) VALUES (?,?,?,?)",
+            [(article_rowid, s, e, vecs[i].tobytes()) for i, (s, e) in enumerate(spans)],
+        )
+
+    @staticmethod
     def delete_articles(
         conn: sqlite3.Connection, article_rowids: Sequence[int], segment_max_rowid: int
     ) -> None:
@@ -371,6 +405,7 @@ class Store:
                 (rid, segment_max_rowid),
             )
             conn.execute("DELETE FROM chunks WHERE article_rowid=?", (rid,))
+            conn.execute("DELETE FROM sentences WHERE article_rowid=?", (rid,))
             conn.execute("DELETE FROM articles WHERE rowid=?", (rid,))
 
     @staticmethod
@@ -425,6 +460,35 @@ class Store:
             vectors=vecs.reshape(k, dim),
             term_ids=[np.frombuffer(r[6], dtype=np.int32) for r in rows],
             term_counts=[np.frombuffer(r[7], dtype=np.float32) for r in rows],
+        )
+
+    @staticmethod
+    def sentences(
+        conn: sqlite3.Connection, dim: int, article_rowids: Sequence[int] | None = None, *, after: int = 0
+    ) -> SentenceRows:
+        """Sentences of the given articles (or of every article with a rowid above `after`)."""
+        sql = "SELECT article_rowid, start_off, end_off, vec FROM sentences WHERE "
+        if article_rowids is None:
+            rows = conn.execute(
+                sql + "article_rowid > ? ORDER BY article_rowid, start_off", (after,)
+            ).fetchall()
+        else:
+            ids = sorted({int(r) for r in article_rowids})
+            rows = []
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                rows += conn.execute(
+                    sql + f"article_rowid IN ({','.join('?' * len(part))}) ORDER BY article_rowid, start_off",
+                    part,
+                ).fetchall()
+        if not rows:
+            return SentenceRows.empty(dim)
+        k = len(rows)
+        return SentenceRows(
+            np.fromiter((r[0] for r in rows), dtype=np.int64, count=k),
+            np.fromiter((r[1] for r in rows), dtype=np.int64, count=k),
+            np.fromiter((r[2] for r in rows), dtype=np.int64, count=k),
+            np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float16).reshape(k, dim),
         )
 
     @staticmethod

@@ -316,3 +316,35 @@ def test_kill_during_checkpoint_keeps_the_previous_state(tmp_path):
 def test_index_dir_holds_only_plain_files(fake_index):
     names = {p.name for p in fake_index.path.iterdir()}
     assert {"manifest.json", "store.sqlite"} <= names
+
+
+def test_sentence_vectors_are_stored_and_served_before_and_after_a_checkpoint(tmp_path):
+    from rag.prepare import plan_chunks
+
+    arts = _articles(6)
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add(arts)
+    emb = FakeEmbedder()
+
+    def check() -> None:
+        snap = index.snapshot()
+        rowids = snap.rowids_of([a.id for a in arts])
+        for a in arts:
+            rows = snap.sentences(rowids[a.id])
+            plan = plan_chunks(a, target=index.chunk_target, overlap=index.chunk_overlap)
+            assert list(zip(rows.starts.tolist(), rows.ends.tolist(), strict=True)) == list(
+                plan.sentence_spans
+            )
+            want = emb.encode_documents([a.text[s:e] for s, e in plan.sentence_spans])
+            assert np.allclose(np.asarray(rows.vectors, dtype=np.float32), want, atol=2e-3)
+            part = snap.sentences(rowids[a.id], int(rows.starts[1]), int(rows.ends[2]))
+            assert part.starts.tolist() == rows.starts[1:3].tolist()
+
+    check()  # read from the store
+    index.checkpoint()
+    assert index.snapshot().segment.sentences.starts.shape[0] > 0
+    check()  # read from the persisted segment
+    index.delete("a2")
+    arts = [a for a in arts if a.id != "a2"]
+    index.checkpoint()  # the deleted article's sentences are dropped
+    check()

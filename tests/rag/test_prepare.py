@@ -1,0 +1,55 @@
+"""Index-time preparation: each sentence embedded once, chunk vectors derived from them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag import Article, FakeEmbedder
+from rag.chunk import chunk_text
+from rag.prepare import plan_chunks, prepare_articles
+
+
+class CountingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def encode(self, texts, *, kind="document"):  # type: ignore[no-untyped-def]
+        self.texts.extend(texts)
+        return super().encode(texts, kind=kind)
+
+
+ARTICLE = Article(
+    id="x",
+    title="长沙召开全会",
+    text="".join(f"第{i}句讲长沙全会出席的人和事，内容不同{i * 7}。" for i in range(40)),
+    published="2019-09-25",
+    source="长沙晚报",
+)
+
+
+def test_each_sentence_is_embedded_once_and_chunks_are_their_mean():
+    emb = CountingEmbedder()
+    (p,) = prepare_articles([ARTICLE], emb, target=120, overlap=40)
+    plan = plan_chunks(ARTICLE, target=120, overlap=40)
+    assert len(p.spans) > 3  # overlapping chunks ...
+    assert len(emb.texts) == len(plan.sentence_spans) + 1  # ... but every sentence once, plus the title line
+    assert len(set(emb.texts)) == len(emb.texts)
+    assert [tuple(s) for s in p.spans] == chunk_text(ARTICLE.text, target=120, overlap=40)
+    # a chunk's vector: the normalised mean of the title line's and its sentences' vectors
+    header, *sentences = FakeEmbedder().encode_documents(list(plan.embed_texts))
+    for (a, b), v in zip(p.spans, p.vectors, strict=True):
+        members = [s for s, (x, y) in zip(sentences, plan.sentence_spans, strict=True) if a <= x and y <= b]
+        assert members
+        want = header + np.sum(members, axis=0)
+        assert np.allclose(v, want / np.linalg.norm(want), atol=1e-5)
+    assert p.sentence_vectors is not None and p.sentence_vectors.dtype == np.float16
+    assert np.allclose(p.sentence_vectors.astype(np.float32), np.stack(sentences), atol=2e-3)
+
+
+def test_sentences_tile_the_chunks():
+    plan = plan_chunks(ARTICLE, target=120, overlap=40)
+    starts = {s for s, _ in plan.sentence_spans}
+    ends = {e for _, e in plan.sentence_spans}
+    assert all(a in starts and b in ends for a, b in plan.spans)
+    assert all(ARTICLE.text[s:e].strip() == ARTICLE.text[s:e] for s, e in plan.sentence_spans)
