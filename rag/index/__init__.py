@@ -9,15 +9,15 @@
 No pickle anywhere.
 """
 
-from rag.index.core import ANN_THRESHOLD, BATCH_ARTICLES, Index
+from rag.index.core import BATCH_ARTICLES, VECTOR_INDEX_KINDS, Index
 from rag.index.manifest import FORMAT_VERSION
 from rag.index.snapshot import Snapshot
 from rag.index.store import ArticleMeta, SentenceRows
 
 __all__ = [
-    "ANN_THRESHOLD",
     "BATCH_ARTICLES",
     "FORMAT_VERSION",
+    "VECTOR_INDEX_KINDS",
     "ArticleMeta",
     "Index",
     "SentenceRows",

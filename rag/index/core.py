@@ -30,15 +30,13 @@ from rag.index.manifest import FORMAT_VERSION, Manifest
 from rag.index.segment import Segment, remove_other_segments, write_segment
 from rag.index.snapshot import Snapshot
 from rag.index.store import STORE_FILE, NewChunk, SentenceRows, Store, now_iso
+from rag.index.vectors import ANN_SPECS, ann_policy
 from rag.prepare import PreparedArticle
 from rag.records import AddStats, Article
 
 logger = logging.getLogger(__name__)
 
-VECTOR_INDEX_KINDS = ("auto", "flat", "hnsw")
-# "auto" builds an ANN structure for a segment of at least this many chunks; below it,
-# exact search over the mapped vectors. See README ("Vector index") for the measurement.
-ANN_THRESHOLD = 300_000
+VECTOR_INDEX_KINDS = ("auto", "flat", *ANN_SPECS)
 BATCH_ARTICLES = 128
 # A checkpoint (new persisted segment) is written when the chunks committed or deleted
 # since the last one reach max(CHECKPOINT_MIN_CHUNKS, CHECKPOINT_FRACTION x segment size):
@@ -58,7 +56,7 @@ class Index:
         chunk_target: int = DEFAULT_TARGET,
         chunk_overlap: int = DEFAULT_OVERLAP,
         vector_index: str = "auto",
-        ann_threshold: int = ANN_THRESHOLD,
+        ann_threshold: int | None = None,
     ) -> None:
         if vector_index not in VECTOR_INDEX_KINDS:
             raise InputError(f"vector_index {vector_index!r} is not one of {', '.join(VECTOR_INDEX_KINDS)}")
@@ -341,8 +339,15 @@ class Index:
         return len(rowids)
 
     # ------------------------------------------------------------------ checkpoints
-    def _use_ann(self, n: int) -> bool:
-        return self.vector_index == "hnsw" or (self.vector_index == "auto" and n >= self.ann_threshold)
+    def _ann_kind(self, n: int) -> str | None:
+        """The ANN structure a segment of `n` chunks gets: `auto` follows the measured policy
+        (rag/index/vector_policy.json, written by bench/vectors.py); below its size, exact."""
+        if self.vector_index == "flat":
+            return None
+        if self.vector_index != "auto":
+            return self.vector_index
+        kind, threshold = ann_policy()
+        return kind if n >= (self.ann_threshold if self.ann_threshold is not None else threshold) else None
 
     def _maybe_checkpoint(self) -> None:
         snap = self.snapshot()
@@ -388,7 +393,7 @@ class Index:
             postings=Postings.concat(
                 [seg.postings.keep(keep), Postings.from_docs(delta.term_ids, delta.term_counts)]
             ),
-            ann_kind="hnsw" if self._use_ann(n) else None,
+            ann_kind=self._ann_kind(n),
             sentences=sentences,
         )
         with self.store.write() as conn:

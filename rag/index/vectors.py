@@ -10,7 +10,9 @@ returns candidates whose scores are then taken from the exact rows.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,22 +23,51 @@ logger = logging.getLogger(__name__)
 
 VECTORS_FILE = "vectors.npy"
 ANN_FILE = "vectors.faiss"
-ANN_KINDS = ("hnsw",)
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-HNSW_EF_SEARCH = 128
+# The ANN structures on offer: FAISS factory string ({nlist} filled from the size) and
+# search-time parameters. Which one `auto` uses, and from what size, is measured by
+# bench/vectors.py on real vectors and written to POLICY_FILE.
+ANN_SPECS: dict[str, tuple[str, str]] = {
+    "hnsw": ("HNSW32,Flat", "efSearch=128"),
+    "hnsw-sq8": ("HNSW32,SQ8", "efSearch=128"),
+    "ivf": ("IVF{nlist},Flat", "nprobe=24"),
+    "ivf-sq8": ("IVF{nlist},SQ8", "nprobe=24"),
+    "ivf-pq": ("IVF{nlist},PQ64", "nprobe=24"),
+}
+POLICY_FILE = Path(__file__).with_name("vector_policy.json")
+
+
+def ann_policy() -> tuple[str, int]:
+    """(ANN kind, size from which `auto` builds it) as measured by bench/vectors.py."""
+    policy = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
+    return str(policy["ann_kind"]), int(policy["ann_threshold"])
+
+
+def _tune(index: Any, kind: str) -> None:
+    import faiss
+
+    for param in ANN_SPECS[kind][1].split(","):
+        name, value = param.split("=")
+        faiss.ParameterSpace().set_index_parameter(index, name, float(value))
 
 
 def build_ann(vectors: np.ndarray, kind: str) -> Any:
     import faiss
 
-    if kind != "hnsw":
-        raise ValueError(f"unknown vector index kind {kind!r}; use one of {', '.join(ANN_KINDS)}")
-    dim = vectors.shape[1]
-    h = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    h.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    h.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return h
+    if kind not in ANN_SPECS:
+        raise ValueError(f"unknown vector index kind {kind!r}; use one of {', '.join(ANN_SPECS)}")
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n, dim = vectors.shape
+    nlist = max(1, min(int(4 * math.sqrt(max(n, 1))), n // 39 if n >= 39 else 1))
+    index = faiss.index_factory(dim, ANN_SPECS[kind][0].format(nlist=nlist), faiss.METRIC_INNER_PRODUCT)
+    if hasattr(index, "hnsw"):
+        index.hnsw.efConstruction = 80
+    if not index.is_trained:
+        rng = np.random.default_rng(0)
+        sample = vectors[rng.choice(n, size=min(n, 256 * nlist), replace=False)] if n else vectors
+        index.train(sample)
+    index.add(vectors)
+    _tune(index, kind)
+    return index
 
 
 def save(folder: Path, vectors: np.ndarray, ann_kind: str | None) -> None:
@@ -68,8 +99,7 @@ class Vectors:
             ann = faiss.read_index(str(folder / ANN_FILE), faiss.IO_FLAG_READ_ONLY)
             if ann.ntotal != matrix.shape[0]:
                 raise ValueError(f"{folder / ANN_FILE} holds {ann.ntotal} vectors, not {matrix.shape[0]}")
-            if hasattr(ann, "hnsw"):
-                ann.hnsw.efSearch = HNSW_EF_SEARCH
+            _tune(ann, ann_kind)
         return cls(matrix, ann)
 
     def scores(self, q: np.ndarray, positions: np.ndarray) -> np.ndarray:

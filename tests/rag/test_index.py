@@ -348,3 +348,32 @@ def test_sentence_vectors_are_stored_and_served_before_and_after_a_checkpoint(tm
     arts = [a for a in arts if a.id != "a2"]
     index.checkpoint()  # the deleted article's sentences are dropped
     check()
+
+
+@pytest.mark.parametrize("kind", ["ivf", "ivf-sq8", "hnsw-sq8"])
+def test_every_ann_kind_persists_and_finds_the_exact_best(tmp_path, kind):
+    index = Index.open(tmp_path / kind, FakeEmbedder(), vector_index=kind)
+    index.add(_articles(80))
+    index.checkpoint()
+    index.close()
+    again = Index.open(tmp_path / kind, FakeEmbedder(), vector_index=kind)
+    snap = again.snapshot()
+    assert snap.segment.ann_kind == kind and snap.segment.vectors.ann is not None
+    q = FakeEmbedder().encode_queries(["第7号新闻标题 长沙市召开第7次会议"])[0]
+    _pos, sims = snap.dense_search(q, 5)
+    best = float(_dense_oracle(again, q, 1)[0])
+    assert sims[0] == pytest.approx(best, abs=1e-5)  # scores come from the exact rows
+
+
+def test_auto_follows_the_measured_policy(tmp_path, monkeypatch):
+    import rag.index.core as core
+
+    monkeypatch.setattr(core, "ann_policy", lambda: ("ivf", 50))
+    small = Index.open(tmp_path / "small", FakeEmbedder())
+    small.add(_articles(3))
+    small.checkpoint()
+    assert small.stats()["vector_index"] == "flat"  # below the policy's size: exact
+    big = Index.open(tmp_path / "big", FakeEmbedder())
+    big.add(_articles(60))
+    big.checkpoint()
+    assert big.snapshot().segment.n >= 50 and big.stats()["vector_index"] == "ivf"
