@@ -19,6 +19,7 @@ import numpy as np
 from rag.bm25 import tokenize_query
 from rag.errors import InputError
 from rag.index import Index, SentenceRows, Snapshot
+from rag.index.vectors import top_k
 from rag.normalize import to_simplified
 from rag.records import Filters, Hit
 
@@ -84,7 +85,7 @@ def candidates(
     bm = state.bm25_scores(query_term_ids(state, query))
     if mask is not None:
         bm = np.where(mask, bm, 0.0)
-    bm_top = np.argsort(-bm)[:k]
+    bm_top, _ = top_k(bm, k)
     bm_top = bm_top[bm[bm_top] > 0]
     if query_vec is None:
         query_vec = index.embedder.encode_queries([query])[0]

@@ -57,13 +57,13 @@ def build_ann(vectors: np.ndarray, kind: str) -> Any:
         raise ValueError(f"unknown vector index kind {kind!r}; use one of {', '.join(ANN_SPECS)}")
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
-    nlist = max(1, min(int(4 * math.sqrt(max(n, 1))), n // 39 if n >= 39 else 1))
+    nlist = max(1, min(int(math.sqrt(max(n, 1))), n // 39 if n >= 39 else 1))
     index = faiss.index_factory(dim, ANN_SPECS[kind][0].format(nlist=nlist), faiss.METRIC_INNER_PRODUCT)
     if hasattr(index, "hnsw"):
         index.hnsw.efConstruction = 80
     if not index.is_trained:
         rng = np.random.default_rng(0)
-        sample = vectors[rng.choice(n, size=min(n, 256 * nlist), replace=False)] if n else vectors
+        sample = vectors[rng.choice(n, size=min(n, 64 * nlist), replace=False)] if n else vectors
         index.train(sample)
     index.add(vectors)
     _tune(index, kind)
