@@ -65,6 +65,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     index = _open_index(settings, create=True)
+    if args.ray is not None or settings.ray_address:
+        return _index_on_ray(args, settings, index)
     result = read_paths(args.paths)
     for e in result.errors:
         where = f"{e.path}:{e.line}" if e.line else e.path
@@ -77,6 +79,24 @@ def cmd_index(args: argparse.Namespace) -> int:
         + (f"; {len(result.errors)} file(s) skipped" if result.errors else "")
     )
     return 1 if result.errors and not result.articles else 0
+
+
+def _index_on_ray(args: argparse.Namespace, settings: Settings, index) -> int:  # type: ignore[no-untyped-def]
+    """`zhiwen index --ray [ADDRESS]`: read, split and embed on Ray; commit here (rag.distributed)."""
+    from rag.distributed import RayOptions, ray_index
+
+    address = args.ray if args.ray is not None else settings.ray_address
+    options = RayOptions(address=address, actors=args.ray_actors, batch_size=args.ray_batch_size)
+    run = ray_index(index, args.paths, options=options, progress=not args.quiet)
+    for e in run.errors:
+        _out(f"skipped {f'{e.path}:{e.line}' if e.line else e.path}: {e.reason}", sys.stderr)
+    stats, s = run.stats, index.stats()
+    _out(
+        f"{stats.added} added, {stats.updated} updated, {stats.unchanged} unchanged ({stats.chunks} chunks) "
+        f"on Ray in {run.total_s:.0f} s; index {settings.index}: {s['articles']} articles, {s['chunks']} chunks"
+        + (f"; {len(run.errors)} file(s) skipped" if run.errors else "")
+    )
+    return 1 if run.errors and not run.articles else 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -211,6 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", parents=[common], help="index files or folders (.txt .md .jsonl .jsonl.gz)")
     p.add_argument("paths", nargs="+")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+        help="split and embed on Ray: alone starts a local Ray instance, `auto` joins the cluster "
+        "this machine is in, HOST:PORT joins that head (env ZHIWEN_RAY_ADDRESS)",
+    )  # fmt: skip
+    p.add_argument("--ray-actors", type=int, default=1, metavar="N", help="embedding actors (default 1)")
+    p.add_argument(
+        "--ray-batch-size", type=int, default=32, metavar="N", help="articles per embedding call (default 32)"
+    )
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", parents=[common], help="answer a question ('-' reads one per line from stdin)")

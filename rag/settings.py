@@ -33,3 +33,6 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = Field(30.0, gt=0)
     ui: bool = Field(True, description="mount the Gradio chat at /ui")
+    ray_address: str | None = Field(
+        None, description="`zhiwen index` runs on Ray: 'local', 'auto' or the head's HOST:PORT"
+    )
