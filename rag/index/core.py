@@ -29,7 +29,7 @@ from rag.index.lock import writer_lock
 from rag.index.manifest import FORMAT_VERSION, Manifest
 from rag.index.segment import Segment, remove_other_segments, write_segment
 from rag.index.snapshot import Snapshot
-from rag.index.store import STORE_FILE, NewChunk, SentenceRows, Store, now_iso
+from rag.index.store import STORE_FILE, NewChunk, Store, now_iso
 from rag.index.vectors import ANN_SPECS, ann_policy
 from rag.prepare import PreparedArticle
 from rag.records import AddStats, Article
@@ -39,10 +39,13 @@ logger = logging.getLogger(__name__)
 VECTOR_INDEX_KINDS = ("auto", "flat", *ANN_SPECS)
 BATCH_ARTICLES = 128
 # A checkpoint (new persisted segment) is written when the chunks committed or deleted
-# since the last one reach max(CHECKPOINT_MIN_CHUNKS, CHECKPOINT_FRACTION x segment size):
-# below that, reading them from the store at open is cheaper than rewriting the segment.
+# since the last one reach max(CHECKPOINT_MIN_CHUNKS, min(CHECKPOINT_FRACTION x segment
+# size, CHECKPOINT_MAX_CHUNKS)): below that, reading them from the store when a snapshot
+# is built is cheaper than rewriting the segment; the cap bounds that read (and so the
+# time to open the index, and to see a new commit) whatever the index's size.
 CHECKPOINT_MIN_CHUNKS = 4096
 CHECKPOINT_FRACTION = 0.5
+CHECKPOINT_MAX_CHUNKS = 20_000
 
 
 class Index:
@@ -352,7 +355,9 @@ class Index:
     def _maybe_checkpoint(self) -> None:
         snap = self.snapshot()
         changed = len(snap.delta) + (snap.segment.n - int(snap.alive[: snap.segment.n].sum()))
-        if changed >= max(CHECKPOINT_MIN_CHUNKS, CHECKPOINT_FRACTION * snap.segment.n):
+        if changed >= max(
+            CHECKPOINT_MIN_CHUNKS, min(CHECKPOINT_FRACTION * snap.segment.n, CHECKPOINT_MAX_CHUNKS)
+        ):
             self._checkpoint(snap)
 
     def checkpoint(self) -> None:
@@ -370,17 +375,6 @@ class Index:
         logger.info("checkpoint: writing %s (%d chunks)", name, n)
         chunk_rowids = np.concatenate([np.asarray(seg.chunk_rowids)[live], delta.rowids])
         article_rowids = np.concatenate([np.asarray(seg.article_rowids)[live], delta.article_rowids])
-        # sentences: those of the segment's live articles, then those committed since
-        old = seg.sentences
-        in_old = np.isin(np.asarray(old.article_rowids), article_rowids)
-        with self.store.read() as conn:
-            new = Store.sentences(conn, self.embedder.dim, after=seg.max_article_rowid)
-        sentences = SentenceRows(
-            np.concatenate([np.asarray(old.article_rowids)[in_old], new.article_rowids]),
-            np.concatenate([np.asarray(old.starts)[in_old], new.starts]),
-            np.concatenate([np.asarray(old.ends)[in_old], new.ends]),
-            np.concatenate([np.asarray(old.vectors)[in_old], new.vectors]),
-        )
         write_segment(
             self.path,
             name,
@@ -394,7 +388,6 @@ class Index:
                 [seg.postings.keep(keep), Postings.from_docs(delta.term_ids, delta.term_counts)]
             ),
             ann_kind=self._ann_kind(n),
-            sentences=sentences,
         )
         with self.store.write() as conn:
             conn.execute("DELETE FROM tombstones")

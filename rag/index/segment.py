@@ -7,8 +7,6 @@
         chunks_n.npy        int32  position -> chunk number within its article
         chunks_start.npy    int64  offsets into the article's stored text
         chunks_end.npy      int64
-        sentences_{article,start,end}.npy, sentences_vec.npy (float16)
-                            every sentence of the covered articles, by (article, start)
         vectors.npy / vectors.faiss   (rag.index.vectors)
         bm25_*.npy                    (rag.index.lexical)
 
@@ -30,13 +28,11 @@ import numpy as np
 
 from rag.index import vectors as vec
 from rag.index.lexical import Postings
-from rag.index.store import SentenceRows
 from rag.index.vectors import Vectors
 
 SEGMENT_FORMAT = 1
 SEGMENTS_DIR = "segments"
 _ARRAYS = ("rowid", "article", "n", "start", "end")
-_SENTENCE_ARRAYS = ("article", "start", "end", "vec")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +47,6 @@ class Segment:
     postings: Postings
     max_rowid: int
     ann_kind: str | None
-    sentences: SentenceRows
-    max_article_rowid: int  # articles up to this rowid have their sentences here
 
     @property
     def n(self) -> int:
@@ -72,8 +66,6 @@ class Segment:
             Postings.from_docs([], []),
             0,
             None,
-            SentenceRows.empty(dim),
-            0,
         )
 
     @classmethod
@@ -89,12 +81,6 @@ class Segment:
         if vectors.matrix.shape[1] != dim or vectors.n != arrays[0].shape[0]:
             raise ValueError(f"{folder}: vectors of shape {vectors.matrix.shape}, expected (n, {dim})")
         rowid, article, n, start, end = arrays
-        sentences = SentenceRows(
-            *(
-                np.load(folder / f"sentences_{a}.npy", mmap_mode="r", allow_pickle=False)
-                for a in _SENTENCE_ARRAYS
-            )
-        )
         return cls(
             name,
             rowid,
@@ -106,8 +92,6 @@ class Segment:
             Postings.load(folder),
             int(info["max_rowid"]),
             info.get("ann"),
-            sentences,
-            int(info["max_article_rowid"]),
         )
 
 
@@ -123,7 +107,6 @@ def write_segment(
     vectors: np.ndarray,
     postings: Postings,
     ann_kind: str | None,
-    sentences: SentenceRows,
 ) -> None:
     """Write a segment folder atomically (temporary folder, fsync, rename)."""
     parent = index_path / SEGMENTS_DIR
@@ -135,13 +118,6 @@ def write_segment(
     for a, arr in zip(_ARRAYS, (chunk_rowids, article_rowids, chunk_n, starts, ends), strict=True):
         with open(tmp / f"chunks_{a}.npy", "wb") as f:
             np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
-    for a, arr in zip(
-        _SENTENCE_ARRAYS,
-        (sentences.article_rowids, sentences.starts, sentences.ends, sentences.vectors),
-        strict=True,
-    ):
-        with open(tmp / f"sentences_{a}.npy", "wb") as f:
-            np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
     vec.save(tmp, vectors, ann_kind)
     postings.save(tmp)
     info = {
@@ -149,8 +125,6 @@ def write_segment(
         "chunks": int(chunk_rowids.shape[0]),
         "dim": int(vectors.shape[1]),
         "max_rowid": int(chunk_rowids.max()) if chunk_rowids.size else 0,
-        "max_article_rowid": int(article_rowids.max()) if article_rowids.size else 0,
-        "sentences": len(sentences),
         "ann": ann_kind,
         "terms": postings.n_terms,
     }

@@ -149,23 +149,9 @@ class Snapshot:
         return np.isin(self.article_rowids, ok) & self.alive
 
     def sentences(self, article_rowid: int, start: int = 0, end: int | None = None) -> SentenceRows:
-        """The stored sentences (offsets, float16 vectors) of one article lying in [start, end)."""
-        seg = self.segment
-        if article_rowid <= seg.max_article_rowid:
-            s = seg.sentences
-            lo, hi = np.searchsorted(s.article_rowids, [article_rowid, article_rowid + 1])
-            rows = SentenceRows(
-                np.asarray(s.article_rowids[lo:hi]),
-                np.asarray(s.starts[lo:hi]),
-                np.asarray(s.ends[lo:hi]),
-                np.asarray(s.vectors[lo:hi]),
-            )
-        else:
-            rows = Store.sentences(self.store.conn(), self.delta.vectors.shape[1], [article_rowid])
-        keep = (rows.starts >= start) & (rows.ends <= (end if end is not None else np.iinfo(np.int64).max))
-        if keep.all():
-            return rows
-        return SentenceRows(rows.article_rowids[keep], rows.starts[keep], rows.ends[keep], rows.vectors[keep])
+        """The stored sentences (offsets, float16 vectors) of one article lying in [start, end),
+        read from the store on demand (a few rows per hit)."""
+        return Store.sentences(self.store.conn(), self.delta.vectors.shape[1], article_rowid, start, end)
 
     def metas(self, article_rowids: Iterable[int]) -> dict[int, ArticleMeta]:
         return self.store.metas(article_rowids)

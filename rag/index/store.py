@@ -464,31 +464,22 @@ class Store:
 
     @staticmethod
     def sentences(
-        conn: sqlite3.Connection, dim: int, article_rowids: Sequence[int] | None = None, *, after: int = 0
+        conn: sqlite3.Connection, dim: int, article_rowid: int, start: int = 0, end: int | None = None
     ) -> SentenceRows:
-        """Sentences of the given articles (or of every article with a rowid above `after`)."""
-        sql = "SELECT article_rowid, start_off, end_off, vec FROM sentences WHERE "
-        if article_rowids is None:
-            rows = conn.execute(
-                sql + "article_rowid > ? ORDER BY article_rowid, start_off", (after,)
-            ).fetchall()
-        else:
-            ids = sorted({int(r) for r in article_rowids})
-            rows = []
-            for i in range(0, len(ids), 500):
-                part = ids[i : i + 500]
-                rows += conn.execute(
-                    sql + f"article_rowid IN ({','.join('?' * len(part))}) ORDER BY article_rowid, start_off",
-                    part,
-                ).fetchall()
+        """The sentences of one article version lying in [start, end), by start."""
+        rows = conn.execute(
+            "SELECT start_off, end_off, vec FROM sentences WHERE article_rowid=? AND start_off>=? AND end_off<=?"
+            " ORDER BY start_off",
+            (article_rowid, start, end if end is not None else 2**62),
+        ).fetchall()
         if not rows:
             return SentenceRows.empty(dim)
         k = len(rows)
         return SentenceRows(
+            np.full(k, article_rowid, dtype=np.int64),
             np.fromiter((r[0] for r in rows), dtype=np.int64, count=k),
             np.fromiter((r[1] for r in rows), dtype=np.int64, count=k),
-            np.fromiter((r[2] for r in rows), dtype=np.int64, count=k),
-            np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float16).reshape(k, dim),
+            np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float16).reshape(k, dim),
         )
 
     @staticmethod
