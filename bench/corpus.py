@@ -74,7 +74,12 @@ def embedder_rate(emb, articles, n: int) -> float:  # type: ignore[no-untyped-de
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--index", type=Path, default=ROOT / ".zhiwen" / "bench" / "crud68k")
+    ap.add_argument(
+        "--index",
+        type=Path,
+        default=Path.home() / ".cache" / "zhiwen" / "bench" / "crud68k",
+        help="outside the work tree by default, so a later checkout can resume the run",
+    )
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--slice", type=int, default=4096, help="articles read and added per step")
     ap.add_argument("--sample", type=int, default=300, help="articles for the raw-embedder rate")
