@@ -6,6 +6,7 @@ explicit arguments.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -26,13 +27,27 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="Bearer key required for writes")
     max_question_chars: int = Field(1000, ge=1)
     max_upload_mb: float = Field(20.0, gt=0)
-    max_top_k: int = Field(50, ge=1)
+    max_top_k: int = Field(50, ge=1, description="largest top_k a request may ask for (API, CLI, web chat)")
+    max_file_mb: float = Field(
+        256.0, gt=0, description="largest file, after decompression, that any ingest path reads"
+    )
+    max_line_mb: float = Field(8.0, gt=0, description="longest line of an ingested file")
+    decompress_budget_mb: float = Field(
+        128.0, gt=0, description="bytes that concurrent uploads may hold while being read, process-wide"
+    )
+    max_upload_jobs: int = Field(2, ge=1, description="background upload jobs running at once")
     background_upload_bytes: int = Field(256 * 1024, ge=0, description="uploads larger than this run as jobs")
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = Field(30.0, gt=0)
     ui: bool = Field(True, description="mount the Gradio chat at /ui")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=64,
+        description="server worker processes sharing the memory-mapped index (default: the core count)",
+    )
     ray_address: str | None = Field(
         None, description="`zhiwen index` runs on Ray: 'local', 'auto' or the head's HOST:PORT"
     )

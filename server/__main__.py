@@ -1,4 +1,4 @@
-"""`python -m server [--host H] [--port P] [--index DIR] [--embedder SPEC] [--seeds DIR] [--no-ui]`.
+"""`python -m server [--host H] [--port P] [--index DIR] [--embedder SPEC] [--seeds DIR] [--no-ui] [--workers N]`.
 
 Options override the `ZHIWEN_*` environment; `zhiwen serve` does the same.
 """
@@ -21,11 +21,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--embedder", help="use | st:NAME_OR_PATH | fake (ZHIWEN_EMBEDDER)")
     parser.add_argument("--seeds", type=Path, help="articles indexed when there is no index (ZHIWEN_SEEDS)")
     parser.add_argument("--no-ui", action="store_true", help="do not mount the web chat at /ui")
+    parser.add_argument(
+        "--workers", type=int, help="worker processes (default: the core count, or ZHIWEN_WORKERS)"
+    )
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = {
         k: v
         for k, v in vars(args).items()
-        if k in ("host", "port", "index", "embedder", "seeds") and v is not None
+        if k in ("host", "port", "index", "embedder", "seeds", "workers") and v is not None
     }
     if args.no_ui:
         overrides["ui"] = False

@@ -4,6 +4,8 @@ index size, ingest jobs. Served as text at `/metrics`."""
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -82,7 +84,28 @@ class Metrics:
             "articles added or updated through the API",
             registry=self.registry,
         )
-        self.registry.register(_StateCollector(index_stats, job_counts))
+        state = _StateCollector(index_stats, job_counts)
+        self.registry.register(state)
+        # what /metrics serves: this registry, or in multi-worker mode every worker's
+        # counters (from the shared directory) plus this worker's live state
+        self.exposition = self.registry
+        if os.environ.get(MULTIPROC_ENV):
+            from prometheus_client import multiprocess
+
+            self.exposition = CollectorRegistry(auto_describe=True)
+            multiprocess.MultiProcessCollector(self.exposition)
+            self.exposition.register(state)
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def enable_multiprocess() -> str:
+    """Point prometheus-client at a fresh shared directory, before the workers start (they
+    import prometheus-client after this, so their counters live in files there)."""
+    folder = tempfile.mkdtemp(prefix="zhiwen-metrics-")
+    os.environ[MULTIPROC_ENV] = folder
+    return folder
 
 
 def route_label(scope: Scope) -> str:

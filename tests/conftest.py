@@ -25,10 +25,10 @@ def free_port() -> int:
         return port
 
 
-def serve_command(port: int) -> list[str]:
+def serve_command(port: int, workers: int = 1) -> list[str]:
     """`zhiwen serve` on 127.0.0.1:`port` (`python -m server` when the script is not installed)."""
     zhiwen = Path(sys.executable).parent / "zhiwen"
-    args = ["--host", "127.0.0.1", "--port", str(port)]
+    args = ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     if zhiwen.exists():
         return [str(zhiwen), "serve", *args]
     return [sys.executable, "-m", "server", *args]

@@ -52,5 +52,5 @@ def readyz(request: Request) -> dict[str, Any]:
 
 @router.get("/metrics", summary="Prometheus 指标 (Prometheus text format)", response_class=Response)
 def metrics(request: Request) -> Response:
-    data = generate_latest(request.app.state.metrics.registry)
+    data = generate_latest(request.app.state.metrics.exposition)
     return Response(content=data, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,110 @@
+"""`zhiwen serve --workers 2`: worker processes share the index, see each other's writes,
+and /metrics counts the requests of every worker."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port, serve_command
+from tests.server.server_helpers import API_KEY, AUTH, REPO, SEEDS
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d.name))
+    return out
+
+
+@pytest.fixture(scope="module")
+def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    tmp = tmp_path_factory.mktemp("workers")
+    port = free_port()
+    env = {
+        **os.environ,
+        "ZHIWEN_EMBEDDER": "fake",
+        "ZHIWEN_INDEX": str(tmp / "index"),
+        "ZHIWEN_SEEDS": str(SEEDS),
+        "ZHIWEN_UI": "false",
+        "ZHIWEN_API_KEY": API_KEY,
+        "PYTHONPATH": str(REPO),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log_path = tmp / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            serve_command(port, workers=2), cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited with {proc.returncode}:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not become ready:\n{log_path.read_text()}")
+            time.sleep(0.3)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_two_worker_processes_serve(two_workers: tuple[str, subprocess.Popen[bytes]]) -> None:
+    _base, proc = two_workers
+    assert len(_children(proc.pid)) >= 2
+
+
+def test_a_write_through_one_worker_is_seen_by_every_worker(
+    two_workers: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    base, _proc = two_workers
+    article = {"id": "workers-1", "title": "麒麟湾码头开港", "text": "麒麟湾码头今天正式开港，首批货轮靠泊。"}
+    with httpx.Client(base_url=base, timeout=30) as c:
+        r = c.post("/v1/articles", json={"articles": [article]}, headers=AUTH)
+        assert r.status_code in (200, 201), r.text
+        # new connections each time, so both workers answer some of these
+        for _ in range(16):
+            with httpx.Client(base_url=base, timeout=30) as fresh:
+                hits = fresh.post("/v1/search", json={"query": "麒麟湾码头开港", "top_k": 3}).json()["hits"]
+                assert hits and hits[0]["article_id"] == "workers-1"
+
+
+def test_metrics_count_the_requests_of_every_worker(two_workers: tuple[str, subprocess.Popen[bytes]]) -> None:
+    base, _proc = two_workers
+
+    def healthz_count() -> float:
+        text = httpx.get(f"{base}/metrics", timeout=30).text
+        m = re.search(
+            r'zhiwen_http_requests_total\{method="GET",route="/healthz",status="200"\} ([0-9.e+]+)', text
+        )
+        return float(m.group(1)) if m else 0.0
+
+    before = healthz_count()
+    for _ in range(30):
+        with httpx.Client(base_url=base, timeout=30) as fresh:
+            assert fresh.get("/healthz").status_code == 200
+    assert healthz_count() - before == 30
