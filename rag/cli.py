@@ -199,7 +199,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import server
 
     overrides: dict[str, object] = {}
-    for key in ("index", "embedder", "host", "port"):
+    for key in ("index", "embedder", "host", "port", "workers"):
         if getattr(args, key, None) is not None:
             overrides[key] = getattr(args, key)
     server.run(Settings(**overrides))  # type: ignore[arg-type]
@@ -270,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[common], help="start the HTTP API and web chat")
     p.add_argument("--host", default=None, help="default 127.0.0.1 (env ZHIWEN_HOST)")
     p.add_argument("--port", type=int, default=None, help="default 8000 (env ZHIWEN_PORT)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: the core count; env ZHIWEN_WORKERS)",
+    )
     p.set_defaults(func=cmd_serve)
     return ap
 
