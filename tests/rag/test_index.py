@@ -169,6 +169,28 @@ def test_kill_during_index_leaves_committed_state_loadable(tmp_path, die_at):
     assert hits and hits[0].text
     # the lock was released by the dead process: a new writer gets in
     assert reopened.add(_articles(2, prefix="z")).added == 2
+    # the interrupted run, started again, embeds only what was not committed
+    committed = stats["articles"] - 4
+    arts = [Article(id=f"k{i}", title="t", text=f"第{i}篇。" * 50) for i in range(400)]
+    counting = _CountingEmbedder()
+    resumed = Index.open(path, counting)
+    st = resumed.add(arts)
+    assert st.unchanged == committed and st.added == 400 - committed
+    assert counting.documents == {t for a in arts[committed:] for t in a.text.split("。") if t} | {"t"}
+    n_store = resumed.store.conn().execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    assert resumed.snapshot().n_alive == n_store == resumed.stats()["chunks"]
+
+
+class _CountingEmbedder(FakeEmbedder):
+    """The fake embedder, remembering every document text it was asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.documents: set[str] = set()
+
+    def encode_documents(self, texts):  # type: ignore[no-untyped-def]
+        self.documents.update(t.rstrip("。") for t in texts)
+        return super().encode_documents(texts)
 
 
 def test_reader_in_another_process_sees_new_commits(tmp_path):
