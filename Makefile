@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev,st,ui]"
+	$(PY) -m pip install -q -e ".[dev,st,ui,ray]"
 	touch $(STAMP)
 
 serve: install
