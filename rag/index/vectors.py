@@ -2,7 +2,8 @@
 nearest-neighbour index in FAISS's own file format.
 
     vectors.npy     float32 (n, dim), L2-normalised; memory-mapped, shared between processes
-    vectors.faiss   (optional) the ANN structure over the same rows (kind in segment.json)
+    vectors.faiss   (optional) the ANN structure over the same rows (kind in segment.json),
+                    its codes memory-mapped too (FAISS's IO_FLAG_MMAP_IFC)
 
 Exact search is a matrix-vector product over the mapped rows; the ANN, when present,
 returns candidates whose scores are then taken from the exact rows.
@@ -96,7 +97,8 @@ class Vectors:
         if ann_kind:
             import faiss
 
-            ann = faiss.read_index(str(folder / ANN_FILE), faiss.IO_FLAG_READ_ONLY)
+            # codes memory-mapped from the file (shared by every process), not copied in
+            ann = faiss.read_index(str(folder / ANN_FILE), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
             if ann.ntotal != matrix.shape[0]:
                 raise ValueError(f"{folder / ANN_FILE} holds {ann.ntotal} vectors, not {matrix.shape[0]}")
             _tune(ann, ann_kind)
