@@ -19,9 +19,12 @@ import json
 import logging
 import os
 import re
+import stat
+import threading
 import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -32,12 +35,23 @@ from rag.records import Article, FileError, IngestResult
 
 log = logging.getLogger(__name__)
 
-__all__ = ["decode_text", "parse_bytes", "parse_records", "read_paths"]
+__all__ = [
+    "ByteBudget",
+    "IngestLimits",
+    "decode_text",
+    "parse_bytes",
+    "parse_records",
+    "read_paths",
+    "shared_budget",
+]
 
-DEFAULT_MAX_BYTES = 500_000_000  # local files; the HTTP upload limit is separate (settings.max_upload_mb)
+MiB = 1 << 20
+DEFAULT_MAX_BYTES = 256 * MiB  # one file, after decompression (settings.max_file_mb)
+DEFAULT_MAX_LINE_BYTES = 8 * MiB  # one line of a file (settings.max_line_mb)
+MAX_ID_CHARS = 500  # one limit for article ids: on the way in (every source) and on read/delete
 TITLE_MAX_CHARS = 80  # default titles (first line of a record's text) are cut to this
 _LONG_LINE = 200  # a first line longer than this is a paragraph, not a title
-_GZIP_MAX_RATIO = 20  # decompressed size may be at most max_bytes * this
+_READ_CHUNK = MiB  # files and gzip streams are read in pieces of this size
 _MAX_ERRORS_PER_FILE = 100
 _MIN_PLAUSIBILITY = 0.5  # share of common CJK characters a legacy-encoding decode must reach
 _SCORE_SAMPLE = 200_000  # characters scored when guessing a legacy encoding
@@ -63,6 +77,7 @@ _SNIPPET_SOURCE_START = re.compile(
 _ISO_LIKE = re.compile(rf"^\s*{_DATE}(?:[T\s]+{_TIME}(?:\.\d+)?)?(?:Z|[+-]\d{{2}}:?\d{{2}})?\s*$")
 _SENTENCE_PUNCT = re.compile(r"[，。！？；,;!?]")
 _PUNCT = frozenset("，。、；：？！「」『』（）《》“”‘’—…·〈〉【】〔〕•・％：～")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", float: "a number"}
 
 
@@ -96,13 +111,196 @@ class _Errors:
         return self.items
 
 
+class ByteBudget:
+    """A byte budget shared by every parse in the process: each file being read takes its
+    bytes from it as they are read (decompressed) and gives them back when the file is done,
+    so concurrent uploads cannot together hold more than `capacity` bytes, whatever their
+    compression ratio. A file that cannot get its next piece is refused at once (no waiting)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._used = 0
+        self._lock = threading.Lock()
+
+    @property
+    def used(self) -> int:
+        with self._lock:
+            return self._used
+
+    def take(self, n: int) -> bool:
+        with self._lock:
+            if self._used + n > self.capacity:
+                return False
+            self._used += n
+            return True
+
+    def give(self, n: int) -> None:
+        with self._lock:
+            self._used = max(0, self._used - n)
+
+
+_SHARED: dict[str, ByteBudget] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_budget(capacity: int) -> ByteBudget:
+    """The process-wide budget (created on first use with `capacity`; later calls share it)."""
+    with _SHARED_LOCK:
+        budget = _SHARED.get("budget")
+        if budget is None:
+            budget = _SHARED["budget"] = ByteBudget(capacity)
+        return budget
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    """The limits of every ingest path (CLI, HTTP API, web UI); built from the settings by
+    `IngestLimits.from_settings`."""
+
+    max_file_bytes: int = DEFAULT_MAX_BYTES  # one file after decompression
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES  # one line of a file
+    budget: ByteBudget | None = None  # shared by concurrent parses (the server's)
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, shared: bool = False) -> IngestLimits:
+        return cls(
+            max_file_bytes=int(settings.max_file_mb * MiB),
+            max_line_bytes=int(settings.max_line_mb * MiB),
+            budget=shared_budget(int(settings.decompress_budget_mb * MiB)) if shared else None,
+        )
+
+
+class _Meter:
+    """Counts the bytes one file has read against its limit and the shared budget."""
+
+    def __init__(self, limits: IngestLimits) -> None:
+        self.limits = limits
+        self.total = 0
+        self._taken = 0
+
+    def charge(self, n: int, *, hold: bool = True) -> None:
+        """Count `n` more bytes read; `hold` when they stay in memory (taken from the shared budget)."""
+        self.total += n
+        if self.total > self.limits.max_file_bytes:
+            raise _Skip(
+                f"over {self.limits.max_file_bytes:,} bytes (after decompression); split the data into "
+                "smaller files (the limit is ZHIWEN_MAX_FILE_MB)"
+            )
+        budget = self.limits.budget
+        if budget is not None and hold:
+            if not budget.take(n):
+                raise _Skip(
+                    "the server is reading too much data at once (other uploads are being decompressed); "
+                    "retry in a minute or send smaller files (the budget is ZHIWEN_DECOMPRESS_BUDGET_MB)"
+                )
+            self._taken += n
+
+    def hold(self, n: int) -> None:
+        """Take `n` bytes already counted from the shared budget (they stay in memory)."""
+        self.total -= n
+        self.charge(n)
+
+    def release(self) -> None:
+        if self.limits.budget is not None and self._taken:
+            self.limits.budget.give(self._taken)
+        self._taken = 0
+
+
+def _stream(raw: IO[bytes]) -> Any:
+    """`raw`, or a decompressing view of it when it starts with the gzip magic."""
+    head = raw.read(2)
+    raw.seek(0)
+    if head == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=raw)
+    return raw
+
+
+def _read_all(raw: IO[bytes], meter: _Meter) -> bytearray:
+    """The whole (decompressed) content, read piece by piece within the meter's limits; binary
+    data (NUL bytes without a UTF-16/32 mark) is refused at its first piece."""
+    data = bytearray()
+    fh = _stream(raw)
+    try:
+        while piece := fh.read1(_READ_CHUNK):
+            meter.charge(len(piece))
+            if not data and b"\x00" in piece and not piece.startswith(_WIDE_BOMS):
+                raise _Skip(_BINARY)
+            data += piece
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _Skip(f"corrupt or truncated gzip data ({exc}); re-create it with `gzip -k FILE`") from None
+    return data
+
+
+_NON_SPACE = re.compile(rb"[^\s]")
+
+
+def _lines(fh: Any, meter: _Meter) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of the non-blank lines, read in pieces: runs of blank lines are skipped
+    at C speed (a newline bomb is cut off by size, not line by line), and a line longer than
+    the limit stops the file with an error."""
+    max_line = meter.limits.max_line_bytes
+    buf = b""
+    line_no = 1  # number of the line that starts at buf[0]
+    eof = False
+    while True:
+        if not eof:  # the loop below consumed every complete line: read on
+            piece = fh.read1(_READ_CHUNK)  # read1: a truncated gzip keeps the data before the damage
+            if piece:
+                meter.charge(len(piece), hold=False)
+                buf += piece
+            else:
+                eof = True
+        start = 0
+        while True:
+            if start == 0 and buf[:1].isspace() and not buf.strip():  # a run of blank lines
+                line_no += buf.count(b"\n")
+                buf = b""
+                break
+            m = _NON_SPACE.search(buf, start)
+            if m is None:
+                line_no += buf.count(b"\n", start)
+                buf, start = b"", 0
+                break
+            line_no += buf.count(b"\n", start, m.start())
+            start = m.start()
+            end = buf.find(b"\n", start)
+            if end < 0:
+                if len(buf) - start > max_line:
+                    raise _Skip(_long_line(max_line), line_no)
+                buf = buf[start:]
+                start = 0
+                break
+            if end - start > max_line:
+                raise _Skip(_long_line(max_line), line_no)
+            yield line_no, buf[start:end]
+            line_no += 1
+            start = end + 1
+        if eof:
+            if buf.strip():
+                yield line_no, buf
+            return
+
+
+def _long_line(limit: int) -> str:
+    return (
+        f"a line is longer than {limit:,} bytes (the lines before it were read); put one article "
+        "per line and split very long texts (the limit is ZHIWEN_MAX_LINE_MB)"
+    )
+
+
 # --------------------------------------------------------------------------- public API
 
 
-def read_paths(paths: Iterable[str | Path], *, max_bytes: int = DEFAULT_MAX_BYTES) -> IngestResult:
-    """Read files and directories (recursively, sorted, hidden entries skipped)."""
+def read_paths(
+    paths: Iterable[str | Path], *, max_bytes: int | None = None, limits: IngestLimits | None = None
+) -> IngestResult:
+    """Read files and directories (recursively, sorted, hidden entries skipped).
+
+    Only regular files are read (FIFOs, devices, sockets and broken or looping links are
+    reported and skipped), each within `limits` (`max_bytes` overrides its file size limit)."""
     if isinstance(paths, str | Path):
         paths = [paths]
+    limits = _with_max(limits, max_bytes)
     result = IngestResult()
     seen: set[Path] = set()
     for raw in paths:
@@ -111,29 +309,51 @@ def read_paths(paths: Iterable[str | Path], *, max_bytes: int = DEFAULT_MAX_BYTE
                 result.errors.append(error)
                 continue
             assert file is not None
-            key = file.resolve()
+            try:
+                key = file.resolve(strict=True)
+            except (OSError, RuntimeError):
+                result.errors.append(
+                    FileError(str(file), "a broken or looping symbolic link; fix or remove it")
+                )
+                continue
             if key in seen:
                 continue
             seen.add(key)
-            one = _read_file(file, max_bytes)
+            one = _read_file(file, limits)
             result.articles.extend(one.articles)
             result.errors.extend(one.errors)
     return _finish(result)
 
 
-def parse_bytes(name: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> IngestResult:
+def parse_bytes(
+    name: str, data: bytes, *, max_bytes: int | None = None, limits: IngestLimits | None = None
+) -> IngestResult:
     """Parse one uploaded file; its kind comes from `name`'s extension (gzip also by magic bytes)."""
+    limits = _with_max(limits, max_bytes)
     base = re.split(r"[\\/]", name)[-1] or name
     kind = _kind(base)
     if kind is None:
         result = _failed(name, _unsupported(base))
-    elif len(data) > max_bytes:
-        result = _failed(name, _too_big(len(data), max_bytes, kind))
-    elif kind == "jsonl":
-        result = _parse_jsonl(io.BytesIO(data), name, max_bytes)
+    elif len(data) > limits.max_file_bytes:
+        result = _failed(name, _too_big(len(data), limits.max_file_bytes, kind))
     else:
-        result = _parse_blob(kind, data, name, _stem(base), max_bytes)
+        result = _parse_stream(kind, io.BytesIO(data), name, _stem(base), limits)
     return _finish(result)
+
+
+def supported(name: str) -> bool:
+    """Whether `name` has a type this module reads (.txt .md .json .jsonl .jsonl.gz)."""
+    return _kind(re.split(r"[\\/]", name)[-1] or name) is not None
+
+
+SUPPORTED_TYPES = ".txt, .md, .json, .jsonl, .jsonl.gz"
+
+
+def _with_max(limits: IngestLimits | None, max_bytes: int | None) -> IngestLimits:
+    limits = limits if limits is not None else IngestLimits()
+    if max_bytes is not None:
+        limits = IngestLimits(max_bytes, min(limits.max_line_bytes, max(max_bytes, 1)), limits.budget)
+    return limits
 
 
 def parse_records(records: Iterable[dict[str, Any]], origin: str) -> IngestResult:
@@ -159,42 +379,67 @@ def decode_text(data: bytes, path: str) -> str:
 
 
 def _expand(path: Path) -> Iterator[tuple[Path | None, FileError | None]]:
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:
+        yield None, FileError(str(path), f"cannot read it ({exc.strerror or exc}); check the path")
+        return
+    if is_dir:
         files: list[Path] = []
-        for root, dirs, names in os.walk(path):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for root, dirs, names in os.walk(path, onerror=None):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             files.extend(Path(root, n) for n in names if not n.startswith("."))
         for file in sorted(files):
-            yield file, None
-    elif path.is_file():
-        yield path, None
+            yield file, _not_regular(file)
     elif path.exists() or path.is_symlink():
-        yield (
-            None,
-            FileError(str(path), "not a regular file or directory (or a broken link); give a file path"),
-        )
+        yield path, _not_regular(path)
     else:
         yield None, FileError(str(path), "no such file or directory; check the path and try again")
 
 
-def _read_file(path: Path, max_bytes: int) -> IngestResult:
+def _not_regular(path: Path) -> FileError | None:
+    """None for a regular file (or a link to one); else why it is skipped."""
+    try:
+        mode = path.stat().st_mode
+    except RuntimeError:
+        return FileError(str(path), "a symbolic link loop; fix or remove the link")
+    except OSError as exc:
+        if path.is_symlink():
+            return FileError(str(path), "a broken or looping symbolic link; fix or remove it")
+        return FileError(str(path), f"cannot read it ({exc.strerror or exc}); check its permissions")
+    if stat.S_ISREG(mode):
+        return None
+    what = (
+        "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
+    return FileError(str(path), f"{what}, not a regular file; only regular files are indexed")
+
+
+def _read_file(path: Path, limits: IngestLimits) -> IngestResult:
     origin = str(path)
     kind = _kind(path.name)
     if kind is None:
         return _failed(origin, _unsupported(path.name))
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return _failed(origin, _too_big(size, max_bytes, kind))
-        if kind == "jsonl":
-            with path.open("rb") as fh:
-                return _parse_jsonl(fh, origin, max_bytes)
-        data = path.read_bytes()
+        # O_NONBLOCK: a FIFO swapped in after the check must not hang the run
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return _failed(origin, "not a regular file; only regular files are indexed")
+            if st.st_size > limits.max_file_bytes:
+                return _failed(origin, _too_big(st.st_size, limits.max_file_bytes, kind))
+            return _parse_stream(kind, fh, origin, _stem(path.name), limits)
     except OSError as exc:
         return _failed(
             origin, f"cannot read the file ({exc.strerror or exc}); check that it exists and is readable"
         )
-    return _parse_blob(kind, data, origin, _stem(path.name), max_bytes)
 
 
 def _kind(name: str) -> str | None:
@@ -232,28 +477,47 @@ def _failed(origin: str, reason: str, line: int | None = None) -> IngestResult:
     return IngestResult(errors=[FileError(origin, reason, line)])
 
 
-def _gunzip(data: bytes, limit: int) -> bytes:
+def _parse_stream(kind: str, raw: IO[bytes], origin: str, stem: str, limits: IngestLimits) -> IngestResult:
+    """One file (gzip-compressed or not), read within `limits`."""
+    meter = _Meter(limits)
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
-            out = gz.read(limit + 1)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise _Skip(f"corrupt or truncated gzip data ({exc}); re-create it with `gzip -k FILE`") from None
-    if len(out) > limit:
-        raise _Skip(f"decompresses to over {limit:,} bytes; split the data into smaller files") from None
-    return out
+        if kind == "jsonl":
+            return _parse_jsonl(raw, origin, meter)
+        return _parse_blob(kind, _read_all(raw, meter), origin, stem, limits.max_line_bytes)
+    except _Skip as skip:
+        return _failed(origin, skip.reason, skip.line)
+    finally:
+        meter.release()
 
 
-def _parse_blob(kind: str, data: bytes, origin: str, stem: str, max_bytes: int) -> IngestResult:
-    """A .txt, .md or .json file held in memory (gzip-compressed or not)."""
+def _parse_blob(kind: str, data: bytes | bytearray, origin: str, stem: str, max_line: int) -> IngestResult:
+    """A .txt, .md or .json file's (decompressed) bytes."""
     try:
-        if data.startswith(_GZIP_MAGIC):
-            data = _gunzip(data, max_bytes * _GZIP_MAX_RATIO)
         text = _decode(data)
+        del data
         if kind == "json":
             return _parse_json(text, origin)
+        _check_line_lengths(text, max_line)
         return IngestResult(articles=_parse_text(text, stem, origin, markdown=kind == "markdown"))
     except _Skip as skip:
         return _failed(origin, skip.reason, skip.line)
+
+
+def _check_line_lengths(text: str, max_line: int) -> None:
+    """Refuse a text whose lines (paragraphs) are longer than the limit (in UTF-8 bytes, roughly)."""
+    max_chars = max(1, max_line // 3)
+    start = line_no = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line_no += 1
+        if end - start > max_chars:
+            raise _Skip(
+                f"line {line_no} has {end - start:,} characters, over the {max_chars:,}-character limit; "
+                "break the text into paragraphs (the limit is ZHIWEN_MAX_LINE_MB)",
+                line_no,
+            )
+        start = end + 1
 
 
 def _finish(result: IngestResult) -> IngestResult:
@@ -282,38 +546,29 @@ def _finish(result: IngestResult) -> IngestResult:
 # --------------------------------------------------------------------------- JSON
 
 
-def _parse_jsonl(raw: IO[bytes], origin: str, max_bytes: int) -> IngestResult:
+def _parse_jsonl(raw: IO[bytes], origin: str, meter: _Meter) -> IngestResult:
     result = IngestResult()
     errors = _Errors(origin)
-    limit = max_bytes * _GZIP_MAX_RATIO
-    line_no = total = 0
+    line_no = 0
+    encoding = "utf-8"
     try:
-        fh: IO[bytes] | gzip.GzipFile = raw
-        if raw.read(2) == _GZIP_MAGIC:
-            raw.seek(0)
-            fh = gzip.GzipFile(fileobj=raw)
-        else:
-            raw.seek(0)
-        while line := fh.readline(limit - total + 1):  # bounded: a gzip bomb cannot fill memory
-            line_no += 1
-            total += len(line)
-            if total > limit:
-                errors.add(
-                    f"decompresses to over {limit:,} bytes; split the data into smaller files", line_no
-                )
-                break
+        for line_no, line in _lines(_stream(raw), meter):
+            meter.hold(len(line))  # kept (as an article) until the file is done
             if line_no == 1 and line.startswith(codecs.BOM_UTF8):
                 line = line[len(codecs.BOM_UTF8) :]
-            if not line.strip():
-                continue
             try:
-                record = json.loads(line.decode("utf-8"))
+                try:
+                    decoded = line.decode(encoding)
+                except UnicodeDecodeError:
+                    legacy = _legacy_encoding(line) if encoding == "utf-8" else None
+                    if legacy is None:
+                        raise
+                    encoding = legacy  # the file is GB18030 or Big5: keep reading it so
+                    decoded = line.decode(encoding)
+                record = json.loads(decoded)
                 result.articles.append(_record_article(record, origin, line_no, kind="line"))
             except UnicodeDecodeError:
-                if not result.articles and line_no == 1:
-                    errors.add("not UTF-8; JSONL must be UTF-8 (convert with `iconv -f GB18030 -t UTF-8`)", 1)
-                    break
-                errors.add("line is not valid UTF-8; re-save the file as UTF-8", line_no)
+                errors.add(f"line is not valid {encoding.upper()} text; {_SAVE_AS}", line_no)
             except RecursionError:
                 errors.add("JSON nested too deeply; write one flat object per line", line_no)
             except ValueError as exc:
@@ -323,6 +578,8 @@ def _parse_jsonl(raw: IO[bytes], origin: str, max_bytes: int) -> IngestResult:
                 errors.add(f"malformed JSON ({msg}); fix or remove this line", line_no)
             except _Skip as skip:
                 errors.add(skip.reason, skip.line)
+    except _Skip as skip:
+        errors.add(skip.reason, skip.line)
     except (OSError, EOFError, zlib.error) as exc:
         errors.add(
             f"corrupt or truncated gzip data after line {line_no} ({exc}); "
@@ -332,6 +589,23 @@ def _parse_jsonl(raw: IO[bytes], origin: str, max_bytes: int) -> IngestResult:
         errors.add('empty file; put one JSON object per line, e.g. {"title": ..., "text": ...}')
     result.errors.extend(errors.done())
     return result
+
+
+def _legacy_encoding(line: bytes) -> str | None:
+    """GB18030 or Big5 for a line that is not UTF-8 (the most plausible decode), else None."""
+    try:
+        _decode_legacy(line)
+    except _Skip:
+        return None
+    best = None
+    for encoding in ("gb18030", "big5hkscs", "cp950"):
+        try:
+            score = _plausibility(line.decode(encoding))
+        except UnicodeDecodeError:
+            continue
+        if best is None or score > best[0]:
+            best = (score, encoding)
+    return best[1] if best is not None else None
 
 
 def _parse_json(text: str, origin: str) -> IngestResult:
@@ -384,6 +658,14 @@ def _record_article(record: object, origin: str, n: int, *, kind: str = "record"
     text = "\n".join(text.splitlines()).strip()
     if not text:
         raise _Skip(f'{where}"text" is empty; give the article body or drop the record', n)
+    for name in ("id", "title", "text", "published", "source", "url"):
+        value = record.get(name)
+        if isinstance(value, str) and _SURROGATE.search(value):
+            raise _Skip(
+                f'{where}"{name}" holds a lone surrogate escape (like \\ud800), which is not text; '
+                "fix or remove this record",
+                n,
+            )
     fields: dict[str, str | None] = {}
     for name in ("title", "published", "source", "url"):
         value = record.get(name)
@@ -396,6 +678,10 @@ def _record_article(record: object, origin: str, n: int, *, kind: str = "record"
         article_id = _content_id(title, text)
     elif isinstance(raw_id, str | int) and not isinstance(raw_id, bool):
         article_id = str(raw_id).strip() or _content_id(title, text)
+        if len(article_id) > MAX_ID_CHARS:
+            raise _Skip(
+                f'{where}"id" has {len(article_id):,} characters; ids are limited to {MAX_ID_CHARS}', n
+            )
     else:
         raise _Skip(f'{where}"id" must be a string or an integer, got {_json_type(raw_id)}', n)
     published = fields["published"]
@@ -427,7 +713,11 @@ def _content_id(title: str, text: str) -> str:
 # --------------------------------------------------------------------------- decoding
 
 
-def _decode(data: bytes) -> str:
+_BINARY = f"not a text file (it contains NUL bytes: binary data or UTF-16 without a mark); {_SAVE_AS}"
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-32 marks start with these too
+
+
+def _decode(data: bytes | bytearray) -> str:
     if data.startswith(codecs.BOM_UTF8):
         text = _strict(
             data[len(codecs.BOM_UTF8) :], "utf-8", "starts with a UTF-8 mark but is not valid UTF-8"
@@ -437,9 +727,7 @@ def _decode(data: bytes) -> str:
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = _strict(data, "utf-16", "starts with a UTF-16 mark but is not valid UTF-16")
     elif b"\x00" in data:
-        raise _Skip(
-            f"not a text file (it contains NUL bytes: binary data or UTF-16 without a mark); {_SAVE_AS}"
-        )
+        raise _Skip(_BINARY)
     else:
         try:
             text = data.decode("utf-8")
@@ -455,14 +743,14 @@ def _decode(data: bytes) -> str:
     return text
 
 
-def _strict(data: bytes, encoding: str, reason: str) -> str:
+def _strict(data: bytes | bytearray, encoding: str, reason: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError:
         raise _Skip(f"{reason}; {_SAVE_AS}") from None
 
 
-def _decode_legacy(data: bytes) -> str:
+def _decode_legacy(data: bytes | bytearray) -> str:
     """GB18030 vs Big5: both often accept each other's bytes, so keep the most plausible decode."""
     best: tuple[float, str] | None = None
     for encoding in ("gb18030", "big5hkscs", "cp950"):

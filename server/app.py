@@ -21,9 +21,11 @@ from rag.errors import IndexMissingError
 from rag.generate import llm_from_settings
 from rag.settings import Settings
 from server.errors import SafeJSONResponse, install_error_handlers
+from server.guard import GuardMiddleware
 from server.jobs import Job, JobRegistry
 from server.metrics import Metrics, MetricsMiddleware
 from server.routers import articles, ask, health, openai
+from server.service import Service
 
 logger = logging.getLogger(__name__)
 
@@ -73,13 +75,15 @@ def seed_index(index: Index, settings: Settings) -> None:
     if not seeds.exists():
         logger.warning(
             "no index at %s and no seeds folder at %s: starting empty; add articles with "
-            "POST /v1/articles or `zhiwen ingest PATH`",
+            "POST /v1/articles or `zhiwen index PATH`",
             settings.index,
             seeds,
         )
         return
     logger.info("no index at %s: indexing %s/ first", settings.index, seeds)
-    result = read_paths([seeds])
+    from rag.ingest import IngestLimits
+
+    result = read_paths([seeds], limits=IngestLimits.from_settings(settings))
     for err in result.errors:
         logger.warning("seed %s%s: %s", err.path, f" line {err.line}" if err.line else "", err.reason)
     stats = index.add(result.articles)
@@ -87,6 +91,8 @@ def seed_index(index: Index, settings: Settings) -> None:
 
 
 def _mount_ui(app: FastAPI) -> bool:
+    """Mount the web chat (the only place `server` touches `ui`, imported lazily: `ui` uses
+    `server.service`, never the other way round)."""
     try:
         from ui.app import mount_ui
     except ImportError as exc:
@@ -173,13 +179,18 @@ def create_app(
     def on_job_finish(job: Job) -> None:
         metrics.jobs_finished.labels(job.status).inc()
 
-    jobs = JobRegistry(on_finish=on_job_finish)
+    # job reports shared through files beside the index, so any worker process can answer for them
+    jobs = JobRegistry(
+        on_finish=on_job_finish, shared_dir=settings.index.parent / f"{settings.index.name}.jobs"
+    )
     jobs_ref.append(jobs)
     app.state.jobs = jobs
     app.state.metrics = metrics
+    app.state.service = Service(settings, jobs, on_added=metrics.articles_ingested.inc)
 
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(GuardMiddleware, settings=settings)  # outermost: limits before anything reads
     for module in (ask, openai, articles, health):
         app.include_router(module.router)
 

@@ -6,7 +6,6 @@ Tests swap the index either by passing it to `create_app(index=...)` or with
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -17,6 +16,7 @@ from rag.generate import LLMClient
 from rag.settings import Settings
 from server.errors import ApiError
 from server.jobs import JobRegistry
+from server.service import Service, check_key
 
 
 def get_settings(request: Request) -> Settings:
@@ -55,37 +55,21 @@ JobsDep = Annotated[JobRegistry, Depends(get_jobs)]
 _bearer = HTTPBearer(auto_error=False, description="the server's ZHIWEN_API_KEY; needed for writes")
 
 
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
 def require_write_key(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Writes need `Authorization: Bearer <ZHIWEN_API_KEY>`; with no key configured they are refused.
-
-    The key is compared in constant time and never logged or echoed.
-    """
-    key = settings.api_key.get_secret_value() if settings.api_key is not None else ""
-    if not key:
-        raise ApiError(
-            403,
-            "writes_disabled",
-            "writes are disabled because no API key is configured; start the server with "
-            "ZHIWEN_API_KEY=<secret> in its environment and send `Authorization: Bearer <secret>`",
-        )
-    given = credentials.credentials if credentials is not None else ""
-    if not given:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "this write needs `Authorization: Bearer <key>` with the server's ZHIWEN_API_KEY",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    if not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), key.encode("utf-8", "surrogatepass")):
-        raise ApiError(
-            401,
-            "unauthorized",
-            "the bearer key is wrong; send the server's ZHIWEN_API_KEY as `Authorization: Bearer <key>`",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    """Writes (and the job list) need `Authorization: Bearer <ZHIWEN_API_KEY>`; the one check
+    is `server.service.check_key`, which the web chat calls too."""
+    check_key(settings, credentials.credentials if credentials is not None else None)
 
 
 WriteAuth = Depends(require_write_key)

@@ -7,8 +7,10 @@ answered with a 500 that leaks nothing about the internals.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import sqlite3
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +34,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "index_corrupt": 503,
     "embedder_mismatch": 503,
     "embedder_unavailable": 503,
+    "index_closed": 503,
 }
 
 
@@ -130,7 +133,10 @@ async def _zhiwen_error(request: Request, exc: Exception) -> SafeJSONResponse:
     status = STATUS_BY_CODE.get(exc.code, 500)
     if status >= 500:
         logger.error("%s %s failed: %s: %s", request.method, request.url.path, exc.code, exc.message)
-    headers = {"Retry-After": "5"} if exc.code == "index_locked" else None
+    headers = {"Retry-After": "5"} if exc.code in ("index_locked", "index_closed") else None
+    mapped = storage_error(exc)
+    if mapped is not None:
+        return error_response(mapped.status, mapped.code, mapped.message)
     return error_response(status, exc.code, exc.message, headers=headers)
 
 
@@ -170,7 +176,48 @@ async def _http_error(request: Request, exc: Exception) -> SafeJSONResponse:
     return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
+def storage_error(exc: BaseException) -> ApiError | None:
+    """A full disk (507) or an unwritable index (503) found anywhere in `exc`'s chain, else None."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        text = str(cur).lower()
+        if (isinstance(cur, OSError) and cur.errno in (errno.ENOSPC, errno.EDQUOT)) or (
+            isinstance(cur, sqlite3.Error) and ("disk is full" in text or "disk i/o error" in text)
+        ):
+            return ApiError(
+                507,
+                "disk_full",
+                "the disk that holds the index is full (no space left on device), so nothing was "
+                "written; free space on the server's index disk (or move ZHIWEN_INDEX), then retry",
+            )
+        if isinstance(cur, sqlite3.Error) and "readonly" in text.replace("-", "").replace(" ", ""):
+            return ApiError(
+                503,
+                "index_read_only",
+                "the index is read-only for the server (file permissions or a read-only disk); "
+                "make ZHIWEN_INDEX writable by the server's user, then retry",
+            )
+        if isinstance(cur, OSError) and cur.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return ApiError(
+                503,
+                "index_read_only",
+                f"the server cannot write its files ({cur.strerror}); make ZHIWEN_INDEX writable, then retry",
+            )
+        cur = cur.__cause__ or cur.__context__
+    return None
+
+
 async def _unexpected(request: Request, exc: Exception) -> SafeJSONResponse:
+    mapped = storage_error(exc)
+    if mapped is not None:
+        logger.error("%s %s failed: %s (%s)", request.method, request.url.path, mapped.code, exc)
+        return error_response(mapped.status, mapped.code, mapped.message)
+    if isinstance(exc, RecursionError):
+        return error_response(
+            422, "invalid_json", "the JSON is nested too deeply; send flat objects (see /docs for the shape)"
+        )
     ref = uuid.uuid4().hex[:12]
     logger.exception("unhandled error in %s %s (ref %s)", request.method, request.url.path, ref)
     return error_response(
@@ -186,4 +233,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for kind in (OSError, sqlite3.Error, RecursionError):  # answered here, not re-raised as 500s
+        app.add_exception_handler(kind, _unexpected)
     app.add_exception_handler(Exception, _unexpected)

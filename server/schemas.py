@@ -6,10 +6,13 @@ Responses of `/v1/ask` and `/v1/search` are exactly `answer_to_dict` / `hits_to_
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+
+from rag.ingest import MAX_ID_CHARS
 
 
 def _valid_text(value: str) -> str:
@@ -20,22 +23,33 @@ def _valid_text(value: str) -> str:
     return value
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
+
+
 def iso_date(value: str | None) -> str | None:
+    """`YYYY-MM-DD` or a full ISO datetime (`YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]`); anything else
+    (week dates, `20230101`, impossible days) is refused with the expected format."""
     if value is None:
         return None
     value = value.strip()
     try:
-        if len(value) == 10:
+        if _ISO_DATE.fullmatch(value):
             date.fromisoformat(value)
+        elif _ISO_DATETIME.fullmatch(value):
+            datetime.fromisoformat(value.replace("Z", "+00:00"))
         else:
-            datetime.fromisoformat(value)
+            raise ValueError("not in the format")
     except ValueError as exc:
-        raise ValueError(f"{value!r} is not an ISO date; use YYYY-MM-DD, e.g. 2023-01-31") from exc
+        raise ValueError(
+            f"{value!r} is not a date in the form YYYY-MM-DD (e.g. 2023-01-31) or an ISO datetime "
+            "(e.g. 2023-01-31T08:00:00)"
+        ) from exc
     return value
 
 
-Text = Annotated[str, AfterValidator(_valid_text)]
-IsoDate = Annotated[str | None, AfterValidator(iso_date)]
+Text = Annotated[StrictStr, AfterValidator(_valid_text)]
+IsoDate = Annotated[StrictStr | None, AfterValidator(iso_date)]
 
 
 class FiltersIn(BaseModel):
@@ -67,8 +81,8 @@ class CitationIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     n: int = Field(ge=0)
-    article_id: Text = Field(max_length=500)
-    chunk_id: Text = Field("", max_length=500)
+    article_id: Text = Field(max_length=MAX_ID_CHARS)
+    chunk_id: Text = Field("", max_length=MAX_ID_CHARS + 100)
     title: Text = Field("", max_length=2000)
     source: Text | None = Field(None, max_length=500)
     published: Text | None = Field(None, max_length=100)
@@ -127,7 +141,9 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: Text = Field(description="the question, in Simplified or Traditional Chinese or English")
-    top_k: int = Field(5, ge=1, le=50, description="how many passages to consider (1..50)")
+    top_k: StrictInt = Field(
+        5, ge=1, description="how many passages to consider (1..ZHIWEN_MAX_TOP_K, default 50)"
+    )
     filters: FiltersIn | None = None
     history: list[TurnIn] = Field(
         default_factory=list, max_length=50, description="earlier turns, oldest first"
@@ -138,7 +154,9 @@ class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: Text = Field(description="search text")
-    top_k: int = Field(10, ge=1, le=50, description="how many hits to return (1..50)")
+    top_k: StrictInt = Field(
+        10, ge=1, description="how many hits to return (1..ZHIWEN_MAX_TOP_K, default 50)"
+    )
     filters: FiltersIn | None = None
 
 
@@ -172,7 +190,9 @@ class HitOut(BaseModel):
 
 
 class AnswerOut(BaseModel):
+    # fields the library adds later are passed through, not dropped (the required ones are checked)
     model_config = ConfigDict(
+        extra="allow",
         json_schema_extra={
             "examples": [
                 {
@@ -201,7 +221,7 @@ class AnswerOut(BaseModel):
                     "message": None,
                 }
             ]
-        }
+        },
     )
 
     question: str
@@ -214,6 +234,8 @@ class AnswerOut(BaseModel):
     rewritten_question: str | None
     mode: str
     message: str | None
+    short_answer: str | None = Field(None, description="the span that answers, when one fits")
+    short_answer_citation: int | None = Field(None, description="`n` of the citation holding it")
 
 
 class SearchOut(BaseModel):
@@ -237,7 +259,9 @@ class ErrorOut(BaseModel):
 class ArticleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: Text | None = Field(None, max_length=200, description="stable id; derived from the content if absent")
+    id: Text | None = Field(
+        None, max_length=MAX_ID_CHARS, description="stable id; derived from the content if absent"
+    )
     title: Text | None = Field(None, max_length=2000)
     text: Text = Field(description="the article body")
     published: IsoDate = Field(

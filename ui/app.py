@@ -1,17 +1,20 @@
 """The Gradio web chat, mounted into the API's FastAPI process at `/ui`.
 
-It calls the library the way the API does: the index, settings and job registry are read
-from `app.state` at request time (`app.state.index` is None while the lifespan opens it).
+Every write and question goes through the API's service layer (`server.service`: the same
+key check, limits, write gate and upload jobs as the HTTP routes); the index and the service
+are read from `app.state` at request time (`app.state.index` is None while the lifespan opens
+it). Uploads are taken only from Gradio's upload folder, whose route needs the key (see
+`server.guard`), so a payload naming any other server path is refused.
 Offline by construction: Gradio analytics off, system fonts only, no external scripts.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
+import stat
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,11 +24,17 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 import gradio as gr
 from fastapi import FastAPI
 
-from rag import Filters, Index, Turn, ask, parse_bytes
+from rag import Filters, Index, Turn
 from rag.errors import InputError, NotFoundError, ZhiwenError
-from rag.records import AddStats, Article, FileError
+from rag.ingest import SUPPORTED_TYPES
+from rag.records import Article
 from rag.settings import Settings
-from server.jobs import JobContext, JobRegistry, Work
+from server.errors import ApiError
+from server.guard import KEY_COOKIE
+from server.jobs import JobRegistry
+from server.service import Service, Upload
+from server.service import check_key as service_check_key
+from server.service import writes_enabled as writes_enabled
 from ui.render import (
     SCRIPT_CHOICES,
     TurnRecord,
@@ -45,12 +54,9 @@ EXAMPLES = [
     "胡衡華如何評價總書記在長沙的考察？",
     "Who attended the plenary session of the Changsha committee?",
 ]
-SUPPORTED_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".jsonl.gz")
 HISTORY_TURNS = 4  # earlier question/answer pairs sent along for follow-ups
 LIST_LIMIT = 50
 OUTLET_SCAN = 500  # articles scanned for the outlet filter's choices
-STREAM_STEPS = 24
-STREAM_DELAY_S = 0.03
 JOB_POLL_S = 0.25
 
 SYSTEM_FONTS = [
@@ -114,23 +120,42 @@ def _index(app: FastAPI) -> Index | None:
     return index
 
 
-def writes_enabled(settings: Settings) -> bool:
-    return bool(settings.api_key is not None and settings.api_key.get_secret_value())
-
-
 def check_key(settings: Settings, given: str | None) -> str | None:
-    """None when `given` is the server's API key, else what to do (shown in the page)."""
-    key = settings.api_key.get_secret_value() if settings.api_key is not None else ""
-    if not key:
-        return (
-            "写入已关闭：服务器没有配置 API key。要在此上传或删除文章，请在启动服务时设置环境变量 "
-            "ZHIWEN_API_KEY=<密钥>，然后在这里输入同一个密钥。"
-        )
-    if not given:
-        return "请先在上方输入 API key（服务器的 ZHIWEN_API_KEY）。"
-    if not hmac.compare_digest(given.encode("utf-8", "surrogatepass"), key.encode("utf-8", "surrogatepass")):
+    """None when `given` is the server's API key (the API's one check), else what to do, in the
+    page's language."""
+    try:
+        service_check_key(settings, given)
+    except ApiError as exc:
+        if exc.code == "writes_disabled":
+            return (
+                "写入已关闭：服务器没有配置 API key。要在此上传或删除文章，请在启动服务时设置环境变量 "
+                "ZHIWEN_API_KEY=<密钥>，然后在这里输入同一个密钥。"
+            )
+        if not given:
+            return "请先在上方输入 API key（服务器的 ZHIWEN_API_KEY）。"
         return "API key 不正确；请输入服务器的 ZHIWEN_API_KEY。"
     return None
+
+
+def upload_dir() -> Path:
+    """Gradio's upload folder: the only place the web chat takes files from."""
+    from gradio.utils import get_upload_folder
+
+    return Path(os.path.realpath(get_upload_folder()))
+
+
+def received_file(path: str) -> Path | None:
+    """`path` when it is a regular file that Gradio's upload route stored (inside its upload
+    folder, links resolved), else None: a request naming any other server path is refused."""
+    try:
+        real = Path(os.path.realpath(path))
+        st = os.lstat(real)
+    except (OSError, ValueError):
+        return None
+    root = upload_dir()
+    if real == root or root not in real.parents or not stat.S_ISREG(st.st_mode):
+        return None
+    return real
 
 
 def parse_date(value: str | None, label: str) -> str | None:
@@ -182,42 +207,6 @@ def outlets(index: Index | None) -> list[str]:
     return sorted({a.source for a in articles if a.source})
 
 
-def upload_work(
-    index: Index,
-    files: Sequence[tuple[str, str]],
-    max_bytes: int,
-    on_added: Callable[[int], object] | None = None,
-) -> Work:
-    """The job body for an upload: parse each file (per-file errors), then index with progress."""
-
-    def work(ctx: JobContext) -> AddStats:
-        ctx.phase("parsing", total=len(files))
-        articles: list[Article] = []
-        for i, (name, path) in enumerate(files):
-            if not name.lower().endswith(SUPPORTED_SUFFIXES):
-                ctx.error(
-                    FileError(name, "不支持的文件类型；请上传 .txt、.md、.json、.jsonl 或 .jsonl.gz 文件")
-                )
-            else:
-                result = parse_bytes(name, Path(path).read_bytes(), max_bytes=max_bytes)
-                articles.extend(result.articles)
-                for err in result.errors:
-                    ctx.error(err)
-            ctx.progress(i + 1, len(files))
-        if not articles:
-            raise InputError("没有导入任何文章：上传的文件里没有可用的文章，原因见下方逐个文件的错误。")
-        ctx.phase("indexing", total=len(articles))
-        stats: AddStats = index.add(articles, on_progress=ctx.progress)
-        if on_added is not None:
-            on_added(stats.added + stats.updated)
-        logger.info(
-            "web upload: %d added, %d updated, %d unchanged", stats.added, stats.updated, stats.unchanged
-        )
-        return stats
-
-    return work
-
-
 # ---------------------------------------------------------------- handlers
 
 
@@ -238,6 +227,11 @@ class Handlers:
     def index(self) -> Index | None:
         return _index(self.app)
 
+    @property
+    def service(self) -> Service:
+        service: Service = self.app.state.service
+        return service
+
     def respond(
         self,
         question: str,
@@ -248,7 +242,8 @@ class Handlers:
         until: str,
         outlet_choice: list[str] | None,
     ) -> Iterator[tuple[Messages, list[TurnRecord], str]]:
-        """Ask, then stream the answer text in; yields (chat messages, turns, question box)."""
+        """Ask; yields the pending turn at once, then the finished answer (chat messages, turns,
+        question box). The answer is built whole (it is extractive), so it is shown whole."""
         settings = self.settings
         turns = list(turns or [])
         question = (question or "").strip()
@@ -271,9 +266,9 @@ class Handlers:
         try:
             filters = make_filters(since, until, outlet_choice)
             k = max(1, min(int(top_k or 5), settings.max_top_k))
-            turn.answer = ask(index, question, top_k=k, filters=filters, history=history)
+            turn.answer = self.service.ask(index, question, top_k=k, filters=filters, history=history)
             turn.articles = cited_articles(index, turn)
-        except ZhiwenError as exc:
+        except (ZhiwenError, ApiError) as exc:
             turn.answer, turn.notice = None, exc.message
             yield chat_messages(turns, script), turns, ""
             return
@@ -282,11 +277,6 @@ class Handlers:
             turn.answer, turn.notice = None, "内部错误，问题没有得到回答；详情见服务器日志。"
             yield chat_messages(turns, script), turns, ""
             return
-        n = len(turn.answer.answer)
-        step = max(2, -(-n // STREAM_STEPS))
-        for shown in range(step, n, step):
-            yield chat_messages(turns, script, shown_chars=shown), turns, ""
-            time.sleep(STREAM_DELAY_S)
         yield chat_messages(turns, script), turns, ""
 
     def rerender(self, turns: list[TurnRecord] | None, script: str) -> Messages:
@@ -318,18 +308,29 @@ class Handlers:
             return
         paths = [str(f) for f in files or []]
         if not paths:
-            yield notice_html("请先选择要上传的文件（.txt、.md、.jsonl 或 .jsonl.gz）。")
+            yield notice_html(f"请先选择要上传的文件（{SUPPORTED_TYPES}）。")
             return
-        metrics = getattr(self.app.state, "metrics", None)
-        counter = getattr(metrics, "articles_ingested", None)
-        work = upload_work(
-            index,
-            [(Path(p).name, p) for p in paths],
-            int(settings.max_upload_mb * (1 << 20)),
-            counter.inc if counter is not None else None,
-        )
+        received: list[tuple[str, bytes]] = []
+        limit = int(settings.max_upload_mb * (1 << 20))
+        for p in paths:
+            real = received_file(p)
+            if real is None:
+                logger.warning("web upload refused a path it did not receive: %r", p)
+                yield notice_html("只能导入通过本页上传的文件；请用上方的上传框重新选择文件。")
+                return
+            if real.stat().st_size > limit:
+                yield notice_html(
+                    f"文件 {Path(p).name} 超过 {settings.max_upload_mb:g} MB 的上限；请拆分后再上传。"
+                )
+                return
+            received.append((Path(p).name, real.read_bytes()))
+        upload = Upload(size=sum(len(d) for _, d in received), files=received)
+        try:
+            job = self.service.submit(index, upload, origin="web upload")
+        except ApiError as exc:
+            yield notice_html(f"现在无法导入：{exc.message}")
+            return
         jobs: JobRegistry = self.app.state.jobs
-        job = jobs.submit("upload", work)
         while True:
             state = jobs.get(job.id)
             if state is None:
@@ -351,10 +352,9 @@ class Handlers:
         if not article_id:
             return notice_html("请输入要删除的文章 ID（在文章列表中展开文章可以看到）。")
         try:
-            index.delete(article_id)
-        except ZhiwenError as exc:
+            self.service.delete(index, article_id)
+        except (ZhiwenError, ApiError) as exc:
             return notice_html(exc.message)
-        logger.info("web chat: deleted article %s", article_id)
         return f'<div class="zw-ok">已删除文章 <code>{esc(article_id)}</code>。</div>'
 
 
@@ -364,7 +364,7 @@ class Handlers:
 def build_blocks(app: FastAPI) -> gr.Blocks:
     settings = _settings(app)
     h = Handlers(app)
-    max_k = max(1, min(20, settings.max_top_k))
+    max_k = settings.max_top_k
 
     def on_load() -> tuple[str, str, Any, str]:
         stats, listing = h.refresh_kb()
@@ -442,7 +442,7 @@ def build_blocks(app: FastAPI) -> gr.Blocks:
                         elem_id="zw-key",
                     )
                     files = gr.File(
-                        label="上传文章：.txt / .md / .json / .jsonl / .jsonl.gz（可多选）",
+                        label=f"上传文章：{SUPPORTED_TYPES}（可多选）",
                         file_count="multiple",
                         type="filepath",
                         elem_id="zw-files",
@@ -470,6 +470,9 @@ def build_blocks(app: FastAPI) -> gr.Blocks:
         search_q.submit(h.refresh_kb, search_q, [stats, listing], **private)
         search_btn.click(h.refresh_kb, search_q, [stats, listing], **private)
         kb_tab.select(h.refresh_kb, search_q, [stats, listing], **private)
+        # the upload route needs the key too (server.guard): the page sends it as a session cookie
+        # scoped to that route, set as it is typed
+        key.change(None, key, None, js=KEY_COOKIE_JS, queue=False, **private)
         upload_btn.click(h.upload, [files, key], upload_status, **private).then(
             h.refresh_kb, search_q, [stats, listing], **private
         )
@@ -478,6 +481,14 @@ def build_blocks(app: FastAPI) -> gr.Blocks:
         )
         demo.load(on_load, None, [stats, listing, outlet_box, write_note], **private)
     return demo
+
+
+KEY_COOKIE_JS = (
+    "(k) => { document.cookie = '"
+    + KEY_COOKIE
+    + "=' + encodeURIComponent(k || '') + '; path=' + window.location.pathname.replace(/\\/$/, '')"
+    + " + '/gradio_api/upload; SameSite=Strict'; return []; }"
+)
 
 
 def theme() -> gr.themes.Base:

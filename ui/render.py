@@ -13,12 +13,10 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from rag.normalize import to_simplified, to_traditional
 from rag.records import Answer, Article, Citation, Hit
-
-DisplayScript = Literal["auto", "hans", "hant"]
 
 # (label, value) pairs for the 简/繁 switch; "auto" = as answered (the question's script).
 SCRIPT_CHOICES: list[tuple[str, str]] = [("按提问", "auto"), ("简体", "hans"), ("繁體", "hant")]

@@ -7,11 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from rag import answer_to_dict, ask, hits_to_dict, search
+from rag import answer_to_dict, hits_to_dict, search
 from rag.records import Citation, Filters, Turn
-from rag.settings import Settings
-from server.deps import IndexDep, LLMDep, SettingsDep
-from server.errors import ApiError, SafeJSONResponse
+from server.deps import IndexDep, LLMDep, ServiceDep, SettingsDep
 from server.schemas import (
     ASK_EXAMPLES,
     SEARCH_EXAMPLES,
@@ -23,36 +21,15 @@ from server.schemas import (
     SearchRequest,
     TurnIn,
 )
+from server.service import check_question, check_top_k
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 
 ERRORS: dict[int | str, dict[str, object]] = {
+    413: {"model": ErrorOut, "description": "request body over ZHIWEN_MAX_UPLOAD_MB"},
     422: {"model": ErrorOut, "description": "invalid request (the message names the field)"},
     503: {"model": ErrorOut, "description": "index not ready"},
 }
-
-
-def check_question(text: str, settings: Settings, *, field: str = "question") -> str:
-    """Refuse empty and over-long questions with a message saying what to send."""
-    if not text.strip():
-        raise ApiError(422, "invalid_input", f"`{field}` is empty; send the question text (问题不能为空)")
-    limit = settings.max_question_chars
-    if len(text) > limit:
-        raise ApiError(
-            422,
-            "invalid_input",
-            f"`{field}` has {len(text)} characters; the limit is {limit}. Shorten it "
-            "(the server's limit is set by ZHIWEN_MAX_QUESTION_CHARS)",
-        )
-    return text
-
-
-def check_top_k(top_k: int, settings: Settings) -> int:
-    if top_k > settings.max_top_k:
-        raise ApiError(
-            422, "invalid_request", f"`top_k` is {top_k}; this server allows 1..{settings.max_top_k}"
-        )
-    return top_k
 
 
 def to_filters(filters: FiltersIn | None) -> Filters | None:
@@ -93,20 +70,18 @@ def to_turns(history: Sequence[TurnIn]) -> list[Turn]:
 def ask_route(
     body: Annotated[AskRequest, Body(openapi_examples=ASK_EXAMPLES)],
     index: IndexDep,
-    settings: SettingsDep,
+    service: ServiceDep,
     llm: LLMDep,
-) -> SafeJSONResponse:
-    question = check_question(body.question, settings)
-    top_k = check_top_k(body.top_k, settings)
-    answer = ask(
+) -> AnswerOut:
+    answer = service.ask(
         index,
-        question,
-        top_k=top_k,
+        body.question,
+        top_k=body.top_k,
         filters=to_filters(body.filters),
         history=to_turns(body.history),
         llm=llm,
     )
-    return SafeJSONResponse(answer_to_dict(answer))
+    return AnswerOut.model_validate(answer_to_dict(answer))
 
 
 @router.post(
@@ -119,8 +94,11 @@ def search_route(
     body: Annotated[SearchRequest, Body(openapi_examples=SEARCH_EXAMPLES)],
     index: IndexDep,
     settings: SettingsDep,
-) -> SafeJSONResponse:
+) -> SearchOut:
     query = check_question(body.query, settings, field="query")
     top_k = check_top_k(body.top_k, settings)
     hits = search(index, query, top_k=top_k, filters=to_filters(body.filters))
-    return SafeJSONResponse(hits_to_dict(query, hits))
+    return SearchOut.model_validate(hits_to_dict(query, hits))
+
+
+__all__ = ["check_question", "check_top_k", "router", "to_filters", "to_turns"]

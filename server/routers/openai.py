@@ -17,11 +17,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from fastapi.responses import StreamingResponse
 
-from rag import answer_to_dict, ask
+from rag import answer_to_dict
 from rag.records import Answer, Turn
-from server.deps import IndexDep, LLMDep, SettingsDep
+from server.deps import IndexDep, LLMDep, ServiceDep
 from server.errors import ApiError, SafeJSONResponse, safe_json_bytes
-from server.routers.ask import check_question
 from server.schemas import CHAT_EXAMPLES, ChatRequest, ErrorOut, ModelList, ModelOut
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -150,12 +149,11 @@ def _chunk(cid: str, created: int, delta: dict[str, Any], finish: str | None, **
 def chat_completions(
     body: Annotated[ChatRequest, Body(openapi_examples=CHAT_EXAMPLES)],
     index: IndexDep,
-    settings: SettingsDep,
+    service: ServiceDep,
     llm: LLMDep,
 ) -> Any:
     question, history = _history(body)
-    question = check_question(question, settings, field="messages[-1].content")
-    answer = ask(index, question, history=history, llm=llm)
+    answer = service.ask(index, question, history=history, llm=llm, field="messages[-1].content")
     extra = {"rewritten_question": answer.rewritten_question, "mode": answer.mode, "message": answer.message}
     content = reply_text(answer)
     citations = answer_to_dict(answer)["citations"]

@@ -281,7 +281,7 @@ def test_large_upload_runs_as_a_job(make_client) -> None:  # type: ignore[no-unt
     assert [e["line"] for e in job["errors"]] == [31]
     assert job["done"] == job["total"] == 30
     assert client.get("/v1/articles/job-29").status_code == 200
-    assert any(j["id"] == accepted["job_id"] for j in client.get("/v1/jobs").json())
+    assert any(j["id"] == accepted["job_id"] for j in client.get("/v1/jobs", headers=AUTH).json())
     metrics = client.get("/metrics").text
     assert 'zhiwen_ingest_jobs_finished_total{status="succeeded"} 1.0' in metrics
 

@@ -44,9 +44,9 @@ def app(tmp_path: Path, fake_index: Index) -> FastAPI:
 
 
 @pytest.fixture
-def handlers(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> ui_app.Handlers:
-    monkeypatch.setattr(ui_app, "STREAM_DELAY_S", 0.0)
+def handlers(app: FastAPI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ui_app.Handlers:
     monkeypatch.setattr(ui_app, "JOB_POLL_S", 0.01)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio-uploads"))
     return ui_app.Handlers(app)
 
 
@@ -80,7 +80,7 @@ def test_root_redirects_to_the_mounted_chat(tmp_path: Path, fake_index: Index) -
         assert config.json()["run_history"] is False  # nothing the user types is kept in the browser
 
 
-def test_answer_streams_in_then_shows_numbered_cards(handlers: ui_app.Handlers) -> None:
+def test_answer_shows_pending_then_numbered_cards(handlers: ui_app.Handlers) -> None:
     steps = run(handlers, QUESTION)
     first, last = steps[0][0], steps[-1][0]
     assert "正在查找" in first[-1]["content"]  # a pending bubble, never an empty one
@@ -88,22 +88,22 @@ def test_answer_streams_in_then_shows_numbered_cards(handlers: ui_app.Handlers) 
     assert "朱健" in final and "程水泉" in final
     assert 'class="zw-card"' in final and '<mark class="zw-hl">' in final
     assert 'href="#zw-t1-c1"' in final and 'id="zw-t1-c1"' in final
-    streamed = [s[0][-1]["content"] for s in steps[1:-1]]
-    assert len(streamed) >= 3, "the answer should arrive in pieces"
-    assert all("zw-card" not in s for s in streamed)
+    assert len(steps) == 2, "a pending bubble, then the finished answer (no fake streaming)"
     assert steps[-1][2] == ""  # the question box is cleared
 
 
 def test_follow_up_sends_the_history(handlers: ui_app.Handlers, monkeypatch: pytest.MonkeyPatch) -> None:
     turns = run(handlers, QUESTION)[-1][1]
     seen: list[Any] = []
-    real_ask = ui_app.ask
+    from server import service as service_module
+
+    real_ask = service_module.ask
 
     def spy(index: Index, question: str, **kw: Any) -> Any:
         seen.append(kw["history"])
         return real_ask(index, question, **kw)
 
-    monkeypatch.setattr(ui_app, "ask", spy)
+    monkeypatch.setattr(service_module, "ask", spy)
     messages, turns2, _ = run(handlers, "他们在哪里开会？", turns)[-1]
     assert len(turns2) == 2 and len(messages) == 4
     (history,) = seen
@@ -163,7 +163,15 @@ def test_check_key(tmp_path: Path) -> None:
     assert "ZHIWEN_API_KEY" in (ui_app.check_key(off, KEY) or "")
 
 
+def received(tmp_path: Path) -> Path:
+    """A folder inside Gradio's upload folder, as its upload route would create."""
+    folder = ui_app.upload_dir() / "0123abcd"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def test_upload_reports_progress_and_per_file_errors(handlers: ui_app.Handlers, tmp_path: Path) -> None:
+    tmp_path = received(tmp_path)
     good = tmp_path / "bridge.txt"
     good.write_text("大桥今日通车\n\n2021-05-06 长沙晚报\n\n---\n\n长沙晚报讯 大桥今天正式通车。\n", "utf-8")
     bad = tmp_path / "notes.pdf"
@@ -201,3 +209,21 @@ def test_writes_disabled_note_without_a_key(tmp_path: Path, fake_index: Index) -
     h = ui_app.Handlers(app)
     assert "ZHIWEN_API_KEY" in h.write_note()
     assert "ZHIWEN_API_KEY" in list(h.upload([], "anything"))[-1]
+
+
+def test_upload_refuses_a_server_path_it_did_not_receive(handlers: ui_app.Handlers, tmp_path: Path) -> None:
+    """A Gradio FileData payload naming any server file (here a seed outside the upload folder, a
+    link from the upload folder to it, and a path escaping it with ..) is not ingested."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("机密文件\n服务器上的机密内容。\n", "utf-8")
+    inside = received(tmp_path)
+    link = inside / "link.txt"
+    link.symlink_to(secret)
+    escape = str(inside / ".." / ".." / "secret.txt")
+    index = handlers.index
+    assert index is not None
+    before = index.stats()["articles"]
+    for path in (str(secret), str(link), escape, "/etc/passwd"):
+        out = list(handlers.upload([path], KEY))[-1]
+        assert "只能导入通过本页上传的文件" in out, path
+    assert index.stats()["articles"] == before
