@@ -41,6 +41,7 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         "ZHIWEN_SEEDS": str(SEEDS),
         "ZHIWEN_UI": "false",
         "ZHIWEN_API_KEY": API_KEY,
+        "ZHIWEN_BACKGROUND_UPLOAD_BYTES": "200",  # uploads run as jobs
         "PYTHONPATH": str(REPO),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -51,7 +52,7 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"the server exited with {proc.returncode}:\n{log_path.read_text()}")
@@ -82,10 +83,26 @@ def test_a_write_through_one_worker_is_seen_by_every_worker(
     two_workers: tuple[str, subprocess.Popen[bytes]],
 ) -> None:
     base, _proc = two_workers
-    article = {"id": "workers-1", "title": "麒麟湾码头开港", "text": "麒麟湾码头今天正式开港，首批货轮靠泊。"}
+    article = {
+        "id": "workers-1",
+        "title": "麒麟湾码头开港",
+        "text": "麒麟湾码头今天正式开港，首批货轮靠泊。" * 20,
+    }
     with httpx.Client(base_url=base, timeout=30) as c:
         r = c.post("/v1/articles", json={"articles": [article]}, headers=AUTH)
-        assert r.status_code in (200, 201), r.text
+        assert r.status_code == 202, r.text  # a job, run by whichever worker took the upload
+        job_id = r.json()["job_id"]
+    deadline = time.monotonic() + 60
+    while True:  # any worker answers for the job
+        with httpx.Client(base_url=base, timeout=30) as fresh:
+            r = fresh.get(f"/v1/jobs/{job_id}", headers=AUTH)
+        assert r.status_code == 200, r.text
+        if r.json()["status"] in ("succeeded", "failed"):
+            assert r.json()["status"] == "succeeded", r.text
+            break
+        assert time.monotonic() < deadline, "the upload job did not finish"
+        time.sleep(0.2)
+    with httpx.Client(base_url=base, timeout=30) as c:
         # new connections each time, so both workers answer some of these
         for _ in range(16):
             with httpx.Client(base_url=base, timeout=30) as fresh:
@@ -108,3 +125,36 @@ def test_metrics_count_the_requests_of_every_worker(two_workers: tuple[str, subp
         with httpx.Client(base_url=base, timeout=30) as fresh:
             assert fresh.get("/healthz").status_code == 200
     assert healthz_count() - before == 30
+
+
+def test_job_reports_are_shared_between_registries(tmp_path: Path) -> None:
+    """Two registries (two worker processes) sharing a folder answer for each other's jobs."""
+    import json
+    import threading
+
+    from rag.records import AddStats
+    from server.jobs import JobRegistry
+
+    a, b = JobRegistry(shared_dir=tmp_path), JobRegistry(shared_dir=tmp_path)
+    release = threading.Event()
+
+    def work(ctx):  # type: ignore[no-untyped-def]
+        ctx.phase("indexing", 3)
+        release.wait(10)
+        return AddStats(added=3, chunks=6)
+
+    job = a.submit("upload", work)
+    seen = b.get(job.id)
+    assert seen is not None and seen["status"] in ("queued", "running")
+    release.set()
+    assert a.wait(10)
+    done = b.get(job.id)
+    assert done is not None and done["status"] == "succeeded" and done["result"]["added"] == 3
+    assert [j["id"] for j in b.list()] == [job.id]
+    # a job whose process died is reported failed, not running forever
+    (tmp_path / "deadbeef.json").write_text(
+        json.dumps({**done, "id": "deadbeef", "status": "running", "pid": 2**22 + 12345}), encoding="utf-8"
+    )
+    dead = b.get("deadbeef")
+    assert dead is not None and dead["status"] == "failed" and "re-uploading" in dead["message"]
+    assert b.get("../etc/passwd") is None
