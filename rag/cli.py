@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -29,18 +29,31 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def _open_index(settings: Settings, *, build_from_seeds: bool = False, create: bool = False):  # type: ignore[no-untyped-def]
+def _open_index(  # type: ignore[no-untyped-def]
+    settings: Settings, *, build_from_seeds: bool = False, create: bool = False, explicit: bool = False
+):
+    """Open the index. Only `index` creates one (`create`); the others, with no index there,
+    index the seeds first when the location is the configured one (ZHIWEN_INDEX or the default),
+    and refuse when `--index DIR` was given (`explicit`: a mistyped path must not become an
+    empty index that answers "not found")."""
     from rag.embed import resolve_embedder
     from rag.index import Index
 
+    where = Path(settings.index)
+    if where.exists() and not where.is_dir():
+        raise IndexMissingError(f"{where} is a file, not an index directory; pass --index DIR")
+    exists = (where / "store.sqlite").exists()
+    if not exists and not create and (explicit or not build_from_seeds):
+        raise IndexMissingError(
+            f"there is no index at {where}; check the path, or build one with `zhiwen index PATH... --index {where}`"
+        )
     embedder = resolve_embedder(settings.embedder, settings.index)
-    exists = (Path(settings.index) / "store.sqlite").exists()
     if not exists and build_from_seeds:
-        from rag.ingest import read_paths
+        from rag.ingest import IngestLimits, read_paths
 
         _out(f"no index at {settings.index}; indexing {settings.seeds}/ first", sys.stderr)
         index = Index.open(settings.index, embedder, create=True)
-        result = read_paths([settings.seeds])
+        result = read_paths([settings.seeds], limits=IngestLimits.from_settings(settings))
         for e in result.errors:
             _out(f"skipped {e.path}: {e.reason}", sys.stderr)
         index.add(result.articles, progress=sys.stderr.isatty())
@@ -48,26 +61,72 @@ def _open_index(settings: Settings, *, build_from_seeds: bool = False, create: b
     return Index.open(settings.index, embedder, create=create)
 
 
-def _filters(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _filters(args: argparse.Namespace, settings: Settings):  # type: ignore[no-untyped-def]
+    """The filters of `ask`/`search`, checked like the API's: ISO dates, since <= until, top_k."""
     from rag.records import Filters
+    from rag.validate import date_range
 
-    return Filters(since=args.since, until=args.until, sources=tuple(args.source or ()))
+    try:
+        since, until = date_range(args.since, args.until)
+    except ValueError as exc:
+        raise UsageError(f"--since/--until: {exc}") from None
+    if not 1 <= args.top_k <= settings.max_top_k:
+        raise UsageError(f"--top-k is {args.top_k}; top_k must be 1..{settings.max_top_k} (ZHIWEN_MAX_TOP_K)")
+    return Filters(since=since, until=until, sources=tuple(args.source or ()))
 
 
-def _questions(arg: str) -> list[str]:
-    if arg == "-":
-        return [line.strip() for line in sys.stdin if line.strip()]
-    return [arg]
+class UsageError(Exception):
+    """A bad command line: printed as one line, exit code 2."""
+
+
+def _questions(arg: str) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) of each question; `-` reads stdin line by line, where a line that is
+    not UTF-8 (or is over-long) comes as (n, None) so the caller reports it and goes on."""
+    if arg != "-":
+        yield 1, arg
+        return
+    for n, raw in enumerate(_stdin_lines(), 1):
+        try:
+            text = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            yield n, None
+            continue
+        if text:
+            yield n, text
+
+
+def _stdin_lines(max_line: int = 1 << 20) -> Iterator[bytes]:
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:  # a text stream (tests): re-encode, keeping undecodable bytes as they were
+        for line in sys.stdin:
+            yield line.encode("utf-8", "surrogateescape")
+        return
+    while line := stream.readline(max_line + 1):
+        if len(line) > max_line and not line.endswith(b"\n"):
+            while (rest := stream.readline(max_line + 1)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of an over-long line without holding it
+            yield b"\xff"  # reported as an unreadable line
+            continue
+        yield line
+
+
+def _bad_line(n: int, batch: bool, command: str) -> None:
+    message = f"stdin line {n} is not UTF-8 text (or is over 1 MB); skipped, the other lines are {command}ed"
+    _out(f"zhiwen: {message}", sys.stderr)
+    if batch:
+        _emit_json({"line": n, "error": {"code": "undecodable", "message": message}})
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     from rag.ingest import read_paths
 
     settings = _settings(args)
+    from rag.ingest import IngestLimits
+
     index = _open_index(settings, create=True)
     if args.ray is not None or settings.ray_address:
         return _index_on_ray(args, settings, index)
-    result = read_paths(args.paths)
+    result = read_paths(args.paths, limits=IngestLimits.from_settings(settings))
     for e in result.errors:
         where = f"{e.path}:{e.line}" if e.line else e.path
         _out(f"skipped {where}: {e.reason}", sys.stderr)
@@ -103,12 +162,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag.answer import ask
     from rag.records import answer_to_dict
 
-    index = _open_index(_settings(args), build_from_seeds=True)
-    questions = _questions(args.question)
+    settings = _settings(args)
+    filters = _filters(args, settings)
+    index = _open_index(settings, build_from_seeds=True, explicit=args.index is not None)
     batch = args.question == "-"
-    for q in questions:
+    for n, q in _questions(args.question):
+        if q is None:
+            _bad_line(n, batch, "answer")
+            continue
         try:
-            ans = ask(index, q, top_k=args.top_k, filters=_filters(args))
+            ans = ask(index, q, top_k=args.top_k, filters=filters)
         except ZhiwenError as exc:
             if not batch:
                 raise
@@ -135,10 +198,21 @@ def cmd_search(args: argparse.Namespace) -> int:
     from rag.records import hits_to_dict
     from rag.retrieve import search
 
-    index = _open_index(_settings(args), build_from_seeds=True)
+    settings = _settings(args)
+    filters = _filters(args, settings)
+    index = _open_index(settings, build_from_seeds=True, explicit=args.index is not None)
     batch = args.query == "-"
-    for q in _questions(args.query):
-        hits = search(index, q, top_k=args.top_k, filters=_filters(args))
+    for n, q in _questions(args.query):
+        if q is None:
+            _bad_line(n, batch, "search")
+            continue
+        try:
+            hits = search(index, q, top_k=args.top_k, filters=filters)
+        except ZhiwenError as exc:
+            if not batch:
+                raise
+            _emit_json({"query": q, "error": {"code": exc.code, "message": exc.message}})
+            continue
         if args.json or batch:
             _emit_json(hits_to_dict(q, hits))
             continue
@@ -151,7 +225,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_articles(args: argparse.Namespace) -> int:
-    index = _open_index(_settings(args))
+    index = _open_index(_settings(args), explicit=True)
     if args.action == "list":
         arts, total = index.list_articles(offset=args.offset, limit=args.limit, source=args.source_filter)
         if args.json:
@@ -181,7 +255,10 @@ def cmd_articles(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from rag.evaluate import evaluate, load_qa, report_dict, report_table
 
-    index = _open_index(_settings(args), build_from_seeds=True)
+    for path in args.qa:
+        if not Path(path).is_file():
+            raise UsageError(f"{path}: no such QA file; give JSONL files of {{question, answers}} records")
+    index = _open_index(_settings(args), build_from_seeds=True, explicit=args.index is not None)
     reports = []
     for path in args.qa:
         items = load_qa(path, limit=args.limit)
@@ -281,6 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command. No traceback reaches the user: every failure is one line on stderr that
+    says what to do, and a non-zero exit code (2 for bad input, 1 otherwise; -v shows tracebacks)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
@@ -288,14 +367,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except IndexMissingError as exc:
-        _out(f"zhiwen: {exc.message}", sys.stderr)
-        return 2
-    except ZhiwenError as exc:
-        _out(f"zhiwen: {exc.message}", sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `zhiwen ... | head`
+        return 0
+    except Exception as exc:
+        code, message = _failure(exc, args)
+        if args.verbose:
+            logger.exception("zhiwen %s failed", args.command)
+        _out(f"zhiwen: {message}", sys.stderr)
+        return code
+
+
+def _failure(exc: BaseException, args: argparse.Namespace) -> tuple[int, str]:
+    """(exit code, one-line message) for any failure of a command."""
+    import errno
+    import sqlite3
+
+    from pydantic import ValidationError
+
+    where = args.index or "the index directory (ZHIWEN_INDEX)"
+    if isinstance(exc, UsageError):
+        return 2, str(exc)
+    if isinstance(exc, ZhiwenError):
+        return 2, exc.message
+    if isinstance(exc, ValidationError):
+        parts = [f"{'.'.join(str(x) for x in e['loc']) or 'value'}: {e['msg']}" for e in exc.errors()[:3]]
+        return 2, "invalid setting " + "; ".join(parts) + " (check the option or its ZHIWEN_* variable)"
+    text = str(exc).lower()
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return 1, f"the disk is full ({exc.filename or where}); free space and run the command again"
+    if isinstance(exc, sqlite3.Error) and "disk is full" in text:
+        return 1, f"the disk holding {where} is full; free space and run the command again"
+    if isinstance(exc, sqlite3.Error) and "readonly" in text.replace(" ", "").replace("-", ""):
+        return 1, f"{where} is read-only; make it writable (or copy it) and run the command again"
+    if isinstance(exc, sqlite3.DatabaseError):
+        return 1, (
+            f"{where} does not hold a readable index ({exc}); rebuild it with "
+            "`rm -rf DIR && zhiwen index PATH... --index DIR`"
+        )
+    if isinstance(exc, PermissionError):
+        return 1, f"permission denied: {exc.filename or where}; check its permissions"
+    if isinstance(exc, OSError):
+        name = f" {exc.filename}" if exc.filename else ""
+        return 1, f"cannot use{name}: {exc.strerror or exc}; check the path"
+    if isinstance(exc, MemoryError):
+        return 1, "out of memory; index fewer or smaller files at once"
+    return 1, f"unexpected error ({type(exc).__name__}: {exc}); run again with -v for the details"
 
 
 if __name__ == "__main__":

@@ -139,3 +139,103 @@ def test_help_lists_every_command():
     )
     for cmd in ("index", "ask", "search", "articles", "eval", "serve"):
         assert cmd in out.stdout
+
+
+# ---------------------------------------------------------------- hostile input: one line, no traceback
+
+
+def _one_line_error(capsys, code: int, rc: int, needle: str) -> None:
+    err = capsys.readouterr().err
+    assert rc == code, err
+    assert "Traceback" not in err and needle in err, err
+    assert len([line for line in err.splitlines() if line.startswith("zhiwen:")]) == 1, err
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["ask", "长沙", "--index", "/no/such/dir"], "no index at /no/such/dir"),
+        (["search", "长沙", "--index", "/no/such/dir"], "no index at /no/such/dir"),
+        (["articles", "list", "--index", "/no/such/dir"], "no index at /no/such/dir"),
+        (["eval", "missing.jsonl"], "missing.jsonl"),
+        (["serve", "--port", "70000"], "port"),
+        (["ask", "长沙", "--since", "2023-13-45"], "YYYY-MM-DD"),
+        (["ask", "长沙", "--since", "garbage"], "YYYY-MM-DD"),
+        (["search", "长沙", "--since", "2023-02-01", "--until", "2023-01-01"], "swap"),
+        (["ask", "长沙", "--top-k", "51"], "top_k"),
+    ],
+)
+def test_bad_command_lines_are_one_line(env, capsys, argv, needle) -> None:
+    _one_line_error(capsys, 2, main(argv), needle)
+
+
+def test_no_index_is_created_by_a_mistyped_index_path(env, capsys, tmp_path) -> None:
+    target = tmp_path / "typo"
+    assert main(["ask", "长沙", "--index", str(target)]) == 2
+    assert not target.exists()
+    capsys.readouterr()
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    _one_line_error(capsys, 2, main(["search", "长沙", "--index", str(a_file)]), "is a file")
+
+
+def test_corrupt_index_is_one_line(env, capsys, tmp_path) -> None:
+    bad = tmp_path / "corrupt"
+    bad.mkdir()
+    (bad / "store.sqlite").write_bytes(b"not a database at all" * 100)
+    _one_line_error(capsys, 1, main(["ask", "长沙", "--index", str(bad)]), "rebuild")
+
+
+def test_hostile_folder_is_reported_per_file_and_good_files_go_in(env, capsys, tmp_path) -> None:
+    import gzip
+    import os
+
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    (folder / "good.jsonl").write_text('{"id": "good-1", "text": "一篇好文章。"}\n', "utf-8")
+    (folder / "mixed.jsonl").write_text(
+        '{"id": "good-2", "text": "另一篇。"}\n{"text": "\\ud800"}\n', "utf-8"
+    )
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    (folder / "loop-a.txt").symlink_to(folder / "loop-b.txt")
+    (folder / "loop-b.txt").symlink_to(folder / "loop-a.txt")
+    (folder / "zeros.jsonl.gz").write_bytes(gzip.compress(b"\0" * (20 << 20)))
+    (folder / "newlines.jsonl.gz").write_bytes(gzip.compress(b"\n" * (20 << 20)))
+    (folder / "long.txt").write_text("标题\n" + "长" * (1 << 20), "utf-8")
+    env_limits = {"ZHIWEN_MAX_FILE_MB": "8", "ZHIWEN_MAX_LINE_MB": "2"}
+    os.environ.update(env_limits)
+    try:
+        rc = main(["index", str(folder), "-q"])
+    finally:
+        for k in env_limits:
+            os.environ.pop(k)
+    captured = capsys.readouterr()
+    assert rc == 0 and "Traceback" not in captured.err
+    assert "2 added" in captured.out
+    for name, needle in [
+        ("mixed.jsonl:2", "surrogate"),
+        ("pipe.txt", "FIFO"),
+        ("zero.txt", "device"),
+        ("loop-a.txt", "link"),
+        ("zeros.jsonl.gz", "longer than"),
+        ("newlines.jsonl.gz", "after decompression"),
+        ("long.txt", "characters"),
+    ]:
+        line = next((x for x in captured.err.splitlines() if name in x), "")
+        assert needle in line, (name, captured.err)
+
+
+def test_stdin_batch_reports_bad_lines_and_answers_the_rest(env, capsys, monkeypatch) -> None:
+    import io
+
+    main(["index", str(SEEDS), "-q"])
+    capsys.readouterr()
+    raw = "长沙\n".encode() + b"\xff\xfe broken\n" + "全会\n".encode()
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
+    assert main(["search", "-", "--top-k", "1"]) == 0
+    captured = capsys.readouterr()
+    lines = _json_lines(captured.out)
+    assert [line.get("query") for line in lines] == ["长沙", None, "全会"]
+    assert lines[1]["line"] == 2 and "UTF-8" in lines[1]["error"]["message"]
+    assert "line 2" in captured.err and "Traceback" not in captured.err
