@@ -17,7 +17,6 @@ import functools
 import logging
 import re
 import threading
-import unicodedata
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +191,3 @@ def expand_query(query: str) -> str:
     t = canonical_terms(query)
     extra = [exp for short, exp in _QUERY_EXPANSIONS if short in t]
     return " ".join([t, *extra]) if extra else t
-
-
-def nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
