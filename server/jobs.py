@@ -96,6 +96,10 @@ class JobContext:
         self._registry = registry
         self._job = job
 
+    @property
+    def job_id(self) -> str:
+        return self._job.id
+
     def phase(self, name: str, total: int = 0) -> None:
         with self._registry.lock:
             self._job.phase = name

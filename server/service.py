@@ -12,6 +12,7 @@ decompression budget (`rag.ingest.IngestLimits`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import logging
@@ -31,6 +32,9 @@ from server.jobs import Job, JobContext, JobRegistry, file_error_dict
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_S = 5
+SLOT_WAIT_S = 30.0  # how long an upload request waits (on the event loop) for a job slot
+PARSE_WAIT_S = 15.0  # how long it waits for its files to be read, to refuse bad ones at once
+WAITING_PER_SLOT = 4  # uploads that may wait for a slot, per slot (their bodies are in memory)
 
 
 # ---------------------------------------------------------------- the write key
@@ -134,6 +138,8 @@ class Service:
         self._on_added = on_added
         self._write = threading.Lock()
         self._job_slots = threading.BoundedSemaphore(settings.max_upload_jobs)
+        self._waiting = 0
+        self._refusals: dict[str, ApiError] = {}  # job id -> why its upload held nothing usable
 
     # -- the write gate
 
@@ -199,8 +205,13 @@ class Service:
             try:
                 parsed = self.parse(upload, ctx)
                 upload.files.clear()  # the raw bytes are no longer needed
-                if not parsed.articles:
-                    raise InputError("nothing was ingested: no file held usable articles; see `errors`")
+                try:
+                    refuse_if_empty(parsed)
+                except ApiError as exc:
+                    self._refusals[ctx.job_id] = exc
+                    if len(self._refusals) > 200:
+                        self._refusals.pop(next(iter(self._refusals)))
+                    raise InputError(exc.message) from None
                 ctx.phase("indexing", total=len(parsed.articles))
                 with self.writing(wait=True):  # a job thread may wait; a request worker never does
                     stats = index.add(parsed.articles, on_progress=ctx.progress)
@@ -214,6 +225,47 @@ class Service:
         except BaseException:
             self._job_slots.release()
             raise
+
+    async def submit_waiting(self, index: Index, upload: Upload) -> Job:
+        """`submit`, waiting (without a worker thread) up to SLOT_WAIT_S for a job slot, so a
+        burst of uploads is queued rather than refused; a longer queue is refused with 503."""
+        limit = WAITING_PER_SLOT * self.settings.max_upload_jobs
+        if self._waiting >= limit:
+            raise busy(
+                f"{limit} uploads are already waiting for the {self.settings.max_upload_jobs} job slot(s)"
+            )
+        self._waiting += 1
+        try:
+            deadline = asyncio.get_running_loop().time() + SLOT_WAIT_S
+            while True:
+                try:
+                    return self.submit(index, upload)
+                except ApiError:
+                    if asyncio.get_running_loop().time() >= deadline:
+                        raise
+                await asyncio.sleep(0.05)
+        finally:
+            self._waiting -= 1
+
+    async def settle(self, job: Job) -> dict[str, Any] | None:
+        """Wait (on the event loop) up to PARSE_WAIT_S while the job reads its files; an upload
+        holding nothing usable (a bomb, binary, all lines bad) is then refused with its own
+        4xx error rather than a 202 for a job that will fail. Returns the job's state."""
+        deadline = asyncio.get_running_loop().time() + PARSE_WAIT_S
+        while True:
+            state = self.jobs.get(job.id)
+            if state is None:
+                return None
+            if state["status"] == "failed":
+                refusal = self._refusals.pop(job.id, None)
+                if refusal is not None:
+                    raise refusal
+                return state
+            if state["phase"] not in ("queued", "parsing") or state["status"] == "succeeded":
+                return state
+            if asyncio.get_running_loop().time() >= deadline:
+                return state
+            await asyncio.sleep(0.05)
 
     def _added(self, stats: AddStats, n_errors: int, origin: str) -> None:
         if self._on_added is not None:

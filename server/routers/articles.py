@@ -287,7 +287,8 @@ _UPLOAD_BODY: dict[str, Any] = {
 async def add_articles(request: Request, index: IndexDep, service: ServiceDep) -> Any:
     upload = await _read_upload(request)
     if upload.size > service.settings.background_upload_bytes:
-        job = service.submit(index, upload)
+        job = await service.submit_waiting(index, upload)
+        await service.settle(job)  # bombs and unusable files are refused here, with their 4xx
         accepted = JobAccepted(job_id=job.id, status=job.status, url=f"/v1/jobs/{job.id}")
         return JSONResponse(
             accepted.model_dump(), status_code=202, headers={"Location": f"/v1/jobs/{job.id}"}

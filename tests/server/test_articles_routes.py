@@ -292,10 +292,11 @@ def test_failed_job_reports_why(make_client) -> None:  # type: ignore[no-untyped
     r = client.post(
         "/v1/articles", files=[("files", ("bad.jsonl", data, "application/x-ndjson"))], headers=AUTH
     )
-    assert r.status_code == 202
-    job = _wait_job(client, r.json()["job_id"])
-    assert job["status"] == "failed" and "nothing was ingested" in job["message"]
-    assert len(job["errors"]) == 2
+    # the request waits for the job to read its files: nothing usable is refused at once
+    message = assert_error(r, 422, "invalid_upload")
+    assert "nothing was ingested" in message and len(r.json()["error"]["details"]) == 2
+    (job,) = [j for j in client.get("/v1/jobs", headers=AUTH).json() if j["status"] == "failed"]
+    assert "nothing was ingested" in job["message"] and len(job["errors"]) == 2
 
 
 def test_unknown_job(client: TestClient) -> None:

@@ -153,9 +153,21 @@ def test_full_disk_is_507_naming_the_disk(
         ("long-line.jsonl.gz", LONG_LINE),
     ],
 )
-def test_decompression_bombs_are_refused(small: TestClient, name: str, data: bytes) -> None:
+@pytest.mark.parametrize("as_job", [False, True])
+def test_decompression_bombs_are_refused(
+    make_client: ClientFactory, name: str, data: bytes, as_job: bool
+) -> None:
+    """Refused with the upload's own 413/422 whether it is indexed at once or as a job (the
+    request waits for the job to read its files, so a bomb never gets a 202)."""
+    client = make_client(
+        max_upload_mb=1,
+        max_file_mb=4,
+        max_line_mb=1,
+        background_upload_bytes=0 if as_job else 10 * MB,
+        raise_server_exceptions=False,
+    )
     t0 = time.monotonic()
-    r = small.post("/v1/articles", files=_files(name, data), headers=AUTH)
+    r = client.post("/v1/articles", files=_files(name, data), headers=AUTH)
     assert r.status_code in (413, 422), r.text
     assert r.json()["error"]["message"].startswith("nothing was ingested")
     assert time.monotonic() - t0 < 30  # bounded, not a timing claim
@@ -234,10 +246,12 @@ class _SlowIndex:
 
 
 def test_deletes_during_an_upload_job_answer_at_once_and_reads_stay_fast(
-    make_client: ClientFactory, index: Index
+    make_client: ClientFactory, index: Index, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from server import service as service_module
     from server.deps import get_index
 
+    monkeypatch.setattr(service_module, "SLOT_WAIT_S", 0.5)
     client = make_client(background_upload_bytes=0)
     release = threading.Event()
     slow = _SlowIndex(index, release)
@@ -265,7 +279,7 @@ def test_deletes_during_an_upload_job_answer_at_once_and_reads_stay_fast(
         for d in deletes:
             assert d.status_code == 503 and d.headers["retry-after"], d.text
             assert "retry" in d.json()["error"]["message"]
-        # a second job beyond ZHIWEN_MAX_UPLOAD_JOBS (2) waits for nothing either
+        # a third job beyond ZHIWEN_MAX_UPLOAD_JOBS (2) waits for a slot (briefly here), then 503
         second = client.post("/v1/articles", files=_files("b.jsonl", data), headers=AUTH)
         third = client.post("/v1/articles", files=_files("c.jsonl", data), headers=AUTH)
         assert second.status_code == 202
