@@ -20,8 +20,8 @@ from fastapi.responses import StreamingResponse
 from rag import answer_to_dict
 from rag.records import Answer, Turn
 from server.deps import IndexDep, LLMDep, ServiceDep
-from server.errors import ApiError, SafeJSONResponse, safe_json_bytes
-from server.schemas import CHAT_EXAMPLES, ChatRequest, ErrorOut, ModelList, ModelOut
+from server.errors import ApiError, safe_json_bytes
+from server.schemas import CHAT_EXAMPLES, ChatCompletionOut, ChatRequest, ErrorOut, ModelList, ModelOut
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -137,6 +137,7 @@ def _chunk(cid: str, created: int, delta: dict[str, Any], finish: str | None, **
 @router.post(
     "/chat/completions",
     summary="OpenAI 兼容的对话接口 (OpenAI-compatible chat completions)",
+    response_model=ChatCompletionOut,
     responses={
         200: {
             "description": "a `chat.completion`, or with `stream: true` an SSE stream of "
@@ -167,7 +168,7 @@ def chat_completions(
         "total_tokens": prompt_tokens + completion_tokens,
     }
     if not body.stream:
-        return SafeJSONResponse(
+        return ChatCompletionOut.model_validate(
             {
                 "id": cid,
                 "object": "chat.completion",
