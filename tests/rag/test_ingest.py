@@ -420,3 +420,89 @@ def test_ids_are_stable_and_edits_replace(tmp_path: Path) -> None:
     seed_twice = [read_paths([TRADITIONAL]).articles for _ in range(2)]
     assert [a.id for a in seed_twice[0]] == [a.id for a in seed_twice[1]]
     assert [a.content_hash for a in seed_twice[0]] == [a.content_hash for a in seed_twice[1]]
+
+
+# ---------------------------------------------------------------- limits and hostile files
+
+
+def test_jsonl_in_gb18030_and_big5_is_decoded_like_text_files() -> None:
+    import json as _json
+
+    for encoding, text in (
+        ("gb18030", "长沙市委召开全体会议，审议通过了决定。"),
+        ("big5", "長沙市委召開全體會議，審議通過了決定。"),
+    ):
+        data = (
+            _json.dumps(
+                {"id": "a", "title": "标题" if encoding == "gb18030" else "標題", "text": text},
+                ensure_ascii=False,
+            )
+            + "\n"
+        ).encode(encoding)
+        result = parse_bytes(f"legacy-{encoding}.jsonl", data)
+        assert not result.errors, result.errors
+        assert result.articles[0].text == text
+
+
+def test_lone_surrogate_lines_are_reported_and_good_lines_kept() -> None:
+    data = b'{"id": "ok", "text": "good"}\n{"id": "bad", "text": "\\ud800"}\n{"id": "ok2", "text": "also good"}\n'
+    result = parse_bytes("s.jsonl", data)
+    assert [a.id for a in result.articles] == ["ok", "ok2"]
+    (err,) = result.errors
+    assert err.line == 2 and "surrogate" in err.reason
+
+
+def test_ids_over_the_limit_are_refused_on_the_way_in() -> None:
+    from rag.ingest import MAX_ID_CHARS
+
+    result = parse_records(
+        [{"id": "x" * (MAX_ID_CHARS + 1), "text": "正文"}, {"id": "y" * MAX_ID_CHARS, "text": "正文"}], "req"
+    )
+    assert [len(a.id) for a in result.articles] == [MAX_ID_CHARS]
+    assert str(MAX_ID_CHARS) in result.errors[0].reason
+
+
+def test_bombs_are_cut_off_by_size_as_they_stream() -> None:
+    import gzip as _gzip
+
+    from rag.ingest import IngestLimits
+
+    limits = IngestLimits(max_file_bytes=4 << 20, max_line_bytes=1 << 20)
+    newlines = _gzip.compress(b'{"text": "ok"}\n' + b"\n" * (16 << 20))
+    result = parse_bytes("n.jsonl.gz", newlines, limits=limits)
+    assert len(result.articles) == 1 and "after decompression" in result.errors[0].reason
+    zeros = _gzip.compress(b"\0" * (16 << 20))
+    (err,) = parse_bytes("z.jsonl.gz", zeros, limits=limits).errors
+    assert "longer than" in err.reason and err.line == 1
+    (err,) = parse_bytes("z.json", zeros, limits=limits).errors
+    assert "NUL" in err.reason
+    (err,) = parse_bytes("long.txt", ("标题\n" + "长" * (1 << 20)).encode(), limits=limits).errors
+    assert "characters" in err.reason
+
+
+def test_the_shared_budget_refuses_what_concurrent_parses_cannot_hold() -> None:
+    from rag.ingest import ByteBudget, IngestLimits
+
+    budget = ByteBudget(1 << 20)
+    limits = IngestLimits(budget=budget)
+    assert budget.take(1 << 20)  # another upload holds it all
+    (err,) = parse_bytes("a.txt", "标题\n正文".encode(), limits=limits).errors
+    assert "ZHIWEN_DECOMPRESS_BUDGET_MB" in err.reason
+    budget.give(1 << 20)
+    assert parse_bytes("a.txt", "标题\n正文".encode(), limits=limits).articles
+    assert budget.used == 0  # given back when the file is done
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "good.txt").write_text("标题\n正文", "utf-8")
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    (tmp_path / "a.txt").symlink_to(tmp_path / "b.txt")
+    (tmp_path / "b.txt").symlink_to(tmp_path / "a.txt")
+    result = read_paths([tmp_path])
+    assert [a.title for a in result.articles] == ["标题"]
+    reasons = {Path(e.path).name: e.reason for e in result.errors}
+    assert "FIFO" in reasons["pipe.txt"] and "device" in reasons["zero.txt"]
+    assert "link" in reasons["a.txt"] and "link" in reasons["b.txt"]
