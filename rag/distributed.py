@@ -42,6 +42,7 @@ LOCAL = "local"  # the address meaning "start a Ray instance on this machine for
 DEFAULT_ACTORS = 1
 DEFAULT_BATCH_SIZE = 32  # articles per embedder call inside an actor
 DEFAULT_COMMIT_ARTICLES = 128  # articles per index transaction (as a local run)
+PLAN_CPUS = 0.25  # per splitting/tokenising task: cheap next to embedding
 GCS_PORT = 6379  # `ray start --head`'s default
 
 
@@ -61,7 +62,7 @@ class RayOptions:
     actors: int = DEFAULT_ACTORS
     batch_size: int = DEFAULT_BATCH_SIZE
     num_gpus: float | None = None  # per actor; None = 1 for `st:` models when the cluster has GPUs
-    cpus_per_actor: float = 1.0
+    cpus_per_actor: float = 1.0  # at most; less when the cluster is small (see ray_prepare)
     num_cpus: int | None = None  # CPUs of a local instance (default: those this process may use)
     commit_articles: int = DEFAULT_COMMIT_ARTICLES
     max_restarts: int = 3  # an actor killed mid-run is restarted and its batch retried
@@ -331,13 +332,22 @@ def ray_prepare(
     if not articles:
         return
     gpus = _gpus_per_actor(options, embedder_spec, ray)
+    # the actors must leave room for the splitting tasks, or the pipeline waits forever
+    # (2 actors of 1 CPU on a 2-CPU instance); the embedder's threads are not bound by this
+    cpus = float(ray.cluster_resources().get("CPU", 1))
+    actor_cpus = min(options.cpus_per_actor, (cpus - PLAN_CPUS) / max(1, options.actors))
+    if actor_cpus <= 0:
+        raise RayUnavailableError(
+            f"the Ray cluster has {cpus:g} CPUs: too few for {options.actors} embedding actors "
+            "and the splitting tasks; give fewer `--ray-actors` or add nodes"
+        )
     blocks = max(1, min(len(articles) // max(1, options.batch_size), 4096))
     ds = ray.data.from_items([{"article": a} for a in articles], override_num_blocks=blocks)
     ds = ds.map_batches(
         _plan_batch,
         fn_kwargs={"target": target, "overlap": overlap},
         batch_size=options.batch_size,
-        num_cpus=0.5,  # leaves room beside the embedding actors on small machines
+        num_cpus=PLAN_CPUS,
     )  # a task whose worker dies is retried (Ray Data's default for tasks)
     with warnings.catch_warnings():
         # Ray 2.60 names no replacement for passing max_restarts through map_batches
@@ -351,7 +361,7 @@ def ray_prepare(
             },
             compute=ray.data.ActorPoolStrategy(size=options.actors),
             batch_size=options.batch_size,
-            num_cpus=options.cpus_per_actor,
+            num_cpus=actor_cpus,
             num_gpus=gpus,
             # a killed actor is restarted and its batch retried; a finite number, so an
             # embedder that always crashes (e.g. out of memory) ends the run with an error

@@ -23,7 +23,16 @@ import numpy as np
 import pytest
 
 from rag import FakeEmbedder, Index, get_embedder, read_paths
-from rag.distributed import RayIndexResult, _expand, _merge, _read_rows, ray_index, ray_prepare, ray_read
+from rag.distributed import (
+    RayIndexResult,
+    RayOptions,
+    _expand,
+    _merge,
+    _read_rows,
+    ray_index,
+    ray_prepare,
+    ray_read,
+)
 from rag.prepare import PreparedArticle, prepare_articles
 from rag.records import IngestResult
 from tests.conftest import ROOT, SEEDS, free_port, shared_path
@@ -176,6 +185,19 @@ def test_ray_prepare_equals_local_with_fake_embedder(ray_local, seed_articles):
         p for batch in ray_prepare(seed_articles, "fake", ray_local, target=320, overlap=80) for p in batch
     ]
     same_prepared(got, prepare_articles(seed_articles, FakeEmbedder()))
+
+
+@pytest.mark.timeout(300)
+def test_two_actors_on_two_cpus_leave_room_for_the_splitting_tasks(ray_local, seed_articles):
+    """Many small blocks, so splitting tasks still run once both actors are up (with 1 CPU
+    each on a 2-CPU instance they would wait forever)."""
+    opts = RayOptions(actors=2, batch_size=2)
+    got = [
+        p
+        for b in ray_prepare(seed_articles, "fake", ray_local, options=opts, target=320, overlap=80)
+        for p in b
+    ]
+    assert sorted(p.article.id for p in got) == sorted(a.id for a in seed_articles)
 
 
 def test_ray_read_equals_read_paths(ray_local):
