@@ -152,7 +152,8 @@ def _index_on_ray(args: argparse.Namespace, settings: Settings, index) -> int:  
     stats, s = run.stats, index.stats()
     _out(
         f"{stats.added} added, {stats.updated} updated, {stats.unchanged} unchanged ({stats.chunks} chunks) "
-        f"on Ray in {run.total_s:.0f} s; index {settings.index}: {s['articles']} articles, {s['chunks']} chunks"
+        f"on Ray in {run.total_s:.0f} s ({run.sent} embedded); "
+        f"index {settings.index}: {s['articles']} articles, {s['chunks']} chunks"
         + (f"; {len(run.errors)} file(s) skipped" if run.errors else "")
     )
     return 1 if run.errors and not run.articles else 0
