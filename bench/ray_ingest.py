@@ -9,8 +9,9 @@ on its own: `ray.init` alone, and from `ray.init` to the first committed batch o
 
     .venv/bin/python bench/ray_ingest.py                  # 2,000 articles, local + Ray 1 and 2 actors
     .venv/bin/python bench/ray_ingest.py --articles 200   # a quick look
+    .venv/bin/python bench/ray_ingest.py --writer-only    # the single writer's ceiling
 
-Results: bench/results/ray_ingest.json.
+Results: bench/results/ray_ingest.json (ray_ingest_writer.json for --writer-only).
 """
 
 from __future__ import annotations
@@ -86,6 +87,31 @@ def ray_run(data: Path, work: Path, spec: str, actors: int, cpus: int, name: str
     }
 
 
+def writer_run(data: Path, work: Path) -> dict[str, object]:
+    """The single writer alone: `add_prepared` on articles prepared beforehand (with the fake
+    embedder at USE's 512 dimensions, so no model time): the ceiling of any number of actors."""
+    from rag.embed import FakeEmbedder
+    from rag.prepare import prepare_articles
+
+    emb = FakeEmbedder(512)
+    index = Index.open(work / "writer", emb)
+    articles = read_paths([data]).articles
+    prepared = prepare_articles(articles, emb, target=index.chunk_target, overlap=index.chunk_overlap)
+    t = time.perf_counter()
+    stats = index.add_prepared([prepared[i : i + 128] for i in range(0, len(prepared), 128)])
+    total = time.perf_counter() - t
+    index.close()
+    return {
+        "run": "writer alone (add_prepared)",
+        "articles": len(articles),
+        "chunks": stats.chunks,
+        "total_s": total,
+        "articles_per_s": len(articles) / total,
+        "chunks_per_s": stats.chunks / total,
+        "load_average_1min": os.getloadavg()[0],
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=2000)
@@ -93,6 +119,7 @@ def main() -> None:
     ap.add_argument("--cpus", type=int, default=2, help="num_cpus of the local Ray instance")
     ap.add_argument("--actors", default="1,2", help="embedding actor counts to run")
     ap.add_argument("--skip-local", action="store_true")
+    ap.add_argument("--writer-only", action="store_true", help="only time the single writer")
     args = ap.parse_args()
     if not CORPUS.exists():
         sys.exit(f"{CORPUS} is absent: the shared corpora live in ../shared beside the project")
@@ -115,6 +142,12 @@ def main() -> None:
         data, small = work / "crud.jsonl", work / "crud10.jsonl"
         write_input(args.articles, data)
         write_input(10, small)
+        if args.writer_only:
+            row = writer_run(data, work)
+            print(row)
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            (RESULTS / "ray_ingest_writer.json").write_text(json.dumps(row, indent=2), encoding="utf-8")
+            return
         # fixed cost: Ray start-up to the first committed batch on a tiny input
         start = ray_run(small, work, args.embedder, 1, args.cpus, "startup")
         print(f"ray start-up: init {start['ray_init_s']:.1f} s, first batch {start['first_batch_s']:.1f} s")
