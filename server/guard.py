@@ -9,8 +9,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 from collections.abc import Callable
 from http.cookies import SimpleCookie
+from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,7 +23,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rag.settings import Settings
 from server.errors import ApiError, safe_json_bytes
 
+logger = logging.getLogger(__name__)
+
 KEY_COOKIE = "zhiwen_key"
+RECEIVED_DIR = ".zhiwen-received"  # markers of the files Gradio's upload route stored
 UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")
 
 # Gradio runs inline scripts and styles and evaluates the `js=` of events with `new Function`;
@@ -34,6 +42,38 @@ DOCS_CSP = (
     "img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
+def _upload_folder() -> Path:
+    from gradio.utils import get_upload_folder
+
+    return Path(os.path.realpath(get_upload_folder()))
+
+
+def _marker(real: Path) -> Path:
+    digest = hashlib.sha256(str(real).encode("utf-8", "surrogatepass")).hexdigest()
+    return _upload_folder() / RECEIVED_DIR / digest
+
+
+def mark_received(paths: list[str]) -> None:
+    """Record files stored by Gradio's upload route (markers on disk, so every worker sees them)."""
+    for path in paths:
+        try:
+            real = Path(os.path.realpath(path))
+            marker = _marker(real)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except (OSError, ValueError):
+            logger.warning("could not record the upload %r", path)
+
+
+def was_received(real: Path) -> bool:
+    """Whether Gradio's upload route stored `real` (a resolved path). Files Gradio copies into
+    its cache while preprocessing a request that names another server path are not marked."""
+    try:
+        return _marker(real).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def body_limit(settings: Settings) -> int:
@@ -78,7 +118,7 @@ class GuardMiddleware:
         csp = csp_for(path, self.ui_path).encode()
         started = False
 
-        async def send_secured(message: Message) -> None:
+        async def send_headers(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -95,6 +135,8 @@ class GuardMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        send_secured: Send = send_headers
+
         async def refuse(status: int, code: str, message: str, extra: dict[str, str] | None = None) -> None:
             body = safe_json_bytes({"error": {"code": code, "message": message}})
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -107,6 +149,7 @@ class GuardMiddleware:
             if problem is not None:
                 await refuse(problem.status, problem.code, problem.message, problem.headers)
                 return
+            send_secured = _recording(send_secured)
 
         declared = _header(scope, b"content-length")
         if declared is not None:
@@ -164,6 +207,29 @@ def _unquote(value: str) -> str:
     from urllib.parse import unquote
 
     return unquote(value)
+
+
+def _recording(send: Send) -> Send:
+    """Wrap `send` of an upload-route response: on success, mark the stored files as received."""
+    status = 0
+    body = bytearray()
+
+    async def wrapped(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+        elif message["type"] == "http.response.body" and status == 200 and len(body) < (1 << 20):
+            body.extend(message.get("body", b""))
+            if not message.get("more_body", False):
+                try:
+                    paths = json.loads(bytes(body))
+                except ValueError:
+                    paths = []
+                if isinstance(paths, list):
+                    mark_received([p for p in paths if isinstance(p, str)])
+        await send(message)
+
+    return wrapped
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

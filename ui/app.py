@@ -30,7 +30,7 @@ from rag.ingest import SUPPORTED_TYPES
 from rag.records import Article
 from rag.settings import Settings
 from server.errors import ApiError
-from server.guard import KEY_COOKIE
+from server.guard import KEY_COOKIE, was_received
 from server.jobs import JobRegistry
 from server.service import Service, Upload
 from server.service import check_key as service_check_key
@@ -146,7 +146,9 @@ def upload_dir() -> Path:
 
 def received_file(path: str) -> Path | None:
     """`path` when it is a regular file that Gradio's upload route stored (inside its upload
-    folder, links resolved), else None: a request naming any other server path is refused."""
+    folder, links resolved, and recorded by `server.guard` as that route answered), else None:
+    a request naming any other server path is refused, even after Gradio copied it into its
+    cache while preprocessing the request."""
     try:
         real = Path(os.path.realpath(path))
         st = os.lstat(real)
@@ -155,7 +157,7 @@ def received_file(path: str) -> Path | None:
     root = upload_dir()
     if real == root or root not in real.parents or not stat.S_ISREG(st.st_mode):
         return None
-    return real
+    return real if was_received(real) else None
 
 
 def parse_date(value: str | None, label: str) -> str | None:

@@ -310,6 +310,11 @@ def test_gradio_upload_route_needs_the_key(ui_client: TestClient) -> None:
     assert_error(bad, 401)
     ok = ui_client.post("/ui/gradio_api/upload", files=upload, headers=AUTH)
     assert ok.status_code == 200, ok.text
+    from server.guard import was_received
+    from ui.app import received_file
+
+    (stored,) = ok.json()
+    assert was_received(Path(stored).resolve()) and received_file(stored) is not None
     from tests.server.server_helpers import API_KEY
 
     ui_client.cookies.set("zhiwen_key", API_KEY)
@@ -323,3 +328,17 @@ def test_ui_page_has_frame_and_content_policies(ui_client: TestClient) -> None:
     assert r.headers["x-frame-options"] == "DENY"
     csp = r.headers["content-security-policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
+def test_server_does_not_import_the_web_chat() -> None:
+    """`ui` uses `server.service`; `server` imports `ui` only inside the app factory's mount."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, server, server.app, server.service, server.routers.articles; "
+        "print(sorted(m for m in sys.modules if m == 'ui' or m.startswith('ui.') or m == 'gradio'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
