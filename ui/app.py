@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import stat
 import time
 from collections.abc import Iterator, Sequence
@@ -29,7 +30,7 @@ from rag.errors import InputError, NotFoundError, ZhiwenError
 from rag.ingest import SUPPORTED_TYPES
 from rag.records import Article
 from rag.settings import Settings
-from server.errors import ApiError
+from server.errors import ApiError, storage_error
 from server.guard import KEY_COOKIE, was_received
 from server.jobs import JobRegistry
 from server.service import Service, Upload
@@ -357,6 +358,11 @@ class Handlers:
             self.service.delete(index, article_id)
         except (ZhiwenError, ApiError) as exc:
             return notice_html(exc.message)
+        except (OSError, sqlite3.Error) as exc:  # a full disk or a read-only index: say so
+            mapped = storage_error(exc)
+            if mapped is None:
+                raise
+            return notice_html(mapped.message)
         return f'<div class="zw-ok">已删除文章 <code>{esc(article_id)}</code>。</div>'
 
 
