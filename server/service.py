@@ -17,12 +17,13 @@ import contextlib
 import hmac
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rag import Index, ask, parse_bytes, parse_records
-from rag.errors import InputError
+from rag.errors import IndexLockedError, InputError
 from rag.ingest import SUPPORTED_TYPES, IngestLimits, supported
 from rag.records import AddStats, Answer, Article, FileError, Filters, Turn
 from rag.settings import Settings
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
 SLOT_WAIT_S = 30.0  # how long an upload request waits (on the event loop) for a job slot
 PARSE_WAIT_S = 15.0  # how long it waits for its files to be read, to refuse bad ones at once
+JOB_LOCK_WAIT_S = 600.0  # how long a job waits for another process's writer lock
 WAITING_PER_SLOT = 4  # uploads that may wait for a slot, per slot (their bodies are in memory)
 
 
@@ -214,7 +216,7 @@ class Service:
                     raise InputError(exc.message) from None
                 ctx.phase("indexing", total=len(parsed.articles))
                 with self.writing(wait=True):  # a job thread may wait; a request worker never does
-                    stats = index.add(parsed.articles, on_progress=ctx.progress)
+                    stats = _add_when_unlocked(index, parsed.articles, ctx)
                 self._added(stats, len(parsed.errors), origin)
                 return stats
             finally:
@@ -304,6 +306,20 @@ class Service:
         question = check_question(question, self.settings, field=field)
         top_k = check_top_k(top_k, self.settings)
         return ask(index, question, top_k=top_k, filters=filters, history=list(history), llm=llm)
+
+
+def _add_when_unlocked(index: Index, articles: list[Article], ctx: JobContext) -> AddStats:
+    """`index.add`, waiting while another process (another server worker's job, or a CLI run)
+    holds the index's writer lock: a job thread may wait, up to JOB_LOCK_WAIT_S. Re-adding is
+    safe: batches committed before the wait are unchanged and skipped."""
+    deadline = time.monotonic() + JOB_LOCK_WAIT_S
+    while True:
+        try:
+            return index.add(articles, on_progress=ctx.progress)
+        except IndexLockedError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(1.0)
 
 
 def check_id(article_id: str) -> str:
