@@ -239,3 +239,39 @@ def test_stdin_batch_reports_bad_lines_and_answers_the_rest(env, capsys, monkeyp
     assert [line.get("query") for line in lines] == ["长沙", None, "全会"]
     assert lines[1]["line"] == 2 and "UTF-8" in lines[1]["error"]["message"]
     assert "line 2" in captured.err and "Traceback" not in captured.err
+
+
+@pytest.mark.slow
+def test_index_refuses_real_bombs_in_seconds_with_bounded_memory(tmp_path) -> None:
+    """1 GB bombs (zeros, newlines) and a 40-million-character line through `zhiwen index`:
+    each refused with a per-file message, the good file indexed, peak RSS under 1 GB."""
+    import resource
+    import time
+    import zlib
+
+    folder = tmp_path / "bombs"
+    folder.mkdir()
+    for name, fill in (("zeros.jsonl.gz", b"\0"), ("newlines.jsonl.gz", b"\n"), ("zeros.json", b"\0")):
+        comp = zlib.compressobj(1, zlib.DEFLATED, 31)
+        block = fill * (16 << 20)
+        with (folder / name).open("wb") as fh:
+            for _ in range(64):  # 1 GB
+                fh.write(comp.compress(block))
+            fh.write(comp.flush())
+    (folder / "long.txt").write_text("标题\n" + "长" * (40 << 20), "utf-8")
+    (folder / "good.jsonl").write_text('{"id": "good-1", "text": "一篇好文章。"}\n', "utf-8")
+    zhiwen = Path(sys.executable).parent / "zhiwen"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ZHIWEN_EMBEDDER": "fake"}
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        [str(zhiwen), "index", str(folder), "--index", str(tmp_path / "ix"), "-q"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    took = time.monotonic() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert proc.returncode == 0, proc.stderr
+    assert "1 added" in proc.stdout and "Traceback" not in proc.stderr
+    for name in ("zeros.jsonl.gz", "newlines.jsonl.gz", "zeros.json", "long.txt"):
+        assert f"{name}" in proc.stderr, proc.stderr
+    assert peak_mb <= 1024, f"peak RSS {peak_mb:.0f} MB"
+    assert took < 120, f"took {took:.0f} s"
