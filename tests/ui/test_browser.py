@@ -327,3 +327,30 @@ def test_article_with_html_and_script_is_shown_inert(page: Page, server: str) ->
     assert page.pwned() is None, "markup from an article ran in the page"
     assert page.dialogs == []
     assert page.offsite() == [], f"requests left 127.0.0.1: {page.offsite()}"
+
+
+def test_upload_works_through_the_key_guarded_route_under_the_csp(page: Page, tmp_path: Path) -> None:
+    """The upload route needs the key: the page sends it as a session cookie set as the key is
+    typed; uploads then go in, and the page runs under X-Frame-Options/CSP without violations."""
+    from playwright.sync_api import expect
+
+    violations: list[str] = []
+    page.page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    page.open()
+    page.tab("知识库")
+    expect(page.page.locator("#zw-stats .zw-stats")).to_contain_text("篇文章")
+    before = int(page.page.locator("#zw-stats b.zw-count").first.inner_text())
+    good = tmp_path / "xingsha-bridge.txt"
+    good.write_text(BRIDGE, "utf-8")
+    page.page.locator("#zw-key input").fill(API_KEY)
+    page.page.locator("#zw-files input[type=file]").set_input_files([str(good)])
+    expect(page.page.locator('#zw-files a[href$="/xingsha-bridge.txt"]')).to_have_count(1)
+    page.page.locator("#zw-upload").click()
+    status = page.page.locator("#zw-upload-status")
+    expect(status.locator(".zw-job-succeeded")).to_be_visible()
+    expect(page.page.locator("#zw-stats b.zw-count").first).to_have_text(str(before + 1))
+    assert violations == [], violations
+    assert page.offsite() == [], f"requests left 127.0.0.1: {page.offsite()}"
