@@ -138,6 +138,26 @@ def test_full_disk_is_507_naming_the_disk(
     assert "disk" in assert_error(client.delete(f"/v1/articles/{article.id}", headers=AUTH), 507)
 
 
+def test_full_disk_during_an_upload_job_names_the_disk(
+    make_client: ClientFactory, index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client(background_upload_bytes=0)
+
+    def full(*args: object, **kwargs: object) -> object:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(index, "add", full)
+    data = b'{"id": "d1", "text": "\xe6\xad\xa3\xe6\x96\x87"}\n'
+    r = client.post("/v1/articles", files=_files("d.jsonl", data), headers=AUTH)
+    assert r.status_code == 202, r.text
+    deadline = time.monotonic() + 30
+    job = client.get(r.json()["url"]).json()
+    while job["status"] not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        job = client.get(r.json()["url"]).json()
+    assert job["status"] == "failed" and "disk" in job["message"] and "internal" not in job["message"]
+
+
 # ---------------------------------------------------------------- bombs
 
 
