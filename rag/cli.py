@@ -285,7 +285,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--top-k", type=int, default=5, help="passages / sources (1..ZHIWEN_MAX_TOP_K, default 50)")
+    p.add_argument(
+        "--top-k", type=int, default=5, help="passages / sources (1..ZHIWEN_MAX_TOP_K, default 50)"
+    )
     p.add_argument("--since", help="only articles published on or after this date (YYYY-MM-DD)")
     p.add_argument("--until", help="only articles published on or before this date (YYYY-MM-DD)")
     p.add_argument("--source", action="append", help="only this outlet (repeatable)")
