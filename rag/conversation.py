@@ -184,11 +184,9 @@ def _dedupe_contained(items: list[str]) -> list[str]:
 
 def _tokens(simplified: str) -> list[tuple[str, str, int]]:
     """jieba (word, flag, start) over Simplified text."""
-    import jieba.posseg as pseg
+    from rag.answer.sentences import jieba_posseg
 
-    from rag.bm25 import _jieba
-
-    _jieba()
+    pseg = jieba_posseg()
     out = []
     pos = 0
     for w in pseg.lcut(simplified):

