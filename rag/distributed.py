@@ -44,6 +44,7 @@ DEFAULT_BATCH_SIZE = 32  # articles per embedder call inside an actor
 DEFAULT_COMMIT_ARTICLES = 128  # articles per index transaction (as a local run)
 PLAN_CPUS = 0.25  # per splitting/tokenising task: cheap next to embedding
 GCS_PORT = 6379  # `ray start --head`'s default
+CLIENT_PORT = 10001  # Ray Client (`ray://HEAD`)
 
 
 class RayUnavailableError(ZhiwenError):
@@ -89,8 +90,8 @@ def _check_reachable(address: str, timeout_s: float) -> None:
     """Fail fast on a dead address: `ray.init` itself retries for minutes."""
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit():
-        host, port = hostport, str(GCS_PORT)
+    if not host or not port.isdigit():  # Ray Client's default port, or the GCS's
+        host, port = hostport, str(CLIENT_PORT if address.startswith("ray://") else GCS_PORT)
     try:
         with socket.create_connection((host, int(port)), timeout=timeout_s):
             return
