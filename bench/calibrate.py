@@ -1,11 +1,13 @@
-"""The "not found" curve of the shipped answer policy, measured with the real decision.
+"""Calibrate the "not found" thresholds of `rag.answer` on the dev sets.
 
-Positives: dev questions asked of the dev index (their article is there). Negatives: other
-dev questions asked after their source articles were deleted from a copy of the index, so
-the honest response is "not found". Each question goes through `rag.answer.gather_evidence`
-and `rag.answer.decide` (the policy `ask` uses); the table gives, for thresholds on the
-policy's answer probability, the share of answerable questions kept and of deleted-source
-questions refused (the policy's own threshold in bold).
+Positives: dev questions asked of the dev index (their article is there).
+Negatives: the same kind of questions asked after their source articles were deleted
+from a copy of the index, so the honest response is "not found"; plus the seeds'
+unanswerable questions over the seeds.
+
+For each question it records the best sentence's evidence (question coverage by the
+sentence's passage and title, dense similarity) and prints, for candidate thresholds,
+the share of answerable questions kept and of unanswerable ones refused.
 
     .venv/bin/python bench/calibrate.py --limit 150
 """
@@ -24,11 +26,26 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-from rag import Index, get_embedder  # noqa: E402
-from rag.answer import decide, gather_evidence  # noqa: E402
-from rag.answer import policy as policy_mod  # noqa: E402
+from rag import Index, get_embedder, read_paths  # noqa: E402
+from rag.answer import analyse, gather_evidence  # noqa: E402
 from rag.errors import NotFoundError  # noqa: E402
-from rag.evaluate import load_qa  # noqa: E402
+from rag.evaluate import gold_found, load_qa  # noqa: E402
+
+
+def features(index: Index, question: str) -> dict[str, float | str] | None:
+    info = analyse(question)
+    ev = gather_evidence(index, info)
+    if not ev.sentences:
+        return None
+    best = max(ev.sentences, key=lambda s: s.score)
+    return {
+        "ctx": best.ctx_cov,
+        "cov": best.cov,
+        "dense": best.dense,
+        "script": info.script,
+        "text": best.text,
+    }
+
 
 SETS = {
     "cmrc2018_dev": ["cmrc2018_dev_qa.jsonl", "cmrc2018_dev_qa_crossscript.jsonl"],
@@ -36,28 +53,21 @@ SETS = {
 }
 
 
-def probability(index: Index, question: str) -> float:
-    ev = gather_evidence(index, question)
-    return decide(ev)[1] if ev.candidates else 0.0
-
-
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--index", default=str(ROOT / ".zhiwen" / "bench" / "dev"), help="the dev indexes")
+    ap = argparse.ArgumentParser()
     ap.add_argument(
-        "--limit", type=int, default=150, help="questions per QA file (each of answerable, deleted)"
+        "--index", default=str(ROOT / ".zhiwen" / "dev"), help="the dev indexes of bench/devsets.py"
     )
-    ap.add_argument("--out", default=None, help="write the per-question probabilities (JSONL)")
-    ap.add_argument("--seed", type=int, default=1, help="sampling seed (the training dump uses 0)")
+    ap.add_argument("--limit", type=int, default=150, help="questions per QA file")
+    ap.add_argument("--out", default=None, help="write the per-question features (JSONL)")
     args = ap.parse_args()
     root = Path(args.index)
     if not (SHARED / "eval").is_dir() or not all((root / s / "BUILT").exists() for s in SETS):
         print("skipped: needs ../shared and the dev indexes (run bench/devsets.py first)")
         return 0
     emb = get_embedder("use")
-    pol = policy_mod.load()
-    rng = random.Random(args.seed)
-    rows: list[dict[str, object]] = []
+    rng = random.Random(0)
+    rows: list[dict] = []
     copy = root / "calibration-copy"
     for set_name, files in SETS.items():
         index = Index.open(root / set_name, emb)
@@ -65,10 +75,21 @@ def main() -> int:
         for f in files:
             items = load_qa(SHARED / "eval" / f)
             rng.shuffle(items)
-            for it in items[: args.limit]:
-                rows.append({"set": f, "label": 1, "p": probability(index, it.question)})
-            negatives.extend(items[args.limit : 2 * args.limit])
+            pos, neg = items[: args.limit], items[args.limit : 2 * args.limit]
+            for it in pos:
+                feat = features(index, it.question)
+                if feat:
+                    rows.append(
+                        {
+                            "set": f,
+                            "label": "answerable",
+                            **feat,
+                            "gold_in_best": gold_found(it, str(feat["text"])),
+                        }
+                    )
+            negatives.extend(neg)
         index.close()
+        # negatives: the same kind of questions after their source articles were deleted
         shutil.rmtree(copy, ignore_errors=True)
         shutil.copytree(root / set_name, copy)
         neg_index = Index.open(copy, emb)
@@ -76,23 +97,33 @@ def main() -> int:
             with contextlib.suppress(NotFoundError):
                 neg_index.delete(sid)
         for it in negatives:
-            rows.append(
-                {"set": f"{set_name} deleted-source", "label": 0, "p": probability(neg_index, it.question)}
-            )
+            feat = features(neg_index, it.question)
+            if feat:
+                rows.append({"set": f"{set_name} deleted-source", "label": "unanswerable", **feat})
         neg_index.close()
-        shutil.rmtree(copy, ignore_errors=True)
+    shutil.rmtree(copy, ignore_errors=True)
+    seeds = Index.open(copy, emb)
+    seeds.add(read_paths([ROOT / "seeds"]).articles)
+    for it in load_qa(SHARED / "eval" / "seeds_qa.jsonl"):
+        feat = features(seeds, it.question)
+        if feat:
+            rows.append({"set": "seeds", "label": "answerable" if it.answerable else "unanswerable", **feat})
+    seeds.close()
+    shutil.rmtree(copy, ignore_errors=True)
     if args.out:
-        Path(args.out).write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
-    pos = [float(r["p"]) for r in rows if r["label"] == 1]  # type: ignore[arg-type]
-    neg = [float(r["p"]) for r in rows if r["label"] == 0]  # type: ignore[arg-type]
-    print(f"{len(pos)} answerable, {len(neg)} deleted-source questions; policy {pol.version}")
-    print("| answer probability at least | answerable kept | deleted-source refused |\n|---|---|---|")
-    ts = sorted({0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, round(pol.nf_threshold, 3)})
-    for t in ts:
-        kept = sum(p >= t for p in pos) / max(1, len(pos))
-        refused = sum(p < t for p in neg) / max(1, len(neg))
-        row = f"{t:.3f} | {kept:.3f} | {refused:.3f}"
-        print(f"| **{row.replace(' | ', '** | **')}** |" if t == round(pol.nf_threshold, 3) else f"| {row} |")
+        Path(args.out).write_text(
+            "\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8"
+        )
+
+    zh = [r for r in rows if r["script"] != "en"]
+    pos = [r for r in zh if r["label"] == "answerable"]
+    neg = [r for r in zh if r["label"] == "unanswerable"]
+    print(f"{len(pos)} answerable, {len(neg)} unanswerable (Chinese questions)")
+    print("| min coverage | answerable kept | unanswerable refused |\n|---|---|---|")
+    for t in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
+        kept = sum(r["ctx"] >= t for r in pos) / max(1, len(pos))
+        refused = sum(r["ctx"] < t for r in neg) / max(1, len(neg))
+        print(f"| {t:.2f} | {kept:.3f} | {refused:.3f} |")
     return 0
 
 

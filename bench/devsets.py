@@ -62,9 +62,7 @@ def build(path: Path, records: list[dict], base: Path | None = None) -> Index:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--index", default=str(ROOT / ".zhiwen" / "bench" / "dev"), help="folder for the dev indexes"
-    )
+    ap.add_argument("--index", default=str(ROOT / ".zhiwen" / "dev"), help="folder for the dev indexes")
     ap.add_argument("--distractors", type=int, default=2000)
     ap.add_argument("--limit", type=int, default=None, help="first N questions of each file")
     ap.add_argument("--sets", nargs="*", default=None, help="subset of set names")

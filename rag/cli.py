@@ -183,8 +183,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
             d.pop("suggestions", None) if ans.answered else None
             _emit_json(d)
             continue
-        if ans.short_answer:  # the span that answers first, then the cited evidence
-            _out(f"{ans.short_answer}[{ans.short_answer_citation}]")
         _out(ans.answer)
         for c in ans.citations:
             meta = " ".join(x for x in (c.source, (c.published or "")[:10]) if x)

@@ -184,9 +184,11 @@ def _dedupe_contained(items: list[str]) -> list[str]:
 
 def _tokens(simplified: str) -> list[tuple[str, str, int]]:
     """jieba (word, flag, start) over Simplified text."""
-    from rag.answer.sentences import jieba_posseg
+    import jieba.posseg as pseg
 
-    pseg = jieba_posseg()
+    from rag.bm25 import _jieba
+
+    _jieba()
     out = []
     pos = 0
     for w in pseg.lcut(simplified):

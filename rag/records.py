@@ -126,8 +126,6 @@ class Answer:
     rewritten_question: str | None = None
     mode: str = "extractive"  # or "generated"
     message: str | None = None  # why there is no answer, or why generation fell back
-    short_answer: str | None = None  # the span that answers (a name, number, date, phrase), if one fits
-    short_answer_citation: int | None = None  # `n` of the citation whose quote holds it
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +185,4 @@ def answer_to_dict(a: Answer) -> dict[str, object]:
         "rewritten_question": a.rewritten_question,
         "mode": a.mode,
         "message": a.message,
-        "short_answer": a.short_answer,
-        "short_answer_citation": a.short_answer_citation,
     }

@@ -208,8 +208,6 @@ class AnswerOut(BaseModel):
     rewritten_question: str | None
     mode: str
     message: str | None
-    short_answer: str | None = Field(None, description="the span that answers, when one fits")
-    short_answer_citation: int | None = Field(None, description="`n` of the citation holding it")
 
 
 class SearchOut(BaseModel):

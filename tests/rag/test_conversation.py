@@ -218,11 +218,6 @@ def test_ask_reports_and_uses_the_rewritten_question(index: Index) -> None:
         assert index.get_article(c.article_id).text[c.start : c.end] == c.quote
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="answers v2 (issue 8): the learned ranker does not yet lead a list-of-attendees answer "
-    "with the 出席 sentence (the same regression fails 2 seed questions); fix, then drop this mark",
-)
 def test_ask_carries_the_meeting_and_leaves_own_subjects_alone(index: Index) -> None:
     history = _turn("十三届八次全会是哪天召开的？", index, [])
     a = ask(index, "市委委员实到多少人？", history=history)
