@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +36,44 @@ def serve_command(port: int, workers: int = 1) -> list[str]:
     if zhiwen.exists():
         return [str(zhiwen), "serve", *args]
     return [sys.executable, "-m", "server", *args]
+
+
+@contextlib.contextmanager
+def running_server(
+    cwd: Path, env: dict[str, str], workers: int = 1, timeout: float = 300
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`zhiwen serve` on a free loopback port, until /readyz answers 200; stopped on exit.
+    Yields (base URL, process); its output goes to `cwd/server.log`."""
+    import httpx
+
+    port = free_port()
+    log_path = cwd / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            serve_command(port, workers=workers), cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the server exited with {proc.returncode}:\n{log_path.read_text()}")
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the server did not become ready:\n{log_path.read_text()}")
+            time.sleep(0.3)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def shared_path(*parts: str) -> Path:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +10,13 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import free_port, serve_command
+from tests.conftest import running_server
 from tests.server.server_helpers import REPO, SEED_QUESTION, SEEDS
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     tmp = tmp_path_factory.mktemp("live")
-    port = free_port()
     env = {
         **os.environ,
         "ZHIWEN_EMBEDDER": "fake",
@@ -29,31 +26,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         "PYTHONPATH": str(REPO),
     }
     env.pop("ZHIWEN_API_KEY", None)
-    log_path = tmp / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(serve_command(port), cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not become ready:\n{log_path.read_text()}")
-            time.sleep(0.3)
-        yield base, log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with running_server(tmp, env) as (base, _proc):
+        yield base, tmp / "server.log"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port, serve_command
+from tests.conftest import running_server
 from tests.server.server_helpers import API_KEY, AUTH, REPO, SEEDS
 
 
@@ -33,7 +33,6 @@ def _children(pid: int) -> list[int]:
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     tmp = tmp_path_factory.mktemp("workers")
-    port = free_port()
     env = {
         **os.environ,
         "ZHIWEN_EMBEDDER": "fake",
@@ -45,33 +44,8 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         "PYTHONPATH": str(REPO),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log_path = tmp / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            serve_command(port, workers=2), cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not become ready:\n{log_path.read_text()}")
-            time.sleep(0.3)
-        yield base, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with running_server(tmp, env, workers=2) as served:
+        yield served
 
 
 def test_two_worker_processes_serve(two_workers: tuple[str, subprocess.Popen[bytes]]) -> None:
