@@ -171,9 +171,14 @@ def hits_with_texts(
     return hits, hit_texts, hit_rowids
 
 
-def validate_top_k(top_k: int, limit: int = 50) -> None:
-    if not 1 <= top_k <= limit:
-        raise InputError(f"top_k of {top_k} is outside 1..{limit}; set top_k between 1 and {limit}")
+def validate_top_k(top_k: int, limit: int | None = None) -> None:
+    """`top_k` must be a positive integer, at most `limit` when one is given. The library sets
+    no upper limit of its own: the edges (CLI, API, web chat) pass `ZHIWEN_MAX_TOP_K`."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int):
+        raise InputError(f"top_k must be a whole number, got {top_k!r}")
+    if top_k < 1 or (limit is not None and top_k > limit):
+        bound = f"1..{limit}" if limit is not None else "at least 1"
+        raise InputError(f"top_k of {top_k} is outside {bound}; set top_k {bound}")
 
 
 @dataclass(slots=True)

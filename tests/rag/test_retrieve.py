@@ -169,5 +169,8 @@ def test_bad_queries_are_refused(corpus_index):
         search(corpus_index, "   ")
     with pytest.raises(InputError, match="top_k"):
         search(corpus_index, "长沙", top_k=0)
-    with pytest.raises(InputError, match="top_k"):
-        search(corpus_index, "长沙", top_k=51)
+    for bad in (True, "5", 2.0):
+        with pytest.raises(InputError, match="whole number"):
+            search(corpus_index, "长沙", top_k=bad)
+    # the library sets no upper limit: ZHIWEN_MAX_TOP_K is applied at the edges
+    assert len(search(corpus_index, "长沙", top_k=500)) <= 500

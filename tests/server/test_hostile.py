@@ -220,10 +220,14 @@ def test_strict_request_validation(client: TestClient, body: dict[str, Any], nee
 
 
 def test_max_top_k_setting_is_honoured(make_client: ClientFactory) -> None:
-    # (raising it above 50 also needs rag.retrieve.validate_top_k to take the limit: it types 50)
     client = make_client(max_top_k=30)
     assert client.post("/v1/search", json={"query": "会议", "top_k": 30}).status_code == 200
     assert "1..30" in assert_error(client.post("/v1/search", json={"query": "会议", "top_k": 31}), 422)
+    # above the default of 50 too: no other layer caps it
+    client = make_client(max_top_k=80)
+    for path, key in (("/v1/search", "query"), ("/v1/ask", "question")):
+        assert client.post(path, json={key: "全会", "top_k": 80}).status_code == 200, path
+    assert "1..80" in assert_error(client.post("/v1/search", json={"query": "会议", "top_k": 81}), 422)
 
 
 def test_one_id_limit_on_the_way_in_and_out(client: TestClient) -> None:
