@@ -33,7 +33,7 @@ from rag.settings import Settings
 from server.errors import ApiError, storage_error
 from server.guard import KEY_COOKIE, was_received
 from server.jobs import JobRegistry
-from server.service import Service, Upload
+from server.service import SLOT_WAIT_S, Service, Upload
 from server.service import check_key as service_check_key
 from server.service import writes_enabled as writes_enabled
 from ui.render import (
@@ -328,11 +328,19 @@ class Handlers:
                 return
             received.append((Path(p).name, real.read_bytes()))
         upload = Upload(size=sum(len(d) for _, d in received), files=received)
-        try:
-            job = self.service.submit(index, upload, origin="web upload")
-        except ApiError as exc:
-            yield notice_html(f"现在无法导入：{exc.message}")
-            return
+        # every job slot taken: queue (this is Gradio's worker thread, not a request worker)
+        # for as long as an API upload would wait, then say so
+        deadline = time.monotonic() + SLOT_WAIT_S
+        while True:
+            try:
+                job = self.service.submit(index, upload, origin="web upload")
+                break
+            except ApiError as exc:
+                if exc.code != "busy" or time.monotonic() >= deadline:
+                    yield notice_html(f"现在无法导入：{exc.message}")
+                    return
+                yield notice_html("其他导入任务正在进行，已排队等待…", "loading")
+                time.sleep(JOB_POLL_S)
         jobs: JobRegistry = self.app.state.jobs
         while True:
             state = jobs.get(job.id)

@@ -19,6 +19,7 @@ from tests.conftest import SEEDS
 pytest.importorskip("gradio", reason="the web chat needs the `ui` extra: pip install -e '.[ui]'")
 
 from server.guard import mark_received
+from server.service import busy
 from ui import app as ui_app
 from ui.render import TurnRecord
 
@@ -193,6 +194,32 @@ def test_upload_reports_progress_and_per_file_errors(handlers: ui_app.Handlers, 
     assert "大桥今日通车" in listing and f">{before + 1}</b>" in stats
     only_bad = list(handlers.upload([str(bad)], KEY))[-1]
     assert "导入失败" in only_bad and "notes.pdf" in only_bad
+
+
+def test_upload_queues_while_every_job_slot_is_taken(
+    handlers: ui_app.Handlers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the job slots busy the web upload waits its turn (as the API does), not refuses."""
+    tmp_path = received(tmp_path)
+    good = tmp_path / "queued.txt"
+    good.write_text("排队的文章\n\n2021-05-06 长沙晚报\n\n---\n\n长沙晚报讯 排队的文章今天导入。\n", "utf-8")
+    mark_received([str(good)])
+    real_submit = handlers.service.submit
+    refusals = iter(range(3))
+
+    def busy_at_first(*args: Any, **kw: Any) -> Any:
+        if next(refusals, None) is not None:
+            raise busy("1 upload job(s) are already running (ZHIWEN_MAX_UPLOAD_JOBS)")
+        return real_submit(*args, **kw)
+
+    monkeypatch.setattr(handlers.service, "submit", busy_at_first)
+    out = list(handlers.upload([str(good)], KEY))
+    assert any("排队" in o for o in out[:-1])
+    assert "已导入：新增 1 篇" in out[-1]
+    # a queue that never moves ends with the reason, after the wait
+    monkeypatch.setattr(ui_app, "SLOT_WAIT_S", 0.05)
+    refusals = iter(range(10**6))
+    assert "现在无法导入" in list(handlers.upload([str(good)], KEY))[-1]
 
 
 def test_delete_needs_the_key_and_reports_unknown_ids(handlers: ui_app.Handlers) -> None:
