@@ -8,7 +8,7 @@ import os
 from rag.settings import Settings
 from server.app import create_app
 
-__all__ = ["create_app", "run"]
+__all__ = ["create_app", "run", "worker_environment"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,10 +42,7 @@ def run(settings: Settings) -> None:
 
     open_index(settings).close()
     enable_multiprocess()
-    # the workers build their app from the environment: pass every setting through it
-    for name, value in settings.model_dump(exclude_none=True).items():
-        secret = getattr(value, "get_secret_value", None)
-        os.environ[f"ZHIWEN_{name.upper()}"] = str(secret() if secret else value)
+    os.environ.update(worker_environment(settings))
     uvicorn.run(
         "server.app:create_app",
         factory=True,
@@ -54,3 +51,22 @@ def run(settings: Settings) -> None:
         workers=settings.workers,
         log_level="info",
     )
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """The environment the worker processes build their app from: every setting, with the
+    process-wide limits shared out so that they hold for the whole server. Each worker gets
+    1/N of the decompression budget (memory held by uploads being read) and a share of the
+    upload job slots (rounded up, at least one: jobs queue for the one index writer anyway)."""
+    n = settings.workers
+    shared = settings.model_copy(
+        update={
+            "decompress_budget_mb": settings.decompress_budget_mb / n,
+            "max_upload_jobs": max(1, -(-settings.max_upload_jobs // n)),
+        }
+    )
+    env = {}
+    for name, value in shared.model_dump(exclude_none=True).items():
+        secret = getattr(value, "get_secret_value", None)
+        env[f"ZHIWEN_{name.upper()}"] = str(secret() if secret else value)
+    return env

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag.settings import Settings
+from server import worker_environment
 from tests.conftest import running_server
 from tests.server.server_helpers import API_KEY, AUTH, REPO, SEEDS
 
@@ -132,3 +134,17 @@ def test_job_reports_are_shared_between_registries(tmp_path: Path) -> None:
     dead = b.get("deadbeef")
     assert dead is not None and dead["status"] == "failed" and "re-uploading" in dead["message"]
     assert b.get("../etc/passwd") is None
+
+
+def test_process_wide_limits_are_shared_out_among_workers(tmp_path: Path) -> None:
+    """Limits that bound memory hold for the whole server, not once per worker."""
+    settings = Settings(
+        index=tmp_path / "i", workers=4, decompress_budget_mb=128, max_upload_jobs=2, api_key="k"
+    )
+    env = worker_environment(settings)
+    worker = Settings.model_validate({k.removeprefix("ZHIWEN_").lower(): v for k, v in env.items()})
+    assert worker.decompress_budget_mb * 4 == 128
+    assert worker.max_upload_jobs == 1
+    assert env["ZHIWEN_API_KEY"] == "k" and worker.index == tmp_path / "i"
+    one = worker_environment(settings.model_copy(update={"workers": 1}))
+    assert float(one["ZHIWEN_DECOMPRESS_BUDGET_MB"]) == 128 and one["ZHIWEN_MAX_UPLOAD_JOBS"] == "2"
