@@ -28,7 +28,7 @@ import numpy as np
 from rag.bm25 import _jieba, query_terms, tokenize_query
 from rag.chunk import split_long, split_sentences
 from rag.errors import InputError
-from rag.index import Index
+from rag.index import Index, SentenceRows
 from rag.normalize import canonical_terms, detect_script, to_script, to_simplified
 from rag.records import Answer, Citation, Filters, Hit, Turn
 from rag.retrieve import retrieve, term_idf, validate_top_k
@@ -158,6 +158,7 @@ class Sentence:
     end: int
     text: str
     canon: str
+    vec: np.ndarray | None = None  # stored at index time (float16), None on an index without them
     cov: float = 0.0
     ctx_cov: float = 0.0
     own_cov: float = 1.0  # coverage of a follow-up's own terms (without the carried context)
@@ -215,17 +216,36 @@ def _type_score(info: QuestionInfo, s: Sentence, question_simpl: str) -> float:
     return 0.0
 
 
-def _sentences(hits: Sequence[Hit], texts: dict[str, str]) -> list[Sentence]:
+def _sentences(
+    hits: Sequence[Hit], texts: dict[str, str], stored: dict[str, SentenceRows] | None = None
+) -> list[Sentence]:
+    """The candidate sentences of the passages: the sentences stored at index time (with
+    their vectors) lying inside each passage, or, for an article stored without them, the
+    passage split again here."""
     out: list[Sentence] = []
     seen: set[tuple[str, int]] = set()
     for rank, h in enumerate(hits):
         text = texts[h.article_id]
-        for a, b in split_sentences(text[h.start : h.end]):
-            for s, e in split_long(text, h.start + a, h.start + b, MAX_ANSWER_CHARS):
-                if (h.article_id, s) in seen:
-                    continue
-                seen.add((h.article_id, s))
-                out.append(Sentence(h, rank, s, e, text[s:e], canonical_terms(text[s:e])))
+        rows = (stored or {}).get(h.article_id)
+        if rows is not None and len(rows):
+            lo = int(np.searchsorted(rows.starts, h.start))
+            hi = int(np.searchsorted(rows.starts, h.end))
+            spans = [
+                (int(rows.starts[i]), int(rows.ends[i]), rows.vectors[i])
+                for i in range(lo, hi)
+                if rows.ends[i] <= h.end
+            ]
+        else:
+            spans = [
+                (s, e, None)
+                for a, b in split_sentences(text[h.start : h.end])
+                for s, e in split_long(text, h.start + a, h.start + b, MAX_ANSWER_CHARS)
+            ]
+        for s, e, vec in spans:
+            if (h.article_id, s) in seen or not text[s:e].strip():
+                continue
+            seen.add((h.article_id, s))
+            out.append(Sentence(h, rank, s, e, text[s:e], canonical_terms(text[s:e]), vec))
     return out
 
 
@@ -260,16 +280,27 @@ def _score(index: Index, info: QuestionInfo, sents: list[Sentence], qvec: np.nda
             own = [(t, w) for t, w in zip(info.terms, weights, strict=True) if t not in info.carried]
             s.own_cov = _coverage([t for t, _ in own], [w for _, w in own], ctx) if own else 1.0
         s.score = 0.45 * s.cov + 0.15 * s.ctx_cov + 0.10 * (s.hit.score / top_hit) - 0.01 * s.hit_rank
-    # then the answer type and the dense similarity, for a shortlist only
-    shortlist = sorted(sents, key=lambda s: -s.score)[: DENSE_SHORTLIST * (2 if info.script == "en" else 1)]
-    if not shortlist:
-        return
-    dense = index.embedder.encode_queries([s.text for s in shortlist]) @ qvec
-    floor = float(dense.min())
-    for s in sents:
-        s.dense = floor
-    for s, d in zip(shortlist, dense, strict=True):
-        s.dense = float(d)
+    # Dense similarity: from the stored sentence vectors for every sentence (no embedding at
+    # query time); sentences of an index stored without them are embedded, a shortlist only.
+    with_vec = [s for s in sents if s.vec is not None]
+    if with_vec:
+        stored = np.stack([s.vec for s in with_vec if s.vec is not None])
+        dense = stored.astype(np.float32) @ qvec.astype(np.float32)
+        for s, d in zip(with_vec, dense, strict=True):
+            s.dense = float(d)
+    rest = sorted((s for s in sents if s.vec is None), key=lambda s: -s.score)
+    if rest:
+        n = DENSE_SHORTLIST * (2 if info.script == "en" else 1)
+        dense = index.embedder.encode_queries([s.text for s in rest[:n]]) @ qvec
+        for s, d in zip(rest, dense, strict=False):
+            s.dense = float(d)
+        for s in rest[n:]:
+            s.dense = float(dense.min())
+    # then the answer type (part-of-speech tagging is the slow part), for a shortlist only
+    shortlist = sorted(sents, key=lambda s: -(s.score + 0.35 * s.dense))[
+        : DENSE_SHORTLIST * (2 if info.script == "en" else 1)
+    ]
+    for s in shortlist:
         s.type_ok = _type_score(info, s, q_simpl)
     for s in sents:
         s.score += 0.35 * s.dense + (0.35 if info.kind == "list" else 0.15) * s.type_ok
@@ -404,7 +435,7 @@ def gather_evidence(
         prefer_bonus=PREFER_BONUS,
     )
     hits, texts, qvec = r.hits, r.texts, r.query_vec
-    sents = _sentences(hits[:PASSAGES_FOR_ANSWER], texts)
+    sents = _sentences(hits[:PASSAGES_FOR_ANSWER], texts, r.sentences)
     if sents:
         _score(index, info, sents, qvec)
     return Evidence(hits, texts, sents)

@@ -101,3 +101,19 @@ def test_follow_up_must_cover_its_own_words_not_just_the_carried_context(fake_in
     follow = ask(fake_index, "市委委员实到多少人？", history=history)
     assert follow.answered and "53" in follow.answer
     assert follow.rewritten_question and "十三届八次全会" in follow.rewritten_question
+
+
+def test_ask_embeds_the_question_only(fake_index, monkeypatch):
+    """Candidate sentences are scored with the vectors stored at index time: answering a
+    question encodes that one question and no document text."""
+    calls: list[tuple[str, int]] = []
+    real = fake_index.embedder.encode
+
+    def spy(texts, *, kind="document"):
+        calls.append((kind, len(texts)))
+        return real(texts, kind=kind)
+
+    monkeypatch.setattr(fake_index.embedder, "encode", spy)
+    a = ask(fake_index, "出席全会的市委委员应到多少人，实到多少人？")
+    assert a.answered and "57" in a.answer
+    assert calls == [("query", 1)]
