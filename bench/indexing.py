@@ -1,15 +1,19 @@
 """Indexing throughput, query latency, index size and memory.
 
 1. Throughput on N CRUD articles (default 2,000): the raw embedder alone on exactly the
-   texts the pipeline embeds, then the whole pipeline (parse, chunk, tokenize, embed,
-   commit) into a fresh index. The ratio says what the pipeline costs beyond the embedder.
+   texts the pipeline embeds (each sentence and each article's title line), then the whole
+   pipeline (parse, split, tokenize, embed, commit) into a fresh index. The ratio says what
+   the pipeline costs beyond the embedder.
 2. Latency of `ask` and `search` on the 20,000-article index that bench/load_server.py
-   builds (built here if missing): p50/p95 over generic questions (first sentences of
-   random indexed articles), plus the time to open the index, its size on disk and the
-   process's peak memory.
+   builds (built here if missing), or on an existing index (`--index`, e.g. the 68k one of
+   bench/corpus.py): p50/p95 over generic questions (first sentences of random corpus
+   articles) plus dev-set questions (`--dev-questions` of CMRC 2018 and of DRCD), the time
+   to open the index, its size on disk, and the process's memory after opening and after
+   the questions (current RSS) and at its peak.
 
     .venv/bin/python bench/indexing.py                    # both parts
     .venv/bin/python bench/indexing.py --skip-latency     # part 1 only
+    .venv/bin/python bench/indexing.py --skip-throughput --index ~/.cache/zhiwen/bench/crud68k
 """
 
 from __future__ import annotations
@@ -33,13 +37,35 @@ sys.path.insert(0, str(ROOT / "bench"))
 from load_server import CORPUS, build_base_index, read_records  # noqa: E402
 
 from rag import Index, ask, get_embedder, parse_records, search  # noqa: E402
-from rag.chunk import chunk_article, context_header  # noqa: E402
+from rag.prepare import plan_chunks  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def dev_questions(n: int) -> list[str]:
+    """The first `n` questions of each dev set (same-script files), where ../shared has them."""
+    out: list[str] = []
+    for name in ("cmrc2018_dev_qa.jsonl", "drcd_dev_qa.jsonl"):
+        path = CORPUS.parents[1] / "eval" / name
+        if not path.exists() or n <= 0:
+            continue
+        with path.open(encoding="utf-8") as f:
+            for i, line in enumerate(f):
+                if i >= n:
+                    break
+                out.append(str(json.loads(line)["question"]))
+    return out
 
 
 def dir_mb(path: Path) -> float:
@@ -49,7 +75,7 @@ def dir_mb(path: Path) -> float:
 def throughput(n: int, embedder_spec: str) -> dict[str, float]:
     articles = parse_records(read_records(CORPUS, 0, n), CORPUS.name).articles
     emb = get_embedder(embedder_spec)
-    texts = [f"{context_header(a)}\n{c.text}" for a in articles for c in chunk_article(a)]
+    texts = [t for a in articles for t in plan_chunks(a).embed_texts]
     emb.encode_documents(texts[:32])  # warm up
     t = time.perf_counter()
     for i in range(0, len(texts), 256):
@@ -65,7 +91,8 @@ def throughput(n: int, embedder_spec: str) -> dict[str, float]:
     return {
         "articles": len(articles),
         "chunks": stats.chunks,
-        "embedder_chunks_per_s": len(texts) / raw_s,
+        "embedder_texts_per_s": len(texts) / raw_s,
+        "embedder_articles_per_s": len(articles) / raw_s,
         "pipeline_articles_per_s": len(articles) / pipe_s,
         "pipeline_chunks_per_s": stats.chunks / pipe_s,
         "pipeline_over_embedder": pipe_s / raw_s,
@@ -73,29 +100,31 @@ def throughput(n: int, embedder_spec: str) -> dict[str, float]:
     }
 
 
-def latency(n: int, embedder_spec: str, questions: int, existing: Path | None = None) -> dict[str, float]:
-    if existing is not None:  # an index built elsewhere: generic questions from its own articles
+def latency(
+    n: int, embedder_spec: str, questions: int, existing: Path | None = None, n_dev: int = 100
+) -> dict[str, float]:
+    if existing is not None:  # an index of the corpus built elsewhere (bench/corpus.py)
         from load_server import question_from
 
         path = existing
-        probe = Index.open(path, get_embedder(embedder_spec))
-        arts, _ = probe.list_articles(limit=100_000)
-        probe.close()
-        qs = [
-            q
-            for q in (question_from(a.text) for a in random.Random(0).sample(arts, min(500, len(arts))))
-            if len(q) >= 6
-        ]
+        recs = read_records(CORPUS, 0, 5000)
+        sample = random.Random(0).sample(recs, min(500, len(recs)))
+        qs = [q for q in (question_from(str(r["text"])) for r in sample) if len(q) >= 6]
     else:
         path, qs = build_base_index(argparse.Namespace(articles=n, embedder=embedder_spec))
     rng = random.Random(1)
     qs = rng.sample(qs, min(questions, len(qs)))
+    dev = dev_questions(n_dev)
+    emb = get_embedder(embedder_spec)
+    emb.encode_queries(["预热"])  # load the model outside the open time
+    rss_before = rss_mb()
     t = time.perf_counter()
-    index = Index.open(path, get_embedder(embedder_spec))
+    index = Index.open(path, emb)
     open_s = time.perf_counter() - t
+    rss_open = rss_mb()
     ask(index, qs[0])  # load lazy models (jieba's tagger) outside the measurement
     ask_ms, search_ms, answered = [], [], 0
-    for q in qs:
+    for q in qs + dev:
         t = time.perf_counter()
         a = ask(index, q)
         ask_ms.append((time.perf_counter() - t) * 1000)
@@ -113,8 +142,13 @@ def latency(n: int, embedder_spec: str, questions: int, existing: Path | None = 
         "ask_p95_ms": float(np.percentile(ask_ms, 95)),
         "search_p50_ms": float(np.percentile(search_ms, 50)),
         "search_p95_ms": float(np.percentile(search_ms, 95)),
-        "answered_share": answered / len(qs),
+        "questions": len(qs) + len(dev),
+        "dev_questions": len(dev),
+        "answered_share": answered / (len(qs) + len(dev)),
         "index_mb": dir_mb(path),
+        "rss_before_open_mb": rss_before,
+        "rss_after_open_mb": rss_open,
+        "rss_after_questions_mb": rss_mb(),
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -123,7 +157,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=2000, help="articles for the throughput part")
     ap.add_argument("--latency-articles", type=int, default=20000)
-    ap.add_argument("--questions", type=int, default=200)
+    ap.add_argument("--questions", type=int, default=200, help="generic questions")
+    ap.add_argument("--dev-questions", type=int, default=100, help="questions from each dev set")
     ap.add_argument("--embedder", default="use")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
@@ -136,20 +171,24 @@ def main() -> int:
     if not args.skip_throughput:
         r = out["throughput"] = throughput(args.articles, args.embedder)
         print(
-            f"| articles | chunks | embedder alone (chunks/s) | pipeline (articles/s) | pipeline (chunks/s) "
+            f"| articles | chunks | embedder alone (articles/s) | pipeline (articles/s) | pipeline (chunks/s) "
             f"| pipeline time / embedder time | index size |\n|---|---|---|---|---|---|---|\n"
-            f"| {r['articles']:.0f} | {r['chunks']:.0f} | {r['embedder_chunks_per_s']:.1f} | "
+            f"| {r['articles']:.0f} | {r['chunks']:.0f} | {r['embedder_articles_per_s']:.2f} | "
             f"{r['pipeline_articles_per_s']:.2f} | {r['pipeline_chunks_per_s']:.1f} | "
             f"{r['pipeline_over_embedder']:.2f} | {r['index_mb']:.0f} MB |\n"
         )
     if not args.skip_latency:
-        r = out["latency"] = latency(args.latency_articles, args.embedder, args.questions, args.index)
+        r = out["latency"] = latency(
+            args.latency_articles, args.embedder, args.questions, args.index, args.dev_questions
+        )
         print(
-            "| articles | chunks | open | ask p50 | ask p95 | search p50 | search p95 | index on disk | peak memory |\n"
-            "|---|---|---|---|---|---|---|---|---|\n"
-            f"| {r['articles']:.0f} | {r['chunks']:.0f} | {r['open_s']:.1f} s | {r['ask_p50_ms']:.0f} ms | "
-            f"{r['ask_p95_ms']:.0f} ms | {r['search_p50_ms']:.0f} ms | {r['search_p95_ms']:.0f} ms | "
-            f"{r['index_mb']:.0f} MB | {r['peak_rss_mb']:.0f} MB |"
+            "| articles | chunks | questions | open | ask p50 | ask p95 | search p50 | search p95 "
+            "| index on disk | RSS: model loaded → index open → after questions (peak) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n"
+            f"| {r['articles']:.0f} | {r['chunks']:.0f} | {r['questions']:.0f} | {r['open_s']:.1f} s | "
+            f"{r['ask_p50_ms']:.0f} ms | {r['ask_p95_ms']:.0f} ms | {r['search_p50_ms']:.0f} ms | "
+            f"{r['search_p95_ms']:.0f} ms | {r['index_mb']:.0f} MB | {r['rss_before_open_mb']:.0f} → "
+            f"{r['rss_after_open_mb']:.0f} → {r['rss_after_questions_mb']:.0f} ({r['peak_rss_mb']:.0f}) MB |"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "indexing.json").write_text(json.dumps(out, indent=2), encoding="utf-8")

@@ -3,11 +3,17 @@ concurrency levels, then again while a background ingest runs.
 
     .venv/bin/python bench/load_server.py                       # 20,000 CRUD articles, USE embedder
     .venv/bin/python bench/load_server.py --articles 300 --duration 10 --ingest-articles 100
+    .venv/bin/python bench/load_server.py --index ~/.cache/zhiwen/bench/crud68k --workers 2 \
+        --concurrency 1,8 --ingest-articles 300            # the whole-corpus index (bench/corpus.py)
 
 The base index (first N articles of ../shared/corpora/crud_news_2023.jsonl.gz) is built once
 under .zhiwen/bench/ and reused; each run serves a fresh copy of it, so the ingest phase always
 adds new articles. Questions are the first sentences of randomly chosen indexed articles.
-Prints a markdown table and writes JSON to bench/results/.
+With `--index` an existing index (e.g. the 68k one of bench/corpus.py) is served instead
+(a copy), questions come from the corpus's first articles, and the uploaded articles get
+ids of their own so they are new to it. Also reported: the time from starting the server
+to `/readyz` true, and each server process's RSS and PSS (PSS counts the shared, mapped
+index pages once across the processes).
 """
 
 from __future__ import annotations
@@ -105,8 +111,49 @@ def free_port() -> int:
         return port
 
 
+def existing_index(args: argparse.Namespace) -> tuple[Path, list[str]]:
+    records = read_records(CORPUS, 0, 5000)
+    rng = random.Random(0)
+    sample = rng.sample(records, min(500, len(records)))
+    questions = [q for q in (question_from(str(r["text"])) for r in sample) if len(q) >= 6]
+    return Path(args.index).expanduser(), questions
+
+
+def memory(pid: int) -> list[dict[str, Any]]:
+    """RSS and PSS (MB) of the server process and its children (the workers)."""
+    procs = [pid]
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                procs.append(int(d.name))
+    out = []
+    for p in procs:
+        try:
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        fields = {
+            line.split(":")[0]: int(line.split()[1])
+            for line in rollup.splitlines()[1:]
+            if line.endswith("kB")
+        }
+        out.append(
+            {
+                "pid": p,
+                "role": "parent" if p == pid else "worker",
+                "rss_mb": round(fields.get("Rss", 0) / 1024, 1),
+                "pss_mb": round(fields.get("Pss", 0) / 1024, 1),
+            }
+        )
+    return out
+
+
 class Server:
-    def __init__(self, index: Path, embedder: str, api_key: str, log: Path) -> None:
+    def __init__(self, index: Path, embedder: str, api_key: str, log: Path, workers: int = 1) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -119,18 +166,20 @@ class Server:
             "ZHIWEN_MAX_UPLOAD_MB": "200",
         }
         cmd = [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(self.port)]
-        cmd += ["--index", str(index), "--embedder", embedder, "--no-ui"]
+        cmd += ["--index", str(index), "--embedder", embedder, "--no-ui", "--workers", str(workers)]
         self._log = open(log, "wb")  # closed in stop()
+        self.started = time.monotonic()
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
-    def wait_ready(self, timeout: float = 600) -> None:
+    def wait_ready(self, timeout: float = 600) -> float:
+        """Seconds from the start of the process to `/readyz` true."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise SystemExit(f"server exited with {self.proc.returncode}; see {self._log.name}")
             try:
                 if httpx.get(f"{self.base}/readyz", timeout=5).status_code == 200:
-                    return
+                    return time.monotonic() - self.started
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
@@ -212,7 +261,13 @@ def run_load(
 def ingest_phase(
     server: Server, api_key: str, questions: list[str], args: argparse.Namespace
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    records = read_records(CORPUS, args.articles, args.ingest_articles)
+    if args.index:  # every corpus article may be in it: upload copies under ids of their own
+        records = [
+            {**r, "id": f"load-{i}-{r.get('id', '')}"}
+            for i, r in enumerate(read_records(CORPUS, 0, args.ingest_articles))
+        ]
+    else:
+        records = read_records(CORPUS, args.articles, args.ingest_articles)
     data = "\n".join(json.dumps(r, ensure_ascii=False) for r in records).encode("utf-8")
     headers = {"Authorization": f"Bearer {api_key}"}
     r = httpx.post(
@@ -266,6 +321,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--articles", type=int, default=20000, help="articles in the base index")
     p.add_argument("--embedder", default="use", help="use (default) | st:NAME | fake")
+    p.add_argument("--index", default=None, help="serve (a copy of) this existing index instead")
+    p.add_argument("--workers", type=int, default=1, help="server worker processes (zhiwen serve --workers)")
     p.add_argument("--concurrency", default="1,8,32", help="comma-separated levels")
     p.add_argument("--duration", type=float, default=30.0, help="seconds per level (at most)")
     p.add_argument("--max-requests", type=int, default=1000, help="requests per level (at most)")
@@ -280,17 +337,20 @@ def main() -> None:
     if not CORPUS.exists():
         raise SystemExit(f"{CORPUS} is absent: the benchmark corpus lives in ../shared beside the project")
 
-    base_index, questions = build_base_index(args)
+    base_index, questions = existing_index(args) if args.index else build_base_index(args)
     work = Path(tempfile.mkdtemp(prefix="zhiwen-load-"))
     shutil.copytree(base_index, work / "index")
+    shutil.rmtree(work / "index.jobs", ignore_errors=True)
     api_key = secrets.token_urlsafe(16)
     log = work / "server.log"
     print(f"starting server on a copy of the index ({work}); log {log}")
-    server = Server(work / "index", args.embedder, api_key, log)
+    server = Server(work / "index", args.embedder, api_key, log, args.workers)
     rows: list[dict[str, Any]] = []
     ingest: dict[str, Any] = {}
+    mem: list[dict[str, Any]] = []
     try:
-        server.wait_ready()
+        ready_s = server.wait_ready()
+        print(f"ready in {ready_s:.1f} s")
         run_load(server.base, questions, 1, duration=60, max_requests=args.warmup, top_k=args.top_k)
         for level in (int(x) for x in args.concurrency.split(",")):
             row = run_load(
@@ -306,6 +366,7 @@ def main() -> None:
             print(
                 f"  concurrency {level}: {row['throughput_rps']} req/s, p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms"
             )
+        mem = memory(server.proc.pid)
         row, ingest = ingest_phase(server, api_key, questions, args)
         row["phase"] = f"during ingest of {ingest['articles']} articles"
         rows.append(row)
@@ -315,9 +376,10 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     print()
+    what = f"index {args.index}" if args.index else f"{args.articles:,} CRUD articles"
     print(
-        f"`/v1/ask`, {args.articles:,} CRUD articles, embedder `{args.embedder}`, top_k {args.top_k}, "
-        f"{os.cpu_count()} CPUs"
+        f"`/v1/ask`, {what}, embedder `{args.embedder}`, top_k {args.top_k}, "
+        f"{args.workers} worker(s), {os.cpu_count()} CPUs; ready in {ready_s:.1f} s"
     )
     print()
     print("| phase | concurrency | requests | errors | throughput (req/s) | p50 (ms) | p99 (ms) |")
@@ -334,8 +396,14 @@ def main() -> None:
         f"({ingest.get('articles_per_s')} articles/s), status {ingest.get('status')}; "
         f"index after: {stats.get('articles')} articles, {stats.get('chunks')} chunks"
     )
+    print()
+    print("| process | RSS (MB) | PSS (MB) |")
+    print("|---|---:|---:|")
+    for m in mem:
+        print(f"| {m['role']} {m['pid']} | {m['rss_mb']} | {m['pss_mb']} |")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"load_server-{args.articles}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    tag = Path(args.index).name if args.index else args.articles
+    out = RESULTS / f"load_server-{tag}-w{args.workers}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(
         json.dumps(
             {
@@ -344,6 +412,8 @@ def main() -> None:
                 "rows": rows,
                 "ingest": ingest,
                 "index_after": stats,
+                "ready_s": ready_s,
+                "memory": mem,
             },
             ensure_ascii=False,
             indent=2,
