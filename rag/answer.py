@@ -15,11 +15,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -167,35 +168,53 @@ class Sentence:
     score: float = 0.0
 
 
-def _coverage(terms: Sequence[str], weights: Sequence[float], canon: str) -> float:
+def _coverage(
+    terms: Sequence[str], weights: Sequence[float], canon: str, words: Callable[[str], set[str]]
+) -> float:
     """Weighted share of the terms found in `canon`. A one-character term counts only as a
-    word of its own (水 is not found in the name 程水泉)."""
+    word of its own (水 is not found in the name 程水泉); `words(canon)` gives the words."""
     total = sum(weights)
     if total <= 0:
         return 0.0
-    words: set[str] | None = None
     found = 0.0
     for t, w in zip(terms, weights, strict=True):
         if t not in canon:
             continue
-        if len(t) == 1 and not t.isdigit():
-            if words is None:
-                words = set(_jieba().lcut(canon))
-            if t not in words:
-                continue
+        if len(t) == 1 and not t.isdigit() and t not in words(canon):
+            continue
         found += w
     return found / total
 
 
+class _Words:
+    """The words of each text, segmented once per question however often a coverage asks."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, set[str]] = {}
+
+    def __call__(self, text: str) -> set[str]:
+        got = self._seen.get(text)
+        if got is None:
+            got = self._seen[text] = set(_jieba().lcut(text))
+        return got
+
+
 def _people(text: str, exclude: str) -> list[str]:
+    return [w for w in _person_names(text) if w not in exclude]
+
+
+@functools.lru_cache(maxsize=4096)
+def _person_names(text: str) -> tuple[str, ...]:
+    """Person names (jieba POS nr, two characters or more) in order; cached, as the same
+    sentences come back for related questions and tagging is the slow part."""
     import jieba.posseg as pseg
 
     _jieba()
-    out = []
+    out: list[str] = []
     for w in pseg.lcut(to_simplified(text)):
-        if w.flag == "nr" and len(w.word) >= 2 and w.word not in exclude and w.word not in out:
+        if w.flag == "nr" and len(w.word) >= 2 and w.word not in out:
             out.append(w.word)
-    return out
+    return tuple(out)
 
 
 def _type_score(info: QuestionInfo, s: Sentence, question_simpl: str) -> float:
@@ -270,15 +289,16 @@ def _score(index: Index, info: QuestionInfo, sents: list[Sentence], qvec: np.nda
         w * math.log(1.0 + n_s / (1.0 + sum(1 for s in sents if t in s.canon)))
         for t, w in zip(info.terms, weights, strict=True)
     ]
+    words = _Words()
     for s in sents:  # cheap lexical features first
         ctx = ctx_cache.get(s.hit.chunk_id)
         if ctx is None:
             ctx = ctx_cache[s.hit.chunk_id] = canonical_terms(f"{s.hit.title}\n{s.hit.text}")
-        s.cov = _coverage(info.terms, local, s.canon)
-        s.ctx_cov = _coverage(info.terms, weights, ctx)
+        s.cov = _coverage(info.terms, local, s.canon, words)
+        s.ctx_cov = _coverage(info.terms, weights, ctx, words)
         if info.carried:  # a follow-up: its own words must be covered too, not just the carried context
             own = [(t, w) for t, w in zip(info.terms, weights, strict=True) if t not in info.carried]
-            s.own_cov = _coverage([t for t, _ in own], [w for _, w in own], ctx) if own else 1.0
+            s.own_cov = _coverage([t for t, _ in own], [w for _, w in own], ctx, words) if own else 1.0
         s.score = 0.45 * s.cov + 0.15 * s.ctx_cov + 0.10 * (s.hit.score / top_hit) - 0.01 * s.hit_rank
     # Dense similarity: from the stored sentence vectors for every sentence (no embedding at
     # query time); sentences of an index stored without them are embedded, a shortlist only.
