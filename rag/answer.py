@@ -28,7 +28,7 @@ import numpy as np
 
 from rag.bm25 import _jieba, query_terms, tokenize_query
 from rag.chunk import split_long, split_sentences
-from rag.errors import InputError
+from rag.errors import InputError, NotFoundError
 from rag.index import Index, SentenceRows
 from rag.normalize import canonical_terms, detect_script, to_script, to_simplified
 from rag.records import Answer, Citation, Filters, Hit, Turn
@@ -326,11 +326,19 @@ def _score(index: Index, info: QuestionInfo, sents: list[Sentence], qvec: np.nda
         s.score += 0.35 * s.dense + (0.35 if info.kind == "list" else 0.15) * s.type_ok
 
 
-def _cite(texts: dict[str, str], sents: Sequence[Sentence]) -> list[Citation]:
+def _cite(index: Index, sents: Sequence[Sentence]) -> list[Citation]:
+    """Citations for the chosen sentences, each checked against the article text read again
+    from the store (not the copy the sentences were cut from): a quote that is not exactly
+    `stored_text[start:end]` is dropped."""
+    stored: dict[str, str] = {}
+    for aid in {s.hit.article_id for s in sents}:
+        try:
+            stored[aid] = index.get_article(aid).text
+        except NotFoundError:  # deleted since it was retrieved
+            stored[aid] = ""
     cites: list[Citation] = []
     for s in sents:
-        stored = texts.get(s.hit.article_id, "")
-        quote = stored[s.start : s.end]
+        quote = stored[s.hit.article_id][s.start : s.end]
         if not quote or quote != s.text:
             logger.warning("dropped a citation that does not match the stored text: %s", s.hit.chunk_id)
             continue
@@ -357,8 +365,8 @@ def _list_items(text: str) -> list[str]:
     return [x for x in items if 1 < len(x) <= 20]
 
 
-def _compose(info: QuestionInfo, best: list[Sentence], texts: dict[str, str]) -> tuple[str, list[Citation]]:
-    cites = _cite(texts, best)
+def _compose(index: Index, info: QuestionInfo, best: list[Sentence]) -> tuple[str, list[Citation]]:
+    cites = _cite(index, best)
     if not cites:
         return "", []
     parts = []
@@ -501,7 +509,7 @@ def ask(
         best = max(sents, key=lambda s: s.score)
         if _answerable(info, best):
             chosen = _choose(info, sents)
-            text, cites = _compose(info, chosen, texts)
+            text, cites = _compose(index, info, chosen)
             if cites:
                 answer.answered = True
                 answer.answer = text

@@ -117,3 +117,26 @@ def test_ask_embeds_the_question_only(fake_index, monkeypatch):
     a = ask(fake_index, "出席全会的市委委员应到多少人，实到多少人？")
     assert a.answered and "57" in a.answer
     assert calls == [("query", 1)]
+
+
+def test_a_quote_that_differs_from_the_stored_text_is_never_cited(fake_index, monkeypatch):
+    """The citation check reads the article again from the store: sentences cut from a copy
+    that does not match it (same length, so every offset still fits) are dropped, and a
+    question left without any valid citation is answered "not found"."""
+    import rag.answer as answer_mod
+
+    question = "出席全会的市委委员应到多少人，实到多少人？"
+    assert ask(fake_index, question).answered
+    real = answer_mod.retrieve
+
+    def altered_copy(*args, **kw):
+        r = real(*args, **kw)
+        r.texts = {aid: text.replace("委员", "代表") for aid, text in r.texts.items()}
+        return r
+
+    monkeypatch.setattr(answer_mod, "retrieve", altered_copy)
+    a = ask(fake_index, question)
+    assert all("代表" not in c.quote for c in a.citations)
+    for c in a.citations:
+        assert fake_index.get_article(c.article_id).text[c.start : c.end] == c.quote
+    assert not a.answered or a.citations
