@@ -165,35 +165,26 @@ def answer_html(
     turn: int,
     articles: Mapping[str, Article],
     mode: str = "auto",
-    *,
-    shown_chars: int | None = None,
 ) -> str:
-    """One assistant bubble. `shown_chars` (while streaming) shows only the start of the text."""
+    """One assistant bubble: the answer, then its sources (or the nearest passages)."""
     text = convert_script(answer.answer, mode)
-    streaming = shown_chars is not None and shown_chars < len(text)
-    if streaming:
-        text = text[:shown_chars]
     cls = "zw-answer" if answer.answered else "zw-answer zw-notfound"
     out = [f'<div class="{cls}" data-turn="{turn}">']
     if answer.rewritten_question:
         out.append(f'<div class="zw-rewritten">已按上文理解为：{esc(answer.rewritten_question)}</div>')
     body = link_markers(esc_lines(text), turn, (c.n for c in answer.citations))
-    cursor = '<span class="zw-cursor">▍</span>' if streaming else ""
-    out.append(f'<div class="zw-text">{body}{cursor}</div>')
-    if not streaming:
-        if answer.answered and answer.citations:
-            out.append('<div class="zw-sources"><div class="zw-sources-head">来源</div>')
-            out.extend(citation_card(c, turn, articles.get(c.article_id)) for c in answer.citations)
+    out.append(f'<div class="zw-text">{body}</div>')
+    if answer.answered and answer.citations:
+        out.append('<div class="zw-sources"><div class="zw-sources-head">来源</div>')
+        out.extend(citation_card(c, turn, articles.get(c.article_id)) for c in answer.citations)
+        out.append("</div>")
+    elif not answer.answered:
+        if answer.suggestions:
+            out.append('<div class="zw-sources"><div class="zw-sources-head">最接近的段落</div>')
+            out.extend(suggestion_card(h, i) for i, h in enumerate(answer.suggestions, 1))
             out.append("</div>")
-        elif not answer.answered:
-            if answer.suggestions:
-                out.append('<div class="zw-sources"><div class="zw-sources-head">最接近的段落</div>')
-                out.extend(suggestion_card(h, i) for i, h in enumerate(answer.suggestions, 1))
-                out.append("</div>")
-            else:
-                out.append(
-                    '<div class="zw-note">知识库里没有与问题相近的段落；可以在“知识库”页上传文章。</div>'
-                )
+        else:
+            out.append('<div class="zw-note">知识库里没有与问题相近的段落；可以在“知识库”页上传文章。</div>')
     out.append("</div>")
     return "".join(out)
 
@@ -221,18 +212,13 @@ class TurnRecord:
 PENDING = "正在查找相关文章…"
 
 
-def chat_messages(
-    turns: Sequence[TurnRecord], mode: str = "auto", *, shown_chars: int | None = None
-) -> list[dict[str, str]]:
-    """The chat transcript as Gradio messages; `shown_chars` applies to the last answer."""
+def chat_messages(turns: Sequence[TurnRecord], mode: str = "auto") -> list[dict[str, str]]:
+    """The chat transcript as Gradio messages."""
     out: list[dict[str, str]] = []
     for i, t in enumerate(turns):
         out.append({"role": "user", "content": question_html(t.question)})
-        last = i == len(turns) - 1
         if t.answer is not None:
-            content = answer_html(
-                t.answer, i + 1, t.articles, mode, shown_chars=shown_chars if last else None
-            )
+            content = answer_html(t.answer, i + 1, t.articles, mode)
         elif t.notice is not None:
             content = notice_html(t.notice, t.notice_kind)
         else:

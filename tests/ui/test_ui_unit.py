@@ -203,16 +203,6 @@ def test_not_found_shows_the_message_and_the_nearest_passages() -> None:
     assert "没有找到" in empty and "zw-note" in empty  # never an empty bubble
 
 
-def test_streaming_shows_a_prefix_then_the_cards() -> None:
-    c = make_citation(SIMPL_TEXT, SIMPL_QUOTE)
-    answer = make_answer(f"{SIMPL_QUOTE}[1]", [c])
-    part = answer_html(answer, 1, {}, shown_chars=4)
-    assert SIMPL_QUOTE[:4] in part and SIMPL_QUOTE[:5] not in part
-    assert "zw-card" not in part and "zw-cursor" in part
-    done = answer_html(answer, 1, {}, shown_chars=len(answer.answer))
-    assert "zw-card" in done and "zw-cursor" not in done
-
-
 def test_rewritten_question_is_shown() -> None:
     c = make_citation(SIMPL_TEXT, SIMPL_QUOTE)
     out = answer_html(make_answer(f"{SIMPL_QUOTE}[1]", [c], rewritten_question=f"谁{SCRIPT}出席？"), 1, {})
