@@ -33,6 +33,7 @@ import numpy as np
 
 from rag.embed import Embedder, SentenceTransformerEmbedder, get_embedder
 from rag.errors import EmbedderMismatchError, ZhiwenError
+from rag.ingest import merge_results
 from rag.prepare import ChunkPlan, PreparedArticle, embed_plans, finish, plan_chunks, tokenize_plan
 from rag.records import AddStats, Article, FileError, IngestResult
 
@@ -220,33 +221,6 @@ def _read_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _merge(parts: list[IngestResult]) -> IngestResult:
-    """Join per-file results in file order, dropping an id already read from an earlier file
-    (and its related items), as `read_paths` does for one call over all files."""
-    merged = IngestResult()
-    first: dict[str, str | None] = {}
-    for part in parts:
-        dropped: set[str] = set()
-        merged.errors.extend(part.errors)
-        for a in part.articles:
-            if a.parent_id is not None and a.parent_id in dropped:
-                continue
-            if a.id in first:
-                where = first[a.id] or "an earlier record"
-                merged.errors.append(
-                    FileError(
-                        a.path or "",
-                        f"duplicate article id {a.id!r} (already read from {where}); "
-                        "give each article a unique id or file name",
-                    )
-                )
-                dropped.add(a.id)
-                continue
-            first[a.id] = a.path
-            merged.articles.append(a)
-    return merged
-
-
 def ray_read(paths: Sequence[str | Path], ray: Any) -> IngestResult:
     """Read and parse files as Ray Data tasks (one per file); the result matches `read_paths`."""
     files, errors = _expand(paths)
@@ -261,7 +235,7 @@ def ray_read(paths: Sequence[str | Path], ray: Any) -> IngestResult:
             parts[r["n"]].articles.append(r["article"])
         else:
             parts[r["n"]].errors.append(r["error"])
-    merged = _merge(parts)
+    merged = merge_results(parts)
     merged.errors[:0] = errors
     return merged
 

@@ -39,6 +39,7 @@ __all__ = [
     "ByteBudget",
     "IngestLimits",
     "decode_text",
+    "merge_results",
     "parse_bytes",
     "parse_records",
     "read_paths",
@@ -518,6 +519,17 @@ def _check_line_lengths(text: str, max_line: int) -> None:
                 line_no,
             )
         start = end + 1
+
+
+def merge_results(parts: Iterable[IngestResult]) -> IngestResult:
+    """Join results read separately (one per file, e.g. by distributed tasks) in order, with
+    the rules of one `read_paths` call over all of them: an id already read from an earlier
+    file is dropped (with its related items) and reported."""
+    merged = IngestResult()
+    for part in parts:
+        merged.articles.extend(part.articles)
+        merged.errors.extend(part.errors)
+    return _finish(merged)
 
 
 def _finish(result: IngestResult) -> IngestResult:

@@ -27,12 +27,12 @@ from rag.distributed import (
     RayIndexResult,
     RayOptions,
     _expand,
-    _merge,
     _read_rows,
     ray_index,
     ray_prepare,
     ray_read,
 )
+from rag.ingest import merge_results
 from rag.prepare import PreparedArticle, prepare_articles
 from rag.records import IngestResult
 from tests.conftest import ROOT, SEEDS, free_port, shared_path
@@ -121,7 +121,7 @@ def test_per_file_reads_merge_like_read_paths(tmp_path):
                 errors=[r["error"] for r in rows if r["error"] is not None],
             )
         )
-    got = _merge(parts)
+    got = merge_results(parts)
     got.errors[:0] = errors
     assert got.articles == want.articles
     assert sorted((e.path, e.reason) for e in got.errors) == sorted((e.path, e.reason) for e in want.errors)
