@@ -31,7 +31,7 @@ _jieba_lock = threading.Lock()
 _jieba_ready = False
 
 
-def _jieba():  # type: ignore[no-untyped-def]
+def segmenter():  # type: ignore[no-untyped-def]
     global _jieba_ready
     import jieba
 
@@ -67,7 +67,7 @@ FUNCTION_CHARS = frozenset(
 
 
 def _tokens_of(canonical: str, *, strict_bigrams: bool = False) -> list[str]:
-    jieba = _jieba()
+    jieba = segmenter()
     words = [w for w in jieba.lcut_for_search(canonical) if w.strip() and _TOKEN_OK.search(w)]
     out: list[str] = []
     run: list[str] = []

@@ -186,9 +186,9 @@ def _tokens(simplified: str) -> list[tuple[str, str, int]]:
     """jieba (word, flag, start) over Simplified text."""
     import jieba.posseg as pseg
 
-    from rag.bm25 import _jieba
+    from rag.bm25 import segmenter
 
-    _jieba()
+    segmenter()
     out = []
     pos = 0
     for w in pseg.lcut(simplified):
