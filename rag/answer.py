@@ -73,6 +73,7 @@ class QuestionInfo:
     terms: list[str] = field(default_factory=list)
     light: set[str] = field(default_factory=set)  # terms that weigh less (answer-type nouns, meta words)
     carried: set[str] = field(default_factory=set)  # terms carried over from earlier turns
+    years: frozenset[str] = frozenset()  # years the question names (2022年)
 
 
 _KIND_PATTERNS_ZH: tuple[tuple[str, str], ...] = (
@@ -96,6 +97,7 @@ _DATE = re.compile(
     r"\d{1,4}年|\d{1,2}月|\d{1,2}[日号]|[一二三四五六七八九十〇]+[年月日]|今天|昨天|前天|明天|上午|下午|当天|日前"
 )
 _YEAR = re.compile(r"\d{4}年|[一二三四五六七八九〇○零]{4}年")
+_YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4})年")
 _ENUM = re.compile(r"[、]")
 # Words about the article itself (这篇报道的记者), not its content.
 META_WORDS = frozenset("这篇 本文 该文 文章 报道 报导 新闻 消息 采访 专访 记者 文中 稿件".split())
@@ -131,7 +133,8 @@ def analyse(question: str, search_text: str | None = None) -> QuestionInfo:
     light = {t for t in terms if t in META_WORDS}
     for m in _TYPE_NOUN.finditer(q):  # 什么职务 / 哪些企业: the noun names the answer's kind
         light.update(t for t in terms if t and t in m.group(1))
-    return QuestionInfo(question, script, search, kind, people_list, terms, light)
+    years = frozenset(_YEAR_NUMBER.findall(q))
+    return QuestionInfo(question, script, search, kind, people_list, terms, light, years=years)
 
 
 @dataclass(slots=True)
@@ -249,6 +252,12 @@ def _sentences(
             seen.add((h.article_id, s))
             out.append(Sentence(h, rank, s, e, text[s:e], canonical_terms(text[s:e]), vec))
     return out
+
+
+def _other_years(years: frozenset[str], canon: str) -> bool:
+    """The sentence names years, none of them one the question names."""
+    named = set(_YEAR_NUMBER.findall(canon))
+    return bool(named) and not named & years
 
 
 def _weights(index: Index, info: QuestionInfo) -> list[float]:
@@ -452,6 +461,8 @@ def gather_evidence(
     )
     hits, texts, qvec = r.hits, r.texts, r.query_vec
     sents = _sentences(hits[:PASSAGES_FOR_ANSWER], texts, r.sentences)
+    if info.years:  # a question about 2022 is never answered from a sentence about 2021 only
+        sents = [s for s in sents if not _other_years(info.years, s.canon)]
     if sents:
         _score(index, info, sents, qvec)
     return Evidence(hits, texts, sents)

@@ -140,3 +140,21 @@ def test_a_quote_that_differs_from_the_stored_text_is_never_cited(fake_index, mo
     for c in a.citations:
         assert fake_index.get_article(c.article_id).text[c.start : c.end] == c.quote
     assert not a.answered or a.citations
+
+
+def test_a_question_about_one_year_is_not_answered_from_another_years_sentence(tmp_path):
+    from rag import Article, FakeEmbedder, Index
+
+    text = (
+        "2021年，长沙市地区生产总值GDP达到13270.7亿元，比上年增长7.5%，长沙市GDP总量居全国第十五位。"
+        "2022年GDP为13966.1亿元。"
+        "城市建设继续推进，新建道路多条。"
+    )
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add([Article(id="gdp", title="长沙市经济运行情况", text=text)])
+    a = ask(index, "2022年长沙市GDP是多少？")
+    assert a.answered and "13966.1" in a.answer and "13270.7" not in a.answer
+    assert analyse("2019年9月24日开了什么会？").years == frozenset({"2019"})
+    # a sentence without any year is still a candidate
+    assert ask(index, "2022年长沙新建了什么？").answered
+    index.close()
