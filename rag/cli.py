@@ -123,14 +123,26 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings(args)
     from rag.ingest import IngestLimits
 
-    index = _open_index(settings, create=True)
+    if not args.paths and not args.checkpoint:
+        raise UsageError("name the files or folders to index (or --checkpoint alone to persist the index)")
+    index = _open_index(settings, create=bool(args.paths))
+    if not args.paths:
+        index.checkpoint()
+        s = index.stats()
+        _out(f"checkpointed {settings.index}: {s['chunks']} chunks, vector index {s['vector_index']}")
+        return 0
     if args.ray is not None or settings.ray_address:
-        return _index_on_ray(args, settings, index)
+        code = _index_on_ray(args, settings, index)
+        if args.checkpoint:
+            index.checkpoint()
+        return code
     result = read_paths(args.paths, limits=IngestLimits.from_settings(settings))
     for e in result.errors:
         where = f"{e.path}:{e.line}" if e.line else e.path
         _out(f"skipped {where}: {e.reason}", sys.stderr)
     stats = index.add(result.articles, progress=not args.quiet)
+    if args.checkpoint:
+        index.checkpoint()
     s = index.stats()
     _out(
         f"{stats.added} added, {stats.updated} updated, {stats.unchanged} unchanged ({stats.chunks} chunks); "
@@ -309,8 +321,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", parents=[common], help="index files or folders (.txt .md .jsonl .jsonl.gz)")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="*")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--checkpoint",
+        action="store_true",
+        help="after indexing (or alone), persist every chunk as a new segment now, building the "
+        "vector index `auto` calls for at its size (rag/index/vector_policy.json)",
+    )
     p.add_argument(
         "--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
         help="split and embed on Ray: alone starts a local Ray instance, `auto` joins the cluster "

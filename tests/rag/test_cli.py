@@ -275,3 +275,18 @@ def test_index_refuses_real_bombs_in_seconds_with_bounded_memory(tmp_path) -> No
         assert f"{name}" in proc.stderr, proc.stderr
     assert peak_mb <= 1024, f"peak RSS {peak_mb:.0f} MB"
     assert took < 120, f"took {took:.0f} s"
+
+
+def test_index_checkpoint_alone_persists_the_index_and_needs_one(env, capsys, tmp_path) -> None:
+    assert main(["index", str(SEEDS), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["index", "--checkpoint"]) == 0
+    out, _ = capsys.readouterr()
+    assert "checkpointed" in out and "vector index flat" in out
+    segments = list((tmp_path / "index" / "segments").iterdir())
+    assert segments, "a checkpoint writes a segment"
+    # alone, it never creates an index, and an index run needs paths or --checkpoint
+    assert main(["index", "--checkpoint", "--index", str(tmp_path / "nowhere")]) != 0
+    assert not (tmp_path / "nowhere").exists()
+    assert main(["index"]) != 0
+    assert "--checkpoint" in capsys.readouterr().err
