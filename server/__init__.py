@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+from typing import TYPE_CHECKING
 
 from rag.settings import Settings
 from server.app import create_app
 
-__all__ = ["create_app", "run", "worker_environment"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["create_app", "listening_socket", "run", "worker_environment"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +48,9 @@ def run(settings: Settings) -> None:
     open_index(settings).close()
     enable_multiprocess()
     os.environ.update(worker_environment(settings))
-    uvicorn.run(
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
         "server.app:create_app",
         factory=True,
         host=settings.host,
@@ -51,6 +58,19 @@ def run(settings: Settings) -> None:
         workers=settings.workers,
         log_level="info",
     )
+    Multiprocess(config, sockets=[listening_socket(config)]).run()
+
+
+def listening_socket(config: uvicorn.Config) -> socket.socket:
+    """The socket the workers share, with TCP_NODELAY set (accepted connections inherit it).
+
+    uvicorn binds it itself with protocol 0, on which asyncio does not set TCP_NODELAY for
+    accepted connections; every response then waited for the client's delayed ACK (about
+    40 ms per request, measured on /healthz: 44 ms with 2 workers, 1.2 ms with one)."""
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:

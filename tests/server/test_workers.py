@@ -148,3 +148,20 @@ def test_process_wide_limits_are_shared_out_among_workers(tmp_path: Path) -> Non
     assert env["ZHIWEN_API_KEY"] == "k" and worker.index == tmp_path / "i"
     one = worker_environment(settings.model_copy(update={"workers": 1}))
     assert float(one["ZHIWEN_DECOMPRESS_BUDGET_MB"]) == 128 and one["ZHIWEN_MAX_UPLOAD_JOBS"] == "2"
+
+
+def test_the_shared_listening_socket_sends_without_delay() -> None:
+    """With several workers the socket is bound outside asyncio; without TCP_NODELAY every
+    response waited for the client's delayed ACK (about 40 ms a request)."""
+    import socket
+
+    import uvicorn
+
+    from server import listening_socket
+
+    config = uvicorn.Config("server.app:create_app", factory=True, host="127.0.0.1", port=0, workers=2)
+    sock = listening_socket(config)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        sock.close()
