@@ -13,7 +13,7 @@ from server.app import create_app
 if TYPE_CHECKING:
     import uvicorn
 
-__all__ = ["create_app", "listening_socket", "run", "worker_environment"]
+__all__ = ["create_app", "listening_socket", "native_threads", "run", "worker_environment"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ def run(settings: Settings) -> None:
     open_index(settings).close()
     enable_multiprocess()
     os.environ.update(worker_environment(settings))
+    for name, value in native_threads(settings.workers).items():
+        os.environ.setdefault(name, value)  # read by numpy/FAISS when a worker imports them
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(
@@ -59,6 +61,15 @@ def run(settings: Settings) -> None:
         log_level="info",
     )
     Multiprocess(config, sockets=[listening_socket(config)]).run()
+
+
+def native_threads(workers: int) -> dict[str, str]:
+    """BLAS/OpenMP threads per worker: the cores shared out (at least one). A question's
+    matrix products are small; with the default (every core in every worker) a second
+    thread doubled the CPU time of encoding a question without making it faster, and
+    workers answering at once slowed each other down."""
+    n = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+    return {"OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n}
 
 
 def listening_socket(config: uvicorn.Config) -> socket.socket:

@@ -165,3 +165,25 @@ def test_the_shared_listening_socket_sends_without_delay() -> None:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     finally:
         sock.close()
+
+
+def test_workers_share_the_cores_for_native_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker's BLAS/OpenMP pools get its share of the cores (a question's small matrix
+    products gain nothing from more, and workers answering at once slowed each other)."""
+    from server import native_threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert native_threads(2) == {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "4", "MKL_NUM_THREADS": "4"}
+    assert native_threads(8)["OPENBLAS_NUM_THREADS"] == "1"
+    assert native_threads(16)["OMP_NUM_THREADS"] == "1"
+
+
+def test_worker_processes_start_with_their_share_of_native_threads(
+    two_workers: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    _, proc = two_workers
+    want = os.environ.get("OPENBLAS_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // 2)))
+    envs = [Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") for pid in _children(proc.pid)]
+    assert envs, "the server has worker processes"
+    for env in envs:
+        assert f"OPENBLAS_NUM_THREADS={want}".encode() in env
