@@ -5,13 +5,22 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rag.settings import Settings
-from server.app import create_app
 
 if TYPE_CHECKING:
     import uvicorn
+    from fastapi import FastAPI
+
+
+def create_app(*args: Any, **kwargs: Any) -> FastAPI:
+    """`server.app.create_app`, imported when first called: `zhiwen serve --workers N` starts
+    without loading the app (each worker imports it), so the workers start sooner."""
+    from server.app import create_app as factory
+
+    return factory(*args, **kwargs)
+
 
 __all__ = ["create_app", "listening_socket", "native_threads", "run", "worker_environment"]
 
@@ -22,8 +31,8 @@ def run(settings: Settings) -> None:
     """Serve the API (and the web chat, when installed) on `settings.host:settings.port`.
 
     With `settings.workers` > 1, uvicorn starts that many worker processes; each maps the
-    same index read-only (the pages are shared) and sees every committed generation. The
-    index is opened (and the seeds indexed, on a fresh machine) once here first, so the
+    same index read-only (the pages are shared) and sees every committed generation. A new
+    index is created (and the seeds indexed, on a fresh machine) once here first, so the
     workers never race to create it; writes from any worker take the index's writer lock."""
     import uvicorn
 
@@ -40,12 +49,16 @@ def run(settings: Settings) -> None:
         settings.workers,
     )
     if settings.workers <= 1:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        from server.app import create_app as factory
+
+        uvicorn.run(factory(settings), host=settings.host, port=settings.port, log_level="info")
         return
-    from server.app import open_index
     from server.metrics import enable_multiprocess
 
-    open_index(settings).close()
+    if not (settings.index / "store.sqlite").exists():  # a new index: create it (and seed it) once, here
+        from server.app import open_index
+
+        open_index(settings).close()
     enable_multiprocess()
     os.environ.update(worker_environment(settings))
     for name, value in native_threads(settings.workers).items():

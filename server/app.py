@@ -70,6 +70,19 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
     return index
 
 
+def warm(index: Index) -> None:
+    """Load what the first question would need (the embedder's weights, jieba's dictionary)
+    now, both at once, so the server is ready sooner and the first question is not slow."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.bm25 import segmenter
+
+    with ThreadPoolExecutor(2) as pool:
+        loads = [pool.submit(index.embedder.encode_queries, ["预热"]), pool.submit(segmenter)]
+        for f in loads:
+            f.result()
+
+
 def seed_index(index: Index, settings: Settings) -> None:
     seeds = settings.seeds
     if not seeds.exists():
@@ -135,6 +148,7 @@ def create_app(
         owned: Index | None = None
         if app.state.index is None:
             owned = await anyio.to_thread.run_sync(partial(open_index, settings, embedder))
+            await anyio.to_thread.run_sync(warm, owned)
             app.state.index = owned
         try:
             yield
