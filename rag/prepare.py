@@ -126,7 +126,13 @@ def prepare_articles(
     target: int = DEFAULT_TARGET,
     overlap: int = DEFAULT_OVERLAP,
 ) -> list[PreparedArticle]:
-    """Split, tokenise and embed a batch of articles on this machine."""
+    """Split, tokenise and embed a batch of articles on this machine. The chunks are tokenised
+    in a second thread while the embedder runs (its matrix products release the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     plans = [plan_chunks(a, target=target, overlap=overlap) for a in articles]
-    vectors = embed_plans(plans, embedder)
-    return [finish(p, v, tokenize_plan(p)) for p, v in zip(plans, vectors, strict=True)]
+    with ThreadPoolExecutor(1, thread_name_prefix="tokenize") as pool:
+        tokens = pool.submit(lambda: [tokenize_plan(p) for p in plans])
+        vectors = embed_plans(plans, embedder)
+        toks = tokens.result()
+    return [finish(p, v, t) for p, v, t in zip(plans, vectors, toks, strict=True)]
