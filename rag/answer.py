@@ -301,24 +301,21 @@ def _score(index: Index, info: QuestionInfo, sents: list[Sentence], qvec: np.nda
         s.score = 0.45 * s.cov + 0.15 * s.ctx_cov + 0.10 * (s.hit.score / top_hit) - 0.01 * s.hit_rank
     # Dense similarity: from the stored sentence vectors for every sentence (no embedding at
     # query time); sentences of an index stored without them are embedded, a shortlist only.
-    with_vec = [s for s in sents if s.vec is not None]
+    n_short = DENSE_SHORTLIST * (2 if info.script == "en" else 1)
+    with_vec = [(s, s.vec) for s in sents if s.vec is not None]
     if with_vec:
-        stored = np.stack([s.vec for s in with_vec if s.vec is not None])
-        dense = stored.astype(np.float32) @ qvec.astype(np.float32)
-        for s, d in zip(with_vec, dense, strict=True):
+        dense = np.stack([v for _, v in with_vec]).astype(np.float32) @ qvec.astype(np.float32)
+        for (s, _), d in zip(with_vec, dense, strict=True):
             s.dense = float(d)
     rest = sorted((s for s in sents if s.vec is None), key=lambda s: -s.score)
     if rest:
-        n = DENSE_SHORTLIST * (2 if info.script == "en" else 1)
-        dense = index.embedder.encode_queries([s.text for s in rest[:n]]) @ qvec
+        dense = index.embedder.encode_queries([s.text for s in rest[:n_short]]) @ qvec
         for s, d in zip(rest, dense, strict=False):
             s.dense = float(d)
-        for s in rest[n:]:
+        for s in rest[n_short:]:
             s.dense = float(dense.min())
     # then the answer type (part-of-speech tagging is the slow part), for a shortlist only
-    shortlist = sorted(sents, key=lambda s: -(s.score + 0.35 * s.dense))[
-        : DENSE_SHORTLIST * (2 if info.script == "en" else 1)
-    ]
+    shortlist = sorted(sents, key=lambda s: -(s.score + 0.35 * s.dense))[:n_short]
     for s in shortlist:
         s.type_ok = _type_score(info, s, q_simpl)
     for s in sents:
