@@ -123,7 +123,7 @@ def test_a_quote_that_differs_from_the_stored_text_is_never_cited(fake_index, mo
     """The citation check reads the article again from the store: sentences cut from a copy
     that does not match it (same length, so every offset still fits) are dropped, and a
     question left without any valid citation is answered "not found"."""
-    import rag.answer as answer_mod
+    import rag.answer.stage as answer_mod
 
     question = "出席全会的市委委员应到多少人，实到多少人？"
     assert ask(fake_index, question).answered

@@ -1,0 +1,28 @@
+"""The answer stage: question analysis -> candidate sentences with features -> the policy's
+decision -> verified citations (and a short answer span). Public API re-exported here."""
+
+from rag.answer.choose import answerable, choose, full_score, partial_score
+from rag.answer.features import Sentence
+from rag.answer.policy import POLICY_FILE, Policy, policy_from_dict, policy_to_dict
+from rag.answer.question import Query, analyse
+from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, score_sentences
+
+__all__ = [
+    "NOT_FOUND",
+    "POLICY_FILE",
+    "Evidence",
+    "Policy",
+    "Query",
+    "Sentence",
+    "analyse",
+    "answerable",
+    "ask",
+    "choose",
+    "cite",
+    "full_score",
+    "gather_evidence",
+    "partial_score",
+    "policy_from_dict",
+    "policy_to_dict",
+    "score_sentences",
+]

@@ -1,0 +1,99 @@
+"""The decision: score the candidate sentences with the policy's weights, say whether the best
+one answers, and pick the sentence(s) the answer is made of. Pure functions of the features
+and the policy (no index, no model), so recorded features replay exactly (the golden tests,
+bench/fit_policy.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.answer.features import Sentence, people
+from rag.answer.policy import Policy, ScoreWeights
+from rag.answer.question import Query
+
+_CLOSED = re.compile(r"[。！？!?；;」』”）)]$")
+
+
+def partial_score(w: ScoreWeights, s: Sentence) -> float:
+    """The score without the answer-type feature (which is computed for a shortlist only)."""
+    return (
+        w.cov * s.cov
+        + w.ctx_cov * s.ctx_cov
+        + w.retrieval * s.retrieval
+        + w.rank * s.hit_rank
+        + w.dense * s.dense
+    )
+
+
+def full_score(w: ScoreWeights, q: Query, s: Sentence) -> float:
+    return partial_score(w, s) + (w.type_ok_list if q.kind == "list" else w.type_ok) * s.type_ok
+
+
+def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
+    """Whether the best sentence answers: its passage and title cover enough of the question
+    (a follow-up: of its own words too); a question without any term, on dense similarity."""
+    nf = policy.not_found
+    if best.own_cov < nf.min_coverage:
+        return False
+    if q.terms:
+        return best.ctx_cov >= (nf.min_coverage_en if q.script == "en" else nf.min_coverage)
+    return best.dense >= nf.min_dense_only
+
+
+def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence]:
+    """The sentences of the answer, in reading order: the best, completed by its neighbour
+    when it is a fragment, or with a second sentence of the same article that scores nearly
+    as well; for a list question, list sentences of the best one's article merged."""
+    c = policy.compose
+    ranked = sorted(sents, key=lambda s: -s.score)
+    if q.kind == "list":  # lead with a sentence that holds a list, when one answers nearly as well
+        listing = [
+            s
+            for s in ranked[: c.list_window]
+            if s.type_ok >= c.list_type_min
+            and s.score >= c.list_lead * ranked[0].score
+            and s.hit.article_id == ranked[0].hit.article_id
+        ]
+        if listing and ranked[0].type_ok < c.list_type_min:
+            ranked.remove(listing[0])
+            ranked.insert(0, listing[0])
+    best = ranked[0]
+    chosen = [best]
+    if q.kind == "list":
+        names = set(people(best.text, "")) if q.list_of_people else set()
+        for s in ranked[1 : c.list_window + 1]:
+            if (
+                s.hit.article_id != best.hit.article_id
+                or s.score < c.list_merge * best.score
+                or s.type_ok < c.list_type_min
+            ):
+                continue
+            if q.list_of_people:
+                new = set(people(s.text, "")) - names
+                if not new:
+                    continue  # names already listed
+                names |= new
+            if len(chosen) < c.list_max:
+                chosen.append(s)
+        chosen.sort(key=lambda s: (s.hit_rank, s.start))
+        return chosen
+    same = sorted((s for s in sents if s.hit.article_id == best.hit.article_id), key=lambda s: s.start)
+    i = same.index(best)
+    fragment = len(best.text) < c.fragment_chars or not _CLOSED.search(best.text)
+    if fragment and i + 1 < len(same) and len(best.text) + len(same[i + 1].text) <= c.max_answer_chars:
+        chosen.append(same[i + 1])
+    else:
+        for second in ranked[
+            1 : 1 + c.second_window
+        ]:  # a second sentence that answers nearly as well, same article
+            if (
+                second.hit.article_id == best.hit.article_id
+                and second.score >= c.second_sentence * best.score
+                and len(best.text) + len(second.text) <= c.max_answer_chars
+                and second.text != best.text
+            ):
+                chosen.append(second)
+                break
+    chosen.sort(key=lambda s: (s.hit.article_id, s.start))
+    return chosen

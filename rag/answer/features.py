@@ -1,0 +1,216 @@
+"""Candidate sentences and their features, read from a retrieval result.
+
+Features (each in [0, 1] except the rank): coverage of the question's weighted terms by the
+sentence (`cov`, terms rare among the candidates weigh more) and by its passage and title
+(`ctx_cov`), the passage's retrieval score and rank, the cosine of the sentence's stored
+vector and the question's (`dense`), and whether the sentence holds the kind of thing asked
+for (`type_ok`: a person for 谁, a number for 多少, …). How they are weighed is the policy's
+business (rag.answer.choose); nothing here names a weight.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.policy import TypeCredit
+from rag.answer.question import ALTERNATIVES, Query, years_named
+from rag.bm25 import segmenter
+from rag.chunk import split_long, split_sentences
+from rag.index import Index, SentenceRows
+from rag.normalize import canonical_terms, to_simplified
+from rag.records import Hit
+from rag.retrieve import term_idf
+
+_NUMBER = re.compile(r"\d|[零〇一二两三四五六七八九十百千万亿]+[个条人名项位年岁家所座件批种倍亿元万份次]")
+_DATE = re.compile(
+    r"\d{1,4}年|\d{1,2}月|\d{1,2}[日号]|[一二三四五六七八九十〇]+[年月日]|今天|昨天|前天|明天|上午|下午|当天|日前"
+)
+_YEAR = re.compile(r"\d{4}年|[一二三四五六七八九〇○零]{4}年")
+_ENUM = re.compile(r"[、]")
+
+
+@dataclass(slots=True)
+class Sentence:
+    hit: Hit
+    hit_rank: int
+    start: int  # offsets into the stored article text
+    end: int
+    text: str
+    canon: str
+    vec: np.ndarray | None = None  # stored at index time (float16), None on an index without them
+    cov: float = 0.0
+    ctx_cov: float = 0.0
+    own_cov: float = 1.0  # coverage of a follow-up's own terms (without the carried context)
+    retrieval: float = 0.0  # the passage's score over the best passage's
+    dense: float = 0.0
+    type_ok: float = 0.0
+    score: float = 0.0
+
+
+def candidates(
+    hits: Sequence[Hit], texts: dict[str, str], stored: dict[str, SentenceRows] | None, max_chars: int
+) -> list[Sentence]:
+    """The candidate sentences of the passages: the sentences stored at index time (with
+    their vectors) lying inside each passage, or, for an article stored without them, the
+    passage split again here (sentences longer than `max_chars` cut at clause marks)."""
+    out: list[Sentence] = []
+    seen: set[tuple[str, int]] = set()
+    for rank, h in enumerate(hits):
+        text = texts[h.article_id]
+        rows = (stored or {}).get(h.article_id)
+        spans: list[tuple[int, int, np.ndarray | None]]
+        if rows is not None and len(rows):
+            lo = int(np.searchsorted(rows.starts, h.start))
+            hi = int(np.searchsorted(rows.starts, h.end))
+            spans = [
+                (int(rows.starts[i]), int(rows.ends[i]), rows.vectors[i])
+                for i in range(lo, hi)
+                if rows.ends[i] <= h.end
+            ]
+        else:
+            spans = [
+                (s, e, None)
+                for a, b in split_sentences(text[h.start : h.end])
+                for s, e in split_long(text, h.start + a, h.start + b, max_chars)
+            ]
+        for s, e, vec in spans:
+            if (h.article_id, s) in seen or not text[s:e].strip():
+                continue
+            seen.add((h.article_id, s))
+            out.append(Sentence(h, rank, s, e, text[s:e], canonical_terms(text[s:e]), vec))
+    return out
+
+
+def other_years(q: Query, s: Sentence) -> bool:
+    """The sentence names years, none of them one the question names."""
+    named = years_named(s.canon)
+    return bool(named) and not named & q.years
+
+
+def term_weights(index: Index, q: Query, light_weight: float) -> list[float]:
+    """Each term's BM25 idf (alternatives: the rarest), times `light_weight` for light terms."""
+    alts = [t.split(ALTERNATIVES) for t in q.terms]
+    idf = iter(term_idf(index, [a for group in alts for a in group]))
+    best = [max(next(idf) for _ in group) for group in alts]
+    return [w * (light_weight if t in q.light else 1.0) for t, w in zip(q.terms, best, strict=True)]
+
+
+class Words:
+    """The words of each text, segmented once per question however often a coverage asks."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, set[str]] = {}
+
+    def __call__(self, text: str) -> set[str]:
+        got = self._seen.get(text)
+        if got is None:
+            got = self._seen[text] = set(segmenter().lcut(text))
+        return got
+
+
+def coverage(
+    terms: Sequence[str], weights: Sequence[float], canon: str, words: Callable[[str], set[str]]
+) -> float:
+    """Weighted share of the terms found in `canon`. A one-character term counts only as a
+    word of its own (水 is not found in the name 程水泉); `words(canon)` gives the words."""
+    total = sum(weights)
+    if total <= 0:
+        return 0.0
+    found = 0.0
+    for t, w in zip(terms, weights, strict=True):
+        if any(
+            a in canon and (len(a) > 1 or a.isdigit() or a in words(canon)) for a in t.split(ALTERNATIVES)
+        ):
+            found += w
+    return found / total
+
+
+def _found(term: str, canon: str) -> bool:
+    return any(a in canon for a in term.split(ALTERNATIVES))
+
+
+def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[float]) -> None:
+    """Set cov, ctx_cov, own_cov, retrieval on every sentence."""
+    top_hit = max((s.hit.score for s in sents), default=1.0) or 1.0
+    # Within the candidate sentences a term found in many of them (usually the subject, e.g. the
+    # person the article is about) says little about which sentence answers: weigh terms by
+    # their sentence-level rarity as well when choosing the sentence.
+    n_s = len(sents)
+    local = [
+        w * math.log(1.0 + n_s / (1.0 + sum(1 for s in sents if _found(t, s.canon))))
+        for t, w in zip(q.terms, weights, strict=True)
+    ]
+    own = [(t, w) for t, w in zip(q.terms, weights, strict=True) if t not in q.carried]
+    words = Words()
+    ctx_cache: dict[str, str] = {}
+    for s in sents:
+        ctx = ctx_cache.get(s.hit.chunk_id)
+        if ctx is None:
+            ctx = ctx_cache[s.hit.chunk_id] = canonical_terms(f"{s.hit.title}\n{s.hit.text}")
+        s.cov = coverage(q.terms, local, s.canon, words)
+        s.ctx_cov = coverage(q.terms, weights, ctx, words)
+        if q.carried:  # a follow-up: its own words must be covered too, not just the carried context
+            s.own_cov = coverage([t for t, _ in own], [w for _, w in own], ctx, words) if own else 1.0
+        s.retrieval = s.hit.score / top_hit
+
+
+def dense_features(index: Index, sents: Sequence[Sentence], qvec: np.ndarray, shortlist: int) -> None:
+    """Set dense: from the stored sentence vectors (no embedding at query time); sentences of
+    an index stored without them are embedded, the first `shortlist` of `sents` only (the
+    caller orders them best first), the rest get the lowest cosine found."""
+    with_vec = [s for s in sents if s.vec is not None]
+    if with_vec:
+        dense = np.stack([s.vec for s in with_vec if s.vec is not None]).astype(np.float32) @ qvec.astype(
+            np.float32
+        )
+        for s, d in zip(with_vec, dense, strict=True):
+            s.dense = float(d)
+    rest = [s for s in sents if s.vec is None]
+    if rest:
+        got = index.embedder.encode_queries([s.text for s in rest[:shortlist]]) @ qvec
+        for s, d in zip(rest, got, strict=False):
+            s.dense = float(d)
+        for s in rest[shortlist:]:
+            s.dense = float(got.min())
+
+
+def people(text: str, exclude: str) -> list[str]:
+    """Person names in `text` that `exclude` (the question) does not contain."""
+    return [w for w in _person_names(text) if w not in exclude]
+
+
+@functools.lru_cache(maxsize=4096)
+def _person_names(text: str) -> tuple[str, ...]:
+    """Person names (jieba POS nr, two characters or more) in order; cached, as the same
+    sentences come back for related questions and tagging is the slow part."""
+    import jieba.posseg as pseg
+
+    segmenter()
+    out: list[str] = []
+    for w in pseg.lcut(to_simplified(text)):
+        if w.flag == "nr" and len(w.word) >= 2 and w.word not in out:
+            out.append(w.word)
+    return tuple(out)
+
+
+def type_feature(q: Query, s: Sentence, types: TypeCredit) -> float:
+    """How well the sentence holds the kind of thing asked for, in [0, 1]."""
+    if q.kind == "number":
+        return 1.0 if _NUMBER.search(s.canon) else 0.0
+    if q.kind == "date":
+        if q.asks_year:
+            return 1.0 if _YEAR.search(s.text) else types.other_date_for_year if _DATE.search(s.text) else 0.0
+        return 1.0 if _DATE.search(s.text) else 0.0
+    if q.kind == "person":
+        return 1.0 if people(s.text, q.simplified) else 0.0
+    if q.kind == "list":
+        if q.list_of_people:
+            return min(1.0, len(people(s.text, q.simplified)) / types.people_per_list)
+        return min(1.0, len(_ENUM.findall(s.text)) / types.marks_per_list)
+    return 0.0

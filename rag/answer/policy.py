@@ -1,0 +1,149 @@
+"""The answer policy: every weight, threshold and limit of the answer stage, read from one
+versioned data file, `rag/answer/policy.json`, written by `bench/fit_policy.py` (which fits
+the sentence-scoring weights and the "not found" threshold on the dev sets and records how).
+
+Nothing in the answer stage types a number that decides behaviour: it reads it from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+POLICY_FILE = Path(__file__).with_name("policy.json")
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreWeights:
+    """A sentence's score: a weighted sum of its features (rag.answer.features)."""
+
+    cov: float  # share of the question's terms in the sentence (terms rare among the candidates weigh more)
+    ctx_cov: float  # share of the terms in the sentence's passage and title
+    retrieval: float  # the passage's fused retrieval score, over the best passage's
+    rank: float  # per place of the passage in the retrieval order (negative: later is worse)
+    dense: float  # cosine of the sentence and question vectors
+    type_ok: float  # the sentence holds the kind of thing asked for (a number for 多少, …)
+    type_ok_list: float  # the same for list questions (a list is most of their answer)
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound:
+    """When the best sentence does not answer: its passage and title cover too little of the
+    question's weighted terms."""
+
+    min_coverage: float
+    min_coverage_en: float  # English questions (terms from a dictionary, which misses words)
+    min_dense_only: float  # a question without any term: the best sentence's cosine
+
+
+@dataclass(frozen=True, slots=True)
+class Compose:
+    """How the answer is put together from the ranked sentences."""
+
+    max_answer_chars: int
+    second_sentence: float  # a second sentence is added when it scores this share of the best
+    second_window: int  # how many of the next-ranked sentences may be that second sentence
+    fragment_chars: int  # a best sentence shorter than this is completed by its neighbour
+    list_type_min: float  # the answer-type feature from which a sentence counts as a list
+    list_lead: float  # a list sentence leads when it scores this share of the best
+    list_merge: float  # list sentences merged when they score this share of the best
+    list_window: int  # how many of the next-ranked sentences list merging looks at
+    list_max: int  # at most this many sentences in a list answer
+
+
+@dataclass(frozen=True, slots=True)
+class TypeCredit:
+    """The answer-type feature: how much of it a sentence earns."""
+
+    other_date_for_year: float  # a date without a year, when a year is asked
+    people_per_list: int  # person names that make a sentence a full list of people
+    marks_per_list: int  # enumeration marks (、) that make a sentence a full list
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """How much evidence is gathered and weighed."""
+
+    passages: int  # passages whose sentences are candidates
+    prefer_bonus: float  # fused-score bonus for articles the previous answer cited (follow-ups)
+    type_shortlist: int  # sentences whose answer type is checked (tagging is the slow part)
+    dense_shortlist: int  # sentences embedded at query time on an index without sentence vectors
+    shortlist_en_factor: int  # both shortlists are this many times longer for English questions
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    light_weight: float  # weight factor of answer-type nouns and words about the article itself
+    en_words_per_term: int  # Chinese words taken per English content word (commonest first)
+
+
+@dataclass(frozen=True, slots=True)
+class Spans:
+    """Short answers (rag.span): see `rag.span.SpanRules`."""
+
+    rules: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    score: ScoreWeights
+    not_found: NotFound
+    compose: Compose
+    evidence: Evidence
+    terms: Terms
+    types: TypeCredit
+    spans: Spans
+    fitted: dict[str, Any]  # how the file was made: command, data, measured figures
+
+    @staticmethod
+    @functools.cache
+    def load(path: Path = POLICY_FILE) -> Policy:
+        """The policy in `path` (cached per path)."""
+        return policy_from_dict(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
+
+
+T = TypeVar("T")
+
+
+def _section(cls: type[T], raw: Any, where: str) -> T:
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    if not isinstance(raw, dict) or set(raw) != set(names):
+        got = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
+        raise ValueError(f"{where}: expected the keys {sorted(names)}, found {got}; run bench/fit_policy.py")
+    return cls(**raw)
+
+
+def policy_from_dict(raw: dict[str, Any], where: str = "policy") -> Policy:
+    if raw.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{where}: format_version {raw.get('format_version')!r}, this code reads {FORMAT_VERSION}; "
+            "run bench/fit_policy.py to write a current policy"
+        )
+    return Policy(
+        score=_section(ScoreWeights, raw.get("score"), f"{where}: score"),
+        not_found=_section(NotFound, raw.get("not_found"), f"{where}: not_found"),
+        compose=_section(Compose, raw.get("compose"), f"{where}: compose"),
+        evidence=_section(Evidence, raw.get("evidence"), f"{where}: evidence"),
+        terms=_section(Terms, raw.get("terms"), f"{where}: terms"),
+        types=_section(TypeCredit, raw.get("types"), f"{where}: types"),
+        spans=Spans(rules=dict(raw.get("spans", {}))),
+        fitted=dict(raw.get("fitted", {})),
+    )
+
+
+def policy_to_dict(policy: Policy) -> dict[str, Any]:
+    out: dict[str, Any] = {"format_version": FORMAT_VERSION}
+    for f in dataclasses.fields(policy):
+        value = getattr(policy, f.name)
+        if f.name == "spans":
+            out["spans"] = dict(value.rules)
+        elif f.name == "fitted":
+            out["fitted"] = value
+        else:
+            out[f.name] = dataclasses.asdict(value)
+    return out

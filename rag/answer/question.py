@@ -1,0 +1,102 @@
+"""The question, analysed once: script, the text retrieval searches with, its terms and their
+weights' kind, the kind of answer asked for and the years it names (one `Query` record
+passed to every later step of the answer stage)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rag.answer.policy import Policy
+from rag.bm25 import query_terms
+from rag.english import translations
+from rag.normalize import detect_script, to_simplified
+
+ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
+
+
+@dataclass(slots=True)
+class Query:
+    text: str  # as asked
+    script: str  # zh-Hans | zh-Hant | en
+    search_text: str  # what retrieval and term coverage use
+    simplified: str  # search_text in Simplified, lower case
+    kind: str  # person | number | date | place | list | other
+    list_of_people: bool = False
+    terms: list[str] = field(default_factory=list)  # an English word's alternatives joined by "|"
+    light: set[str] = field(default_factory=set)  # terms that weigh less (answer-type nouns, meta words)
+    carried: set[str] = field(default_factory=set)  # terms carried over from earlier turns
+    years: frozenset[str] = frozenset()  # years the question names (2022年)
+    asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
+
+
+# Question words of the answer kinds (Chinese and English grammar, not vocabulary of any
+# evaluation set); the first kind whose pattern matches wins.
+_KIND_PATTERNS_ZH: tuple[tuple[str, str], ...] = (
+    ("list", r"哪些|哪几|有谁|都有谁|哪[两三四五六七八九十\d]+[个项条位家种名所座]|列举|分别是"),
+    ("date", r"哪天|哪一天|什么时候|何时|哪年|哪一年|几月|几号|几日|什么日子|日期|哪个月|什么时间"),
+    ("person", r"谁|哪位|什么人|何人|哪个人"),
+    ("number", r"多少|几|多大|多长|多高|多远|多重|多久|多快|百分之几"),
+    ("place", r"哪里|哪儿|何地|什么地方|哪个城市|哪个国家|哪国|哪座|何处|在哪"),
+)
+_KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
+    ("list", r"\bwhich\b.*\b(are|were)\b|\blist\b|\bwho (attended|were)\b|\bwhat are\b"),
+    ("date", r"\bwhen\b|\bwhat (year|date|day|month)\b|\bwhich (year|day)\b"),
+    ("person", r"\bwho\b|\bwhom\b"),
+    ("number", r"\bhow (many|much|old|long|far|big|large)\b|\bwhat (percentage|number)\b"),
+    ("place", r"\bwhere\b|\bwhich (city|country|province|place)\b"),
+)
+_ASKS_YEAR = re.compile(r"哪年|哪一年|what year|which year")
+_PEOPLE_LIST = re.compile(r"出席|参加|列席|参会|到会|attend|present")
+_YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4})年")
+# Words about the article itself (这篇报道的记者), not its content.
+META_WORDS = frozenset("这篇 本文 该文 文章 报道 报导 新闻 消息 采访 专访 记者 文中 稿件".split())
+_TYPE_NOUN = re.compile(
+    r"(?:什么|哪个|哪些|哪一?[个位家种项条座所]?|几[个位项名种条家所座])([\u4e00-\u9fff]{1,3}?)(?=[？?，,。的]|$)"
+)
+
+
+def years_named(text: str) -> set[str]:
+    """The four-digit years written as 2022年 in (canonical) text."""
+    return set(_YEAR_NUMBER.findall(text))
+
+
+def analyse(question: str, search_text: str | None = None, *, policy: Policy | None = None) -> Query:
+    """Analyse `question` (searching with `search_text`, a follow-up's rewrite, when given)."""
+    policy = policy or Policy.load()
+    script = detect_script(question)
+    search = search_text or question
+    q = to_simplified(search).lower()
+    kind = "other"
+    for name, pat in _KIND_PATTERNS_EN if script == "en" else _KIND_PATTERNS_ZH:
+        if re.search(pat, q):
+            kind = name
+            break
+    people_list = bool(_PEOPLE_LIST.search(q)) and kind in ("list", "person")
+    if people_list:
+        kind = "list"
+    if script == "en":
+        # English words never occur in Chinese articles: search with their Chinese words too, and
+        # judge coverage by English word (one term per word: its translations are alternatives)
+        groups = translations(search, policy.terms.en_words_per_term)
+        if groups:
+            search = f"{search} {' '.join(zh for g in groups for zh in g)}"
+        terms = [ALTERNATIVES.join(g) for g in groups]
+        terms += [t for t in query_terms(question) if re.fullmatch(r"\d+", t)]
+    else:
+        terms = [t for t in query_terms(search) if not re.fullmatch(r"[a-z]+", t)]
+    light = {t for t in terms if t in META_WORDS}
+    for m in _TYPE_NOUN.finditer(q):  # 什么职务 / 哪些企业: the noun names the answer's kind
+        light.update(t for t in terms if t and t in m.group(1))
+    return Query(
+        question,
+        script,
+        search,
+        to_simplified(search).lower(),
+        kind,
+        people_list,
+        terms,
+        light,
+        years=frozenset(years_named(q)),
+        asks_year=bool(_ASKS_YEAR.search(q)),
+    )

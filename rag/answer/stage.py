@@ -1,0 +1,224 @@
+"""Extractive answers with verified citations (no LLM).
+
+1. Analyse the question once (rag.answer.question).
+2. Retrieve passages (hybrid) and read their sentences, stored at index time with their
+   vectors, as candidates with features (rag.answer.features).
+3. Score them with the policy's weights, decide whether the best one answers, and pick the
+   answer's sentences (rag.answer.choose; every number in rag/answer/policy.json).
+4. Cite each chosen sentence, checked against the article read again from the store, and
+   pick the short answer span inside the evidence (rag.span).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rag.answer.choose import answerable, choose, full_score, partial_score
+from rag.answer.features import (
+    Sentence,
+    candidates,
+    dense_features,
+    lexical_features,
+    other_years,
+    term_weights,
+    type_feature,
+)
+from rag.answer.policy import Policy
+from rag.answer.question import Query, analyse
+from rag.bm25 import tokenize_query
+from rag.errors import InputError, NotFoundError
+from rag.index import Index
+from rag.normalize import detect_script, to_script
+from rag.records import Answer, Citation, Filters, Hit, Turn
+from rag.retrieve import retrieve, validate_top_k
+
+if TYPE_CHECKING:
+    from rag.generate import LLMClient
+
+logger = logging.getLogger(__name__)
+
+NOT_FOUND = {
+    "zh-Hans": "在已收录的文章中没有找到这个问题的答案。以下是最接近的段落，供参考。",
+    "zh-Hant": "在已收錄的文章中沒有找到這個問題的答案。以下是最接近的段落，供參考。",
+    "en": "The indexed articles do not answer this question. The nearest passages are listed below.",
+}
+
+
+@dataclass(slots=True)
+class Evidence:
+    hits: list[Hit]
+    texts: dict[str, str]  # article id -> stored text
+    sentences: list[Sentence]  # scored
+
+
+def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec, policy: Policy) -> None:  # type: ignore[no-untyped-def]
+    """Compute every feature and the policy's score of each sentence."""
+    w = policy.score
+    lexical_features(q, sents, term_weights(index, q, policy.terms.light_weight))
+    ev = policy.evidence
+    factor = ev.shortlist_en_factor if q.script == "en" else 1
+    by_lexical = sorted(sents, key=lambda s: -(partial_score(w, s) - w.dense * s.dense))
+    dense_features(index, by_lexical, qvec, ev.dense_shortlist * factor)
+    # the answer type (part-of-speech tagging is the slow part), for a shortlist only
+    for s in sorted(sents, key=lambda s: -partial_score(w, s))[: ev.type_shortlist * factor]:
+        s.type_ok = type_feature(q, s, policy.types)
+    for s in sents:
+        s.score = full_score(w, q, s)
+
+
+def gather_evidence(
+    index: Index,
+    q: Query,
+    *,
+    filters: Filters | None = None,
+    prefer: Sequence[str] = (),
+    top_k: int = 5,
+    policy: Policy | None = None,
+) -> Evidence:
+    """Retrieve passages for the question and score their sentences."""
+    policy = policy or Policy.load()
+    ev = policy.evidence
+    r = retrieve(
+        index,
+        q.search_text,
+        top_k=max(top_k, ev.passages),
+        filters=filters,
+        prefer=prefer,
+        prefer_bonus=ev.prefer_bonus,
+    )
+    sents = candidates(r.hits[: ev.passages], r.texts, r.sentences, policy.compose.max_answer_chars)
+    if q.years:  # a question about 2022 is never answered from a sentence about 2021 only
+        sents = [s for s in sents if not other_years(q, s)]
+    if sents:
+        score_sentences(index, q, sents, r.query_vec, policy)
+    return Evidence(r.hits, r.texts, sents)
+
+
+def cite(index: Index, sents: Sequence[Sentence]) -> list[Citation]:
+    """Citations for the chosen sentences, each checked against the article text read again
+    from the store (not the copy the sentences were cut from): a quote that is not exactly
+    `stored_text[start:end]` is dropped."""
+    stored: dict[str, str] = {}
+    for aid in {s.hit.article_id for s in sents}:
+        try:
+            stored[aid] = index.get_article(aid).text
+        except NotFoundError:  # deleted since it was retrieved
+            stored[aid] = ""
+    cites: list[Citation] = []
+    for s in sents:
+        quote = stored[s.hit.article_id][s.start : s.end]
+        if not quote or quote != s.text:
+            logger.warning("dropped a citation that does not match the stored text: %s", s.hit.chunk_id)
+            continue
+        h = s.hit
+        cites.append(
+            Citation(
+                n=len(cites) + 1,
+                article_id=h.article_id,
+                chunk_id=h.chunk_id,
+                title=h.title,
+                source=h.source,
+                published=h.published,
+                quote=quote,
+                start=s.start,
+                end=s.end,
+                score=round(s.score, 4),
+            )
+        )
+    return cites
+
+
+def compose(index: Index, q: Query, chosen: list[Sentence]) -> tuple[str, list[Citation]]:
+    """The answer text (each sentence in the question's script, marked with its citation)."""
+    cites = cite(index, chosen)
+    kept = {(c.article_id, c.start) for c in cites}
+    parts = []
+    for s in chosen:
+        if (s.hit.article_id, s.start) not in kept:
+            continue
+        c = next(c for c in cites if (c.article_id, c.start) == (s.hit.article_id, s.start))
+        keep = q.script == "en" or detect_script(s.text) == q.script
+        shown = s.text if keep else to_script(s.text, q.script)
+        parts.append(f"{' '.join(shown.split())}[{c.n}]")
+    return "".join(parts), cites
+
+
+def ask(
+    index: Index,
+    question: str,
+    *,
+    top_k: int = 5,
+    filters: Filters | None = None,
+    history: Sequence[Turn] = (),
+    llm: LLMClient | None = None,
+    policy: Policy | None = None,
+) -> Answer:
+    """Answer `question` from the indexed articles, with verified citations."""
+    t0 = time.perf_counter()
+    if not isinstance(question, str) or not question.strip():
+        raise InputError("the question is empty; type a question, e.g. 十三届八次全会有哪些人出席？")
+    validate_top_k(top_k)
+    policy = policy or Policy.load()
+    question = question.strip()
+    rewritten: str | None = None
+    prefer: tuple[str, ...] = ()
+    carried: list[str] = []
+    if history:
+        from rag.conversation import rewrite
+
+        r = rewrite(question, history)
+        if r.query != question:
+            rewritten = r.query
+        prefer = tuple(r.prefer_articles)
+        carried = r.carried
+    q = analyse(question, rewritten, policy=policy)
+    if carried:  # carried words find the passages; the question's own words pick the sentence
+        own = set(tokenize_query(question))
+        from_context = {t for c in carried for t in tokenize_query(c)}
+        q.carried = {t for t in q.terms if t in from_context and t not in own}
+        q.light |= q.carried
+    ev = gather_evidence(index, q, filters=filters, prefer=prefer, top_k=top_k, policy=policy)
+    answer = Answer(
+        question=question, answered=False, answer="", script=q.script, rewritten_question=rewritten
+    )
+    if ev.sentences:
+        best = max(ev.sentences, key=lambda s: s.score)
+        if answerable(policy, q, best):
+            text, cites = compose(index, q, choose(policy, q, ev.sentences))
+            if cites:
+                answer.answered = True
+                answer.answer = text
+                answer.citations = cites
+    passages = ev.hits[: policy.evidence.passages]
+    if llm is not None and answer.answered:
+        _generate(llm, answer, passages, ev.texts)
+    if not answer.answered:
+        answer.message = NOT_FOUND[q.script]
+        answer.answer = NOT_FOUND[q.script]
+        answer.suggestions = ev.hits[: min(3, top_k)]
+    answer.took_ms = round((time.perf_counter() - t0) * 1000, 1)
+    return answer
+
+
+def _generate(llm: LLMClient, answer: Answer, passages: Sequence[Hit], texts: dict[str, str]) -> None:
+    """Replace the extractive answer by the model's when every citation of it checks out;
+    otherwise keep it and say why in `message`."""
+    from rag.generate import citations_for, fallback_message, generate_answer
+
+    result = generate_answer(llm, answer.rewritten_question or answer.question, passages, answer.script)
+    if result.answer is None:
+        answer.message = fallback_message(result.reason or "no reason given", answer.script)
+        return
+    cites = citations_for(result.answer.passages, passages)
+    if any(texts.get(c.article_id, "")[c.start : c.end] != c.quote for c in cites):
+        logger.warning("generated answer dropped: a cited passage does not match the stored text")
+        answer.message = fallback_message("a cited passage did not match the stored text", answer.script)
+        return
+    answer.answer = result.answer.text
+    answer.citations = cites
+    answer.mode = "generated"
+    answer.message = None
