@@ -31,14 +31,17 @@ def full_score(w: ScoreWeights, q: Query, s: Sentence) -> float:
 
 
 def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
-    """Whether the best sentence answers: its passage and title cover enough of the question
-    (a follow-up: of its own words too); a question without any term, on dense similarity."""
+    """Whether the best sentence answers: its passage and title cover enough of the question,
+    weighed with its dense similarity (a follow-up: its own words covered too); an English
+    question on coverage alone; a question without any term on dense similarity."""
     nf = policy.not_found
-    if best.own_cov < nf.min_coverage:
+    if best.own_cov < nf.min_own_coverage:
         return False
-    if q.terms:
-        return best.ctx_cov >= (nf.min_coverage_en if q.script == "en" else nf.min_coverage)
-    return best.dense >= nf.min_dense_only
+    if not q.terms:
+        return best.dense >= nf.min_dense_only
+    if q.script == "en":
+        return best.ctx_cov >= nf.min_coverage_en
+    return nf.ctx_cov * best.ctx_cov + nf.dense * best.dense + nf.bias >= 0
 
 
 def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence]:

@@ -135,6 +135,16 @@ def _found(term: str, canon: str) -> bool:
     return any(a in canon for a in term.split(ALTERNATIVES))
 
 
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def written_date(hit: Hit) -> str:
+    """The article's publication date written as in Chinese text (2019年9月25日), so that a
+    question naming the date or year of the report finds it in the passage's context."""
+    m = _ISO_DATE.match(hit.published or "")
+    return f"{m[1]}年{int(m[2])}月{int(m[3])}日" if m else ""
+
+
 def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[float]) -> None:
     """Set cov, ctx_cov, own_cov, retrieval on every sentence."""
     top_hit = max((s.hit.score for s in sents), default=1.0) or 1.0
@@ -152,7 +162,9 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
     for s in sents:
         ctx = ctx_cache.get(s.hit.chunk_id)
         if ctx is None:
-            ctx = ctx_cache[s.hit.chunk_id] = canonical_terms(f"{s.hit.title}\n{s.hit.text}")
+            ctx = ctx_cache[s.hit.chunk_id] = canonical_terms(
+                f"{s.hit.title}\n{written_date(s.hit)}\n{s.hit.text}"
+            )
         s.cov = coverage(q.terms, local, s.canon, words)
         s.ctx_cov = coverage(q.terms, weights, ctx, words)
         if q.carried:  # a follow-up: its own words must be covered too, not just the carried context

@@ -33,11 +33,16 @@ class ScoreWeights:
 
 @dataclass(frozen=True, slots=True)
 class NotFound:
-    """When the best sentence does not answer: its passage and title cover too little of the
-    question's weighted terms."""
+    """Whether the best sentence answers a Chinese question: a linear boundary over how much
+    of the question's weighted terms its passage and title cover (`ctx_cov`) and its cosine
+    with the question (`dense`), fitted as a logistic regression on answerable vs
+    deleted-source dev questions: answered when ctx_cov*w + dense*w + bias >= 0."""
 
-    min_coverage: float
-    min_coverage_en: float  # English questions (terms from a dictionary, which misses words)
+    ctx_cov: float
+    dense: float
+    bias: float
+    min_own_coverage: float  # a follow-up's own words (not the carried ones) covered at least this much
+    min_coverage_en: float  # English questions: ctx_cov alone (no English dev set to fit a boundary on)
     min_dense_only: float  # a question without any term: the best sentence's cosine
 
 

@@ -49,8 +49,13 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
 _ASKS_YEAR = re.compile(r"哪年|哪一年|what year|which year")
 _PEOPLE_LIST = re.compile(r"出席|参加|列席|参会|到会|attend|present")
 _YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4})年")
+# A written date (2019年9月24日, 9月24日, 2019年): kept whole as terms (a year and a month-day),
+# since cutting it into words glues its last character to the next word (24日开).
+_DATE_TERMS = re.compile(r"(?<!\d)(?:(\d{4}年)(?:(\d{1,2}月(?:\d{1,2}[日号])?))?|(\d{1,2}月\d{1,2}[日号]))")
 # Words about the article itself (这篇报道的记者), not its content.
 META_WORDS = frozenset("这篇 本文 该文 文章 报道 报导 新闻 消息 采访 专访 记者 文中 稿件".split())
+# Words that point at the context or join clauses (这次全会, 但), not content of their own.
+POINTER_WORDS = frozenset("这次 此次 本次 那次 当时 这时 此时 这天 当天 但 但是 而 而且 并且 然而".split())
 _TYPE_NOUN = re.compile(
     r"(?:什么|哪个|哪些|哪一?[个位家种项条座所]?|几[个位项名种条家所座])([\u4e00-\u9fff]{1,3}?)(?=[？?，,。的]|$)"
 )
@@ -84,8 +89,19 @@ def analyse(question: str, search_text: str | None = None, *, policy: Policy | N
         terms = [ALTERNATIVES.join(g) for g in groups]
         terms += [t for t in query_terms(question) if re.fullmatch(r"\d+", t)]
     else:
-        terms = [t for t in query_terms(search) if not re.fullmatch(r"[a-z]+", t)]
-    light = {t for t in terms if t in META_WORDS}
+        # 3号 (spoken) or 3日 (written): either form covers the term
+        dates = [
+            f"{d}{ALTERNATIVES}{d[:-1]}日" if d.endswith("号") else d
+            for m in _DATE_TERMS.finditer(q)
+            for d in m.groups()
+            if d
+        ]
+        # a Latin word in a Chinese question (GDP, CEO) is a term like any other; single letters are not
+        terms = [t for t in query_terms(_DATE_TERMS.sub("，", q)) if not re.fullmatch(r"[a-z]", t)]
+        terms += [d for d in dates if d not in terms]
+    # light: words about the article or pointing at the context, and single characters (开, 做:
+    # often a verb the text writes as another word, 召开, 作)
+    light = {t for t in terms if t in META_WORDS or t in POINTER_WORDS or len(t) == 1}
     for m in _TYPE_NOUN.finditer(q):  # 什么职务 / 哪些企业: the noun names the answer's kind
         light.update(t for t in terms if t and t in m.group(1))
     return Query(

@@ -158,3 +158,30 @@ def test_a_question_about_one_year_is_not_answered_from_another_years_sentence(t
     # a sentence without any year is still a candidate
     assert ask(index, "2022年长沙新建了什么？").answered
     index.close()
+
+
+def test_a_latin_word_of_a_chinese_question_must_be_covered(tmp_path):
+    """长沙今年GDP是多少？ over an article about Changsha this year without any GDP figure:
+    GDP is a term like the others, so the article does not answer it."""
+    from rag import Article, FakeEmbedder, Index
+
+    text = "长沙今年工作即将进入冲刺收尾阶段。长沙今年新建道路十二条，城市面貌焕然一新。"
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add([Article(id="cs", title="长沙今年的工作", text=text)])
+    assert "gdp" in analyse("长沙今年GDP是多少？").terms
+    assert not ask(index, "长沙今年GDP是多少？").answered
+    assert ask(index, "长沙今年新建道路多少条？").answered
+    index.close()
+
+
+def test_a_written_date_is_kept_whole_as_terms():
+    q = analyse("2019年9月24日开了什么会？")
+    assert "2019年" in q.terms and "9月24日" in q.terms
+    assert not any("日开" in t for t in q.terms)  # the date's last character glued to the verb
+    assert "9月3号|9月3日" in analyse("他9月3号去了哪里？").terms  # spoken or written form
+
+
+def test_pointer_words_and_single_characters_weigh_less():
+    q = analyse("胡忠雄在这次全会上做了什么？")
+    assert {"这次", "做"} <= q.light
+    assert "胡忠雄" not in q.light and "全会" not in q.light

@@ -24,7 +24,7 @@ def articles() -> dict[str, Article]:
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory, articles: dict[str, Article]) -> Iterator[Index]:
-    idx = Index.open(tmp_path_factory.mktemp("conv") / "index", get_embedder("fake"), create=True)
+    idx = Index.open(tmp_path_factory.mktemp("conv") / "index", get_embedder("use"), create=True)
     idx.add(list(articles.values()))
     yield idx
     idx.close()

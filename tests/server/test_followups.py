@@ -1,6 +1,7 @@
 """Follow-up questions over HTTP: `/v1/ask` with `history`, `/v1/chat/completions` with earlier messages.
 
-The index is the fake-embedder index of the seeds (conftest). Follow-ups name no subject;
+The index is the seeds indexed with the real default embedder (whether a follow-up is answered
+weighs the dense similarity of its best sentence, which a fake embedder cannot give). Follow-ups name no subject;
 the carried subject must show in `rewritten_question`; questions with a subject of their own
 must not be rewritten.
 """
@@ -12,10 +13,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from rag import Index, ask
+from rag import Embedder, Index, ask, get_embedder
 from rag.normalize import to_simplified
 from rag.records import Turn
 from tests.server.server_helpers import assert_citations_verbatim
+
+
+@pytest.fixture
+def embedder() -> Embedder:
+    return get_embedder("use")
 
 
 def _ask(client: TestClient, question: str, history: list[dict[str, Any]]) -> dict[str, Any]:

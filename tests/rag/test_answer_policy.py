@@ -1,0 +1,92 @@
+"""The answer policy file and the decision functions that read it (no index, no model)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from rag.answer import (
+    POLICY_FILE,
+    Policy,
+    Query,
+    Sentence,
+    answerable,
+    full_score,
+    policy_from_dict,
+    policy_to_dict,
+)
+from rag.answer.features import written_date
+from rag.records import Hit
+
+HIT = Hit(chunk_id="a#0", article_id="a", title="", text="", start=0, end=0, score=1.0)
+
+
+def sentence(**features: float) -> Sentence:
+    s = Sentence(HIT, 0, 0, 1, "x", "x")
+    for k, v in features.items():
+        setattr(s, k, v)
+    return s
+
+
+def query(script: str = "zh-Hans", terms: tuple[str, ...] = ("长沙",), kind: str = "other") -> Query:
+    return Query("q", script, "q", "q", kind, terms=list(terms))
+
+
+def test_the_shipped_policy_loads_and_round_trips() -> None:
+    p = Policy.load()
+    raw = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
+    assert policy_to_dict(p) == raw
+    assert "command" in p.fitted and "cross_dataset" in p.fitted  # it says how it was made
+
+
+def test_a_policy_with_a_missing_or_unknown_key_is_refused_with_the_fix() -> None:
+    raw = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
+    del raw["score"]["dense"]
+    with pytest.raises(ValueError, match="fit_policy"):
+        policy_from_dict(raw)
+    raw = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
+    raw["format_version"] = 0
+    with pytest.raises(ValueError, match="format_version"):
+        policy_from_dict(raw)
+
+
+def test_not_found_weighs_coverage_with_dense_similarity() -> None:
+    p = Policy.load()
+    nf = p.not_found
+    assert nf.ctx_cov > 0 and nf.dense > 0  # the fitted boundary uses both
+    ctx = (-nf.bias - nf.dense * 0.3) / nf.ctx_cov  # on the boundary at cosine 0.3
+    q = query()
+    assert answerable(p, q, sentence(ctx_cov=ctx + 0.02, dense=0.3))
+    assert not answerable(p, q, sentence(ctx_cov=ctx + 0.02, dense=0.2))  # same coverage, less similar
+    assert not answerable(p, q, sentence(ctx_cov=ctx - 0.02, dense=0.3))
+
+
+def test_english_follow_up_and_termless_questions_have_their_own_rules() -> None:
+    p = Policy.load()
+    nf = p.not_found
+    en = query(script="en")
+    assert answerable(p, en, sentence(ctx_cov=nf.min_coverage_en, dense=-1.0))
+    assert not answerable(p, en, sentence(ctx_cov=nf.min_coverage_en - 0.01, dense=1.0))
+    bare = query(terms=())
+    assert answerable(p, bare, sentence(dense=nf.min_dense_only))
+    assert not answerable(p, bare, sentence(ctx_cov=1.0, dense=nf.min_dense_only - 0.01))
+    # a follow-up whose own words are barely covered is refused whatever the rest
+    assert not answerable(p, query(), sentence(ctx_cov=1.0, dense=1.0, own_cov=nf.min_own_coverage - 0.01))
+
+
+def test_scores_follow_the_policy_weights() -> None:
+    p = Policy.load()
+    s = sentence(cov=1.0, ctx_cov=0.5, retrieval=0.8, dense=0.4, type_ok=1.0)
+    w = p.score
+    want = w.cov + 0.5 * w.ctx_cov + 0.8 * w.retrieval + 0.4 * w.dense
+    assert full_score(w, query(), s) == pytest.approx(want + w.type_ok)
+    assert full_score(w, query(kind="list"), s) == pytest.approx(want + w.type_ok_list)
+    doubled = dataclasses.replace(w, dense=2 * w.dense)
+    assert full_score(doubled, query(), s) == pytest.approx(want + w.type_ok + 0.4 * w.dense)
+
+
+def test_the_publication_date_is_written_as_in_chinese_text() -> None:
+    assert written_date(dataclasses.replace(HIT, published="2019-09-25T12:55:03")) == "2019年9月25日"
+    assert written_date(dataclasses.replace(HIT, published=None)) == ""
