@@ -20,11 +20,13 @@ from rag.records import (
     Filters,
     Hit,
     IngestResult,
+    ShortAnswer,
     Turn,
     answer_to_dict,
     hits_to_dict,
 )
 from rag.retrieve import search
+from rag.span import SpanRules, short_answer
 
 __all__ = [
     "AddStats",
@@ -40,6 +42,8 @@ __all__ = [
     "Index",
     "IngestResult",
     "SentenceTransformerEmbedder",
+    "ShortAnswer",
+    "SpanRules",
     "Turn",
     "USEEmbedder",
     "answer_to_dict",
@@ -54,6 +58,7 @@ __all__ = [
     "parse_records",
     "read_paths",
     "search",
+    "short_answer",
     "split_sentences",
     "to_simplified",
     "to_traditional",

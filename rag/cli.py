@@ -195,6 +195,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             d.pop("suggestions", None) if ans.answered else None
             _emit_json(d)
             continue
+        if ans.short_answer is not None:
+            _out(f"{ans.short_answer.text} [{ans.short_answer.n}]")
         _out(ans.answer)
         for c in ans.citations:
             meta = " ".join(x for x in (c.source, (c.published or "")[:10]) if x)

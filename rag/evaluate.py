@@ -3,15 +3,19 @@
 Per question: the source article's rank among the search hits (hit@1, hit@5, MRR),
 whether the answer holds the gold (compared in Simplified), whether an unanswerable
 question got `answered: false`, whether every citation's quote equals the stored text at
-its offsets, and the latency of `ask`.
+its offsets, the short answer against the gold spans (exact match and character F1), the
+answer's length and the latency of `ask`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import time
-from collections.abc import Callable, Iterable
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from rag.records import Answer
 from rag.retrieve import search
 
 logger = logging.getLogger(__name__)
+_CITE_MARK = re.compile(r"\[\d+\]")
 
 
 @dataclass(slots=True)
@@ -52,6 +57,12 @@ class Report:
     citations: int = 0
     latency_p50_ms: float = 0.0
     latency_p95_ms: float = 0.0
+    # short answers, over the answerable questions with `answers` gold (0 when none is given)
+    span_questions: int = 0
+    span_given: float = 0.0  # share answered with a short answer
+    span_exact: float = 0.0
+    span_f1: float = 0.0
+    answer_chars_p50: float = 0.0  # median length of the answers given (citation marks excluded)
 
 
 def load_qa(path: str | Path, limit: int | None = None) -> list[QAItem]:
@@ -96,6 +107,29 @@ def gold_found(item: QAItem, answer_text: str) -> bool:
     return any(has(g) for g in item.answers)
 
 
+def span_norm(text: str) -> str:
+    """Simplified, lower case, without whitespace or punctuation (how spans are compared)."""
+    s = to_simplified(text).lower()
+    return "".join(c for c in s if not c.isspace() and not unicodedata.category(c).startswith("P"))
+
+
+def char_f1(pred: str, gold: str) -> float:
+    """SQuAD-style character F1 of two spans (after `span_norm`)."""
+    p, g = Counter(span_norm(pred)), Counter(span_norm(gold))
+    same = sum((p & g).values())
+    if not same:
+        return 0.0
+    prec, rec = same / sum(p.values()), same / sum(g.values())
+    return 2 * prec * rec / (prec + rec)
+
+
+def span_scores(pred: str | None, golds: Sequence[str]) -> tuple[bool, float]:
+    """(exact match, best character F1) of a short answer against any of the gold spans."""
+    if not pred or not golds:
+        return False, 0.0
+    return any(span_norm(pred) == span_norm(g) for g in golds), max(char_f1(pred, g) for g in golds)
+
+
 def _source_id(source: str) -> str:
     return source[: -len(".txt")] if source.endswith(".txt") else source
 
@@ -125,6 +159,8 @@ def evaluate(
     correct = no_answer_ok = unanswerable = 0
     cites_ok = cites_all = 0
     latencies: list[float] = []
+    spans: list[tuple[bool, bool, float]] = []  # (given, exact, f1)
+    lengths: list[int] = []
     cache: dict[str, str] = {}
     it: Iterable[QAItem] = items
     if progress:
@@ -147,16 +183,22 @@ def evaluate(
         ok, n = citations_valid(index, ans, cache)
         cites_ok += ok
         cites_all += n
+        if ans.answered:
+            lengths.append(len(_CITE_MARK.sub("", ans.answer)))
+        short = ans.short_answer.text if ans.answered and ans.short_answer else None
         if item.answerable:
             good = ans.answered and gold_found(item, ans.answer)
             correct += good
+            if item.answers:
+                spans.append((short is not None, *span_scores(short, item.answers)))
         else:
             unanswerable += 1
             good = not ans.answered
             no_answer_ok += good
         if details:
             details({"id": item.id, "question": item.question, "answerable": item.answerable, "rank": rank,
-                     "answered": ans.answered, "correct": good, "answer": ans.answer})  # fmt: skip
+                     "answered": ans.answered, "correct": good, "answer": ans.answer, "short_answer": short,
+                     "gold": item.answers or item.answers_all or item.answers_groups})  # fmt: skip
     report.answerable = len(items) - unanswerable
     if ranks:
         report.hit1 = sum(r == 1 for r in ranks) / len(ranks)
@@ -166,6 +208,13 @@ def evaluate(
     report.no_answer_accuracy = no_answer_ok / unanswerable if unanswerable else None
     report.citations = cites_all
     report.citation_validity = cites_ok / cites_all if cites_all else 1.0
+    if spans:
+        report.span_questions = len(spans)
+        report.span_given = sum(g for g, _, _ in spans) / len(spans)
+        report.span_exact = sum(e for _, e, _ in spans) / len(spans)
+        report.span_f1 = sum(f for _, _, f in spans) / len(spans)
+    if lengths:
+        report.answer_chars_p50 = float(np.median(lengths))
     if latencies:
         report.latency_p50_ms = float(np.percentile(latencies, 50))
         report.latency_p95_ms = float(np.percentile(latencies, 95))
@@ -175,15 +224,17 @@ def evaluate(
 def report_table(reports: list[Report]) -> str:
     head = (
         "| set | questions | hit@1 | hit@5 | MRR | answer acc. | no-answer acc. | citation validity "
-        "| p50 ms | p95 ms |\n|---|---|---|---|---|---|---|---|---|---|"
+        "| short answer given / EM / F1 | answer chars p50 | p50 ms | p95 ms |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = []
     for r in reports:
         na = "—" if r.no_answer_accuracy is None else f"{r.no_answer_accuracy:.3f}"
+        span = f"{r.span_given:.2f} / {r.span_exact:.3f} / {r.span_f1:.3f}" if r.span_questions else "—"
         rows.append(
             f"| {r.name} | {r.questions} | {r.hit1:.3f} | {r.hit5:.3f} | {r.mrr:.3f} | "
             f"{r.answer_accuracy:.3f} | {na} | {r.citation_validity:.3f} ({r.citations}) | "
-            f"{r.latency_p50_ms:.0f} | {r.latency_p95_ms:.0f} |"
+            f"{span} | {r.answer_chars_p50:.0f} | {r.latency_p50_ms:.0f} | {r.latency_p95_ms:.0f} |"
         )
     return "\n".join([head, *rows])
 

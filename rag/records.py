@@ -114,6 +114,17 @@ class Citation:
     score: float
 
 
+@dataclass(frozen=True, slots=True)
+class ShortAnswer:
+    """The span of the evidence that answers (a name, a number with its unit, a date, a short
+    phrase), quoted from citation `n`: `start`/`end` are offsets into that article's text."""
+
+    text: str  # in the question's script, like the answer
+    n: int
+    start: int
+    end: int
+
+
 @dataclass(slots=True)
 class Answer:
     question: str
@@ -126,6 +137,7 @@ class Answer:
     rewritten_question: str | None = None
     mode: str = "extractive"  # or "generated"
     message: str | None = None  # why there is no answer, or why generation fell back
+    short_answer: ShortAnswer | None = None  # None when no span of the evidence fits
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,4 +197,12 @@ def answer_to_dict(a: Answer) -> dict[str, object]:
         "rewritten_question": a.rewritten_question,
         "mode": a.mode,
         "message": a.message,
+        "short_answer": None
+        if a.short_answer is None
+        else {
+            "text": a.short_answer.text,
+            "n": a.short_answer.n,
+            "start": a.short_answer.start,
+            "end": a.short_answer.end,
+        },
     }

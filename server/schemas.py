@@ -163,6 +163,13 @@ class HitOut(BaseModel):
     published: str | None
 
 
+class ShortAnswerOut(BaseModel):
+    text: str = Field(description="the span that answers, in the question's script")
+    n: int = Field(description="the citation it is quoted from")
+    start: int = Field(description="offset of the span in that article's stored text")
+    end: int
+
+
 class AnswerOut(BaseModel):
     # fields the library adds later are passed through, not dropped (the required ones are checked)
     model_config = ConfigDict(
@@ -193,6 +200,7 @@ class AnswerOut(BaseModel):
                     "rewritten_question": None,
                     "mode": "extractive",
                     "message": None,
+                    "short_answer": {"text": "《若干意见》", "n": 1, "start": 40, "end": 52},
                 }
             ]
         },
@@ -208,6 +216,9 @@ class AnswerOut(BaseModel):
     rewritten_question: str | None
     mode: str
     message: str | None
+    short_answer: ShortAnswerOut | None = Field(
+        default=None, description="the span of the evidence that answers, or null when none fits"
+    )
 
 
 class SearchOut(BaseModel):

@@ -76,6 +76,7 @@ CSS = """
 #zw-header .zw-sub { color: var(--body-text-color-subdued); font-size: .9rem; }
 .zw-q { white-space: pre-wrap; }
 .zw-answer .zw-text { font-size: 1.02rem; line-height: 1.7; }
+.zw-answer .zw-short { font-size: 1.15rem; margin-bottom: 0.35rem; }
 .zw-rewritten, .zw-note, .zw-meta { color: var(--body-text-color-subdued); font-size: .85rem; }
 .zw-rewritten { margin-bottom: .4rem; }
 a.zw-ref { text-decoration: none; font-weight: 600; color: var(--color-accent); padding: 0 1px; }

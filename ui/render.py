@@ -172,6 +172,13 @@ def answer_html(
     out = [f'<div class="{cls}" data-turn="{turn}">']
     if answer.rewritten_question:
         out.append(f'<div class="zw-rewritten">已按上文理解为：{esc(answer.rewritten_question)}</div>')
+    if answer.answered and answer.short_answer is not None:  # the span that answers, above its evidence
+        short = link_markers(
+            esc(f"{convert_script(answer.short_answer.text, mode)}[{answer.short_answer.n}]"),
+            turn,
+            (c.n for c in answer.citations),
+        )
+        out.append(f'<div class="zw-short"><strong>{short}</strong></div>')
     body = link_markers(esc_lines(text), turn, (c.n for c in answer.citations))
     out.append(f'<div class="zw-text">{body}</div>')
     if answer.answered and answer.citations:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rag.span import SpanRules
+
 POLICY_FILE = Path(__file__).with_name("policy.json")
 FORMAT_VERSION = 1
 
@@ -88,13 +90,6 @@ class Terms:
 
 
 @dataclass(frozen=True, slots=True)
-class Spans:
-    """Short answers (rag.span): see `rag.span.SpanRules`."""
-
-    rules: dict[str, int]
-
-
-@dataclass(frozen=True, slots=True)
 class Policy:
     score: ScoreWeights
     not_found: NotFound
@@ -102,7 +97,7 @@ class Policy:
     evidence: Evidence
     terms: Terms
     types: TypeCredit
-    spans: Spans
+    spans: SpanRules  # short answers (rag.span)
     fitted: dict[str, Any]  # how the file was made: command, data, measured figures
 
     @staticmethod
@@ -136,7 +131,7 @@ def policy_from_dict(raw: dict[str, Any], where: str = "policy") -> Policy:
         evidence=_section(Evidence, raw.get("evidence"), f"{where}: evidence"),
         terms=_section(Terms, raw.get("terms"), f"{where}: terms"),
         types=_section(TypeCredit, raw.get("types"), f"{where}: types"),
-        spans=Spans(rules=dict(raw.get("spans", {}))),
+        spans=_section(SpanRules, raw.get("spans"), f"{where}: spans"),
         fitted=dict(raw.get("fitted", {})),
     )
 
@@ -145,9 +140,7 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
     out: dict[str, Any] = {"format_version": FORMAT_VERSION}
     for f in dataclasses.fields(policy):
         value = getattr(policy, f.name)
-        if f.name == "spans":
-            out["spans"] = dict(value.rules)
-        elif f.name == "fitted":
+        if f.name == "fitted":
             out["fitted"] = value
         else:
             out[f.name] = dataclasses.asdict(value)

@@ -6,7 +6,7 @@
 3. Score them with the policy's weights, decide whether the best one answers, and pick the
    answer's sentences (rag.answer.choose; every number in rag/answer/policy.json).
 4. Cite each chosen sentence, checked against the article read again from the store, and
-   pick the short answer span inside the evidence (rag.span).
+   pick the short answer span inside the evidence (rag.span), cited like the evidence.
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from rag.bm25 import tokenize_query
 from rag.errors import InputError, NotFoundError
 from rag.index import Index
 from rag.normalize import detect_script, to_script
-from rag.records import Answer, Citation, Filters, Hit, Turn
+from rag.records import Answer, Citation, Filters, Hit, ShortAnswer, Turn
 from rag.retrieve import retrieve, validate_top_k
+from rag.span import short_answer
 
 if TYPE_CHECKING:
     from rag.generate import LLMClient
@@ -132,19 +133,36 @@ def cite(index: Index, sents: Sequence[Sentence]) -> list[Citation]:
     return cites
 
 
+def _shown(q: Query, text: str) -> str:
+    """`text` in the question's script (an English question sees the text as published)."""
+    keep = q.script == "en" or detect_script(text) == q.script
+    return " ".join((text if keep else to_script(text, q.script)).split())
+
+
 def compose(index: Index, q: Query, chosen: list[Sentence]) -> tuple[str, list[Citation]]:
     """The answer text (each sentence in the question's script, marked with its citation)."""
     cites = cite(index, chosen)
-    kept = {(c.article_id, c.start) for c in cites}
+    by_place = {(c.article_id, c.start): c for c in cites}
     parts = []
     for s in chosen:
-        if (s.hit.article_id, s.start) not in kept:
-            continue
-        c = next(c for c in cites if (c.article_id, c.start) == (s.hit.article_id, s.start))
-        keep = q.script == "en" or detect_script(s.text) == q.script
-        shown = s.text if keep else to_script(s.text, q.script)
-        parts.append(f"{' '.join(shown.split())}[{c.n}]")
+        c = by_place.get((s.hit.article_id, s.start))
+        if c is not None:
+            parts.append(f"{_shown(q, s.text)}[{c.n}]")
     return "".join(parts), cites
+
+
+def pick_short_answer(
+    policy: Policy, q: Query, chosen: list[Sentence], cites: list[Citation]
+) -> ShortAnswer | None:
+    """The short answer: the span (rag.span) of the best-scored cited sentence that has one."""
+    by_place = {(c.article_id, c.start): c for c in cites}
+    for s in sorted(chosen, key=lambda s: -s.score):
+        c = by_place.get((s.hit.article_id, s.start))
+        span = short_answer(q.text, q.kind, s.text, policy.spans) if c is not None else None
+        if c is not None and span is not None:
+            a, b = span
+            return ShortAnswer(_shown(q, s.text[a:b]), c.n, s.start + a, s.start + b)
+    return None
 
 
 def ask(
@@ -188,11 +206,13 @@ def ask(
     if ev.sentences:
         best = max(ev.sentences, key=lambda s: s.score)
         if answerable(policy, q, best):
-            text, cites = compose(index, q, choose(policy, q, ev.sentences))
+            chosen = choose(policy, q, ev.sentences)
+            text, cites = compose(index, q, chosen)
             if cites:
                 answer.answered = True
                 answer.answer = text
                 answer.citations = cites
+                answer.short_answer = pick_short_answer(policy, q, chosen, cites)
     passages = ev.hits[: policy.evidence.passages]
     if llm is not None and answer.answered:
         _generate(llm, answer, passages, ev.texts)
@@ -220,5 +240,6 @@ def _generate(llm: LLMClient, answer: Answer, passages: Sequence[Hit], texts: di
         return
     answer.answer = result.answer.text
     answer.citations = cites
+    answer.short_answer = None  # it quoted the extractive citations, which are replaced
     answer.mode = "generated"
     answer.message = None

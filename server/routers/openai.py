@@ -48,7 +48,8 @@ def _date(published: str | None) -> str:
 
 
 def reply_text(answer: Answer) -> str:
-    """The chat reply: the answer, then a short numbered source list (or a not-found message)."""
+    """The chat reply: the short answer (bold, when there is one), the evidence, then a short
+    numbered source list (or a not-found message)."""
     labels = _labels(answer.script)
     if not answer.answered:
         text = answer.answer.strip() or answer.message or labels["none"]
@@ -74,6 +75,8 @@ def reply_text(answer: Answer) -> str:
         meta = " ".join(x for x in (c.source or "", _date(c.published)) if x)
         lines.append(f"[{c.n}] {c.title}" + (f" — {meta}" if meta else ""))
     text = answer.answer.strip()
+    if answer.short_answer is not None:  # the short answer first, then the evidence
+        text = f"**{answer.short_answer.text}**[{answer.short_answer.n}]\n\n{text}"
     if lines:
         text += "\n\n" + labels["sources"] + "\n" + "\n".join(lines)
     return text

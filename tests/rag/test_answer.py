@@ -185,3 +185,19 @@ def test_pointer_words_and_single_characters_weigh_less():
     q = analyse("胡忠雄在这次全会上做了什么？")
     assert {"这次", "做"} <= q.light
     assert "胡忠雄" not in q.light and "全会" not in q.light
+
+
+def test_the_short_answer_is_a_span_of_its_cited_evidence(fake_index):
+    a = ask(fake_index, "出席全会的市委委员应到多少人，实到多少人？")
+    assert a.answered and a.short_answer is not None
+    s = a.short_answer
+    cite = next(c for c in a.citations if c.n == s.n)
+    stored = fake_index.get_article(cite.article_id).text
+    assert cite.start <= s.start < s.end <= cite.end  # inside the cited sentence
+    assert to_simplified(stored[s.start : s.end]) == to_simplified(s.text)
+    assert any(ch.isdigit() for ch in s.text) and len(s.text) < len(a.answer)
+
+
+def test_no_short_answer_without_an_answer(fake_index):
+    a = ask(fake_index, "李洪波的妻子叫什么名字？")
+    assert not a.answered and a.short_answer is None

@@ -290,3 +290,13 @@ def test_index_checkpoint_alone_persists_the_index_and_needs_one(env, capsys, tm
     assert not (tmp_path / "nowhere").exists()
     assert main(["index"]) != 0
     assert "--checkpoint" in capsys.readouterr().err
+
+
+def test_ask_prints_the_short_answer_before_the_evidence(env, capsys):
+    assert main(["ask", "出席全会的市委委员应到多少人？", "--json"]) == 0
+    short = json.loads(capsys.readouterr().out)["short_answer"]
+    assert short is not None and set(short) == {"text", "n", "start", "end"}
+    assert main(["ask", "出席全会的市委委员应到多少人？"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{short['text']} [{short['n']}]"
+    assert "57" in lines[1]  # then the evidence sentence

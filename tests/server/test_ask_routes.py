@@ -16,7 +16,7 @@ def test_ask_returns_the_cli_json_with_verbatim_citations(client: TestClient, in
     body = r.json()
     direct = answer_to_dict(ask(index, SEED_QUESTION, top_k=5))
     assert set(body) == set(direct)
-    for key in ("question", "answered", "answer", "script", "citations", "mode"):
+    for key in ("question", "answered", "answer", "script", "citations", "mode", "short_answer"):
         assert body[key] == direct[key], key
     assert body["answered"] is True
     assert body["citations"]
@@ -134,3 +134,13 @@ def test_lone_surrogate_is_refused(client: TestClient) -> None:
         "/v1/ask", content=b'{"question": "\\ud800"}', headers={"Content-Type": "application/json"}
     )
     assert "Unicode" in assert_error(r, 422, "invalid_request")
+
+
+def test_ask_gives_the_short_answer_with_its_citation(client: TestClient) -> None:
+    body = client.post("/v1/ask", json={"question": "出席全会的市委委员应到多少人？"}).json()
+    short = body["short_answer"]
+    assert body["answered"] and short is not None
+    assert set(short) == {"text", "n", "start", "end"}
+    cite = next(c for c in body["citations"] if c["n"] == short["n"])
+    assert cite["start"] <= short["start"] < short["end"] <= cite["end"]
+    assert short["text"] in cite["quote"]

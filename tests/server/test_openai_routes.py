@@ -123,3 +123,18 @@ def test_chat_bad_input(client: TestClient, body: dict[str, object], status: int
 def test_chat_error_shape_is_openai_like(client: TestClient) -> None:
     r = client.post("/v1/chat/completions", content=b"{", headers={"Content-Type": "application/json"})
     assert r.json()["error"]["code"] == "invalid_json"
+
+
+def test_chat_reply_leads_with_the_short_answer(client: TestClient) -> None:
+    r = client.post(
+        "/v1/chat/completions",
+        json={"model": "zhiwen", "messages": [{"role": "user", "content": "出席全会的市委委员应到多少人？"}]},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    content = body["choices"][0]["message"]["content"]
+    direct = client.post("/v1/ask", json={"question": "出席全会的市委委员应到多少人？"}).json()
+    short = direct["short_answer"]
+    assert short is not None
+    assert content.startswith(f"**{short['text']}**[{short['n']}]")
+    assert direct["answer"] in content  # the evidence follows

@@ -218,3 +218,17 @@ def test_stats_while_loading_and_loaded() -> None:
     assert "正在加载" in stats_html(None)
     out = stats_html({"articles": 3, "chunks": 7, "embedder": "<b>e</b>"})
     assert ">3</b> 篇文章" in out and ">7</b> 个段落" in out and "&lt;b&gt;e" in out
+
+
+def test_the_short_answer_is_shown_in_bold_above_the_evidence() -> None:
+    from rag import ShortAnswer
+
+    text = "应到市委委员57人，实到54人。"
+    c = make_citation(text, text)
+    article = Article(id="a1", title=c.title, text=text)
+    short = ShortAnswer(text="57人", n=1, start=7, end=10)
+    out = answer_html(make_answer(f"{text}[1]", [c], short_answer=short), 1, {"a1": article})
+    assert '<div class="zw-short"><strong>57人' in out
+    assert out.index("zw-short") < out.index("zw-text")
+    plain = answer_html(make_answer(f"{text}[1]", [c]), 1, {"a1": article})
+    assert "zw-short" not in plain

@@ -1,0 +1,248 @@
+"""Short answers: the span of an answer sentence that answers the question (no model).
+
+Alignment (Chinese questions): the question is cut at its wh-word (什么, 哪, 谁, 多少 …); the longest suffix
+of the left part and prefix of the right part found in the sentence (anchors) frame the answer: 《X》是由哪两个
+公司合作开发的 over …是由甲公司和乙公司合作开发… gives 甲公司和乙公司 (one anchor: up to the clause mark). Type
+rules (person `nr`, number with unit, date, place `ns`, enumeration) refine the span or, without one, take
+the kind's expression nearest the anchors. None rather than a long guess; every threshold is in SpanRules.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from dataclasses import dataclass
+
+from rag.bm25 import segmenter
+from rag.normalize import fold_width, simplify_with_map, to_simplified
+
+logger = logging.getLogger(__name__)
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRules:
+    max_chars: int  # longest short answer kept (else None)
+    max_list_chars: int  # longest enumeration kept
+    min_anchor: int  # shortest question piece that counts as an anchor in the sentence
+    left_skip: int  # question characters next to the wh-word that the left anchor may skip
+    right_skip: int  # same for the right anchor (the type noun: 哪两个[公司]合作)
+    min_name_chars: int  # shortest person or place name taken by the type rules
+    max_item_chars: int  # longest item of an enumeration
+    min_items: int  # fewest items an enumeration needs
+
+
+# Wh-words (Simplified); a classifier right after one belongs to it (哪一年, 几个, 哪两家).
+_WH = re.compile(
+    r"(?:为什么|为何|什么|哪些|哪个|哪里|哪儿|哪|谁|多少|何时|何地|何处|何人|何种|怎样|怎么|如何|多久|多长|多大|多高|"
+    r"多远|多重|(?<![任如为])何(?!况)|几(?!乎))(?:[一二两三四五六七八九十\d]*[个位家种项条座所名年次件部本只届类支样份间首]|时候|时间|地方)?"
+)
+_CLAUSE = "，。；！？,;!?：:\n"
+_EDGE = " \t\r\n，。；！？,;!?：:、.…·-—"
+_PAIRS = {"「": "」", "『": "』", "“": "”", "‘": "’", "《": "》", "（": "）", "(": ")", "【": "】", '"': '"'}
+_CLOSE = {v: k for k, v in _PAIRS.items()}
+_ASIDE = {"（": "）", "(": ")"}
+_RUN = re.compile(rf"(?:（[^（）]*）|\([^()]*\)|[^{_CLAUSE}])+")
+# Grammar words that open a clause before its answer (又名X, 是X, 因X): dropped at a span's start.
+_GLUE = """又名 又称 又叫 也称 亦称 简称 别称 称为 名为 叫做 意思是 即是 就是 也是 亦是 是 为 了 在 于 由 被 即
+    因为 由于 因 乃 属于 属 用作 用于 位于 以 又译 译为 生于 出生于 设有 可以 可 会 它 其"""
+_LEADING_GLUE = tuple(sorted(_GLUE.split(), key=len, reverse=True))
+_TRAILING_GLUE = "的了"
+# The count closing an enumeration (鼓、锣和板四类, 甲与乙两种) is not one of its items.
+_LIST_COUNT = re.compile(
+    r"(?<=[^\s、])(?:[一二两三四五六七八九十]+|\d+个)[个种类项位家条名座所大]?[\u4e00-\u9fff]*$"
+)
+# Where a place is given (哪里: the clause after 位于) and a reason (为什么: the clause after 因为).
+_PLACE_S = re.compile(r"位于|坐落于|地处|座落于")
+_REASON_Q = re.compile(r"为什么|为何|原因|何故|怎么会")
+_REASON_S = re.compile(r"因为|由于|因(?!此|而)")
+_DIGITS = r"(?:\d[\d,.]*|[零〇○一二两三四五六七八九十百千]+)"
+_MAGNITUDE = r"(?:多|余|十|百|千|万|亿)"
+_UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米 英里 英尺 公顷 公斤 千克 美元 港元 欧元 日元 人民币 元 % ％ 倍 个
+    人次 人 名 位 家 座 部 种 项 场 届 条 件 岁 年 月 天 日 小时 分钟 秒 次 吨 米 克 度 里 亩 户 册 卷 集 首 本 台 辆 架 艘 层 所
+    株 只 支 篇 章 款 代 周 世纪 分 票 球 局 枚 头 匹 班"""
+_UNITS = f"(?:{'|'.join(_UNIT_WORDS.split())})"
+# A number with its magnitude, unit and a trailing 前/后/左右 (364.6公里, 三百多户, 6000年前).
+_NUMBER = re.compile(rf"(?:约|近|超过|逾|多达)?{_DIGITS}{_MAGNITUDE}*(?:{_UNITS}(?:人民币|前|后|左右)?)?")
+_NUM_CORE = re.compile(rf"\d|[零〇○一二两三四五六七八九十百千万亿]{_MAGNITUDE}*{_UNITS}")
+_DATE_ONE = (
+    rf"(?:公元前?)?(?:{_DIGITS}(?:年|世纪)(?:代)?(?:{_DIGITS}月(?:{_DIGITS}[日号])?)?|{_DIGITS}月(?:{_DIGITS}[日号])?)"
+    r"(?:初|中|末|底|初期|中期|末期|早期|晚期|后期|前期|上半叶|下半叶)?"
+    rf"(?:{_DIGITS}[时点](?:{_DIGITS}分)?)?"
+)
+_DATE = re.compile(rf"{_DATE_ONE}(?:(?:至|到|－|-|—|~|～){_DATE_ONE})?(?:间)?")
+_TAGS = {"person": ("nr", "nrfg", "nrt"), "place": ("ns",)}  # jieba POS flags
+
+
+@functools.lru_cache(maxsize=4096)  # cache size only: tagging is the slow part
+def _tagged(simplified: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, POS flag) of each jieba word of a Simplified sentence."""
+    segmenter()
+    import jieba.posseg as pseg
+
+    out: list[tuple[int, int, str]] = []
+    for pair in pseg.lcut(simplified):  # jieba keeps every character: words are contiguous
+        start = out[-1][1] if out else 0
+        out.append((start, start + len(pair.word), pair.flag))
+    return tuple(out)
+
+
+def _names(ss: str, tags: tuple[str, ...], rules: SpanRules) -> list[Span]:
+    """Words with one of `tags`, joined across a middle dot (威廉·琼斯)."""
+    spans: list[Span] = []
+    for start, end, _ in (w for w in _tagged(ss) if w[-1] in tags):
+        joined = spans and ss[spans[-1][-1] : start] in ("·", "•", "・")
+        spans[-1:] = [(spans[-1][0], end)] if joined else [*spans[-1:], (start, end)]
+    return [(s, e) for s, e in spans if e - s >= rules.min_name_chars]
+
+
+def _anchor(context: str, ss: str, rules: SpanRules, *, left: bool) -> tuple[str, int]:
+    """Longest suffix (left) / prefix (right) of `context` in `ss` after the fewest skipped characters."""
+    skip = rules.left_skip if left else rules.right_skip
+    for k in range(min(skip, len(context)) + 1):
+        ctx = context[: len(context) - k] if left else context[k:]
+        for n in range(len(ctx), rules.min_anchor - 1, -1):
+            piece = ctx[len(ctx) - n :] if left else ctx[:n]
+            if piece in ss:
+                return piece, k
+    return "", 0
+
+
+def _clean(ss: str, a: int, b: int) -> Span | None:
+    """Without edge punctuation, unpaired quotes, leading grammar words (是, 又名) and a final 的."""
+    while a < b:
+        glue = next((g for g in _LEADING_GLUE if ss.startswith(g, a) and a + len(g) < b), "")
+        if ss[a] in _EDGE or (ss[a] in _PAIRS and _PAIRS[ss[a]] not in ss[a + 1 : b]):
+            a += 1
+        elif ss[b - 1] in _EDGE + _TRAILING_GLUE or (
+            ss[b - 1] in _CLOSE and _CLOSE[ss[b - 1]] not in ss[a:b]
+        ):
+            b -= 1
+        elif glue and ss[a + len(glue)] not in _EDGE:
+            a += len(glue)
+        else:
+            break
+    return (a, b) if a < b else None
+
+
+def _clause(ss: str, i: int) -> tuple[int, int]:
+    """The clause (between clause marks, a bracket never cut) holding offset `i`."""
+    return next(((m.start(), m.end()) for m in _RUN.finditer(ss) if m.start() <= i < m.end()), (i, i))
+
+
+def _skip_aside(ss: str, a: int) -> int:
+    """Past brackets and punctuation right after an anchor: 赵鹏（…），中国足球运动员."""
+    while a < len(ss) and (ss[a] in _EDGE or (ss[a] in _ASIDE and _ASIDE[ss[a]] in ss[a:])):
+        a = ss.index(_ASIDE[ss[a]], a) + 1 if ss[a] in _ASIDE else a + 1
+    return a
+
+
+def _align(qs: str, ss: str, rules: SpanRules, longest: int) -> tuple[Span | None, int | None]:
+    """The aligned span (cleaned) and a position near the answer (for the type rules)."""
+    m = _WH.search(qs)
+    if not m:
+        return None, None
+    left, right = qs[: m.start()], re.sub(r"[？?。.！!\s]+$", "", qs[m.end() :])
+    la, _ = _anchor(left, ss, rules, left=True)
+    ra, rk = _anchor(right, ss, rules, left=False)
+    # the noun opening the right part (哪家[公司]管理) belongs to the answer
+    _, noun_end, flag = _tagged(right)[0] if ra and not rk else (0, 0, "")
+    noun = right[:noun_end] if flag.startswith("n") else ""
+    lefts = [x.end() for x in re.finditer(re.escape(la), ss)] if la else []
+    rights = [x.start() for x in re.finditer(re.escape(ra), ss)] if ra else []
+    pairs = sorted(
+        (r - e, e, r) for e in lefts for r in rights if r > e and _clause(ss, _skip_aside(ss, e))[1] >= r
+    )
+    # (start, end, near) in order of trust: both anchors, then the longer single anchor
+    tries = [(_skip_aside(ss, e), r, e) for _, e, r in pairs[:1]]
+    singles = [(len(la), (a, _clause(ss, a)[1], e)) for e in lefts[:1] for a in [_skip_aside(ss, e)]]
+    singles += [(len(ra) + 1, (_clause(ss, r)[0], r, r)) for r in rights[:1]]
+    tries += [t for _, t in sorted(singles, reverse=True)]
+    for a, b, near in tries:
+        if noun and ss.startswith(noun, b):
+            b += len(noun)
+        span = _clean(ss, a, b)
+        if span is not None and span[1] - span[0] <= longest:
+            return span, near
+    return None, None
+
+
+def _candidates(kind: str, qs: str, ss: str, rules: SpanRules) -> list[Span]:
+    """Expressions of the kind in the sentence, leaving out those the question names."""
+    if kind in ("person", "place"):
+        found = _names(ss, _TAGS[kind], rules)
+    elif kind in ("number", "date"):
+        ordinal_ok = kind == "date" or "第" in qs  # 第一场 is no count unless 第几 is asked
+        found = [
+            m.span()
+            for m in (_NUMBER if kind == "number" else _DATE).finditer(ss)
+            if m.group(0) and (kind == "date" or _NUM_CORE.search(m.group(0)))
+            if ordinal_ok or not ss[: m.start()].endswith("第")
+        ]
+    else:
+        item = rf"[^{_CLAUSE}、和及与]{{1,{rules.max_item_chars}}}"
+        enum = rf"{item}(?:(?:、|和|及|与|以及){item}){{{max(rules.min_items - 1, 1)},}}"
+        found = [m.span() for m in re.finditer(enum, ss)] if kind == "list" else []
+    return [(s, e) for s, e in found if ss[s:e] not in qs]
+
+
+def _typed(kind: str, qs: str, ss: str, span: Span | None, near: int | None, rules: SpanRules) -> Span | None:
+    """In the aligned span: a number or date becomes its whole expression (364.6 -> 364.6公里), a person
+    the name, a list loses its closing count; else the span stays. Without a span (or, for a number or
+    a 哪年 date, without the expression in it): the kind's expression nearest `near`."""
+    cands = _candidates(kind, qs, ss, rules)
+    wh = _WH.search(qs)
+    year_only = kind == "date" and wh is not None and wh.group(0).endswith("年")
+    chosen: Span | None = None
+    if span is not None:
+        a, b = span
+        inside = [(s, e) for s, e in cands if s < b and e > a]
+        cut = _LIST_COUNT.search(ss, a, b) if kind == "list" else None
+        if cut and re.search(r"、|和|及|与", ss[a : cut.start()]):
+            return a, cut.start()
+        if kind in ("number", "date", "person") and inside:
+            chosen = inside[-1] if kind == "person" else inside[0]
+        elif kind not in ("number", "date") or (not year_only and kind == "date" and not cands):
+            return span
+    if chosen is None and kind == "number" and wh is not None:
+        # 多少名 / 几个: a number in another unit answers another question
+        unit = re.match(_UNITS, qs[wh.end() :]) or re.search(rf"{_UNITS}$", wh.group(0))
+        cands = [(s, e) for s, e in cands if not unit or unit.group(0) in ss[s:e]]
+    if chosen is None and cands:
+        at = near or 0  # without an anchor: the first one
+        chosen = min(cands, key=lambda c: min(abs(c[0] - at), abs(c[1] - at)))
+    if chosen is not None and year_only and "年" in ss[chosen[0] : chosen[1]]:
+        chosen = chosen[0], ss.index("年", chosen[0]) + len("年")
+    return chosen
+
+
+def short_answer(question: str, kind: str, sentence: str, rules: SpanRules) -> Span | None:
+    """Offsets [start, end) into `sentence` (the text as published: Simplified OR Traditional) of the
+    span answering `question`, or None when no span fits."""
+    if not question.strip() or not sentence.strip():
+        return None
+    qs = fold_width(to_simplified(question))
+    ss, mapping = simplify_with_map(sentence)
+    chinese = bool(re.search(r"[\u4e00-\u9fff]", qs))
+    longest = rules.max_list_chars if kind == "list" else rules.max_chars
+    span, near = None, None
+    marker = _REASON_S if _REASON_Q.search(qs) else _PLACE_S if kind == "place" else None
+    if chinese and marker and (m := marker.search(ss)):  # the clause after 因为 / 位于
+        end = _clause(ss, m.end())[1]
+        cause = ss.find("而", m.end(), end) if marker is _REASON_S else -1  # 因X而Y: the reason is X
+        span, near = _clean(ss, m.end(), cause if cause > m.end() else end), m.end()
+    if span is None and chinese:
+        span, near = _align(qs, ss, rules, longest)
+    if kind in ("person", "number", "date", "place", "list"):
+        span = _typed(kind, qs, ss, span, near, rules)
+    if span is None or span[1] - span[0] > longest:
+        return None
+    a, b = span
+    if len(ss) == len(sentence):
+        return a, b
+    start, end = mapping[a], mapping[b - 1] + 1
+    if fold_width(to_simplified(sentence[start:end])) != ss[a:b]:
+        logger.debug("span %r not mapped back to the original sentence", ss[a:b])
+        return None
+    return start, end
