@@ -59,7 +59,7 @@ class Evidence:
 def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec, policy: Policy) -> None:  # type: ignore[no-untyped-def]
     """Compute every feature and the policy's score of each sentence."""
     w = policy.score
-    lexical_features(q, sents, term_weights(index, q, policy.terms.light_weight))
+    lexical_features(q, sents, term_weights(index, q, policy.terms.light_weight), policy.terms.word_window)
     ev = policy.evidence
     factor = ev.shortlist_en_factor if q.script == "en" else 1
     by_lexical = sorted(sents, key=lambda s: -(partial_score(w, s) - w.dense * s.dense))

@@ -90,3 +90,14 @@ def test_scores_follow_the_policy_weights() -> None:
 def test_the_publication_date_is_written_as_in_chinese_text() -> None:
     assert written_date(dataclasses.replace(HIT, published="2019-09-25T12:55:03")) == "2019年9月25日"
     assert written_date(dataclasses.replace(HIT, published=None)) == ""
+
+
+def test_a_one_character_term_counts_only_where_it_is_a_word() -> None:
+    from rag.answer.features import Words, coverage
+
+    words = Words(Policy.load().terms.word_window)
+    assert not words("水", "市领导程水泉出席")  # inside a name
+    assert words("水", "今年全市的水质持续改善，市民喝上了放心水")
+    long = "这是一段很长的文字，" * 30 + "市领导程水泉出席。"  # far from the start: the window still sees it
+    assert not words("水", long)
+    assert coverage(["水", "领导"], [1.0, 1.0], "市领导程水泉出席", words) == 0.5
