@@ -201,3 +201,29 @@ def test_the_short_answer_is_a_span_of_its_cited_evidence(fake_index):
 def test_no_short_answer_without_an_answer(fake_index):
     a = ask(fake_index, "李洪波的妻子叫什么名字？")
     assert not a.answered and a.short_answer is None
+
+
+def test_a_follow_up_prefers_the_articles_the_previous_answer_cited(tmp_path):
+    """Two reports answer alike; the one the previous answer cited wins because of the policy's
+    prefer bonus (with the bonus at 0 the other report, which matches the words better, wins)."""
+    import dataclasses
+
+    from rag import Article, FakeEmbedder, Index
+    from rag.answer import Policy, analyse, gather_evidence
+
+    a = Article(id="a", title="年度报告", text="钢厂今年的产量为一百万吨。")
+    b = Article(id="b", title="钢厂年度报告", text="钢厂今年的产量为两百万吨。")
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add([a, b])
+    q = analyse("钢厂今年的产量是多少？")
+    policy = Policy.load()
+    no_bonus = dataclasses.replace(policy, evidence=dataclasses.replace(policy.evidence, prefer_bonus=0.0))
+
+    def first(pol: Policy, prefer: tuple[str, ...]) -> str:
+        ev = gather_evidence(index, q, prefer=prefer, policy=pol)
+        return max(ev.sentences, key=lambda s: s.score).hit.article_id
+
+    assert first(policy, ()) == "b"  # without a conversation the better match answers
+    assert first(no_bonus, ("a",)) == "b"  # preferring without a bonus changes nothing
+    assert first(policy, ("a",)) == "a"  # the shipped bonus keeps the conversation on its article
+    index.close()
