@@ -3,6 +3,10 @@
 Each question's recorded choice (answered or not, and which spans are cited) must not change
 unnoticed: a change to scoring, list merging, the year rule or the "not found" threshold
 shows up here. The questions are written for these tests (none comes from an evaluation set).
+A second record keeps, for the same questions, every candidate sentence with its features and
+the policy's decision (answered or not, which candidates are chosen): replayed through
+`rag.answer.answerable`/`choose` with the shipped policy, no index or model needed, it catches
+a change of the decision alone (weights, boundary, composition limits).
 After an intended change, look at the differences and record them again:
 
     ZHIWEN_UPDATE_GOLDEN=1 .venv/bin/pytest tests/rag/test_answer_golden.py
@@ -17,8 +21,12 @@ from pathlib import Path
 import pytest
 
 from rag import ask
+from rag.answer import Policy, Query, Sentence, analyse, answerable, choose, full_score, gather_evidence
+from rag.records import Hit
 
 GOLDEN = Path(__file__).parent / "fixtures" / "answers_golden.json"
+DECISIONS = Path(__file__).parent / "fixtures" / "decisions_golden.json"
+FEATURES = ("cov", "ctx_cov", "own_cov", "retrieval", "dense", "type_ok")
 QUESTIONS = [
     "全会审议通过了什么决定？",
     "全会有哪些市领导出席？",
@@ -57,3 +65,52 @@ def test_the_golden_record_holds_both_answers_and_refusals() -> None:
     assert not want["李洪波的妻子叫什么名字？"]["answered"]
     assert not want["全会的主持人毕业于哪所大学？"]["answered"]
     assert len(want["全会有哪些市领导出席？"]["citations"]) >= 1
+
+
+def record_decision(index, question: str) -> dict:
+    q = analyse(question)
+    sents = gather_evidence(index, q).sentences
+    policy = Policy.load()
+    best = max(sents, key=lambda s: s.score)
+    chosen = choose(policy, q, sents) if answerable(policy, q, best) else []
+    return {
+        "query": {"script": q.script, "kind": q.kind, "list_of_people": q.list_of_people, "terms": q.terms},
+        "candidates": [
+            {"article": s.hit.article_id, "rank": s.hit_rank, "start": s.start, "text": s.text}
+            | {f: round(getattr(s, f), 6) for f in FEATURES}
+            for s in sents
+        ],
+        "chosen": [sents.index(s) for s in chosen],
+    }
+
+
+def replay(rec: dict) -> list[int]:
+    """The shipped policy's decision on the recorded features (no index, no model)."""
+    qd = rec["query"]
+    q = Query("", qd["script"], "", "", qd["kind"], qd["list_of_people"], qd["terms"])
+    policy = Policy.load()
+    sents = []
+    for c in rec["candidates"]:
+        hit = Hit(
+            chunk_id=c["article"], article_id=c["article"], title="", text="", start=0, end=0, score=1.0
+        )
+        s = Sentence(hit, c["rank"], c["start"], c["start"] + len(c["text"]), c["text"], c["text"])
+        for f in FEATURES:
+            setattr(s, f, c[f])
+        s.score = full_score(policy.score, q, s)
+        sents.append(s)
+    best = max(sents, key=lambda s: s.score)
+    if not answerable(policy, q, best):
+        return []
+    return [sents.index(s) for s in choose(policy, q, sents)]
+
+
+def test_recorded_features_replay_to_the_recorded_decisions(fake_index) -> None:
+    if os.environ.get("ZHIWEN_UPDATE_GOLDEN"):
+        got = {q: record_decision(fake_index, q) for q in QUESTIONS}
+        DECISIONS.write_text(json.dumps(got, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        pytest.skip("golden decisions recorded")
+    recorded = json.loads(DECISIONS.read_text(encoding="utf-8"))
+    assert set(recorded) == set(QUESTIONS)
+    assert {q: replay(r) for q, r in recorded.items()} == {q: r["chosen"] for q, r in recorded.items()}
+    assert any(r["chosen"] for r in recorded.values()) and any(not r["chosen"] for r in recorded.values())
