@@ -56,6 +56,7 @@ SETS = {"cmrc2018_dev": "cmrc2018_dev_qa.jsonl", "drcd_dev": "drcd_dev_qa.jsonl"
 FEATURES = ("cov", "ctx_cov", "own_cov", "retrieval", "hit_rank", "dense", "type_ok")
 WEIGHTS = ("ctx_cov", "retrieval", "rank", "dense", "type_ok", "type_ok_list")  # cov stays: scale
 STEPS = (0.0, 0.5, 0.67, 0.8, 1.25, 1.5, 2.0)  # multiplicative moves of one weight
+COVERAGE_ONLY = (0.45, 0.5, 0.525, 0.55, 0.6)  # v1's "not found" rule, for comparison
 KEEP_CURVE = (0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99)  # the "not found" curve's points
 
 
@@ -301,6 +302,11 @@ def main() -> int:
     for k in KEEP_CURVE:
         kept, refused = decide(fit_boundary(shipped, both, k), both)
         curve.append({"target_keep": k, "kept": round(kept, 4), "refused": round(refused, 4)})
+    # for comparison: v1's rule, passage coverage alone against a threshold, on the same recording
+    coverage_only = []
+    for t in COVERAGE_ONLY:
+        kept, refused = decide(with_boundary(shipped, 1.0, 0.0, -t), both)
+        coverage_only.append({"min_coverage": t, "kept": round(kept, 4), "refused": round(refused, 4)})
     n_pos = sum(r.answerable for r in both)
     fitted_info = {
         "command": "bench/fit_policy.py " + " ".join(sys.argv[1:]),
@@ -314,6 +320,7 @@ def main() -> int:
         "spans as measured with bench/spans.py on CMRC 2018 (DRCD held apart)",
         "cross_dataset": table,
         "not_found_curve": curve,
+        "coverage_only_curve": coverage_only,
         "shipped": summary(shipped, both),
     }
     out = dataclasses.replace(shipped, fitted=fitted_info)
@@ -327,6 +334,11 @@ def main() -> int:
     for c in curve:
         mark = " (shipped)" if c["target_keep"] == args.keep else ""
         print(f"| {c['target_keep']:.2f}{mark} | {c['kept']:.3f} | {c['refused']:.3f} |")
+    print(
+        "| coverage-only rule (v1): least coverage | answerable kept | deleted-source refused |\n|---|---|---|"
+    )
+    for c in coverage_only:
+        print(f"| {c['min_coverage']:.3f} | {c['kept']:.3f} | {c['refused']:.3f} |")
     print(
         f"shipped, on both sets: {fitted_info['shipped']}; median candidates {statistics.median(len(r.sents) for r in both)}"
     )
