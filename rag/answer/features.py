@@ -174,17 +174,19 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
     ]
     own = [(t, w) for t, w in zip(q.terms, weights, strict=True) if t not in q.carried]
     words = Words(window)
-    ctx_cache: dict[str, str] = {}
+    by_chunk: dict[str, tuple[float, float]] = {}  # the passage's coverages, once per passage
     for s in sents:
-        ctx = ctx_cache.get(s.hit.chunk_id)
-        if ctx is None:
-            ctx = ctx_cache[s.hit.chunk_id] = canonical_terms(
-                f"{s.hit.title}\n{written_date(s.hit)}\n{s.hit.text}"
-            )
+        got = by_chunk.get(s.hit.chunk_id)
+        if got is None:
+            ctx = canonical_terms(f"{s.hit.title}\n{written_date(s.hit)}\n{s.hit.text}")
+            own_cov = 1.0
+            if (
+                q.carried and own
+            ):  # a follow-up: its own words must be covered too, not just the carried context
+                own_cov = coverage([t for t, _ in own], [w for _, w in own], ctx, words)
+            got = by_chunk[s.hit.chunk_id] = (coverage(q.terms, weights, ctx, words), own_cov)
+        s.ctx_cov, s.own_cov = got
         s.cov = coverage(q.terms, local, s.canon, words)
-        s.ctx_cov = coverage(q.terms, weights, ctx, words)
-        if q.carried:  # a follow-up: its own words must be covered too, not just the carried context
-            s.own_cov = coverage([t for t, _ in own], [w for _, w in own], ctx, words) if own else 1.0
         s.retrieval = s.hit.score / top_hit
 
 
