@@ -210,13 +210,13 @@ def dense_features(index: Index, sents: Sequence[Sentence], qvec: np.ndarray, sh
             s.dense = float(got.min())
 
 
-def people(text: str, exclude: str) -> list[str]:
+def people(text: str, exclude: str, min_chars: int) -> list[str]:
     """Person names in `text` that `exclude` (the question) does not contain."""
-    return [w for w in _person_names(text) if w not in exclude]
+    return [w for w in _person_names(text, min_chars) if w not in exclude]
 
 
 @functools.lru_cache(maxsize=4096)
-def _person_names(text: str) -> tuple[str, ...]:
+def _person_names(text: str, min_chars: int) -> tuple[str, ...]:
     """Person names (jieba POS nr, two characters or more) in order; cached, as the same
     sentences come back for related questions and tagging is the slow part."""
     import jieba.posseg as pseg
@@ -224,7 +224,7 @@ def _person_names(text: str) -> tuple[str, ...]:
     segmenter()
     out: list[str] = []
     for w in pseg.lcut(to_simplified(text)):
-        if w.flag == "nr" and len(w.word) >= 2 and w.word not in out:
+        if w.flag == "nr" and len(w.word) >= min_chars and w.word not in out:
             out.append(w.word)
     return tuple(out)
 
@@ -238,9 +238,9 @@ def type_feature(q: Query, s: Sentence, types: TypeCredit) -> float:
             return 1.0 if _YEAR.search(s.text) else types.other_date_for_year if _DATE.search(s.text) else 0.0
         return 1.0 if _DATE.search(s.text) else 0.0
     if q.kind == "person":
-        return 1.0 if people(s.text, q.simplified) else 0.0
+        return 1.0 if people(s.text, q.simplified, types.min_name_chars) else 0.0
     if q.kind == "list":
         if q.list_of_people:
-            return min(1.0, len(people(s.text, q.simplified)) / types.people_per_list)
+            return min(1.0, len(people(s.text, q.simplified, types.min_name_chars)) / types.people_per_list)
         return min(1.0, len(_ENUM.findall(s.text)) / types.marks_per_list)
     return 0.0

@@ -61,6 +61,7 @@ class Compose:
     list_merge: float  # list sentences merged when they score this share of the best
     list_window: int  # how many of the next-ranked sentences list merging looks at
     list_max: int  # at most this many sentences in a list answer
+    suggestions: int  # nearest passages listed with a "not found" (at most top_k)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class TypeCredit:
 
     other_date_for_year: float  # a date without a year, when a year is asked
     people_per_list: int  # person names that make a sentence a full list of people
+    min_name_chars: int  # a person name (jieba POS nr) is this long at least
     marks_per_list: int  # enumeration marks (、) that make a sentence a full list
 
 

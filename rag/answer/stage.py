@@ -219,7 +219,7 @@ def ask(
     if not answer.answered:
         answer.message = NOT_FOUND[q.script]
         answer.answer = NOT_FOUND[q.script]
-        answer.suggestions = ev.hits[: min(3, top_k)]
+        answer.suggestions = ev.hits[: min(policy.compose.suggestions, top_k)]
     answer.took_ms = round((time.perf_counter() - t0) * 1000, 1)
     return answer
 
