@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from rag.answer.choose import answerable, choose, full_score, partial_score
 from rag.answer.features import (
     Sentence,
@@ -56,13 +58,13 @@ class Evidence:
     sentences: list[Sentence]  # scored
 
 
-def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec, policy: Policy) -> None:  # type: ignore[no-untyped-def]
+def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec: np.ndarray, policy: Policy) -> None:
     """Compute every feature and the policy's score of each sentence."""
     w = policy.score
     lexical_features(q, sents, term_weights(index, q, policy.terms.light_weight), policy.terms.word_window)
     ev = policy.evidence
     factor = ev.shortlist_en_factor if q.script == "en" else 1
-    by_lexical = sorted(sents, key=lambda s: -(partial_score(w, s) - w.dense * s.dense))
+    by_lexical = sorted(sents, key=lambda s: -partial_score(w, s))  # no cosine yet: lexical order
     dense_features(index, by_lexical, qvec, ev.dense_shortlist * factor)
     # the answer type (part-of-speech tagging is the slow part), for a shortlist only
     for s in sorted(sents, key=lambda s: -partial_score(w, s))[: ev.type_shortlist * factor]:
