@@ -47,6 +47,7 @@ _RUN = re.compile(rf"(?:（[^（）]*）|\([^()]*\)|[^{_CLAUSE}])+")
 # Grammar words that open a clause before its answer (又名X, 是X, 因X): dropped at a span's start.
 _GLUE = """又名 又称 又叫 也称 亦称 简称 别称 称为 名为 叫做 意思是 即是 就是 也是 亦是 是 为 了 在 于 由 被 即
     因为 由于 因 乃 属于 属 用作 用于 位于 以 又译 译为 生于 出生于 设有 可以 可 会 它 其"""
+_PREPOSITIONS = frozenset("由被在于从向以用对给跟与和为")
 _LEADING_GLUE = tuple(sorted(_GLUE.split(), key=len, reverse=True))
 _TRAILING_GLUE = "的了"
 # The count closing an enumeration (鼓、锣和板四类, 甲与乙两种) is not one of its items.
@@ -159,9 +160,15 @@ def _align(qs: str, ss: str, rules: SpanRules, longest: int) -> tuple[Span | Non
     singles = [(len(la), (a, _clause(ss, a)[1], e)) for e in lefts[:1] for a in [_skip_aside(ss, e)]]
     singles += [(len(ra) + 1, (_clause(ss, r)[0], r, r)) for r in rights[:1]]
     tries += [t for _, t in sorted(singles, reverse=True)]
+    # a preposition right before the question word (由哪个公司, 在哪一年, 被谁) heads the answer
+    # in the sentence too: 于1980年代由东华实业开发 -> 东华实业
+    prep = left[-1:] if left[-1:] in _PREPOSITIONS else ""
     for a, b, near in tries:
         if noun and ss.startswith(noun, b):
             b += len(noun)
+        cut = ss.rfind(prep, a, b - 1) if prep else -1
+        if cut >= 0:
+            a = cut + 1
         span = _clean(ss, a, b)
         if span is not None and span[1] - span[0] <= longest:
             return span, near

@@ -146,3 +146,8 @@ def test_a_when_question_takes_the_date_over_an_aligned_clause_without_one() -> 
     assert answer("这种文字在何时成为官方文字？", "date", sentence) == "1850年"
     # with no date in the sentence the aligned clause still answers
     assert answer("大桥在什么时候开始收费？", "date", "大桥在车流量超过设计能力之后开始收费。") is not None
+
+
+def test_a_preposition_before_the_question_word_heads_the_answer() -> None:
+    sentence = "这座大桥于2001年由甲路桥集团承建，全长两千米。"
+    assert answer("这座大桥由哪家企业承建？", "other", sentence) == "甲路桥集团"
