@@ -101,3 +101,17 @@ def test_a_one_character_term_counts_only_where_it_is_a_word() -> None:
     long = "这是一段很长的文字，" * 30 + "市领导程水泉出席。"  # far from the start: the window still sees it
     assert not words("水", long)
     assert coverage(["水", "领导"], [1.0, 1.0], "市领导程水泉出席", words) == 0.5
+
+
+def test_the_shipped_boundary_refuses_weak_evidence_and_keeps_strong() -> None:
+    """Guards the fitted boundary against a refit (or an edit) that makes "not found" lenient
+    or strict: half the question's weighted terms in the passage with a low cosine is not an
+    answer; three quarters with a typical answering cosine is. Both points lie well inside the
+    two sides of the boundary fitted on the dev sets; look at the not-found curve before moving
+    them."""
+    p = Policy.load()
+    q = query()
+    assert not answerable(p, q, sentence(ctx_cov=0.55, dense=0.15))
+    assert not answerable(p, q, sentence(ctx_cov=0.3, dense=0.6))
+    assert answerable(p, q, sentence(ctx_cov=0.75, dense=0.3))
+    assert answerable(p, q, sentence(ctx_cov=1.0, dense=0.1))
