@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from rag import Index, get_embedder  # noqa: E402
 from rag.answer import (  # noqa: E402
     POLICY_FILE,
+    RECORDED_FEATURES,
     Policy,
     Query,
     Sentence,
@@ -47,13 +48,12 @@ from rag.answer import (  # noqa: E402
     full_score,
     gather_evidence,
     policy_to_dict,
+    recorded_sentence,
 )
 from rag.errors import NotFoundError  # noqa: E402
 from rag.evaluate import QAItem, gold_found, load_qa  # noqa: E402
-from rag.records import Hit  # noqa: E402
 
 SETS = {"cmrc2018_dev": "cmrc2018_dev_qa.jsonl", "drcd_dev": "drcd_dev_qa.jsonl"}
-FEATURES = ("cov", "ctx_cov", "own_cov", "retrieval", "hit_rank", "dense", "type_ok")
 WEIGHTS = ("ctx_cov", "retrieval", "rank", "dense", "type_ok", "type_ok_list")  # cov stays: scale
 STEPS = (0.0, 0.5, 0.67, 0.8, 1.25, 1.5, 2.0)  # multiplicative moves of one weight
 COVERAGE_ONLY = (0.45, 0.5, 0.525, 0.55, 0.6)  # v1's "not found" rule, for comparison
@@ -74,7 +74,8 @@ def record(index: Index, item: QAItem, label: str, set_name: str, policy: Policy
         "has_terms": bool(q.terms),
         "sentences": [
             {
-                **{f: getattr(s, f) for f in FEATURES},
+                **{f: getattr(s, f) for f in RECORDED_FEATURES},
+                "hit_rank": s.hit_rank,
                 "article": s.hit.article_id,
                 "gold": label == "answerable" and gold_found(item, s.text),
             }
@@ -117,18 +118,9 @@ def collect(root: Path, limit: int, policy: Policy) -> list[dict[str, Any]]:
     return rows
 
 
-_HIT = Hit(chunk_id="", article_id="", title="", text="", start=0, end=0, score=0.0)
-
-
 def replay(row: dict[str, Any]) -> tuple[Query, list[Sentence]]:
     q = Query(row["question"], row["script"], "", "", row["kind"], terms=["t"] if row["has_terms"] else [])
-    sents = []
-    for d in row["sentences"]:
-        s = Sentence(dataclasses.replace(_HIT, article_id=d["article"]), d["hit_rank"], 0, 0, "", "")
-        for f in FEATURES:
-            setattr(s, f, d[f])
-        sents.append(s)
-    return q, sents
+    return q, [recorded_sentence(d["article"], d["hit_rank"], d) for d in row["sentences"]]
 
 
 @dataclasses.dataclass(slots=True)

@@ -2,7 +2,7 @@
 decision -> verified citations (and a short answer span). Public API re-exported here."""
 
 from rag.answer.choose import answerable, choose, full_score, partial_score
-from rag.answer.features import Sentence
+from rag.answer.features import RECORDED_FEATURES, Sentence, recorded_sentence
 from rag.answer.policy import POLICY_FILE, Policy, policy_from_dict, policy_to_dict
 from rag.answer.question import Query, analyse
 from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, score_sentences
@@ -10,6 +10,7 @@ from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, sc
 __all__ = [
     "NOT_FOUND",
     "POLICY_FILE",
+    "RECORDED_FEATURES",
     "Evidence",
     "Policy",
     "Query",
@@ -24,5 +25,6 @@ __all__ = [
     "partial_score",
     "policy_from_dict",
     "policy_to_dict",
+    "recorded_sentence",
     "score_sentences",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +51,22 @@ class Sentence:
     dense: float = 0.0
     type_ok: float = 0.0
     score: float = 0.0
+
+
+# The features a recording of candidates keeps (bench/fit_policy.py, the golden decisions):
+# with the passage's rank, all a decision needs besides the sentence's place and text.
+RECORDED_FEATURES = ("cov", "ctx_cov", "own_cov", "retrieval", "dense", "type_ok")
+
+
+def recorded_sentence(
+    article: str, rank: int, features: Mapping[str, float], text: str = "", start: int = 0
+) -> Sentence:
+    """A candidate rebuilt from recorded features (no index, no model), for replaying decisions."""
+    hit = Hit(chunk_id=article, article_id=article, title="", text="", start=0, end=0, score=1.0)
+    s = Sentence(hit, rank, start, start + len(text), text, text)
+    for f in RECORDED_FEATURES:
+        setattr(s, f, features[f])
+    return s
 
 
 def candidates(
@@ -180,9 +196,8 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
         if got is None:
             ctx = canonical_terms(f"{s.hit.title}\n{written_date(s.hit)}\n{s.hit.text}")
             own_cov = 1.0
-            if (
-                q.carried and own
-            ):  # a follow-up: its own words must be covered too, not just the carried context
+            # a follow-up: its own words must be covered too, not just the carried context
+            if q.carried and own:
                 own_cov = coverage([t for t, _ in own], [w for _, w in own], ctx, words)
             got = by_chunk[s.hit.chunk_id] = (coverage(q.terms, weights, ctx, words), own_cov)
         s.ctx_cov, s.own_cov = got

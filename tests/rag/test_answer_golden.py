@@ -21,12 +21,20 @@ from pathlib import Path
 import pytest
 
 from rag import ask
-from rag.answer import Policy, Query, Sentence, analyse, answerable, choose, full_score, gather_evidence
-from rag.records import Hit
+from rag.answer import (
+    RECORDED_FEATURES,
+    Policy,
+    Query,
+    analyse,
+    answerable,
+    choose,
+    full_score,
+    gather_evidence,
+    recorded_sentence,
+)
 
 GOLDEN = Path(__file__).parent / "fixtures" / "answers_golden.json"
 DECISIONS = Path(__file__).parent / "fixtures" / "decisions_golden.json"
-FEATURES = ("cov", "ctx_cov", "own_cov", "retrieval", "dense", "type_ok")
 QUESTIONS = [
     "全会审议通过了什么决定？",
     "全会有哪些市领导出席？",
@@ -77,7 +85,7 @@ def record_decision(index, question: str) -> dict:
         "query": {"script": q.script, "kind": q.kind, "list_of_people": q.list_of_people, "terms": q.terms},
         "candidates": [
             {"article": s.hit.article_id, "rank": s.hit_rank, "start": s.start, "text": s.text}
-            | {f: round(getattr(s, f), 6) for f in FEATURES}
+            | {f: round(getattr(s, f), 6) for f in RECORDED_FEATURES}
             for s in sents
         ],
         "chosen": [sents.index(s) for s in chosen],
@@ -89,16 +97,9 @@ def replay(rec: dict) -> list[int]:
     qd = rec["query"]
     q = Query("", qd["script"], "", "", qd["kind"], qd["list_of_people"], qd["terms"])
     policy = Policy.load()
-    sents = []
-    for c in rec["candidates"]:
-        hit = Hit(
-            chunk_id=c["article"], article_id=c["article"], title="", text="", start=0, end=0, score=1.0
-        )
-        s = Sentence(hit, c["rank"], c["start"], c["start"] + len(c["text"]), c["text"], c["text"])
-        for f in FEATURES:
-            setattr(s, f, c[f])
+    sents = [recorded_sentence(c["article"], c["rank"], c, c["text"], c["start"]) for c in rec["candidates"]]
+    for s in sents:
         s.score = full_score(policy.score, q, s)
-        sents.append(s)
     best = max(sents, key=lambda s: s.score)
     if not answerable(policy, q, best):
         return []
