@@ -87,9 +87,8 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
     if fragment and i + 1 < len(same) and len(best.text) + len(same[i + 1].text) <= c.max_answer_chars:
         chosen.append(same[i + 1])
     else:
-        for second in ranked[
-            1 : 1 + c.second_window
-        ]:  # a second sentence that answers nearly as well, same article
+        # a second sentence that answers nearly as well, same article
+        for second in ranked[1 : 1 + c.second_window]:
             if (
                 second.hit.article_id == best.hit.article_id
                 and second.score >= c.second_sentence * best.score

@@ -141,27 +141,19 @@ def _shown(q: Query, text: str) -> str:
     return " ".join((text if keep else to_script(text, q.script)).split())
 
 
-def compose(index: Index, q: Query, chosen: list[Sentence]) -> tuple[str, list[Citation]]:
-    """The answer text (each sentence in the question's script, marked with its citation)."""
-    cites = cite(index, chosen)
-    by_place = {(c.article_id, c.start): c for c in cites}
-    parts = []
-    for s in chosen:
-        c = by_place.get((s.hit.article_id, s.start))
-        if c is not None:
-            parts.append(f"{_shown(q, s.text)}[{c.n}]")
-    return "".join(parts), cites
+def compose(index: Index, q: Query, chosen: list[Sentence]) -> tuple[str, list[tuple[Sentence, Citation]]]:
+    """The answer text (each sentence in the question's script, marked with its citation) and
+    the chosen sentences that kept a citation, each with it."""
+    by_place = {(c.article_id, c.start): c for c in cite(index, chosen)}
+    cited = [(s, by_place[key]) for s in chosen if (key := (s.hit.article_id, s.start)) in by_place]
+    return "".join(f"{_shown(q, s.text)}[{c.n}]" for s, c in cited), cited
 
 
-def pick_short_answer(
-    policy: Policy, q: Query, chosen: list[Sentence], cites: list[Citation]
-) -> ShortAnswer | None:
+def pick_short_answer(policy: Policy, q: Query, cited: list[tuple[Sentence, Citation]]) -> ShortAnswer | None:
     """The short answer: the span (rag.span) of the best-scored cited sentence that has one."""
-    by_place = {(c.article_id, c.start): c for c in cites}
-    for s in sorted(chosen, key=lambda s: -s.score):
-        c = by_place.get((s.hit.article_id, s.start))
-        span = short_answer(q.text, q.kind, s.text, policy.spans) if c is not None else None
-        if c is not None and span is not None:
+    for s, c in sorted(cited, key=lambda sc: -sc[0].score):
+        span = short_answer(q.text, q.kind, s.text, policy.spans)
+        if span is not None:
             a, b = span
             return ShortAnswer(_shown(q, s.text[a:b]), c.n, s.start + a, s.start + b)
     return None
@@ -208,13 +200,12 @@ def ask(
     if ev.sentences:
         best = max(ev.sentences, key=lambda s: s.score)
         if answerable(policy, q, best):
-            chosen = choose(policy, q, ev.sentences)
-            text, cites = compose(index, q, chosen)
-            if cites:
+            text, cited = compose(index, q, choose(policy, q, ev.sentences))
+            if cited:
                 answer.answered = True
                 answer.answer = text
-                answer.citations = cites
-                answer.short_answer = pick_short_answer(policy, q, chosen, cites)
+                answer.citations = [c for _, c in cited]
+                answer.short_answer = pick_short_answer(policy, q, cited)
     passages = ev.hits[: policy.evidence.passages]
     if llm is not None and answer.answered:
         _generate(llm, answer, passages, ev.texts)
