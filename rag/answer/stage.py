@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -56,6 +56,12 @@ class Evidence:
     hits: list[Hit]
     texts: dict[str, str]  # article id -> stored text
     sentences: list[Sentence]  # scored
+
+
+def known_words(index: Index) -> Callable[[Sequence[str]], list[bool]]:
+    """Which of some words the index's vocabulary holds."""
+    state = index.snapshot()
+    return lambda words: [i >= 0 for i in state.term_ids(words)]
 
 
 def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec: np.ndarray, policy: Policy) -> None:
@@ -187,7 +193,7 @@ def ask(
             rewritten = r.query
         prefer = tuple(r.prefer_articles)
         carried = r.carried
-    q = analyse(question, rewritten, policy=policy)
+    q = analyse(question, rewritten, policy=policy, known=known_words(index))
     if carried:  # carried words find the passages; the question's own words pick the sentence
         own = set(tokenize_query(question))
         from_context = {t for c in carried for t in tokenize_query(c)}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rag import ask
 from rag.answer import analyse
-from rag.english import translations
+from rag.english import romanized_names, translations
+from rag.normalize import to_simplified
 
 
 def flat(question: str) -> list[str]:
@@ -40,4 +41,25 @@ def test_english_questions_answered_and_refused(fake_index) -> None:
 def test_english_words_outside_any_fixed_list_find_their_article(fake_index) -> None:
     # no cue list names "manufacturing": the dictionary maps it (制造), and it is answered
     a = ask(fake_index, "What did Hu Henghua say about manufacturing?")
-    assert a.answered and "制造业" in a.answer
+    assert a.answered and "制造业" in to_simplified(a.answer)
+
+
+def test_a_romanized_name_is_spelled_in_chinese_either_order() -> None:
+    for question in ("What did Hu Henghua say?", "What did Henghua Hu say?"):
+        (spellings,) = romanized_names(question)
+        assert "胡衡华" in spellings
+    assert romanized_names("Did Michael Jordan play in Changsha?") == []  # not pinyin
+    assert romanized_names("What did Hu say?") == []  # a surname alone is no name
+
+
+def test_only_the_spellings_the_index_knows_become_a_term() -> None:
+    question = "What did Hu Henghua say about manufacturing?"
+    assert not any("胡衡华" in t for t in analyse(question).terms)
+    q = analyse(question, known=lambda words: [w == "胡衡华" for w in words])
+    assert "胡衡华" in q.terms and "胡衡华" in q.search_text
+
+
+def test_an_english_question_about_a_person_cites_the_article_about_him(fake_index) -> None:
+    # the plenary report also speaks of manufacturing; the interview is the one with Hu Henghua
+    a = ask(fake_index, "What did Hu Henghua say about manufacturing?")
+    assert a.citations and all("胡衡华" in to_simplified(c.quote) for c in a.citations)
