@@ -308,18 +308,23 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _common_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--index", help="index directory (env ZHIWEN_INDEX, default ./.zhiwen/index)")
+    p.add_argument("--embedder", help="use (default) | st:MODEL_NAME_OR_PATH | fake (env ZHIWEN_EMBEDDER)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--index", help="index directory (env ZHIWEN_INDEX, default ./.zhiwen/index)")
-    common.add_argument(
-        "--embedder", help="use (default) | st:MODEL_NAME_OR_PATH | fake (env ZHIWEN_EMBEDDER)"
-    )
-    common.add_argument("-v", "--verbose", action="store_true")
     ap = argparse.ArgumentParser(
         prog="zhiwen",
         description="知闻 zhiwen: ask questions of Chinese news, get cited answers.",
-        parents=[common],
+        parents=[_common_options(argparse.ArgumentParser(add_help=False))],
     )
+    ap.set_defaults(index=None, embedder=None, verbose=False)
+    # the same options after the command; unset there, they keep what was given before it
+    # (`zhiwen --index DIR ask ...` and `zhiwen ask --index DIR ...` both work)
+    common = _common_options(argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS))
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", parents=[common], help="index files or folders (.txt .md .jsonl .jsonl.gz)")

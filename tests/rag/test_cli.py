@@ -300,3 +300,14 @@ def test_ask_prints_the_short_answer_before_the_evidence(env, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"{short['text']} [{short['n']}]"
     assert "57" in lines[1]  # then the evidence sentence
+
+
+def test_index_option_works_before_and_after_the_command(env, capsys, tmp_path) -> None:
+    # `zhiwen --index DIR ask` once fell back to the default index: the command's own
+    # (unset) --index overwrote the one given before it
+    target = tmp_path / "elsewhere"
+    assert main(["--index", str(target), "index", str(SEEDS), "-q"]) == 0
+    capsys.readouterr()
+    assert (target / "manifest.json").exists() and not (env / "index").exists()
+    assert main(["--index", str(target), "articles", "list", "--json"]) == 0
+    assert main(["articles", "list", "--json", "--index", str(target)]) == 0
