@@ -50,11 +50,15 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
     as well; for a list question, list sentences of the best one's article merged."""
     c = policy.compose
     ranked = sorted(sents, key=lambda s: -s.score)
-    if q.kind == "list":  # lead with a sentence that holds a list, when one answers nearly as well
+    # a list question: lead with a sentence that holds a list, when one answers nearly as well,
+    # and merge the article's other lists; a list sharing no word with the question is not the
+    # one asked for (谁没有出席年会但列席了会议: not the list of those who attended)
+    if q.kind == "list":
         listing = [
             s
             for s in ranked[: c.list_window]
             if s.type_ok >= c.list_type_min
+            and s.cov > 0
             and s.score >= c.list_lead * ranked[0].score
             and s.hit.article_id == ranked[0].hit.article_id
         ]
@@ -70,6 +74,7 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
                 s.hit.article_id != best.hit.article_id
                 or s.score < c.list_merge * best.score
                 or s.type_ok < c.list_type_min
+                or s.cov == 0
             ):
                 continue
             if q.list_of_people:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rag.answer.policy import Policy
-from rag.bm25 import query_terms
+from rag.bm25 import query_terms, segmenter
 from rag.english import romanized_names, translations
 from rag.normalize import detect_script, to_simplified
 
@@ -55,8 +55,14 @@ _YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4})年")
 _DATE_TERMS = re.compile(r"(?<!\d)(?:(\d{4}年)(?:(\d{1,2}月(?:\d{1,2}[日号])?))?|(\d{1,2}月\d{1,2}[日号]))")
 # Words about the article itself (这篇报道的记者), not its content.
 META_WORDS = frozenset("这篇 本文 该文 文章 报道 报导 新闻 消息 采访 专访 记者 文中 稿件".split())
-# Words that point at the context or join clauses (这次全会, 但), not content of their own.
-POINTER_WORDS = frozenset("这次 此次 本次 那次 当时 这时 此时 这天 当天 但 但是 而 而且 并且 然而".split())
+# Words that point at the context or add a clause (这次全会, 而且), not content of their own.
+POINTER_WORDS = frozenset("这次 此次 本次 那次 当时 这时 此时 这天 当天 而且 并且".split())
+# Negation followed by a contrast: "not A but B" (谁没有参加全会但列席了会议) asks about B; the
+# words of A say what the answer is not. A plain negation (为什么不录用他) is part of what the
+# answer sentence says, and stays.
+NEGATORS = frozenset("不 没 没有 未 未曾 并未 从未 从没 尚未 不是 并非".split())
+CONTRASTS = frozenset("但 但是 而 而是 然而 却 可是 只是".split())
+CLAUSE_BREAKS = CONTRASTS | frozenset("， , 。 ？ ? ！ ! ； ;".split())
 _TYPE_NOUN = re.compile(
     r"(?:什么|哪个|哪些|哪一?[个位家种项条座所]?|几[个位项名种条家所座])([\u4e00-\u9fff]{1,3}?)(?=[？?，,。的]|$)"
 )
@@ -65,6 +71,23 @@ _TYPE_NOUN = re.compile(
 def years_named(text: str) -> set[str]:
     """The four-digit years written as 2022年 in (canonical) text."""
     return set(_YEAR_NUMBER.findall(text))
+
+
+def negated(text: str) -> list[str]:
+    """The stretches of `text` (Simplified) a negator governs when a contrast follows them:
+    A of "没有A但B", "不是A而是B"."""
+    scopes: list[str] = []
+    inside: list[str] | None = None
+    for w in segmenter().cut(text):
+        if w in NEGATORS:
+            inside = []
+        elif w in CLAUSE_BREAKS:
+            if inside and w in CONTRASTS:
+                scopes.append("".join(inside))
+            inside = None
+        elif inside is not None:
+            inside.append(w)
+    return scopes
 
 
 def analyse(
@@ -116,6 +139,13 @@ def analyse(
     # light: words about the article or pointing at the context, and single characters (开, 做:
     # often a verb the text writes as another word, 召开, 作)
     light = {t for t in terms if t in META_WORDS or t in POINTER_WORDS or len(t) == 1}
+    terms = [t for t in terms if t not in CLAUSE_BREAKS]  # 但, 而: they join clauses, hold no content
+    # A of "not A but B" says what the answer is not: it still finds the passage (search text)
+    # but no sentence is credited for holding it (unless it is all the question has)
+    scopes = negated(q)
+    kept = [t for t in terms if not any(t in scope for scope in scopes)]
+    if any(t not in light for t in kept):
+        terms = kept
     for m in _TYPE_NOUN.finditer(q):  # 什么职务 / 哪些企业: the noun names the answer's kind
         light.update(t for t in terms if t and t in m.group(1))
     return Query(

@@ -227,3 +227,21 @@ def test_a_follow_up_prefers_the_articles_the_previous_answer_cited(tmp_path):
     assert first(no_bonus, ("a",)) == "b"  # preferring without a bonus changes nothing
     assert first(policy, ("a",)) == "a"  # the shipped bonus keeps the conversation on its article
     index.close()
+
+
+def test_negated_words_say_what_the_answer_is_not(tmp_path):
+    from rag import Article, FakeEmbedder, Index
+
+    q = analyse("谁没有出席年会但列席了会议？")
+    assert "列席" in q.terms and "出席" not in q.terms and "年会" not in q.terms
+    assert "出席" in q.search_text  # still finds the passage
+    assert "录用" in analyse("公司为什么不录用他？").terms  # no contrast: part of what is asked
+    text = (
+        "公司年会于昨日在总部举行。董事长王明、总经理李华、副总经理赵强等出席年会。"
+        "各部门负责人及部分客户代表列席会议。"
+    )
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add([Article(id="nh", title="公司召开年会", text=text)])
+    a = ask(index, "谁没有出席年会但列席了会议？")
+    assert a.answered and "列席" in a.answer and "王明" not in a.answer
+    index.close()
