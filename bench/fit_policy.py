@@ -49,6 +49,7 @@ from rag.answer import (  # noqa: E402
     gather_evidence,
     policy_to_dict,
     recorded_sentence,
+    type_miss,
 )
 from rag.errors import NotFoundError  # noqa: E402
 from rag.evaluate import QAItem, gold_found, load_qa  # noqa: E402
@@ -169,23 +170,28 @@ def with_weights(policy: Policy, **w: float) -> Policy:
     return dataclasses.replace(policy, score=dataclasses.replace(policy.score, **w))
 
 
-def with_boundary(policy: Policy, ctx_cov: float, dense: float, bias: float) -> Policy:
+def with_boundary(policy: Policy, ctx_cov: float, dense: float, type_miss: float, bias: float) -> Policy:
     nf = dataclasses.replace(
-        policy.not_found, ctx_cov=round(ctx_cov, 5), dense=round(dense, 5), bias=round(bias, 5)
+        policy.not_found,
+        ctx_cov=round(ctx_cov, 5),
+        dense=round(dense, 5),
+        type_miss=round(type_miss, 5),
+        bias=round(bias, 5),
     )
     return dataclasses.replace(policy, not_found=nf)
 
 
 def boundary_inputs(policy: Policy, data: list[Replayed]) -> tuple[np.ndarray, np.ndarray]:
-    """(ctx_cov, dense) of each Chinese question's best sentence, and whether it is answerable."""
+    """(ctx_cov, dense, type_miss) of each Chinese question's best sentence, and whether it is
+    answerable."""
     zh = [r for r in data if r.q.script != "en" and r.q.terms]
-    x = np.array([[b.ctx_cov, b.dense] for r in zh for b in [r.sents[best_of(policy, r)]]])
+    x = np.array([[b.ctx_cov, b.dense, type_miss(r.q, b)] for r in zh for b in [r.sents[best_of(policy, r)]]])
     return x, np.array([r.answerable for r in zh])
 
 
 def logistic(x: np.ndarray, y: np.ndarray, iters: int = 3000, rate: float = 0.1) -> np.ndarray:
     """Coefficients (per column of x, then the intercept) of a logistic regression, by
-    gradient descent on standardised columns (numpy only; a two-feature problem)."""
+    gradient descent on standardised columns (numpy only; a three-feature problem)."""
     mu, sd = x.mean(0), x.std(0) + 1e-9
     z = np.c_[(x - mu) / sd, np.ones(len(x))]
     w = np.zeros(z.shape[1])
@@ -202,7 +208,7 @@ def fit_boundary(policy: Policy, data: list[Replayed], keep: float) -> Policy:
     w = logistic(x, y.astype(float))
     margin = x @ w[:-1] + w[-1]
     shift = float(np.quantile(margin[y], 1.0 - keep))
-    return with_boundary(policy, w[0], w[1], w[2] - shift)
+    return with_boundary(policy, w[0], w[1], w[2], w[3] - shift)
 
 
 def fit_weights(policy: Policy, data: list[Replayed], rounds: int = 3) -> Policy:
@@ -297,7 +303,7 @@ def main() -> int:
     # for comparison: v1's rule, passage coverage alone against a threshold, on the same recording
     coverage_only = []
     for t in COVERAGE_ONLY:
-        kept, refused = decide(with_boundary(shipped, 1.0, 0.0, -t), both)
+        kept, refused = decide(with_boundary(shipped, 1.0, 0.0, 0.0, -t), both)
         coverage_only.append({"min_coverage": t, "kept": round(kept, 4), "refused": round(refused, 4)})
     n_pos = sum(r.answerable for r in both)
     fitted_info = {
@@ -306,7 +312,7 @@ def main() -> int:
         "weights_refitted": weights_move,
         "fitted": [
             "score (coordinate ascent on top-1 sentence holds the gold answer; kept unless it helps both held-apart sets)",
-            "not_found.ctx_cov/dense/bias (logistic regression, shifted to keep --keep)",
+            "not_found.ctx_cov/dense/type_miss/bias (logistic regression, shifted to keep --keep)",
         ],
         "set_by_hand": "compose, evidence, terms, types, not_found.min_own_coverage/_en/dense_only; "
         "spans as measured with bench/spans.py on CMRC 2018 (DRCD held apart)",

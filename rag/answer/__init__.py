@@ -1,7 +1,7 @@
 """The answer stage: question analysis -> candidate sentences with features -> the policy's
 decision -> verified citations (and a short answer span). Public API re-exported here."""
 
-from rag.answer.choose import answerable, choose, full_score, partial_score
+from rag.answer.choose import answerable, choose, full_score, partial_score, type_miss
 from rag.answer.features import RECORDED_FEATURES, Sentence, recorded_sentence
 from rag.answer.policy import POLICY_FILE, Policy, policy_from_dict, policy_to_dict
 from rag.answer.question import Query, analyse
@@ -27,4 +27,5 @@ __all__ = [
     "policy_to_dict",
     "recorded_sentence",
     "score_sentences",
+    "type_miss",
 ]

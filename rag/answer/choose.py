@@ -33,7 +33,8 @@ def full_score(w: ScoreWeights, q: Query, s: Sentence) -> float:
 def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
     """Whether the best sentence answers: its passage and title cover enough of the question,
     weighed with its dense similarity (a follow-up: its own words covered too); an English
-    question on coverage alone; a question without any term on dense similarity."""
+    question on coverage alone; a question without any term on dense similarity. A question
+    asking for a number or a date weighs whether the sentence holds one."""
     nf = policy.not_found
     if best.own_cov < nf.min_own_coverage:
         return False
@@ -41,7 +42,13 @@ def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
         return best.dense >= nf.min_dense_only
     if q.script == "en":
         return best.ctx_cov >= nf.min_coverage_en
-    return nf.ctx_cov * best.ctx_cov + nf.dense * best.dense + nf.bias >= 0
+    margin = nf.ctx_cov * best.ctx_cov + nf.dense * best.dense + nf.type_miss * type_miss(q, best)
+    return margin + nf.bias >= 0
+
+
+def type_miss(q: Query, s: Sentence) -> float:
+    """1 when the question asks for a number or a date and the sentence holds none."""
+    return 1.0 if q.kind in ("number", "date") and s.type_ok == 0 else 0.0
 
 
 def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence]:

@@ -37,11 +37,13 @@ class ScoreWeights:
 class NotFound:
     """Whether the best sentence answers a Chinese question: a linear boundary over how much
     of the question's weighted terms its passage and title cover (`ctx_cov`) and its cosine
-    with the question (`dense`), fitted as a logistic regression on answerable vs
-    deleted-source dev questions: answered when ctx_cov*w + dense*w + bias >= 0."""
+    with the question (`dense`) and whether a number or date is asked for and the sentence
+    holds none (`type_miss`, 0 or 1), fitted as a logistic regression on answerable vs
+    deleted-source dev questions: answered when ctx_cov*w + dense*w + type_miss*w + bias >= 0."""
 
     ctx_cov: float
     dense: float
+    type_miss: float
     bias: float
     min_own_coverage: float  # a follow-up's own words (not the carried ones) covered at least this much
     min_coverage_en: float  # English questions: ctx_cov alone (no English dev set to fit a boundary on)

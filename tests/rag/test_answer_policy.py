@@ -115,3 +115,18 @@ def test_the_shipped_boundary_refuses_weak_evidence_and_keeps_strong() -> None:
     assert not answerable(p, q, sentence(ctx_cov=0.3, dense=0.6))
     assert answerable(p, q, sentence(ctx_cov=0.75, dense=0.3))
     assert answerable(p, q, sentence(ctx_cov=1.0, dense=0.1))
+
+
+def test_a_number_or_date_question_needs_a_sentence_holding_one() -> None:
+    """胡忠雄哪年出生？ over articles that never give his birth year: the headline naming him is
+    no answer. The fitted boundary weighs a missing number or date against the sentence."""
+    p = Policy.load()
+    nf = p.not_found
+    assert nf.type_miss < 0
+    ctx = (-nf.bias - nf.dense * 0.3) / nf.ctx_cov + 0.02  # just inside, at cosine 0.3
+    for kind in ("number", "date"):
+        q = query(kind=kind)
+        assert answerable(p, q, sentence(ctx_cov=ctx, dense=0.3, type_ok=1.0))
+        assert not answerable(p, q, sentence(ctx_cov=ctx, dense=0.3, type_ok=0.0))
+    # other kinds of question are not judged by it
+    assert answerable(p, query(kind="other"), sentence(ctx_cov=ctx, dense=0.3, type_ok=0.0))
