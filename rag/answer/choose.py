@@ -18,7 +18,7 @@ _CLOSED = re.compile(r"[。！？!?；;」』”）)]$")
 def partial_score(w: ScoreWeights, s: Sentence) -> float:
     """The score without the answer-type feature (which is computed for a shortlist only)."""
     return (
-        w.cov * s.cov
+        w.cov * (s.cov + w.title_credit * s.title_only)
         + w.ctx_cov * s.ctx_cov
         + w.retrieval * s.retrieval
         + w.rank * s.hit_rank

@@ -45,6 +45,7 @@ class Sentence:
     canon: str
     vec: np.ndarray | None = None  # stored at index time (float16), None on an index without them
     cov: float = 0.0
+    title_only: float = 0.0  # share of the terms found in the article's title, not in the sentence
     ctx_cov: float = 0.0
     own_cov: float = 1.0  # coverage of a follow-up's own terms (without the carried context)
     retrieval: float = 0.0  # the passage's score over the best passage's
@@ -55,7 +56,7 @@ class Sentence:
 
 # The features a recording of candidates keeps (bench/fit_policy.py, the golden decisions):
 # with the passage's rank, all a decision needs besides the sentence's place and text.
-RECORDED_FEATURES = ("cov", "ctx_cov", "own_cov", "retrieval", "dense", "type_ok")
+RECORDED_FEATURES = ("cov", "title_only", "ctx_cov", "own_cov", "retrieval", "dense", "type_ok")
 
 
 def recorded_sentence(
@@ -177,6 +178,16 @@ def written_date(hit: Hit) -> str:
     return f"{m[1]}年{int(m[2])}月{int(m[3])}日" if m else ""
 
 
+_DISAMBIGUATION = re.compile(r"\s*[（(][^）)]*[）)]\s*$")
+
+
+def subject(title: str, asked: str) -> str:
+    """The title (canonical, without a trailing "(…)" that tells namesakes apart) when the
+    question names it whole, else ""."""
+    t = _DISAMBIGUATION.sub("", canonical_terms(title)).strip()
+    return t if t and t in asked else ""
+
+
 def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[float], window: int) -> None:
     """Set cov, ctx_cov, own_cov, retrieval on every sentence."""
     top_hit = max((s.hit.score for s in sents), default=1.0) or 1.0
@@ -191,6 +202,8 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
     own = [(t, w) for t, w in zip(q.terms, weights, strict=True) if t not in q.carried]
     words = Words(window)
     by_chunk: dict[str, tuple[float, float]] = {}  # the passage's coverages, once per passage
+    titles: dict[str, str] = {}
+    asked = canonical_terms(q.simplified)
     for s in sents:
         got = by_chunk.get(s.hit.chunk_id)
         if got is None:
@@ -202,6 +215,11 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
             got = by_chunk[s.hit.chunk_id] = (coverage(q.terms, weights, ctx, words), own_cov)
         s.ctx_cov, s.own_cov = got
         s.cov = coverage(q.terms, local, s.canon, words)
+        # an article whose title the question names is about that subject, and every sentence
+        # of it speaks of it, named or not (本鱼栖息在…): the terms of the title a sentence
+        # lacks are credited to it by the policy's share
+        title = titles.setdefault(s.hit.article_id, subject(s.hit.title, asked))
+        s.title_only = coverage(q.terms, local, f"{title}\n{s.canon}", words) - s.cov if title else 0.0
         s.retrieval = s.hit.score / top_hit
 
 

@@ -25,6 +25,7 @@ class ScoreWeights:
     """A sentence's score: a weighted sum of its features (rag.answer.features)."""
 
     cov: float  # share of the question's terms in the sentence (terms rare among the candidates weigh more)
+    title_credit: float  # a term only in the article's title counts this share of one in the sentence
     ctx_cov: float  # share of the terms in the sentence's passage and title
     retrieval: float  # the passage's fused retrieval score, over the best passage's
     rank: float  # per place of the passage in the retrieval order (negative: later is worse)

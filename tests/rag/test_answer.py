@@ -245,3 +245,27 @@ def test_negated_words_say_what_the_answer_is_not(tmp_path):
     a = ask(index, "谁没有出席年会但列席了会议？")
     assert a.answered and "列席" in a.answer and "王明" not in a.answer
     index.close()
+
+
+def test_a_sentence_of_an_article_the_question_names_speaks_of_its_subject(tmp_path):
+    """ "本镇…" speaks of the title's subject without naming it: when the question names the
+    article's title, the title's terms are credited to each of its sentences (fitted share)."""
+    import dataclasses
+
+    from rag import Article, FakeEmbedder, Index
+    from rag.answer import Policy
+    from rag.answer.features import subject
+
+    assert subject("青石镇", "青石镇的茶园有多大？") == "青石镇"
+    assert subject("青石镇（浙江）", "青石镇的茶园有多大？") == "青石镇"  # namesakes told apart
+    assert subject("奋力开创新局面", "青石镇的茶园有多大？") == ""  # a headline the question does not name
+    text = "青石镇是浙江山区的古镇，以茶园和石桥闻名。本镇茶园面积达3000亩，年产茶叶500吨。"
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add([Article(id="qs", title="青石镇", text=text)])
+    shipped = Policy.load()
+    assert shipped.score.title_credit > 0
+    a = ask(index, "青石镇茶园的面积是多少？", policy=shipped)
+    assert a.answered and "3000亩" in a.answer and "古镇" not in a.answer
+    no_credit = dataclasses.replace(shipped, score=dataclasses.replace(shipped.score, title_credit=0.0))
+    assert "古镇" in ask(index, "青石镇茶园的面积是多少？", policy=no_credit).answer
+    index.close()
