@@ -96,8 +96,16 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
     same = sorted((s for s in sents if s.hit.article_id == best.hit.article_id), key=lambda s: s.start)
     i = same.index(best)
     fragment = len(best.text) < c.fragment_chars or not _CLOSED.search(best.text)
-    if fragment and i + 1 < len(same) and len(best.text) + len(same[i + 1].text) <= c.max_answer_chars:
-        chosen.append(same[i + 1])
+    # a fragment is completed by the sentence that follows it, when that one closes it (a
+    # heading line followed by another heading line is no sentence: the runner-up may join)
+    nxt = same[i + 1] if i + 1 < len(same) else None
+    if (
+        fragment
+        and nxt is not None
+        and _CLOSED.search(nxt.text)
+        and len(best.text) + len(nxt.text) <= c.max_answer_chars
+    ):
+        chosen.append(nxt)
     else:
         # a second sentence that answers nearly as well, same article
         for second in ranked[1 : 1 + c.second_window]:

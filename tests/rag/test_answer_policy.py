@@ -9,6 +9,7 @@ import pytest
 
 from rag.answer import (
     POLICY_FILE,
+    RECORDED_FEATURES,
     Policy,
     Query,
     Sentence,
@@ -130,3 +131,24 @@ def test_a_number_or_date_question_needs_a_sentence_holding_one() -> None:
         assert not answerable(p, q, sentence(ctx_cov=ctx, dense=0.3, type_ok=0.0))
     # other kinds of question are not judged by it
     assert answerable(p, query(kind="other"), sentence(ctx_cov=ctx, dense=0.3, type_ok=0.0))
+
+
+def test_a_heading_is_completed_by_a_sentence_not_by_the_next_heading() -> None:
+    from rag.answer import choose, recorded_sentence
+
+    p = Policy.load()
+    lines = [
+        (0, "甲受委托向大会报告工作 乙出席", 0.60),  # headings: no closing mark
+        (16, "审议通过《若干意见》", 0.30),
+        (100, "乙就《意见》起草情况向大会作说明。", 0.58),
+    ]
+    sents = []
+    for start, text, score in lines:
+        s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, start)
+        s.score = score
+        sents.append(s)
+    texts = [s.text for s in choose(p, query(), sents)]
+    assert texts == [lines[0][1], lines[2][1]]
+    # a heading followed by a sentence that closes it is completed by it
+    sents[1].text = "审议通过《若干意见》。"
+    assert [s.text for s in choose(p, query(), sents)] == [lines[0][1], "审议通过《若干意见》。"]
