@@ -74,6 +74,12 @@ _DATE_ONE = (
 )
 _DATE = re.compile(rf"{_DATE_ONE}(?:(?:至|到|－|-|—|~|～){_DATE_ONE})?(?:间)?")
 _TAGS = {"person": ("nr", "nrfg", "nrt"), "place": ("ns",)}  # jieba POS flags
+# The noun a "what X" question names (开了什么会, 哪个委员会的驻地): the answer is a noun phrase
+# headed by it. Nominal words (jieba POS) make up such a phrase.
+_HEAD_NOUN = re.compile(
+    r"(?:什么|哪一?[个种类家所座条项部位只]?)(?![里儿])([\u4e00-\u9fff]{1,4}?)(?=[？?，,。！!的]|$)"
+)
+_NOMINAL = ("n", "j", "m", "q", "b", "eng")
 
 
 @functools.lru_cache(maxsize=4096)  # cache size only: tagging is the slow part
@@ -175,6 +181,31 @@ def _align(qs: str, ss: str, rules: SpanRules, longest: int) -> tuple[Span | Non
     return None, None
 
 
+def _head_noun(qs: str) -> str:
+    m = _HEAD_NOUN.search(qs)
+    return m.group(1) if m else ""
+
+
+def _headed(head: str, qs: str, ss: str) -> Span | None:
+    """The noun phrase of `ss` holding `head`, the noun a "what X" question names (中共…第八次
+    全体会议 for 开了什么会), when the question does not already hold that phrase."""
+    words = _tagged(ss)
+    nominal = [flag.startswith(_NOMINAL) for _, _, flag in words]
+    for i, (a, b, _) in enumerate(words):
+        if head not in ss[a:b] or not nominal[i]:
+            continue
+        lo, hi = i, i
+        while lo > 0 and nominal[lo - 1]:
+            lo -= 1
+        while hi + 1 < len(words) and nominal[hi + 1]:
+            hi += 1
+        (start, _, _), (_, end, _) = words[lo], words[hi]
+        span = _clean(ss, start, end)
+        if span is not None and ss[span[0] : span[1]] not in qs:
+            return span
+    return None
+
+
 def _candidates(kind: str, qs: str, ss: str, rules: SpanRules) -> list[Span]:
     """Expressions of the kind in the sentence, leaving out those the question names."""
     if kind in ("person", "place"):
@@ -241,6 +272,10 @@ def short_answer(question: str, kind: str, sentence: str, rules: SpanRules) -> S
         span, near = _clean(ss, m.end(), cause if cause > m.end() else end), m.end()
     if span is None and chinese:
         span, near = _align(qs, ss, rules, longest)
+    if chinese and kind in ("other", "place") and (head := _head_noun(qs)):
+        # a span without the noun asked for (什么会 -> …全体会议) gives way to the phrase it heads
+        if span is None or head not in ss[span[0] : span[1]]:
+            span = _headed(head, qs, ss) or span
     if kind in ("person", "number", "date", "place", "list"):
         span = _typed(kind, qs, ss, span, near, rules)
     if span is None or span[1] - span[0] > longest:

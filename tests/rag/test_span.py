@@ -151,3 +151,24 @@ def test_a_when_question_takes_the_date_over_an_aligned_clause_without_one() -> 
 def test_a_preposition_before_the_question_word_heads_the_answer() -> None:
     sentence = "这座大桥于2001年由甲路桥集团承建，全长两千米。"
     assert answer("这座大桥由哪家企业承建？", "other", sentence) == "甲路桥集团"
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        # the aligned span (after 3月5日) lacks the noun asked for: the phrase it heads wins
+        (
+            "3月5日开了什么会？",
+            "新华社北京3月5日电 今天，第十四届全国人民代表大会第一次会议在北京开幕。",
+            "第十四届全国人民代表大会第一次会议",
+        ),
+        (
+            "5月8日召开了什么大会？",
+            "本报5月8日讯 昨天，全市科技创新大会召开。",
+            "全市科技创新大会",
+        ),
+    ],
+)
+def test_what_x_questions_answer_with_the_noun_phrase_x_heads(question, sentence, expected) -> None:
+    span = short_answer(question, "other", sentence, RULES)
+    assert span is not None and sentence[span[0] : span[1]] == expected
