@@ -79,6 +79,8 @@ _TAGS = {"person": ("nr", "nrfg", "nrt"), "place": ("ns",)}  # jieba POS flags
 _HEAD_NOUN = re.compile(
     r"(?:什么|哪一?[个种类家所座条项部位只]?)(?![里儿])([\u4e00-\u9fff]{1,4}?)(?=[？?，,。！!的]|$)"
 )
+# A span of grammar words only (之一, 等, 并) answers nothing: no short answer rather than that.
+_HOLLOW = re.compile(r"[之其等并且而及与和或的了着过也都就又还再被把将对向从在于以为是有个些这那此该各每某]+")
 _NOMINAL = ("n", "j", "m", "q", "b", "eng")
 
 
@@ -278,7 +280,7 @@ def short_answer(question: str, kind: str, sentence: str, rules: SpanRules) -> S
             span = _headed(head, qs, ss) or span
     if kind in ("person", "number", "date", "place", "list"):
         span = _typed(kind, qs, ss, span, near, rules)
-    if span is None or span[1] - span[0] > longest:
+    if span is None or span[1] - span[0] > longest or _HOLLOW.fullmatch(ss[span[0] : span[1]]):
         return None
     a, b = span
     if len(ss) == len(sentence):

@@ -172,3 +172,8 @@ def test_a_preposition_before_the_question_word_heads_the_answer() -> None:
 def test_what_x_questions_answer_with_the_noun_phrase_x_heads(question, sentence, expected) -> None:
     span = short_answer(question, "other", sentence, RULES)
     assert span is not None and sentence[span[0] : span[1]] == expected
+
+
+def test_a_span_of_grammar_words_only_is_no_short_answer() -> None:
+    question, sentence = "全国最大的港口中哪一个在本省？", "本省的港口是全国最大的港口之一。"
+    assert short_answer(question, "other", sentence, RULES) is None  # not "之一"
