@@ -79,10 +79,13 @@ def candidates(
     filters: Filters | None = None,
     k: int = CANDIDATES,
     query_vec: np.ndarray | None = None,
+    tokens: Sequence[str] | None = None,
 ) -> list[Candidate]:
-    """Union of both legs' top-k candidates, each with both scores, fused, best first."""
+    """Union of both legs' top-k candidates, each with both scores, fused, best first.
+    `tokens` and `query_vec`: the query's BM25 tokens and vector when the caller has them."""
     mask = state.allowed_mask(filters)
-    bm = state.bm25_scores(query_term_ids(state, query))
+    ids = state.term_ids(list(tokens)) if tokens is not None else query_term_ids(state, query)
+    bm = state.bm25_scores(ids)
     if mask is not None:
         bm = np.where(mask, bm, 0.0)
     bm_top, _ = top_k(bm, k)
@@ -202,6 +205,7 @@ def retrieve(
     prefer: Sequence[str] = (),
     prefer_bonus: float = 0.0,
     query_vec: np.ndarray | None = None,
+    tokens: Sequence[str] | None = None,
 ) -> Retrieved:
     """The `top_k` best passages with their articles' texts, read from one consistent view.
 
@@ -210,7 +214,7 @@ def retrieve(
     with index.reading() as state:
         if query_vec is None:
             query_vec = index.embedder.encode_queries([to_simplified(query)])[0]
-        cands = candidates(index, state, query, filters=filters, query_vec=query_vec)
+        cands = candidates(index, state, query, filters=filters, query_vec=query_vec, tokens=tokens)
         if prefer and prefer_bonus:
             preferred = set(state.rowids_of(prefer).values())
             for c in cands:

@@ -8,8 +8,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from rag.answer.policy import Policy
-from rag.bm25 import query_terms, segmenter
+from rag.bm25 import query_terms, segmenter, tokenize_query
 from rag.english import romanized_names, translations
 from rag.normalize import detect_script, to_simplified
 
@@ -29,6 +31,8 @@ class Query:
     carried: set[str] = field(default_factory=set)  # terms carried over from earlier turns
     years: frozenset[str] = frozenset()  # years the question names (2022年)
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
+    tokens: list[str] = field(default_factory=list)  # BM25 tokens of search_text (rag.bm25)
+    vector: np.ndarray | None = None  # search_text embedded: set once, by the first search
 
 
 # Question words of the answer kinds (Chinese and English grammar, not vocabulary of any
@@ -96,11 +100,14 @@ def analyse(
     *,
     policy: Policy | None = None,
     known: Callable[[Sequence[str]], list[bool]] | None = None,
+    carried: Sequence[str] = (),
 ) -> Query:
     """Analyse `question` (searching with `search_text`, a follow-up's rewrite, when given).
 
     `known` tells which of some words the index holds: with it, a romanized Chinese name in an
-    English question ("Hu Henghua") becomes the indexed spellings of that name."""
+    English question ("Hu Henghua") becomes the indexed spellings of that name. `carried`: the
+    words a follow-up's rewrite took from earlier turns; its terms from them find passages but
+    weigh less when picking the sentence (the question's own words pick it)."""
     policy = policy or Policy.load()
     script = detect_script(question)
     search = search_text or question
@@ -148,6 +155,12 @@ def analyse(
         terms = kept
     for m in _TYPE_NOUN.finditer(q):  # 什么职务 / 哪些企业: the noun names the answer's kind
         light.update(t for t in terms if t and t in m.group(1))
+    from_context: set[str] = set()
+    if carried:
+        own = set(tokenize_query(question))
+        context = {t for c in carried for t in tokenize_query(c)}
+        from_context = {t for t in terms if t in context and t not in own}
+        light |= from_context
     return Query(
         question,
         script,
@@ -157,6 +170,8 @@ def analyse(
         people_list,
         terms,
         light,
+        from_context,
         years=frozenset(years_named(q)),
         asks_year=bool(_ASKS_YEAR.search(q)),
+        tokens=tokenize_query(search),
     )

@@ -31,7 +31,6 @@ from rag.answer.features import (
 )
 from rag.answer.policy import Policy
 from rag.answer.question import Query, analyse
-from rag.bm25 import tokenize_query
 from rag.errors import InputError, NotFoundError
 from rag.index import Index
 from rag.normalize import detect_script, to_script
@@ -98,7 +97,10 @@ def gather_evidence(
         filters=filters,
         prefer=prefer,
         prefer_bonus=ev.prefer_bonus,
+        query_vec=q.vector,
+        tokens=q.tokens,
     )
+    q.vector = r.query_vec
     sents = candidates(r.hits[: ev.passages], r.texts, r.sentences, policy.compose.max_answer_chars)
     if q.years:  # a question about 2022 is never answered from a sentence about 2021 only
         sents = [s for s in sents if not other_years(q, s)]
@@ -193,12 +195,7 @@ def ask(
             rewritten = r.query
         prefer = tuple(r.prefer_articles)
         carried = r.carried
-    q = analyse(question, rewritten, policy=policy, known=known_words(index))
-    if carried:  # carried words find the passages; the question's own words pick the sentence
-        own = set(tokenize_query(question))
-        from_context = {t for c in carried for t in tokenize_query(c)}
-        q.carried = {t for t in q.terms if t in from_context and t not in own}
-        q.light |= q.carried
+    q = analyse(question, rewritten, policy=policy, known=known_words(index), carried=carried)
     ev = gather_evidence(index, q, filters=filters, prefer=prefer, top_k=top_k, policy=policy)
     answer = Answer(
         question=question, answered=False, answer="", script=q.script, rewritten_question=rewritten

@@ -269,3 +269,24 @@ def test_a_sentence_of_an_article_the_question_names_speaks_of_its_subject(tmp_p
     no_credit = dataclasses.replace(shipped, score=dataclasses.replace(shipped.score, title_credit=0.0))
     assert "古镇" in ask(index, "青石镇茶园的面积是多少？", policy=no_credit).answer
     index.close()
+
+
+def test_the_question_is_analysed_once_and_its_record_passed_down(fake_index, monkeypatch):
+    """Retrieval searches with the Query's tokens and vector: it neither tokenizes the
+    question again nor embeds it twice."""
+    import rag.retrieve
+
+    def no_second_tokenizing(*_a, **_k):
+        raise AssertionError("retrieval tokenized the question again")
+
+    monkeypatch.setattr(rag.retrieve, "query_term_ids", no_second_tokenizing)
+    encode = fake_index.embedder.encode_queries
+    calls: list[int] = []
+
+    def counted(texts):
+        calls.append(len(texts))
+        return encode(texts)
+
+    monkeypatch.setattr(fake_index.embedder, "encode_queries", counted)
+    a = ask(fake_index, "出席全会的市委委员应到多少人？")
+    assert a.answered and calls == [1]
