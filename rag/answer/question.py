@@ -61,6 +61,9 @@ _DATE_TERMS = re.compile(r"(?<!\d)(?:(\d{4}年)(?:(\d{1,2}月(?:\d{1,2}[日号])
 META_WORDS = frozenset("这篇 本文 该文 文章 报道 报导 新闻 消息 采访 专访 记者 文中 稿件".split())
 # Words that point at the context or add a clause (这次全会, 而且), not content of their own.
 POINTER_WORDS = frozenset("这次 此次 本次 那次 当时 这时 此时 这天 当天 而且 并且".split())
+# Light verbs: they carry the voice or aspect of the real verb or noun (受到…处分 is written
+# 给予…处分; 进行调查 is 调查), so the text often says them otherwise.
+LIGHT_VERBS = frozenset("受到 遭到 得到 予以 给予 加以 进行 作出 做出".split())
 # Negation followed by a contrast: "not A but B" (谁没有参加全会但列席了会议) asks about B; the
 # words of A say what the answer is not. A plain negation (为什么不录用他) is part of what the
 # answer sentence says, and stays.
@@ -145,7 +148,7 @@ def analyse(
         terms += [d for d in dates if d not in terms]
     # light: words about the article or pointing at the context, and single characters (开, 做:
     # often a verb the text writes as another word, 召开, 作)
-    light = {t for t in terms if t in META_WORDS or t in POINTER_WORDS or len(t) == 1}
+    light = {t for t in terms if t in META_WORDS or t in POINTER_WORDS or t in LIGHT_VERBS or len(t) == 1}
     terms = [t for t in terms if t not in CLAUSE_BREAKS]  # 但, 而: they join clauses, hold no content
     # A of "not A but B" says what the answer is not: it still finds the passage (search text)
     # but no sentence is credited for holding it (unless it is all the question has)
