@@ -24,9 +24,10 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # imported where a model is called: the server starts without it
+    import httpx
 
 from rag.normalize import to_script, to_simplified
 from rag.records import Citation, Hit
@@ -76,6 +77,8 @@ class LLMClient:
     _http: httpx.Client | None = field(default=None, init=False, repr=False)
 
     def _client(self) -> httpx.Client:
+        import httpx
+
         if self._http is None:
             headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
             self._http = httpx.Client(timeout=httpx.Timeout(self.timeout), headers=headers, trust_env=False)
@@ -84,6 +87,8 @@ class LLMClient:
     def complete(self, messages: list[dict[str, str]], *, max_tokens: int = MAX_REPLY_TOKENS) -> str:
         """The reply text. Raises httpx errors (timeouts, connection, HTTP status) and
         ValueError (a body that is not a chat completion)."""
+        import httpx
+
         url = self.base_url.rstrip("/") + "/chat/completions"
         payload = {"model": self.model, "messages": messages, "temperature": 0, "max_tokens": max_tokens}
         deadline = time.monotonic() + self.timeout
@@ -244,6 +249,8 @@ def generate_answer(
     Never raises for model trouble: a failure is a result with `answer=None` and a reason."""
     if not passages:
         return GenerationResult(None, "no passages were retrieved")
+    import httpx
+
     fence = secrets.token_hex(8)
     messages = build_messages(question, passages, script, fence)
     t0 = time.perf_counter()

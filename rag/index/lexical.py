@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 K1 = 1.2
 B = 0.75
@@ -53,6 +52,8 @@ class Postings:
         if n == 0:
             z = np.zeros(0, dtype=np.int32)
             return cls(np.zeros(1, np.int64), z, np.zeros(0, np.float32), np.zeros(0, np.float32), z)
+        import scipy.sparse as sp  # building only: opening and scoring use numpy
+
         rows = np.concatenate(term_ids).astype(np.int64, copy=False)
         vals = np.concatenate(term_counts).astype(np.float32, copy=False)
         cols = np.repeat(np.arange(n, dtype=np.int64), [len(t) for t in term_ids])
@@ -67,6 +68,8 @@ class Postings:
         """The postings of the live positions only, renumbered 0..alive.sum()-1."""
         if alive.all():
             return self
+        import scipy.sparse as sp  # building only: opening and scoring use numpy
+
         m = sp.csr_matrix(
             (np.asarray(self.tf), np.asarray(self.positions), np.asarray(self.indptr)),
             shape=(self.n_terms, self.n),
@@ -84,6 +87,8 @@ class Postings:
     @staticmethod
     def concat(parts: Sequence[Postings]) -> Postings:
         """Positions of `parts[1]` follow those of `parts[0]`, and so on."""
+        import scipy.sparse as sp  # building only: opening and scoring use numpy
+
         n_terms = max((p.n_terms for p in parts), default=0)
         mats = []
         for p in parts:
