@@ -353,12 +353,13 @@ class Index:
         return kind if n >= (self.ann_threshold if self.ann_threshold is not None else threshold) else None
 
     def _maybe_checkpoint(self) -> None:
-        snap = self.snapshot()
-        changed = len(snap.delta) + (snap.segment.n - int(snap.alive[: snap.segment.n].sum()))
-        if changed >= max(
-            CHECKPOINT_MIN_CHUNKS, min(CHECKPOINT_FRACTION * snap.segment.n, CHECKPOINT_MAX_CHUNKS)
-        ):
-            self._checkpoint(snap)
+        # counted in the store: building a snapshot after every batch to count its delta read
+        # every uncheckpointed chunk again (quadratic over a long run)
+        with self.store.read() as conn:
+            segment = self._segment_named(self.store.meta(conn).get("segment", ""))
+            changed = Store.changed_since(conn, segment.max_rowid)
+        if changed >= max(CHECKPOINT_MIN_CHUNKS, min(CHECKPOINT_FRACTION * segment.n, CHECKPOINT_MAX_CHUNKS)):
+            self._checkpoint(self.snapshot())
 
     def checkpoint(self) -> None:
         """Persist every live chunk as a new segment now (`zhiwen index --checkpoint`)."""

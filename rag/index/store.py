@@ -483,6 +483,15 @@ class Store:
         )
 
     @staticmethod
+    def changed_since(conn: sqlite3.Connection, rowid: int) -> int:
+        """Chunks added after `rowid` plus persisted chunks deleted since (tombstones)."""
+        row = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM chunks WHERE rowid > ?) + (SELECT COUNT(*) FROM tombstones)",
+            (rowid,),
+        ).fetchone()
+        return int(row[0])
+
+    @staticmethod
     def tombstones(conn: sqlite3.Connection) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
         rows = conn.execute(
             "SELECT chunk_rowid, term_ids, term_counts FROM tombstones ORDER BY chunk_rowid"

@@ -398,3 +398,21 @@ def test_auto_follows_the_measured_policy(tmp_path, monkeypatch):
     big.add(_articles(60))
     big.checkpoint()
     assert big.snapshot().segment.n >= 50 and big.stats()["vector_index"] == "ivf"
+
+
+def test_a_long_run_checkpoints_by_itself_once_enough_has_changed(tmp_path, monkeypatch):
+    import rag.index.core as core
+
+    monkeypatch.setattr(core, "CHECKPOINT_MIN_CHUNKS", 8)
+    monkeypatch.setattr(core, "BATCH_ARTICLES", 2)
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add(_articles(3))
+    assert index.snapshot().segment.n == 0  # 3 articles' chunks: below the threshold
+    index.add(_articles(10, prefix="b"))
+    snap = index.snapshot()
+    assert snap.segment.n > 0 and len(snap.delta) < 8  # persisted once enough chunks changed
+    first = snap.segment
+    for i in range(10):  # deleting persisted chunks counts as change too (tombstones)
+        index.delete(f"b{i}")
+    assert index.snapshot().segment.name != first.name  # no add since: the deletes checkpointed
+    index.close()
