@@ -14,6 +14,7 @@ a `PreparedArticle`; the index writer only assigns term ids and commits it.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -71,7 +72,19 @@ def plan_chunks(
 
 
 def tokenize_plan(plan: ChunkPlan) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(tokenize(t)) for t in plan.texts)
+    """Each chunk's BM25 tokens: its title line's and its sentences'. Chunks are whole
+    sentences that overlap, and every token stops at a sentence's end, so each sentence (and
+    the title line) is tokenised once for all the chunks that hold it."""
+    text = plan.article.text
+    head = tokenize(plan.embed_texts[0]) if plan.has_header else []
+    per_sentence = [tokenize(text[a:b]) for a, b in plan.sentence_spans]
+    starts = [a for a, _ in plan.sentence_spans]
+    ends = [b for _, b in plan.sentence_spans]
+    out = []
+    for a, b in plan.spans:
+        lo, hi = bisect.bisect_left(starts, a), bisect.bisect_right(ends, b)
+        out.append(tuple(head + [t for tokens in per_sentence[lo:hi] for t in tokens]))
+    return tuple(out)
 
 
 def _unit_normalise(v: np.ndarray) -> np.ndarray:

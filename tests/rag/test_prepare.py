@@ -53,3 +53,26 @@ def test_sentences_tile_the_chunks():
     ends = {e for _, e in plan.sentence_spans}
     assert all(a in starts and b in ends for a, b in plan.spans)
     assert all(ARTICLE.text[s:e].strip() == ARTICLE.text[s:e] for s, e in plan.sentence_spans)
+
+
+def test_each_sentence_is_tokenised_once_for_every_chunk_holding_it(monkeypatch):
+    import rag.prepare
+    from rag.bm25 import tokenize
+
+    text = "".join(f"第{i}句话讲长沙市第{i}次会议的内容和出席的人员名单。" for i in range(40))
+    a = Article(id="t", title="长沙开会", text=text)
+    plan = plan_chunks(a, target=120, overlap=40)
+    assert len(plan.spans) > 2  # overlapping chunks
+    seen: list[str] = []
+
+    def counting(t: str) -> list[str]:
+        seen.append(t)
+        return tokenize(t)
+
+    monkeypatch.setattr(rag.prepare, "tokenize", counting)
+    tokens = rag.prepare.tokenize_plan(plan)
+    assert len(seen) == len(plan.sentence_spans) + 1  # each sentence and the title line, once
+    head = tokenize(plan.embed_texts[0])
+    for (s, e), toks in zip(plan.spans, tokens, strict=True):
+        inside = [tokenize(text[a:b]) for a, b in plan.sentence_spans if s <= a and b <= e]
+        assert list(toks) == head + [t for ts in inside for t in ts]

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from rag import Article, FakeEmbedder, Filters, Index, search
-from rag.bm25 import tokenize, tokenize_query
-from rag.chunk import chunk_article, context_header
+from rag.bm25 import tokenize_query
 from rag.errors import InputError
+from rag.prepare import plan_chunks, tokenize_plan
 from rag.retrieve import candidates, query_term_ids
 
 QUERIES = [
@@ -44,9 +44,10 @@ def _oracle_bm25(index: Index, query: str, k1: float = 1.2, b: float = 0.75) -> 
     docs: dict[str, Counter[str]] = {}
     arts, _ = index.list_articles(limit=10_000)
     for a in arts:
-        header = context_header(a)
-        for c in chunk_article(a, target=index.chunk_target, overlap=index.chunk_overlap):
-            docs[c.id] = Counter(tokenize(f"{header}\n{c.text}"))
+        # a chunk's tokens: its title line's and its sentences' (rag.prepare); scored from scratch
+        plan = plan_chunks(a, target=index.chunk_target, overlap=index.chunk_overlap)
+        for n, tokens in enumerate(tokenize_plan(plan)):
+            docs[f"{a.id}#c{n}"] = Counter(tokens)
     n = len(docs)
     avgdl = sum(sum(c.values()) for c in docs.values()) / n
     scores = dict.fromkeys(docs, 0.0)
