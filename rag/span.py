@@ -259,6 +259,17 @@ def _typed(kind: str, qs: str, ss: str, span: Span | None, near: int | None, rul
     return chosen
 
 
+def _whole_words(ss: str, span: Span) -> Span:
+    """`span` widened to the word boundaries (jieba) of the sentence around its ends."""
+    a, b = span
+    for start, end, _ in _tagged(ss):
+        if start < a < end:
+            a = start
+        if start < b < end:
+            b = end
+    return a, b
+
+
 def short_answer(question: str, kind: str, sentence: str, rules: SpanRules) -> Span | None:
     """Offsets [start, end) into `sentence` (the text as published: Simplified OR Traditional) of the
     span answering `question`, or None when no span fits."""
@@ -282,6 +293,8 @@ def short_answer(question: str, kind: str, sentence: str, rules: SpanRules) -> S
             span = _headed(head, qs, ss) or span
     if kind in ("person", "number", "date", "place", "list"):
         span = _typed(kind, qs, ss, span, near, rules)
+    if span is not None:
+        span = _whole_words(ss, span)  # a rule may cut inside a word (市人大常委|会)
     if span is None or span[1] - span[0] > longest or _HOLLOW.fullmatch(ss[span[0] : span[1]]):
         return None
     a, b = span

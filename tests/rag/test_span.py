@@ -177,3 +177,14 @@ def test_what_x_questions_answer_with_the_noun_phrase_x_heads(question, sentence
 def test_a_span_of_grammar_words_only_is_no_short_answer() -> None:
     question, sentence = "全国最大的港口中哪一个在本省？", "本省的港口是全国最大的港口之一。"
     assert short_answer(question, "other", sentence, RULES) is None  # not "之一"
+
+
+def test_a_span_never_ends_inside_a_word() -> None:
+    # a rule cut the span inside the word 理事 (after 不是协会): it is widened to the whole word
+    sentence = (
+        "不是协会理事、协会候补理事的省体育局、省教育厅、省文化厅党员领导班子成员，各市体育局主要"
+        "负责同志，各有关部门、单位、企业主要负责同志，各县（市）、省级以上园区主要负责同志，协会监事，"
+        "会员代表中的部分基层一线代表列席会议。"
+    )
+    span = short_answer("谁没有当选理事但列席了会议？", "list", sentence, RULES)
+    assert span is not None and sentence[span[0] : span[1]].endswith("理事")
