@@ -66,7 +66,10 @@ WEIGHTS = (
 )  # cov stays: scale
 STEPS = (0.0, 0.5, 0.67, 0.8, 1.25, 1.5, 2.0)  # multiplicative moves of one weight
 TITLE_CREDITS = (0.0, 0.25, 0.5, 0.75, 1.0)  # a share, searched over its whole range
-NEW_FEATURES = ("title_credit",)  # added since the weights were last fitted: fitted first, alone
+# Added since the weights were last fitted, with the value that turns each off: every fit
+# starts them from there and fits them first, alone (so the record shows what each brings).
+NEW_FEATURES = ("title_credit",)
+NEUTRAL = {"title_credit": 0.0}
 COVERAGE_ONLY = (0.45, 0.5, 0.525, 0.55, 0.6)  # v1's "not found" rule, for comparison
 KEEP_CURVE = (0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99)  # the "not found" curve's points
 
@@ -281,6 +284,7 @@ def main() -> int:
         if rec is not None:
             rec.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     data = {s: replayed([r for r in rows if r["set"] == s]) for s in SETS}
+    base = with_weights(base, **NEUTRAL)
     names = list(SETS)
     both = data[names[0]] + data[names[1]]
     # Two stages, each held apart both ways. 1: the features added since the weights were
