@@ -218,7 +218,9 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
         # an article whose title the question names is about that subject, and every sentence
         # of it speaks of it, named or not (本鱼栖息在…): the terms of the title a sentence
         # lacks are credited to it by the policy's share
-        title = titles.setdefault(s.hit.article_id, subject(s.hit.title, asked))
+        title = titles.get(s.hit.article_id)
+        if title is None:  # once per article: setdefault would convert the title per sentence
+            title = titles[s.hit.article_id] = subject(s.hit.title, asked)
         s.title_only = coverage(q.terms, local, f"{title}\n{s.canon}", words) - s.cov if title else 0.0
         s.retrieval = s.hit.score / top_hit
 
