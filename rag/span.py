@@ -68,7 +68,8 @@ _UNITS = f"(?:{'|'.join(_UNIT_WORDS.split())})"
 _NUMBER = re.compile(rf"(?:约|近|超过|逾|多达)?{_DIGITS}{_MAGNITUDE}*(?:{_UNITS}(?:人民币|前|后|左右)?)?")
 _NUM_CORE = re.compile(rf"\d|[零〇○一二两三四五六七八九十百千万亿]{_MAGNITUDE}*{_UNITS}")
 _DATE_ONE = (
-    rf"(?:公元前?)?(?:{_DIGITS}(?:年|世纪)(?:代)?(?:{_DIGITS}月(?:{_DIGITS}[日号])?)?|{_DIGITS}月(?:{_DIGITS}[日号])?)"
+    rf"(?:公元前?)?(?:{_DIGITS}(?:年|世纪)(?:代)?(?:{_DIGITS}月(?:{_DIGITS}[日号])?)?|{_DIGITS}月(?:{_DIGITS}[日号])?"
+    rf"|(?<![\d第]){_DIGITS}日)"  # a day alone (13日下午): news gives the month only when it is not the current one
     r"(?:初|中|末|底|初期|中期|末期|早期|晚期|后期|前期|上半叶|下半叶)?"
     rf"(?:{_DIGITS}[时点](?:{_DIGITS}分)?)?"
 )
@@ -259,13 +260,15 @@ def _typed(kind: str, qs: str, ss: str, span: Span | None, near: int | None, rul
     return chosen
 
 
-def _whole_words(ss: str, span: Span) -> Span:
-    """`span` widened to the word boundaries (jieba) of the sentence around its ends."""
+def _whole_words(ss: str, span: Span, left_only: bool) -> Span:
+    """`span` widened to the word boundaries (jieba) of the sentence around its ends; a number
+    or date keeps its end, which its own pattern found (jieba glues 9月24日 to the dateline's
+    讯 as 日讯)."""
     a, b = span
     for start, end, _ in _tagged(ss):
         if start < a < end:
             a = start
-        if start < b < end:
+        if start < b < end and not left_only:
             b = end
     return a, b
 
@@ -294,7 +297,7 @@ def short_answer(question: str, kind: str, sentence: str, rules: SpanRules) -> S
     if kind in ("person", "number", "date", "place", "list"):
         span = _typed(kind, qs, ss, span, near, rules)
     if span is not None:
-        span = _whole_words(ss, span)  # a rule may cut inside a word (市人大常委|会)
+        span = _whole_words(ss, span, kind in ("number", "date"))  # a rule may cut a word (常委|会)
     if span is None or span[1] - span[0] > longest or _HOLLOW.fullmatch(ss[span[0] : span[1]]):
         return None
     a, b = span

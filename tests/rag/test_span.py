@@ -188,3 +188,19 @@ def test_a_span_never_ends_inside_a_word() -> None:
     )
     span = short_answer("谁没有当选理事但列席了会议？", "list", sentence, RULES)
     assert span is not None and sentence[span[0] : span[1]].endswith("理事")
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        (
+            "市政府哪天召开了常务会议？",
+            "15日上午，市政府召开常务会议，研究防汛工作。",
+            "15日",
+        ),  # the day alone
+        ("大会是哪天开幕的？", "本报3月5日讯 大会今天在市会展中心开幕。", "3月5日"),  # not 3月5日讯
+    ],
+)
+def test_news_dates_keep_their_own_bounds(question, sentence, expected) -> None:
+    span = short_answer(question, "date", sentence, RULES)
+    assert span is not None and sentence[span[0] : span[1]] == expected
