@@ -58,9 +58,9 @@ class Evidence:
 
 
 def known_words(index: Index) -> Callable[[Sequence[str]], list[bool]]:
-    """Which of some words the index's vocabulary holds."""
-    state = index.snapshot()
-    return lambda words: [i >= 0 for i in state.term_ids(words)]
+    """Which of some words the index's vocabulary holds (looked up only when asked: most
+    questions never need it)."""
+    return lambda words: [i >= 0 for i in index.snapshot().term_ids(words)]
 
 
 def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec: np.ndarray, policy: Policy) -> None:
