@@ -78,13 +78,17 @@ def tokenize_plan(plan: ChunkPlan) -> tuple[tuple[str, ...], ...]:
     text = plan.article.text
     head = tokenize(plan.embed_texts[0]) if plan.has_header else []
     per_sentence = [tokenize(text[a:b]) for a, b in plan.sentence_spans]
+    return tuple(
+        tuple(head + [t for tokens in per_sentence[lo:hi] for t in tokens])
+        for lo, hi in sentences_of_chunks(plan)
+    )
+
+
+def sentences_of_chunks(plan: ChunkPlan) -> list[tuple[int, int]]:
+    """For each chunk, the range [lo, hi) of the plan's sentences it is made of."""
     starts = [a for a, _ in plan.sentence_spans]
     ends = [b for _, b in plan.sentence_spans]
-    out = []
-    for a, b in plan.spans:
-        lo, hi = bisect.bisect_left(starts, a), bisect.bisect_right(ends, b)
-        out.append(tuple(head + [t for tokens in per_sentence[lo:hi] for t in tokens]))
-    return tuple(out)
+    return [(bisect.bisect_left(starts, a), bisect.bisect_right(ends, b)) for a, b in plan.spans]
 
 
 def _unit_normalise(v: np.ndarray) -> np.ndarray:
@@ -103,11 +107,8 @@ def finish(plan: ChunkPlan, vectors: np.ndarray, tokens: Sequence[Sequence[str]]
         )
     head = vectors[:1] if plan.has_header else vectors[:0]
     sents = vectors[1:] if plan.has_header else vectors
-    starts = np.array([s for s, _ in plan.sentence_spans], dtype=np.int64)
-    ends = np.array([e for _, e in plan.sentence_spans], dtype=np.int64)
     chunk_vecs = np.zeros((len(plan.spans), vectors.shape[1]), dtype=np.float32)
-    for i, (a, b) in enumerate(plan.spans):
-        lo, hi = np.searchsorted(starts, a), np.searchsorted(ends, b, side="right")
+    for i, (lo, hi) in enumerate(sentences_of_chunks(plan)):
         chunk_vecs[i] = head.sum(axis=0) + sents[lo:hi].sum(axis=0)
     return PreparedArticle(
         plan.article,
