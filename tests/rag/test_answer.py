@@ -18,6 +18,24 @@ def _check_citations(index, answer):
         assert f"[{c.n}]" in answer.answer
 
 
+@pytest.fixture
+def index_of(tmp_path):
+    """Builds a fake-embedder index of the articles given; closed after the test."""
+    from rag import FakeEmbedder, Index
+
+    opened = []
+
+    def build(*articles):
+        index = Index.open(tmp_path / f"ix{len(opened)}", FakeEmbedder())
+        index.add(list(articles))
+        opened.append(index)
+        return index
+
+    yield build
+    for index in opened:
+        index.close()
+
+
 def test_question_kinds():
     assert analyse("谁受市委常委会委托向全会报告工作？").kind == "person"
     assert analyse("出席全会的市委委员应到多少人？").kind == "number"
@@ -142,36 +160,32 @@ def test_a_quote_that_differs_from_the_stored_text_is_never_cited(fake_index, mo
     assert not a.answered or a.citations
 
 
-def test_a_question_about_one_year_is_not_answered_from_another_years_sentence(tmp_path):
-    from rag import Article, FakeEmbedder, Index
+def test_a_question_about_one_year_is_not_answered_from_another_years_sentence(index_of):
+    from rag import Article
 
     text = (
         "2021年，长沙市地区生产总值GDP达到13270.7亿元，比上年增长7.5%，长沙市GDP总量居全国第十五位。"
         "2022年GDP为13966.1亿元。"
         "城市建设继续推进，新建道路多条。"
     )
-    index = Index.open(tmp_path / "ix", FakeEmbedder())
-    index.add([Article(id="gdp", title="长沙市经济运行情况", text=text)])
+    index = index_of(Article(id="gdp", title="长沙市经济运行情况", text=text))
     a = ask(index, "2022年长沙市GDP是多少？")
     assert a.answered and "13966.1" in a.answer and "13270.7" not in a.answer
     assert analyse("2019年9月24日开了什么会？").years == frozenset({"2019"})
     # a sentence without any year is still a candidate
     assert ask(index, "2022年长沙新建了什么？").answered
-    index.close()
 
 
-def test_a_latin_word_of_a_chinese_question_must_be_covered(tmp_path):
+def test_a_latin_word_of_a_chinese_question_must_be_covered(index_of):
     """长沙今年GDP是多少？ over an article about Changsha this year without any GDP figure:
     GDP is a term like the others, so the article does not answer it."""
-    from rag import Article, FakeEmbedder, Index
+    from rag import Article
 
     text = "长沙今年工作即将进入冲刺收尾阶段。长沙今年新建道路十二条，城市面貌焕然一新。"
-    index = Index.open(tmp_path / "ix", FakeEmbedder())
-    index.add([Article(id="cs", title="长沙今年的工作", text=text)])
+    index = index_of(Article(id="cs", title="长沙今年的工作", text=text))
     assert "gdp" in analyse("长沙今年GDP是多少？").terms
     assert not ask(index, "长沙今年GDP是多少？").answered
     assert ask(index, "长沙今年新建道路多少条？").answered
-    index.close()
 
 
 def test_a_written_date_is_kept_whole_as_terms():
@@ -203,18 +217,17 @@ def test_no_short_answer_without_an_answer(fake_index):
     assert not a.answered and a.short_answer is None
 
 
-def test_a_follow_up_prefers_the_articles_the_previous_answer_cited(tmp_path):
+def test_a_follow_up_prefers_the_articles_the_previous_answer_cited(index_of):
     """Two reports answer alike; the one the previous answer cited wins because of the policy's
     prefer bonus (with the bonus at 0 the other report, which matches the words better, wins)."""
     import dataclasses
 
-    from rag import Article, FakeEmbedder, Index
+    from rag import Article
     from rag.answer import Policy, analyse, gather_evidence
 
     a = Article(id="a", title="年度报告", text="钢厂今年的产量为一百万吨。")
     b = Article(id="b", title="钢厂年度报告", text="钢厂今年的产量为两百万吨。")
-    index = Index.open(tmp_path / "ix", FakeEmbedder())
-    index.add([a, b])
+    index = index_of(a, b)
     q = analyse("钢厂今年的产量是多少？")
     policy = Policy.load()
     no_bonus = dataclasses.replace(policy, evidence=dataclasses.replace(policy.evidence, prefer_bonus=0.0))
@@ -226,11 +239,10 @@ def test_a_follow_up_prefers_the_articles_the_previous_answer_cited(tmp_path):
     assert first(policy, ()) == "b"  # without a conversation the better match answers
     assert first(no_bonus, ("a",)) == "b"  # preferring without a bonus changes nothing
     assert first(policy, ("a",)) == "a"  # the shipped bonus keeps the conversation on its article
-    index.close()
 
 
-def test_negated_words_say_what_the_answer_is_not(tmp_path):
-    from rag import Article, FakeEmbedder, Index
+def test_negated_words_say_what_the_answer_is_not(index_of):
+    from rag import Article
 
     q = analyse("谁没有出席年会但列席了会议？")
     assert "列席" in q.terms and "出席" not in q.terms and "年会" not in q.terms
@@ -240,19 +252,17 @@ def test_negated_words_say_what_the_answer_is_not(tmp_path):
         "公司年会于昨日在总部举行。董事长王明、总经理李华、副总经理赵强等出席年会。"
         "各部门负责人及部分客户代表列席会议。"
     )
-    index = Index.open(tmp_path / "ix", FakeEmbedder())
-    index.add([Article(id="nh", title="公司召开年会", text=text)])
+    index = index_of(Article(id="nh", title="公司召开年会", text=text))
     a = ask(index, "谁没有出席年会但列席了会议？")
     assert a.answered and "列席" in a.answer and "王明" not in a.answer
-    index.close()
 
 
-def test_a_sentence_of_an_article_the_question_names_speaks_of_its_subject(tmp_path):
+def test_a_sentence_of_an_article_the_question_names_speaks_of_its_subject(index_of):
     """ "本镇…" speaks of the title's subject without naming it: when the question names the
     article's title, the title's terms are credited to each of its sentences (fitted share)."""
     import dataclasses
 
-    from rag import Article, FakeEmbedder, Index
+    from rag import Article
     from rag.answer import Policy
     from rag.answer.features import subject
 
@@ -260,15 +270,13 @@ def test_a_sentence_of_an_article_the_question_names_speaks_of_its_subject(tmp_p
     assert subject("青石镇（浙江）", "青石镇的茶园有多大？") == "青石镇"  # namesakes told apart
     assert subject("奋力开创新局面", "青石镇的茶园有多大？") == ""  # a headline the question does not name
     text = "青石镇是浙江山区的古镇，以茶园和石桥闻名。本镇茶园面积达3000亩，年产茶叶500吨。"
-    index = Index.open(tmp_path / "ix", FakeEmbedder())
-    index.add([Article(id="qs", title="青石镇", text=text)])
+    index = index_of(Article(id="qs", title="青石镇", text=text))
     shipped = Policy.load()
     assert shipped.score.title_credit > 0
     a = ask(index, "青石镇茶园的面积是多少？", policy=shipped)
     assert a.answered and "3000亩" in a.answer and "古镇" not in a.answer
     no_credit = dataclasses.replace(shipped, score=dataclasses.replace(shipped.score, title_credit=0.0))
     assert "古镇" in ask(index, "青石镇茶园的面积是多少？", policy=no_credit).answer
-    index.close()
 
 
 def test_the_question_is_analysed_once_and_its_record_passed_down(fake_index, monkeypatch):
