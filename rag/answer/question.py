@@ -152,7 +152,7 @@ def analyse(
     terms = [t for t in terms if t not in CLAUSE_BREAKS]  # 但, 而: they join clauses, hold no content
     # A of "not A but B" says what the answer is not: it still finds the passage (search text)
     # but no sentence is credited for holding it (unless it is all the question has)
-    scopes = negated(q)
+    scopes = negated(q) if script != "en" else []  # Chinese negators: no cut of English text
     kept = [t for t in terms if not any(t in scope for scope in scopes)]
     if any(t not in light for t in kept):
         terms = kept
