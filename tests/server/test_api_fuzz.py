@@ -41,6 +41,9 @@ def _cleanup() -> Iterator[None]:
 @schema.parametrize()
 @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_server_errors(case: schemathesis.Case) -> None:
+    # a background upload of an earlier case may still hold the writer, and a write then gets
+    # the designed 503 "busy, retry": let it finish, so a 5xx here can only come from the input
+    APP.state.jobs.wait(60)
     response = case.call(headers=AUTH)
     case.validate_response(response, checks=[not_a_server_error])
     assert response.status_code < 500, response.text
