@@ -351,6 +351,8 @@ def main() -> int:
         "coverage_only_curve": coverage_only,
         "shipped": summary(shipped, both),
     }
+    if "span_model" in base.fitted:  # written by bench/fit_spans.py, kept as it is
+        fitted_info["span_model"] = base.fitted["span_model"]
     out = dataclasses.replace(shipped, fitted=fitted_info)
     for row in table:
         print(

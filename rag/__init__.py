@@ -27,6 +27,7 @@ from rag.records import (
 )
 from rag.retrieve import search
 from rag.span import SpanRules, short_answer
+from rag.span_rank import SpanModel, best_span
 
 __all__ = [
     "AddStats",
@@ -43,11 +44,13 @@ __all__ = [
     "IngestResult",
     "SentenceTransformerEmbedder",
     "ShortAnswer",
+    "SpanModel",
     "SpanRules",
     "Turn",
     "USEEmbedder",
     "answer_to_dict",
     "ask",
+    "best_span",
     "chunk_article",
     "decode_text",
     "detect_script",

@@ -34,21 +34,21 @@ class SpanRules:
 
 
 # Wh-words (Simplified); a classifier right after one belongs to it (哪一年, 几个, 哪两家).
-_WH = re.compile(
+WH = re.compile(
     r"(?:为什么|为何|什么|哪些|哪个|哪里|哪儿|哪|谁|多少|何时|何地|何处|何人|何种|怎样|怎么|如何|多久|多长|多大|多高|"
     r"多远|多重|(?<![任如为])何(?!况)|几(?!乎))(?:[一二两三四五六七八九十\d]*[个位家种项条座所名年次件部本只届类支样份间首]|时候|时间|地方)?"
 )
-_CLAUSE = "，。；！？,;!?：:\n"
+CLAUSE = "，。；！？,;!?：:\n"
 _EDGE = " \t\r\n，。；！？,;!?：:、.…·-—"
 _PAIRS = {"「": "」", "『": "』", "“": "”", "‘": "’", "《": "》", "（": "）", "(": ")", "【": "】", '"': '"'}
 _CLOSE = {v: k for k, v in _PAIRS.items()}
 _ASIDE = {"（": "）", "(": ")"}
-_RUN = re.compile(rf"(?:（[^（）]*）|\([^()]*\)|[^{_CLAUSE}])+")
+_RUN = re.compile(rf"(?:（[^（）]*）|\([^()]*\)|[^{CLAUSE}])+")
 # Grammar words that open a clause before its answer (又名X, 是X, 因X): dropped at a span's start.
 _GLUE = """又名 又称 又叫 也称 亦称 简称 别称 称为 名为 叫做 意思是 即是 就是 也是 亦是 是 为 了 在 于 由 被 即
     因为 由于 因 乃 属于 属 用作 用于 位于 以 又译 译为 生于 出生于 设有 可以 可 会 它 其"""
 _PREPOSITIONS = frozenset("由被在于从向以用对给跟与和为")
-_LEADING_GLUE = tuple(sorted(_GLUE.split(), key=len, reverse=True))
+LEADING_GLUE = tuple(sorted(_GLUE.split(), key=len, reverse=True))
 _TRAILING_GLUE = "的了"
 # The count closing an enumeration (鼓、锣和板四类, 甲与乙两种) is not one of its items.
 _LIST_COUNT = re.compile(
@@ -56,7 +56,7 @@ _LIST_COUNT = re.compile(
 )
 # Where a place is given (哪里: the clause after 位于) and a reason (为什么: the clause after 因为).
 _PLACE_S = re.compile(r"位于|坐落于|地处|座落于")
-_REASON_Q = re.compile(r"为什么|为何|原因|何故|怎么会")
+REASON_Q = re.compile(r"为什么|为何|原因|何故|怎么会")
 _REASON_S = re.compile(r"因为|由于|因(?!此|而)")
 _DIGITS = r"(?:\d[\d,.]*|[零〇○一二两三四五六七八九十百千]+)"
 _MAGNITUDE = r"(?:多|余|十|百|千|万|亿)"
@@ -64,16 +64,17 @@ _UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米
     人次 人 名 位 家 座 部 种 项 场 届 条 件 岁 年 月 天 日 小时 分钟 秒 次 吨 米 克 度 里 亩 户 册 卷 集 首 本 台 辆 架 艘 层 所
     株 只 支 篇 章 款 代 周 世纪 分 票 球 局 枚 头 匹 班"""
 _UNITS = f"(?:{'|'.join(_UNIT_WORDS.split())})"
+UNIT_AHEAD = re.compile(_UNITS)  # a unit word starting here (364.6|公里)
 # A number with its magnitude, unit and a trailing 前/后/左右 (364.6公里, 三百多户, 6000年前).
-_NUMBER = re.compile(rf"(?:约|近|超过|逾|多达)?{_DIGITS}{_MAGNITUDE}*(?:{_UNITS}(?:人民币|前|后|左右)?)?")
-_NUM_CORE = re.compile(rf"\d|[零〇○一二两三四五六七八九十百千万亿]{_MAGNITUDE}*{_UNITS}")
+NUMBER = re.compile(rf"(?:约|近|超过|逾|多达)?{_DIGITS}{_MAGNITUDE}*(?:{_UNITS}(?:人民币|前|后|左右)?)?")
+NUM_CORE = re.compile(rf"\d|[零〇○一二两三四五六七八九十百千万亿]{_MAGNITUDE}*{_UNITS}")
 _DATE_ONE = (
     rf"(?:公元前?)?(?:{_DIGITS}(?:年|世纪)(?:代)?(?:{_DIGITS}月(?:{_DIGITS}[日号])?)?|{_DIGITS}月(?:{_DIGITS}[日号])?"
     rf"|(?<![\d第]){_DIGITS}日)"  # a day alone (13日下午): news gives the month only when it is not the current one
     r"(?:初|中|末|底|初期|中期|末期|早期|晚期|后期|前期|上半叶|下半叶)?"
     rf"(?:{_DIGITS}[时点](?:{_DIGITS}分)?)?"
 )
-_DATE = re.compile(rf"{_DATE_ONE}(?:(?:至|到|－|-|—|~|～){_DATE_ONE})?(?:间)?")
+DATE = re.compile(rf"{_DATE_ONE}(?:(?:至|到|－|-|—|~|～){_DATE_ONE})?(?:间)?")
 _TAGS = {"person": ("nr", "nrfg", "nrt"), "place": ("ns",)}  # jieba POS flags
 # The noun a "what X" question names (开了什么会, 哪个委员会的驻地): the answer is a noun phrase
 # headed by it. Nominal words (jieba POS) make up such a phrase.
@@ -88,7 +89,7 @@ _NOMINAL = ("n", "j", "m", "q", "b", "eng")
 
 
 @functools.lru_cache(maxsize=4096)  # cache size only: tagging is the slow part
-def _tagged(simplified: str) -> tuple[tuple[int, int, str], ...]:
+def tagged(simplified: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, POS flag) of each jieba word of a Simplified sentence."""
     segmenter()
     import jieba.posseg as pseg
@@ -103,7 +104,7 @@ def _tagged(simplified: str) -> tuple[tuple[int, int, str], ...]:
 def _names(ss: str, tags: tuple[str, ...], rules: SpanRules) -> list[Span]:
     """Words with one of `tags`, joined across a middle dot (威廉·琼斯)."""
     spans: list[Span] = []
-    for start, end, _ in (w for w in _tagged(ss) if w[-1] in tags):
+    for start, end, _ in (w for w in tagged(ss) if w[-1] in tags):
         joined = spans and ss[spans[-1][-1] : start] in ("·", "•", "・")
         spans[-1:] = [(spans[-1][0], end)] if joined else [*spans[-1:], (start, end)]
     return [(s, e) for s, e in spans if e - s >= rules.min_name_chars]
@@ -124,7 +125,7 @@ def _anchor(context: str, ss: str, rules: SpanRules, *, left: bool) -> tuple[str
 def _clean(ss: str, a: int, b: int) -> Span | None:
     """Without edge punctuation, unpaired quotes, leading grammar words (是, 又名) and a final 的."""
     while a < b:
-        glue = next((g for g in _LEADING_GLUE if ss.startswith(g, a) and a + len(g) < b), "")
+        glue = next((g for g in LEADING_GLUE if ss.startswith(g, a) and a + len(g) < b), "")
         if ss[a] in _EDGE or (ss[a] in _PAIRS and _PAIRS[ss[a]] not in ss[a + 1 : b]):
             a += 1
         elif ss[b - 1] in _EDGE + _TRAILING_GLUE or (
@@ -152,14 +153,14 @@ def _skip_aside(ss: str, a: int) -> int:
 
 def _align(qs: str, ss: str, rules: SpanRules, longest: int) -> tuple[Span | None, int | None]:
     """The aligned span (cleaned) and a position near the answer (for the type rules)."""
-    m = _WH.search(qs)
+    m = WH.search(qs)
     if not m:
         return None, None
     left, right = qs[: m.start()], re.sub(r"[？?。.！!\s]+$", "", qs[m.end() :])
     la, _ = _anchor(left, ss, rules, left=True)
     ra, rk = _anchor(right, ss, rules, left=False)
     # the noun opening the right part (哪家[公司]管理) belongs to the answer
-    _, noun_end, flag = _tagged(right)[0] if ra and not rk else (0, 0, "")
+    _, noun_end, flag = tagged(right)[0] if ra and not rk else (0, 0, "")
     noun = right[:noun_end] if flag.startswith("n") else ""
     lefts = [x.end() for x in re.finditer(re.escape(la), ss)] if la else []
     rights = [x.start() for x in re.finditer(re.escape(ra), ss)] if ra else []
@@ -186,7 +187,7 @@ def _align(qs: str, ss: str, rules: SpanRules, longest: int) -> tuple[Span | Non
     return None, None
 
 
-def _head_noun(qs: str) -> str:
+def head_noun(qs: str) -> str:
     m = _HEAD_NOUN.search(qs)
     return m.group(1) if m else ""
 
@@ -194,7 +195,7 @@ def _head_noun(qs: str) -> str:
 def _headed(head: str, qs: str, ss: str) -> Span | None:
     """The noun phrase of `ss` holding `head`, the noun a "what X" question names (中共…第八次
     全体会议 for 开了什么会), when the question does not already hold that phrase."""
-    words = _tagged(ss)
+    words = tagged(ss)
     nominal = [flag.startswith(_NOMINAL) for _, _, flag in words]
     for i, (a, b, _) in enumerate(words):
         if head not in ss[a:b] or not nominal[i]:
@@ -219,12 +220,12 @@ def _candidates(kind: str, qs: str, ss: str, rules: SpanRules) -> list[Span]:
         ordinal_ok = kind == "date" or "第" in qs  # 第一场 is no count unless 第几 is asked
         found = [
             m.span()
-            for m in (_NUMBER if kind == "number" else _DATE).finditer(ss)
-            if m.group(0) and (kind == "date" or _NUM_CORE.search(m.group(0)))
+            for m in (NUMBER if kind == "number" else DATE).finditer(ss)
+            if m.group(0) and (kind == "date" or NUM_CORE.search(m.group(0)))
             if ordinal_ok or not ss[: m.start()].endswith("第")
         ]
     else:
-        item = rf"[^{_CLAUSE}、和及与]{{1,{rules.max_item_chars}}}"
+        item = rf"[^{CLAUSE}、和及与]{{1,{rules.max_item_chars}}}"
         enum = rf"{item}(?:(?:、|和|及|与|以及){item}){{{max(rules.min_items - 1, 1)},}}"
         found = [m.span() for m in re.finditer(enum, ss)] if kind == "list" else []
     return [(s, e) for s, e in found if ss[s:e] not in qs]
@@ -235,7 +236,7 @@ def _typed(kind: str, qs: str, ss: str, span: Span | None, near: int | None, rul
     the name, a list loses its closing count; else the span stays. Without a span (or, for a number or
     a 哪年 date, without the expression in it): the kind's expression nearest `near`."""
     cands = _candidates(kind, qs, ss, rules)
-    wh = _WH.search(qs)
+    wh = WH.search(qs)
     year_only = kind == "date" and wh is not None and wh.group(0).endswith("年")
     chosen: Span | None = None
     if span is not None:
@@ -265,7 +266,7 @@ def _whole_words(ss: str, span: Span, left_only: bool) -> Span:
     or date keeps its end, which its own pattern found (jieba glues 9月24日 to the dateline's
     讯 as 日讯)."""
     a, b = span
-    for start, end, _ in _tagged(ss):
+    for start, end, _ in tagged(ss):
         if start < a < end:
             a = start
         if start < b < end and not left_only:
@@ -273,24 +274,21 @@ def _whole_words(ss: str, span: Span, left_only: bool) -> Span:
     return a, b
 
 
-def short_answer(question: str, kind: str, sentence: str, rules: SpanRules) -> Span | None:
-    """Offsets [start, end) into `sentence` (the text as published: Simplified OR Traditional) of the
-    span answering `question`, or None when no span fits."""
-    if not question.strip() or not sentence.strip():
+def rule_span(qs: str, kind: str, ss: str, rules: SpanRules) -> Span | None:
+    """The rules' span in `ss` (Simplified, width-folded) for the question `qs` (same form), or None."""
+    if not qs.strip() or not ss.strip():
         return None
-    qs = fold_width(to_simplified(question))
-    ss, mapping = simplify_with_map(sentence)
     chinese = bool(re.search(r"[\u4e00-\u9fff]", qs))
     longest = rules.max_list_chars if kind == "list" else rules.max_chars
     span, near = None, None
-    marker = _REASON_S if _REASON_Q.search(qs) else _PLACE_S if kind == "place" else None
+    marker = _REASON_S if REASON_Q.search(qs) else _PLACE_S if kind == "place" else None
     if chinese and marker and (m := marker.search(ss)):  # the clause after 因为 / 位于
         end = _clause(ss, m.end())[1]
         cause = ss.find("而", m.end(), end) if marker is _REASON_S else -1  # 因X而Y: the reason is X
         span, near = _clean(ss, m.end(), cause if cause > m.end() else end), m.end()
     if span is None and chinese:
         span, near = _align(qs, ss, rules, longest)
-    if chinese and kind in ("other", "place") and (head := _head_noun(qs)):
+    if chinese and kind in ("other", "place") and (head := head_noun(qs)):
         # a span without the noun asked for (什么会 -> …全体会议) gives way to the phrase it heads
         if span is None or head not in ss[span[0] : span[1]]:
             span = _headed(head, qs, ss) or span
@@ -298,8 +296,19 @@ def short_answer(question: str, kind: str, sentence: str, rules: SpanRules) -> S
         span = _typed(kind, qs, ss, span, near, rules)
     if span is not None:
         span = _whole_words(ss, span, kind in ("number", "date"))  # a rule may cut a word (常委|会)
-    if span is None or span[1] - span[0] > longest or _HOLLOW.fullmatch(ss[span[0] : span[1]]):
+    if span is None or span[1] - span[0] > longest or hollow(ss[span[0] : span[1]]):
         return None
+    return span
+
+
+def hollow(text: str) -> bool:
+    """Grammar words only (之一, 等, 并): such a span answers nothing."""
+    return bool(_HOLLOW.fullmatch(text))
+
+
+def to_original(sentence: str, ss: str, mapping: list[int], span: Span) -> Span | None:
+    """A span of `ss` (from `simplify_with_map(sentence)`) as offsets into `sentence`, or None
+    when the mapped text is not the same span."""
     a, b = span
     if len(ss) == len(sentence):
         return a, b
@@ -308,3 +317,13 @@ def short_answer(question: str, kind: str, sentence: str, rules: SpanRules) -> S
         logger.debug("span %r not mapped back to the original sentence", ss[a:b])
         return None
     return start, end
+
+
+def short_answer(question: str, kind: str, sentence: str, rules: SpanRules) -> Span | None:
+    """Offsets [start, end) into `sentence` (the text as published: Simplified OR Traditional) of the
+    span the rules pick answering `question`, or None when no span fits."""
+    if not question.strip() or not sentence.strip():
+        return None
+    ss, mapping = simplify_with_map(sentence)
+    span = rule_span(fold_width(to_simplified(question)), kind, ss, rules)
+    return None if span is None else to_original(sentence, ss, mapping, span)

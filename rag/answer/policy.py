@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rag.span import SpanRules
+from rag.span_rank import SpanModel
 
 POLICY_FILE = Path(__file__).with_name("policy.json")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: span_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,8 @@ class Policy:
     evidence: Evidence
     terms: Terms
     types: TypeCredit
-    spans: SpanRules  # short answers (rag.span)
+    spans: SpanRules  # short answers: the rules' pick (rag.span), one candidate among others
+    span_model: SpanModel  # short answers: the weights that rank the candidates (rag.span_rank)
     fitted: dict[str, Any]  # how the file was made: command, data, measured figures
 
     @staticmethod
@@ -138,8 +140,16 @@ def policy_from_dict(raw: dict[str, Any], where: str = "policy") -> Policy:
         terms=_section(Terms, raw.get("terms"), f"{where}: terms"),
         types=_section(TypeCredit, raw.get("types"), f"{where}: types"),
         spans=_section(SpanRules, raw.get("spans"), f"{where}: spans"),
+        span_model=_span_model(raw.get("span_model"), f"{where}: span_model"),
         fitted=dict(raw.get("fitted", {})),
     )
+
+
+def _span_model(raw: Any, where: str) -> SpanModel:
+    section = _section(SpanModel, raw, where)
+    # whether the features are this code's is checked where they are used (rag.span_rank), so
+    # that bench/fit_spans.py can still load the rest of a policy after the features changed
+    return SpanModel(tuple(section.features), tuple(float(w) for w in section.weights))
 
 
 def policy_to_dict(policy: Policy) -> dict[str, Any]:
@@ -149,5 +159,7 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         if f.name == "fitted":
             out["fitted"] = value
         else:
-            out[f.name] = dataclasses.asdict(value)
+            out[f.name] = {
+                k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(value).items()
+            }
     return out

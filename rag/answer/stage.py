@@ -6,7 +6,8 @@
 3. Score them with the policy's weights, decide whether the best one answers, and pick the
    answer's sentences (rag.answer.choose; every number in rag/answer/policy.json).
 4. Cite each chosen sentence, checked against the article read again from the store, and
-   pick the short answer span inside the evidence (rag.span), cited like the evidence.
+   pick the short answer span inside the evidence (rag.span_rank, the rules of rag.span one
+   candidate among others), cited like the evidence.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from rag.index import Index
 from rag.normalize import detect_script, to_script
 from rag.records import Answer, Citation, Filters, Hit, ShortAnswer, Turn
 from rag.retrieve import retrieve, validate_top_k
-from rag.span import short_answer
+from rag.span_rank import best_span
 
 if TYPE_CHECKING:
     from rag.generate import LLMClient
@@ -158,9 +159,9 @@ def compose(index: Index, q: Query, chosen: list[Sentence]) -> tuple[str, list[t
 
 
 def pick_short_answer(policy: Policy, q: Query, cited: list[tuple[Sentence, Citation]]) -> ShortAnswer | None:
-    """The short answer: the span (rag.span) of the best-scored cited sentence that has one."""
+    """The short answer: the best span (rag.span_rank) of the best-scored cited sentence that has one."""
     for s, c in sorted(cited, key=lambda sc: -sc[0].score):
-        span = short_answer(q.text, q.kind, s.text, policy.spans)
+        span = best_span(q.text, q.kind, s.text, policy.spans, policy.span_model)
         if span is not None:
             a, b = span
             return ShortAnswer(_shown(q, s.text[a:b]), c.n, s.start + a, s.start + b)

@@ -1,0 +1,235 @@
+"""Fit the short-answer span model (rag.span_rank) on the dev sets, one held apart each way.
+
+For every dev question whose gold answer is in its article, the oracle sentence (the one
+holding the gold answer, as in bench/spans.py) gives the candidates (rag.span_rank); those
+that equal a gold answer (after `span_norm`) are the positives. The model is a conditional
+logit: per question, a softmax over its candidates, maximising the probability of the
+positives, with an L2 penalty. Fitted on CMRC 2018 dev and reported on DRCD dev, then the
+reverse, each against the rules alone (rag.span); the shipped weights are then fitted on
+both and written into the `span_model` section of rag/answer/policy.json.
+
+    .venv/bin/python bench/fit_spans.py              # report both directions, write the policy
+    .venv/bin/python bench/fit_spans.py --dry-run --limit 800
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT))
+
+from bench.spans import SETS, oracle_sentence  # noqa: E402
+from rag.answer import Policy, analyse  # noqa: E402
+from rag.answer.policy import POLICY_FILE, policy_from_dict, policy_to_dict  # noqa: E402
+from rag.evaluate import span_norm, span_scores  # noqa: E402
+from rag.normalize import fold_width, simplify_with_map, to_simplified  # noqa: E402
+from rag.span import rule_span  # noqa: E402
+from rag.span_rank import FEATURE_NAMES, SpanModel, candidates_simplified  # noqa: E402
+
+
+@dataclasses.dataclass
+class Group:
+    """One question: its candidates' features, which are right, their scores against the gold."""
+
+    x: np.ndarray
+    positive: np.ndarray  # bool per candidate
+    em: np.ndarray  # exact match of each candidate
+    f1: np.ndarray  # best character F1 of each candidate
+    rule: tuple[float, float]  # (EM, F1) of the rules' span
+    source: str  # the article: folds never split one
+
+
+def base_policy(path: Path = POLICY_FILE) -> Policy:
+    """The policy file with its span model reset: the features may have changed since it was fitted."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw["span_model"] = {"features": list(FEATURE_NAMES), "weights": [0.0] * len(FEATURE_NAMES)}
+    return policy_from_dict(raw, str(path))
+
+
+def load(name: str, limit: int, policy: Policy) -> list[Group]:
+    qa_file, art_file = SETS[name]
+    articles = {}
+    with open(SHARED / "corpora" / art_file, encoding="utf-8") as f:
+        for line in f:
+            rec = json.loads(line)
+            articles[rec["id"]] = rec["text"]
+    groups: list[Group] = []
+    with open(SHARED / "eval" / qa_file, encoding="utf-8") as f:
+        for line in f:
+            if len(groups) >= limit:
+                break
+            qa = json.loads(line)
+            golds = qa.get("answers") or []
+            text = articles.get(qa.get("source", ""))
+            sentence = oracle_sentence(text, golds[0]) if text and golds else None
+            if sentence is None:
+                continue
+            kind = analyse(qa["question"]).kind
+            qs = fold_width(to_simplified(qa["question"]))
+            ss, _ = simplify_with_map(sentence)
+            found = candidates_simplified(qs, kind, ss, policy.spans)
+            x = found.expanded()
+            rule = rule_span(qs, kind, ss, policy.spans)
+            rule_scores = span_scores(ss[rule[0] : rule[1]] if rule else "", golds)
+            if not found.spans:
+                groups.append(
+                    Group(x, np.zeros(0, bool), np.zeros(0), np.zeros(0), rule_scores, qa["source"])
+                )
+                continue
+            scored = [span_scores(ss[a:b], golds) for a, b in found.spans]
+            gold_norm = {span_norm(g) for g in golds}
+            positive = np.array([span_norm(ss[a:b]) in gold_norm for a, b in found.spans])
+            groups.append(
+                Group(
+                    x,
+                    positive,
+                    np.array([float(e) for e, _ in scored]),
+                    np.array([f for _, f in scored]),
+                    (float(rule_scores[0]), rule_scores[1]),
+                    qa["source"],
+                )
+            )
+    return groups
+
+
+def fit(groups: list[Group], l2: float) -> np.ndarray:
+    """Weights maximising sum over questions of log P(a positive) under a softmax of x @ w."""
+    train = [g for g in groups if g.positive.any()]
+    x = np.vstack([g.x for g in train]).astype(np.float64)
+    pos = np.concatenate([g.positive for g in train])
+    sizes = np.array([len(g.positive) for g in train])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    owner = np.repeat(np.arange(len(train)), sizes)
+
+    def lse(s: np.ndarray, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        s = np.where(mask, s, -np.inf) if mask is not None else s
+        m = np.maximum.reduceat(s, starts)
+        e = np.exp(s - m[owner])
+        tot = np.add.reduceat(e, starts)
+        return np.log(tot) + m, e / tot[owner]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = x @ w
+        all_lse, p_all = lse(s, None)
+        pos_lse, p_pos = lse(s, pos)
+        value = float(np.sum(all_lse - pos_lse)) / len(train) + l2 * float(w @ w)
+        grad = x.T @ (p_all - p_pos) / len(train) + 2 * l2 * w
+        return value, grad
+
+    res = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return np.asarray(res.x)
+
+
+def report(groups: list[Group], w: np.ndarray | None) -> dict[str, float]:
+    """EM and F1 of the picked span (the rules' span when `w` is None) over every question."""
+    em = f1 = 0.0
+    for g in groups:
+        if w is None:
+            e, f = g.rule
+        elif len(g.positive):
+            k = int(np.argmax(g.x @ w))
+            e, f = g.em[k], g.f1[k]
+        else:
+            e, f = 0.0, 0.0
+        em += e
+        f1 += f
+    n = max(1, len(groups))
+    reachable = sum(bool(g.positive.any()) for g in groups) / n
+    return {
+        "n": len(groups),
+        "em": round(em / n, 4),
+        "f1": round(f1 / n, 4),
+        "reachable": round(reachable, 4),
+    }
+
+
+def fold_of(g: Group) -> int:
+    return zlib.crc32(g.source.encode("utf-8")) % 2
+
+
+def pooled(rows: list[dict[str, float]]) -> dict[str, float]:
+    n = sum(r["n"] for r in rows)
+    return {
+        "n": n,
+        "em": round(sum(r["em"] * r["n"] for r in rows) / max(1, n), 4),
+        "f1": round(sum(r["f1"] * r["n"] for r in rows) / max(1, n), 4),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--limit", type=int, default=100000, help="questions per set (default: all)")
+    ap.add_argument("--l2", type=float, default=1e-3, help="L2 penalty per question")
+    ap.add_argument("--out", default=str(POLICY_FILE))
+    ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+    args = ap.parse_args()
+    if not (SHARED / "eval").is_dir():
+        print(f"skipped: {SHARED}/eval not found (the dev sets live there)")
+        return 0
+    policy = base_policy()
+    t0 = time.perf_counter()
+    data = {name: load(name, args.limit, policy) for name in SETS}
+    print(f"candidates built in {time.perf_counter() - t0:.0f} s; {len(FEATURE_NAMES)} features")
+    table = []
+    names = list(SETS)
+    for train, test in (names, names[::-1]):
+        w = fit(data[train], args.l2)
+        row = {
+            "fitted_on": train,
+            "reported_on": test,
+            "rules": report(data[test], None),
+            "model": report(data[test], w),
+            "model_on_train": report(data[train], w),
+        }
+        table.append(row)
+        print(
+            f"fit {train} -> {test}: rules EM/F1 {row['rules']['em']:.3f}/{row['rules']['f1']:.3f}, "
+            f"model {row['model']['em']:.3f}/{row['model']['f1']:.3f} "
+            f"(on {train} itself {row['model_on_train']['em']:.3f}/{row['model_on_train']['f1']:.3f}; "
+            f"a right candidate exists for {row['model']['reachable']:.3f})"
+        )
+    # the shipped setting, fitted on both sets, measured on articles it was not fitted on:
+    # two folds by article, each fitted on the other fold of both sets
+    folds: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+    for k in (0, 1):
+        w = fit([g for n in names for g in data[n] if fold_of(g) != k], args.l2)
+        for n in names:
+            folds[n].append(report([g for g in data[n] if fold_of(g) == k], w))
+    by_article = {n: pooled(folds[n]) for n in names}
+    for n in names:
+        print(
+            f"fit on both, other articles -> {n}: model EM/F1 {by_article[n]['em']:.3f}/{by_article[n]['f1']:.3f}"
+        )
+    w = fit(data[names[0]] + data[names[1]], args.l2)
+    model = SpanModel(FEATURE_NAMES, tuple(round(float(v), 5) for v in w))
+    fitted = dict(policy.fitted)
+    fitted["span_model"] = {
+        "command": "bench/fit_spans.py " + " ".join(sys.argv[1:]),
+        "data": "oracle sentences of CMRC 2018 dev and DRCD dev: "
+        + ", ".join(f"{n} {len(data[n])} questions" for n in names),
+        "cross_dataset": table,
+        "both_sets_two_folds_by_article": by_article,
+        "shipped_on_both": {n: report(data[n], w) for n in names},
+    }
+    if not args.dry_run:
+        out = dataclasses.replace(policy, span_model=model, fitted=fitted)
+        Path(args.out).write_text(
+            json.dumps(policy_to_dict(out), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+        )
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

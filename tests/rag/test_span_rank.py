@@ -1,0 +1,110 @@
+"""rag.span_rank: candidate spans, their features, and the pick (sentences written for these tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from rag.answer import Policy
+from rag.normalize import to_traditional
+from rag.span import SpanRules, short_answer
+from rag.span_rank import FEATURE_NAMES, SpanModel, best_span, candidates
+
+RULES = Policy.load().spans
+SHIPPED = Policy.load().span_model
+
+
+def only(**weights: float) -> SpanModel:
+    """A model that weighs the named features only."""
+    return SpanModel(FEATURE_NAMES, tuple(weights.get(n, 0.0) for n in FEATURE_NAMES))
+
+
+QUESTION = "这条地铁线由哪家公司负责运营？"
+SENTENCE = "这条地铁线由城东轨道交通公司负责运营，全长约二十公里。"
+
+
+def test_candidates_lie_in_the_sentence_and_hold_the_rules_pick() -> None:
+    found = candidates(QUESTION, "other", SENTENCE, RULES)
+    assert found.expanded().shape == (len(found.spans), len(FEATURE_NAMES))
+    assert all(0 <= a < b <= len(found.ss) for a, b in found.spans)
+    rule = short_answer(QUESTION, "other", SENTENCE, RULES)
+    assert rule in found.spans
+    col = FEATURE_NAMES.index("rule_exact")
+    assert [found.spans[i] for i in np.flatnonzero(found.expanded()[:, col])] == [rule]
+    # the number with its unit is a candidate even where jieba cuts it elsewhere
+    assert (SENTENCE.index("约二十公里"), SENTENCE.index("。")) in found.spans
+
+
+def test_anchor_features_see_the_question_around_the_span() -> None:
+    found = candidates(QUESTION, "other", SENTENCE, RULES)
+    row = found.expanded()[found.spans.index((6, 14))]  # 城东轨道交通公司: 由 … 负责运营
+    names = dict(zip(FEATURE_NAMES, row, strict=True))
+    # 由 before it; 负责运营 after it once the question's type noun (公司) is inside the answer
+    assert names["left_anchor"] > 0 and names["right_anchor_past_noun"] > 0
+    assert names["q_word_inside"] == 1.0  # 公司 is a question word
+    row = candidates("运营这条线的是哪家公司？", "other", SENTENCE, RULES).expanded()[0]
+    assert row[FEATURE_NAMES.index("other:last_word_has_head_noun")] == 0.0  # 这条 is no 公司
+    found = candidates("运营这条线的是哪家公司？", "other", SENTENCE, RULES)
+    row = found.expanded()[found.spans.index((6, 14))]
+    assert row[FEATURE_NAMES.index("other:last_word_has_head_noun")] == 1.0  # the answer is a 公司
+
+
+def test_the_pick_is_the_best_scored_candidate() -> None:
+    assert best_span(QUESTION, "other", SENTENCE, RULES, only(rule_exact=1.0)) == short_answer(
+        QUESTION, "other", SENTENCE, RULES
+    )
+    a, b = best_span(QUESTION, "number", SENTENCE, RULES, only(**{"number:number_whole": 1.0}))
+    assert SENTENCE[a:b] == "约二十公里"
+
+
+def test_offsets_point_into_the_text_as_published() -> None:
+    sentence = to_traditional(SENTENCE)
+    span = best_span(QUESTION, "other", sentence, RULES, only(rule_exact=1.0))
+    assert span is not None and sentence[span[0] : span[1]] == to_traditional("城东轨道交通公司")
+
+
+def test_a_model_fitted_on_other_features_is_refused_with_the_fix() -> None:
+    stale = dataclasses.replace(SHIPPED, features=(*FEATURE_NAMES[:-1], "gone"))
+    with pytest.raises(ValueError, match="fit_spans"):
+        best_span(QUESTION, "other", SENTENCE, RULES, stale)
+
+
+def test_no_sentence_no_span() -> None:
+    assert best_span(QUESTION, "other", "", RULES, SHIPPED) is None
+    assert best_span("", "other", SENTENCE, RULES, SHIPPED) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "sentence", "expected"),
+    [
+        # a what-X question: the noun phrase headed by X (fitted weights, not a rule of their own)
+        (
+            "昨天开了什么会？",
+            "other",
+            "东江日报3月2日讯（记者 林青）昨天，东江市第五届委员会第三次全体会议召开。",
+            "东江市第五届委员会第三次全体会议",
+        ),
+        # a number keeps its unit
+        ("这座桥全长多少米？", "number", "这座桥全长1280米，宽32米，于去年通车。", "1280米"),
+        ("谁主持了昨天的座谈会？", "person", "昨天下午，副校长王建国主持了座谈会并讲话。", "王建国"),
+    ],
+)
+def test_the_shipped_model_on_plain_cases(question: str, kind: str, sentence: str, expected: str) -> None:
+    span = best_span(question, kind, sentence, RULES, SHIPPED)
+    assert span is not None and sentence[span[0] : span[1]] == expected
+
+
+def test_the_model_answers_where_the_rules_find_no_frame() -> None:
+    # 有什么爱好 has no anchor in 喜欢钓鱼: the rules give nothing, the fitted model the object
+    question, sentence = "李明有什么爱好？", "此外，他非常喜欢钓鱼，每个周末都去水库。"
+    assert short_answer(question, "other", sentence, RULES) is None
+    span = best_span(question, "other", sentence, RULES, SHIPPED)
+    assert span is not None and sentence[span[0] : span[1]] == "钓鱼"
+
+
+def test_rules_stay_a_separate_proposal() -> None:
+    # the rules' signature is unchanged: they still answer on their own
+    assert isinstance(RULES, SpanRules)
+    assert short_answer(QUESTION, "other", SENTENCE, RULES) is not None
