@@ -15,13 +15,12 @@ question's candidates, one dev set held apart) and read from the policy file.
 
 from __future__ import annotations
 
-import math
 import re
-from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rag.normalize import fold_width, simplify_with_map, to_simplified
 from rag.span import (
@@ -44,6 +43,7 @@ from rag.span import (
 
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
 _POS_CLASSES = ("name", "noun", "verb", "num", "time", "adj", "function", "latin")
+_NAME, _LATIN = _POS_CLASSES.index("name"), _POS_CLASSES.index("latin")
 _LEN_BUCKETS = (1, 2, 4, 7, 12, 20)  # a span of at most this many characters falls in that bucket
 _NEAR_BUCKETS = (0, 2, 6, 15)  # characters between the span and the nearest question word
 _ANCHOR_CAP = 8  # characters of an anchor that count
@@ -51,6 +51,9 @@ _MAX_WORDS = 12  # words in a candidate inside one clause
 _MAX_CLAUSES = 3  # clauses in a candidate made of whole clauses
 _OPEN_CLOSE = {"《": "》", "「": "」", "『": "』", "“": "”", '"': '"'}  # titles and quotes
 _PARENS = {"（": "）", "(": ")"}  # asides: a byline, a gloss
+# each pair numbered: quotes and titles first, then the parentheses
+_OPENERS = {o: k for k, o in enumerate([*_OPEN_CLOSE, *_PARENS])}
+_CLOSERS = {c: k for k, c in enumerate([*_OPEN_CLOSE.values(), *_PARENS.values()])}
 _PUNCT = set(CLAUSE) | set(" \t\r、…·—-()（）《》「」『』“”\"'‘’【】[]")
 _ENUM = re.compile(r"、|和|及|与|以及")
 _TRAILING = "的了"
@@ -210,13 +213,14 @@ def _question_parts(qs: str) -> tuple[str, str, str]:
 def _spans(ss: str, words: Sequence[tuple[int, int, str]], rule: Span | None, longest: int) -> list[Span]:
     found: set[Span] = set()
     n = len(words)
+    marked = [any(ch in CLAUSE for ch in ss[x:y]) for x, y, _ in words]
     for i in range(n):
         a, _, _ = words[i]
         if ss[a] in _PUNCT:
             continue
         for j in range(i, min(n, i + _MAX_WORDS)):
-            _, b, _ = words[j]
-            if any(ch in CLAUSE for ch in ss[words[j][0] : b]) or b - a > longest:
+            b = words[j][1]
+            if marked[j] or b - a > longest:
                 break
             if ss[b - 1] not in _PUNCT:
                 found.add((a, b))
@@ -248,127 +252,172 @@ def candidates(question: str, kind: str, sentence: str, rules: SpanRules) -> Spa
     return candidates_simplified(qs, kind, ss, rules)
 
 
+def _matches(pattern: re.Pattern[str] | str, ss: str) -> list[Span]:
+    return [m.span() for m in re.finditer(pattern, ss) if m.end() > m.start()]
+
+
+def _inside(found: list[Span], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per candidate [a, b): whether one of the `found` spans lies inside it."""
+    if not found:
+        return np.zeros(len(a), dtype=bool)
+    fs, fe = np.array(found).T
+    return ((a[:, None] <= fs) & (fe <= b[:, None])).any(axis=1)
+
+
+def _is(found: list[Span], a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Per candidate [a, b): whether it is one of the `found` spans."""
+    keys = np.array([s * (n + 1) + e for s, e in found], dtype=np.int64)
+    return np.isin(a * (n + 1) + b, keys)
+
+
+def _per_position(ss: str, test: Callable[[int], float]) -> np.ndarray:
+    """`test(i)` for every position 0..len(ss) (both ends included)."""
+    return np.array([test(i) for i in range(len(ss) + 1)], dtype=np.float32)
+
+
 def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> SpanCandidates:
+    """The candidates of `ss` (Simplified, width-folded) for the question `qs` (same form), with
+    their features computed for all candidates at once from per-position tables."""
     longest = rules.max_list_chars if kind == "list" else rules.max_chars
     rule = rule_span(qs, kind, ss, rules)
     words = tagged(ss)
     spans = _spans(ss, words, rule, longest)
     ext_kind = "reason" if REASON_Q.search(qs) else kind
+    ext_kind = ext_kind if ext_kind in KINDS else "other"
+    out = np.zeros((len(spans), len(PLAIN) + len(TYPED)), dtype=np.float32)
+    if not spans:
+        return SpanCandidates(ss, spans, out, ext_kind)
+    n = len(ss)
+    a = np.array([x for x, _ in spans], dtype=np.int64)
+    b = np.array([y for _, y in spans], dtype=np.int64)
+    length = (b - a).astype(np.float32)
+
+    def put(name: str, value: ArrayLike) -> None:
+        out[:, _PLAIN_INDEX[name]] = value
+
+    # the question: its frame around the wh-word, its words, its names, its "what X" noun
     left_q, right_q, _ = _question_parts(qs)
-    q_words = {qs[a:b] for a, b, _ in tagged(qs) if b - a >= 2 and not set(qs[a:b]) & _WH_CHARS}
+    q_tagged = tagged(qs)
+    q_words = {qs[x:y] for x, y, _ in q_tagged if y - x >= 2 and not set(qs[x:y]) & _WH_CHARS}
     q_chars = {ch for ch in qs if "\u4e00" <= ch <= "\u9fff" and ch not in _WH_CHARS}
-    hits = sorted((m.start(), m.end()) for w in q_words for m in re.finditer(re.escape(w), ss))
-    head = head_noun(qs)
     q_after = tagged(right_q) if right_q else ()
     right_rest = right_q[q_after[0][1] :] if q_after else ""  # past the type noun (哪家[公司]负责)
-    starts = {a: k for k, (a, _, _) in enumerate(words)}
-    ends = {b: k for k, (_, b, _) in enumerate(words)}
-    index = _PLAIN_INDEX
-    clause_of = [0] * (len(ss) + 1)
-    c = 0
-    for i, ch in enumerate(ss):
-        clause_of[i] = c
-        if ch in CLAUSE:
-            c += 1
-    clause_of[len(ss)] = c
-    n = len(ss)
-    # per position, computed once: prefix counts (question characters, CJK characters, clause
-    # marks) and where grammar words start and end
-    cjk_before, q_before, marks_before = [0], [0], [0]
-    for ch in ss:
-        cjk = "\u4e00" <= ch <= "\u9fff"
-        cjk_before.append(cjk_before[-1] + cjk)
-        q_before.append(q_before[-1] + (cjk and ch in q_chars))
-        marks_before.append(marks_before[-1] + (ch in CLAUSE))
-    glue_from: dict[int, int] = {}  # position -> length of the shortest grammar word starting there
-    glue_to: set[int] = set()  # positions where a grammar word ends
+    head = head_noun(qs)
+    hits = sorted(h for w in q_words for h in _matches(re.escape(w), ss))
+
+    # per position of the sentence
+    def prefix(flags: list[bool]) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(flags)])
+
+    is_cjk = ["\u4e00" <= ch <= "\u9fff" for ch in ss]
+    cjk_before = prefix(is_cjk)
+    q_before = prefix([c and ch in q_chars for c, ch in zip(is_cjk, ss, strict=True)])
+    marks_before = prefix([ch in CLAUSE for ch in ss])
+    clause_of = marks_before  # clause marks before a position: its clause's number
+    at = _per_position  # shorthand
+    left_anchor = at(ss, lambda i: _common_suffix(left_q, ss[max(0, i - _ANCHOR_CAP) : i]) / _ANCHOR_CAP)
+    right_anchor = at(ss, lambda i: _common_prefix(right_q, ss[i : i + _ANCHOR_CAP]) / _ANCHOR_CAP)
+    right_past = at(ss, lambda i: _common_prefix(right_rest, ss[i : i + _ANCHOR_CAP]) / _ANCHOR_CAP)
+    word_from = {x: k for k, (x, _, _) in enumerate(words)}
+    word_to = {y: k for k, (_, y, _) in enumerate(words)}
+    left_gap = at(ss, lambda i: left_anchor[words[word_to[i]][0]] if i in word_to else 0.0)
+    right_gap = at(ss, lambda i: right_anchor[words[word_from[i]][1]] if i in word_from else 0.0)
+    glue_from = np.full(n + 1, n + 1, dtype=np.int64)  # shortest grammar word starting here
+    glue_to = np.zeros(n + 1, dtype=bool)  # a grammar word ends here
     for g in LEADING_GLUE:
-        for m in re.finditer(re.escape(g), ss):
-            glue_from[m.start()] = min(len(g), glue_from.get(m.start(), len(g)))
-            glue_to.add(m.end())
-    word_starts = [w[0] for w in words]
-    classes_of = [_pos_class(flag) for _, _, flag in words]
-    rows: list[list[float]] = []
-    for a, b in spans:
-        f = [0.0] * len(PLAIN)
-        text = ss[a:b]
-        length = b - a
+        for x, y in _matches(re.escape(g), ss):
+            glue_from[x] = min(glue_from[x], y - x)
+            glue_to[y] = True
+    padded = ss + "\0"
+    opens = at(ss, lambda i: _OPENERS.get(ss[i - 1], -1) if i > 0 else -1)
+    closes = at(ss, lambda i: _CLOSERS.get(padded[i], -2))
+    unit_next = at(ss, lambda i: bool(UNIT_AHEAD.match(ss, i)))
 
-        def put(name: str, value: float, f: list[float] = f) -> None:
-            f[index[name]] = value
+    # the rules' pick
+    if rule is not None:
+        ra, rb = rule
+        inter = np.clip(np.minimum(b, rb) - np.maximum(a, ra), 0, None).astype(np.float32)
+        prec, rec = inter / length, inter / (rb - ra)
+        exact = (a == ra) & (b == rb)
+        put("rule_exact", exact)
+        put("rule_f1", np.where(inter > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-9), 0.0))
+        put("rule_inside", (ra <= a) & (b <= rb) & ~exact)
+        put("rule_covers", (a <= ra) & (rb <= b) & ~exact)
+    else:
+        exact = np.zeros(len(spans), dtype=bool)
+        put("rule_none", 1.0)
+    first = _PLAIN_INDEX[f"len<={_LEN_BUCKETS[0]}"]
+    out[np.arange(len(spans)), first + np.searchsorted(_LEN_BUCKETS, length, side="left")] = 1.0
+    cjk_n = cjk_before[b] - cjk_before[a]
+    put("q_char_share", np.where(cjk_n > 0, (q_before[b] - q_before[a]) / np.maximum(cjk_n, 1), 0.0))
+    put("left_anchor", left_anchor[a])
+    put("right_anchor", right_anchor[b])
+    put("right_anchor_past_noun", right_past[b])
+    put("left_anchor_gap", left_gap[a])
+    put("right_anchor_gap", right_gap[b])
+    near = np.full(len(spans), np.inf)
+    if hits:
+        hs, he = (np.array(v)[None, :] for v in zip(*hits, strict=True))
+        a2, b2 = a[:, None], b[:, None]
+        put("q_word_inside", ((a2 <= hs) & (he <= b2)).any(axis=1))
+        outside = (he <= a2) | (hs >= b2)
+        gap = np.maximum(np.maximum(hs - b2, a2 - he), 0)
+        near = np.where(outside, gap, np.inf).min(axis=1)
+        put("q_word_left_in_clause", ((he <= a2) & (clause_of[hs] == clause_of[a2])).any(axis=1))
+        put("q_word_right_in_clause", ((hs >= b2) & (clause_of[hs] == clause_of[b2 - 1])).any(axis=1))
+    first = _PLAIN_INDEX[f"near<={_NEAR_BUCKETS[0]}"]
+    out[np.arange(len(spans)), first + np.searchsorted(_NEAR_BUCKETS, near, side="left")] = 1.0
+    is_clause = np.array([ch in CLAUSE for ch in padded[:-1]] + [True])
+    put("starts_clause", (a == 0) | is_clause[np.maximum(a - 1, 0)])
+    put("ends_clause", is_clause[b])
+    put("starts_glue", glue_from[a] < length)
+    put("ends_trailing", np.array([ss[y - 1] in _TRAILING for y in b]))
+    put("after_glue", glue_to[a])
+    put("before_de", np.array([padded[y] == "的" for y in b]))
+    crosses = marks_before[b] > marks_before[a]
+    put("crosses_clause", crosses)
+    enum = _inside(_matches(_ENUM, ss), a, b)
+    put("has_enum", enum)
+    pair = opens[a] == closes[b]
+    bracketed = pair & (opens[a] < len(_OPEN_CLOSE))
+    put("bracketed", bracketed)
+    put("in_parens", pair & (opens[a] >= len(_OPEN_CLOSE)))
+    put("position", a / max(1, n))
+    starts = np.zeros(n + 1, dtype=bool)
+    ends = np.zeros(n + 1, dtype=bool)
+    starts[list(word_from)] = True
+    ends[list(word_to)] = True
+    put("cuts_word", ~starts[a] | ~ends[b])
 
-        if rule is not None:
-            put("rule_exact", float((a, b) == rule))
-            put("rule_f1", _char_f1((a, b), rule))
-            put("rule_inside", float(rule[0] <= a and b <= rule[1] and (a, b) != rule))
-            put("rule_covers", float(a <= rule[0] and rule[1] <= b and (a, b) != rule))
-        else:
-            put("rule_none", 1.0)
-        bucket = next((k for k in _LEN_BUCKETS if length <= k), None)
-        put(f"len<={bucket}" if bucket else "len>max_bucket", 1.0)
-        cjk_n = cjk_before[b] - cjk_before[a]
-        put("q_char_share", (q_before[b] - q_before[a]) / cjk_n if cjk_n else 0.0)
-        put("q_word_inside", float(any(a <= s0 and e0 <= b for s0, e0 in hits)))
-        put("left_anchor", _common_suffix(left_q, ss[max(0, a - _ANCHOR_CAP) : a]) / _ANCHOR_CAP)
-        after = ss[b : b + len(right_q)]
-        put("right_anchor", _common_prefix(right_q, after) / _ANCHOR_CAP)
-        put("right_anchor_past_noun", _common_prefix(right_rest, after) / _ANCHOR_CAP)
-        k = ends.get(a)  # one word between the anchor and the span (是, 为, 在)
-        if k is not None:
-            w0 = words[k][0]
-            put("left_anchor_gap", _common_suffix(left_q, ss[max(0, w0 - _ANCHOR_CAP) : w0]) / _ANCHOR_CAP)
-        k = starts.get(b)
-        if k is not None:
-            put("right_anchor_gap", _common_prefix(right_q, ss[words[k][1] :]) / _ANCHOR_CAP)
-        gaps = [max(s0 - b, a - e0, 0) for s0, e0 in hits if e0 <= a or s0 >= b]
-        near = min(gaps) if gaps else None
-        bucket = next((k for k in _NEAR_BUCKETS if near is not None and near <= k), None)
-        put(f"near<={bucket}" if bucket is not None else "near_none", 1.0)
-        put("q_word_left_in_clause", float(any(e0 <= a and clause_of[s0] == clause_of[a] for s0, e0 in hits)))
-        put(
-            "q_word_right_in_clause",
-            float(any(s0 >= b and clause_of[s0] == clause_of[b - 1] for s0, _ in hits)),
-        )
-        put("starts_clause", float(a == 0 or ss[a - 1] in CLAUSE))
-        put("ends_clause", float(b == n or ss[b] in CLAUSE))
-        put("starts_glue", float(glue_from.get(a, length) < length))
-        put("ends_trailing", float(text[-1] in _TRAILING))
-        put("after_glue", float(a in glue_to))
-        put("before_de", float(ss.startswith("的", b)))
-        crosses = float(marks_before[b] > marks_before[a])
-        put("crosses_clause", crosses)
-        enum = float(bool(_ENUM.search(text)))
-        put("has_enum", enum)
-        bracketed = float(a > 0 and b < n and _OPEN_CLOSE.get(ss[a - 1]) == ss[b])
-        put("bracketed", bracketed)
-        put("in_parens", float(a > 0 and b < n and _PARENS.get(ss[a - 1]) == ss[b]))
-        put("position", a / max(1, n))
-        put("cuts_word", float(a not in starts or b not in ends))
-        lo = max(0, bisect_right(word_starts, a) - 1)
-        hi = max(lo + 1, bisect_left(word_starts, b))
-        classes = classes_of[lo:hi] or ["function"]
-        has_num = bool(NUM_CORE.search(text))
-        typed = [
-            float("name" in classes),
-            float(all(c in ("name", "latin") for c in classes)),
-            float(has_num and bool(NUMBER.fullmatch(text))),
-            float(has_num),
-            float(bool(DATE.fullmatch(text))),
-            float(bool(DATE.search(text))),
-            float(bool(head) and head in text),
-            float(bool(head) and head in ss[words[hi - 1][0] : words[hi - 1][1]]) if words else 0.0,
-            *(float(c == classes[0]) for c in _POS_CLASSES),
-            *(float(c == classes[-1]) for c in _POS_CLASSES),
-            enum,
-            bracketed,
-            math.log(length),
-            float((a, b) == rule),
-            crosses,
-            float(bool(UNIT_AHEAD.match(ss, b))),
-        ]
-        rows.append(f + typed)
-    out = np.array(rows, dtype=np.float32).reshape(len(spans), len(PLAIN) + len(TYPED))
-    return SpanCandidates(ss, spans, out, ext_kind if ext_kind in KINDS else "other")
+    # what the span is: its words' part of speech, numbers, dates, the noun asked for
+    word_of = np.zeros(n + 1, dtype=np.int64)
+    for k, (x, y, _) in enumerate(words):
+        word_of[x:y] = k
+    classes = np.array([_POS_CLASSES.index(_pos_class(flag)) for _, _, flag in words], dtype=np.int64)
+    name_words = prefix([c == _NAME for c in classes])
+    namelike = prefix([c in (_NAME, _LATIN) for c in classes])
+    lo, hi = word_of[a], word_of[b - 1] + 1  # the words the span touches: lo .. hi-1
+    numbers = [m for m in _matches(NUMBER, ss) if NUM_CORE.search(ss, m[0], m[1])]
+    head_in_word = np.array([bool(head) and head in ss[x:y] for x, y, _ in words])
+    t = len(PLAIN)
+    typed = out[:, t:]
+    typed[:, 0] = name_words[hi] > name_words[lo]
+    typed[:, 1] = namelike[hi] - namelike[lo] == hi - lo
+    typed[:, 2] = _is(numbers, a, b, n)
+    typed[:, 3] = _inside(_matches(NUM_CORE, ss), a, b)
+    dates = _matches(DATE, ss)
+    typed[:, 4] = _is(dates, a, b, n)
+    typed[:, 5] = _inside(dates, a, b)
+    typed[:, 6] = _inside(_matches(re.escape(head), ss), a, b) if head else 0.0
+    typed[:, 7] = head_in_word[hi - 1]
+    rows = np.arange(len(spans))
+    typed[rows, 8 + classes[lo]] = 1.0
+    typed[rows, 8 + len(_POS_CLASSES) + classes[hi - 1]] = 1.0
+    rest = 8 + 2 * len(_POS_CLASSES)
+    typed[:, rest : rest + 6] = np.stack(
+        [enum, bracketed, np.log(length), exact, crosses, unit_next[b].astype(bool)], axis=1
+    )
+    return SpanCandidates(ss, spans, out, ext_kind)
 
 
 def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: SpanModel) -> Span | None:

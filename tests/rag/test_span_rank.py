@@ -108,3 +108,48 @@ def test_rules_stay_a_separate_proposal() -> None:
     # the rules' signature is unchanged: they still answer on their own
     assert isinstance(RULES, SpanRules)
     assert short_answer(QUESTION, "other", SENTENCE, RULES) is not None
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        (QUESTION, SENTENCE),
+        (
+            "《星河》是由哪两家公司联合出品的？",
+            "《星河》是由北辰影业和南山传媒联合出品的一部科幻电影（2019年上映）。",
+        ),
+        (
+            "青石镇的特产是什么？",
+            "青石镇的特产（当地人称为“石饼”）是芝麻酥饼，每年吸引大量游客、商人和学者。",
+        ),
+    ],
+)
+def test_features_of_all_candidates_at_once_match_one_by_one(question: str, sentence: str) -> None:
+    """The per-position tables against a plain computation for each candidate (brute-force oracle)."""
+    from rag.normalize import fold_width, to_simplified
+    from rag.span import CLAUSE, tagged
+
+    found = candidates(question, "other", sentence, RULES)
+    ss, qs = found.ss, fold_width(to_simplified(question))
+    q_chars = {ch for ch in qs if "\u4e00" <= ch <= "\u9fff"} - set("什么哪谁几多少何时怎样如")
+    bounds = {x for x, _, _ in tagged(ss)} | {y for _, y, _ in tagged(ss)}
+    col = {n: FEATURE_NAMES.index(n) for n in FEATURE_NAMES}
+    x = found.expanded()
+    for row, (a, b) in zip(x, found.spans, strict=True):
+        text = ss[a:b]
+        cjk = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
+        share = sum(ch in q_chars for ch in cjk) / len(cjk) if cjk else 0.0
+        assert row[col["q_char_share"]] == pytest.approx(share)
+        assert row[col["starts_clause"]] == float(a == 0 or ss[a - 1] in CLAUSE)
+        assert row[col["ends_clause"]] == float(b == len(ss) or ss[b] in CLAUSE)
+        assert row[col["crosses_clause"]] == float(any(ch in CLAUSE for ch in text))
+        assert row[col["cuts_word"]] == float(a not in bounds or b not in bounds)
+        assert row[col["bracketed"]] == float(
+            0 < a and b < len(ss) and (ss[a - 1], ss[b]) in {("《", "》"), ("“", "”")}
+        )
+        assert row[col["in_parens"]] == float(
+            0 < a and b < len(ss) and (ss[a - 1], ss[b]) in {("（", "）"), ("(", ")")}
+        )
+        assert row[col["all:has_enum"]] == float(any(m in text for m in ("、", "和", "及", "与")))
+        assert row[col["position"]] == pytest.approx(a / len(ss))
+        assert row[col["all:len_log"]] == pytest.approx(np.log(b - a))
