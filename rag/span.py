@@ -31,6 +31,8 @@ class SpanRules:
     min_name_chars: int  # shortest person or place name taken by the type rules
     max_item_chars: int  # longest item of an enumeration
     min_items: int  # fewest items an enumeration needs
+    candidate_words: int  # span model (rag.span_rank): most words in a candidate inside a clause
+    candidate_clauses: int  # span model: most whole clauses in a candidate
 
 
 # Wh-words (Simplified); a classifier right after one belongs to it (哪一年, 几个, 哪两家).

@@ -47,8 +47,6 @@ _NAME, _LATIN = _POS_CLASSES.index("name"), _POS_CLASSES.index("latin")
 _LEN_BUCKETS = (1, 2, 4, 7, 12, 20)  # a span of at most this many characters falls in that bucket
 _NEAR_BUCKETS = (0, 2, 6, 15)  # characters between the span and the nearest question word
 _ANCHOR_CAP = 8  # characters of an anchor that count
-_MAX_WORDS = 12  # words in a candidate inside one clause
-_MAX_CLAUSES = 3  # clauses in a candidate made of whole clauses
 _OPEN_CLOSE = {"《": "》", "「": "」", "『": "』", "“": "”", '"': '"'}  # titles and quotes
 _PARENS = {"（": "）", "(": ")"}  # asides: a byline, a gloss
 # each pair numbered: quotes and titles first, then the parentheses
@@ -210,7 +208,9 @@ def _question_parts(qs: str) -> tuple[str, str, str]:
     return qs[: m.start()], qs[m.end() :], m.group(0)
 
 
-def _spans(ss: str, words: Sequence[tuple[int, int, str]], rule: Span | None, longest: int) -> list[Span]:
+def _spans(
+    ss: str, words: Sequence[tuple[int, int, str]], rule: Span | None, longest: int, rules: SpanRules
+) -> list[Span]:
     found: set[Span] = set()
     n = len(words)
     marked = [any(ch in CLAUSE for ch in ss[x:y]) for x, y, _ in words]
@@ -218,7 +218,7 @@ def _spans(ss: str, words: Sequence[tuple[int, int, str]], rule: Span | None, lo
         a, _, _ = words[i]
         if ss[a] in _PUNCT:
             continue
-        for j in range(i, min(n, i + _MAX_WORDS)):
+        for j in range(i, min(n, i + rules.candidate_words)):
             b = words[j][1]
             if marked[j] or b - a > longest:
                 break
@@ -226,7 +226,7 @@ def _spans(ss: str, words: Sequence[tuple[int, int, str]], rule: Span | None, lo
                 found.add((a, b))
     clauses = [m.span() for m in re.finditer(rf"[^{CLAUSE}]+", ss)]
     for i in range(len(clauses)):
-        for j in range(i + 1, min(len(clauses), i + _MAX_CLAUSES)):
+        for j in range(i + 1, min(len(clauses), i + rules.candidate_clauses)):
             a, b = clauses[i][0], clauses[j][1]
             if b - a <= longest:
                 found.add((a, b))
@@ -281,7 +281,7 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     longest = rules.max_list_chars if kind == "list" else rules.max_chars
     rule = rule_span(qs, kind, ss, rules)
     words = tagged(ss)
-    spans = _spans(ss, words, rule, longest)
+    spans = _spans(ss, words, rule, longest, rules)
     ext_kind = "reason" if REASON_Q.search(qs) else kind
     ext_kind = ext_kind if ext_kind in KINDS else "other"
     out = np.zeros((len(spans), len(PLAIN) + len(TYPED)), dtype=np.float32)

@@ -19,6 +19,8 @@ RULES = SpanRules(
     min_name_chars=2,
     max_item_chars=12,
     min_items=2,
+    candidate_words=12,
+    candidate_clauses=3,
 )
 
 
