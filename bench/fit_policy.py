@@ -47,9 +47,9 @@ from rag.answer import (  # noqa: E402
     answerable,
     full_score,
     gather_evidence,
-    policy_to_dict,
     recorded_sentence,
     type_miss,
+    write_policy,
 )
 from rag.errors import NotFoundError  # noqa: E402
 from rag.evaluate import QAItem, gold_found, load_qa  # noqa: E402
@@ -374,9 +374,7 @@ def main() -> int:
         f"shipped, on both sets: {fitted_info['shipped']}; median candidates {statistics.median(len(r.sents) for r in both)}"
     )
     if not args.dry_run:
-        Path(args.out).write_text(
-            json.dumps(policy_to_dict(out), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-        )
+        write_policy(out, Path(args.out))
         print(f"wrote {args.out}")
     return 0
 

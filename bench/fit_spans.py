@@ -29,9 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-from bench.spans import SETS, oracle_sentence  # noqa: E402
-from rag.answer import Policy, analyse  # noqa: E402
-from rag.answer.policy import POLICY_FILE, policy_from_dict, policy_to_dict  # noqa: E402
+from bench.spans import SETS, oracle_items  # noqa: E402
+from rag.answer import POLICY_FILE, Policy, analyse, policy_from_dict, write_policy  # noqa: E402  # noqa: E402
 from rag.evaluate import span_norm, span_scores  # noqa: E402
 from rag.normalize import fold_width, simplify_with_map, to_simplified  # noqa: E402
 from rag.span import rule_span  # noqa: E402
@@ -58,48 +57,35 @@ def base_policy(path: Path = POLICY_FILE) -> Policy:
 
 
 def load(name: str, limit: int, policy: Policy) -> list[Group]:
-    qa_file, art_file = SETS[name]
-    articles = {}
-    with open(SHARED / "corpora" / art_file, encoding="utf-8") as f:
-        for line in f:
-            rec = json.loads(line)
-            articles[rec["id"]] = rec["text"]
     groups: list[Group] = []
-    with open(SHARED / "eval" / qa_file, encoding="utf-8") as f:
-        for line in f:
-            if len(groups) >= limit:
-                break
-            qa = json.loads(line)
-            golds = qa.get("answers") or []
-            text = articles.get(qa.get("source", ""))
-            sentence = oracle_sentence(text, golds[0]) if text and golds else None
-            if sentence is None:
-                continue
-            kind = analyse(qa["question"]).kind
-            qs = fold_width(to_simplified(qa["question"]))
-            ss, _ = simplify_with_map(sentence)
-            found = candidates_simplified(qs, kind, ss, policy.spans)
-            x = found.expanded()
-            rule = rule_span(qs, kind, ss, policy.spans)
-            rule_scores = span_scores(ss[rule[0] : rule[1]] if rule else "", golds)
-            if not found.spans:
-                groups.append(
-                    Group(x, np.zeros(0, bool), np.zeros(0), np.zeros(0), rule_scores, qa["source"])
-                )
-                continue
-            scored = [span_scores(ss[a:b], golds) for a, b in found.spans]
-            gold_norm = {span_norm(g) for g in golds}
-            positive = np.array([span_norm(ss[a:b]) in gold_norm for a, b in found.spans])
-            groups.append(
-                Group(
-                    x,
-                    positive,
-                    np.array([float(e) for e, _ in scored]),
-                    np.array([f for _, f in scored]),
-                    (float(rule_scores[0]), rule_scores[1]),
-                    qa["source"],
-                )
+    for qa, golds, sentence in oracle_items(name):
+        if len(groups) >= limit:
+            break
+        if sentence is None:
+            continue
+        kind = analyse(qa["question"]).kind
+        qs = fold_width(to_simplified(qa["question"]))
+        ss, _ = simplify_with_map(sentence)
+        found = candidates_simplified(qs, kind, ss, policy.spans)
+        x = found.expanded()
+        rule = rule_span(qs, kind, ss, policy.spans)
+        rule_scores = span_scores(ss[rule[0] : rule[1]] if rule else "", golds)
+        if not found.spans:
+            groups.append(Group(x, np.zeros(0, bool), np.zeros(0), np.zeros(0), rule_scores, qa["source"]))
+            continue
+        scored = [span_scores(ss[a:b], golds) for a, b in found.spans]
+        gold_norm = {span_norm(g) for g in golds}
+        positive = np.array([span_norm(ss[a:b]) in gold_norm for a, b in found.spans])
+        groups.append(
+            Group(
+                x,
+                positive,
+                np.array([float(e) for e, _ in scored]),
+                np.array([f for _, f in scored]),
+                (float(rule_scores[0]), rule_scores[1]),
+                qa["source"],
             )
+        )
     return groups
 
 
@@ -224,9 +210,7 @@ def main() -> int:
     }
     if not args.dry_run:
         out = dataclasses.replace(policy, span_model=model, fitted=fitted)
-        Path(args.out).write_text(
-            json.dumps(policy_to_dict(out), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-        )
+        write_policy(out, Path(args.out))
         print(f"wrote {args.out}")
     return 0
 

@@ -23,7 +23,9 @@ import json
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -54,49 +56,52 @@ def oracle_sentence(text: str, answer: str) -> str | None:
     return None
 
 
-def run_set(name: str, limit: int, rules: SpanRules, failures: int) -> dict:
-    model = Policy.load().span_model
+def oracle_items(name: str) -> Iterator[tuple[dict[str, Any], list[str], str | None]]:
+    """Each question of the set (its record, its gold answers, its oracle sentence or None)."""
     qa_file, art_file = SETS[name]
     articles: dict[str, str] = {}
     with open(SHARED / "corpora" / art_file, encoding="utf-8") as f:
         for line in f:
             rec = json.loads(line)
             articles[rec["id"]] = rec["text"]
+    with open(SHARED / "eval" / qa_file, encoding="utf-8") as f:
+        for line in f:
+            qa = json.loads(line)
+            golds = qa.get("answers") or []
+            text = articles.get(qa.get("source", ""))
+            yield qa, golds, oracle_sentence(text, golds[0]) if text and golds else None
+
+
+def run_set(name: str, limit: int, rules: SpanRules, failures: int) -> dict:
+    model = Policy.load().span_model
     total: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0.0, 0.0, 0.0, 0.0])
     shown = 0
     skipped = 0
     t0 = time.perf_counter()
-    with open(SHARED / "eval" / qa_file, encoding="utf-8") as f:
-        for line in f:
-            if sum(v[0] for k, v in total.items() if k != "all") >= limit:
-                break
-            qa = json.loads(line)
-            golds = qa.get("answers") or []
-            text = articles.get(qa.get("source", ""))
-            sentence = oracle_sentence(text, golds[0]) if text and golds else None
-            if sentence is None:
-                skipped += 1
-                continue
-            kind = analyse(qa["question"]).kind
-            span = best_span(qa["question"], kind, sentence, rules, model)
-            pred = sentence[span[0] : span[1]] if span else ""
-            exact, f1 = span_scores(pred, golds)
-            em = float(exact)
-            rule = short_answer(qa["question"], kind, sentence, rules)
-            rule_em, rule_f1 = span_scores(sentence[rule[0] : rule[1]] if rule else "", golds)
-            for key in (kind, "all"):
-                row = total[key]
-                row[0] += 1
-                row[1] += bool(span)
-                row[2] += em
-                row[3] += f1
-                row[4] += float(rule_em)
-                row[5] += rule_f1
-            if failures and shown < failures and not em:
-                shown += 1
-                print(
-                    f"--- [{kind}] {qa['question']}\n    gold: {golds[0]!r}  got: {pred!r}\n    in: {sentence}"
-                )
+    for qa, golds, sentence in oracle_items(name):
+        if sum(v[0] for k, v in total.items() if k != "all") >= limit:
+            break
+        if sentence is None:
+            skipped += 1
+            continue
+        kind = analyse(qa["question"]).kind
+        span = best_span(qa["question"], kind, sentence, rules, model)
+        pred = sentence[span[0] : span[1]] if span else ""
+        exact, f1 = span_scores(pred, golds)
+        em = float(exact)
+        rule = short_answer(qa["question"], kind, sentence, rules)
+        rule_em, rule_f1 = span_scores(sentence[rule[0] : rule[1]] if rule else "", golds)
+        for key in (kind, "all"):
+            row = total[key]
+            row[0] += 1
+            row[1] += bool(span)
+            row[2] += em
+            row[3] += f1
+            row[4] += float(rule_em)
+            row[5] += rule_f1
+        if failures and shown < failures and not em:
+            shown += 1
+            print(f"--- [{kind}] {qa['question']}\n    gold: {golds[0]!r}  got: {pred!r}\n    in: {sentence}")
     elapsed = time.perf_counter() - t0
     result = {"set": name, "skipped_no_sentence": skipped, "seconds": round(elapsed, 1), "kinds": {}}
     for key in sorted(total, key=lambda k: (k != "all", k)):

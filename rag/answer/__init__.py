@@ -3,7 +3,7 @@ decision -> verified citations (and a short answer span). Public API re-exported
 
 from rag.answer.choose import answerable, choose, full_score, partial_score, type_miss
 from rag.answer.features import RECORDED_FEATURES, Sentence, recorded_sentence
-from rag.answer.policy import POLICY_FILE, Policy, policy_from_dict, policy_to_dict
+from rag.answer.policy import POLICY_FILE, Policy, policy_from_dict, policy_to_dict, write_policy
 from rag.answer.question import Query, analyse
 from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, score_sentences
 
@@ -28,4 +28,5 @@ __all__ = [
     "recorded_sentence",
     "score_sentences",
     "type_miss",
+    "write_policy",
 ]

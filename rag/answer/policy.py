@@ -163,3 +163,10 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
                 k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(value).items()
             }
     return out
+
+
+def write_policy(policy: Policy, path: Path = POLICY_FILE) -> None:
+    """Write `policy` as the fitting commands do (one format for every writer)."""
+    Path(path).write_text(
+        json.dumps(policy_to_dict(policy), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
