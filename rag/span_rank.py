@@ -2,8 +2,8 @@
 model over general features, and the best one is the short answer.
 
 Candidates are runs of jieba words inside a clause, runs of whole clauses, the numbers and
-dates of the sentence, and the rules' own pick (rag.span), so the model can only do as well
-as the rules or better on what it was fitted on. Features say how a span sits against the
+dates of the sentence, and the rules' own pick (rag.span), so the rules' answer is always
+one of the choices. Features say how a span sits against the
 question (the question's words right before and right after its wh-word found around the
 span, distance to question words in the sentence), what it is (jieba part of speech of its
 first and last words, a name, a number, a date, a title in 《》, the noun a "what X"
@@ -44,6 +44,8 @@ from rag.span import (
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
 _POS_CLASSES = ("name", "noun", "verb", "num", "time", "adj", "function", "latin")
 _NAME, _LATIN = _POS_CLASSES.index("name"), _POS_CLASSES.index("latin")
+# Feature definitions (bucket edges, the anchor length that counts): they shape the features,
+# the fitted weights decide.
 _LEN_BUCKETS = (1, 2, 4, 7, 12, 20)  # a span of at most this many characters falls in that bucket
 _NEAR_BUCKETS = (0, 2, 6, 15)  # characters between the span and the nearest question word
 _ANCHOR_CAP = 8  # characters of an anchor that count
