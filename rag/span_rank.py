@@ -193,21 +193,13 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-def _char_f1(a: Span, b: Span) -> float:
-    inter = min(a[1], b[1]) - max(a[0], b[0])
-    if inter <= 0:
-        return 0.0
-    p, r = inter / (a[1] - a[0]), inter / (b[1] - b[0])
-    return 2 * p * r / (p + r)
-
-
-def _question_parts(qs: str) -> tuple[str, str, str]:
-    """(text before the wh-word, text after it, kind suffix), punctuation at the end dropped."""
+def _question_parts(qs: str) -> tuple[str, str]:
+    """(text before the wh-word, text after it), punctuation at the end dropped."""
     qs = re.sub(r"[？?。.！!\s]+$", "", qs)
     m = WH.search(qs)
     if not m:
-        return re.sub(r"(吗|呢|么)$", "", qs), "", ""
-    return qs[: m.start()], qs[m.end() :], m.group(0)
+        return re.sub(r"(吗|呢|么)$", "", qs), ""
+    return qs[: m.start()], qs[m.end() :]
 
 
 def _spans(
@@ -298,7 +290,7 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
         out[:, _PLAIN_INDEX[name]] = value
 
     # the question: its frame around the wh-word, its words, its names, its "what X" noun
-    left_q, right_q, _ = _question_parts(qs)
+    left_q, right_q = _question_parts(qs)
     q_tagged = tagged(qs)
     q_words = {qs[x:y] for x, y, _ in q_tagged if y - x >= 2 and not set(qs[x:y]) & _WH_CHARS}
     q_chars = {ch for ch in qs if "\u4e00" <= ch <= "\u9fff" and ch not in _WH_CHARS}
