@@ -91,6 +91,8 @@ def record(index: Index, item: QAItem, label: str, set_name: str, policy: Policy
                 **{f: getattr(s, f) for f in RECORDED_FEATURES},
                 "hit_rank": s.hit_rank,
                 "article": s.hit.article_id,
+                "text": s.text,
+                "start": s.start,
                 "gold": label == "answerable" and gold_found(item, s.text),
             }
             for s in ev.sentences
@@ -134,7 +136,10 @@ def collect(root: Path, limit: int, policy: Policy) -> list[dict[str, Any]]:
 
 def replay(row: dict[str, Any]) -> tuple[Query, list[Sentence]]:
     q = Query(row["question"], row["script"], "", "", row["kind"], terms=["t"] if row["has_terms"] else [])
-    return q, [recorded_sentence(d["article"], d["hit_rank"], d) for d in row["sentences"]]
+    return q, [
+        recorded_sentence(d["article"], d["hit_rank"], d, d.get("text", ""), d.get("start", 0))
+        for d in row["sentences"]
+    ]
 
 
 @dataclasses.dataclass(slots=True)
@@ -154,8 +159,11 @@ def replayed(rows: list[dict[str, Any]]) -> list[Replayed]:
 
 
 def best_of(policy: Policy, r: Replayed) -> int:
-    scores = [full_score(policy.score, r.q, s) for s in r.sents]
-    return max(range(len(scores)), key=scores.__getitem__)
+    """The best sentence under the policy's weights; every sentence's `score` set to it, as
+    the stage does before deciding."""
+    for s in r.sents:
+        s.score = full_score(policy.score, r.q, s)
+    return max(range(len(r.sents)), key=lambda i: r.sents[i].score)
 
 
 def top1(policy: Policy, data: list[Replayed]) -> float:
@@ -183,22 +191,29 @@ def with_weights(policy: Policy, **w: float) -> Policy:
     return dataclasses.replace(policy, score=dataclasses.replace(policy.score, **w))
 
 
-def with_boundary(policy: Policy, ctx_cov: float, dense: float, type_miss: float, bias: float) -> Policy:
-    nf = dataclasses.replace(
-        policy.not_found,
-        ctx_cov=round(ctx_cov, 5),
-        dense=round(dense, 5),
-        type_miss=round(type_miss, 5),
-        bias=round(bias, 5),
-    )
+# the boundary's inputs, as rag.answer.answerable weighs them (BOUNDARY_V2: before format 3)
+BOUNDARY = ("ctx_cov", "dense", "type_miss", "score", "type_ok")
+BOUNDARY_V2 = ("ctx_cov", "dense", "type_miss")
+
+
+def with_boundary(policy: Policy, bias: float, **w: float) -> Policy:
+    """The policy with the boundary's weights `w` (the others 0) and `bias`."""
+    weights = {n: round(w.get(n, 0.0), 5) for n in BOUNDARY}
+    nf = dataclasses.replace(policy.not_found, bias=round(bias, 5), **weights)
     return dataclasses.replace(policy, not_found=nf)
 
 
 def boundary_inputs(policy: Policy, data: list[Replayed]) -> tuple[np.ndarray, np.ndarray]:
-    """(ctx_cov, dense, type_miss) of each Chinese question's best sentence, and whether it is
+    """The BOUNDARY inputs of each Chinese question's best sentence, and whether it is
     answerable."""
     zh = [r for r in data if r.q.script != "en" and r.q.terms]
-    x = np.array([[b.ctx_cov, b.dense, type_miss(r.q, b)] for r in zh for b in [r.sents[best_of(policy, r)]]])
+    x = np.array(
+        [
+            [b.ctx_cov, b.dense, type_miss(r.q, b), b.score, b.type_ok]
+            for r in zh
+            for b in [r.sents[best_of(policy, r)]]
+        ]
+    )
     return x, np.array([r.answerable for r in zh])
 
 
@@ -215,13 +230,27 @@ def logistic(x: np.ndarray, y: np.ndarray, iters: int = 3000, rate: float = 0.1)
     return np.r_[coef, w[-1] - float(coef @ mu)]
 
 
-def fit_boundary(policy: Policy, data: list[Replayed], keep: float) -> Policy:
-    """The logistic boundary, shifted so that `keep` of the answerable questions pass."""
+def fit_boundary(
+    policy: Policy, data: list[Replayed], keep: float, inputs: tuple[str, ...] = BOUNDARY
+) -> Policy:
+    """The logistic boundary over `inputs`, shifted so that `keep` of the answerable
+    questions pass."""
     x, y = boundary_inputs(policy, data)
+    x = x[:, [BOUNDARY.index(n) for n in inputs]]
     w = logistic(x, y.astype(float))
     margin = x @ w[:-1] + w[-1]
     shift = float(np.quantile(margin[y], 1.0 - keep))
-    return with_boundary(policy, w[0], w[1], w[2], w[3] - shift)
+    return with_boundary(policy, w[-1] - shift, **dict(zip(inputs, w[:-1], strict=True)))
+
+
+def refused_at(policy: Policy, data: list[Replayed], keep: float) -> float:
+    """A point of the held-apart set's own curve: the share of its deleted-source questions
+    refused by `policy`'s boundary moved (weights kept) to keep `keep` of its answerable ones."""
+    x, y = boundary_inputs(policy, data)
+    nf = policy.not_found
+    margin = x @ np.array([getattr(nf, n) for n in BOUNDARY])
+    cut = float(np.quantile(margin[y], 1.0 - keep))
+    return round(float((margin[~y] < cut).mean()), 4)
 
 
 def fit_weights(
@@ -302,6 +331,12 @@ def main() -> int:
                 "new_features": summary(first, data[test]),
                 "new_feature_values": {n: getattr(first.score, n) for n in NEW_FEATURES},
                 "after": summary(fitted, data[test]),
+                "refused_at_keep": {
+                    "inputs_v2": refused_at(
+                        fit_boundary(fitted, data[train], args.keep, BOUNDARY_V2), data[test], args.keep
+                    ),
+                    "inputs": refused_at(fitted, data[test], args.keep),
+                },
                 "not_found": dataclasses.asdict(fitted.not_found),
                 "weights": dataclasses.asdict(fitted.score),
             }
@@ -331,7 +366,7 @@ def main() -> int:
     # for comparison: v1's rule, passage coverage alone against a threshold, on the same recording
     coverage_only = []
     for t in COVERAGE_ONLY:
-        kept, refused = decide(with_boundary(shipped, 1.0, 0.0, 0.0, -t), both)
+        kept, refused = decide(with_boundary(shipped, -t, ctx_cov=1.0), both)
         coverage_only.append({"min_coverage": t, "kept": round(kept, 4), "refused": round(refused, 4)})
     n_pos = sum(r.answerable for r in both)
     fitted_info = {
@@ -342,7 +377,7 @@ def main() -> int:
         "fitted": [
             "score.title_credit first, alone (moves unless it loses a held-apart set)",
             "score (coordinate ascent on top-1 sentence holds the gold answer; kept unless it helps both held-apart sets)",
-            "not_found.ctx_cov/dense/type_miss/bias (logistic regression, shifted to keep --keep)",
+            "not_found.ctx_cov/dense/type_miss/score/type_ok/bias (logistic regression, shifted to keep --keep)",
         ],
         "set_by_hand": "compose, evidence, terms, types, not_found.min_own_coverage/_en/dense_only; "
         "spans as measured with bench/spans.py on CMRC 2018 (DRCD held apart)",
@@ -359,7 +394,9 @@ def main() -> int:
             f"fit {row['fitted_on']} -> {row['reported_on']}: top-1 gold {row['before']['top1_gold']:.3f} -> "
             f"{row['new_features']['top1_gold']:.3f} (new features {row['new_feature_values']}) -> "
             f"{row['after']['top1_gold']:.3f} (all weights); kept {row['before']['kept']:.3f} -> {row['after']['kept']:.3f}, "
-            f"refused {row['before']['refused']:.3f} -> {row['after']['refused']:.3f}"
+            f"refused {row['before']['refused']:.3f} -> {row['after']['refused']:.3f}; "
+            f"refused at {args.keep} kept on {row['reported_on']}'s own curve: {row['refused_at_keep']['inputs_v2']:.3f} "
+            f"({', '.join(BOUNDARY_V2)}) -> {row['refused_at_keep']['inputs']:.3f} ({', '.join(BOUNDARY)})"
         )
     print("| boundary set to keep | answerable kept | deleted-source refused |\n|---|---|---|")
     for c in curve:

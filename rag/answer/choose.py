@@ -34,7 +34,8 @@ def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
     """Whether the best sentence answers: its passage and title cover enough of the question,
     weighed with its dense similarity (a follow-up: its own words covered too); an English
     question on coverage alone; a question without any term on dense similarity. A question
-    asking for a number or a date weighs whether the sentence holds one."""
+    asking for a number or a date weighs whether the sentence holds one; every question, how
+    well the sentence scored and whether it holds the kind of thing asked for."""
     nf = policy.not_found
     if best.own_cov < nf.min_own_coverage:
         return False
@@ -42,7 +43,13 @@ def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
         return best.dense >= nf.min_dense_only
     if q.script == "en":
         return best.ctx_cov >= nf.min_coverage_en
-    margin = nf.ctx_cov * best.ctx_cov + nf.dense * best.dense + nf.type_miss * type_miss(q, best)
+    margin = (
+        nf.ctx_cov * best.ctx_cov
+        + nf.dense * best.dense
+        + nf.type_miss * type_miss(q, best)
+        + nf.score * best.score
+        + nf.type_ok * best.type_ok
+    )
     return margin + nf.bias >= 0
 
 

@@ -18,7 +18,7 @@ from rag.span import SpanRules
 from rag.span_rank import SpanModel
 
 POLICY_FILE = Path(__file__).with_name("policy.json")
-FORMAT_VERSION = 2  # 2: span_model
+FORMAT_VERSION = 3  # 2: span_model; 3: not_found weighs the best sentence's score and answer type
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +38,17 @@ class ScoreWeights:
 @dataclass(frozen=True, slots=True)
 class NotFound:
     """Whether the best sentence answers a Chinese question: a linear boundary over how much
-    of the question's weighted terms its passage and title cover (`ctx_cov`) and its cosine
-    with the question (`dense`) and whether a number or date is asked for and the sentence
-    holds none (`type_miss`, 0 or 1), fitted as a logistic regression on answerable vs
-    deleted-source dev questions: answered when ctx_cov*w + dense*w + type_miss*w + bias >= 0."""
+    of the question's weighted terms its passage and title cover (`ctx_cov`), its cosine with
+    the question (`dense`), whether a number or date is asked for and the sentence holds none
+    (`type_miss`, 0 or 1), its score under the policy's weights (`score`) and its answer-type
+    feature (`type_ok`), fitted as a logistic regression on answerable vs deleted-source dev
+    questions: answered when the weighted sum of those plus `bias` is >= 0."""
 
     ctx_cov: float
     dense: float
     type_miss: float
+    score: float
+    type_ok: float
     bias: float
     min_own_coverage: float  # a follow-up's own words (not the carried ones) covered at least this much
     min_coverage_en: float  # English questions: ctx_cov alone (no English dev set to fit a boundary on)

@@ -35,6 +35,19 @@ def query(script: str = "zh-Hans", terms: tuple[str, ...] = ("长沙",), kind: s
     return Query("q", script, "q", "q", kind, terms=list(terms))
 
 
+def scored(p: Policy, q: Query, **features: float) -> Sentence:
+    """A sentence with its score under the policy, as the stage sets it before deciding."""
+    s = sentence(retrieval=1.0, **features)
+    s.score = full_score(p.score, q, s)
+    return s
+
+
+def boundary_ctx(p: Policy, dense: float, score: float, type_ok: float = 0.0) -> float:
+    """The passage coverage on the boundary, the sentence's other inputs fixed (no type miss)."""
+    nf = p.not_found
+    return (-nf.bias - nf.dense * dense - nf.score * score - nf.type_ok * type_ok) / nf.ctx_cov
+
+
 def test_the_shipped_policy_loads_and_round_trips() -> None:
     p = Policy.load()
     raw = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
@@ -57,11 +70,23 @@ def test_not_found_weighs_coverage_with_dense_similarity() -> None:
     p = Policy.load()
     nf = p.not_found
     assert nf.ctx_cov > 0 and nf.dense > 0  # the fitted boundary uses both
-    ctx = (-nf.bias - nf.dense * 0.3) / nf.ctx_cov  # on the boundary at cosine 0.3
+    ctx = boundary_ctx(p, dense=0.3, score=0.6)  # on the boundary at cosine 0.3, score 0.6
     q = query()
-    assert answerable(p, q, sentence(ctx_cov=ctx + 0.02, dense=0.3))
-    assert not answerable(p, q, sentence(ctx_cov=ctx + 0.02, dense=0.2))  # same coverage, less similar
-    assert not answerable(p, q, sentence(ctx_cov=ctx - 0.02, dense=0.3))
+    assert answerable(p, q, sentence(ctx_cov=ctx + 0.02, dense=0.3, score=0.6))
+    assert not answerable(p, q, sentence(ctx_cov=ctx + 0.02, dense=0.2, score=0.6))  # less similar
+    assert not answerable(p, q, sentence(ctx_cov=ctx - 0.02, dense=0.3, score=0.6))
+
+
+def test_not_found_weighs_how_well_the_best_sentence_scored() -> None:
+    """Two best sentences with the same passage coverage and cosine: the one the policy scored
+    higher (its own words cover the question, it holds what is asked) answers, the one that
+    only sits in a covering passage does not."""
+    p = Policy.load()
+    assert p.not_found.score > 0
+    ctx = boundary_ctx(p, dense=0.3, score=0.6)
+    q = query()
+    assert answerable(p, q, sentence(ctx_cov=ctx, dense=0.3, score=0.65))
+    assert not answerable(p, q, sentence(ctx_cov=ctx, dense=0.3, score=0.55))
 
 
 def test_english_follow_up_and_termless_questions_have_their_own_rules() -> None:
@@ -112,10 +137,10 @@ def test_the_shipped_boundary_refuses_weak_evidence_and_keeps_strong() -> None:
     them."""
     p = Policy.load()
     q = query()
-    assert not answerable(p, q, sentence(ctx_cov=0.55, dense=0.15))
-    assert not answerable(p, q, sentence(ctx_cov=0.3, dense=0.6))
-    assert answerable(p, q, sentence(ctx_cov=0.75, dense=0.3))
-    assert answerable(p, q, sentence(ctx_cov=1.0, dense=0.1))
+    assert not answerable(p, q, scored(p, q, cov=0.55, ctx_cov=0.55, dense=0.15))
+    assert not answerable(p, q, scored(p, q, cov=0.3, ctx_cov=0.3, dense=0.6))
+    assert answerable(p, q, scored(p, q, cov=0.75, ctx_cov=0.75, dense=0.3))
+    assert answerable(p, q, scored(p, q, cov=1.0, ctx_cov=1.0, dense=0.1))
 
 
 def test_a_number_or_date_question_needs_a_sentence_holding_one() -> None:
@@ -124,13 +149,14 @@ def test_a_number_or_date_question_needs_a_sentence_holding_one() -> None:
     p = Policy.load()
     nf = p.not_found
     assert nf.type_miss < 0
-    ctx = (-nf.bias - nf.dense * 0.3) / nf.ctx_cov + 0.02  # just inside, at cosine 0.3
     for kind in ("number", "date"):
         q = query(kind=kind)
-        assert answerable(p, q, sentence(ctx_cov=ctx, dense=0.3, type_ok=1.0))
-        assert not answerable(p, q, sentence(ctx_cov=ctx, dense=0.3, type_ok=0.0))
+        ctx = boundary_ctx(p, dense=0.3, score=0.6, type_ok=1.0) + 0.02  # just inside
+        assert answerable(p, q, sentence(ctx_cov=ctx, dense=0.3, score=0.6, type_ok=1.0))
+        ctx = boundary_ctx(p, dense=0.3, score=0.6) + 0.02  # just inside, but for the type miss
+        assert not answerable(p, q, sentence(ctx_cov=ctx, dense=0.3, score=0.6, type_ok=0.0))
     # other kinds of question are not judged by it
-    assert answerable(p, query(kind="other"), sentence(ctx_cov=ctx, dense=0.3, type_ok=0.0))
+    assert answerable(p, query(kind="other"), sentence(ctx_cov=ctx, dense=0.3, score=0.6, type_ok=0.0))
 
 
 def test_a_heading_is_completed_by_a_sentence_not_by_the_next_heading() -> None:
