@@ -34,7 +34,7 @@ from rag.answer import POLICY_FILE, Policy, analyse, policy_from_dict, write_pol
 from rag.evaluate import span_norm, span_scores  # noqa: E402
 from rag.normalize import fold_width, simplify_with_map, to_simplified  # noqa: E402
 from rag.span import rule_span  # noqa: E402
-from rag.span_rank import FEATURE_NAMES, SpanModel, candidates_simplified  # noqa: E402
+from rag.span_rank import FEATURE_NAMES, SpanModel, candidates_simplified, confidence  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -52,7 +52,11 @@ class Group:
 def base_policy(path: Path = POLICY_FILE) -> Policy:
     """The policy file with its span model reset: the features may have changed since it was fitted."""
     raw = json.loads(path.read_text(encoding="utf-8"))
-    raw["span_model"] = {"features": list(FEATURE_NAMES), "weights": [0.0] * len(FEATURE_NAMES)}
+    raw["span_model"] = {
+        "features": list(FEATURE_NAMES),
+        "weights": [0.0] * len(FEATURE_NAMES),
+        "min_confidence": 0.0,
+    }
     return policy_from_dict(raw, str(path))
 
 
@@ -117,27 +121,55 @@ def fit(groups: list[Group], l2: float) -> np.ndarray:
     return np.asarray(res.x)
 
 
-def report(groups: list[Group], w: np.ndarray | None) -> dict[str, float]:
-    """EM and F1 of the picked span (the rules' span when `w` is None) over every question."""
-    em = f1 = 0.0
-    for g in groups:
-        if w is None:
-            e, f = g.rule
-        elif len(g.positive):
-            k = int(np.argmax(g.x @ w))
-            e, f = g.em[k], g.f1[k]
-        else:
-            e, f = 0.0, 0.0
-        em += e
-        f1 += f
+def picked(groups: list[Group], w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per question: the model's confidence in its pick (0 without candidates), and the
+    pick's EM and F1."""
+    conf, em, f1 = np.zeros(len(groups)), np.zeros(len(groups)), np.zeros(len(groups))
+    for i, g in enumerate(groups):
+        if len(g.positive):
+            scores = g.x @ w
+            k = int(np.argmax(scores))
+            conf[i], em[i], f1[i] = confidence(scores), g.em[k], g.f1[k]
+    return conf, em, f1
+
+
+def fit_cut(groups: list[Group], w: np.ndarray, max_withheld_em: float) -> float:
+    """The least confidence for a span to be given: the highest on the grid (steps of 0.01)
+    at which the spans it withholds would have been exactly right at most `max_withheld_em`
+    of the time."""
+    conf, em, _ = picked(groups, w)
+    cut = 0.0
+    for t in np.arange(0.01, 1.0, 0.01):
+        withheld = conf < t
+        if withheld.any() and em[withheld].mean() > max_withheld_em:
+            break
+        cut = round(float(t), 2)
+    return cut
+
+
+def report(groups: list[Group], w: np.ndarray | None, cut: float = 0.0) -> dict[str, float]:
+    """EM and F1 of the picked span over every question (0 where none is given; the rules'
+    span when `w` is None; none below confidence `cut`)."""
     n = max(1, len(groups))
     reachable = sum(bool(g.positive.any()) for g in groups) / n
-    return {
+    if w is None:
+        em = np.array([g.rule[0] for g in groups])
+        f1 = np.array([g.rule[1] for g in groups])
+        given = np.ones(len(groups), dtype=bool)
+    else:
+        conf, em, f1 = picked(groups, w)
+        given = (conf > 0) & (conf >= cut)
+        em, f1 = em * given, f1 * given
+    out = {
         "n": len(groups),
-        "em": round(em / n, 4),
-        "f1": round(f1 / n, 4),
+        "em": round(float(em.sum()) / n, 4),
+        "f1": round(float(f1.sum()) / n, 4),
         "reachable": round(reachable, 4),
     }
+    if w is not None:
+        out["given"] = round(float(given.mean()), 4)
+        out["em_of_given"] = round(float(em[given].mean()) if given.any() else 0.0, 4)
+    return out
 
 
 def fold_of(g: Group) -> int:
@@ -150,6 +182,7 @@ def pooled(rows: list[dict[str, float]]) -> dict[str, float]:
         "n": n,
         "em": round(sum(r["em"] * r["n"] for r in rows) / max(1, n), 4),
         "f1": round(sum(r["f1"] * r["n"] for r in rows) / max(1, n), 4),
+        "given": round(sum(r.get("given", 1.0) * r["n"] for r in rows) / max(1, n), 4),
     }
 
 
@@ -157,6 +190,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=100000, help="questions per set (default: all)")
     ap.add_argument("--l2", type=float, default=1e-3, help="L2 penalty per question")
+    ap.add_argument(
+        "--max-withheld-em",
+        type=float,
+        default=0.1,
+        help="withhold the short answer below the confidence where at most this share of the "
+        "withheld spans would have been exactly right",
+    )
     ap.add_argument("--out", default=str(POLICY_FILE))
     ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
     args = ap.parse_args()
@@ -171,34 +211,44 @@ def main() -> int:
     names = list(SETS)
     for train, test in (names, names[::-1]):
         w = fit(data[train], args.l2)
+        cut = fit_cut(data[train], w, args.max_withheld_em)
         row = {
             "fitted_on": train,
             "reported_on": test,
             "rules": report(data[test], None),
             "model": report(data[test], w),
             "model_on_train": report(data[train], w),
+            "min_confidence": cut,
+            "model_with_cut": report(data[test], w, cut),
         }
         table.append(row)
+        cr = row["model_with_cut"]
         print(
             f"fit {train} -> {test}: rules EM/F1 {row['rules']['em']:.3f}/{row['rules']['f1']:.3f}, "
             f"model {row['model']['em']:.3f}/{row['model']['f1']:.3f} "
             f"(on {train} itself {row['model_on_train']['em']:.3f}/{row['model_on_train']['f1']:.3f}; "
-            f"a right candidate exists for {row['model']['reachable']:.3f})"
+            f"a right candidate exists for {row['model']['reachable']:.3f}); "
+            f"with the cut fitted on {train} ({cut}): given {cr['given']:.3f}, EM/F1 {cr['em']:.3f}/{cr['f1']:.3f}, "
+            f"EM of those given {row['model']['em_of_given']:.3f} -> {cr['em_of_given']:.3f}"
         )
     # the shipped setting, fitted on both sets, measured on articles it was not fitted on:
     # two folds by article, each fitted on the other fold of both sets
     folds: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     for k in (0, 1):
-        w = fit([g for n in names for g in data[n] if fold_of(g) != k], args.l2)
+        train_fold = [g for n in names for g in data[n] if fold_of(g) != k]
+        w = fit(train_fold, args.l2)
+        cut = fit_cut(train_fold, w, args.max_withheld_em)
         for n in names:
-            folds[n].append(report([g for g in data[n] if fold_of(g) == k], w))
+            folds[n].append(report([g for g in data[n] if fold_of(g) == k], w, cut))
     by_article = {n: pooled(folds[n]) for n in names}
     for n in names:
         print(
             f"fit on both, other articles -> {n}: model EM/F1 {by_article[n]['em']:.3f}/{by_article[n]['f1']:.3f}"
+            f" (with the cut fitted on the other fold; given {by_article[n]['given']:.3f})"
         )
     w = fit(data[names[0]] + data[names[1]], args.l2)
-    model = SpanModel(FEATURE_NAMES, tuple(round(float(v), 5) for v in w))
+    cut = fit_cut(data[names[0]] + data[names[1]], w, args.max_withheld_em)
+    model = SpanModel(FEATURE_NAMES, tuple(round(float(v), 5) for v in w), cut)
     fitted = dict(policy.fitted)
     fitted["span_model"] = {
         "command": "bench/fit_spans.py " + " ".join(sys.argv[1:]),
@@ -206,7 +256,9 @@ def main() -> int:
         + ", ".join(f"{n} {len(data[n])} questions" for n in names),
         "cross_dataset": table,
         "both_sets_two_folds_by_article": by_article,
-        "shipped_on_both": {n: report(data[n], w) for n in names},
+        "min_confidence": f"highest (steps of 0.01) withholding spans exactly right at most "
+        f"{args.max_withheld_em} of the time: {cut}",
+        "shipped_on_both": {n: report(data[n], w, cut) for n in names},
     }
     if not args.dry_run:
         out = dataclasses.replace(policy, span_model=model, fitted=fitted)

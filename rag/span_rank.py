@@ -139,10 +139,13 @@ FEATURE_NAMES = (*PLAIN, *(f"{k}:{t}" for k in ("all", *KINDS) for t in TYPED))
 
 @dataclass(frozen=True, slots=True)
 class SpanModel:
-    """Weights of the span features (`FEATURE_NAMES`, in that order), fitted by bench/fit_spans.py."""
+    """Weights of the span features (`FEATURE_NAMES`, in that order), and the least confidence
+    (softmax probability of the best candidate among the sentence's candidates) for a span to
+    be given at all, both fitted by bench/fit_spans.py."""
 
     features: tuple[str, ...]
     weights: tuple[float, ...]
+    min_confidence: float
 
     def for_kind(self, kind: str) -> np.ndarray:
         """The weights of the compact features (`PLAIN`, then `TYPED`) for questions of `kind`."""
@@ -416,7 +419,8 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
 
 def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: SpanModel) -> Span | None:
     """Offsets [start, end) into `sentence` (as published) of the best-scored candidate span,
-    or None when the sentence has none."""
+    or None when the sentence has none or the model is not confident enough in any (its
+    probability among the candidates below `model.min_confidence`): no span fits."""
     model.check()
     if not question.strip() or not sentence.strip():
         return None
@@ -426,4 +430,11 @@ def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: 
     if not found.spans:
         return None
     scores = found.compact @ model.for_kind(found.kind)
+    if confidence(scores) < model.min_confidence:
+        return None
     return to_original(sentence, ss, mapping, found.spans[int(np.argmax(scores))])
+
+
+def confidence(scores: np.ndarray) -> float:
+    """The softmax probability of the best of a sentence's candidate scores."""
+    return float(1.0 / np.exp(scores - scores.max()).sum())

@@ -18,7 +18,7 @@ from rag.span import SpanRules
 from rag.span_rank import SpanModel
 
 POLICY_FILE = Path(__file__).with_name("policy.json")
-FORMAT_VERSION = 3  # 2: span_model; 3: not_found weighs the best sentence's score and answer type
+FORMAT_VERSION = 3  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +152,9 @@ def _span_model(raw: Any, where: str) -> SpanModel:
     section = _section(SpanModel, raw, where)
     # whether the features are this code's is checked where they are used (rag.span_rank), so
     # that bench/fit_spans.py can still load the rest of a policy after the features changed
-    return SpanModel(tuple(section.features), tuple(float(w) for w in section.weights))
+    return SpanModel(
+        tuple(section.features), tuple(float(w) for w in section.weights), float(section.min_confidence)
+    )
 
 
 def policy_to_dict(policy: Policy) -> dict[str, Any]:

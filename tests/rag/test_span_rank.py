@@ -16,9 +16,9 @@ RULES = Policy.load().spans
 SHIPPED = Policy.load().span_model
 
 
-def only(**weights: float) -> SpanModel:
+def only(min_confidence: float = 0.0, **weights: float) -> SpanModel:
     """A model that weighs the named features only."""
-    return SpanModel(FEATURE_NAMES, tuple(weights.get(n, 0.0) for n in FEATURE_NAMES))
+    return SpanModel(FEATURE_NAMES, tuple(weights.get(n, 0.0) for n in FEATURE_NAMES), min_confidence)
 
 
 QUESTION = "这条地铁线由哪家公司负责运营？"
@@ -57,6 +57,20 @@ def test_the_pick_is_the_best_scored_candidate() -> None:
     )
     a, b = best_span(QUESTION, "number", SENTENCE, RULES, only(**{"number:number_whole": 1.0}))
     assert SENTENCE[a:b] == "约二十公里"
+
+
+def test_no_span_is_given_where_the_model_is_not_confident_in_any() -> None:
+    """A model that cannot tell the candidates apart (every score equal: each has probability
+    1/n) gives no span once its least confidence is above that; one sure of its pick gives it."""
+    n = len(candidates(QUESTION, "other", SENTENCE, RULES).spans)
+    assert n > 2
+    assert best_span(QUESTION, "other", SENTENCE, RULES, only(min_confidence=0.0)) is not None
+    assert best_span(QUESTION, "other", SENTENCE, RULES, only(min_confidence=1.5 / n)) is None
+    sure = only(min_confidence=0.5, rule_exact=50.0)
+    assert best_span(QUESTION, "other", SENTENCE, RULES, sure) == short_answer(
+        QUESTION, "other", SENTENCE, RULES
+    )
+    assert 0.0 < SHIPPED.min_confidence < 0.5  # fitted by bench/fit_spans.py
 
 
 def test_offsets_point_into_the_text_as_published() -> None:
