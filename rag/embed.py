@@ -70,8 +70,9 @@ def default_cache_dir() -> Path:
 def uncompressed_copy(src: Path, cache_dir: Path, tag: str) -> Path:
     """An uncompressed copy of the `.npz` file `src` in `cache_dir` (made once, atomically;
     named by `tag` and the source's size, so a new version of the package gets its own; a
-    damaged copy is made again), or `src` itself when no copy can be made. Loading it skips
-    inflating the arrays, which was a quarter of a server worker's start."""
+    truncated copy is made again), or `src` itself when no copy can be made. Loading it skips
+    inflating the arrays (bench/startup.py: 0.30 -> 0.25 s idle, 1.0 -> 0.5 s on a busy
+    machine)."""
     import zipfile
 
     dst = cache_dir / f"{tag}-{src.stat().st_size}.npz"
