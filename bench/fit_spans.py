@@ -152,24 +152,17 @@ def report(groups: list[Group], w: np.ndarray | None, cut: float = 0.0) -> dict[
     span when `w` is None; none below confidence `cut`)."""
     n = max(1, len(groups))
     reachable = sum(bool(g.positive.any()) for g in groups) / n
+    out = {"n": len(groups), "reachable": round(reachable, 4)}
     if w is None:
         em = np.array([g.rule[0] for g in groups])
         f1 = np.array([g.rule[1] for g in groups])
-        given = np.ones(len(groups), dtype=bool)
     else:
         conf, em, f1 = picked(groups, w)
         given = (conf > 0) & (conf >= cut)
         em, f1 = em * given, f1 * given
-    out = {
-        "n": len(groups),
-        "em": round(float(em.sum()) / n, 4),
-        "f1": round(float(f1.sum()) / n, 4),
-        "reachable": round(reachable, 4),
-    }
-    if w is not None:
         out["given"] = round(float(given.mean()), 4)
         out["em_of_given"] = round(float(em[given].mean()) if given.any() else 0.0, 4)
-    return out
+    return {**out, "em": round(float(em.sum()) / n, 4), "f1": round(float(f1.sum()) / n, 4)}
 
 
 def fold_of(g: Group) -> int:
