@@ -131,8 +131,8 @@ def test_use_embedder_gives_the_packages_vectors(tmp_path) -> None:
     from rag.embed import USEEmbedder, use_tokenizer
 
     texts = [
-        "长沙今年GDP是多少？",
-        "胡忠雄在這次全會上做了什麼？",
+        "这座城市去年的财政收入是多少？",
+        "新大橋在哪一年通車？",
         "What did the mayor say about manufacturing?",
     ]
     ours = USEEmbedder(threads=1, cache_dir=tmp_path)
@@ -157,7 +157,7 @@ def test_a_damaged_weights_copy_is_set_aside_and_the_packages_file_read(tmp_path
     with copy.open("r+b") as f:
         f.seek(copy.stat().st_size // 2)
         f.write(b"\xff" * 64)
-    texts = ["长沙今年GDP是多少？"]
+    texts = ["这座城市去年的财政收入是多少？"]
     emb = USEEmbedder(threads=1, cache_dir=tmp_path)
     assert "damaged" in caplog.text and not copy.exists()
     fresh = USEEmbedder(threads=1, cache_dir=tmp_path)  # made again
