@@ -87,7 +87,7 @@ def tokenize(text: str) -> list[str]:
 
 
 # Question words never occur in the answer; cut them out before segmenting so they do not
-# glue onto their neighbours (jieba reads 胡衡华是哪年 as 胡衡 / 华是 / 哪年).
+# glue onto their neighbours (jieba reads 赵衡华是哪年 as 赵衡 / 华是 / 哪年).
 INTERROGATIVES = re.compile(
     r"是?(?:为什么|为何|什么样|什么|哪一年|哪一天|哪年|哪天|哪些|哪个|哪位|哪里|哪儿|哪|谁|多少|"
     r"几个|几位|几项|几名|几年|几次|几条|几|如何|怎么样|怎样|怎么|何时|何地|何处)|是否|有没有|请问|吗|呢"

@@ -6,7 +6,7 @@ subject; it is resolved from the conversation so far:
 1. The earlier turns are folded oldest first. Each user turn is itself resolved against the
    turns before it (so a chain of follow-ups keeps its subject), and what it names is kept:
    people (jieba `nr`), places (`ns`), organisations (`nt`), meeting names
-   (`十三届八次全会`, `经济工作会议`) and dates. Each assistant turn contributes the people,
+   (`十二届三次全会`, `经济工作会议`) and dates. Each assistant turn contributes the people,
    meetings, places and organisations of its cited quotes and of the titles of the articles
    it cited (or of its text when it carries no citations, as in OpenAI-style chats), their
    outlets, and the ids of the cited articles (preferred when the follow-up is searched).
@@ -55,7 +55,7 @@ MAX_CITATIONS = 5
 MAX_TEXT_CHARS = 600
 
 _NUM = "\\d一二三四五六七八九十百零〇"
-# 十三届八次全会, 第十三届委员会第八次全体会议, 十九届五中全会
+# 十二届三次全会, 第十二届委员会第三次全体会议, 十九届五中全会
 _PLENUM = re.compile(
     rf"第?([{_NUM}]+)届(?:[\u4e00-\u9fff]{{0,8}}?委员会)?第?([{_NUM}]+)([次中])(?:全会|全体会议)"
 )
@@ -178,7 +178,7 @@ def _extend(out: list[str], items: Sequence[str]) -> None:
 
 
 def _dedupe_contained(items: list[str]) -> list[str]:
-    """Drop items contained in another item (长沙 when 长沙市委 is there)."""
+    """Drop items contained in another item (南城 when 南城市委 is there)."""
     return [x for x in items if not any(x != y and x in y for y in items)]
 
 

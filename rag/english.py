@@ -179,9 +179,9 @@ def _spellings(surname: str, given: list[str]) -> list[str]:
 
 def romanized_names(question: str) -> list[list[str]]:
     """For each romanized Chinese name in an English question (two or three capitalised words
-    that read as pinyin: "Hu Henghua", "Henghua Hu", "Ouyang Xiu"), every Chinese spelling of
+    that read as pinyin: "Wang Jianhua", "Jianhua Wang", "Ouyang Xiu"), every Chinese spelling of
     it, surname first or last. The caller keeps the spellings its index knows: pinyin alone
-    cannot tell 胡衡华 from 胡恒华."""
+    cannot tell 王建华 from 王剑华."""
     words = [m.group(0) for m in _WORD.finditer(question)]
     runs: list[list[str]] = [[]]
     for w in words:

@@ -5,9 +5,9 @@
   original's offsets when OpenCC changes the length.
 * Width: full-width letters, digits and the ideographic space fold to ASCII.
 * Terms (BM25 only, applied to documents and queries alike): Chinese numerals before
-  counters become Arabic (`十三届` -> `13届`), and the long forms of common news and
+  counters become Arabic (`十二届` -> `12届`), and the long forms of common news and
   political names fold to their usual abbreviations (`全体会议` -> `全会`,
-  `人民代表大会` -> `人大`, `第十三届委员会第八次全体会议` -> `13届8次全会`), so a
+  `人民代表大会` -> `人大`, `第十二届委员会第三次全体会议` -> `12届3次全会`), so a
   question using either form matches an article using the other.
 """
 

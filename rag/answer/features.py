@@ -120,7 +120,7 @@ def term_weights(index: Index, q: Query, light_weight: float) -> list[float]:
 
 class Words:
     """Whether a one-character term stands as a word of its own in a text (水 does not in the
-    name 程水泉): jieba cuts a window of `window` characters either side of each occurrence,
+    name 李水生): jieba cuts a window of `window` characters either side of each occurrence,
     not the whole text (cutting whole passages was a third of answering); answers are
     remembered for the question."""
 
@@ -153,7 +153,7 @@ def coverage(
     terms: Sequence[str], weights: Sequence[float], canon: str, words: Callable[[str, str], bool]
 ) -> float:
     """Weighted share of the terms found in `canon`. A one-character term counts only as a
-    word of its own (水 is not found in the name 程水泉): `words(char, canon)` says."""
+    word of its own (水 is not found in the name 李水生): `words(char, canon)` says."""
     total = sum(weights)
     if total <= 0:
         return 0.0

@@ -108,7 +108,7 @@ def analyse(
     """Analyse `question` (searching with `search_text`, a follow-up's rewrite, when given).
 
     `known` tells which of some words the index holds: with it, a romanized Chinese name in an
-    English question ("Hu Henghua") becomes the indexed spellings of that name. `carried`: the
+    English question ("Wang Jianhua") becomes the indexed spellings of that name. `carried`: the
     words a follow-up's rewrite took from earlier turns; its terms from them find passages but
     weigh less when picking the sentence (the question's own words pick it)."""
     policy = policy or Policy.load()

@@ -181,7 +181,7 @@ def ask(
     """Answer `question` from the indexed articles, with verified citations."""
     t0 = time.perf_counter()
     if not isinstance(question, str) or not question.strip():
-        raise InputError("the question is empty; type a question, e.g. 十三届八次全会有哪些人出席？")
+        raise InputError("the question is empty; type a question, e.g. 这次会议有哪些人出席？")
     validate_top_k(top_k)
     policy = policy or Policy.load()
     question = question.strip()
