@@ -44,7 +44,7 @@ _TOKEN_OK = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
 _SINGLE_CJK = re.compile(r"^[\u3400-\u9fff]$")
 
 
-# Whole meeting names (13届8次全会, 19届5中全会, 第13次党代会) kept as one extra token each,
+# Whole meeting names (12届3次全会, 19届5中全会, 第15次党代会) kept as one extra token each,
 # so a question naming the meeting prefers it over a sibling meeting of the same body.
 _MEETING_RE = re.compile(r"\d+届\d+[次中]全会|第\d+次党代会|\d+届人大\d+次会议|\d+届政协\d+次会议")
 
