@@ -138,7 +138,7 @@ class USEEmbedder(Embedder):
             weights.unlink(missing_ok=True)
             self._model = NumpyBackend(str(packaged), tokenizer, threads=self.threads)
         self._lock = threading.Lock()
-        self._shards: Any = None  # (replicas, thread pool) for documents, made on first use
+        self._shards: Any = None  # (replicas, thread pool, pid) for documents, made on first use
 
     def encode(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:
         if not texts:
@@ -163,7 +163,8 @@ class USEEmbedder(Embedder):
         return _normalise(out)
 
     def _document_shards(self) -> tuple[list[Any], Any]:
-        if self._shards is None:
+        # made again in a forked child, where the parent's pool threads do not exist
+        if self._shards is None or self._shards[2] != os.getpid():
             from concurrent.futures import ThreadPoolExecutor
 
             replicas = []
@@ -171,8 +172,9 @@ class USEEmbedder(Embedder):
                 replica = copy.copy(self._model)  # shares the weights, read-only
                 replica.threads = 1
                 replicas.append(replica)
-            self._shards = (replicas, ThreadPoolExecutor(self.threads, thread_name_prefix="use-shard"))
-        return self._shards
+            pool = ThreadPoolExecutor(self.threads, thread_name_prefix="use-shard")
+            self._shards = (replicas, pool, os.getpid())
+        return self._shards[0], self._shards[1]
 
 
 def _balanced_parts(texts: list[str], n: int) -> list[list[str]]:

@@ -201,3 +201,26 @@ def test_document_batches_are_encoded_in_one_thread_per_part(tmp_path, monkeypat
     calls.clear()
     use.encode_queries(["这座城市去年的财政收入是多少？"])
     assert calls == [(2, 1)]  # a question: one call, all threads
+
+
+@pytest.mark.slow
+def test_document_batches_still_encode_in_a_forked_child(tmp_path) -> None:
+    """A child forked after an index-time batch has none of the parent's pool threads: its
+    next batch must not wait for them forever."""
+    import multiprocessing as mp
+
+    from rag.embed import USEEmbedder
+
+    use = USEEmbedder(threads=2, cache_dir=tmp_path)
+    texts = ["第一句话。", "第二句话，长一些的句子。", "Third line."]
+    expected = use.encode_documents(texts)
+    ctx = mp.get_context("fork")
+    results = ctx.Queue()
+    child = ctx.Process(target=lambda: results.put(use.encode_documents(texts)))
+    child.start()
+    try:
+        got = results.get(timeout=60)  # raises queue.Empty when the child hangs
+    finally:
+        child.join(5)
+        child.kill()
+    assert np.allclose(got, expected, atol=1e-5)
