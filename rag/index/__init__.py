@@ -11,8 +11,8 @@ No pickle anywhere.
 
 from rag.index.core import BATCH_ARTICLES, VECTOR_INDEX_KINDS, Index
 from rag.index.manifest import FORMAT_VERSION
+from rag.index.rows import ArticleMeta, SentenceRows
 from rag.index.snapshot import Snapshot
-from rag.index.store import ArticleMeta, SentenceRows
 
 __all__ = [
     "BATCH_ARTICLES",

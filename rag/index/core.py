@@ -27,9 +27,10 @@ from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexMissingErr
 from rag.index.lexical import Postings
 from rag.index.lock import writer_lock
 from rag.index.manifest import FORMAT_VERSION, Manifest
+from rag.index.rows import NewChunk
 from rag.index.segment import Segment, remove_other_segments, write_segment
 from rag.index.snapshot import Snapshot
-from rag.index.store import STORE_FILE, NewChunk, Store, now_iso
+from rag.index.store import STORE_FILE, Store, now_iso
 from rag.index.vectors import ANN_SPECS, ann_policy
 from rag.prepare import PreparedArticle
 from rag.records import AddStats, Article

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.index.lexical import Lexical, Postings
+from rag.index.rows import ArticleMeta, ChunkRows, SentenceRows
 from rag.index.segment import Segment
-from rag.index.store import ArticleMeta, ChunkRows, SentenceRows, Store
+from rag.index.store import Store
 from rag.index.vectors import top_k
 from rag.records import Filters
 
