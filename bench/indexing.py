@@ -3,7 +3,8 @@
 1. Throughput on N CRUD articles (default 2,000): the raw embedder alone on exactly the
    texts the pipeline embeds (each sentence and each article's title line), then the whole
    pipeline (parse, split, tokenize, embed, commit) into a fresh index. The ratio says what
-   the pipeline costs beyond the embedder.
+   the pipeline costs beyond the embedder. `--rounds N` alternates the two N times and
+   reports the median of the paired ratios (the machine's speed drifts between runs).
 2. Latency of `ask` and `search` on the 20,000-article index that bench/load_server.py
    builds (built here if missing), or on an existing index (`--index`, e.g. the 68k one of
    bench/corpus.py): p50/p95 over generic questions (first sentences of random corpus
@@ -12,7 +13,7 @@
    the questions (current RSS) and at its peak.
 
     .venv/bin/python bench/indexing.py                    # both parts
-    .venv/bin/python bench/indexing.py --skip-latency     # part 1 only
+    .venv/bin/python bench/indexing.py --skip-latency --rounds 2   # part 1 only
     .venv/bin/python bench/indexing.py --skip-throughput --index ~/.cache/zhiwen/bench/crud68k
 """
 
