@@ -224,3 +224,22 @@ def test_document_batches_still_encode_in_a_forked_child(tmp_path) -> None:
         child.join(5)
         child.kill()
     assert np.allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_document_batches_leave_the_blas_thread_count_as_they_found_it(tmp_path) -> None:
+    """The parts each set one BLAS thread at once, from two threads; afterwards the process
+    must be back to its own count (else later numpy work in it runs on one core)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from rag.embed import USEEmbedder
+
+    use = USEEmbedder(threads=2, cache_dir=tmp_path)
+    texts = [f"第{i}句：这座城市去年的财政收入增长了{i}个百分点。" * (1 + i % 3) for i in range(60)]
+
+    def blas() -> set[int]:
+        return {i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        for _ in range(8):
+            use.encode_documents(texts)
+            assert blas() == {2}
