@@ -4,12 +4,16 @@ For every dev question whose gold answer is in its article, the oracle sentence 
 holding the gold answer, as in bench/spans.py) gives the candidates (rag.span_rank); those
 that equal a gold answer (after `span_norm`) are the positives. The model is a conditional
 logit: per question, a softmax over its candidates, maximising the probability of the
-positives, with an L2 penalty. Fitted on CMRC 2018 dev and reported on DRCD dev, then the
-reverse, each against the rules alone (rag.span); the shipped weights are then fitted on
-both and written into the `span_model` section of rag/answer/policy.json.
+positives, with an L2 penalty. With `--rounds N`, gradient-boosted trees (LightGBM
+LambdaRank, N rounds) also rank again the `--shortlist` best candidates of that linear score. Fitted on CMRC 2018 dev and reported
+on DRCD dev, then the reverse, each against the rules alone (rag.span) and the linear score
+alone, always through the shipped decision (`SpanModel.pick`); the shipped model is then
+fitted on both: its weights go into the `span_model` section of rag/answer/policy.json, its
+trees into rag/answer/span_trees.txt (LightGBM's text format, read with numpy by rag.trees).
 
-    .venv/bin/python bench/fit_spans.py              # report both directions, write the policy
+    .venv/bin/python bench/fit_spans.py              # the linear score: report both directions, write the policy
     .venv/bin/python bench/fit_spans.py --dry-run --limit 800
+    .venv/bin/python bench/fit_spans.py --rounds 300 --dry-run   # with trees (not shipped: see README)
 """
 
 from __future__ import annotations
@@ -27,14 +31,16 @@ from scipy.optimize import minimize
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+TREES_FILE = "span_trees.txt"  # beside the policy file it belongs to
 sys.path.insert(0, str(ROOT))
 
 from bench.spans import SETS, oracle_items  # noqa: E402
-from rag.answer import POLICY_FILE, Policy, analyse, policy_from_dict, write_policy  # noqa: E402  # noqa: E402
+from rag.answer import POLICY_FILE, Policy, analyse, policy_from_dict, write_policy  # noqa: E402
 from rag.evaluate import span_norm, span_scores  # noqa: E402
 from rag.normalize import fold_width, simplify_with_map, to_simplified  # noqa: E402
 from rag.span import rule_span  # noqa: E402
-from rag.span_rank import FEATURE_NAMES, SpanModel, candidates_simplified, confidence  # noqa: E402
+from rag.span_rank import FEATURE_NAMES, SpanModel, candidates_simplified  # noqa: E402
+from rag.trees import TreeEnsemble  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -56,6 +62,8 @@ def base_policy(path: Path = POLICY_FILE) -> Policy:
         "features": list(FEATURE_NAMES),
         "weights": [0.0] * len(FEATURE_NAMES),
         "min_confidence": 0.0,
+        "shortlist": 0,
+        "trees_file": "",
     }
     return policy_from_dict(raw, str(path))
 
@@ -121,23 +129,60 @@ def fit(groups: list[Group], l2: float) -> np.ndarray:
     return np.asarray(res.x)
 
 
-def picked(groups: list[Group], w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per question: the model's confidence in its pick (0 without candidates), and the
-    pick's EM and F1."""
+def fit_trees(groups: list[Group], w: np.ndarray, shortlist: int, args: argparse.Namespace) -> str:
+    """LambdaRank trees over the `shortlist` best candidates of each question by `x @ w`,
+    fitted on the questions whose shortlist holds a right one, as LightGBM's text model;
+    "" with `--rounds 0`."""
+    if args.rounds <= 0:
+        return ""
+    import lightgbm  # only here: fitting needs it, serving reads the text model with numpy
+
+    xs, ys, sizes = [], [], []
+    for g in groups:
+        if len(g.positive):
+            best = np.argsort(-(g.x @ w), kind="stable")[:shortlist]
+            if g.positive[best].any():
+                xs.append(g.x[best])
+                ys.append(g.positive[best].astype(int))
+                sizes.append(len(best))
+    params = {
+        "objective": "lambdarank",
+        "learning_rate": args.learning_rate,
+        "num_leaves": args.leaves,
+        "min_data_in_leaf": args.min_data_in_leaf,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambdarank_truncation_level": 10,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": 2,
+        "verbose": -1,
+    }
+    data = lightgbm.Dataset(np.vstack(xs), np.concatenate(ys), group=sizes)
+    return str(lightgbm.train(params, data, args.rounds).model_to_string())
+
+
+def model_of(w: np.ndarray, trees: TreeEnsemble | None, shortlist: int, cut: float = 0.0) -> SpanModel:
+    return SpanModel(FEATURE_NAMES, tuple(float(v) for v in w), cut, shortlist if trees else 0, "", trees)
+
+
+def picked(groups: list[Group], model: SpanModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per question, by the shipped decision (`SpanModel.pick`): the model's confidence in its
+    pick (0 without candidates), and the pick's EM and F1."""
     conf, em, f1 = np.zeros(len(groups)), np.zeros(len(groups)), np.zeros(len(groups))
     for i, g in enumerate(groups):
         if len(g.positive):
-            scores = g.x @ w
-            k = int(np.argmax(scores))
-            conf[i], em[i], f1[i] = confidence(scores), g.em[k], g.f1[k]
+            k, conf[i] = model.pick(g.x)
+            em[i], f1[i] = g.em[k], g.f1[k]
     return conf, em, f1
 
 
-def fit_cut(groups: list[Group], w: np.ndarray, max_withheld_em: float) -> float:
+def fit_cut(groups: list[Group], model: SpanModel, max_withheld_em: float) -> float:
     """The least confidence for a span to be given: the highest on the grid (steps of 0.01)
     at which the spans it withholds would have been exactly right at most `max_withheld_em`
     of the time."""
-    conf, em, _ = picked(groups, w)
+    conf, em, _ = picked(groups, model)
     cut = 0.0
     for t in np.arange(0.01, 1.0, 0.01):
         withheld = conf < t
@@ -147,18 +192,18 @@ def fit_cut(groups: list[Group], w: np.ndarray, max_withheld_em: float) -> float
     return cut
 
 
-def report(groups: list[Group], w: np.ndarray | None, cut: float = 0.0) -> dict[str, float]:
+def report(groups: list[Group], model: SpanModel | None) -> dict[str, float]:
     """EM and F1 of the picked span over every question (0 where none is given; the rules'
-    span when `w` is None; none below confidence `cut`)."""
+    span when `model` is None; none below the model's least confidence)."""
     n = max(1, len(groups))
     reachable = sum(bool(g.positive.any()) for g in groups) / n
     out = {"n": len(groups), "reachable": round(reachable, 4)}
-    if w is None:
+    if model is None:
         em = np.array([g.rule[0] for g in groups])
         f1 = np.array([g.rule[1] for g in groups])
     else:
-        conf, em, f1 = picked(groups, w)
-        given = (conf > 0) & (conf >= cut)
+        conf, em, f1 = picked(groups, model)
+        given = (conf > 0) & (conf >= model.min_confidence)
         em, f1 = em * given, f1 * given
         out["given"] = round(float(given.mean()), 4)
         out["em_of_given"] = round(float(em[given].mean()) if given.any() else 0.0, 4)
@@ -179,10 +224,36 @@ def pooled(rows: list[dict[str, float]]) -> dict[str, float]:
     }
 
 
+def fitted(groups: list[Group], args: argparse.Namespace) -> tuple[SpanModel, SpanModel, str]:
+    """(the linear score alone, the shipped model: linear + trees, the trees' text model)
+    fitted on `groups`, each model with its least confidence fitted on the same groups."""
+    w = fit(groups, args.l2)
+    linear = model_of(w, None, 0)
+    linear = dataclasses.replace(linear, min_confidence=fit_cut(groups, linear, args.max_withheld_em))
+    text = fit_trees(groups, w, args.shortlist, args)
+    if not text:
+        return linear, linear, ""
+    model = model_of(w, TreeEnsemble.from_text(text), args.shortlist)
+    return (
+        linear,
+        dataclasses.replace(model, min_confidence=fit_cut(groups, model, args.max_withheld_em)),
+        text,
+    )
+
+
+def without_cut(model: SpanModel) -> SpanModel:
+    return dataclasses.replace(model, min_confidence=0.0)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=100000, help="questions per set (default: all)")
-    ap.add_argument("--l2", type=float, default=1e-3, help="L2 penalty per question")
+    ap.add_argument("--l2", type=float, default=1e-3, help="L2 penalty per question (linear score)")
+    ap.add_argument("--shortlist", type=int, default=24, help="candidates the trees rank again")
+    ap.add_argument("--rounds", type=int, default=0, help="boosting rounds of the trees (0: no trees)")
+    ap.add_argument("--leaves", type=int, default=31, help="leaves per tree (at most 64)")
+    ap.add_argument("--learning-rate", type=float, default=0.05)
+    ap.add_argument("--min-data-in-leaf", type=int, default=50)
     ap.add_argument(
         "--max-withheld-em",
         type=float,
@@ -203,60 +274,77 @@ def main() -> int:
     table = []
     names = list(SETS)
     for train, test in (names, names[::-1]):
-        w = fit(data[train], args.l2)
-        cut = fit_cut(data[train], w, args.max_withheld_em)
+        linear, model, _ = fitted(data[train], args)
         row = {
             "fitted_on": train,
             "reported_on": test,
             "rules": report(data[test], None),
-            "model": report(data[test], w),
-            "model_on_train": report(data[train], w),
-            "min_confidence": cut,
-            "model_with_cut": report(data[test], w, cut),
+            "linear": report(data[test], without_cut(linear)),
+            "model": report(data[test], without_cut(model)),
+            "model_on_train": report(data[train], without_cut(model)),
+            "min_confidence": model.min_confidence,
+            "model_with_cut": report(data[test], model),
         }
         table.append(row)
         cr = row["model_with_cut"]
         print(
             f"fit {train} -> {test}: rules EM/F1 {row['rules']['em']:.3f}/{row['rules']['f1']:.3f}, "
+            f"linear {row['linear']['em']:.3f}/{row['linear']['f1']:.3f}, "
             f"model {row['model']['em']:.3f}/{row['model']['f1']:.3f} "
             f"(on {train} itself {row['model_on_train']['em']:.3f}/{row['model_on_train']['f1']:.3f}; "
             f"a right candidate exists for {row['model']['reachable']:.3f}); "
-            f"with the cut fitted on {train} ({cut}): given {cr['given']:.3f}, EM/F1 {cr['em']:.3f}/{cr['f1']:.3f}, "
-            f"EM of those given {row['model']['em_of_given']:.3f} -> {cr['em_of_given']:.3f}"
+            f"with the cut fitted on {train} ({model.min_confidence}): given {cr['given']:.3f}, "
+            f"EM/F1 {cr['em']:.3f}/{cr['f1']:.3f}, "
+            f"EM of those given {row['model']['em_of_given']:.3f} -> {cr['em_of_given']:.3f}",
+            flush=True,
         )
     # the shipped setting, fitted on both sets, measured on articles it was not fitted on:
     # two folds by article, each fitted on the other fold of both sets
     folds: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+    folds_linear: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     for k in (0, 1):
-        train_fold = [g for n in names for g in data[n] if fold_of(g) != k]
-        w = fit(train_fold, args.l2)
-        cut = fit_cut(train_fold, w, args.max_withheld_em)
+        linear, model, _ = fitted([g for n in names for g in data[n] if fold_of(g) != k], args)
         for n in names:
-            folds[n].append(report([g for g in data[n] if fold_of(g) == k], w, cut))
+            held = [g for g in data[n] if fold_of(g) == k]
+            folds[n].append(report(held, model))
+            folds_linear[n].append(report(held, linear))
     by_article = {n: pooled(folds[n]) for n in names}
+    by_article_linear = {n: pooled(folds_linear[n]) for n in names}
     for n in names:
         print(
             f"fit on both, other articles -> {n}: model EM/F1 {by_article[n]['em']:.3f}/{by_article[n]['f1']:.3f}"
-            f" (with the cut fitted on the other fold; given {by_article[n]['given']:.3f})"
+            f" (linear alone {by_article_linear[n]['em']:.3f}/{by_article_linear[n]['f1']:.3f}; "
+            f"with the cut fitted on the other fold; given {by_article[n]['given']:.3f})"
         )
-    w = fit(data[names[0]] + data[names[1]], args.l2)
-    cut = fit_cut(data[names[0]] + data[names[1]], w, args.max_withheld_em)
-    model = SpanModel(FEATURE_NAMES, tuple(round(float(v), 5) for v in w), cut)
-    fitted = dict(policy.fitted)
-    fitted["span_model"] = {
+    _, model, text = fitted(data[names[0]] + data[names[1]], args)
+    out = Path(args.out)
+    trees_file = out.with_name(TREES_FILE) if model.trees else None
+    model = dataclasses.replace(
+        model,
+        weights=tuple(round(float(v), 5) for v in model.weights),
+        trees_file=trees_file.name if trees_file else "",
+    )
+    fitted_info = dict(policy.fitted)
+    fitted_info["span_model"] = {
         "command": "bench/fit_spans.py " + " ".join(sys.argv[1:]),
         "data": "oracle sentences of CMRC 2018 dev and DRCD dev: "
         + ", ".join(f"{n} {len(data[n])} questions" for n in names),
+        "trees": {
+            k: getattr(args, k)
+            for k in ("shortlist", "rounds", "leaves", "learning_rate", "min_data_in_leaf")
+        },
         "cross_dataset": table,
         "both_sets_two_folds_by_article": by_article,
+        "both_sets_two_folds_by_article_linear_alone": by_article_linear,
         "min_confidence": f"highest (steps of 0.01) withholding spans exactly right at most "
-        f"{args.max_withheld_em} of the time: {cut}",
-        "shipped_on_both": {n: report(data[n], w, cut) for n in names},
+        f"{args.max_withheld_em} of the time: {model.min_confidence}",
+        "shipped_on_both": {n: report(data[n], model) for n in names},
     }
     if not args.dry_run:
-        out = dataclasses.replace(policy, span_model=model, fitted=fitted)
-        write_policy(out, Path(args.out))
-        print(f"wrote {args.out}")
+        if trees_file is not None:
+            trees_file.write_text(text, encoding="utf-8")
+        write_policy(dataclasses.replace(policy, span_model=model, fitted=fitted_info), out)
+        print(f"wrote {args.out}" + (f" and {trees_file}" if trees_file else ""))
     return 0
 
 

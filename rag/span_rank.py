@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -40,6 +40,7 @@ from rag.span import (
     tagged,
     to_original,
 )
+from rag.trees import TreeEnsemble
 
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
 _POS_CLASSES = ("name", "noun", "verb", "num", "time", "adj", "function", "latin")
@@ -139,27 +140,39 @@ FEATURE_NAMES = (*PLAIN, *(f"{k}:{t}" for k in ("all", *KINDS) for t in TYPED))
 
 @dataclass(frozen=True, slots=True)
 class SpanModel:
-    """Weights of the span features (`FEATURE_NAMES`, in that order), and the least confidence
-    (softmax probability of the best candidate among the sentence's candidates) for a span to
-    be given at all, both fitted by bench/fit_spans.py."""
+    """How candidate spans are ranked, all fitted by bench/fit_spans.py: a linear score
+    (`weights` over `FEATURE_NAMES`, in that order) ranks every candidate; where there are
+    `trees` (gradient-boosted, rag.trees), the `shortlist` best by that score are ranked again
+    by them. `min_confidence`: the least softmax probability of the pick among the candidates
+    of the last ranking for a span to be given at all."""
 
     features: tuple[str, ...]
     weights: tuple[float, ...]
     min_confidence: float
-
-    def for_kind(self, kind: str) -> np.ndarray:
-        """The weights of the compact features (`PLAIN`, then `TYPED`) for questions of `kind`."""
-        w = np.asarray(self.weights, dtype=np.float32)
-        typed = len(PLAIN) + len(TYPED) * (1 + KINDS.index(kind))
-        return np.concatenate(
-            [w[: len(PLAIN)], w[len(PLAIN) : len(PLAIN) + len(TYPED)] + w[typed : typed + len(TYPED)]]
-        )
+    shortlist: int = 0  # candidates the trees rank again (0: the linear score decides)
+    trees_file: str = ""  # the LightGBM text model of the trees, beside the policy file
+    trees: TreeEnsemble | None = field(default=None, compare=False, repr=False)
 
     def check(self) -> None:
         if tuple(self.features) != FEATURE_NAMES or len(self.weights) != len(FEATURE_NAMES):
             raise ValueError(
                 "span model: its features are not the ones this code computes; run bench/fit_spans.py"
             )
+        if self.trees is not None and (self.trees.n_features != len(FEATURE_NAMES) or self.shortlist < 1):
+            raise ValueError(
+                "span model: its trees do not fit this code's features (or no shortlist); run bench/fit_spans.py"
+            )
+
+    def pick(self, x: np.ndarray) -> tuple[int, float]:
+        """The best candidate among the rows of `x` (candidates x `FEATURE_NAMES`, as
+        `SpanCandidates.expanded` gives them) and the model's confidence in it (see
+        `confidence`). The linear score ranks them all; the trees, if any, the shortlist."""
+        scores = x @ np.asarray(self.weights, dtype=np.float32)
+        if self.trees is None:
+            return int(np.argmax(scores)), confidence(scores)
+        best = np.argsort(-scores, kind="stable")[: self.shortlist]
+        again = self.trees.predict(x[best])
+        return int(best[int(np.argmax(again))]), confidence(again)
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,10 +442,10 @@ def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: 
     found = candidates_simplified(qs, kind, ss, rules)
     if not found.spans:
         return None
-    scores = found.compact @ model.for_kind(found.kind)
-    if confidence(scores) < model.min_confidence:
+    best, sure = model.pick(found.expanded())
+    if sure < model.min_confidence:
         return None
-    return to_original(sentence, ss, mapping, found.spans[int(np.argmax(scores))])
+    return to_original(sentence, ss, mapping, found.spans[best])
 
 
 def confidence(scores: np.ndarray) -> float:

@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 from rag.span import SpanRules
 from rag.span_rank import SpanModel
+from rag.trees import TreeEnsemble
 
 POLICY_FILE = Path(__file__).with_name("policy.json")
-FORMAT_VERSION = 3  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence
+FORMAT_VERSION = 4  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,9 @@ class Policy:
     @functools.cache
     def load(path: Path = POLICY_FILE) -> Policy:
         """The policy in `path` (cached per path)."""
-        return policy_from_dict(json.loads(Path(path).read_text(encoding="utf-8")), str(path))
+        return policy_from_dict(
+            json.loads(Path(path).read_text(encoding="utf-8")), str(path), Path(path).parent
+        )
 
 
 T = TypeVar("T")
@@ -129,7 +132,8 @@ def _section(cls: type[T], raw: Any, where: str) -> T:
     return cls(**raw)
 
 
-def policy_from_dict(raw: dict[str, Any], where: str = "policy") -> Policy:
+def policy_from_dict(raw: dict[str, Any], where: str = "policy", folder: Path = POLICY_FILE.parent) -> Policy:
+    """The policy in `raw`; files it names (the span model's trees) are read from `folder`."""
     if raw.get("format_version") != FORMAT_VERSION:
         raise ValueError(
             f"{where}: format_version {raw.get('format_version')!r}, this code reads {FORMAT_VERSION}; "
@@ -143,17 +147,38 @@ def policy_from_dict(raw: dict[str, Any], where: str = "policy") -> Policy:
         terms=_section(Terms, raw.get("terms"), f"{where}: terms"),
         types=_section(TypeCredit, raw.get("types"), f"{where}: types"),
         spans=_section(SpanRules, raw.get("spans"), f"{where}: spans"),
-        span_model=_span_model(raw.get("span_model"), f"{where}: span_model"),
+        span_model=_span_model(raw.get("span_model"), f"{where}: span_model", folder),
         fitted=dict(raw.get("fitted", {})),
     )
 
 
-def _span_model(raw: Any, where: str) -> SpanModel:
-    section = _section(SpanModel, raw, where)
+_SPAN_MODEL_KEYS = ("features", "weights", "min_confidence", "shortlist", "trees_file")  # as written
+
+
+def _span_model(raw: Any, where: str, folder: Path) -> SpanModel:
+    if not isinstance(raw, dict) or set(raw) != set(_SPAN_MODEL_KEYS):
+        got = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
+        raise ValueError(
+            f"{where}: expected the keys {sorted(_SPAN_MODEL_KEYS)}, found {got}; run bench/fit_spans.py"
+        )
+    trees = None
+    if raw["trees_file"]:
+        path = folder / raw["trees_file"]
+        try:
+            trees = TreeEnsemble.from_text(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ValueError(
+                f"{where}: cannot read its trees from {path}: {e}; run bench/fit_spans.py"
+            ) from e
     # whether the features are this code's is checked where they are used (rag.span_rank), so
     # that bench/fit_spans.py can still load the rest of a policy after the features changed
     return SpanModel(
-        tuple(section.features), tuple(float(w) for w in section.weights), float(section.min_confidence)
+        tuple(raw["features"]),
+        tuple(float(w) for w in raw["weights"]),
+        float(raw["min_confidence"]),
+        int(raw["shortlist"]),
+        str(raw["trees_file"]),
+        trees,
     )
 
 
@@ -163,6 +188,11 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         value = getattr(policy, f.name)
         if f.name == "fitted":
             out["fitted"] = value
+        elif f.name == "span_model":  # its trees are in their own file, named here
+            out[f.name] = {
+                k: list(v) if isinstance(v, tuple) else v
+                for k, v in ((k, getattr(value, k)) for k in _SPAN_MODEL_KEYS)
+            }
         else:
             out[f.name] = {
                 k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(value).items()

@@ -1,8 +1,8 @@
 """Golden answer choices over the project's seed articles with the fake embedder (no model).
 
-Each question's recorded choice (answered or not, and which spans are cited) must not change
-unnoticed: a change to scoring, list merging, the year rule or the "not found" threshold
-shows up here. The questions are written for these tests (none comes from an evaluation set).
+Each question's recorded choice (answered or not, which spans are cited, the short answer)
+must not change unnoticed: a change to scoring, list merging, the year rule, the "not found"
+threshold or the span model shows up here. The questions are written for these tests (none comes from an evaluation set).
 A second record keeps, for the same questions, every candidate sentence with its features and
 the policy's decision (answered or not, which candidates are chosen): replayed through
 `rag.answer.answerable`/`choose` with the shipped policy, no index or model needed, it catches
@@ -54,6 +54,7 @@ def choice(index, question: str) -> dict:
     return {
         "answered": a.answered,
         "citations": [[c.article_id, c.start, c.end] for c in a.citations],
+        "short_answer": a.short_answer.text if a.short_answer else None,
     }
 
 

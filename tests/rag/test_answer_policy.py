@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 from rag.answer import (
@@ -20,6 +21,7 @@ from rag.answer import (
 )
 from rag.answer.features import written_date
 from rag.records import Hit
+from rag.span_rank import FEATURE_NAMES
 
 HIT = Hit(chunk_id="a#0", article_id="a", title="", text="", start=0, end=0, score=1.0)
 
@@ -64,6 +66,32 @@ def test_a_policy_with_a_missing_or_unknown_key_is_refused_with_the_fix() -> Non
     raw["format_version"] = 0
     with pytest.raises(ValueError, match="format_version"):
         policy_from_dict(raw)
+
+
+def test_span_trees_are_read_from_beside_the_policy(tmp_path) -> None:
+    """A span model's trees live in their own file (LightGBM's text format), named by the
+    policy and read from its folder; a policy whose trees file is missing is refused with the fix."""
+    raw = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
+    raw["span_model"] |= {"shortlist": 8, "trees_file": "trees.txt"}
+    copy = tmp_path / POLICY_FILE.name
+    copy.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ValueError, match="fit_spans"):
+        Policy.load(copy)  # no trees file beside it
+    n = len(FEATURE_NAMES)
+    (tmp_path / "trees.txt").write_text(
+        f"tree\nversion=v4\nnum_class=1\nmax_feature_idx={n - 1}\n\nTree=0\nnum_leaves=2\nnum_cat=0\n"
+        "split_feature=3\nthreshold=0.5\ndecision_type=2\nleft_child=-1\nright_child=-2\n"
+        "leaf_value=-1 1\nis_linear=0\n\nend of trees\n",
+        encoding="utf-8",
+    )
+    model = Policy.load(copy).span_model
+    assert model.shortlist == 8 and model.trees is not None
+    x = np.zeros((2, n), dtype=np.float32)
+    x[1, 3] = 1.0
+    assert model.trees.predict(x).tolist() == [-1.0, 1.0]
+    assert (
+        policy_to_dict(Policy.load(copy))["span_model"]["trees_file"] == "trees.txt"
+    )  # written back as named
 
 
 def test_not_found_weighs_coverage_with_dense_similarity() -> None:

@@ -11,6 +11,7 @@ from rag.answer import Policy
 from rag.normalize import to_traditional
 from rag.span import SpanRules, short_answer
 from rag.span_rank import FEATURE_NAMES, SpanModel, best_span, candidates
+from rag.trees import TreeEnsemble
 
 RULES = Policy.load().spans
 SHIPPED = Policy.load().span_model
@@ -71,6 +72,34 @@ def test_no_span_is_given_where_the_model_is_not_confident_in_any() -> None:
         QUESTION, "other", SENTENCE, RULES
     )
     assert 0.0 < SHIPPED.min_confidence < 0.5  # fitted by bench/fit_spans.py
+
+
+def one_split(feature: str, n_features: int = len(FEATURE_NAMES)) -> TreeEnsemble:
+    """A one-tree LightGBM text model: +1 where `feature` is above 0.5, -1 elsewhere."""
+    return TreeEnsemble.from_text(
+        f"tree\nversion=v4\nnum_class=1\nmax_feature_idx={n_features - 1}\n\nTree=0\nnum_leaves=2\n"
+        f"num_cat=0\nsplit_feature={FEATURE_NAMES.index(feature)}\nthreshold=0.5\ndecision_type=2\n"
+        "left_child=-1\nright_child=-2\nleaf_value=-1 1\nis_linear=0\n\nend of trees\n"
+    )
+
+
+def test_the_trees_rank_the_linear_shortlist_again() -> None:
+    """The linear score prefers the rules' pick; trees that prefer a whole number move the
+    pick to the number with its unit, but only if the linear shortlist holds it."""
+    n = len(candidates(QUESTION, "number", SENTENCE, RULES).spans)
+    linear = only(rule_exact=1.0)
+    rule = best_span(QUESTION, "number", SENTENCE, RULES, linear)
+    assert rule is not None and SENTENCE[rule[0] : rule[1]] != "约二十公里"
+    trees = dataclasses.replace(linear, shortlist=n, trees=one_split("number:number_whole"))
+    a, b = best_span(QUESTION, "number", SENTENCE, RULES, trees)
+    assert SENTENCE[a:b] == "约二十公里"
+    assert best_span(QUESTION, "number", SENTENCE, RULES, dataclasses.replace(trees, shortlist=1)) == rule
+
+
+def test_trees_fitted_on_other_features_are_refused_with_the_fix() -> None:
+    stale = dataclasses.replace(only(), shortlist=4, trees=one_split("rule_exact", len(FEATURE_NAMES) - 1))
+    with pytest.raises(ValueError, match="fit_spans"):
+        best_span(QUESTION, "other", SENTENCE, RULES, stale)
 
 
 def test_offsets_point_into_the_text_as_published() -> None:
