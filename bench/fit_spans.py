@@ -163,8 +163,9 @@ def fit_trees(groups: list[Group], w: np.ndarray, shortlist: int, args: argparse
     return str(lightgbm.train(params, data, args.rounds).model_to_string())
 
 
-def model_of(w: np.ndarray, trees: TreeEnsemble | None, shortlist: int, cut: float = 0.0) -> SpanModel:
-    return SpanModel(FEATURE_NAMES, tuple(float(v) for v in w), cut, shortlist if trees else 0, "", trees)
+def model_of(w: np.ndarray, trees: TreeEnsemble | None, shortlist: int) -> SpanModel:
+    """A span model of weights `w` (and `trees` over the `shortlist`), no least confidence yet."""
+    return SpanModel(FEATURE_NAMES, tuple(float(v) for v in w), 0.0, shortlist if trees else 0, "", trees)
 
 
 def picked(groups: list[Group], model: SpanModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -22,6 +22,7 @@ from rag.answer import (
 from rag.answer.features import written_date
 from rag.records import Hit
 from rag.span_rank import FEATURE_NAMES
+from tests.rag.tree_helpers import one_split_text
 
 HIT = Hit(chunk_id="a#0", article_id="a", title="", text="", start=0, end=0, score=1.0)
 
@@ -78,12 +79,7 @@ def test_span_trees_are_read_from_beside_the_policy(tmp_path) -> None:
     with pytest.raises(ValueError, match="fit_spans"):
         Policy.load(copy)  # no trees file beside it
     n = len(FEATURE_NAMES)
-    (tmp_path / "trees.txt").write_text(
-        f"tree\nversion=v4\nnum_class=1\nmax_feature_idx={n - 1}\n\nTree=0\nnum_leaves=2\nnum_cat=0\n"
-        "split_feature=3\nthreshold=0.5\ndecision_type=2\nleft_child=-1\nright_child=-2\n"
-        "leaf_value=-1 1\nis_linear=0\n\nend of trees\n",
-        encoding="utf-8",
-    )
+    (tmp_path / "trees.txt").write_text(one_split_text(3, n), encoding="utf-8")
     model = Policy.load(copy).span_model
     assert model.shortlist == 8 and model.trees is not None
     x = np.zeros((2, n), dtype=np.float32)

@@ -12,6 +12,7 @@ from rag.normalize import to_traditional
 from rag.span import SpanRules, short_answer
 from rag.span_rank import FEATURE_NAMES, SpanModel, best_span, candidates
 from rag.trees import TreeEnsemble
+from tests.rag.tree_helpers import one_split_text
 
 RULES = Policy.load().spans
 SHIPPED = Policy.load().span_model
@@ -75,12 +76,8 @@ def test_no_span_is_given_where_the_model_is_not_confident_in_any() -> None:
 
 
 def one_split(feature: str, n_features: int = len(FEATURE_NAMES)) -> TreeEnsemble:
-    """A one-tree LightGBM text model: +1 where `feature` is above 0.5, -1 elsewhere."""
-    return TreeEnsemble.from_text(
-        f"tree\nversion=v4\nnum_class=1\nmax_feature_idx={n_features - 1}\n\nTree=0\nnum_leaves=2\n"
-        f"num_cat=0\nsplit_feature={FEATURE_NAMES.index(feature)}\nthreshold=0.5\ndecision_type=2\n"
-        "left_child=-1\nright_child=-2\nleaf_value=-1 1\nis_linear=0\n\nend of trees\n"
-    )
+    """A one-tree model: +1 where `feature` is above 0.5, -1 elsewhere."""
+    return TreeEnsemble.from_text(one_split_text(FEATURE_NAMES.index(feature), n_features))
 
 
 def test_the_trees_rank_the_linear_shortlist_again() -> None:
