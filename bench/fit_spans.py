@@ -31,11 +31,11 @@ from scipy.optimize import minimize
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-TREES_FILE = "span_trees.txt"  # beside the policy file it belongs to
 sys.path.insert(0, str(ROOT))
 
 from bench.spans import SETS, oracle_items  # noqa: E402
 from rag.answer import POLICY_FILE, Policy, analyse, policy_from_dict, write_policy  # noqa: E402
+from rag.answer.policy import SPAN_TREES_FILE  # noqa: E402
 from rag.evaluate import span_norm, span_scores  # noqa: E402
 from rag.normalize import fold_width, simplify_with_map, to_simplified  # noqa: E402
 from rag.span import rule_span  # noqa: E402
@@ -319,7 +319,7 @@ def main() -> int:
         )
     _, model, text = fitted(data[names[0]] + data[names[1]], args)
     out = Path(args.out)
-    trees_file = out.with_name(TREES_FILE) if model.trees else None
+    trees_file = out.with_name(SPAN_TREES_FILE) if model.trees else None
     model = dataclasses.replace(
         model,
         weights=tuple(round(float(v), 5) for v in model.weights),
@@ -342,9 +342,11 @@ def main() -> int:
         "shipped_on_both": {n: report(data[n], model) for n in names},
     }
     if not args.dry_run:
-        if trees_file is not None:
-            trees_file.write_text(text, encoding="utf-8")
-        write_policy(dataclasses.replace(policy, span_model=model, fitted=fitted_info), out)
+        write_policy(
+            dataclasses.replace(policy, span_model=model, fitted=fitted_info),
+            out,
+            trees_text=text if trees_file is not None else None,
+        )
         print(f"wrote {args.out}" + (f" and {trees_file}" if trees_file else ""))
     return 0
 

@@ -19,6 +19,7 @@ from rag.span_rank import SpanModel
 from rag.trees import TreeEnsemble
 
 POLICY_FILE = Path(__file__).with_name("policy.json")
+SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
 FORMAT_VERSION = 4  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file
 
 
@@ -200,8 +201,19 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
     return out
 
 
-def write_policy(policy: Policy, path: Path = POLICY_FILE) -> None:
-    """Write `policy` as the fitting commands do (one format for every writer)."""
-    Path(path).write_text(
-        json.dumps(policy_to_dict(policy), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-    )
+def write_policy(policy: Policy, path: Path = POLICY_FILE, trees_text: str | None = None) -> None:
+    """Write `policy` as the fitting commands do (one format for every writer).
+
+    `trees_text` (LightGBM's text format) is written beside it, under the name its span model
+    gives (`trees_file`), before the policy that names it. A policy whose span model names no
+    trees removes a `SPAN_TREES_FILE` an earlier fit left there, so the folder holds only what
+    the policy reads."""
+    path = Path(path)
+    name = policy.span_model.trees_file
+    if trees_text is not None:
+        if not name:
+            raise ValueError("trees_text given for a span model that names no trees_file")
+        (path.parent / name).write_text(trees_text, encoding="utf-8")
+    path.write_text(json.dumps(policy_to_dict(policy), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    if not name:
+        path.with_name(SPAN_TREES_FILE).unlink(missing_ok=True)

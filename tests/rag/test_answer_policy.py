@@ -18,8 +18,10 @@ from rag.answer import (
     full_score,
     policy_from_dict,
     policy_to_dict,
+    write_policy,
 )
 from rag.answer.features import written_date
+from rag.answer.policy import SPAN_TREES_FILE
 from rag.records import Hit
 from rag.span_rank import FEATURE_NAMES
 from tests.rag.tree_helpers import one_split_text
@@ -202,3 +204,25 @@ def test_a_heading_is_completed_by_a_sentence_not_by_the_next_heading() -> None:
     # a heading followed by a sentence that closes it is completed by it
     sents[1].text = "审议通过《若干意见》。"
     assert [s.text for s in choose(p, query(), sents)] == [lines[0][1], "审议通过《若干意见》。"]
+
+
+def test_written_trees_sit_beside_the_policy_and_a_stale_file_is_removed(tmp_path) -> None:
+    """The policy writer puts a span model's trees beside the policy that names them; writing
+    a policy without trees removes the trees file an earlier fit left there."""
+    out = tmp_path / POLICY_FILE.name
+    shipped = Policy.load()
+    with_trees = dataclasses.replace(
+        shipped, span_model=dataclasses.replace(shipped.span_model, trees_file=SPAN_TREES_FILE, shortlist=8)
+    )
+    write_policy(with_trees, out, trees_text=one_split_text(3, len(FEATURE_NAMES)))
+
+    def reread() -> Policy:  # Policy.load caches per path
+        return policy_from_dict(json.loads(out.read_text(encoding="utf-8")), str(out), tmp_path)
+
+    assert (tmp_path / SPAN_TREES_FILE).exists() and reread().span_model.trees is not None
+    linear = dataclasses.replace(shipped, span_model=dataclasses.replace(shipped.span_model, trees_file=""))
+    write_policy(linear, out)
+    assert not (tmp_path / SPAN_TREES_FILE).exists()
+    assert reread().span_model.trees is None
+    with pytest.raises(ValueError, match="trees_file"):
+        write_policy(linear, out, trees_text="tree")
