@@ -23,7 +23,14 @@ from rag.records import Article, FileError, IngestResult
 log = logging.getLogger(__name__)
 
 
-_SUPPORTED = ".txt, .md, .jsonl or .jsonl.gz (or .json with a list of records)"
+# every file type read, longest suffix first (what a name ends with decides its kind)
+_KINDS = (
+    (".jsonl.gz", "jsonl"),
+    (".jsonl", "jsonl"),
+    (".json", "json"),
+    (".md", "markdown"),
+    (".txt", "text"),
+)
 
 
 def read_paths(
@@ -81,7 +88,7 @@ def supported(name: str) -> bool:
     return _kind(re.split(r"[\\/]", name)[-1] or name) is not None
 
 
-SUPPORTED_TYPES = ".txt, .md, .json, .jsonl, .jsonl.gz"
+SUPPORTED_TYPES = ", ".join(suffix for suffix, _ in reversed(_KINDS))  # for messages: ".txt, .md, ..."
 
 
 def _with_max(limits: IngestLimits | None, max_bytes: int | None) -> IngestLimits:
@@ -176,16 +183,11 @@ def _read_file(path: Path, limits: IngestLimits) -> IngestResult:
 
 def _kind(name: str) -> str | None:
     lower = name.lower()
-    if lower.endswith((".jsonl", ".jsonl.gz")):
-        return "jsonl"
-    for suffix, kind in ((".json", "json"), (".txt", "text"), (".md", "markdown")):
-        if lower.endswith(suffix):
-            return kind
-    return None
+    return next((kind for suffix, kind in _KINDS if lower.endswith(suffix)), None)
 
 
 def _stem(name: str) -> str:
-    for suffix in (".jsonl.gz", ".jsonl", ".json", ".txt", ".md"):
+    for suffix, _ in _KINDS:
         if name.lower().endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return name
@@ -193,7 +195,7 @@ def _stem(name: str) -> str:
 
 def _unsupported(name: str) -> str:
     ext = "".join(Path(name).suffixes[-2:]) or "(no extension)"
-    return f"unsupported file type {ext}; use {_SUPPORTED}"
+    return f"unsupported file type {ext}; use {SUPPORTED_TYPES} (.json: a list of records)"
 
 
 def _too_big(size: int, limit: int, kind: str) -> str:

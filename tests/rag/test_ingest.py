@@ -192,7 +192,9 @@ def test_broken_files_are_reported_and_the_batch_goes_on(tmp_path: Path) -> None
     assert "not a text file" in reasons["binary.txt"]
     assert "empty file" in reasons["empty.txt"] and "empty file" in reasons["blank.md"]
     assert "UTF-8, GB18030 or Big5" in reasons["garbage.txt"]
-    assert reasons["report.pdf"].startswith("unsupported file type .pdf; use .txt, .md, .jsonl or .jsonl.gz")
+    assert reasons["report.pdf"].startswith(
+        "unsupported file type .pdf; use .txt, .md, .json, .jsonl, .jsonl.gz"
+    )
     assert "debris" in reasons["debris.txt"]
     assert "no such file" in reasons["nope.txt"]
     assert all(e.path for e in result.errors)
