@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 def run(settings: Settings) -> None:
     """Serve the API (and the web chat, when installed) on `settings.host:settings.port`.
 
-    With `settings.workers` > 1, uvicorn starts that many worker processes; each maps the
+    With `settings.workers` > 1, that many worker processes are forked from this one once it
+    has loaded the app's modules and jieba's dictionary (`server.workers`); each maps the
     same index read-only (the pages are shared) and sees every committed generation. A new
     index is created (and the seeds indexed, on a fresh machine) once here first, so the
     workers never race to create it; writes from any worker take the index's writer lock."""
@@ -53,18 +54,17 @@ def run(settings: Settings) -> None:
 
         uvicorn.run(factory(settings), host=settings.host, port=settings.port, log_level="info")
         return
-    from server.metrics import enable_multiprocess
+    from server.workers import ForkedWorkers, enable_multiprocess, preload
 
+    enable_multiprocess()  # before anything imports prometheus-client
+    os.environ.update(worker_environment(settings))
+    for name, value in native_threads(settings.workers).items():
+        os.environ.setdefault(name, value)  # read by numpy/FAISS when their libraries load, below
     if not (settings.index / "store.sqlite").exists():  # a new index: create it (and seed it) once, here
         from server.app import open_index
 
         open_index(settings).close()
-    enable_multiprocess()
-    os.environ.update(worker_environment(settings))
-    for name, value in native_threads(settings.workers).items():
-        os.environ.setdefault(name, value)  # read by numpy/FAISS when a worker imports them
-    from uvicorn.supervisors import Multiprocess
-
+    preload()  # once, here: the forked workers inherit it
     config = uvicorn.Config(
         "server.app:create_app",
         factory=True,
@@ -73,7 +73,9 @@ def run(settings: Settings) -> None:
         workers=settings.workers,
         log_level="info",
     )
-    Multiprocess(config, sockets=[listening_socket(config)]).run()
+    code = ForkedWorkers(config, listening_socket(config), settings.workers).run()
+    if code:
+        raise SystemExit(code)
 
 
 def native_threads(workers: int) -> dict[str, str]:

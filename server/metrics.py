@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -14,6 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.workers import MULTIPROC_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -95,17 +96,6 @@ class Metrics:
             self.exposition = CollectorRegistry(auto_describe=True)
             multiprocess.MultiProcessCollector(self.exposition)
             self.exposition.register(state)
-
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def enable_multiprocess() -> str:
-    """Point prometheus-client at a fresh shared directory, before the workers start (they
-    import prometheus-client after this, so their counters live in files there)."""
-    folder = tempfile.mkdtemp(prefix="zhiwen-metrics-")
-    os.environ[MULTIPROC_ENV] = folder
-    return folder
 
 
 def route_label(scope: Scope) -> str:

@@ -178,12 +178,84 @@ def test_workers_share_the_cores_for_native_threads(monkeypatch: pytest.MonkeyPa
     assert native_threads(16)["OMP_NUM_THREADS"] == "1"
 
 
-def test_worker_processes_start_with_their_share_of_native_threads(
+def test_the_parent_sets_the_workers_environment_before_it_preloads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The workers are forked from the parent after it has imported numpy/FAISS and
+    prometheus-client, which read their thread counts and metrics folder when they load:
+    both must be in the environment before the preload, not only in the workers'."""
+    import server
+    from server import workers
+
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if not k.startswith("ZHIWEN_")})
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", workers.MULTIPROC_ENV):
+        os.environ.pop(name, None)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(
+        workers, "enable_multiprocess", lambda: os.environ.__setitem__(workers.MULTIPROC_ENV, str(tmp_path))
+    )
+    seen: dict[str, str] = {}
+    monkeypatch.setattr(workers, "preload", lambda: seen.update(os.environ))
+
+    class Supervisor:
+        def __init__(self, config: object, sock: object, n: int) -> None:
+            seen["forked workers"] = str(n)
+
+        def run(self) -> int:
+            return 0
+
+    monkeypatch.setattr(workers, "ForkedWorkers", Supervisor)
+    monkeypatch.setattr(server, "listening_socket", lambda config: None)
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "store.sqlite").touch()  # an existing index: nothing to create first
+    server.run(Settings(index=tmp_path / "index", workers=2, ui=False))
+    assert seen["forked workers"] == "2"
+    assert seen["OPENBLAS_NUM_THREADS"] == seen["OMP_NUM_THREADS"] == "4"
+    assert seen[workers.MULTIPROC_ENV] == str(tmp_path)
+    assert seen["ZHIWEN_WORKERS"] == "2"
+
+
+def test_workers_are_forked_from_the_preloaded_server(
     two_workers: tuple[str, subprocess.Popen[bytes]],
 ) -> None:
+    """A forked worker runs the server's own command line (a spawned one would show
+    multiprocessing's): it started from the parent's loaded modules and dictionary."""
     _, proc = two_workers
-    want = os.environ.get("OPENBLAS_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // 2)))
-    envs = [Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") for pid in _children(proc.pid)]
-    assert envs, "the server has worker processes"
-    for env in envs:
-        assert f"OPENBLAS_NUM_THREADS={want}".encode() in env
+    parent = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+    kids = _children(proc.pid)
+    assert kids
+    for pid in kids:
+        assert Path(f"/proc/{pid}/cmdline").read_bytes() == parent
+
+
+def test_a_dead_worker_is_replaced_and_a_stop_stops_every_worker(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "ZHIWEN_EMBEDDER": "fake",
+        "ZHIWEN_INDEX": str(tmp_path / "index"),
+        "ZHIWEN_SEEDS": str(SEEDS),
+        "ZHIWEN_UI": "false",
+        "PYTHONPATH": str(REPO),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with running_server(tmp_path, env, workers=2) as (base, proc):
+        first = _children(proc.pid)
+        assert len(first) == 2
+        os.kill(first[0], 9)
+        deadline = time.monotonic() + 120
+        while True:
+            now = _children(proc.pid)
+            if len(now) == 2 and first[0] not in now:
+                break
+            assert time.monotonic() < deadline, f"the killed worker was not replaced: {now}"
+            time.sleep(0.2)
+        for _ in range(8):  # the server keeps answering
+            with httpx.Client(base_url=base, timeout=30) as fresh:
+                assert fresh.post("/v1/search", json={"query": "全会", "top_k": 1}).status_code == 200
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0
+        for pid in now:
+            stat = Path(f"/proc/{pid}/stat")
+            assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", (
+                "a worker outlived it"
+            )

@@ -1,0 +1,161 @@
+"""Worker processes for `zhiwen serve --workers N`, forked from a parent that has already
+loaded what every worker needs.
+
+uvicorn's own supervisor spawns each worker as a fresh interpreter, so every worker imports
+FastAPI, numpy and the app again and loads jieba's dictionary (about 500,000 entries) again,
+all at the same time on the same cores. Here the parent does that once (`preload`) and then
+forks the workers: each starts with it in memory (its pages shared copy-on-write) and only
+opens the index and builds its app.
+
+The parent then only supervises: SIGINT/SIGTERM stop every worker (gracefully, then by
+force), a worker that dies is started again, and a worker whose app fails to start stops
+the whole server with uvicorn's startup-failure code."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import uvicorn
+
+logger = logging.getLogger(__name__)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+STARTUP_FAILURE = 3  # uvicorn's exit code for an app that could not start
+STOP_GRACE_S = 30.0  # how long stopping workers may finish their requests before SIGKILL
+
+
+def enable_multiprocess() -> str:
+    """Point prometheus-client at a fresh shared directory. Call it before prometheus-client
+    is imported in this process: it picks its value class (in-process or file-backed) at
+    import, and forked workers inherit that choice."""
+    import tempfile
+
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError(
+            "prometheus_client was imported before the metrics directory was set; the workers "
+            "would count in private memory. Call enable_multiprocess() first."
+        )
+    folder = tempfile.mkdtemp(prefix="zhiwen-metrics-")
+    os.environ[MULTIPROC_ENV] = folder
+    return folder
+
+
+def preload() -> None:
+    """Import the app's modules and load jieba's dictionary, once, before forking."""
+    import server.app  # noqa: F401  (the import is the point: the workers inherit it)
+    from rag.bm25 import segmenter
+
+    segmenter()
+
+
+class ForkedWorkers:
+    """Runs `workers` uvicorn servers in forked children, all accepting on `sock`."""
+
+    def __init__(self, config: uvicorn.Config, sock: socket.socket, workers: int) -> None:
+        self.config = config
+        self.sock = sock
+        self.workers = workers
+        self.children: dict[int, int] = {}  # pid -> worker number
+        self.stopping = False
+        self.exit_code = 0
+
+    def run(self) -> int:
+        """Start the workers and supervise them until a stop signal; returns the exit code."""
+        previous = {sig: signal.signal(sig, self._on_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # what was loaded so far stays out of the collector's sight: a collection in a worker
+        # would otherwise write to (and so copy) every page holding those objects
+        gc.freeze()
+        try:
+            for n in range(self.workers):
+                self._start(n)
+            while not self.stopping:
+                self._reap(restart=True)
+                time.sleep(0.2)
+            self._stop_all()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return self.exit_code
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def _start(self, n: int) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 1
+            try:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(sig, signal.SIG_DFL)  # uvicorn installs its own while serving
+                code = serve_one(self.config, self.sock)
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else 1
+            except BaseException:  # a worker must never return into the supervisor's loop
+                logger.exception("worker %d failed", n)
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        self.children[pid] = n
+        logger.info("started worker %d (pid %d)", n, pid)
+
+    def _reap(self, restart: bool) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                self.children.clear()
+                return
+            if pid == 0:
+                return
+            n = self.children.pop(pid, None)
+            if n is None:
+                continue
+            code = os.waitstatus_to_exitcode(status)
+            if code == STARTUP_FAILURE:
+                logger.error("worker %d (pid %d) could not start its app; stopping the server", n, pid)
+                self.exit_code = STARTUP_FAILURE
+                self.stopping = True
+            elif restart and not self.stopping:
+                logger.warning("worker %d (pid %d) exited with %d; starting it again", n, pid, code)
+                self._start(n)
+
+    def _stop_all(self) -> None:
+        for pid in list(self.children):
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        while self.children and time.monotonic() < deadline:
+            self._reap(restart=False)
+            time.sleep(0.05)
+        for pid in list(self.children):
+            logger.warning("worker pid %d did not stop in %.0f s; killing it", pid, STOP_GRACE_S)
+            _signal(pid, signal.SIGKILL)
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        self.children.clear()
+
+
+def serve_one(config: uvicorn.Config, sock: socket.socket) -> int:
+    """One worker: build the app (in this process) and serve on the shared socket."""
+    import uvicorn
+
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    return 0 if server.started else STARTUP_FAILURE
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
