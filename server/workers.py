@@ -8,7 +8,7 @@ forks the workers: each starts with it in memory (its pages shared copy-on-write
 opens the index and builds its app.
 
 The parent then only supervises: SIGINT/SIGTERM stop every worker (gracefully, then by
-force), a worker that dies is started again, and a worker whose app fails to start stops
+force), SIGHUP restarts them (as uvicorn's supervisor does), a worker that dies is started again, and a worker whose app fails to start stops
 the whole server with uvicorn's startup-failure code."""
 
 from __future__ import annotations
@@ -66,11 +66,13 @@ class ForkedWorkers:
         self.workers = workers
         self.children: dict[int, int] = {}  # pid -> worker number
         self.stopping = False
+        self.restarting = False
         self.exit_code = 0
 
     def run(self) -> int:
         """Start the workers and supervise them until a stop signal; returns the exit code."""
         previous = {sig: signal.signal(sig, self._on_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._on_restart)
         # what was loaded so far stays out of the collector's sight: a collection in a worker
         # would otherwise write to (and so copy) every page holding those objects
         gc.freeze()
@@ -78,6 +80,11 @@ class ForkedWorkers:
             for n in range(self.workers):
                 self._start(n)
             while not self.stopping:
+                if self.restarting:
+                    self.restarting = False
+                    logger.info("SIGHUP: restarting the workers")
+                    for pid in list(self.children):
+                        _signal(pid, signal.SIGTERM)  # each is started again once it has exited
                 self._reap(restart=True)
                 time.sleep(0.2)
             self._stop_all()
@@ -89,12 +96,15 @@ class ForkedWorkers:
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
 
+    def _on_restart(self, signum: int, frame: FrameType | None) -> None:
+        self.restarting = True
+
     def _start(self, n: int) -> None:
         pid = os.fork()
         if pid == 0:  # the worker
             code = 1
             try:
-                for sig in (signal.SIGINT, signal.SIGTERM):
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                     signal.signal(sig, signal.SIG_DFL)  # uvicorn installs its own while serving
                 code = serve_one(self.config, self.sock)
             except SystemExit as stop:

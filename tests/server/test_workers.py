@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -228,7 +229,7 @@ def test_workers_are_forked_from_the_preloaded_server(
         assert Path(f"/proc/{pid}/cmdline").read_bytes() == parent
 
 
-def test_a_dead_worker_is_replaced_and_a_stop_stops_every_worker(tmp_path: Path) -> None:
+def test_a_dead_worker_is_replaced_sighup_restarts_them_and_a_stop_stops_them(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "ZHIWEN_EMBEDDER": "fake",
@@ -252,6 +253,15 @@ def test_a_dead_worker_is_replaced_and_a_stop_stops_every_worker(tmp_path: Path)
         for _ in range(8):  # the server keeps answering
             with httpx.Client(base_url=base, timeout=30) as fresh:
                 assert fresh.post("/v1/search", json={"query": "全会", "top_k": 1}).status_code == 200
+        os.kill(proc.pid, signal.SIGHUP)  # restart them all
+        while True:
+            later = _children(proc.pid)
+            if len(later) == 2 and not set(later) & set(now):
+                break
+            assert time.monotonic() < deadline, f"SIGHUP did not restart the workers: {now} -> {later}"
+            time.sleep(0.2)
+        assert proc.poll() is None
+        now = later
         proc.terminate()
         assert proc.wait(timeout=60) == 0
         for pid in now:
