@@ -269,3 +269,24 @@ def test_a_dead_worker_is_replaced_sighup_restarts_them_and_a_stop_stops_them(tm
             assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", (
                 "a worker outlived it"
             )
+
+
+def test_a_worker_that_cannot_start_its_app_stops_the_server(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "store.sqlite").write_text("not a database")
+    (index / "manifest.json").write_text('{"embedder": "fake"}')
+    env = {**os.environ, "ZHIWEN_INDEX": str(index), "ZHIWEN_UI": "false", "PYTHONPATH": str(REPO)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    from tests.conftest import free_port, serve_command
+
+    done = subprocess.run(
+        serve_command(free_port(), workers=2),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "could not start its app" in done.stderr
