@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 from typing import TYPE_CHECKING, Any
 
 from rag.settings import Settings
@@ -22,7 +23,7 @@ def create_app(*args: Any, **kwargs: Any) -> FastAPI:
     return factory(*args, **kwargs)
 
 
-__all__ = ["create_app", "listening_socket", "native_threads", "run", "worker_environment"]
+__all__ = ["can_fork", "create_app", "listening_socket", "native_threads", "run", "worker_environment"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ def run(settings: Settings) -> None:
     """Serve the API (and the web chat, when installed) on `settings.host:settings.port`.
 
     With `settings.workers` > 1, that many worker processes are forked from this one once it
-    has loaded the app's modules and jieba's dictionary (`server.workers`); each maps the
+    has loaded the app's modules and jieba's dictionary (`server.workers`; on Linux, elsewhere
+    uvicorn spawns them); each maps the
     same index read-only (the pages are shared) and sees every committed generation. A new
     index is created (and the seeds indexed, on a fresh machine) once here first, so the
     workers never race to create it; writes from any worker take the index's writer lock."""
@@ -64,7 +66,6 @@ def run(settings: Settings) -> None:
         from server.app import open_index
 
         open_index(settings).close()
-    preload()  # once, here: the forked workers inherit it
     config = uvicorn.Config(
         "server.app:create_app",
         factory=True,
@@ -73,9 +74,21 @@ def run(settings: Settings) -> None:
         workers=settings.workers,
         log_level="info",
     )
+    if not can_fork():  # uvicorn's supervisor: each worker a fresh interpreter that loads everything
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[listening_socket(config)]).run()
+        return
+    preload()  # once, here: the forked workers inherit it
     code = ForkedWorkers(config, listening_socket(config), settings.workers).run()
     if code:
         raise SystemExit(code)
+
+
+def can_fork() -> bool:
+    """Fork workers on Linux only: Windows has no fork, and on macOS a process that has loaded
+    system frameworks (Accelerate, which numpy may use) is not safe to fork."""
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
 def native_threads(workers: int) -> dict[str, str]:

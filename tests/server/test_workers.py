@@ -216,6 +216,36 @@ def test_the_parent_sets_the_workers_environment_before_it_preloads(
     assert seen["ZHIWEN_WORKERS"] == "2"
 
 
+def test_where_fork_is_unsafe_uvicorn_spawns_the_workers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn.supervisors
+
+    import server
+    from server import workers
+
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if not k.startswith("ZHIWEN_")})
+    monkeypatch.setattr(workers, "enable_multiprocess", lambda: None)
+    monkeypatch.setattr(workers, "preload", lambda: pytest.fail("nothing is preloaded for spawned workers"))
+    monkeypatch.setattr(server, "listening_socket", lambda config: None)
+    monkeypatch.setattr(server, "can_fork", lambda: False)
+    seen: dict[str, object] = {}
+
+    class Spawner:
+        def __init__(self, config: object, sockets: object) -> None:
+            seen["config"] = config
+
+        def run(self) -> None:
+            seen["env"] = dict(os.environ)
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Spawner)
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "store.sqlite").touch()
+    server.run(Settings(index=tmp_path / "index", workers=2, ui=False))
+    assert getattr(seen["config"], "workers", None) == 2
+    assert isinstance(seen["env"], dict) and seen["env"]["ZHIWEN_WORKERS"] == "2"
+
+
 def test_workers_are_forked_from_the_preloaded_server(
     two_workers: tuple[str, subprocess.Popen[bytes]],
 ) -> None:
