@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,22 @@ API_KEY = "test-key-5f1d2c"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 # a question whose answer is in the Simplified seed (asserting seed facts is fine)
 SEED_QUESTION = "全会审议通过了什么？"
+
+
+def served_env(index: Path, **extra: str) -> dict[str, str]:
+    """The environment of a `zhiwen serve` subprocess: the fake embedder, `index` (seeded from
+    seeds/ when new), no web chat, no inherited metrics folder; `extra` settings on top."""
+    env = {
+        **os.environ,
+        "ZHIWEN_EMBEDDER": "fake",
+        "ZHIWEN_INDEX": str(index),
+        "ZHIWEN_SEEDS": str(SEEDS),
+        "ZHIWEN_UI": "false",
+        "PYTHONPATH": str(REPO),
+        **extra,
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return env
 
 
 def assert_error(response: Any, status: int, code: str | None = None) -> str:

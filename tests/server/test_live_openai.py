@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,20 +10,13 @@ import openai
 import pytest
 
 from tests.conftest import running_server
-from tests.server.server_helpers import REPO, SEED_QUESTION, SEEDS
+from tests.server.server_helpers import SEED_QUESTION, SEEDS, served_env
 
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     tmp = tmp_path_factory.mktemp("live")
-    env = {
-        **os.environ,
-        "ZHIWEN_EMBEDDER": "fake",
-        "ZHIWEN_INDEX": str(tmp / "index"),
-        "ZHIWEN_SEEDS": str(SEEDS),
-        "ZHIWEN_UI": "false",
-        "PYTHONPATH": str(REPO),
-    }
+    env = served_env(tmp / "index")
     env.pop("ZHIWEN_API_KEY", None)
     with running_server(tmp, env) as (base, _proc):
         yield base, tmp / "server.log"

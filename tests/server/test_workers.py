@@ -17,7 +17,7 @@ import pytest
 from rag.settings import Settings
 from server import worker_environment
 from tests.conftest import running_server
-from tests.server.server_helpers import API_KEY, AUTH, REPO, SEEDS
+from tests.server.server_helpers import API_KEY, AUTH, served_env
 
 
 def _children(pid: int) -> list[int]:
@@ -36,17 +36,8 @@ def _children(pid: int) -> list[int]:
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     tmp = tmp_path_factory.mktemp("workers")
-    env = {
-        **os.environ,
-        "ZHIWEN_EMBEDDER": "fake",
-        "ZHIWEN_INDEX": str(tmp / "index"),
-        "ZHIWEN_SEEDS": str(SEEDS),
-        "ZHIWEN_UI": "false",
-        "ZHIWEN_API_KEY": API_KEY,
-        "ZHIWEN_BACKGROUND_UPLOAD_BYTES": "200",  # uploads run as jobs
-        "PYTHONPATH": str(REPO),
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # uploads over 200 bytes run as jobs
+    env = served_env(tmp / "index", ZHIWEN_API_KEY=API_KEY, ZHIWEN_BACKGROUND_UPLOAD_BYTES="200")
     with running_server(tmp, env, workers=2) as served:
         yield served
 
@@ -260,15 +251,7 @@ def test_workers_are_forked_from_the_preloaded_server(
 
 
 def test_a_dead_worker_is_replaced_sighup_restarts_them_and_a_stop_stops_them(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "ZHIWEN_EMBEDDER": "fake",
-        "ZHIWEN_INDEX": str(tmp_path / "index"),
-        "ZHIWEN_SEEDS": str(SEEDS),
-        "ZHIWEN_UI": "false",
-        "PYTHONPATH": str(REPO),
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = served_env(tmp_path / "index")
     with running_server(tmp_path, env, workers=2) as (base, proc):
         first = _children(proc.pid)
         assert len(first) == 2
@@ -306,8 +289,7 @@ def test_a_worker_that_cannot_start_its_app_stops_the_server(tmp_path: Path) -> 
     index.mkdir()
     (index / "store.sqlite").write_text("not a database")
     (index / "manifest.json").write_text('{"embedder": "fake"}')
-    env = {**os.environ, "ZHIWEN_INDEX": str(index), "ZHIWEN_UI": "false", "PYTHONPATH": str(REPO)}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = served_env(index)
     from tests.conftest import free_port, serve_command
 
     done = subprocess.run(
