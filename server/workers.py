@@ -68,6 +68,7 @@ class ForkedWorkers:
         self.stopping = False
         self.restarting = False
         self.exit_code = 0
+        self.parent = os.getpid()
 
     def run(self) -> int:
         """Start the workers and supervise them until a stop signal; returns the exit code."""
@@ -106,6 +107,7 @@ class ForkedWorkers:
             try:
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                     signal.signal(sig, signal.SIG_DFL)  # uvicorn installs its own while serving
+                stop_with_parent(self.parent)
                 code = serve_one(self.config, self.sock)
             except SystemExit as stop:
                 code = stop.code if isinstance(stop.code, int) else 1
@@ -162,6 +164,20 @@ def serve_one(config: uvicorn.Config, sock: socket.socket) -> int:
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     return 0 if server.started else STARTUP_FAILURE
+
+
+def stop_with_parent(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when the supervisor dies, even by SIGKILL:
+    an orphaned worker would keep the port, and a restarted server could not bind it."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the supervisor's own stop still applies
+        return
+    if os.getppid() != parent:  # it died before the request was in place
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -20,6 +20,15 @@ from tests.conftest import running_server
 from tests.server.server_helpers import API_KEY, AUTH, served_env
 
 
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for d in Path("/proc").iterdir():
@@ -278,10 +287,7 @@ def test_a_dead_worker_is_replaced_sighup_restarts_them_and_a_stop_stops_them(tm
         proc.terminate()
         assert proc.wait(timeout=60) == 0
         for pid in now:
-            stat = Path(f"/proc/{pid}/stat")
-            assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", (
-                "a worker outlived it"
-            )
+            assert not _alive(pid), "a worker outlived the server"
 
 
 def test_a_worker_that_cannot_start_its_app_stops_the_server(tmp_path: Path) -> None:
@@ -302,3 +308,16 @@ def test_a_worker_that_cannot_start_its_app_stops_the_server(tmp_path: Path) -> 
     )
     assert done.returncode == 3, done.stderr[-2000:]
     assert "could not start its app" in done.stderr
+
+
+def test_workers_stop_when_the_server_is_killed(tmp_path: Path) -> None:
+    """Even a SIGKILLed supervisor takes its workers with it: orphans would keep the port."""
+    with running_server(tmp_path, served_env(tmp_path / "index"), workers=2) as (_base, proc):
+        kids = _children(proc.pid)
+        assert len(kids) == 2
+        proc.kill()
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while any(_alive(pid) for pid in kids):
+            assert time.monotonic() < deadline, "the workers outlived the killed server"
+            time.sleep(0.2)
