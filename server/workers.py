@@ -8,8 +8,9 @@ forks the workers: each starts with it in memory (its pages shared copy-on-write
 opens the index and builds its app.
 
 The parent then only supervises: SIGINT/SIGTERM stop every worker (gracefully, then by
-force), SIGHUP restarts them (as uvicorn's supervisor does), a worker that dies is started again, and a worker whose app fails to start stops
-the whole server with uvicorn's startup-failure code."""
+force), SIGHUP restarts them (as uvicorn's supervisor does), a worker that dies is started
+again, and a worker whose app fails to start stops the whole server with uvicorn's
+startup-failure code. Linux only (`server.can_fork`)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ import time
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from uvicorn.config import STARTUP_FAILURE  # the exit code of an app that could not start
+
 if TYPE_CHECKING:
     import uvicorn
 
 logger = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-STARTUP_FAILURE = 3  # uvicorn's exit code for an app that could not start
 STOP_GRACE_S = 30.0  # how long stopping workers may finish their requests before SIGKILL
 
 
