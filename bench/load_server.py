@@ -153,23 +153,29 @@ def memory(pid: int) -> list[dict[str, Any]]:
 
 
 class Server:
-    def __init__(self, index: Path, embedder: str, api_key: str, log: Path, workers: int = 1) -> None:
+    """`zhiwen serve` on a free loopback port, run from the checkout `root` (this one by
+    default; bench/readiness.py starts another in turn), logging to `log`."""
+
+    def __init__(
+        self, index: Path, embedder: str | None, api_key: str, log: Path, workers: int = 1, root: Path = ROOT
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
             "ZHIWEN_API_KEY": api_key,
             "ZHIWEN_UI": "false",
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(root),
             # big uploads run as background jobs
             "ZHIWEN_BACKGROUND_UPLOAD_BYTES": "1024",
             "ZHIWEN_MAX_UPLOAD_MB": "200",
         }
         cmd = [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(self.port)]
-        cmd += ["--index", str(index), "--embedder", embedder, "--no-ui", "--workers", str(workers)]
+        cmd += ["--index", str(index), "--no-ui", "--workers", str(workers)]
+        cmd += ["--embedder", embedder] if embedder else []  # none: the one the index names
         self._log = open(log, "wb")  # closed in stop()
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 600) -> float:
         """Seconds from the start of the process to `/readyz` true."""

@@ -7,60 +7,32 @@ after the other can differ by more than the change being measured).
     .venv/bin/python bench/readiness.py --index ~/.cache/zhiwen/bench/crud68k --against /tmp/reftree
 
 Both trees run with this interpreter (same packages). The index is only opened, never
-written, so it is served in place. Polls `/readyz` every 50 ms.
+written, so it is served in place. The servers are bench/load_server.py's (polling `/readyz`
+every 50 ms); their logs go to a temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
+import secrets
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+from load_server import Server  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def time_to_ready(tree: Path, index: Path, workers: int, timeout: float = 120) -> float:
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(tree), "ZHIWEN_UI": "false"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    cmd = [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(port)]
-    cmd += ["--index", str(index), "--no-ui", "--workers", str(workers)]
-    started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def time_to_ready(tree: Path, index: Path, workers: int, log: Path) -> float:
+    server = Server(index, None, secrets.token_hex(8), log, workers, root=tree)
     try:
-        while time.monotonic() - started < timeout:
-            if proc.poll() is not None:
-                raise SystemExit(
-                    f"the server in {tree} exited with {proc.returncode}; run it by hand to see why"
-                )
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    return time.monotonic() - started
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise SystemExit(f"the server in {tree} was not ready after {timeout} s")
+        return server.wait_ready(timeout=120)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
         time.sleep(1.0)  # let the ports and page cache settle between starts
 
 
@@ -79,9 +51,11 @@ def main() -> None:
             raise SystemExit(f"{args.against} is not a checkout of this project (no server/ in it)")
         trees["reference"] = args.against.resolve()
     times: dict[str, list[float]] = {name: [] for name in trees}
+    logs = Path(tempfile.mkdtemp(prefix="zhiwen-readiness-"))
     for r in range(args.rounds):
         for name, tree in trees.items():
-            times[name].append(time_to_ready(tree, args.index, args.workers))
+            log = logs / f"{len(times[name])}-{Path(tree).name}.log"
+            times[name].append(time_to_ready(tree, args.index, args.workers, log))
         print(f"round {r + 1}: " + ", ".join(f"{n} {t[-1]:.2f} s" for n, t in times.items()), flush=True)
     print(f"\n`/readyz` true after `zhiwen serve --workers {args.workers}`, index {args.index}")
     print("\n| tree | median (s) | starts (s) |\n|---|---:|---|")
