@@ -3,14 +3,25 @@
 Tokens: jieba (search mode) on the canonical text of `rag.normalize`, stop words and
 punctuation dropped, plus a bigram for every pair of adjacent single characters that
 jieba left alone, so rare names that jieba splits (`凌` `晴`) still match as `凌晴`.
+
+Segmentation is jieba's (search mode, HMM on), word for word, but its costly part, the best
+route through the dictionary, is computed by jieba-rs (the Rust port, package `rjieba`, same
+dictionary). jieba-rs's own HMM and its handling of `.` and `-` next to letters differ from
+jieba's now and then (`常在此`, `22.5g`, `1.2.0`), so only its dictionary route is taken and the
+rest (which runs of single characters go to the HMM, the HMM itself, search mode's extra
+words) is done as jieba does it, with jieba's dictionary and HMM code. The tokens are then
+jieba's whether or not `rjieba` is installed (tested on random text and news; without it,
+jieba does everything), about 2.5x faster with it.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import re
 import threading
+from collections.abc import Callable
 
 from rag.normalize import canonical_terms, expand_query
 
@@ -29,8 +40,103 @@ def segmenter():  # type: ignore[no-untyped-def]
             if not _jieba_ready:
                 jieba.setLogLevel(logging.WARNING)
                 jieba.initialize()
+                if _fast_route is not None:
+                    _fast_route("预热", False)  # jieba-rs loads its dictionary on first use
                 _jieba_ready = True
     return jieba
+
+
+_fast_route: Callable[[str, bool], list[str]] | None
+try:
+    import rjieba
+
+    _fast_route = rjieba.cut
+except ImportError:  # pragma: no cover - rjieba has wheels for Linux, macOS and Windows
+    _fast_route = None
+    logger.info("rjieba is not installed: segmenting with jieba alone (same tokens, slower)")
+
+# jieba's own block pattern (jieba.re_han_default): it segments each such run on its own.
+_BLOCK = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+)")
+_ENG = re.compile(r"[a-zA-Z0-9]+")
+_SKIP = re.compile(r"(\r\n|\s)")  # jieba.re_skip_default
+
+
+def fast_route_available() -> bool:
+    """Whether jieba-rs (`rjieba`) computes the dictionary route (else jieba does it all)."""
+    return _fast_route is not None
+
+
+def _add_search_words(out: list[str], word: str, freq: dict[str, int]) -> None:
+    """jieba's search mode for one cut word: the dictionary's 2- and 3-grams of a long word
+    (`Tokenizer.cut_for_search`), then the word."""
+    n = len(word)
+    if n > 2:
+        out.extend(g for i in range(n - 1) if freq.get(g := word[i : i + 2]))
+        if n > 3:
+            out.extend(g for i in range(n - 2) if freq.get(g := word[i : i + 3]))
+    out.append(word)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _hmm_words(run: str) -> tuple[str, ...]:
+    """jieba's HMM (`finalseg`) on a run of characters the dictionary left single; runs
+    repeat (names, numbers), so they are cached."""
+    from jieba import finalseg
+
+    return tuple(finalseg.cut(run))
+
+
+def _search_cut_block(block: str, freq: dict[str, int], out: list[str]) -> None:
+    """jieba's search-mode HMM cut of one block (`Tokenizer.__cut_DAG`, then search mode),
+    from jieba-rs's dictionary route.
+
+    jieba-rs without HMM gives the best dictionary route, with runs of single letters and
+    digits joined (no dictionary word is made of letters and digits alone). jieba sends each
+    run of single-character steps that is not itself a word to its HMM (`finalseg`), which
+    is done here with jieba's own code, so new words come out exactly as jieba's."""
+    buf = ""
+    assert _fast_route is not None
+    for word in _fast_route(block, False):
+        if len(word) == 1 or _ENG.fullmatch(word):
+            buf += word
+            continue
+        if buf:
+            _flush(buf, freq, out)
+            buf = ""
+        _add_search_words(out, word, freq)
+    if buf:
+        _flush(buf, freq, out)
+
+
+def _flush(buf: str, freq: dict[str, int], out: list[str]) -> None:
+    if len(buf) == 1 or _ENG.fullmatch(buf):  # what finalseg makes of letters and digits
+        out.append(buf)
+    elif freq.get(buf):
+        out.extend(buf)
+    else:
+        for w in _hmm_words(buf):
+            _add_search_words(out, w, freq)
+
+
+def cut_for_search(text: str) -> list[str]:
+    """jieba's search-mode words of `text` (`jieba.lcut_for_search`, HMM on)."""
+    jieba = segmenter()
+    if _fast_route is None:
+        return jieba.lcut_for_search(text)
+    freq = jieba.dt.FREQ
+    out: list[str] = []
+    for i, part in enumerate(_BLOCK.split(text)):
+        if not part:
+            continue
+        if not i % 2:  # between blocks jieba keeps every character on its own, and "\r\n"
+            for x in _SKIP.split(part):
+                if _SKIP.match(x):
+                    out.append(x)
+                else:
+                    out.extend(x)
+        else:
+            _search_cut_block(part, freq, out)
+    return out
 
 
 STOPWORDS = frozenset(
@@ -56,8 +162,7 @@ FUNCTION_CHARS = frozenset(
 
 
 def _tokens_of(canonical: str, *, strict_bigrams: bool = False) -> list[str]:
-    jieba = segmenter()
-    words = [w for w in jieba.lcut_for_search(canonical) if w.strip() and _TOKEN_OK.search(w)]
+    words = [w for w in cut_for_search(canonical) if w.strip() and _TOKEN_OK.search(w)]
     out: list[str] = []
     run: list[str] = []
 
