@@ -2,9 +2,10 @@
 
 1. Throughput on N CRUD articles (default 2,000): the raw embedder alone on exactly the
    texts the pipeline embeds (each sentence and each article's title line), then the whole
-   pipeline (parse, split, tokenize, embed, commit) into a fresh index. The ratio says what
-   the pipeline costs beyond the embedder. `--rounds N` alternates the two N times and
-   reports the median of the paired ratios (the machine's speed drifts between runs).
+   pipeline (parse, split, tokenize, embed, commit) into a fresh index, interleaved step by
+   step (`--step` articles, default the index's commit batch) so both see the same machine
+   state. The ratio says what the pipeline costs beyond the embedder; `--rounds N` repeats
+   it into N fresh indexes.
 2. Latency of `ask` and `search` on the 20,000-article index that bench/load_server.py
    builds (built here if missing), or on an existing index (`--index`, e.g. the 68k one of
    bench/corpus.py): p50/p95 over generic questions (first sentences of random corpus
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from load_server import CORPUS, build_base_index, read_records  # noqa: E402
 
 from rag import Index, ask, get_embedder, parse_records, search  # noqa: E402
+from rag.index.core import BATCH_ARTICLES  # noqa: E402
 from rag.prepare import plan_chunks  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -73,45 +75,55 @@ def dir_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
 
-def throughput(n: int, embedder_spec: str, rounds: int = 1) -> dict[str, float]:
-    """The embedder alone, then the whole pipeline, on the same articles, `rounds` times in
-    alternation: the machine's speed drifts from minute to minute, so each pipeline run is set
-    against the embedder run just before it, and the median of those ratios is reported."""
+def throughput(n: int, embedder_spec: str, rounds: int = 1, step: int = 0) -> dict[str, float]:
+    """The embedder alone, then the whole pipeline, on the same articles, `rounds` times.
+
+    The machine's speed drifts from minute to minute (runs of the same code gave ratios from
+    0.99 to 1.39), so the two are interleaved finely: for every `step` articles (default: the
+    index's own commit batch), the embedder alone encodes their texts, then `index.add` indexes
+    them, into one index per round. The ratio is total pipeline time over total embedder time,
+    and the median of the per-step ratios is reported beside it. CPU seconds (user + system,
+    both cores) are reported too: they do not count time the machine was taken away."""
     articles = parse_records(read_records(CORPUS, 0, n), CORPUS.name).articles
     emb = get_embedder(embedder_spec)
-    texts = [t for a in articles for t in plan_chunks(a).embed_texts]
-    emb.encode_documents(texts[:32])  # warm up
-    raw, pipe, ratios = [], [], []
+    step = step or BATCH_ARTICLES
+    slices = [articles[i : i + step] for i in range(0, len(articles), step)]
+    texts = [[t for a in part for t in plan_chunks(a).embed_texts] for part in slices]
+    emb.encode_documents(texts[0][:32])  # warm up
+    raw = pipe = raw_cpu = pipe_cpu = 0.0
+    step_ratios: list[float] = []
     chunks, size = 0, 0.0
-    for _ in range(rounds):
-        t = time.perf_counter()
-        for i in range(0, len(texts), 256):
-            emb.encode_documents(texts[i : i + 256])
-        raw.append(time.perf_counter() - t)
+    for round_ in range(rounds):
         with tempfile.TemporaryDirectory() as tmp:
             index = Index.open(Path(tmp) / "ix", emb)
-            t = time.perf_counter()
-            stats = index.add(articles)
-            pipe.append(time.perf_counter() - t)
-            chunks, size = stats.chunks, dir_mb(Path(tmp) / "ix")
+            chunks = 0
+            for part, part_texts in zip(slices, texts, strict=True):
+                c, t = time.process_time(), time.perf_counter()
+                for i in range(0, len(part_texts), 256):
+                    emb.encode_documents(part_texts[i : i + 256])
+                r, rc = time.perf_counter() - t, time.process_time() - c
+                c, t = time.process_time(), time.perf_counter()
+                chunks += index.add(part).chunks
+                p, pc = time.perf_counter() - t, time.process_time() - c
+                raw, raw_cpu, pipe, pipe_cpu = raw + r, raw_cpu + rc, pipe + p, pipe_cpu + pc
+                step_ratios.append(p / r)
+            size = dir_mb(Path(tmp) / "ix")
             index.close()
-        ratios.append(pipe[-1] / raw[-1])
-        if rounds > 1:
-            print(
-                f"round {len(ratios)}: embedder {raw[-1]:.1f} s, pipeline {pipe[-1]:.1f} s, ratio {ratios[-1]:.3f}"
-            )
-    raw_s, pipe_s = float(np.median(raw)), float(np.median(pipe))
+        print(
+            f"after round {round_ + 1}: embedder {raw:.1f} s, pipeline {pipe:.1f} s, ratio {pipe / raw:.3f}"
+        )
     return {
         "articles": len(articles),
         "chunks": chunks,
         "rounds": rounds,
-        "embedder_texts_per_s": len(texts) / raw_s,
-        "embedder_articles_per_s": len(articles) / raw_s,
-        "pipeline_articles_per_s": len(articles) / pipe_s,
-        "pipeline_chunks_per_s": chunks / pipe_s,
-        "pipeline_over_embedder": float(np.median(ratios)),
-        "ratio_min": min(ratios),
-        "ratio_max": max(ratios),
+        "step": step,
+        "embedder_texts_per_s": rounds * sum(map(len, texts)) / raw,
+        "embedder_articles_per_s": rounds * len(articles) / raw,
+        "pipeline_articles_per_s": rounds * len(articles) / pipe,
+        "pipeline_chunks_per_s": rounds * chunks / pipe,
+        "pipeline_over_embedder": pipe / raw,
+        "step_ratio_median": float(np.median(step_ratios)),
+        "cpu_pipeline_over_embedder": pipe_cpu / raw_cpu,
         "index_mb": size,
     }
 
@@ -176,7 +188,10 @@ def main() -> int:
         "--rounds",
         type=int,
         default=1,
-        help="alternate embedder alone and pipeline this many times (median ratio)",
+        help="repeat the interleaved embedder / pipeline run into this many fresh indexes",
+    )
+    ap.add_argument(
+        "--step", type=int, default=0, help="articles per interleaved step (default: the commit batch)"
     )
     ap.add_argument("--latency-articles", type=int, default=20000)
     ap.add_argument("--questions", type=int, default=200, help="generic questions")
@@ -191,15 +206,17 @@ def main() -> int:
         return 0
     out: dict[str, dict[str, float]] = {}
     if not args.skip_throughput:
-        r = out["throughput"] = throughput(args.articles, args.embedder, args.rounds)
+        r = out["throughput"] = throughput(args.articles, args.embedder, args.rounds, args.step)
         print(
             f"| articles | chunks | embedder alone (articles/s) | pipeline (articles/s) | pipeline (chunks/s) "
-            f"| pipeline time / embedder time (median of rounds, range) | index size |\n"
-            f"|---|---|---|---|---|---|---|\n"
-            f"| {r['articles']:.0f} | {r['chunks']:.0f} | {r['embedder_articles_per_s']:.2f} | "
-            f"{r['pipeline_articles_per_s']:.2f} | {r['pipeline_chunks_per_s']:.1f} | "
-            f"{r['pipeline_over_embedder']:.2f} ({r['ratio_min']:.2f}–{r['ratio_max']:.2f}, "
-            f"{r['rounds']:.0f} rounds) | {r['index_mb']:.0f} MB |\n"
+            f"| pipeline time / embedder time (median of {r['step']:.0f}-article steps) "
+            f"| CPU time ratio | index size |\n"
+            f"|---|---|---|---|---|---|---|---|\n"
+            f"| {r['articles']:.0f} x {r['rounds']:.0f} | {r['chunks']:.0f} | "
+            f"{r['embedder_articles_per_s']:.2f} | {r['pipeline_articles_per_s']:.2f} | "
+            f"{r['pipeline_chunks_per_s']:.1f} | {r['pipeline_over_embedder']:.3f} "
+            f"({r['step_ratio_median']:.3f}) | {r['cpu_pipeline_over_embedder']:.3f} | "
+            f"{r['index_mb']:.0f} MB |\n"
         )
     if not args.skip_latency:
         r = out["latency"] = latency(
