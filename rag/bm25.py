@@ -57,8 +57,6 @@ except ImportError:  # pragma: no cover - rjieba has wheels for Linux, macOS and
 
 # jieba's own block pattern (jieba.re_han_default): it segments each such run on its own.
 _BLOCK = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+)")
-_ENG = re.compile(r"[a-zA-Z0-9]+")
-_SKIP = re.compile(r"(\r\n|\s)")  # jieba.re_skip_default
 
 
 def fast_route_available() -> bool:
@@ -97,7 +95,7 @@ def _search_cut_block(block: str, freq: dict[str, int], out: list[str]) -> None:
     buf = ""
     assert _fast_route is not None
     for word in _fast_route(block, False):
-        if len(word) == 1 or _ENG.fullmatch(word):
+        if len(word) == 1 or (word.isascii() and word.isalnum()):  # [a-zA-Z0-9]+
             buf += word
             continue
         if buf:
@@ -109,7 +107,7 @@ def _search_cut_block(block: str, freq: dict[str, int], out: list[str]) -> None:
 
 
 def _flush(buf: str, freq: dict[str, int], out: list[str]) -> None:
-    if len(buf) == 1 or _ENG.fullmatch(buf):  # what finalseg makes of letters and digits
+    if len(buf) == 1 or (buf.isascii() and buf.isalnum()):  # finalseg keeps [a-zA-Z0-9]+ whole
         out.append(buf)
     elif freq.get(buf):
         out.extend(buf)
@@ -128,14 +126,13 @@ def cut_for_search(text: str) -> list[str]:
     for i, part in enumerate(_BLOCK.split(text)):
         if not part:
             continue
-        if not i % 2:  # between blocks jieba keeps every character on its own, and "\r\n"
-            for x in _SKIP.split(part):
-                if _SKIP.match(x):
-                    out.append(x)
-                else:
-                    out.extend(x)
-        else:
+        if i % 2:
             _search_cut_block(part, freq, out)
+        elif "\r\n" in part:  # between blocks jieba keeps every character on its own, and "\r\n"
+            out.extend(x for piece in part.split("\r\n") for x in (*piece, "\r\n"))
+            out.pop()
+        else:
+            out.extend(part)
     return out
 
 
@@ -147,7 +144,6 @@ STOPWORDS = frozenset(
     when where how why whom whose did do does has have had it its into than then there these those""".split()
 )
 _TOKEN_OK = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
-_SINGLE_CJK = re.compile(r"^[\u3400-\u9fff]$")
 
 
 # Whole meeting names (12届3次全会, 19届5中全会, 第15次党代会) kept as one extra token each,
@@ -175,13 +171,14 @@ def _tokens_of(canonical: str, *, strict_bigrams: bool = False) -> list[str]:
         run.clear()
 
     for w in words:
-        if _SINGLE_CJK.match(w):
+        if len(w) == 1 and "\u3400" <= w <= "\u9fff":
             run.append(w)
-        else:
+        elif run:
             flush()
         if w not in STOPWORDS:
             out.append(w)
-    flush()
+    if run:
+        flush()
     out.extend(_MEETING_RE.findall(canonical))
     return out
 

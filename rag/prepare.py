@@ -15,8 +15,11 @@ a `PreparedArticle`; the index writer only assigns term ids and commits it.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -31,6 +34,8 @@ from rag.chunk import (
 )
 from rag.embed import Embedder
 from rag.records import Article
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,3 +155,52 @@ def prepare_articles(
         vectors = embed_plans(plans, embedder)
         toks = tokens.result()
     return [finish(p, v, t) for p, v, t in zip(plans, vectors, toks, strict=True)]
+
+
+class _Failed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END = object()
+
+
+def ahead(items: Iterable[T]) -> Iterator[T]:
+    """`items`, produced in a background thread one step ahead of the consumer: the next
+    batch is prepared (split, tokenised, embedded) while the caller commits this one, so the
+    core a commit leaves idle is used. An error while producing is raised here, at the item it
+    stopped at; a consumer that stops early (an error in a commit) stops the thread after the
+    item it is working on."""
+    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as e:  # handed to the consumer, raised there
+            put(_Failed(e))
+
+    thread = threading.Thread(target=produce, name="prepare-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()

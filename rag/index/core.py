@@ -225,12 +225,13 @@ class Index:
     ) -> AddStats:
         """Add or replace articles (keyed by id); unchanged ones are skipped.
 
-        Work is committed in batches; a crash loses at most the batch under way.
+        Work is committed in batches, the next one prepared while one is committed; a crash
+        loses at most the two batches under way.
         """
-        from rag.prepare import prepare_articles
+        from rag.prepare import ahead, prepare_articles
 
         todo, unchanged = self.pending(articles)
-        batches = (
+        batches = ahead(
             prepare_articles(
                 todo[i : i + BATCH_ARTICLES],
                 self.embedder,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rag import Article, FakeEmbedder
 from rag.chunk import chunk_text
@@ -76,3 +77,64 @@ def test_each_sentence_is_tokenised_once_for_every_chunk_holding_it(monkeypatch)
     for (s, e), toks in zip(plan.spans, tokens, strict=True):
         inside = [tokenize(text[a:b]) for a, b in plan.sentence_spans if s <= a and b <= e]
         assert list(toks) == head + [t for ts in inside for t in ts]
+
+
+def test_ahead_keeps_order_and_produces_one_step_ahead():
+    import threading
+
+    from rag.prepare import ahead
+
+    made: list[int] = []
+    second_made = threading.Event()
+
+    def items():
+        for i in range(5):
+            made.append(i)
+            if i == 1:
+                second_made.set()
+            yield i
+
+    out = []
+    for x in ahead(items()):
+        if x == 0:  # while item 0 is handled, item 1 is produced without being asked for
+            assert second_made.wait(10)
+        out.append(x)
+    assert out == [0, 1, 2, 3, 4]
+
+
+def test_ahead_raises_the_producers_error_after_the_items_before_it():
+    from rag.prepare import ahead
+
+    def items():
+        yield 1
+        yield 2
+        raise ValueError("bad article 3")
+
+    got = []
+    with pytest.raises(ValueError, match="bad article 3"):
+        for x in ahead(items()):
+            got.append(x)
+    assert got == [1, 2]
+
+
+def test_ahead_stops_producing_when_the_consumer_stops():
+    import threading
+    import time
+
+    from rag.prepare import ahead
+
+    made: list[int] = []
+
+    def items():
+        for i in range(1000):
+            made.append(i)
+            yield i
+
+    gen = ahead(items())
+    assert next(gen) == 0
+    gen.close()  # e.g. a commit failed
+    deadline = time.monotonic() + 10
+    while any(t.name == "prepare-ahead" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(t.name == "prepare-ahead" for t in threading.enumerate())
+    assert len(made) <= 4  # the one handed over, one queued, one blocked: not the other 996
