@@ -8,8 +8,10 @@ forks the workers: each starts with it in memory (its pages shared copy-on-write
 opens the index and builds its app.
 
 The parent then only supervises: SIGINT/SIGTERM stop every worker (gracefully, then by
-force), SIGHUP restarts them (as uvicorn's supervisor does), a worker that dies is started
-again, and a worker whose app fails to start stops the whole server with uvicorn's
+force), SIGHUP replaces them one at a time (a new worker first loads the index and says it is
+ready, then the one it replaces is stopped gracefully, so the server never stops answering;
+if a new worker cannot start, the running ones are kept), a worker that dies is started
+again, and a worker whose app fails to start at launch stops the whole server with uvicorn's
 startup-failure code. Linux only (`server.can_fork`)."""
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import select
 import signal
 import socket
 import sys
@@ -33,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 STOP_GRACE_S = 30.0  # how long stopping workers may finish their requests before SIGKILL
+READY_TIMEOUT_S = 300.0  # how long a replacement worker may take to load before SIGHUP gives up
 
 
 def enable_multiprocess() -> str:
@@ -67,6 +71,9 @@ class ForkedWorkers:
         self.sock = sock
         self.workers = workers
         self.children: dict[int, int] = {}  # pid -> worker number
+        self.ready_pipes: dict[int, int] = {}  # pid -> read end of the pipe it says "ready" on
+        self.retiring: set[int] = set()  # replaced workers, stopping: not started again
+        self.replacing: set[int] = set()  # new workers of a SIGHUP, not yet ready
         self.stopping = False
         self.restarting = False
         self.exit_code = 0
@@ -85,9 +92,7 @@ class ForkedWorkers:
             while not self.stopping:
                 if self.restarting:
                     self.restarting = False
-                    logger.info("SIGHUP: restarting the workers")
-                    for pid in list(self.children):
-                        _signal(pid, signal.SIGTERM)  # each is started again once it has exited
+                    self._replace_all()
                 self._reap(restart=True)
                 time.sleep(0.2)
             self._stop_all()
@@ -102,15 +107,69 @@ class ForkedWorkers:
     def _on_restart(self, signum: int, frame: FrameType | None) -> None:
         self.restarting = True
 
-    def _start(self, n: int) -> None:
+    def _replace_all(self) -> None:
+        """SIGHUP: replace the workers one at a time, each only once its successor is ready."""
+        logger.info("SIGHUP: replacing the workers one at a time")
+        for old, n in list(self.children.items()):
+            if self.stopping or old in self.retiring or old in self.replacing:
+                continue
+            new = self._start(n)
+            self.replacing.add(new)
+            if not self._wait_ready(new):
+                self.replacing.discard(new)
+                if new in self.children:  # still loading after READY_TIMEOUT_S
+                    _signal(new, signal.SIGKILL)
+                    self.retiring.add(new)
+                if not self.stopping:
+                    logger.error(
+                        "SIGHUP: the new worker %d did not become ready; the running workers are kept", n
+                    )
+                return
+            self.replacing.discard(new)
+            logger.info("worker %d: pid %d is ready; stopping pid %d", n, new, old)
+            self.retiring.add(old)
+            _signal(old, signal.SIGTERM)  # it finishes its requests; the new one takes new ones
+            self._wait_gone(old)  # one extra worker at a time, never more
+
+    def _wait_gone(self, pid: int) -> None:
+        deadline = time.monotonic() + STOP_GRACE_S
+        while pid in self.children and time.monotonic() < deadline:
+            self._reap(restart=not self.stopping)
+            time.sleep(0.05)
+        if pid in self.children:
+            logger.warning("worker pid %d did not stop in %.0f s; killing it", pid, STOP_GRACE_S)
+            _signal(pid, signal.SIGKILL)
+
+    def _wait_ready(self, pid: int) -> bool:
+        """Wait until worker `pid` says it is ready; False when it exits first, when the server
+        is stopping or after READY_TIMEOUT_S."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        fd = self.ready_pipes[pid]
+        while not self.stopping and time.monotonic() < deadline:
+            try:
+                readable, _, _ = select.select([fd], [], [], 0.2)
+            except InterruptedError:  # a signal arrived
+                continue
+            if readable:
+                return os.read(fd, 1) == b"r"  # b"" when it exited without being ready
+            self._reap(restart=True)
+            if pid not in self.children:
+                return False
+        return False
+
+    def _start(self, n: int) -> int:
+        ready_read, ready_write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the worker
             code = 1
             try:
+                os.close(ready_read)
+                for fd in self.ready_pipes.values():
+                    os.close(fd)
                 for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                     signal.signal(sig, signal.SIG_DFL)  # uvicorn installs its own while serving
                 stop_with_parent(self.parent)
-                code = serve_one(self.config, self.sock)
+                code = serve_one(self.config, self.sock, ready_write)
             except SystemExit as stop:
                 code = stop.code if isinstance(stop.code, int) else 1
             except BaseException:  # a worker must never return into the supervisor's loop
@@ -118,8 +177,11 @@ class ForkedWorkers:
             finally:
                 logging.shutdown()
                 os._exit(code)
+        os.close(ready_write)
         self.children[pid] = n
+        self.ready_pipes[pid] = ready_read
         logger.info("started worker %d (pid %d)", n, pid)
+        return pid
 
     def _reap(self, restart: bool) -> None:
         while self.children:
@@ -133,8 +195,14 @@ class ForkedWorkers:
             n = self.children.pop(pid, None)
             if n is None:
                 continue
+            os.close(self.ready_pipes.pop(pid))
             code = os.waitstatus_to_exitcode(status)
-            if code == STARTUP_FAILURE:
+            if pid in self.retiring:
+                self.retiring.discard(pid)
+                logger.info("worker %d (pid %d) stopped (replaced)", n, pid)
+            elif pid in self.replacing:
+                logger.error("worker %d: the new pid %d exited with %d before it was ready", n, pid, code)
+            elif code == STARTUP_FAILURE:
                 logger.error("worker %d (pid %d) could not start its app; stopping the server", n, pid)
                 self.exit_code = STARTUP_FAILURE
                 self.stopping = True
@@ -159,11 +227,18 @@ class ForkedWorkers:
         self.children.clear()
 
 
-def serve_one(config: uvicorn.Config, sock: socket.socket) -> int:
-    """One worker: build the app (in this process) and serve on the shared socket."""
+def serve_one(config: uvicorn.Config, sock: socket.socket, ready_fd: int | None = None) -> int:
+    """One worker: build the app (in this process) and serve on the shared socket. Once the
+    app has started (its lifespan has opened the index) it writes b"r" to `ready_fd`."""
     import uvicorn
 
-    server = uvicorn.Server(config)
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and ready_fd is not None:
+                os.write(ready_fd, b"r")
+
+    server = Server(config)
     server.run(sockets=[sock])
     return 0 if server.started else STARTUP_FAILURE
 

@@ -275,13 +275,35 @@ def test_a_dead_worker_is_replaced_sighup_restarts_them_and_a_stop_stops_them(tm
         for _ in range(8):  # the server keeps answering
             with httpx.Client(base_url=base, timeout=30) as fresh:
                 assert fresh.post("/v1/search", json={"query": "全会", "top_k": 1}).status_code == 200
-        os.kill(proc.pid, signal.SIGHUP)  # restart them all
-        while True:
-            later = _children(proc.pid)
-            if len(later) == 2 and not set(later) & set(now):
-                break
-            assert time.monotonic() < deadline, f"SIGHUP did not restart the workers: {now} -> {later}"
-            time.sleep(0.2)
+        # SIGHUP replaces them one at a time: a new worker is forked and loads the index while
+        # the old ones keep serving, and an old one is stopped only once its successor is ready
+        import threading
+
+        statuses: list[int] = []
+        rolling = threading.Event()
+
+        def ask_meanwhile() -> None:
+            with httpx.Client(base_url=base, timeout=60) as c:
+                while not rolling.is_set():
+                    statuses.append(c.post("/v1/search", json={"query": "全会", "top_k": 1}).status_code)
+
+        asker = threading.Thread(target=ask_meanwhile)
+        asker.start()
+        os.kill(proc.pid, signal.SIGHUP)
+        counts = []
+        try:
+            while True:
+                later = _children(proc.pid)
+                counts.append(len(later))
+                if len(later) == 2 and not set(later) & set(now):
+                    break
+                assert time.monotonic() < deadline, f"SIGHUP did not replace the workers: {now} -> {later}"
+                time.sleep(0.05)
+        finally:
+            rolling.set()
+            asker.join()
+        assert max(counts) == 3, counts  # old and new side by side, one replacement at a time
+        assert statuses and set(statuses) == {200}
         assert proc.poll() is None
         now = later
         proc.terminate()
@@ -321,3 +343,55 @@ def test_workers_stop_when_the_server_is_killed(tmp_path: Path) -> None:
         while any(_alive(pid) for pid in kids):
             assert time.monotonic() < deadline, "the workers outlived the killed server"
             time.sleep(0.2)
+
+
+def test_sighup_keeps_the_running_workers_when_a_new_one_cannot_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A restart that would fail (say the index was broken meanwhile) must not take the
+    server down: the replacement exits, the workers that were serving go on serving."""
+    import threading
+
+    from server import workers
+
+    def fake_serve(config: object, sock: object, ready_fd: int | None = None) -> int:
+        if (tmp_path / "broken").exists():
+            (tmp_path / f"failed-{os.getpid()}").touch()
+            return workers.STARTUP_FAILURE
+        (tmp_path / f"ready-{os.getpid()}").touch()
+        if ready_fd is not None:
+            os.write(ready_fd, b"r")
+        while True:  # serve until SIGTERM (default action: exit)
+            time.sleep(0.1)
+
+    monkeypatch.setattr(workers, "serve_one", fake_serve)
+    supervisor = workers.ForkedWorkers(None, None, 2)  # type: ignore[arg-type]
+    seen: dict[str, object] = {}
+
+    def drive() -> None:
+        deadline = time.monotonic() + 60
+        try:
+            while len(list(tmp_path.glob("ready-*"))) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            first = sorted(int(p.name.split("-")[1]) for p in tmp_path.glob("ready-*"))
+            (tmp_path / "broken").touch()
+            os.kill(os.getpid(), signal.SIGHUP)
+            while not list(tmp_path.glob("failed-*")) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(1.0)  # the supervisor reaps the failed replacement
+            seen["first"] = first
+            seen["alive"] = [_alive(pid) for pid in first]
+            seen["children"] = sorted(supervisor.children)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    driver = threading.Thread(target=drive)
+    with caplog.at_level("INFO", logger="server.workers"):
+        driver.start()
+        code = supervisor.run()
+        driver.join()
+    assert code == 0  # not uvicorn's startup failure: the server did not give up
+    assert len(list(tmp_path.glob("failed-*"))) == 1  # one replacement tried, none after it
+    assert seen["alive"] == [True, True]
+    assert seen["children"] == seen["first"]
+    assert "did not become ready; the running workers are kept" in caplog.text
