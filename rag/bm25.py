@@ -108,7 +108,7 @@ def _search_cut_block(block: str, freq: dict[str, int], out: list[str]) -> None:
 
 def _flush(buf: str, freq: dict[str, int], out: list[str]) -> None:
     if len(buf) == 1 or (buf.isascii() and buf.isalnum()):  # finalseg keeps [a-zA-Z0-9]+ whole
-        out.append(buf)
+        _add_search_words(out, buf, freq)
     elif freq.get(buf):
         out.extend(buf)
     else:
