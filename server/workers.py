@@ -128,17 +128,9 @@ class ForkedWorkers:
             self.replacing.discard(new)
             logger.info("worker %d: pid %d is ready; stopping pid %d", n, new, old)
             self.retiring.add(old)
-            _signal(old, signal.SIGTERM)  # it finishes its requests; the new one takes new ones
-            self._wait_gone(old)  # one extra worker at a time, never more
-
-    def _wait_gone(self, pid: int) -> None:
-        deadline = time.monotonic() + STOP_GRACE_S
-        while pid in self.children and time.monotonic() < deadline:
-            self._reap(restart=not self.stopping)
-            time.sleep(0.05)
-        if pid in self.children:
-            logger.warning("worker pid %d did not stop in %.0f s; killing it", pid, STOP_GRACE_S)
-            _signal(pid, signal.SIGKILL)
+            # it finishes its requests while the new one takes new ones; waited for, so there
+            # is one extra worker at a time, never more
+            self._stop([old], restart=not self.stopping)
 
     def _wait_ready(self, pid: int) -> bool:
         """Wait until worker `pid` says it is ready; False when it exits first, when the server
@@ -211,20 +203,27 @@ class ForkedWorkers:
                 self._start(n)
 
     def _stop_all(self) -> None:
-        for pid in list(self.children):
+        self._stop(list(self.children), restart=False)
+        self.children.clear()
+
+    def _stop(self, pids: list[int], restart: bool) -> None:
+        """SIGTERM `pids`, give them STOP_GRACE_S to finish their requests, then SIGKILL."""
+        for pid in pids:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
-        while self.children and time.monotonic() < deadline:
-            self._reap(restart=False)
+        while any(pid in self.children for pid in pids) and time.monotonic() < deadline:
+            self._reap(restart=restart)
             time.sleep(0.05)
-        for pid in list(self.children):
+        for pid in [pid for pid in pids if pid in self.children]:
             logger.warning("worker pid %d did not stop in %.0f s; killing it", pid, STOP_GRACE_S)
             _signal(pid, signal.SIGKILL)
             try:
                 os.waitpid(pid, 0)
             except ChildProcessError:
                 pass
-        self.children.clear()
+            del self.children[pid]
+            os.close(self.ready_pipes.pop(pid))
+            self.retiring.discard(pid)
 
 
 def serve_one(config: uvicorn.Config, sock: socket.socket, ready_fd: int | None = None) -> int:
