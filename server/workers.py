@@ -116,10 +116,8 @@ class ForkedWorkers:
             new = self._start(n)
             self.replacing.add(new)
             if not self._wait_ready(new):
-                self.replacing.discard(new)
-                if new in self.children:  # still loading after READY_TIMEOUT_S
-                    _signal(new, signal.SIGKILL)
-                    self.retiring.add(new)
+                if new in self.children:  # still loading, or exited and not reaped yet: it
+                    _signal(new, signal.SIGKILL)  # stays in `replacing` until reaped, not restarted
                 if not self.stopping:
                     logger.error(
                         "SIGHUP: the new worker %d did not become ready; the running workers are kept", n
@@ -193,6 +191,7 @@ class ForkedWorkers:
                 self.retiring.discard(pid)
                 logger.info("worker %d (pid %d) stopped (replaced)", n, pid)
             elif pid in self.replacing:
+                self.replacing.discard(pid)
                 logger.error("worker %d: the new pid %d exited with %d before it was ready", n, pid, code)
             elif code == STARTUP_FAILURE:
                 logger.error("worker %d (pid %d) could not start its app; stopping the server", n, pid)
