@@ -142,9 +142,10 @@ FEATURE_NAMES = (*PLAIN, *(f"{k}:{t}" for k in ("all", *KINDS) for t in TYPED))
 class SpanModel:
     """How candidate spans are ranked, all fitted by bench/fit_spans.py: a linear score
     (`weights` over `FEATURE_NAMES`, in that order) ranks every candidate; where there are
-    `trees` (gradient-boosted, rag.trees), the `shortlist` best by that score are ranked again
-    by them. `min_confidence`: the least softmax probability of the pick among the candidates
-    of the last ranking for a span to be given at all."""
+    `trees` (gradient-boosted, rag.trees) and the question asks for one of `tree_kinds`, the
+    `shortlist` best by that score are ranked again by them. A span is given only when the
+    softmax probability of the pick among the candidates of the last ranking is at least
+    `min_confidence` (a linear pick) or `tree_min_confidence` (a pick of the trees)."""
 
     features: tuple[str, ...]
     weights: tuple[float, ...]
@@ -152,6 +153,8 @@ class SpanModel:
     shortlist: int = 0  # candidates the trees rank again (0: the linear score decides)
     trees_file: str = ""  # the LightGBM text model of the trees, beside the policy file
     trees: TreeEnsemble | None = field(default=None, compare=False, repr=False)
+    tree_kinds: tuple[str, ...] = ()  # the kinds of answer (KINDS) whose candidates the trees rank
+    tree_min_confidence: float = 0.0
 
     def check(self) -> None:
         if tuple(self.features) != FEATURE_NAMES or len(self.weights) != len(FEATURE_NAMES):
@@ -162,13 +165,26 @@ class SpanModel:
             raise ValueError(
                 "span model: its trees do not fit this code's features (or no shortlist); run bench/fit_spans.py"
             )
+        if not set(self.tree_kinds) <= set(KINDS):
+            raise ValueError(
+                f"span model: tree_kinds {sorted(set(self.tree_kinds) - set(KINDS))} are not among {KINDS}; "
+                "run bench/fit_spans.py"
+            )
 
-    def pick(self, x: np.ndarray) -> tuple[int, float]:
+    def uses_trees(self, kind: str) -> bool:
+        """Whether the trees rank the candidates of a question asking for `kind`."""
+        return self.trees is not None and kind in self.tree_kinds
+
+    def least_confidence(self, kind: str) -> float:
+        """The least confidence for a span to be given, for a question asking for `kind`."""
+        return self.tree_min_confidence if self.uses_trees(kind) else self.min_confidence
+
+    def pick(self, x: np.ndarray, kind: str) -> tuple[int, float]:
         """The best candidate among the rows of `x` (candidates x `FEATURE_NAMES`, as
         `SpanCandidates.expanded` gives them) and the model's confidence in it (see
-        `confidence`). The linear score ranks them all; the trees, if any, the shortlist."""
+        `confidence`). The linear score ranks them all; the trees, for `tree_kinds`, the shortlist."""
         scores = x @ np.asarray(self.weights, dtype=np.float32)
-        if self.trees is None:
+        if self.trees is None or kind not in self.tree_kinds:
             return int(np.argmax(scores)), confidence(scores)
         best = np.argsort(-scores, kind="stable")[: self.shortlist]
         again = self.trees.predict(x[best])
@@ -433,7 +449,7 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
 def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: SpanModel) -> Span | None:
     """Offsets [start, end) into `sentence` (as published) of the best-scored candidate span,
     or None when the sentence has none or the model is not confident enough in any (its
-    probability among the candidates below `model.min_confidence`): no span fits."""
+    probability among the candidates below `model.least_confidence`): no span fits."""
     model.check()
     if not question.strip() or not sentence.strip():
         return None
@@ -442,8 +458,8 @@ def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: 
     found = candidates_simplified(qs, kind, ss, rules)
     if not found.spans:
         return None
-    best, sure = model.pick(found.expanded())
-    if sure < model.min_confidence:
+    best, sure = model.pick(found.expanded(), found.kind)
+    if sure < model.least_confidence(found.kind):
         return None
     return to_original(sentence, ss, mapping, found.spans[best])
 

@@ -20,7 +20,7 @@ from rag.trees import TreeEnsemble
 
 POLICY_FILE = Path(__file__).with_name("policy.json")
 SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
-FORMAT_VERSION = 4  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file
+FORMAT_VERSION = 5  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +153,15 @@ def policy_from_dict(raw: dict[str, Any], where: str = "policy", folder: Path = 
     )
 
 
-_SPAN_MODEL_KEYS = ("features", "weights", "min_confidence", "shortlist", "trees_file")  # as written
+_SPAN_MODEL_KEYS = (
+    "features",
+    "weights",
+    "min_confidence",
+    "shortlist",
+    "trees_file",
+    "tree_kinds",
+    "tree_min_confidence",
+)  # as written
 
 
 def _span_model(raw: Any, where: str, folder: Path) -> SpanModel:
@@ -180,6 +188,8 @@ def _span_model(raw: Any, where: str, folder: Path) -> SpanModel:
         int(raw["shortlist"]),
         str(raw["trees_file"]),
         trees,
+        tuple(str(k) for k in raw["tree_kinds"]),
+        float(raw["tree_min_confidence"]),
     )
 
 

@@ -87,10 +87,45 @@ def test_the_trees_rank_the_linear_shortlist_again() -> None:
     linear = only(rule_exact=1.0)
     rule = best_span(QUESTION, "number", SENTENCE, RULES, linear)
     assert rule is not None and SENTENCE[rule[0] : rule[1]] != "约二十公里"
-    trees = dataclasses.replace(linear, shortlist=n, trees=one_split("number:number_whole"))
+    trees = dataclasses.replace(
+        linear, shortlist=n, trees=one_split("number:number_whole"), tree_kinds=("number",)
+    )
     a, b = best_span(QUESTION, "number", SENTENCE, RULES, trees)
     assert SENTENCE[a:b] == "约二十公里"
     assert best_span(QUESTION, "number", SENTENCE, RULES, dataclasses.replace(trees, shortlist=1)) == rule
+
+
+def test_the_trees_rank_only_the_kinds_they_are_given() -> None:
+    """Trees given for dates leave a number question to the linear pick; each kind of pick is
+    held to its own least confidence (a one-split tree scores every candidate it does not
+    prefer alike: its confidence in the pick is about 1/2 when one candidate is preferred)."""
+    n = len(candidates(QUESTION, "number", SENTENCE, RULES).spans)
+    linear = only(rule_exact=1.0)
+    rule = best_span(QUESTION, "number", SENTENCE, RULES, linear)
+    trees = dataclasses.replace(
+        linear, shortlist=n, trees=one_split("number:number_whole"), tree_kinds=("date",)
+    )
+    assert best_span(QUESTION, "number", SENTENCE, RULES, trees) == rule
+    numbers = dataclasses.replace(trees, tree_kinds=("number",))
+    assert best_span(QUESTION, "number", SENTENCE, RULES, numbers) != rule
+    # the linear pick is sure of itself (rule_exact weighs 50); the trees' pick is not: held to
+    # the trees' least confidence, the number question gets no span, the date question (linear) does
+    sure_linear = dataclasses.replace(numbers, weights=only(rule_exact=50.0).weights, min_confidence=0.9)
+    assert best_span(QUESTION, "number", SENTENCE, RULES, sure_linear) is not None
+    assert (
+        best_span(
+            QUESTION, "number", SENTENCE, RULES, dataclasses.replace(sure_linear, tree_min_confidence=0.9)
+        )
+        is None
+    )
+    assert (
+        best_span(
+            QUESTION, "date", SENTENCE, RULES, dataclasses.replace(sure_linear, tree_min_confidence=0.9)
+        )
+        is not None
+    )
+    with pytest.raises(ValueError, match="tree_kinds"):
+        best_span(QUESTION, "number", SENTENCE, RULES, dataclasses.replace(trees, tree_kinds=("numbers",)))
 
 
 def test_trees_fitted_on_other_features_are_refused_with_the_fix() -> None:
