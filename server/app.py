@@ -71,14 +71,20 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
 
 
 def warm(index: Index) -> None:
-    """Load what the first question would need (the embedder's weights, jieba's dictionary)
-    now, both at once, so the server is ready sooner and the first question is not slow."""
+    """Load what the first question would need (the embedder's weights, jieba's dictionary,
+    the answer policy with its span trees) now, two at a time, so the server is ready sooner
+    and the first question is not slow."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from rag.answer import Policy
     from rag.bm25 import segmenter
 
     with ThreadPoolExecutor(2) as pool:
-        loads = [pool.submit(index.embedder.encode_queries, ["预热"]), pool.submit(segmenter)]
+        loads = [
+            pool.submit(index.embedder.encode_queries, ["预热"]),
+            pool.submit(segmenter),
+            pool.submit(Policy.load),
+        ]
         for f in loads:
             f.result()
 

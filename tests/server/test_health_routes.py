@@ -157,3 +157,14 @@ def test_unexpected_errors_are_500_json_without_internals(tmp_path: Path) -> Non
 
 def get_embedder_index(tmp_path: Path) -> Index:
     return Index.open(tmp_path / "other", get_embedder("fake"), create=True)
+
+
+def test_warm_loads_what_the_first_question_needs(index: Index) -> None:
+    """Before the server says it is ready: the answer policy (with its span trees) is read,
+    so the first question does not pay for it."""
+    from rag.answer import Policy
+    from server.app import warm
+
+    Policy.load.cache_clear()
+    warm(index)
+    assert Policy.load.cache_info().currsize == 1
