@@ -139,12 +139,18 @@ class USEEmbedder(Embedder):
             self._model = NumpyBackend(str(packaged), tokenizer, threads=self.threads)
         self._lock = threading.Lock()
         self._shards: Any = None  # (replicas, thread pool, pid) for documents, made on first use
+        # questions: a replica of their own (the weights shared, read-only) under a lock of
+        # their own, so a question never waits for a batch of documents being embedded in the
+        # same process (a server worker running an upload: it waited for the whole batch)
+        self._query_model = copy.copy(self._model)
+        self._query_lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:  # one call at a time: each sets the process's BLAS thread count
-            out = self._model.encode(list(texts))
+        model, lock = (self._query_model, self._query_lock) if kind == "query" else (self._model, self._lock)
+        with lock:  # one call of each kind at a time: each sets the process's BLAS thread count
+            out = model.encode(list(texts))
         return _normalise(out)
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:

@@ -243,3 +243,36 @@ def test_document_batches_leave_the_blas_thread_count_as_they_found_it(tmp_path)
         for _ in range(8):
             use.encode_documents(texts)
             assert blas() == {2}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_question_does_not_wait_for_a_batch_of_documents(threads: int) -> None:
+    """A server worker running an upload embeds documents in batches; a question asked of the
+    same process meanwhile is encoded at once, not after the batch (it used to wait for the
+    whole batch: seconds). With one thread the documents go through `encode`, with two through
+    the sharded path; the question's vector is the same either way."""
+    import threading
+
+    from rag.embed import USEEmbedder
+
+    emb = USEEmbedder(threads=threads)
+    question = ["十三届八次全会有哪些人出席？"]
+    alone = emb.encode_queries(question)
+    documents = [f"第{i}条新闻：长沙市召开全体会议，审议通过了关于加快发展的决定。" * 6 for i in range(800)]
+    started, finished = threading.Event(), threading.Event()
+
+    def embed_documents() -> None:
+        started.set()
+        emb.encode_documents(documents)
+        finished.set()
+
+    worker = threading.Thread(target=embed_documents)
+    worker.start()
+    started.wait()
+    finished.wait(0.5)  # the batch is under way (it takes seconds)
+    assert not finished.is_set(), "the document batch should take longer than this test's pause"
+    during = emb.encode_queries(question)
+    assert not finished.is_set(), "the question waited for the document batch"
+    worker.join()
+    np.testing.assert_allclose(during, alone, atol=1e-6)
