@@ -236,6 +236,7 @@ class SentenceTransformerEmbedder(Embedder):
             dim = int(self._model.encode(["x"]).shape[1])
         self.dim = int(dim)
         self._lock = threading.Lock()
+        self._query_lock = threading.Lock()  # a question never waits for a batch of documents
 
     def encode(self, texts: Sequence[str], *, kind: str = "document") -> np.ndarray:
         if not texts:
@@ -243,7 +244,7 @@ class SentenceTransformerEmbedder(Embedder):
         items = list(texts)
         if kind == "query" and self._query_prompt:
             items = [self._query_prompt + t for t in items]
-        with self._lock:
+        with self._query_lock if kind == "query" else self._lock:  # inference may run in two threads
             out = self._model.encode(items, batch_size=32, convert_to_numpy=True, show_progress_bar=False)
         return _normalise(out)
 

@@ -246,17 +246,23 @@ def test_document_batches_leave_the_blas_thread_count_as_they_found_it(tmp_path)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("threads", [1, 2])
-def test_a_question_does_not_wait_for_a_batch_of_documents(threads: int) -> None:
+@pytest.mark.parametrize("backend", ["use-1-thread", "use-2-threads", "st"])
+def test_a_question_does_not_wait_for_a_batch_of_documents(
+    backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A server worker running an upload embeds documents in batches; a question asked of the
     same process meanwhile is encoded at once, not after the batch (it used to wait for the
-    whole batch: seconds). With one thread the documents go through `encode`, with two through
-    the sharded path; the question's vector is the same either way."""
+    whole batch: seconds). With one thread USE's documents go through `encode`, with two
+    through the sharded path; the question's vector is the same either way."""
     import threading
 
     from rag.embed import USEEmbedder
 
-    emb = USEEmbedder(threads=threads)
+    if backend == "st":
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        emb = get_embedder(f"st:{request.getfixturevalue('minilm_path')}")
+    else:
+        emb = USEEmbedder(threads=1 if backend == "use-1-thread" else 2)
     question = ["十三届八次全会有哪些人出席？"]
     alone = emb.encode_queries(question)
     documents = [f"第{i}条新闻：长沙市召开全体会议，审议通过了关于加快发展的决定。" * 6 for i in range(800)]
