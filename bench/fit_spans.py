@@ -4,16 +4,19 @@ For every dev question whose gold answer is in its article, the oracle sentence 
 holding the gold answer, as in bench/spans.py) gives the candidates (rag.span_rank); those
 that equal a gold answer (after `span_norm`) are the positives. The model is a conditional
 logit: per question, a softmax over its candidates, maximising the probability of the
-positives, with an L2 penalty. With `--rounds N`, gradient-boosted trees (LightGBM
-LambdaRank, N rounds) also rank again the `--shortlist` best candidates of that linear score. Fitted on CMRC 2018 dev and reported
-on DRCD dev, then the reverse, each against the rules alone (rag.span) and the linear score
-alone, always through the shipped decision (`SpanModel.pick`); the shipped model is then
-fitted on both: its weights go into the `span_model` section of rag/answer/policy.json, its
-trees into rag/answer/span_trees.txt (LightGBM's text format, read with numpy by rag.trees).
+positives, with an L2 penalty; then gradient-boosted trees (LightGBM LambdaRank, `--rounds`
+rounds, 300 by default, 0 for none) rank again the `--shortlist` best candidates of that
+linear score for the kinds of answer named by `--tree-kinds` (the others keep the linear
+pick). Each kind of pick gets its own least confidence. Fitted on CMRC 2018 dev and reported
+on DRCD dev, then the reverse, each against the rules alone (rag.span), the linear score
+alone and the trees for every kind, always through the shipped decision (`SpanModel.pick`);
+the shipped model is then fitted on both: its weights go into the `span_model` section of
+rag/answer/policy.json, its trees into rag/answer/span_trees.txt (LightGBM's text format,
+read with numpy by rag.trees).
 
-    .venv/bin/python bench/fit_spans.py              # the linear score: report both directions, write the policy
+    .venv/bin/python bench/fit_spans.py              # report both directions, write the policy and trees
     .venv/bin/python bench/fit_spans.py --dry-run --limit 800
-    .venv/bin/python bench/fit_spans.py --rounds 300 --dry-run   # with trees (not shipped: see README)
+    .venv/bin/python bench/fit_spans.py --rounds 0 --dry-run   # the linear score alone
 """
 
 from __future__ import annotations
