@@ -56,11 +56,14 @@ def enable_multiprocess() -> str:
 
 
 def preload() -> None:
-    """Import the app's modules and load jieba's dictionary, once, before forking."""
+    """Import the app's modules and load jieba's dictionary and the answer policy (with its
+    span trees), once, before forking."""
     import server.app  # noqa: F401  (the import is the point: the workers inherit it)
+    from rag.answer import Policy
     from rag.bm25 import segmenter
 
     segmenter()
+    Policy.load()
 
 
 class ForkedWorkers:

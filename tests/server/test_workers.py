@@ -395,3 +395,13 @@ def test_sighup_keeps_the_running_workers_when_a_new_one_cannot_start(
     assert seen["alive"] == [True, True]
     assert seen["children"] == seen["first"]
     assert "did not become ready; the running workers are kept" in caplog.text
+
+
+def test_preload_reads_the_answer_policy_for_every_worker() -> None:
+    """The parent reads the policy and its span trees once; forked workers inherit them."""
+    from rag.answer import Policy
+    from server import workers
+
+    Policy.load.cache_clear()
+    workers.preload()
+    assert Policy.load.cache_info().currsize == 1
