@@ -184,7 +184,7 @@ class SpanModel:
         `SpanCandidates.expanded` gives them) and the model's confidence in it (see
         `confidence`). The linear score ranks them all; the trees, for `tree_kinds`, the shortlist."""
         scores = x @ np.asarray(self.weights, dtype=np.float32)
-        if self.trees is None or kind not in self.tree_kinds:
+        if self.trees is None or not self.uses_trees(kind):
             return int(np.argmax(scores)), confidence(scores)
         best = np.argsort(-scores, kind="stable")[: self.shortlist]
         again = self.trees.predict(x[best])
