@@ -293,7 +293,8 @@ def fitted(groups: list[Group], args: argparse.Namespace) -> tuple[SpanModel, Sp
 
 
 def without_cut(model: SpanModel) -> SpanModel:
-    return dataclasses.replace(model, min_confidence=0.0)
+    """The model with neither least confidence: every question given its pick."""
+    return dataclasses.replace(model, min_confidence=0.0, tree_min_confidence=0.0)
 
 
 def main() -> int:
