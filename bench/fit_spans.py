@@ -297,6 +297,15 @@ def without_cut(model: SpanModel) -> SpanModel:
     return dataclasses.replace(model, min_confidence=0.0, tree_min_confidence=0.0)
 
 
+def tree_kinds(value: str) -> tuple[str, ...]:
+    """`--tree-kinds`: comma-separated kinds of answer, each one of KINDS."""
+    kinds = tuple(k for k in value.split(",") if k)
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown kinds {unknown}; choose among {','.join(KINDS)}")
+    return kinds
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=100000, help="questions per set (default: all)")
@@ -305,7 +314,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=300, help="boosting rounds of the trees (0: no trees)")
     ap.add_argument(
         "--tree-kinds",
-        type=lambda v: tuple(k for k in v.split(",") if k),
+        type=tree_kinds,
         default=TREE_KINDS,
         help="kinds of answer whose candidates the trees rank again (comma-separated, of "
         f"{','.join(KINDS)}; the others keep the linear pick); default: %(default)s",

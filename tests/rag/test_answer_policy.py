@@ -226,3 +226,15 @@ def test_written_trees_sit_beside_the_policy_and_a_stale_file_is_removed(tmp_pat
     assert reread().span_model.trees is None
     with pytest.raises(ValueError, match="trees_file"):
         write_policy(linear, out, trees_text="tree")
+
+
+def test_fit_spans_refuses_an_unknown_tree_kind() -> None:
+    """A typo in `--tree-kinds` is refused when the command starts, not written into a policy
+    that every short answer would then refuse."""
+    import argparse
+
+    from bench.fit_spans import tree_kinds
+
+    assert tree_kinds("date,list") == ("date", "list")
+    with pytest.raises(argparse.ArgumentTypeError, match="numbers"):
+        tree_kinds("date,numbers")
