@@ -4,8 +4,8 @@ Features (each in [0, 1] except the rank): coverage of the question's weighted t
 sentence (`cov`, terms rare among the candidates weigh more) and by its passage and title
 (`ctx_cov`), the passage's retrieval score and rank, the cosine of the sentence's stored
 vector and the question's (`dense`), and whether the sentence holds the kind of thing asked
-for (`type_ok`: a person for 谁, a number for 多少, …). How they are weighed is the policy's
-business (rag.answer.choose); nothing here names a weight.
+for (`type_ok`: a person for 谁, a place for 哪里, a number for 多少, …). How they are weighed
+is the policy's business (rag.answer.choose); nothing here names a weight.
 """
 
 from __future__ import annotations
@@ -247,21 +247,32 @@ def dense_features(index: Index, sents: Sequence[Sentence], qvec: np.ndarray, sh
 
 def people(text: str, exclude: str, min_chars: int) -> list[str]:
     """Person names in `text` that `exclude` (the question) does not contain."""
-    return [w for w in _person_names(text, min_chars) if w not in exclude]
+    return [w for w in _names(text, min_chars)[0] if w not in exclude]
+
+
+def places(text: str, exclude: str, min_chars: int) -> list[str]:
+    """Place names in `text` that `exclude` (the question) does not contain."""
+    return [w for w in _names(text, min_chars)[1] if w not in exclude]
+
+
+_PERSON_FLAG = "nr"
+_PLACE_FLAG = "ns"
 
 
 @functools.lru_cache(maxsize=4096)
-def _person_names(text: str, min_chars: int) -> tuple[str, ...]:
-    """Person names (jieba POS nr, two characters or more) in order; cached, as the same
-    sentences come back for related questions and tagging is the slow part."""
+def _names(text: str, min_chars: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Person names (jieba POS nr) and place names (ns), each `min_chars` characters or more,
+    in order; tagged once per sentence and cached, as the same sentences come back for related
+    questions and tagging is the slow part."""
     import jieba.posseg as pseg
 
     segmenter()
-    out: list[str] = []
+    found: dict[str, list[str]] = {_PERSON_FLAG: [], _PLACE_FLAG: []}
     for w in pseg.lcut(to_simplified(text)):
-        if w.flag == "nr" and len(w.word) >= min_chars and w.word not in out:
-            out.append(w.word)
-    return tuple(out)
+        got = found.get(w.flag)
+        if got is not None and len(w.word) >= min_chars and w.word not in got:
+            got.append(w.word)
+    return tuple(found[_PERSON_FLAG]), tuple(found[_PLACE_FLAG])
 
 
 def type_feature(q: Query, s: Sentence, types: TypeCredit) -> float:
@@ -274,6 +285,8 @@ def type_feature(q: Query, s: Sentence, types: TypeCredit) -> float:
         return 1.0 if _DATE.search(s.text) else 0.0
     if q.kind == "person":
         return 1.0 if people(s.text, q.simplified, types.min_name_chars) else 0.0
+    if q.kind == "place":
+        return 1.0 if places(s.text, q.simplified, types.min_name_chars) else 0.0
     if q.kind == "list":
         if q.list_of_people:
             return min(1.0, len(people(s.text, q.simplified, types.min_name_chars)) / types.people_per_list)

@@ -315,3 +315,47 @@ def test_the_questions_the_answers_issue_opens_with(use_index):
     a = ask(use_index, "What did Hu Henghua say about manufacturing?")
     assert a.answered and all("胡衡华" in to_simplified(c.quote) for c in a.citations)
     assert not ask(use_index, "胡忠雄哪年出生？").answered  # the seeds never give it
+
+
+def test_a_place_question_prefers_a_sentence_that_names_a_place(index_of):
+    """哪里 asks for a place: a sentence naming one (jieba POS ns, not a place the question
+    names) earns the answer-type feature, as a sentence naming a person does for 谁."""
+    import dataclasses
+
+    from rag import Article
+    from rag.answer import Policy
+    from rag.answer.features import type_feature
+
+    shipped = Policy.load()
+    q = analyse("白沙鱼分布在哪里？")
+    assert q.kind == "place"
+    index = index_of(
+        Article(
+            id="bs",
+            title="白沙鱼",
+            text="白沙鱼是一种淡水鱼，分布范围很广，肉质鲜美。本鱼分布于马达加斯加东岸的河流。",
+        )
+    )
+    a = ask(index, "白沙鱼分布在哪里？", policy=shipped)
+    best = max(a.citations, key=lambda c: c.score)
+    assert "马达加斯加" in best.quote
+    assert a.short_answer is not None and "马达加斯加" in a.short_answer.text
+    # the feature, alone: without its weight the sentence without a place scores higher
+    untyped = dataclasses.replace(shipped, score=dataclasses.replace(shipped.score, type_ok=0.0))
+    b = ask(index, "白沙鱼分布在哪里？", policy=untyped)
+    assert "马达加斯加" not in max(b.citations, key=lambda c: c.score).quote
+    # a place the question itself names is not an answer
+    sentences = {
+        s: type_feature(analyse("青石镇在哪里？"), _sentence(s), shipped.types)
+        for s in (
+            "青石镇位于浙江省西部。",
+            "青石镇以茶园闻名。",
+        )
+    }
+    assert sentences == {"青石镇位于浙江省西部。": 1.0, "青石镇以茶园闻名。": 0.0}
+
+
+def _sentence(text: str):
+    from rag.answer.features import RECORDED_FEATURES, recorded_sentence
+
+    return recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text)
