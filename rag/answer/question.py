@@ -39,10 +39,11 @@ class Query:
 # evaluation set); the first kind whose pattern matches wins.
 _KIND_PATTERNS_ZH: tuple[tuple[str, str], ...] = (
     ("list", r"哪些|哪几|有谁|都有谁|哪[两三四五六七八九十\d]+[个项条位家种名所座]|列举|分别是"),
-    ("date", r"哪天|哪一天|什么时候|何时|哪年|哪一年|几月|几号|几日|什么日子|日期|哪个月|什么时间"),
-    ("person", r"谁|哪位|什么人|何人|哪个人"),
+    ("date", r"哪一?天|什么时候|何时|何年|何月|何日|哪一?年|几月|几号|几日|什么日子|日期|哪一?个月|什么时间|哪个年代|什么年代"),
+    ("person", r"谁|哪一?位|什么人|何人|哪一?个人"),
     ("number", r"多少|几|多大|多长|多高|多远|多重|多久|多快|百分之几"),
-    ("place", r"哪里|哪儿|何地|什么地方|哪个城市|哪个国家|哪国|哪座|何处|在哪"),
+    ("place", r"哪里|哪儿|何地|何处|在哪|哪一?[国座省州县]|哪一?个?(?:国家|城市|省份|地区|地方|大洲|半岛)"
+     r"|什么(?:地方|地区|国家|城市)"),
 )
 _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     ("list", r"\bwhich\b.*\b(are|were)\b|\blist\b|\bwho (attended|were)\b|\bwhat are\b"),
@@ -51,7 +52,7 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     ("number", r"\bhow (many|much|old|long|far|big|large)\b|\bwhat (percentage|number)\b"),
     ("place", r"\bwhere\b|\bwhich (city|country|province|place)\b"),
 )
-_ASKS_YEAR = re.compile(r"哪年|哪一年|what year|which year")
+_ASKS_YEAR = re.compile(r"哪一?年|何年|what year|which year")
 _PEOPLE_LIST = re.compile(r"出席|参加|列席|参会|到会|attend|present")
 _YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4})年")
 # A written date (2019年9月24日, 9月24日, 2019年): kept whole as terms (a year and a month-day),

@@ -40,6 +40,13 @@ def test_question_kinds():
     assert analyse("谁受市委常委会委托向全会报告工作？").kind == "person"
     assert analyse("出席全会的市委委员应到多少人？").kind == "number"
     assert analyse("全会是哪天召开的？").kind == "date"
+    # a classifier or 一 after the question word, and the literary forms (何年), keep the kind
+    assert analyse("这座桥于何年建成？").kind == "date" and analyse("这座桥于何年建成？").asks_year
+    assert analyse("他是哪一年出生的？").asks_year
+    assert analyse("哪一位作家写了这本书？").kind == "person"
+    assert analyse("該公司總部設在哪一個城市？").kind == "place"
+    assert analyse("这种鱼分布在什么地区？").kind == "place"
+    assert analyse("这条河流经哪一国？").kind == "place"
     info = analyse("十三届八次全会有哪些人出席？")
     assert info.kind == "list" and info.list_of_people
     assert analyse("Who attended the plenary session?").kind == "list"
