@@ -76,6 +76,20 @@ def test_question_words_do_not_become_terms():
     assert not any("哪" in t or t == "华是" for t in toks)
 
 
+def test_a_question_word_takes_its_one_and_classifier_with_it():
+    """哪一个城市: 一 (a digit by then) and 个 go with 哪, and literary 何年 is a question word
+    too; neither becomes a term a passage must cover."""
+    from rag.bm25 import query_terms
+
+    terms = query_terms("青石镇的北边与哪一个城市相邻？")
+    assert {"北边", "城市", "相邻"} <= set(terms) and "1" not in terms and "个" not in terms
+    terms = query_terms("这座桥于何年建成？")
+    assert "建成" in terms and not any("何" in t for t in terms)
+    assert "1" not in query_terms("他是哪一年出生的？")
+    assert "国家" in query_terms("他们跟哪一国家打过仗？")  # 国 starts a word: it stays
+    assert query_terms("哪一家公司生产的？") == ["公司", "生产"]
+
+
 def test_rare_names_split_by_jieba_still_match_as_bigrams():
     toks = tokenize("全媒体记者凌晴报道")
     assert "凌晴" in toks
