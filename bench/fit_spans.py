@@ -274,8 +274,8 @@ def fitted(groups: list[Group], args: argparse.Namespace) -> tuple[SpanModel, Sp
     linear = model_of(w, None, 0)
     linear = dataclasses.replace(linear, min_confidence=fit_cut(groups, linear, args.max_withheld_em))
     kinds = tuple(args.tree_kinds)
-    text = fit_trees(groups, w, args.shortlist, args)
-    if not text or not kinds:
+    text = fit_trees(groups, w, args.shortlist, args) if kinds else ""  # no kind to rank: no trees to fit
+    if not text:
         return linear, linear, ""
     model = model_of(w, TreeEnsemble.from_text(text), args.shortlist, kinds)
     # each least confidence on the questions it decides: the linear one where the trees do not rank
