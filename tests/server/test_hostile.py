@@ -337,7 +337,7 @@ def test_gradio_upload_route_needs_the_key(ui_client: TestClient) -> None:
     ok = ui_client.post("/ui/gradio_api/upload", files=upload, headers=AUTH)
     assert ok.status_code == 200, ok.text
     from server.guard import was_received
-    from ui.app import received_file
+    from ui.handlers import received_file
 
     (stored,) = ok.json()
     assert was_received(Path(stored).resolve()) and received_file(stored) is not None
