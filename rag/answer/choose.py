@@ -61,7 +61,8 @@ def type_miss(q: Query, s: Sentence) -> float:
 def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence]:
     """The sentences of the answer, in reading order: the best, completed by its neighbour
     when it is a fragment, or with a second sentence of the same article that scores nearly
-    as well; for a list question, list sentences of the best one's article merged."""
+    as well, or else with the sentence that follows it when both are short; for a list
+    question, list sentences of the best one's article merged."""
     c = policy.compose
     ranked = sorted(sents, key=lambda s: -s.score)
     # a list question: lead with a sentence that holds a list, when one answers nearly as well,
@@ -124,5 +125,9 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
             ):
                 chosen.append(second)
                 break
+    # a short answer of one sentence reads on into the next one: a sentence that restates the
+    # question is often followed by the fact asked for (「这被认为是该车型的极限。」「时速约二百公里。」)
+    if len(chosen) == 1 and nxt is not None and len(best.text) + len(nxt.text) <= c.next_chars:
+        chosen.append(nxt)
     chosen.sort(key=lambda s: (s.hit.article_id, s.start))
     return chosen

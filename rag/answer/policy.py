@@ -20,7 +20,7 @@ from rag.trees import TreeEnsemble
 
 POLICY_FILE = Path(__file__).with_name("policy.json")
 SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
-FORMAT_VERSION = 5  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence
+FORMAT_VERSION = 6  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,7 @@ class Compose:
     second_sentence: float  # a second sentence is added when it scores this share of the best
     second_window: int  # how many of the next-ranked sentences may be that second sentence
     fragment_chars: int  # a best sentence shorter than this is completed by its neighbour
+    next_chars: int  # an answer of one sentence takes the next one too when both fit in this (0: never)
     list_type_min: float  # the answer-type feature from which a sentence counts as a list
     list_lead: float  # a list sentence leads when it scores this share of the best
     list_merge: float  # list sentences merged when they score this share of the best
