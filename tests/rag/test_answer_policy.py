@@ -185,8 +185,20 @@ def test_a_number_or_date_question_needs_a_sentence_holding_one() -> None:
     assert answerable(p, query(kind="other"), sentence(ctx_cov=ctx, dense=0.3, score=0.6, type_ok=0.0))
 
 
+def article_lines(lines: list[tuple[int, str, float]]) -> list[Sentence]:
+    """Sentences of one article at the given offsets, with the given scores."""
+    from rag.answer import recorded_sentence
+
+    out = []
+    for start, text, score in lines:
+        s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, start)
+        s.score = score
+        out.append(s)
+    return out
+
+
 def test_a_heading_is_completed_by_a_sentence_not_by_the_next_heading() -> None:
-    from rag.answer import choose, recorded_sentence
+    from rag.answer import choose
 
     p = Policy.load()
     lines = [
@@ -194,11 +206,7 @@ def test_a_heading_is_completed_by_a_sentence_not_by_the_next_heading() -> None:
         (16, "审议通过《若干意见》", 0.30),
         (100, "乙就《意见》起草情况向大会作说明。", 0.58),
     ]
-    sents = []
-    for start, text, score in lines:
-        s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, start)
-        s.score = score
-        sents.append(s)
+    sents = article_lines(lines)
     texts = [s.text for s in choose(p, query(), sents)]
     assert texts == [lines[0][1], lines[2][1]]
     # a heading followed by a sentence that closes it is completed by it
@@ -210,7 +218,7 @@ def test_a_short_answer_reads_on_into_the_next_sentence() -> None:
     """A one-sentence answer takes the sentence after it when both fit in compose.next_chars
     (the restated question, then the fact); not when that is 0, not past the limit, and not
     when a second sentence already joined."""
-    from rag.answer import choose, recorded_sentence
+    from rag.answer import choose
 
     shipped = Policy.load()
     lines = [
@@ -218,11 +226,7 @@ def test_a_short_answer_reads_on_into_the_next_sentence() -> None:
         (21, "时速约二百公里。", 0.20),
         (40, "另一款车型稍慢。", 0.10),
     ]
-    sents = []
-    for start, text, score in lines:
-        s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, start)
-        s.score = score
-        sents.append(s)
+    sents = article_lines(lines)
 
     def texts(next_chars: int) -> list[str]:
         p = dataclasses.replace(shipped, compose=dataclasses.replace(shipped.compose, next_chars=next_chars))

@@ -6,18 +6,11 @@ from pathlib import Path
 from typing import Any
 
 from rag.settings import Settings
-from tests.conftest import SEEDS
+from tests.server.server_helpers import make_settings
 
 KEY = "ui-test-key"
 
 
 def settings(tmp_path: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "index": tmp_path / "index",
-        "embedder": "fake",
-        "seeds": SEEDS,
-        "api_key": KEY,
-        "ui": True,
-    }
-    values.update(overrides)
-    return Settings(**values)
+    """The API tests' settings, with the web chat on and its own key."""
+    return make_settings(tmp_path, **{"api_key": KEY, "ui": True, **overrides})
