@@ -32,6 +32,8 @@ _jieba_ready = False
 
 
 def segmenter():  # type: ignore[no-untyped-def]
+    """jieba, with its own dictionary loaded (about a second, once): for its word frequencies
+    (`rag.english`) and, without jieba-rs, for everything."""
     global _jieba_ready
     import jieba
 
@@ -40,19 +42,23 @@ def segmenter():  # type: ignore[no-untyped-def]
             if not _jieba_ready:
                 jieba.setLogLevel(logging.WARNING)
                 jieba.initialize()
-                if _fast_route is not None:
-                    _fast_route("预热", False)  # jieba-rs loads its dictionary on first use
                 _jieba_ready = True
     return jieba
 
 
 _fast_route: Callable[[str, bool], list[str]] | None
+_has_word: Callable[[str], bool]
 try:
     import rjieba
 
     _fast_route = rjieba.cut
+    _has_word = rjieba.has_word
 except ImportError:  # pragma: no cover - rjieba has wheels for Linux, macOS and Windows
     _fast_route = None
+
+    def _has_word(word: str) -> bool:
+        return bool(segmenter().dt.FREQ.get(word))
+
     logger.info("rjieba is not installed: segmenting with jieba alone (same tokens, slower)")
 
 # jieba's own block pattern (jieba.re_han_default): it segments each such run on its own.
@@ -64,14 +70,31 @@ def fast_route_available() -> bool:
     return _fast_route is not None
 
 
-def _add_search_words(out: list[str], word: str, freq: dict[str, int]) -> None:
+def is_word(word: str) -> bool:
+    """Whether `word` is a word of jieba's dictionary (jieba's `FREQ.get(word)` is truthy; the
+    prefixes it also holds are not words). jieba-rs holds the same words, so with it jieba's
+    own dictionary (about a second to load) is not needed."""
+    return bool(_has_word(word))
+
+
+def warm_up() -> None:
+    """Load what tokenising needs: jieba-rs's dictionary and jieba's HMM (or, without
+    jieba-rs, jieba's dictionary)."""
+    if _fast_route is None:  # pragma: no cover - see fast_route_available
+        segmenter()
+        return
+    _fast_route("预热", False)  # jieba-rs loads its dictionary on first use
+    _hmm_words("预热")
+
+
+def _add_search_words(out: list[str], word: str) -> None:
     """jieba's search mode for one cut word: the dictionary's 2- and 3-grams of a long word
     (`Tokenizer.cut_for_search`), then the word."""
     n = len(word)
     if n > 2:
-        out.extend(g for i in range(n - 1) if freq.get(g := word[i : i + 2]))
+        out.extend(g for i in range(n - 1) if _has_word(g := word[i : i + 2]))
         if n > 3:
-            out.extend(g for i in range(n - 2) if freq.get(g := word[i : i + 3]))
+            out.extend(g for i in range(n - 2) if _has_word(g := word[i : i + 3]))
     out.append(word)
 
 
@@ -84,9 +107,11 @@ def _hmm_words(run: str) -> tuple[str, ...]:
     return tuple(finalseg.cut(run))
 
 
-def _search_cut_block(block: str, freq: dict[str, int], out: list[str]) -> None:
-    """jieba's search-mode HMM cut of one block (`Tokenizer.__cut_DAG`, then search mode),
-    from jieba-rs's dictionary route.
+Emit = Callable[[list[str], str], None]  # puts one cut word into the output (search mode: with its grams)
+
+
+def _cut_block(block: str, out: list[str], emit: Emit) -> None:
+    """jieba's HMM cut of one block (`Tokenizer.__cut_DAG`), from jieba-rs's dictionary route.
 
     jieba-rs without HMM gives the best dictionary route, with runs of single letters and
     digits joined (no dictionary word is made of letters and digits alone). jieba sends each
@@ -99,41 +124,50 @@ def _search_cut_block(block: str, freq: dict[str, int], out: list[str]) -> None:
             buf += word
             continue
         if buf:
-            _flush(buf, freq, out)
+            _flush(buf, out, emit)
             buf = ""
-        _add_search_words(out, word, freq)
+        emit(out, word)
     if buf:
-        _flush(buf, freq, out)
+        _flush(buf, out, emit)
 
 
-def _flush(buf: str, freq: dict[str, int], out: list[str]) -> None:
+def _flush(buf: str, out: list[str], emit: Emit) -> None:
     if len(buf) == 1 or (buf.isascii() and buf.isalnum()):  # finalseg keeps [a-zA-Z0-9]+ whole
-        _add_search_words(out, buf, freq)
-    elif freq.get(buf):
+        emit(out, buf)
+    elif _has_word(buf):
         out.extend(buf)
     else:
         for w in _hmm_words(buf):
-            _add_search_words(out, w, freq)
+            emit(out, w)
 
 
-def cut_for_search(text: str) -> list[str]:
-    """jieba's search-mode words of `text` (`jieba.lcut_for_search`, HMM on)."""
-    jieba = segmenter()
-    if _fast_route is None:
-        return jieba.lcut_for_search(text)
-    freq = jieba.dt.FREQ
+def _cut(text: str, emit: Emit) -> list[str]:
     out: list[str] = []
     for i, part in enumerate(_BLOCK.split(text)):
         if not part:
             continue
         if i % 2:
-            _search_cut_block(part, freq, out)
+            _cut_block(part, out, emit)
         elif "\r\n" in part:  # between blocks jieba keeps every character on its own, and "\r\n"
             out.extend(x for piece in part.split("\r\n") for x in (*piece, "\r\n"))
             out.pop()
         else:
             out.extend(part)
     return out
+
+
+def cut(text: str) -> list[str]:
+    """jieba's words of `text` (`jieba.lcut`, HMM on)."""
+    if _fast_route is None:  # pragma: no cover - see fast_route_available
+        return segmenter().lcut(text)  # type: ignore[no-any-return]
+    return _cut(text, list.append)
+
+
+def cut_for_search(text: str) -> list[str]:
+    """jieba's search-mode words of `text` (`jieba.lcut_for_search`, HMM on)."""
+    if _fast_route is None:
+        return segmenter().lcut_for_search(text)  # type: ignore[no-any-return]
+    return _cut(text, _add_search_words)
 
 
 STOPWORDS = frozenset(

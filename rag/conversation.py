@@ -184,16 +184,13 @@ def _dedupe_contained(items: list[str]) -> list[str]:
 
 def _tokens(simplified: str) -> list[tuple[str, str, int]]:
     """jieba (word, flag, start) over Simplified text."""
-    import jieba.posseg as pseg
+    from rag.postag import pos_tags
 
-    from rag.bm25 import segmenter
-
-    segmenter()
     out = []
     pos = 0
-    for w in pseg.lcut(simplified):
-        out.append((w.word, w.flag, pos))
-        pos += len(w.word)
+    for word, flag in pos_tags(simplified):
+        out.append((word, flag, pos))
+        pos += len(word)
     return out
 
 

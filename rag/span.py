@@ -14,8 +14,8 @@ import logging
 import re
 from dataclasses import dataclass
 
-from rag.bm25 import segmenter
 from rag.normalize import fold_width, simplify_with_map, to_simplified
+from rag.postag import pos_tags
 
 logger = logging.getLogger(__name__)
 Span = tuple[int, int]
@@ -93,13 +93,10 @@ _NOMINAL = ("n", "j", "m", "q", "b", "eng")
 @functools.lru_cache(maxsize=4096)  # cache size only: tagging is the slow part
 def tagged(simplified: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, POS flag) of each jieba word of a Simplified sentence."""
-    segmenter()
-    import jieba.posseg as pseg
-
     out: list[tuple[int, int, str]] = []
-    for pair in pseg.lcut(simplified):  # jieba keeps every character: words are contiguous
+    for word, flag in pos_tags(simplified):  # jieba keeps every character: words are contiguous
         start = out[-1][1] if out else 0
-        out.append((start, start + len(pair.word), pair.flag))
+        out.append((start, start + len(word), flag))
     return tuple(out)
 
 

@@ -32,7 +32,7 @@ def run(settings: Settings) -> None:
     """Serve the API (and the web chat, when installed) on `settings.host:settings.port`.
 
     With `settings.workers` > 1, that many worker processes are forked from this one once it
-    has loaded the app's modules and jieba's dictionary (`server.workers`; on Linux only,
+    has loaded the app's modules and the segmenter's dictionary (`server.workers`; on Linux only,
     elsewhere uvicorn spawns them). Each maps the same index read-only (the pages are
     shared) and sees every committed generation. A new
     index is created (and the seeds indexed, on a fresh machine) once here first, so the

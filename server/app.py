@@ -71,18 +71,18 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
 
 
 def warm(index: Index) -> None:
-    """Load what the first question would need (the embedder's weights, jieba's dictionary,
-    the answer policy with its span trees) now, two at a time, so the server is ready sooner
-    and the first question is not slow."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Load what the first question would need (the embedder's weights, the segmenter's and
+    tagger's dictionary and models, the answer policy with its span trees) now, two at a time,
+    so the server is ready sooner and the first question is not slow."""
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     from rag.answer import Policy
-    from rag.bm25 import segmenter
+    from rag.postag import warm_up
 
     with ThreadPoolExecutor(2) as pool:
-        loads = [
+        loads: list[Future[object]] = [
             pool.submit(index.embedder.encode_queries, ["预热"]),
-            pool.submit(segmenter),
+            pool.submit(warm_up),
             pool.submit(Policy.load),
         ]
         for f in loads:

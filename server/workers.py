@@ -2,7 +2,7 @@
 loaded what every worker needs.
 
 uvicorn's own supervisor spawns each worker as a fresh interpreter, so every worker imports
-FastAPI, numpy and the app again and loads jieba's dictionary (about 500,000 entries) again,
+FastAPI, numpy and the app again and loads the segmenter's dictionary and models again,
 all at the same time on the same cores. Here the parent does that once (`preload`) and then
 forks the workers: each starts with it in memory (its pages shared copy-on-write) and only
 opens the index and builds its app.
@@ -56,13 +56,13 @@ def enable_multiprocess() -> str:
 
 
 def preload() -> None:
-    """Import the app's modules and load jieba's dictionary and the answer policy (with its
-    span trees), once, before forking."""
+    """Import the app's modules and load the segmenter's and the tagger's dictionary and HMMs
+    and the answer policy (with its span trees), once, before forking."""
     import server.app  # noqa: F401  (the import is the point: the workers inherit it)
     from rag.answer import Policy
-    from rag.bm25 import segmenter
+    from rag.postag import warm_up
 
-    segmenter()
+    warm_up()
     Policy.load()
 
 

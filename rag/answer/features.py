@@ -20,10 +20,11 @@ import numpy as np
 
 from rag.answer.policy import TypeCredit
 from rag.answer.question import ALTERNATIVES, Query, years_named
-from rag.bm25 import segmenter
+from rag.bm25 import cut
 from rag.chunk import split_long, split_sentences
 from rag.index import Index, SentenceRows
 from rag.normalize import canonical_terms, to_simplified
+from rag.postag import pos_tags
 from rag.records import Hit
 from rag.retrieve import term_idf
 
@@ -140,7 +141,7 @@ class Words:
     def _alone(self, text: str, at: int) -> bool:
         lo = max(0, at - self.window)
         pos = lo
-        for w in segmenter().cut(text[lo : at + self.window + 1]):
+        for w in cut(text[lo : at + self.window + 1]):
             if pos == at:
                 return len(w) == 1
             pos += len(w)
@@ -264,14 +265,11 @@ def _names(text: str, min_chars: int) -> tuple[tuple[str, ...], tuple[str, ...]]
     """Person names (jieba POS nr) and place names (ns), each `min_chars` characters or more,
     in order; tagged once per sentence and cached, as the same sentences come back for related
     questions and tagging is the slow part."""
-    import jieba.posseg as pseg
-
-    segmenter()
     found: dict[str, list[str]] = {_PERSON_FLAG: [], _PLACE_FLAG: []}
-    for w in pseg.lcut(to_simplified(text)):
-        got = found.get(w.flag)
-        if got is not None and len(w.word) >= min_chars and w.word not in got:
-            got.append(w.word)
+    for word, flag in pos_tags(to_simplified(text)):
+        got = found.get(flag)
+        if got is not None and len(word) >= min_chars and word not in got:
+            got.append(word)
     return tuple(found[_PERSON_FLAG]), tuple(found[_PLACE_FLAG])
 
 

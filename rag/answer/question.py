@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answer.policy import Policy
-from rag.bm25 import query_terms, segmenter, tokenize_query
+from rag.bm25 import cut, query_terms, tokenize_query
 from rag.english import romanized_names, translations
 from rag.normalize import detect_script, to_simplified
 
@@ -92,7 +92,7 @@ def negated(text: str) -> list[str]:
     A of "没有A但B", "不是A而是B"."""
     scopes: list[str] = []
     inside: list[str] | None = None
-    for w in segmenter().cut(text):
+    for w in cut(text):
         if w in NEGATORS:
             inside = []
         elif w in CLAUSE_BREAKS:

@@ -47,12 +47,14 @@ def test_seed_sentences_cut_as_jieba_cuts_them() -> None:
     for s in sentences:
         for text in (s, canonical_terms(s)):
             assert bm25.cut_for_search(text) == jieba.lcut_for_search(text), text
+            assert bm25.cut(text) == jieba.lcut(text), text
 
 
 @pytest.mark.parametrize("text", MIXED)
 def test_awkward_blocks_cut_as_jieba_cuts_them(text: str) -> None:
     for t in (text, canonical_terms(text)):
         assert bm25.cut_for_search(t) == jieba.lcut_for_search(t)
+        assert bm25.cut(t) == jieba.lcut(t)
 
 
 # Characters that make jieba's blocks, its HMM runs and its dictionary words meet.
@@ -63,6 +65,7 @@ _ALPHABET = "长沙市委书记胡衡华出席全会报告工作常在此孟阿�
 @given(st.text(alphabet=_ALPHABET, max_size=40))
 def test_any_text_cuts_as_jieba_cuts_it(text: str) -> None:
     assert bm25.cut_for_search(text) == jieba.lcut_for_search(text)
+    assert bm25.cut(text) == jieba.lcut(text)
 
 
 def test_jieba_does_not_route_the_text(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,176 @@
+"""Part-of-speech tags: jieba's (`jieba.posseg.lcut`, HMM on), word for word, faster.
+
+jieba's tagger spends its time on the best route through its dictionary (a Python loop over
+every character) and, before the first sentence, on reading its dictionary twice (the
+prefix dictionary, then every word's tag: about 1.5 s for a server worker). Here the route
+and the tags of dictionary words come from jieba-rs (package `rjieba`, the same dictionary,
+already loaded for BM25's tokens, see `rag.bm25`), and the runs of characters the
+dictionary leaves single go through jieba's own part-of-speech HMM (its probability tables
+and its Viterbi, loaded from jieba's package without the word-tag table), exactly as
+`jieba.posseg.POSTokenizer` does it. The tags are the same as jieba's (tested against
+`jieba.posseg.lcut` on news sentences and on random strings); without `rjieba`, jieba does
+it all.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rag.bm25 import fast_route_available, is_word
+from rag.bm25 import warm_up as bm25_warm_up
+
+# jieba.posseg's patterns (re.match: anchored at the start only, as jieba uses them)
+_HAN_INTERNAL = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&\._]+)")
+_SKIP_INTERNAL = re.compile(r"(\r\n|\s)")
+_HAN_DETAIL = re.compile(r"([\u4E00-\u9FD5]+)")
+_SKIP_DETAIL = re.compile(r"([\.0-9]+|[a-zA-Z0-9]+)")
+_ENG = re.compile(r"[a-zA-Z0-9]+")
+_NUM = re.compile(r"[\.0-9]+")
+
+Tagged = list[tuple[str, str]]
+
+_lock = threading.Lock()
+_hmm: tuple[Callable[..., Any], dict[str, Any], dict[Any, float], dict[Any, Any], dict[Any, Any]] | None = (
+    None
+)
+
+
+def _jieba_module(name: str) -> Any:
+    """One of jieba's part-of-speech model files (`jieba/posseg/<name>.py`), loaded on its own:
+    importing `jieba.posseg` would also read the whole dictionary for its word-tag table."""
+    import jieba
+
+    path = Path(jieba.__file__).with_name("posseg") / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"rag_postag_jieba_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}; reinstall jieba (pip install -e .)")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _model() -> tuple[Callable[..., Any], dict[str, Any], dict[Any, float], dict[Any, Any], dict[Any, Any]]:
+    """jieba's part-of-speech HMM: its Viterbi and its tables (char states, start,
+    transitions, emissions), loaded once."""
+    global _hmm
+    if _hmm is None:
+        with _lock:
+            if _hmm is None:
+                _hmm = (
+                    _jieba_module("viterbi").viterbi,
+                    _jieba_module("char_state_tab").P,
+                    _jieba_module("prob_start").P,
+                    _jieba_module("prob_trans").P,
+                    _jieba_module("prob_emit").P,
+                )
+    return _hmm
+
+
+def warm_up() -> None:
+    """Load what segmenting and tagging need (`rag.bm25.warm_up`, then the tagger's HMM): a
+    server does it before it says it is ready."""
+    bm25_warm_up()
+    if fast_route_available():
+        _model()
+        pos_tags("预热一下")
+    else:  # pragma: no cover - rjieba has wheels for Linux, macOS and Windows
+        _jieba_posseg()
+
+
+def _jieba_posseg() -> Any:
+    from rag.bm25 import segmenter
+
+    segmenter()
+    import jieba.posseg
+
+    return jieba.posseg
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _char_tag(char: str) -> str:
+    """The dictionary's tag of a one-character word, "x" when it is none (jieba's
+    `word_tag_tab.get(char, "x")`)."""
+    import rjieba
+
+    return rjieba.tag(char, False)[0][1] if is_word(char) else "x"
+
+
+def _hmm_tags(run: str, out: Tagged) -> None:
+    """jieba's `POSTokenizer.__cut` on a run of Chinese characters."""
+    viterbi, states, start, trans, emit = _model()
+    _, route = viterbi(run, states, start, trans, emit)
+    begin = nexti = 0
+    for i, char in enumerate(run):
+        pos, tag = route[i]
+        if pos == "B":
+            begin = i
+        elif pos == "E":
+            out.append((run[begin : i + 1], tag))
+            nexti = i + 1
+        elif pos == "S":
+            out.append((char, tag))
+            nexti = i + 1
+    if nexti < len(run):
+        out.append((run[nexti:], route[nexti][1]))
+
+
+def _detail_tags(buf: str, out: Tagged) -> None:
+    """jieba's `POSTokenizer.__cut_detail`: a run the dictionary does not know."""
+    for blk in _HAN_DETAIL.split(buf):
+        if _HAN_DETAIL.match(blk):
+            _hmm_tags(blk, out)
+            continue
+        for x in _SKIP_DETAIL.split(blk):
+            if x:
+                out.append((x, "m" if _NUM.match(x) else "eng" if _ENG.match(x) else "x"))
+
+
+def _flush(buf: str, out: Tagged) -> None:
+    if len(buf) == 1:
+        out.append((buf, _char_tag(buf)))
+    elif not is_word(buf):
+        _detail_tags(buf, out)
+    else:
+        out.extend((c, _char_tag(c)) for c in buf)
+
+
+def _block_tags(block: str, out: Tagged) -> None:
+    """jieba's `POSTokenizer.__cut_DAG` on one block, from jieba-rs's dictionary route: runs
+    of single-character steps (jieba-rs joins runs of single letters and digits; no
+    dictionary word is made of them alone) go to `_flush`, words keep their dictionary tag."""
+    import rjieba
+
+    buf = ""
+    for word, tag in rjieba.tag(block, False):
+        if len(word) == 1 or (word.isascii() and word.isalnum()):
+            buf += word
+            continue
+        if buf:
+            _flush(buf, out)
+            buf = ""
+        out.append((word, tag))
+    if buf:
+        _flush(buf, out)
+
+
+def pos_tags(text: str) -> Tagged:
+    """(word, jieba POS flag) of every word of `text`, as `jieba.posseg.lcut(text)` gives them."""
+    if not fast_route_available():  # pragma: no cover - see the module's docstring
+        return [(p.word, p.flag) for p in _jieba_posseg().lcut(text)]
+    out: Tagged = []
+    for blk in _HAN_INTERNAL.split(text):
+        if _HAN_INTERNAL.match(blk):
+            _block_tags(blk, out)
+            continue
+        for x in _SKIP_INTERNAL.split(blk):
+            if _SKIP_INTERNAL.match(x):
+                out.append((x, "x"))
+            else:  # jieba tests the whole piece for letters: a quirk kept
+                out.extend((c, "m" if _NUM.match(c) else "eng" if _ENG.match(x) else "x") for c in x)
+    return out
