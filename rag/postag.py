@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import re
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,11 +34,6 @@ _NUM = re.compile(r"[\.0-9]+")
 
 Tagged = list[tuple[str, str]]
 
-_lock = threading.Lock()
-_hmm: tuple[Callable[..., Any], dict[str, Any], dict[Any, float], dict[Any, Any], dict[Any, Any]] | None = (
-    None
-)
-
 
 def _jieba_module(name: str) -> Any:
     """One of jieba's part-of-speech model files (`jieba/posseg/<name>.py`), loaded on its own:
@@ -55,21 +49,17 @@ def _jieba_module(name: str) -> Any:
     return module
 
 
-def _model() -> tuple[Callable[..., Any], dict[str, Any], dict[Any, float], dict[Any, Any], dict[Any, Any]]:
+@functools.cache
+def _model() -> tuple[Callable[..., Any], Any, Any, Any, Any]:
     """jieba's part-of-speech HMM: its Viterbi and its tables (char states, start,
     transitions, emissions), loaded once."""
-    global _hmm
-    if _hmm is None:
-        with _lock:
-            if _hmm is None:
-                _hmm = (
-                    _jieba_module("viterbi").viterbi,
-                    _jieba_module("char_state_tab").P,
-                    _jieba_module("prob_start").P,
-                    _jieba_module("prob_trans").P,
-                    _jieba_module("prob_emit").P,
-                )
-    return _hmm
+    return (
+        _jieba_module("viterbi").viterbi,
+        _jieba_module("char_state_tab").P,
+        _jieba_module("prob_start").P,
+        _jieba_module("prob_trans").P,
+        _jieba_module("prob_emit").P,
+    )
 
 
 def warm_up() -> None:
