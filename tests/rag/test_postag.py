@@ -70,3 +70,25 @@ def test_is_word_is_jiebas_dictionary() -> None:
     assert len(sample) > 1000
     assert all(bm25.is_word(w) == bool(freq[w]) for w in sample)  # words yes, their prefixes no
     assert not bm25.is_word("胡衡华")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.one_of(
+            st.sampled_from("长沙市委书记胡衡华出席全会报告工作常在此孟阿姨说李明钓鱼的了是"),
+            st.characters(min_codepoint=0x4E00, max_codepoint=0x9FD5),
+        ),
+        min_size=1,
+        max_size=16,
+    )
+)
+def test_the_hmm_finds_jiebas_route(run: str) -> None:
+    """rag.postag's Viterbi over arrays gives the route of jieba's own (`posseg.viterbi`),
+    ties included, for common and rare characters alike."""
+    from jieba.posseg.viterbi import viterbi
+
+    from rag.postag import _model
+
+    _, want = viterbi(run, pseg.char_state_tab_P, pseg.start_P, pseg.trans_P, pseg.emit_P)
+    assert _model()(run) == list(want)
