@@ -90,8 +90,8 @@ class _Viterbi:
         self._chars: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def _char(self, char: str) -> tuple[np.ndarray, np.ndarray]:
-        """The states `char` may take (a mask) and every state's emission of it, remembered
-        (a few thousand characters in all)."""
+        """The states `char` may take (a mask) and every state's emission of it, remembered:
+        about 2 KB per character, news uses a few thousand (jieba's range holds ~21,000)."""
         got = self._chars.get(char)
         if got is None:
             got = self._chars[char] = self._char_row(char)
