@@ -33,7 +33,7 @@ MIXED = [
 ]
 
 
-def _seed_sentences() -> list[str]:
+def seed_sentences() -> list[str]:
     out = []
     for path in sorted(SEEDS.glob("*.txt")):
         text = path.read_text(encoding="utf-8")
@@ -42,7 +42,7 @@ def _seed_sentences() -> list[str]:
 
 
 def test_seed_sentences_cut_as_jieba_cuts_them() -> None:
-    sentences = _seed_sentences()
+    sentences = seed_sentences()
     assert len(sentences) > 50
     for s in sentences:
         for text in (s, canonical_terms(s)):
@@ -58,11 +58,11 @@ def test_awkward_blocks_cut_as_jieba_cuts_them(text: str) -> None:
 
 
 # Characters that make jieba's blocks, its HMM runs and its dictionary words meet.
-_ALPHABET = "长沙市委书记胡衡华出席全会报告工作常在此孟阿姨说年月日第届次亿元万同比增长0123456789.%-+_#&abcgkTA恤股 \r\n，。、"
+ALPHABET = "长沙市委书记胡衡华出席全会报告工作常在此孟阿姨说年月日第届次亿元万同比增长0123456789.%-+_#&abcgkTA恤股 \r\n，。、"
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.text(alphabet=_ALPHABET, max_size=40))
+@given(st.text(alphabet=ALPHABET, max_size=40))
 def test_any_text_cuts_as_jieba_cuts_it(text: str) -> None:
     assert bm25.cut_for_search(text) == jieba.lcut_for_search(text)
     assert bm25.cut(text) == jieba.lcut(text)
@@ -82,7 +82,7 @@ def test_jieba_does_not_route_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_without_rjieba_the_tokens_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    texts = [*MIXED, *_seed_sentences()[:40]]
+    texts = [*MIXED, *seed_sentences()[:40]]
     fast = [bm25.tokenize(t) for t in texts]
     monkeypatch.setattr(bm25, "_fast_route", None)
     assert bm25.fast_route_available() is False

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from rag import bm25
 from rag.normalize import canonical_terms, to_simplified
 from rag.postag import pos_tags
-from tests.rag.test_bm25 import _ALPHABET, MIXED, _seed_sentences
+from tests.rag.test_bm25 import ALPHABET, MIXED, seed_sentences
 
 
 def jieba_tags(text: str) -> list[tuple[str, str]]:
@@ -22,7 +22,7 @@ def jieba_tags(text: str) -> list[tuple[str, str]]:
 
 
 def test_seed_sentences_are_tagged_as_jieba_tags_them() -> None:
-    sentences = _seed_sentences()
+    sentences = seed_sentences()
     assert len(sentences) > 50
     for s in sentences:
         for text in (s, to_simplified(s), canonical_terms(s)):
@@ -36,7 +36,7 @@ def test_awkward_blocks_are_tagged_as_jieba_tags_them(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(alphabet=_ALPHABET, max_size=40))
+@given(st.text(alphabet=ALPHABET, max_size=40))
 def test_any_text_is_tagged_as_jieba_tags_it(text: str) -> None:
     assert pos_tags(text) == jieba_tags(text)
 
