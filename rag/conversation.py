@@ -184,14 +184,9 @@ def _dedupe_contained(items: list[str]) -> list[str]:
 
 def _tokens(simplified: str) -> list[tuple[str, str, int]]:
     """jieba (word, flag, start) over Simplified text."""
-    from rag.postag import pos_tags
+    from rag.postag import tagged
 
-    out = []
-    pos = 0
-    for word, flag in pos_tags(simplified):
-        out.append((word, flag, pos))
-        pos += len(word)
-    return out
+    return [(simplified[a:b], flag, a) for a, b, flag in tagged(simplified)]
 
 
 def _meeting_display(m: re.Match[str]) -> str:

@@ -245,3 +245,14 @@ def pos_tags(text: str) -> Tagged:
             else:  # jieba tests the whole piece for letters: a quirk kept
                 out.extend((c, "m" if _NUM.match(c) else "eng" if _ENG.match(x) else "x") for c in x)
     return out
+
+
+@functools.lru_cache(maxsize=4096)  # the same sentences come back for related questions
+def tagged(text: str) -> tuple[tuple[int, int, str], ...]:
+    """(start, end, POS flag) of each word of `text`: `pos_tags` with offsets (jieba keeps every
+    character, so the words are contiguous)."""
+    out: list[tuple[int, int, str]] = []
+    for word, flag in pos_tags(text):
+        start = out[-1][1] if out else 0
+        out.append((start, start + len(word), flag))
+    return tuple(out)

@@ -9,13 +9,12 @@ the kind's expression nearest the anchors. None rather than a long guess; every 
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from dataclasses import dataclass
 
 from rag.normalize import fold_width, simplify_with_map, to_simplified
-from rag.postag import pos_tags
+from rag.postag import tagged
 
 logger = logging.getLogger(__name__)
 Span = tuple[int, int]
@@ -88,16 +87,6 @@ _HOLLOW = re.compile(
     r"[一之其等并且而及与和或的了着过也都就又还再被把将对向从在于以为是有个些这那此该各每某]+"
 )
 _NOMINAL = ("n", "j", "m", "q", "b", "eng")
-
-
-@functools.lru_cache(maxsize=4096)  # cache size only: tagging is the slow part
-def tagged(simplified: str) -> tuple[tuple[int, int, str], ...]:
-    """(start, end, POS flag) of each jieba word of a Simplified sentence."""
-    out: list[tuple[int, int, str]] = []
-    for word, flag in pos_tags(simplified):  # jieba keeps every character: words are contiguous
-        start = out[-1][1] if out else 0
-        out.append((start, start + len(word), flag))
-    return tuple(out)
 
 
 def _names(ss: str, tags: tuple[str, ...], rules: SpanRules) -> list[Span]:

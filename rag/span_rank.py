@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from rag.normalize import fold_width, simplify_with_map, to_simplified
+from rag.postag import tagged
 from rag.span import (
     CLAUSE,
     DATE,
@@ -37,7 +38,6 @@ from rag.span import (
     head_noun,
     hollow,
     rule_span,
-    tagged,
     to_original,
 )
 from rag.trees import TreeEnsemble

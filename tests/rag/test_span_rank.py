@@ -202,7 +202,8 @@ def test_rules_stay_a_separate_proposal() -> None:
 def test_features_of_all_candidates_at_once_match_one_by_one(question: str, sentence: str) -> None:
     """The per-position tables against a plain computation for each candidate (brute-force oracle)."""
     from rag.normalize import fold_width, to_simplified
-    from rag.span import CLAUSE, tagged
+    from rag.postag import tagged
+    from rag.span import CLAUSE
 
     found = candidates(question, "other", sentence, RULES)
     ss, qs = found.ss, fold_width(to_simplified(question))
