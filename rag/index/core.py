@@ -32,7 +32,7 @@ from rag.index.segment import Segment, remove_other_segments, write_segment
 from rag.index.snapshot import Snapshot
 from rag.index.store import STORE_FILE, Store, now_iso
 from rag.index.vectors import ANN_SPECS, ann_policy
-from rag.prepare import PreparedArticle
+from rag.prepare import PreparedArticle, RecentVectors
 from rag.records import AddStats, Article
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,8 @@ class Index:
         self._snap_mutex = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._segment: Segment | None = None
+        # vectors of the texts this index embedded last, so repeated boilerplate is embedded once
+        self.recent = RecentVectors()
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -237,6 +239,7 @@ class Index:
                 self.embedder,
                 target=self.chunk_target,
                 overlap=self.chunk_overlap,
+                recent=self.recent,
             )
             for i in range(0, len(todo), BATCH_ARTICLES)
         )

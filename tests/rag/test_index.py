@@ -416,3 +416,25 @@ def test_a_long_run_checkpoints_by_itself_once_enough_has_changed(tmp_path, monk
         index.delete(f"b{i}")
     assert index.snapshot().segment.name != first.name  # no add since: the deletes checkpointed
     index.close()
+
+
+def test_boilerplate_repeated_across_uploads_is_embedded_once(tmp_path):
+    notice = "本网站所提供的信息仅供参考之用，并不代表本网赞同其观点"
+    seen: list[str] = []
+
+    class Recording(FakeEmbedder):
+        def encode_documents(self, texts):  # type: ignore[no-untyped-def]
+            seen.extend(texts)
+            return super().encode_documents(texts)
+
+    index = Index.open(tmp_path / "ix", Recording())
+    first = Article(id="p1", title="甲公司年报", text=f"甲公司营收增长三成。{notice}。")
+    second = Article(id="p2", title="乙公司年报", text=f"乙公司利润下降一成。{notice}。")
+    index.add([first])
+    index.add([second])  # a second upload to the same open index
+    assert sum(t.startswith(notice) for t in seen) == 1
+    snap = index.snapshot()
+    rowids = snap.rowids_of(["p1", "p2"])
+    last = [np.asarray(snap.sentences(rowids[i]).vectors[-1], np.float32) for i in ("p1", "p2")]
+    assert np.array_equal(last[0], last[1])
+    assert np.allclose(last[1], FakeEmbedder().encode_documents([f"{notice}。"])[0], atol=2e-3)

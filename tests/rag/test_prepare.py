@@ -7,7 +7,7 @@ import pytest
 
 from rag import Article, FakeEmbedder
 from rag.chunk import chunk_text
-from rag.prepare import plan_chunks, prepare_articles
+from rag.prepare import RecentVectors, embed_plans, plan_chunks, prepare_articles
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -138,3 +138,55 @@ def test_ahead_stops_producing_when_the_consumer_stops():
         time.sleep(0.02)
     assert not any(t.name == "prepare-ahead" for t in threading.enumerate())
     assert len(made) <= 4  # the one handed over, one queued, one blocked: not the other 996
+
+
+BOILERPLATE = "本文为数据整理，不对您构成任何投资建议，投资有风险，请谨慎决策。"
+
+
+def _news(i: int) -> Article:
+    return Article(
+        id=f"n{i}", title=f"第{i}条消息", text=f"今天第{i}家公司公布了业绩，营收增长{i}成。{BOILERPLATE}"
+    )
+
+
+def test_a_repeated_text_is_embedded_once_with_the_same_vector():
+    emb = CountingEmbedder()
+    arts = [_news(i) for i in range(3)]
+    plans = [plan_chunks(a) for a in arts]
+    vecs = embed_plans(plans, emb)
+    assert emb.texts.count(BOILERPLATE) == 1  # three articles, one embedding
+    assert len(emb.texts) == len(set(emb.texts))
+    for p, v in zip(plans, vecs, strict=True):  # every article still gets a row per text, in order
+        assert np.array_equal(v, FakeEmbedder().encode_documents(list(p.embed_texts)))
+
+
+def test_recent_vectors_carry_over_between_batches_and_forget_the_least_recently_used():
+    emb = CountingEmbedder()
+    recent = RecentVectors(capacity=4)
+    first = prepare_articles([_news(0)], emb, recent=recent)
+    n = len(emb.texts)
+    second = prepare_articles([_news(1)], emb, recent=recent)
+    assert BOILERPLATE not in emb.texts[n:]  # held from the first batch
+    assert recent.reused_chars == len(BOILERPLATE)
+    for a, b in ((first[0], second[0]),):
+        assert a.sentence_vectors is not None and b.sentence_vectors is not None
+        assert np.array_equal(a.sentence_vectors[-1], b.sentence_vectors[-1])
+    assert np.array_equal(
+        second[0].vectors, prepare_articles([_news(1)], FakeEmbedder())[0].vectors
+    )  # the same chunks as without the memory
+    assert len(recent) <= 4
+    for i in range(2, 6):  # other texts push it out
+        prepare_articles([_news(i)], emb, recent=recent)
+        recent.remember([f"填充{i}{j}" for j in range(4)], np.zeros((4, emb.dim), np.float32))
+    n = len(emb.texts)
+    prepare_articles([_news(9)], emb, recent=recent)
+    assert BOILERPLATE in emb.texts[n:]
+
+
+def test_recent_vectors_keep_copies_not_views_of_the_batch():
+    recent = RecentVectors()
+    batch = np.ones((2, 3), np.float32)
+    recent.remember(["a", "b"], batch)
+    batch[:] = 0
+    held = recent.known(["a", "b", "c"])
+    assert set(held) == {"a", "b"} and held["a"].base is None and held["a"].sum() == 3
