@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
-from rag import Index, get_embedder, parse_records  # noqa: E402
+from rag import Embedder, Index, get_embedder, parse_records  # noqa: E402
 from rag.prepare import plan_chunks  # noqa: E402
 
 CORPUS = SHARED / "corpora" / "crud_news_2023.jsonl.gz"
@@ -40,6 +40,21 @@ def records(limit: int | None):  # type: ignore[no-untyped-def]
                 return
             if line.strip():
                 yield json.loads(line)
+
+
+class CountedEmbedder(Embedder):
+    """The embedder, counting the characters of the documents it is asked to embed (the
+    pipeline embeds a repeated text once: `rag.prepare.RecentVectors`)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.dim, self.chars = inner, inner.name, inner.dim, 0
+
+    def encode(self, texts, *, kind="document"):  # type: ignore[no-untyped-def]
+        return self.inner.encode(texts, kind=kind)
+
+    def encode_documents(self, texts):  # type: ignore[no-untyped-def]
+        self.chars += sum(map(len, texts))
+        return self.inner.encode_documents(texts)
 
 
 def dir_mb(path: Path) -> float:
@@ -88,17 +103,21 @@ def main() -> int:
         print(f"skipped: {CORPUS} is absent (the corpora live in ../shared)")
         return 0
     emb = get_embedder("use")
-    index = Index.open(args.index, emb)
+    counted = CountedEmbedder(emb)
+    index = Index.open(args.index, counted)
+    to_embed_chars = 0  # characters of the texts of the articles this run indexes
     t0 = time.perf_counter()
     added = chunks = unchanged = 0
     batch: list[dict] = []
     first_slice = None
 
     def flush() -> None:
-        nonlocal added, chunks, unchanged, first_slice
+        nonlocal added, chunks, unchanged, first_slice, to_embed_chars
         arts = parse_records(batch, CORPUS.name).articles
         if first_slice is None:
             first_slice = arts
+        todo, _ = index.pending(arts)
+        to_embed_chars += sum(len(t) for a in todo for t in plan_chunks(a).embed_texts)
         st = index.add(arts, progress=True)
         added, chunks, unchanged = added + st.added + st.updated, chunks + st.chunks, unchanged + st.unchanged
         rate = added / max(1e-9, time.perf_counter() - t0)
@@ -136,6 +155,9 @@ def main() -> int:
         "pipeline_over_embedder": (raw * args.sample / max(1, sample_texts)) / (added / wall)
         if added
         else None,
+        # the share of the indexed articles' text characters the embedder was given: a text
+        # repeated in the run (boilerplate) is embedded once while the index remembers it
+        "embedded_chars_share": counted.chars / to_embed_chars if to_embed_chars else None,
         "index_mb": dir_mb(args.index),
         "open_s": open_s,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
