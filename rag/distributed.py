@@ -34,7 +34,15 @@ import numpy as np
 from rag.embed import Embedder, SentenceTransformerEmbedder, get_embedder
 from rag.errors import EmbedderMismatchError, ZhiwenError
 from rag.ingest import merge_results
-from rag.prepare import ChunkPlan, PreparedArticle, embed_plans, finish, plan_chunks, tokenize_plan
+from rag.prepare import (
+    ChunkPlan,
+    PreparedArticle,
+    RecentVectors,
+    embed_plans,
+    finish,
+    plan_chunks,
+    tokenize_plan,
+)
 from rag.records import AddStats, Article, FileError, IngestResult
 
 logger = logging.getLogger(__name__)
@@ -268,10 +276,11 @@ class EmbedActor:
             self.embedder = SentenceTransformerEmbedder(spec[3:], device=device)
         else:
             self.embedder = get_embedder(spec)
+        self.recent = RecentVectors()  # each actor embeds a text it embedded lately only once
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
         plans: list[ChunkPlan] = list(batch["plan"])
-        vectors = embed_plans(plans, self.embedder)
+        vectors = embed_plans(plans, self.embedder, self.recent)
         return {
             "plan": _objects(plans),
             "tokens": _objects(list(batch["tokens"])),

@@ -48,6 +48,35 @@ def zhiwen(*args: str) -> list[str]:
 # --------------------------------------------------------------------------- no Ray needed
 
 
+def test_an_embed_actor_embeds_a_text_it_embedded_lately_once():
+    from rag import Article
+    from rag.distributed import EmbedActor
+    from rag.prepare import plan_chunks
+
+    notice = "以上内容由本站根据公开信息整理，不构成投资建议"
+    seen: list[str] = []
+
+    class Recording(FakeEmbedder):
+        def encode_documents(self, texts):  # type: ignore[no-untyped-def]
+            seen.extend(texts)
+            return super().encode_documents(texts)
+
+    actor = EmbedActor("fake", factory=Recording)
+    batches = [
+        [
+            plan_chunks(
+                Article(id=f"r{i}", title=f"第{i}只股票", text=f"第{i}只股票今天上涨了{i}%。{notice}。")
+            )
+        ]
+        for i in range(2)
+    ]
+    no_tokens = np.empty(1, dtype=object)
+    no_tokens[0] = ()
+    outs = [actor({"plan": np.array(b, dtype=object), "tokens": no_tokens}) for b in batches]
+    assert sum(t.startswith(notice) for t in seen) == 1
+    assert np.array_equal(outs[0]["vectors"][0][-1], outs[1]["vectors"][0][-1])
+
+
 def test_index_without_ray_imports_no_ray(tmp_path):
     code = (
         "import sys; from rag.cli import main; "
