@@ -52,16 +52,10 @@ def test_an_embed_actor_embeds_a_text_it_embedded_lately_once():
     from rag import Article
     from rag.distributed import EmbedActor
     from rag.prepare import plan_chunks
+    from tests.rag.embedder_helpers import RecordingEmbedder
 
     notice = "以上内容由本站根据公开信息整理，不构成投资建议"
-    seen: list[str] = []
-
-    class Recording(FakeEmbedder):
-        def encode_documents(self, texts):  # type: ignore[no-untyped-def]
-            seen.extend(texts)
-            return super().encode_documents(texts)
-
-    actor = EmbedActor("fake", factory=Recording)
+    actor = EmbedActor("fake", factory=RecordingEmbedder)
     batches = [
         [
             plan_chunks(
@@ -73,7 +67,7 @@ def test_an_embed_actor_embeds_a_text_it_embedded_lately_once():
     no_tokens = np.empty(1, dtype=object)
     no_tokens[0] = ()
     outs = [actor({"plan": np.array(b, dtype=object), "tokens": no_tokens}) for b in batches]
-    assert sum(t.startswith(notice) for t in seen) == 1
+    assert sum(t.startswith(notice) for t in actor.embedder.texts) == 1  # type: ignore[attr-defined]
     assert np.array_equal(outs[0]["vectors"][0][-1], outs[1]["vectors"][0][-1])
 
 

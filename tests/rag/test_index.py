@@ -14,6 +14,7 @@ import pytest
 
 from rag import Article, FakeEmbedder, Index
 from rag.errors import EmbedderMismatchError, IndexLockedError, IndexMissingError, InputError, NotFoundError
+from tests.rag.embedder_helpers import RecordingEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -172,25 +173,15 @@ def test_kill_during_index_leaves_committed_state_loadable(tmp_path, die_at):
     # the interrupted run, started again, embeds only what was not committed
     committed = stats["articles"] - 4
     arts = [Article(id=f"k{i}", title="t", text=f"第{i}篇。" * 50) for i in range(400)]
-    counting = _CountingEmbedder()
+    counting = RecordingEmbedder()
     resumed = Index.open(path, counting)
     st = resumed.add(arts)
     assert st.unchanged == committed and st.added == 400 - committed
-    assert counting.documents == {t for a in arts[committed:] for t in a.text.split("。") if t} | {"t"}
+    assert {t.rstrip("。") for t in counting.texts} == {
+        t for a in arts[committed:] for t in a.text.split("。") if t
+    } | {"t"}
     n_store = resumed.store.conn().execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
     assert resumed.snapshot().n_alive == n_store == resumed.stats()["chunks"]
-
-
-class _CountingEmbedder(FakeEmbedder):
-    """The fake embedder, remembering every document text it was asked to embed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.documents: set[str] = set()
-
-    def encode_documents(self, texts):  # type: ignore[no-untyped-def]
-        self.documents.update(t.rstrip("。") for t in texts)
-        return super().encode_documents(texts)
 
 
 def test_reader_in_another_process_sees_new_commits(tmp_path):
@@ -420,19 +411,13 @@ def test_a_long_run_checkpoints_by_itself_once_enough_has_changed(tmp_path, monk
 
 def test_boilerplate_repeated_across_uploads_is_embedded_once(tmp_path):
     notice = "本网站所提供的信息仅供参考之用，并不代表本网赞同其观点"
-    seen: list[str] = []
-
-    class Recording(FakeEmbedder):
-        def encode_documents(self, texts):  # type: ignore[no-untyped-def]
-            seen.extend(texts)
-            return super().encode_documents(texts)
-
-    index = Index.open(tmp_path / "ix", Recording())
+    emb = RecordingEmbedder()
+    index = Index.open(tmp_path / "ix", emb)
     first = Article(id="p1", title="甲公司年报", text=f"甲公司营收增长三成。{notice}。")
     second = Article(id="p2", title="乙公司年报", text=f"乙公司利润下降一成。{notice}。")
     index.add([first])
     index.add([second])  # a second upload to the same open index
-    assert sum(t.startswith(notice) for t in seen) == 1
+    assert sum(t.startswith(notice) for t in emb.texts) == 1
     snap = index.snapshot()
     rowids = snap.rowids_of(["p1", "p2"])
     last = [np.asarray(snap.sentences(rowids[i]).vectors[-1], np.float32) for i in ("p1", "p2")]

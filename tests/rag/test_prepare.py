@@ -8,17 +8,7 @@ import pytest
 from rag import Article, FakeEmbedder
 from rag.chunk import chunk_text
 from rag.prepare import RecentVectors, embed_plans, plan_chunks, prepare_articles
-
-
-class CountingEmbedder(FakeEmbedder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-
-    def encode(self, texts, *, kind="document"):  # type: ignore[no-untyped-def]
-        self.texts.extend(texts)
-        return super().encode(texts, kind=kind)
-
+from tests.rag.embedder_helpers import RecordingEmbedder
 
 ARTICLE = Article(
     id="x",
@@ -30,7 +20,7 @@ ARTICLE = Article(
 
 
 def test_each_sentence_is_embedded_once_and_chunks_are_their_mean():
-    emb = CountingEmbedder()
+    emb = RecordingEmbedder()
     (p,) = prepare_articles([ARTICLE], emb, target=120, overlap=40)
     plan = plan_chunks(ARTICLE, target=120, overlap=40)
     assert len(p.spans) > 3  # overlapping chunks ...
@@ -150,7 +140,7 @@ def _news(i: int) -> Article:
 
 
 def test_a_repeated_text_is_embedded_once_with_the_same_vector():
-    emb = CountingEmbedder()
+    emb = RecordingEmbedder()
     arts = [_news(i) for i in range(3)]
     plans = [plan_chunks(a) for a in arts]
     vecs = embed_plans(plans, emb)
@@ -161,7 +151,7 @@ def test_a_repeated_text_is_embedded_once_with_the_same_vector():
 
 
 def test_recent_vectors_carry_over_between_batches_and_forget_the_least_recently_used():
-    emb = CountingEmbedder()
+    emb = RecordingEmbedder()
     recent = RecentVectors(capacity=4)
     first = prepare_articles([_news(0)], emb, recent=recent)
     n = len(emb.texts)
