@@ -143,13 +143,15 @@ class CedictTable:
 
     def freq(self, heads: list[str]) -> dict[str, int]:
         """jieba's frequency of each headword (0 for a word jieba does not know)."""
-        if not heads:
-            return {}
+        out: dict[str, int] = {}
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT head, freq FROM freq WHERE head IN ({','.join('?' * len(heads))})", heads
-            ).fetchall()
-        return {h: n for h, n in rows}
+            for i in range(0, len(heads), 500):  # within any SQLite's limit on parameters
+                part = heads[i : i + 500]
+                rows = self._conn.execute(
+                    f"SELECT head, freq FROM freq WHERE head IN ({','.join('?' * len(part))})", part
+                )
+                out.update(rows)
+        return out
 
     def readings(self, spelled: str) -> tuple[frozenset[str], frozenset[str]]:
         """The characters read `spelled` (toneless pinyin), and the surnames read so."""
