@@ -53,6 +53,10 @@ def test_the_table_answers_as_the_dictionary_does(full) -> None:
     sample = rng.sample(heads, 1200)  # more than one query's worth of parameters
     freq = segmenter().get_FREQ
     assert tab.freq(sample) == {h: int(freq(h) or 0) for h in sample}
+    (path,) = full[0].glob("*.sqlite")
+    old_sqlite = sqlite3.connect(path)  # as an SQLite before 3.32: 999 parameters per statement
+    old_sqlite.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    assert cedict_table.CedictTable(old_sqlite).freq(sample) == tab.freq(sample)
     for spelled in [*rng.sample(sorted(readings), 500), "hu", "lv", "lu"]:
         chars, surnames = tab.readings(spelled)
         assert chars == {h for h, _ in readings[spelled] if len(h) == 1}
