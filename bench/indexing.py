@@ -96,9 +96,7 @@ def throughput(n: int, embedder_spec: str, rounds: int = 1, step: int = 0) -> di
     memory = RecentVectors()
     embedded: list[list[str]] = []
     for part_texts in texts:
-        unique = list(dict.fromkeys(part_texts))
-        known = memory.known(unique)
-        todo = [t for t in unique if t not in known]
+        _, todo = memory.partition(part_texts)
         memory.remember(todo, np.zeros((len(todo), 1), np.float32))
         embedded.append(todo)
     emb.encode_documents(texts[0][:32])  # warm up

@@ -82,8 +82,8 @@ STEPS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     ),
     "first English question: CC-CEDICT parsed, jieba's dictionary for frequencies (before)": (
         WORKER + "from rag import cedict_table",
-        "e = cedict_table._entries()\nsenses = {}\nfor k, h in cedict_table.sense_rows(e): senses.setdefault(k, []).append(h)\n"
-        "reads = list(cedict_table.reading_rows(e))\ncedict_table._jieba_freq()",
+        "e = cedict_table.dictionary_entries()\nsenses = {}\nfor k, h in cedict_table.sense_rows(e): senses.setdefault(k, []).append(h)\n"
+        "reads = list(cedict_table.reading_rows(e))\ncedict_table.word_frequency()",
         (),
     ),
 }

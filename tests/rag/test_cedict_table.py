@@ -32,13 +32,13 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, cedict_table.C
 @pytest.fixture
 def small(monkeypatch: pytest.MonkeyPatch) -> None:
     """A four-entry dictionary: builds in milliseconds."""
-    monkeypatch.setattr(cedict_table, "_entries", lambda: SMALL)
-    monkeypatch.setattr(cedict_table, "_jieba_freq", lambda: {"制造": 5, "生产": 9}.get)
+    monkeypatch.setattr(cedict_table, "dictionary_entries", lambda: SMALL)
+    monkeypatch.setattr(cedict_table, "word_frequency", lambda: {"制造": 5, "生产": 9}.get)
 
 
 def test_the_table_answers_as_the_dictionary_does(full) -> None:
     _, tab = full
-    entries = cedict_table._entries()
+    entries = cedict_table.dictionary_entries()
     senses: dict[str, list[str]] = {}
     for sense, head in cedict_table.sense_rows(entries):
         senses.setdefault(sense, []).append(head)

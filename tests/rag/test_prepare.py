@@ -178,5 +178,6 @@ def test_recent_vectors_keep_copies_not_views_of_the_batch():
     batch = np.ones((2, 3), np.float32)
     recent.remember(["a", "b"], batch)
     batch[:] = 0
-    held = recent.known(["a", "b", "c"])
+    held, todo = recent.partition(["a", "c", "b", "c"])
     assert set(held) == {"a", "b"} and held["a"].base is None and held["a"].sum() == 3
+    assert todo == ["c"]  # once, though asked for twice
