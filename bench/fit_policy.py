@@ -8,7 +8,8 @@
 2. Fits the sentence-scoring weights (coordinate ascent on the share of questions whose
    best-scored sentence holds the gold answer) and then the "not found" threshold (the
    highest coverage that keeps --keep of the answerable questions), with the shipped
-   decision functions (rag.answer.full_score, rag.answer.answerable).
+   decision functions (rag.answer.full_score, rag.answer.rank_sentences — the sentence
+   ranker of bench/fit_ranker.py, run that one first —, rag.answer.answerable).
 3. Cross-dataset protocol: fitted on CMRC 2018, reported on DRCD, and the reverse; the
    shipped policy is then fitted on both. Writes the policy with the table and the
    "not found" curve of the shipped policy in its `fitted` section.
@@ -48,6 +49,8 @@ from rag.answer import (  # noqa: E402
     choose,
     full_score,
     gather_evidence,
+    ordered,
+    rank_sentences,
     recorded_sentence,
     type_miss,
     write_policy,
@@ -88,6 +91,7 @@ def record(index: Index, item: QAItem, label: str, set_name: str, policy: Policy
         "kind": q.kind,
         "script": q.script,
         "has_terms": bool(q.terms),
+        "terms": q.terms,
         "sentences": [
             {
                 **{f: getattr(s, f) for f in RECORDED_FEATURES},
@@ -102,12 +106,16 @@ def record(index: Index, item: QAItem, label: str, set_name: str, policy: Policy
     }
 
 
+def recording_policy(policy: Policy) -> Policy:
+    """`policy` computing the answer-type feature for every candidate, so that any weights
+    can be replayed."""
+    return dataclasses.replace(policy, evidence=dataclasses.replace(policy.evidence, type_shortlist=10**6))
+
+
 def collect(root: Path, limit: int, policy: Policy) -> list[dict[str, Any]]:
     """Features of every candidate of `limit` answerable and `limit` deleted-source
     questions per set."""
-    # the answer-type feature for every candidate, so any weights can be replayed
-    evidence = dataclasses.replace(policy.evidence, type_shortlist=10**6)
-    recording = dataclasses.replace(policy, evidence=evidence)
+    recording = recording_policy(policy)
     emb = get_embedder("use")
     rng = random.Random(0)
     rows: list[dict[str, Any]] = []
@@ -137,7 +145,11 @@ def collect(root: Path, limit: int, policy: Policy) -> list[dict[str, Any]]:
 
 
 def replay(row: dict[str, Any]) -> tuple[Query, list[Sentence]]:
-    q = Query(row["question"], row["script"], "", "", row["kind"], terms=["t"] if row["has_terms"] else [])
+    if "terms" not in row:
+        raise SystemExit(
+            "this recording has no question terms (recorded before the sentence ranker): record it again"
+        )
+    q = Query(row["question"], row["script"], "", "", row["kind"], terms=row["terms"])
     return q, [
         recorded_sentence(d["article"], d["hit_rank"], d, d.get("text", ""), d.get("start", 0))
         for d in row["sentences"]
@@ -161,11 +173,13 @@ def replayed(rows: list[dict[str, Any]]) -> list[Replayed]:
 
 
 def best_of(policy: Policy, r: Replayed) -> int:
-    """The best sentence under the policy's weights; every sentence's `score` set to it, as
-    the stage does before deciding."""
+    """The best sentence under the policy's weights and sentence ranker; every sentence's
+    `score` and `rank` set, as the stage does before deciding."""
     for s in r.sents:
         s.score = full_score(policy.score, r.q, s)
-    return max(range(len(r.sents)), key=lambda i: r.sents[i].score)
+    rank_sentences(policy, r.q, r.sents)
+    best = ordered(r.sents)[0]
+    return next(i for i, s in enumerate(r.sents) if s is best)
 
 
 def top1(policy: Policy, data: list[Replayed]) -> float:
@@ -193,9 +207,10 @@ def with_weights(policy: Policy, **w: float) -> Policy:
     return dataclasses.replace(policy, score=dataclasses.replace(policy.score, **w))
 
 
-# the boundary's inputs, as rag.answer.answerable weighs them (BOUNDARY_V2: before format 3)
-BOUNDARY = ("ctx_cov", "dense", "type_miss", "score", "type_ok")
-BOUNDARY_V2 = ("ctx_cov", "dense", "type_miss")
+# the boundary's inputs, as rag.answer.answerable weighs them (BOUNDARY_BEFORE: before the
+# sentence ranker's score was one)
+BOUNDARY = ("ctx_cov", "dense", "type_miss", "score", "type_ok", "rank")
+BOUNDARY_BEFORE = ("ctx_cov", "dense", "type_miss", "score", "type_ok")
 
 
 def with_boundary(policy: Policy, bias: float, **w: float) -> Policy:
@@ -211,7 +226,7 @@ def boundary_inputs(policy: Policy, data: list[Replayed]) -> tuple[np.ndarray, n
     zh = [r for r in data if r.q.script != "en" and r.q.terms]
     x = np.array(
         [
-            [b.ctx_cov, b.dense, type_miss(r.q, b), b.score, b.type_ok]
+            [b.ctx_cov, b.dense, type_miss(r.q, b), b.score, b.type_ok, b.rank]
             for r in zh
             for b in [r.sents[best_of(policy, r)]]
         ]
@@ -373,8 +388,8 @@ def main() -> int:
                 "new_feature_values": {n: getattr(first.score, n) for n in NEW_FEATURES},
                 "after": summary(fitted, data[test]),
                 "refused_at_keep": {
-                    "inputs_v2": refused_at(
-                        fit_boundary(fitted, data[train], args.keep, BOUNDARY_V2), data[test], args.keep
+                    "inputs_before": refused_at(
+                        fit_boundary(fitted, data[train], args.keep, BOUNDARY_BEFORE), data[test], args.keep
                     ),
                     "inputs": refused_at(fitted, data[test], args.keep),
                 },
@@ -448,7 +463,7 @@ def main() -> int:
         "fitted": [
             "score.title_credit first, alone (moves unless it loses a held-apart set)",
             "score (coordinate ascent on top-1 sentence holds the gold answer; kept unless it helps both held-apart sets)",
-            "not_found.ctx_cov/dense/type_miss/score/type_ok/bias (logistic regression, shifted to keep --keep)",
+            "not_found.ctx_cov/dense/type_miss/score/type_ok/rank/bias (logistic regression, shifted to keep --keep)",
             "compose.next_chars (answer accuracy, median answer within --max-median-chars; 0 unless it helps both held-apart sets)",
         ],
         "set_by_hand": "compose (but next_chars), evidence, terms, types, not_found.min_own_coverage/_en/dense_only; "
@@ -460,8 +475,9 @@ def main() -> int:
         "coverage_only_curve": coverage_only,
         "shipped": summary(shipped, both),
     }
-    if "span_model" in base.fitted:  # written by bench/fit_spans.py, kept as it is
-        fitted_info["span_model"] = base.fitted["span_model"]
+    for kept in ("span_model", "sentence_model"):  # written by bench/fit_spans.py, bench/fit_ranker.py
+        if kept in base.fitted:
+            fitted_info[kept] = base.fitted[kept]
     out = dataclasses.replace(shipped, fitted=fitted_info)
     for row in table:
         print(
@@ -469,8 +485,8 @@ def main() -> int:
             f"{row['new_features']['top1_gold']:.3f} (new features {row['new_feature_values']}) -> "
             f"{row['after']['top1_gold']:.3f} (all weights); kept {row['before']['kept']:.3f} -> {row['after']['kept']:.3f}, "
             f"refused {row['before']['refused']:.3f} -> {row['after']['refused']:.3f}; "
-            f"refused at {args.keep} kept on {row['reported_on']}'s own curve: {row['refused_at_keep']['inputs_v2']:.3f} "
-            f"({', '.join(BOUNDARY_V2)}) -> {row['refused_at_keep']['inputs']:.3f} ({', '.join(BOUNDARY)})"
+            f"refused at {args.keep} kept on {row['reported_on']}'s own curve: {row['refused_at_keep']['inputs_before']:.3f} "
+            f"({', '.join(BOUNDARY_BEFORE)}) -> {row['refused_at_keep']['inputs']:.3f} ({', '.join(BOUNDARY)})"
         )
     for row in compose_table:
         print(

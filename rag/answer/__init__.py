@@ -1,20 +1,38 @@
 """The answer stage: question analysis -> candidate sentences with features -> the policy's
 decision -> verified citations (and a short answer span). Public API re-exported here."""
 
-from rag.answer.choose import answerable, choose, full_score, partial_score, type_miss
+from rag.answer.choose import (
+    answerable,
+    choose,
+    full_score,
+    ordered,
+    partial_score,
+    rank_sentences,
+    type_miss,
+)
 from rag.answer.features import RECORDED_FEATURES, Sentence, recorded_sentence
-from rag.answer.policy import POLICY_FILE, Policy, policy_from_dict, policy_to_dict, write_policy
+from rag.answer.policy import (
+    POLICY_FILE,
+    Policy,
+    SentenceModel,
+    policy_from_dict,
+    policy_to_dict,
+    write_policy,
+)
 from rag.answer.question import Query, analyse
+from rag.answer.rank import RANK_FEATURES, rank_features
 from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, score_sentences
 
 __all__ = [
     "NOT_FOUND",
     "POLICY_FILE",
+    "RANK_FEATURES",
     "RECORDED_FEATURES",
     "Evidence",
     "Policy",
     "Query",
     "Sentence",
+    "SentenceModel",
     "analyse",
     "answerable",
     "ask",
@@ -22,9 +40,12 @@ __all__ = [
     "cite",
     "full_score",
     "gather_evidence",
+    "ordered",
     "partial_score",
     "policy_from_dict",
     "policy_to_dict",
+    "rank_features",
+    "rank_sentences",
     "recorded_sentence",
     "score_sentences",
     "type_miss",

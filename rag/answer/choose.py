@@ -1,16 +1,18 @@
-"""The decision: score the candidate sentences with the policy's weights, say whether the best
-one answers, and pick the sentence(s) the answer is made of. Pure functions of the features
-and the policy (no index, no model), so recorded features replay exactly (the golden tests,
-bench/fit_policy.py)."""
+"""The decision: score the candidate sentences with the policy's weights, rank the best of
+them again with the sentence ranker, say whether the best one answers, and pick the
+sentence(s) the answer is made of. Pure functions of the features and the policy (no index, no
+model), so recorded features replay exactly (the golden tests, bench/fit_policy.py)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
 from rag.answer.features import Sentence, people
 from rag.answer.policy import Policy, ScoreWeights
 from rag.answer.question import Query
+from rag.answer.rank import RANK_FEATURES, rank_features
 
 _CLOSED = re.compile(r"[。！？!?；;」』”）)]$")
 
@@ -28,6 +30,34 @@ def partial_score(w: ScoreWeights, s: Sentence) -> float:
 
 def full_score(w: ScoreWeights, q: Query, s: Sentence) -> float:
     return partial_score(w, s) + (w.type_ok_list if q.kind == "list" else w.type_ok) * s.type_ok
+
+
+def rank_sentences(policy: Policy, q: Query, sents: Sequence[Sentence]) -> None:
+    """Set `rank` on every sentence (their `score` set): the sentence ranker's score for the
+    `shortlist` best by the score without the answer type (the ones that have an answer type),
+    -inf for the rest; 0 for all where there is no ranker or the question is English (the
+    ranker is fitted on Chinese questions): then the score alone orders them."""
+    model = policy.sentence_model
+    for s in sents:
+        s.rank = 0.0
+    if model.trees is None or q.script == "en" or not sents:
+        return
+    if model.features != RANK_FEATURES:
+        raise ValueError(
+            "sentence model: its features are not the ones this code computes; run bench/fit_ranker.py"
+        )
+    partial = [partial_score(policy.score, s) for s in sents]
+    short = sorted(range(len(sents)), key=lambda i: -partial[i])[: model.shortlist]
+    got = model.trees.predict(rank_features(q, sents, short, partial))
+    for s in sents:
+        s.rank = -math.inf
+    for i, r in zip(short, got, strict=True):
+        sents[i].rank = float(r)
+
+
+def ordered(sents: Sequence[Sentence]) -> list[Sentence]:
+    """The sentences best first (`rank`, then `score`), as `rank_sentences` left them."""
+    return sorted(sents, key=lambda s: (-s.rank, -s.score))
 
 
 def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
@@ -49,6 +79,7 @@ def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
         + nf.type_miss * type_miss(q, best)
         + nf.score * best.score
         + nf.type_ok * best.type_ok
+        + nf.rank * best.rank
     )
     return margin + nf.bias >= 0
 
@@ -64,7 +95,7 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
     as well, or else with the sentence that follows it when both are short; for a list
     question, list sentences of the best one's article merged."""
     c = policy.compose
-    ranked = sorted(sents, key=lambda s: -s.score)
+    ranked = ordered(sents)
     # a list question: lead with a sentence that holds a list, when one answers nearly as well,
     # and merge the article's other lists; a list sharing no word with the question is not the
     # one asked for (谁没有出席年会但列席了会议: not the list of those who attended)

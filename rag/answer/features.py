@@ -53,6 +53,7 @@ class Sentence:
     dense: float = 0.0
     type_ok: float = 0.0
     score: float = 0.0
+    rank: float = 0.0  # the sentence ranker's score (rag.answer.rank); -inf outside its shortlist
 
 
 # The features a recording of candidates keeps (bench/fit_policy.py, the golden decisions):
@@ -65,7 +66,7 @@ def recorded_sentence(
 ) -> Sentence:
     """A candidate rebuilt from recorded features (no index, no model), for replaying decisions."""
     hit = Hit(chunk_id=article, article_id=article, title="", text="", start=0, end=0, score=1.0)
-    s = Sentence(hit, rank, start, start + len(text), text, text)
+    s = Sentence(hit, rank, start, start + len(text), text, canonical_terms(text))
     for f in RECORDED_FEATURES:
         setattr(s, f, features[f])
     return s

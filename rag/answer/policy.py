@@ -20,7 +20,8 @@ from rag.trees import TreeEnsemble
 
 POLICY_FILE = Path(__file__).with_name("policy.json")
 SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
-FORMAT_VERSION = 6  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars
+SENTENCE_TREES_FILE = "sentence_trees.txt"  # the sentence ranker's trees, likewise
+FORMAT_VERSION = 7  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +43,17 @@ class NotFound:
     """Whether the best sentence answers a Chinese question: a linear boundary over how much
     of the question's weighted terms its passage and title cover (`ctx_cov`), its cosine with
     the question (`dense`), whether a number or date is asked for and the sentence holds none
-    (`type_miss`, 0 or 1), its score under the policy's weights (`score`) and its answer-type
-    feature (`type_ok`), fitted as a logistic regression on answerable vs deleted-source dev
-    questions: answered when the weighted sum of those plus `bias` is >= 0."""
+    (`type_miss`, 0 or 1), its score under the policy's weights (`score`), its answer-type
+    feature (`type_ok`) and the sentence ranker's score of it (`rank`, 0 without a ranker),
+    fitted as a logistic regression on answerable vs deleted-source dev questions: answered
+    when the weighted sum of those plus `bias` is >= 0."""
 
     ctx_cov: float
     dense: float
     type_miss: float
     score: float
     type_ok: float
+    rank: float
     bias: float
     min_own_coverage: float  # a follow-up's own words (not the carried ones) covered at least this much
     min_coverage_en: float  # English questions: ctx_cov alone (no English dev set to fit a boundary on)
@@ -103,6 +106,19 @@ class Terms:
 
 
 @dataclass(frozen=True, slots=True)
+class SentenceModel:
+    """The sentence ranker (rag.answer.rank, fitted by bench/fit_ranker.py): `trees` over
+    `features` rank again the best `shortlist` sentences of the linear score of a Chinese
+    question; `trees_file` is their LightGBM text model beside the policy file ("" and no
+    trees: the linear score decides alone)."""
+
+    features: tuple[str, ...] = ()
+    shortlist: int = 0
+    trees_file: str = ""
+    trees: TreeEnsemble | None = dataclasses.field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     score: ScoreWeights
     not_found: NotFound
@@ -112,6 +128,7 @@ class Policy:
     types: TypeCredit
     spans: SpanRules  # short answers: the rules' pick (rag.span), one candidate among others
     span_model: SpanModel  # short answers: the weights that rank the candidates (rag.span_rank)
+    sentence_model: SentenceModel  # the ranker of candidate sentences (rag.answer.rank)
     fitted: dict[str, Any]  # how the file was made: command, data, measured figures
 
     @staticmethod
@@ -150,8 +167,34 @@ def policy_from_dict(raw: dict[str, Any], where: str = "policy", folder: Path = 
         types=_section(TypeCredit, raw.get("types"), f"{where}: types"),
         spans=_section(SpanRules, raw.get("spans"), f"{where}: spans"),
         span_model=_span_model(raw.get("span_model"), f"{where}: span_model", folder),
+        sentence_model=_sentence_model(raw.get("sentence_model"), f"{where}: sentence_model", folder),
         fitted=dict(raw.get("fitted", {})),
     )
+
+
+def _trees(path: Path, where: str, command: str) -> TreeEnsemble:
+    try:
+        return TreeEnsemble.from_text(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{where}: cannot read its trees from {path}: {e}; run {command}") from e
+
+
+_SENTENCE_MODEL_KEYS = ("features", "shortlist", "trees_file")  # as written
+
+
+def _sentence_model(raw: Any, where: str, folder: Path) -> SentenceModel:
+    if not isinstance(raw, dict) or set(raw) != set(_SENTENCE_MODEL_KEYS):
+        got = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
+        raise ValueError(
+            f"{where}: expected the keys {sorted(_SENTENCE_MODEL_KEYS)}, found {got}; run bench/fit_ranker.py"
+        )
+    trees = _trees(folder / raw["trees_file"], where, "bench/fit_ranker.py") if raw["trees_file"] else None
+    if trees is not None and (trees.n_features != len(raw["features"]) or int(raw["shortlist"]) < 1):
+        raise ValueError(
+            f"{where}: its trees do not fit its features (or no shortlist); run bench/fit_ranker.py"
+        )
+    # whether the features are this code's is checked where they are used (rag.answer.choose)
+    return SentenceModel(tuple(raw["features"]), int(raw["shortlist"]), str(raw["trees_file"]), trees)
 
 
 _SPAN_MODEL_KEYS = (
@@ -171,15 +214,7 @@ def _span_model(raw: Any, where: str, folder: Path) -> SpanModel:
         raise ValueError(
             f"{where}: expected the keys {sorted(_SPAN_MODEL_KEYS)}, found {got}; run bench/fit_spans.py"
         )
-    trees = None
-    if raw["trees_file"]:
-        path = folder / raw["trees_file"]
-        try:
-            trees = TreeEnsemble.from_text(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise ValueError(
-                f"{where}: cannot read its trees from {path}: {e}; run bench/fit_spans.py"
-            ) from e
+    trees = _trees(folder / raw["trees_file"], where, "bench/fit_spans.py") if raw["trees_file"] else None
     # whether the features are this code's is checked where they are used (rag.span_rank), so
     # that bench/fit_spans.py can still load the rest of a policy after the features changed
     return SpanModel(
@@ -200,10 +235,10 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
         value = getattr(policy, f.name)
         if f.name == "fitted":
             out["fitted"] = value
-        elif f.name == "span_model":  # its trees are in their own file, named here
+        elif f.name in ("span_model", "sentence_model"):  # their trees are in their own files, named here
+            keys = _SPAN_MODEL_KEYS if f.name == "span_model" else _SENTENCE_MODEL_KEYS
             out[f.name] = {
-                k: list(v) if isinstance(v, tuple) else v
-                for k, v in ((k, getattr(value, k)) for k in _SPAN_MODEL_KEYS)
+                k: list(v) if isinstance(v, tuple) else v for k, v in ((k, getattr(value, k)) for k in keys)
             }
         else:
             out[f.name] = {
@@ -212,19 +247,30 @@ def policy_to_dict(policy: Policy) -> dict[str, Any]:
     return out
 
 
-def write_policy(policy: Policy, path: Path = POLICY_FILE, trees_text: str | None = None) -> None:
+def write_policy(
+    policy: Policy,
+    path: Path = POLICY_FILE,
+    trees_text: str | None = None,
+    sentence_trees_text: str | None = None,
+) -> None:
     """Write `policy` as the fitting commands do (one format for every writer).
 
-    `trees_text` (LightGBM's text format) is written beside it, under the name its span model
-    gives (`trees_file`), before the policy that names it. A policy whose span model names no
-    trees removes a `SPAN_TREES_FILE` an earlier fit left there, so the folder holds only what
-    the policy reads."""
+    `trees_text` and `sentence_trees_text` (LightGBM's text format) are written beside it,
+    under the names its span model and its sentence model give (`trees_file`), before the
+    policy that names them. A model that names no trees removes the file an earlier fit left
+    there (`SPAN_TREES_FILE`, `SENTENCE_TREES_FILE`), so the folder holds only what the policy
+    reads."""
     path = Path(path)
-    name = policy.span_model.trees_file
-    if trees_text is not None:
-        if not name:
-            raise ValueError("trees_text given for a span model that names no trees_file")
-        (path.parent / name).write_text(trees_text, encoding="utf-8")
+    models = (
+        (policy.span_model.trees_file, trees_text, SPAN_TREES_FILE, "span"),
+        (policy.sentence_model.trees_file, sentence_trees_text, SENTENCE_TREES_FILE, "sentence"),
+    )
+    for name, text, _, which in models:
+        if text is not None:
+            if not name:
+                raise ValueError(f"trees given for a {which} model that names no trees_file")
+            (path.parent / name).write_text(text, encoding="utf-8")
     path.write_text(json.dumps(policy_to_dict(policy), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    if not name:
-        path.with_name(SPAN_TREES_FILE).unlink(missing_ok=True)
+    for name, _, default, _ in models:
+        if not name:
+            path.with_name(default).unlink(missing_ok=True)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.answer.choose import answerable, choose, full_score, partial_score
+from rag.answer.choose import answerable, choose, full_score, ordered, partial_score, rank_sentences
 from rag.answer.features import (
     Sentence,
     candidates,
@@ -77,6 +77,7 @@ def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec: np.ndar
         s.type_ok = type_feature(q, s, policy.types)
     for s in sents:
         s.score = full_score(w, q, s)
+    rank_sentences(policy, q, sents)
 
 
 def gather_evidence(
@@ -202,7 +203,7 @@ def ask(
         question=question, answered=False, answer="", script=q.script, rewritten_question=rewritten
     )
     if ev.sentences:
-        best = max(ev.sentences, key=lambda s: s.score)
+        best = ordered(ev.sentences)[0]
         if answerable(policy, q, best):
             text, cited = compose(index, q, choose(policy, q, ev.sentences))
             if cited:

@@ -230,7 +230,7 @@ def test_a_follow_up_prefers_the_articles_the_previous_answer_cited(index_of):
     import dataclasses
 
     from rag import Article
-    from rag.answer import Policy, analyse, gather_evidence
+    from rag.answer import Policy, analyse, gather_evidence, ordered
 
     a = Article(id="a", title="年度报告", text="钢厂今年的产量为一百万吨。")
     b = Article(id="b", title="钢厂年度报告", text="钢厂今年的产量为两百万吨。")
@@ -241,7 +241,7 @@ def test_a_follow_up_prefers_the_articles_the_previous_answer_cited(index_of):
 
     def first(pol: Policy, prefer: tuple[str, ...]) -> str:
         ev = gather_evidence(index, q, prefer=prefer, policy=pol)
-        return max(ev.sentences, key=lambda s: s.score).hit.article_id
+        return ordered(ev.sentences)[0].hit.article_id
 
     assert first(policy, ()) == "b"  # without a conversation the better match answers
     assert first(no_bonus, ("a",)) == "b"  # preferring without a bonus changes nothing

@@ -5,7 +5,7 @@ must not change unnoticed: a change to scoring, list merging, the year rule, the
 threshold or the span model shows up here. The questions are written for these tests (none comes from an evaluation set).
 A second record keeps, for the same questions, every candidate sentence with its features and
 the policy's decision (answered or not, which candidates are chosen): replayed through
-`rag.answer.answerable`/`choose` with the shipped policy, no index or model needed, it catches
+`rag.answer.rank_sentences`/`answerable`/`choose` with the shipped policy, no index or model needed, it catches
 a change of the decision alone (weights, boundary, composition limits).
 After an intended change, look at the differences and record them again:
 
@@ -30,6 +30,8 @@ from rag.answer import (
     choose,
     full_score,
     gather_evidence,
+    ordered,
+    rank_sentences,
     recorded_sentence,
 )
 
@@ -80,7 +82,7 @@ def record_decision(index, question: str) -> dict:
     q = analyse(question)
     sents = gather_evidence(index, q).sentences
     policy = Policy.load()
-    best = max(sents, key=lambda s: s.score)
+    best = ordered(sents)[0]
     chosen = choose(policy, q, sents) if answerable(policy, q, best) else []
     return {
         "query": {"script": q.script, "kind": q.kind, "list_of_people": q.list_of_people, "terms": q.terms},
@@ -101,7 +103,8 @@ def replay(rec: dict) -> list[int]:
     sents = [recorded_sentence(c["article"], c["rank"], c, c["text"], c["start"]) for c in rec["candidates"]]
     for s in sents:
         s.score = full_score(policy.score, q, s)
-    best = max(sents, key=lambda s: s.score)
+    rank_sentences(policy, q, sents)
+    best = ordered(sents)[0]
     if not answerable(policy, q, best):
         return []
     return [sents.index(s) for s in choose(policy, q, sents)]

@@ -14,6 +14,7 @@ from rag.answer import (
     Policy,
     Query,
     Sentence,
+    SentenceModel,
     answerable,
     full_score,
     policy_from_dict,
@@ -76,6 +77,7 @@ def test_span_trees_are_read_from_beside_the_policy(tmp_path) -> None:
     policy and read from its folder; a policy whose trees file is missing is refused with the fix."""
     raw = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
     raw["span_model"] |= {"shortlist": 8, "trees_file": "trees.txt"}
+    raw["sentence_model"] = {"features": [], "shortlist": 0, "trees_file": ""}  # its trees: test_answer_rank
     copy = tmp_path / POLICY_FILE.name
     copy.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ValueError, match="fit_spans"):
@@ -244,7 +246,9 @@ def test_written_trees_sit_beside_the_policy_and_a_stale_file_is_removed(tmp_pat
     """The policy writer puts a span model's trees beside the policy that names them; writing
     a policy without trees removes the trees file an earlier fit left there."""
     out = tmp_path / POLICY_FILE.name
-    shipped = Policy.load()
+    shipped = dataclasses.replace(
+        Policy.load(), sentence_model=SentenceModel()
+    )  # its trees: test_answer_rank
     with_trees = dataclasses.replace(
         shipped, span_model=dataclasses.replace(shipped.span_model, trees_file=SPAN_TREES_FILE, shortlist=8)
     )
@@ -288,6 +292,7 @@ def test_fit_compose_reads_on_only_within_the_median_limit() -> None:
             "script": "zh-Hans",
             "kind": "other",
             "has_terms": True,
+            "terms": ["t"],
             "label": "answerable",
             "sentences": [{**s, "hit_rank": 0, "article": f"a{len(best)}"} for s in (first, second)],
         }

@@ -1,0 +1,200 @@
+"""Fit the sentence ranker (rag.answer.policy.SentenceModel, features rag.answer.rank) on the
+dev sets, one held apart each way.
+
+Every answerable question of CMRC 2018 dev and DRCD dev is asked of its dev index (its
+articles and 2,000 news distractors, as bench/devsets.py builds them), and its candidate
+sentences are recorded with their features, as bench/fit_policy.py records them. For each
+question the `--shortlist` best candidates of the linear score (the ones with an answer-type
+feature) are the ranker's group; those holding a gold answer are its positives. LightGBM
+LambdaRank is fitted on one set and the share of questions whose best sentence holds the gold
+is reported on the other, against the linear score alone, through the shipped decision
+(`rag.answer.rank_sentences`); then the reverse. The shipped ranker is fitted on both sets:
+its trees go into rag/answer/sentence_trees.txt (LightGBM's text format, read with numpy by
+rag.trees), its features and shortlist into the `sentence_model` section of
+rag/answer/policy.json, the figures under `fitted.sentence_model`.
+
+Then run bench/fit_policy.py: the "not found" boundary and the composition are fitted on the
+choices the ranker makes.
+
+    .venv/bin/python bench/fit_ranker.py --index DIR --features FILE   # DIR: bench/devsets.py --index DIR
+    .venv/bin/python bench/fit_ranker.py --features FILE --dry-run     # refit from the recording, report only
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.fit_policy import SETS, SHARED, Replayed, record, recording_policy, replayed  # noqa: E402
+from rag import Index, get_embedder  # noqa: E402
+from rag.answer import (  # noqa: E402
+    POLICY_FILE,
+    RANK_FEATURES,
+    Policy,
+    SentenceModel,
+    full_score,
+    partial_score,
+    rank_features,
+    write_policy,
+)
+from rag.answer.policy import SENTENCE_TREES_FILE  # noqa: E402
+from rag.evaluate import load_qa  # noqa: E402
+from rag.trees import TreeEnsemble  # noqa: E402
+
+
+def collect(root: Path, policy: Policy) -> list[dict[str, Any]]:
+    """The candidates of every answerable question of both sets, with their features."""
+    recording = recording_policy(policy)
+    emb = get_embedder("use")
+    rows = []
+    for set_name, fname in SETS.items():
+        index = Index.open(root / set_name, emb, create=False)
+        for item in load_qa(SHARED / "eval" / fname):
+            if (r := record(index, item, "answerable", set_name, recording)) is not None:
+                rows.append(r)
+        index.close()
+        print(f"{set_name}: recorded {sum(r['set'] == set_name for r in rows)} questions", file=sys.stderr)
+    return rows
+
+
+@dataclasses.dataclass
+class Groups:
+    x: list[np.ndarray]  # per question: its shortlist's RANK_FEATURES
+    gold: list[np.ndarray]  # per question: which of its shortlist hold a gold answer
+    linear_top1: float  # the share whose best sentence by the linear score alone holds the gold
+
+
+def groups(policy: Policy, data: list[Replayed], shortlist: int) -> Groups:
+    """The ranker's groups of the Chinese questions of `data` (as rag.answer.rank_sentences
+    forms them)."""
+    xs, golds, linear = [], [], []
+    for r in data:
+        if r.q.script == "en" or not r.answerable:
+            continue
+        for s in r.sents:
+            s.score = full_score(policy.score, r.q, s)
+        partial = [partial_score(policy.score, s) for s in r.sents]
+        short = sorted(range(len(r.sents)), key=lambda i: -partial[i])[:shortlist]
+        xs.append(rank_features(r.q, r.sents, short, partial))
+        golds.append(np.array([r.gold[i] for i in short], dtype=np.int32))
+        linear.append(r.gold[max(range(len(r.sents)), key=lambda i: r.sents[i].score)])
+    return Groups(xs, golds, float(np.mean(linear)))
+
+
+def fit(g: Groups, args: argparse.Namespace) -> tuple[TreeEnsemble, str]:
+    import lightgbm  # only here: fitting needs it, serving reads the text model with numpy
+
+    data = lightgbm.Dataset(np.vstack(g.x), np.concatenate(g.gold), group=[len(x) for x in g.x])
+    params = {
+        "objective": "lambdarank",
+        "num_leaves": args.leaves,
+        "learning_rate": args.learning_rate,
+        "min_data_in_leaf": args.min_data_in_leaf,
+        "lambdarank_truncation_level": 10,
+        "deterministic": True,
+        "num_threads": 2,
+        "seed": 0,
+        "verbose": -1,
+    }
+    booster = lightgbm.train(params, data, num_boost_round=args.rounds)
+    text = booster.model_to_string()
+    return TreeEnsemble.from_text(text), text
+
+
+def top1(trees: TreeEnsemble, g: Groups) -> float:
+    """The share of questions whose best sentence by the trees holds the gold answer."""
+    return float(
+        np.mean([gold[int(np.argmax(trees.predict(x)))] for x, gold in zip(g.x, g.gold, strict=True)])
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--index", default=str(ROOT / ".zhiwen" / "dev"), help="the dev indexes of bench/devsets.py"
+    )
+    ap.add_argument("--features", default=None, help="JSONL recording: read it if it exists, else write it")
+    ap.add_argument(
+        "--shortlist", type=int, default=None, help="candidates ranked (default: evidence.type_shortlist)"
+    )
+    ap.add_argument("--leaves", type=int, default=7, help="leaves per tree (at most 64)")
+    ap.add_argument("--rounds", type=int, default=300, help="boosting rounds")
+    ap.add_argument("--learning-rate", type=float, default=0.05)
+    ap.add_argument("--min-data-in-leaf", type=int, default=50)
+    ap.add_argument("--out", default=str(POLICY_FILE))
+    ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+    args = ap.parse_args()
+    policy = Policy.load(Path(args.out))
+    shortlist = args.shortlist or policy.evidence.type_shortlist
+    if shortlist > policy.evidence.type_shortlist:
+        ap.error(f"--shortlist is at most evidence.type_shortlist ({policy.evidence.type_shortlist})")
+    rec = Path(args.features) if args.features else None
+    if rec is not None and rec.exists():
+        rows = [json.loads(line) for line in rec.read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        root = Path(args.index)
+        if not (SHARED / "eval").is_dir() or not all((root / s / "BUILT").exists() for s in SETS):
+            print("skipped: needs ../shared and the dev indexes (run bench/devsets.py --index DIR first)")
+            return 0
+        rows = collect(root, policy)
+        if rec is not None:
+            rec.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    data = {s: groups(policy, replayed([r for r in rows if r["set"] == s]), shortlist) for s in SETS}
+    names = list(SETS)
+    table = []
+    for train, test in (names, names[::-1]):
+        trees, _ = fit(data[train], args)
+        row = {
+            "fitted_on": train,
+            "reported_on": test,
+            "questions": len(data[test].x),
+            "linear": round(data[test].linear_top1, 4),
+            "ranker": round(top1(trees, data[test]), 4),
+            "ranker_on_train": round(top1(trees, data[train]), 4),
+            "gold_in_shortlist": round(float(np.mean([g.any() for g in data[test].gold])), 4),
+        }
+        table.append(row)
+        print(
+            f"fit {train} -> {test} ({row['questions']} questions): best sentence holds the gold "
+            f"{row['linear']:.4f} (linear score) -> {row['ranker']:.4f} (ranker; on {train} itself "
+            f"{row['ranker_on_train']:.4f}); a gold sentence in the shortlist for {row['gold_in_shortlist']:.4f}",
+            flush=True,
+        )
+    both = Groups(
+        data[names[0]].x + data[names[1]].x,
+        data[names[0]].gold + data[names[1]].gold,
+        (data[names[0]].linear_top1 + data[names[1]].linear_top1) / 2,
+    )
+    trees, text = fit(both, args)
+    model = SentenceModel(RANK_FEATURES, shortlist, SENTENCE_TREES_FILE, trees)
+    fitted = dict(policy.fitted)
+    fitted["sentence_model"] = {
+        "command": "bench/fit_ranker.py " + " ".join(sys.argv[1:]),
+        "data": "every answerable question of CMRC 2018 dev and DRCD dev, asked of its dev index: "
+        + ", ".join(f"{n} {len(data[n].x)} questions" for n in names),
+        "trees": {k: getattr(args, k) for k in ("leaves", "rounds", "learning_rate", "min_data_in_leaf")},
+        "shortlist": shortlist,
+        "cross_dataset": table,
+        "shipped_on_both": {n: round(top1(trees, data[n]), 4) for n in names},
+    }
+    if not args.dry_run:
+        write_policy(
+            dataclasses.replace(policy, sentence_model=model, fitted=fitted),
+            Path(args.out),
+            sentence_trees_text=text,
+        )
+        print(f"wrote {args.out} and {Path(args.out).with_name(SENTENCE_TREES_FILE)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
