@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.fit_policy import SETS, SHARED, Replayed, record, recording_policy, replayed  # noqa: E402
+from bench.fit_policy import SETS, SHARED, Replayed, composed, record, recording_policy, replayed  # noqa: E402
 from rag import Index, get_embedder  # noqa: E402
 from rag.answer import (  # noqa: E402
     POLICY_FILE,
@@ -71,12 +71,16 @@ class Groups:
     x: list[np.ndarray]  # per question: its shortlist's RANK_FEATURES
     gold: list[np.ndarray]  # per question: which of its shortlist hold a gold answer
     linear_top1: float  # the share whose best sentence by the linear score alone holds the gold
+    misses: dict[str, int]  # the linear score's misses, by where the best-placed gold sentence was
 
 
 def groups(policy: Policy, data: list[Replayed], shortlist: int) -> Groups:
     """The ranker's groups of the Chinese questions of `data` (as rag.answer.rank_sentences
     forms them)."""
     xs, golds, linear = [], [], []
+    misses = dict.fromkeys(
+        ("same article, 2nd-5th", "same article, 6th or later", "another article", "none"), 0
+    )
     for r in data:
         if r.q.script == "en" or not r.answerable:
             continue
@@ -86,8 +90,18 @@ def groups(policy: Policy, data: list[Replayed], shortlist: int) -> Groups:
         short = sorted(range(len(r.sents)), key=lambda i: -partial[i])[:shortlist]
         xs.append(rank_features(r.q, r.sents, short, partial))
         golds.append(np.array([r.gold[i] for i in short], dtype=np.int32))
-        linear.append(r.gold[max(range(len(r.sents)), key=lambda i: r.sents[i].score)])
-    return Groups(xs, golds, float(np.mean(linear)))
+        order = sorted(range(len(r.sents)), key=lambda i: -r.sents[i].score)
+        linear.append(r.gold[order[0]])
+        if not r.gold[order[0]]:
+            place = next((k for k, i in enumerate(order) if r.gold[i]), None)
+            best = r.sents[order[0]].hit.article_id
+            if place is None:
+                misses["none"] += 1
+            elif r.sents[order[place]].hit.article_id != best:
+                misses["another article"] += 1
+            else:
+                misses["same article, 2nd-5th" if place < 5 else "same article, 6th or later"] += 1
+    return Groups(xs, golds, float(np.mean(linear)), misses)
 
 
 def fit(g: Groups, args: argparse.Namespace) -> tuple[TreeEnsemble, str]:
@@ -148,11 +162,16 @@ def main() -> int:
         rows = collect(root, policy)
         if rec is not None:
             rec.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    data = {s: groups(policy, replayed([r for r in rows if r["set"] == s]), shortlist) for s in SETS}
+    replays = {s: replayed([r for r in rows if r["set"] == s]) for s in SETS}
+    data = {s: groups(policy, replays[s], shortlist) for s in SETS}
     names = list(SETS)
     table = []
+    linear_only = dataclasses.replace(policy, sentence_model=SentenceModel())
     for train, test in (names, names[::-1]):
         trees, _ = fit(data[train], args)
+        ranked = dataclasses.replace(
+            policy, sentence_model=SentenceModel(RANK_FEATURES, shortlist, "", trees)
+        )
         row = {
             "fitted_on": train,
             "reported_on": test,
@@ -161,18 +180,27 @@ def main() -> int:
             "ranker": round(top1(trees, data[test]), 4),
             "ranker_on_train": round(top1(trees, data[train]), 4),
             "gold_in_shortlist": round(float(np.mean([g.any() for g in data[test].gold])), 4),
+            "linear_misses": data[test].misses,
+            # the answer as composed (rag.answer.choose), before "not found": a chosen sentence holds the gold
+            "answer_accuracy_linear": composed(linear_only, replays[test]),
+            "answer_accuracy_ranker": composed(ranked, replays[test]),
         }
         table.append(row)
         print(
             f"fit {train} -> {test} ({row['questions']} questions): best sentence holds the gold "
             f"{row['linear']:.4f} (linear score) -> {row['ranker']:.4f} (ranker; on {train} itself "
-            f"{row['ranker_on_train']:.4f}); a gold sentence in the shortlist for {row['gold_in_shortlist']:.4f}",
+            f"{row['ranker_on_train']:.4f}); a gold sentence in the shortlist for {row['gold_in_shortlist']:.4f}; "
+            f"the linear score's misses, by where the first gold sentence was: {row['linear_misses']}; "
+            f"answer accuracy before 'not found' (median characters) {row['answer_accuracy_linear']['accuracy']:.4f} "
+            f"({row['answer_accuracy_linear']['median_chars']}) -> {row['answer_accuracy_ranker']['accuracy']:.4f} "
+            f"({row['answer_accuracy_ranker']['median_chars']})",
             flush=True,
         )
     both = Groups(
         data[names[0]].x + data[names[1]].x,
         data[names[0]].gold + data[names[1]].gold,
         (data[names[0]].linear_top1 + data[names[1]].linear_top1) / 2,
+        {},
     )
     trees, text = fit(both, args)
     model = SentenceModel(RANK_FEATURES, shortlist, SENTENCE_TREES_FILE, trees)
