@@ -89,10 +89,13 @@ def rank_features(
     denses = np.array([sents[i].dense for i in shortlist])
     prev, nxt = _neighbours(sents)
     kind = [float(q.kind == k) for k in QUESTION_KINDS]
+    n_chars, n_pairs = max(1, len(q_chars)), max(1, len(q_pairs))
     rows = []
     for i in shortlist:
         s = sents[i]
-        chars = set(s.canon)
+        text = s.canon
+        # membership in the sentence's text, not sets of its characters: questions are short
+        mine = [c for c in q_chars if c in text]
         row = [
             s.cov,
             s.title_only,
@@ -107,8 +110,8 @@ def rank_features(
             s.cov - top_cov,
             float((scores > s.score).sum()),
             float((denses > s.dense).sum()),
-            len(q_chars & chars) / max(1, len(q_chars)),
-            len(q_pairs & _bigrams([s.canon])) / max(1, len(q_pairs)),
+            len(mine) / n_chars,
+            sum(p in text for p in q_pairs) / n_pairs,
             math.log1p(len(s.text)),
             float(bool(_DIGIT.search(s.canon))),
             float(bool(_CLOSED.search(s.text))),
@@ -121,7 +124,7 @@ def rank_features(
                 row += [-1.0] * len(_NEIGHBOUR)
                 continue
             u = sents[j]
-            both = len(q_chars & (chars | set(u.canon))) - len(q_chars & set(u.canon))
-            row += [u.cov, u.dense, partial[j] - top_score, both / max(1, len(q_chars))]
+            adds = sum(c not in u.canon for c in mine)  # question characters this one has, the neighbour not
+            row += [u.cov, u.dense, partial[j] - top_score, adds / n_chars]
         rows.append(row)
     return np.array(rows, dtype=np.float64)
