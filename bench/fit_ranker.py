@@ -42,8 +42,8 @@ from rag.answer import (  # noqa: E402
     Policy,
     SentenceModel,
     full_score,
-    partial_score,
     rank_features,
+    shortlist,
     write_policy,
 )
 from rag.answer.policy import SENTENCE_TREES_FILE  # noqa: E402
@@ -74,7 +74,7 @@ class Groups:
     misses: dict[str, int]  # the linear score's misses, by where the best-placed gold sentence was
 
 
-def groups(policy: Policy, data: list[Replayed], shortlist: int) -> Groups:
+def groups(policy: Policy, data: list[Replayed], n: int) -> Groups:
     """The ranker's groups of the Chinese questions of `data` (as rag.answer.rank_sentences
     forms them)."""
     xs, golds, linear = [], [], []
@@ -86,8 +86,7 @@ def groups(policy: Policy, data: list[Replayed], shortlist: int) -> Groups:
             continue
         for s in r.sents:
             s.score = full_score(policy.score, r.q, s)
-        partial = [partial_score(policy.score, s) for s in r.sents]
-        short = sorted(range(len(r.sents)), key=lambda i: -partial[i])[:shortlist]
+        short, partial = shortlist(policy.score, r.sents, n)
         xs.append(rank_features(r.q, r.sents, short, partial))
         golds.append(np.array([r.gold[i] for i in short], dtype=np.int32))
         order = sorted(range(len(r.sents)), key=lambda i: -r.sents[i].score)
@@ -148,8 +147,8 @@ def main() -> int:
     ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
     args = ap.parse_args()
     policy = Policy.load(Path(args.out))
-    shortlist = args.shortlist or policy.evidence.type_shortlist
-    if shortlist > policy.evidence.type_shortlist:
+    n_short = args.shortlist or policy.evidence.type_shortlist
+    if n_short > policy.evidence.type_shortlist:
         ap.error(f"--shortlist is at most evidence.type_shortlist ({policy.evidence.type_shortlist})")
     rec = Path(args.features) if args.features else None
     if rec is not None and rec.exists():
@@ -163,15 +162,13 @@ def main() -> int:
         if rec is not None:
             rec.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     replays = {s: replayed([r for r in rows if r["set"] == s]) for s in SETS}
-    data = {s: groups(policy, replays[s], shortlist) for s in SETS}
+    data = {s: groups(policy, replays[s], n_short) for s in SETS}
     names = list(SETS)
     table = []
     linear_only = dataclasses.replace(policy, sentence_model=SentenceModel())
     for train, test in (names, names[::-1]):
         trees, _ = fit(data[train], args)
-        ranked = dataclasses.replace(
-            policy, sentence_model=SentenceModel(RANK_FEATURES, shortlist, "", trees)
-        )
+        ranked = dataclasses.replace(policy, sentence_model=SentenceModel(RANK_FEATURES, n_short, "", trees))
         row = {
             "fitted_on": train,
             "reported_on": test,
@@ -203,14 +200,14 @@ def main() -> int:
         {},
     )
     trees, text = fit(both, args)
-    model = SentenceModel(RANK_FEATURES, shortlist, SENTENCE_TREES_FILE, trees)
+    model = SentenceModel(RANK_FEATURES, n_short, SENTENCE_TREES_FILE, trees)
     fitted = dict(policy.fitted)
     fitted["sentence_model"] = {
         "command": "bench/fit_ranker.py " + " ".join(sys.argv[1:]),
         "data": "every answerable question of CMRC 2018 dev and DRCD dev, asked of its dev index: "
         + ", ".join(f"{n} {len(data[n].x)} questions" for n in names),
         "trees": {k: getattr(args, k) for k in ("leaves", "rounds", "learning_rate", "min_data_in_leaf")},
-        "shortlist": shortlist,
+        "shortlist": n_short,
         "cross_dataset": table,
         "shipped_on_both": {n: round(top1(trees, data[n]), 4) for n in names},
     }

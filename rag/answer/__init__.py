@@ -8,6 +8,7 @@ from rag.answer.choose import (
     ordered,
     partial_score,
     rank_sentences,
+    shortlist,
     type_miss,
 )
 from rag.answer.features import RECORDED_FEATURES, Sentence, recorded_sentence
@@ -48,6 +49,7 @@ __all__ = [
     "rank_sentences",
     "recorded_sentence",
     "score_sentences",
+    "shortlist",
     "type_miss",
     "write_policy",
 ]

@@ -32,6 +32,14 @@ def full_score(w: ScoreWeights, q: Query, s: Sentence) -> float:
     return partial_score(w, s) + (w.type_ok_list if q.kind == "list" else w.type_ok) * s.type_ok
 
 
+def shortlist(w: ScoreWeights, sents: Sequence[Sentence], n: int) -> tuple[list[int], list[float]]:
+    """The indexes of the `n` best sentences by the score without the answer type (the ones
+    that get an answer type, and the ones the sentence ranker sees), and every sentence's
+    score without it."""
+    partial = [partial_score(w, s) for s in sents]
+    return sorted(range(len(sents)), key=lambda i: -partial[i])[:n], partial
+
+
 def rank_sentences(policy: Policy, q: Query, sents: Sequence[Sentence]) -> None:
     """Set `rank` on every sentence (their `score` set): the sentence ranker's score for the
     `shortlist` best by the score without the answer type (the ones that have an answer type),
@@ -46,8 +54,7 @@ def rank_sentences(policy: Policy, q: Query, sents: Sequence[Sentence]) -> None:
         raise ValueError(
             "sentence model: its features are not the ones this code computes; run bench/fit_ranker.py"
         )
-    partial = [partial_score(policy.score, s) for s in sents]
-    short = sorted(range(len(sents)), key=lambda i: -partial[i])[: model.shortlist]
+    short, partial = shortlist(policy.score, sents, model.shortlist)
     got = model.trees.predict(rank_features(q, sents, short, partial))
     for s in sents:
         s.rank = -math.inf

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.answer.choose import answerable, choose, full_score, ordered, partial_score, rank_sentences
+from rag.answer.choose import (
+    answerable,
+    choose,
+    full_score,
+    ordered,
+    partial_score,
+    rank_sentences,
+    shortlist,
+)
 from rag.answer.features import (
     Sentence,
     candidates,
@@ -73,8 +81,8 @@ def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec: np.ndar
     by_lexical = sorted(sents, key=lambda s: -partial_score(w, s))  # no cosine yet: lexical order
     dense_features(index, by_lexical, qvec, ev.dense_shortlist * factor)
     # the answer type (part-of-speech tagging is the slow part), for a shortlist only
-    for s in sorted(sents, key=lambda s: -partial_score(w, s))[: ev.type_shortlist * factor]:
-        s.type_ok = type_feature(q, s, policy.types)
+    for i in shortlist(w, sents, ev.type_shortlist * factor)[0]:
+        sents[i].type_ok = type_feature(q, sents[i], policy.types)
     for s in sents:
         s.score = full_score(w, q, s)
     rank_sentences(policy, q, sents)
