@@ -28,6 +28,7 @@ import random
 import shutil
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,25 @@ def record(index: Index, item: QAItem, label: str, set_name: str, policy: Policy
             for s in ev.sentences
         ],
     }
+
+
+def recording(
+    path: str | None, index: str, collect_rows: Callable[[Path], list[dict[str, Any]]]
+) -> list[dict[str, Any]] | None:
+    """The rows of the JSONL recording at `path` when it exists; else `collect_rows(root)` over
+    the dev indexes in `index`, written to `path` when one is given. None (and a message) when
+    ../shared or the dev indexes are missing."""
+    rec = Path(path) if path else None
+    if rec is not None and rec.exists():
+        return [json.loads(line) for line in rec.read_text(encoding="utf-8").splitlines() if line.strip()]
+    root = Path(index)
+    if not (SHARED / "eval").is_dir() or not all((root / s / "BUILT").exists() for s in SETS):
+        print("skipped: needs ../shared and the dev indexes (run bench/devsets.py --index DIR first)")
+        return None
+    rows = collect_rows(root)
+    if rec is not None:
+        rec.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return rows
 
 
 def recording_policy(policy: Policy) -> Policy:
@@ -357,17 +377,9 @@ def main() -> int:
     ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
     args = ap.parse_args()
     base = Policy.load()
-    rec = Path(args.features) if args.features else None
-    if rec is not None and rec.exists():
-        rows = [json.loads(line) for line in rec.read_text(encoding="utf-8").splitlines() if line.strip()]
-    else:
-        root = Path(args.index)
-        if not (SHARED / "eval").is_dir() or not all((root / s / "BUILT").exists() for s in SETS):
-            print("skipped: needs ../shared and the dev indexes (run bench/devsets.py --index DIR first)")
-            return 0
-        rows = collect(root, args.limit, base)
-        if rec is not None:
-            rec.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    rows = recording(args.features, args.index, lambda root: collect(root, args.limit, base))
+    if rows is None:
+        return 0
     data = {s: replayed([r for r in rows if r["set"] == s]) for s in SETS}
     base = with_weights(base, **NEUTRAL)
     names = list(SETS)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.fit_policy import SETS, SHARED, Replayed, composed, record, recording_policy, replayed  # noqa: E402
+from bench.fit_policy import (  # noqa: E402
+    SETS,
+    SHARED,
+    Replayed,
+    composed,
+    record,
+    recording,
+    recording_policy,
+    replayed,
+)
 from rag import Index, get_embedder  # noqa: E402
 from rag.answer import (  # noqa: E402
     POLICY_FILE,
@@ -150,17 +158,9 @@ def main() -> int:
     n_short = args.shortlist or policy.evidence.type_shortlist
     if n_short > policy.evidence.type_shortlist:
         ap.error(f"--shortlist is at most evidence.type_shortlist ({policy.evidence.type_shortlist})")
-    rec = Path(args.features) if args.features else None
-    if rec is not None and rec.exists():
-        rows = [json.loads(line) for line in rec.read_text(encoding="utf-8").splitlines() if line.strip()]
-    else:
-        root = Path(args.index)
-        if not (SHARED / "eval").is_dir() or not all((root / s / "BUILT").exists() for s in SETS):
-            print("skipped: needs ../shared and the dev indexes (run bench/devsets.py --index DIR first)")
-            return 0
-        rows = collect(root, policy)
-        if rec is not None:
-            rec.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    rows = recording(args.features, args.index, lambda root: collect(root, policy))
+    if rows is None:
+        return 0
     replays = {s: replayed([r for r in rows if r["set"] == s]) for s in SETS}
     data = {s: groups(policy, replays[s], n_short) for s in SETS}
     names = list(SETS)

@@ -182,12 +182,16 @@ def _trees(path: Path, where: str, command: str) -> TreeEnsemble:
 _SENTENCE_MODEL_KEYS = ("features", "shortlist", "trees_file")  # as written
 
 
-def _sentence_model(raw: Any, where: str, folder: Path) -> SentenceModel:
-    if not isinstance(raw, dict) or set(raw) != set(_SENTENCE_MODEL_KEYS):
+def _with_keys(raw: Any, keys: tuple[str, ...], where: str, command: str) -> dict[str, Any]:
+    """`raw`, when it is a dict with exactly `keys`; else an error that names the command to run."""
+    if not isinstance(raw, dict) or set(raw) != set(keys):
         got = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
-        raise ValueError(
-            f"{where}: expected the keys {sorted(_SENTENCE_MODEL_KEYS)}, found {got}; run bench/fit_ranker.py"
-        )
+        raise ValueError(f"{where}: expected the keys {sorted(keys)}, found {got}; run {command}")
+    return raw
+
+
+def _sentence_model(raw: Any, where: str, folder: Path) -> SentenceModel:
+    raw = _with_keys(raw, _SENTENCE_MODEL_KEYS, where, "bench/fit_ranker.py")
     trees = _trees(folder / raw["trees_file"], where, "bench/fit_ranker.py") if raw["trees_file"] else None
     if trees is not None and (trees.n_features != len(raw["features"]) or int(raw["shortlist"]) < 1):
         raise ValueError(
@@ -209,11 +213,7 @@ _SPAN_MODEL_KEYS = (
 
 
 def _span_model(raw: Any, where: str, folder: Path) -> SpanModel:
-    if not isinstance(raw, dict) or set(raw) != set(_SPAN_MODEL_KEYS):
-        got = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
-        raise ValueError(
-            f"{where}: expected the keys {sorted(_SPAN_MODEL_KEYS)}, found {got}; run bench/fit_spans.py"
-        )
+    raw = _with_keys(raw, _SPAN_MODEL_KEYS, where, "bench/fit_spans.py")
     trees = _trees(folder / raw["trees_file"], where, "bench/fit_spans.py") if raw["trees_file"] else None
     # whether the features are this code's is checked where they are used (rag.span_rank), so
     # that bench/fit_spans.py can still load the rest of a policy after the features changed
