@@ -111,10 +111,13 @@ def groups(policy: Policy, data: list[Replayed], n: int) -> Groups:
     return Groups(xs, golds, float(np.mean(linear)), misses)
 
 
-def fit(g: Groups, args: argparse.Namespace) -> tuple[TreeEnsemble, str]:
+def fit(sets: list[Groups], args: argparse.Namespace) -> tuple[TreeEnsemble, str]:
+    """The trees fitted on the groups of `sets` together, and their LightGBM text model."""
     import lightgbm  # only here: fitting needs it, serving reads the text model with numpy
 
-    data = lightgbm.Dataset(np.vstack(g.x), np.concatenate(g.gold), group=[len(x) for x in g.x])
+    xs = [x for g in sets for x in g.x]
+    golds = [gold for g in sets for gold in g.gold]
+    data = lightgbm.Dataset(np.vstack(xs), np.concatenate(golds), group=[len(x) for x in xs])
     params = {
         "objective": "lambdarank",
         "num_leaves": args.leaves,
@@ -167,7 +170,7 @@ def main() -> int:
     table = []
     linear_only = dataclasses.replace(policy, sentence_model=SentenceModel())
     for train, test in (names, names[::-1]):
-        trees, _ = fit(data[train], args)
+        trees, _ = fit([data[train]], args)
         ranked = dataclasses.replace(policy, sentence_model=SentenceModel(RANK_FEATURES, n_short, "", trees))
         row = {
             "fitted_on": train,
@@ -193,13 +196,7 @@ def main() -> int:
             f"({row['answer_accuracy_ranker']['median_chars']})",
             flush=True,
         )
-    both = Groups(
-        data[names[0]].x + data[names[1]].x,
-        data[names[0]].gold + data[names[1]].gold,
-        (data[names[0]].linear_top1 + data[names[1]].linear_top1) / 2,
-        {},
-    )
-    trees, text = fit(both, args)
+    trees, text = fit([data[n] for n in names], args)
     model = SentenceModel(RANK_FEATURES, n_short, SENTENCE_TREES_FILE, trees)
     fitted = dict(policy.fitted)
     fitted["sentence_model"] = {

@@ -158,7 +158,7 @@ def policy_from_dict(raw: dict[str, Any], where: str = "policy", folder: Path = 
             f"{where}: format_version {raw.get('format_version')!r}, this code reads {FORMAT_VERSION}; "
             "run bench/fit_policy.py to write a current policy"
         )
-    return Policy(
+    policy = Policy(
         score=_section(ScoreWeights, raw.get("score"), f"{where}: score"),
         not_found=_section(NotFound, raw.get("not_found"), f"{where}: not_found"),
         compose=_section(Compose, raw.get("compose"), f"{where}: compose"),
@@ -170,6 +170,13 @@ def policy_from_dict(raw: dict[str, Any], where: str = "policy", folder: Path = 
         sentence_model=_sentence_model(raw.get("sentence_model"), f"{where}: sentence_model", folder),
         fitted=dict(raw.get("fitted", {})),
     )
+    # the ranker sees sentences with an answer type only: its shortlist is within that one
+    if policy.sentence_model.shortlist > policy.evidence.type_shortlist:
+        raise ValueError(
+            f"{where}: sentence_model.shortlist {policy.sentence_model.shortlist} is longer than "
+            f"evidence.type_shortlist {policy.evidence.type_shortlist}; run bench/fit_ranker.py"
+        )
+    return policy
 
 
 def _trees(path: Path, where: str, command: str) -> TreeEnsemble:

@@ -199,3 +199,12 @@ def test_sentence_trees_are_written_and_read_beside_the_policy(tmp_path) -> None
         write_policy(
             dataclasses.replace(with_trees, sentence_model=SentenceModel()), out, sentence_trees_text="t"
         )
+
+
+def test_a_ranker_shortlist_longer_than_the_answer_type_shortlist_is_refused() -> None:
+    """The ranker was fitted on sentences that all have an answer type: its shortlist may not
+    reach past the ones that get one."""
+    raw = json.loads(POLICY_FILE.read_text(encoding="utf-8"))
+    raw["sentence_model"]["shortlist"] = raw["evidence"]["type_shortlist"] + 1
+    with pytest.raises(ValueError, match="type_shortlist"):
+        policy_from_dict(raw)
