@@ -17,6 +17,7 @@ import functools
 import logging
 import re
 import threading
+from collections.abc import Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +185,20 @@ def canonical_terms(text: str) -> str:
         t = t.replace(long, short)
     t = _CENTRAL_PLENUM_RE.sub(r"\1届\2中全会", t)
     return _PLENUM_RE.sub(r"\1届\2次全会", t)
+
+
+def canonical_texts(texts: Sequence[str]) -> list[str]:
+    """`canonical_terms` of each text, converted together: one OpenCC call for all (joined by
+    line breaks, which no conversion crosses) instead of one per text. A text holding a line
+    break is converted on its own."""
+    joinable = [t for t in texts if "\n" not in t]
+    if len(joinable) < 2:
+        return [canonical_terms(t) for t in texts]
+    got = canonical_terms("\n".join(joinable)).split("\n")
+    if len(got) != len(joinable):  # pragma: no cover - no conversion adds or removes a line break
+        return [canonical_terms(t) for t in texts]
+    done = iter(got)
+    return [canonical_terms(t) if "\n" in t else next(done) for t in texts]
 
 
 def expand_query(query: str) -> str:

@@ -23,7 +23,7 @@ from rag.answer.question import ALTERNATIVES, Query, years_named
 from rag.bm25 import cut
 from rag.chunk import split_long, split_sentences
 from rag.index import Index, SentenceRows
-from rag.normalize import canonical_terms, to_simplified
+from rag.normalize import canonical_terms, canonical_texts, to_simplified
 from rag.postag import pos_tags
 from rag.records import Hit
 from rag.retrieve import term_idf
@@ -102,7 +102,9 @@ def candidates(
             if (h.article_id, s) in seen or not text[s:e].strip():
                 continue
             seen.add((h.article_id, s))
-            out.append(Sentence(h, rank, s, e, text[s:e], canonical_terms(text[s:e]), vec))
+            out.append(Sentence(h, rank, s, e, text[s:e], "", vec))
+    for s, canon in zip(out, canonical_texts([s.text for s in out]), strict=True):
+        s.canon = canon
     return out
 
 

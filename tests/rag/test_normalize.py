@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from rag.bm25 import tokenize, tokenize_query
 from rag.normalize import (
     canonical_terms,
+    canonical_texts,
     chinese_to_int,
     detect_script,
     expand_query,
@@ -101,3 +102,28 @@ def test_simplify_map_points_into_the_original(text):
     assert len(mapping) == len(out)
     assert all(0 <= m < len(text) for m in mapping)
     assert mapping == sorted(mapping)
+
+
+def test_canonical_texts_converts_together_as_one_by_one():
+    texts = [
+        "第十三屆委員會第八次全體會議",  # numerals and abbreviations folded
+        "三",  # a numeral at the end: the next text's counter must not make it a number
+        "年後",
+        "第",
+        "十二屆人民代表大會",
+        "頭髮\n乾燥",  # a line break of its own: converted alone
+        "ＧＤＰ１２３",
+        "",
+    ]
+    assert canonical_texts(texts) == [canonical_terms(t) for t in texts]
+    assert canonical_texts([]) == []
+
+
+@given(
+    st.lists(
+        st.text(alphabet="一二三十年月日第屆届次全體會議長沙發展頭髮乾燥ＡＢ１２，。 \n", max_size=12),
+        max_size=8,
+    )
+)
+def test_canonical_texts_matches_canonical_terms(texts):
+    assert canonical_texts(texts) == [canonical_terms(t) for t in texts]
