@@ -103,8 +103,8 @@ def candidates(
                 continue
             seen.add((h.article_id, s))
             out.append(Sentence(h, rank, s, e, text[s:e], "", vec))
-    for s, canon in zip(out, canonical_texts([s.text for s in out]), strict=True):
-        s.canon = canon
+    for sent, canon in zip(out, canonical_texts([x.text for x in out]), strict=True):
+        sent.canon = canon
     return out
 
 
