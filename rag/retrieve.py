@@ -49,7 +49,22 @@ def _shingles(text: str, n: int = 4) -> set[str]:
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / max(1, len(a | b))
+    inter = len(a & b)
+    return inter / max(1, len(a) + len(b) - inter)
+
+
+def _near_duplicate(sh: set[str], seen: Sequence[set[str]]) -> bool:
+    """Whether `sh` has a Jaccard similarity of at least DUPLICATE_JACCARD with any of `seen`.
+    Jaccard is at most the ratio of the smaller set's size to the larger's, so pairs whose
+    sizes differ by more than that are skipped without intersecting them."""
+    n = len(sh)
+    for o in seen:
+        m = len(o)
+        if min(n, m) < DUPLICATE_JACCARD * max(n, m):
+            continue
+        if _jaccard(sh, o) >= DUPLICATE_JACCARD:
+            return True
+    return False
 
 
 def fuse(
@@ -103,19 +118,25 @@ def candidates(
     return cands
 
 
-def _coalesce(picked: list[tuple[Candidate, int, int, int]]) -> list[tuple[Candidate, int, int, int]]:
-    """Merge overlapping or touching spans of one article; the best-scored candidate stands for the span."""
-    out: list[tuple[Candidate, int, int, int]] = []
-    for c, art, s, e in picked:
-        for i, (pc, pa, ps, pe) in enumerate(out):
-            if pa == art and s <= pe and e >= ps:
-                out[i] = (pc, pa, min(ps, s), max(pe, e))
-                break
-        else:
-            out.append((c, art, s, e))
-    if len(out) < len(picked):
-        return _coalesce(out)  # a merged span may now touch another
-    return out
+Span = tuple[Candidate, int, int, int]  # candidate, article rowid, start, end
+
+
+def _add_span(spans: list[Span], new: Span) -> None:
+    """Add `new` to `spans` (pairwise apart, best first), merging it with every span of the same
+    article that it overlaps or touches. The earliest of those (the best-scored candidate) stands
+    for the merged span, in its place. The spans already there neither overlap nor touch one
+    another, so the union of `new` with the spans it touches touches no other: one pass is enough."""
+    _, art, s, e = new
+    touching = [i for i, (_, pa, ps, pe) in enumerate(spans) if pa == art and s <= pe and e >= ps]
+    if not touching:
+        spans.append(new)
+        return
+    first = touching[0]
+    lo = min(s, *(spans[i][2] for i in touching))
+    hi = max(e, *(spans[i][3] for i in touching))
+    spans[first] = (spans[first][0], art, lo, hi)
+    for i in reversed(touching[1:]):
+        del spans[i]
 
 
 def to_hits(state: Snapshot, cands: Sequence[Candidate], top_k: int) -> list[Hit]:
@@ -129,10 +150,11 @@ def hits_with_texts(
 ) -> tuple[list[Hit], dict[str, str], dict[str, int]]:
     """`to_hits`, the stored text of each hit's article (by article id), read once, and the
     article's rowid (the stored version the offsets refer to)."""
-    picked: list[tuple[Candidate, int, int, int]] = []  # cand, art rowid, start, end
+    picked: list[Span] = []
     for c in cands:
-        picked.append((c, int(state.article_rowids[c.pos]), int(state.starts[c.pos]), int(state.ends[c.pos])))
-        picked = _coalesce(picked)
+        _add_span(
+            picked, (c, int(state.article_rowids[c.pos]), int(state.starts[c.pos]), int(state.ends[c.pos]))
+        )
         if len(picked) >= top_k * 3:
             break
     rowids = [a for _, a, _, _ in picked]
@@ -149,7 +171,7 @@ def hits_with_texts(
             continue  # deleted while we looked
         passage = text[s:e]
         sh = _shingles(passage)
-        if any(_jaccard(sh, o) >= DUPLICATE_JACCARD for o in seen):
+        if _near_duplicate(sh, seen):
             continue  # a reprint of a passage already listed
         seen.append(sh)
         hits.append(

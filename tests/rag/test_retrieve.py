@@ -9,12 +9,14 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rag import Article, FakeEmbedder, Filters, Index, search
 from rag.bm25 import tokenize_query
 from rag.errors import InputError
 from rag.prepare import plan_chunks, tokenize_plan
-from rag.retrieve import candidates, query_term_ids
+from rag.retrieve import DUPLICATE_JACCARD, Candidate, _add_span, _near_duplicate, candidates, query_term_ids
 
 QUERIES = [
     "十三届八次全会有哪些人出席",
@@ -175,3 +177,55 @@ def test_bad_queries_are_refused(corpus_index):
             search(corpus_index, "长沙", top_k=bad)
     # the library sets no upper limit: ZHIWEN_MAX_TOP_K is applied at the edges
     assert len(search(corpus_index, "长沙", top_k=500)) <= 500
+
+
+def _coalesce_oracle(picked):
+    """The merge as first written: rescan the whole list until no two spans of one article
+    overlap or touch."""
+    out = []
+    for c, art, s, e in picked:
+        for i, (pc, pa, ps, pe) in enumerate(out):
+            if pa == art and s <= pe and e >= ps:
+                out[i] = (pc, pa, min(ps, s), max(pe, e))
+                break
+        else:
+            out.append((c, art, s, e))
+    return _coalesce_oracle(out) if len(out) < len(picked) else out
+
+
+_spans = st.lists(
+    st.tuples(st.integers(0, 2), st.integers(0, 60), st.integers(1, 25)).map(
+        lambda t: (t[0], t[1], t[1] + t[2])
+    ),
+    max_size=25,
+)
+
+
+@given(_spans)
+def test_spans_are_merged_as_by_rescanning_everything(spans):
+    got: list = []
+    picked: list = []
+    for n, (art, s, e) in enumerate(spans):
+        item = (Candidate(n, 0.0, 0.0), art, s, e)
+        _add_span(got, item)
+        picked = _coalesce_oracle([*picked, item])
+        assert [(c.pos, a, s0, e0) for c, a, s0, e0 in got] == [(c.pos, a, s0, e0) for c, a, s0, e0 in picked]
+
+
+def test_a_span_bridging_two_others_merges_all_three_into_the_first():
+    spans: list = []
+    for n, (s, e) in enumerate([(0, 10), (20, 30), (50, 60), (9, 21)]):
+        _add_span(spans, (Candidate(n, 0.0, 0.0), 7, s, e))
+    assert [(c.pos, s, e) for c, _, s, e in spans] == [(0, 0, 30), (2, 50, 60)]
+
+
+_shingle_sets = st.lists(
+    st.frozensets(st.integers(0, 12), max_size=12).map(lambda f: {str(x) for x in f}), max_size=8
+)
+
+
+@given(st.frozensets(st.integers(0, 12), max_size=12), _shingle_sets)
+def test_near_duplicate_agrees_with_comparing_every_pair(first, seen):
+    sh = {str(x) for x in first}
+    expected = any(len(sh & o) / max(1, len(sh | o)) >= DUPLICATE_JACCARD for o in seen)
+    assert _near_duplicate(sh, seen) is expected
