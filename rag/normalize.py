@@ -50,9 +50,18 @@ _FW_TABLE = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _FW_TABLE[0x3000] = 0x20
 
 
+_FULL_WIDTH_RUN = re.compile("[\uff01-\uff5e\u3000]+")
+
+
+def _fold_run(m: re.Match[str]) -> str:
+    return m.group().translate(_FW_TABLE)
+
+
 def fold_width(text: str) -> str:
-    """Full-width ASCII (Ａ１！) to half-width; length-preserving."""
-    return text.translate(_FW_TABLE)
+    """Full-width ASCII (Ａ１！) to half-width; length-preserving. Only the runs of full-width
+    characters are translated: `str.translate` over a whole Chinese text (where they are the
+    punctuation) is twice as slow."""
+    return _FULL_WIDTH_RUN.sub(_fold_run, text)
 
 
 def simplify_with_map(text: str) -> tuple[str, list[int]]:
@@ -183,6 +192,8 @@ def canonical_terms(text: str) -> str:
     t = numerals_to_arabic(t)
     for long, short in _ABBREVIATIONS:
         t = t.replace(long, short)
+    if "届" not in t:  # both plenum patterns need it; searching for them is the slow part
+        return t
     t = _CENTRAL_PLENUM_RE.sub(r"\1届\2中全会", t)
     return _PLENUM_RE.sub(r"\1届\2次全会", t)
 

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from rag.bm25 import tokenize, tokenize_query
 from rag.normalize import (
+    _ABBREVIATIONS,
     canonical_terms,
     canonical_texts,
     chinese_to_int,
@@ -127,3 +128,56 @@ def test_canonical_texts_converts_together_as_one_by_one():
 )
 def test_canonical_texts_matches_canonical_terms(texts):
     assert canonical_texts(texts) == [canonical_terms(t) for t in texts]
+
+
+_FOLD_ALPHABET = "长沙，。！？：；（）ＡＢｚ１２　 \n abc1\uff5e\uff5f\u3001"
+
+
+@given(st.text(alphabet=_FOLD_ALPHABET, max_size=40))
+def test_fold_width_translates_every_full_width_character(text):
+    expected = "".join(
+        " " if c == "\u3000" else chr(ord(c) - 0xFEE0) if "\uff01" <= c <= "\uff5e" else c for c in text
+    )
+    assert fold_width(text) == expected
+
+
+def _canonical_every_step(text: str) -> str:
+    """canonical_terms as first written: every step over every text, no shortcut."""
+    import re
+
+    t = numerals_to_arabic(fold_width(to_simplified(text)).lower())
+    for long, short in _ABBREVIATIONS:
+        t = t.replace(long, short)
+    t = re.sub(r"第?(\d+)届中央委员会第?(\d+)次全会", r"\1届\2中全会", t)
+    return re.sub(r"第?(\d+)届(?:[\u4e00-\u9fff]{0,6}?委员会)?第?(\d+)次全会", r"\1届\2次全会", t)
+
+
+_PIECES = [
+    "第",
+    "十三",
+    "八",
+    "届",
+    "屆",
+    "次",
+    "中央",
+    "委员会",
+    "委員會",
+    "全体会议",
+    "全會",
+    "长沙市",
+    "Ａ１",
+    "，",
+    " ",
+]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+def test_canonical_terms_takes_every_step_where_it_matters(text):
+    assert canonical_terms(text) == _canonical_every_step(text)
+
+
+def test_plenum_names_fold_with_and_without_the_count_word():
+    assert canonical_terms("中共长沙市第十三届委员会第八次全体会议") == "中共长沙市13届8次全会"
+    assert canonical_terms("十九届中央委员会第五次全体会议") == "19届5中全会"
+    assert canonical_terms("长沙市第十三届委员会第八次全体会议") == "长沙市13届8次全会"
+    assert canonical_terms("第八次全体会议") == "第8次全会"
