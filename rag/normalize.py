@@ -199,17 +199,21 @@ def canonical_terms(text: str) -> str:
 
 
 def canonical_texts(texts: Sequence[str]) -> list[str]:
-    """`canonical_terms` of each text, converted together: one OpenCC call for all (joined by
-    line breaks, which no conversion crosses) instead of one per text. A text holding a line
-    break is converted on its own."""
-    joinable = [t for t in texts if "\n" not in t]
-    if len(joinable) < 2:
+    """`canonical_terms` of each text, converted together: one OpenCC call for all, joined by
+    line breaks (which no conversion crosses: OpenCC's phrases, the numeral and plenum patterns
+    and the abbreviations hold none), instead of one per text."""
+    if len(texts) < 2:
         return [canonical_terms(t) for t in texts]
-    got = canonical_terms("\n".join(joinable)).split("\n")
-    if len(got) != len(joinable):  # pragma: no cover - no conversion adds or removes a line break
+    lines = canonical_terms("\n".join(texts)).split("\n")
+    counts = [t.count("\n") + 1 for t in texts]
+    if len(lines) != sum(counts):  # pragma: no cover - no conversion adds or removes a line break
         return [canonical_terms(t) for t in texts]
-    done = iter(got)
-    return [canonical_terms(t) if "\n" in t else next(done) for t in texts]
+    out: list[str] = []
+    at = 0
+    for n in counts:
+        out.append("\n".join(lines[at : at + n]))
+        at += n
+    return out
 
 
 def expand_query(query: str) -> str:

@@ -154,22 +154,26 @@ class Words:
 
 
 def coverage(
-    terms: Sequence[str], weights: Sequence[float], canon: str, words: Callable[[str, str], bool]
+    groups: Sequence[Sequence[str]], weights: Sequence[float], canon: str, words: Callable[[str, str], bool]
 ) -> float:
-    """Weighted share of the terms found in `canon`. A one-character term counts only as a
-    word of its own (水 is not found in the name 李水生): `words(char, canon)` says."""
+    """Weighted share of the terms found in `canon`, each term given as its alternatives (see
+    `alternatives`). A one-character term counts only as a word of its own (水 is not found in
+    the name 李水生): `words(char, canon)` says."""
     total = sum(weights)
     if total <= 0:
         return 0.0
     found = 0.0
-    for t, w in zip(terms, weights, strict=True):
-        if any(a in canon and (len(a) > 1 or a.isdigit() or words(a, canon)) for a in t.split(ALTERNATIVES)):
-            found += w
+    for group, w in zip(groups, weights, strict=True):
+        for a in group:
+            if a in canon and (len(a) > 1 or a.isdigit() or words(a, canon)):
+                found += w
+                break
     return found / total
 
 
-def _found(term: str, canon: str) -> bool:
-    return any(a in canon for a in term.split(ALTERNATIVES))
+def alternatives(terms: Sequence[str]) -> list[list[str]]:
+    """Each term's alternatives (an English word's Chinese renderings), split once per question."""
+    return [t.split(ALTERNATIVES) for t in terms]
 
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -192,6 +196,15 @@ def subject(title: str, asked: str) -> str:
     return t if t and t in asked else ""
 
 
+def context_texts(sents: Sequence[Sentence]) -> dict[str, str]:
+    """The canonical text each sentence's passage gives it as context, by chunk id: the
+    article's title, its publication date as written in Chinese and the passage, converted
+    in one call for all passages."""
+    hits = list({s.hit.chunk_id: s.hit for s in sents}.values())
+    texts = canonical_texts([f"{h.title}\n{written_date(h)}\n{h.text}" for h in hits])
+    return {h.chunk_id: t for h, t in zip(hits, texts, strict=True)}
+
+
 def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[float], window: int) -> None:
     """Set cov, ctx_cov, own_cov, retrieval on every sentence."""
     top_hit = max((s.hit.score for s in sents), default=1.0) or 1.0
@@ -199,33 +212,35 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
     # person the article is about) says little about which sentence answers: weigh terms by
     # their sentence-level rarity as well when choosing the sentence.
     n_s = len(sents)
+    groups = alternatives(q.terms)
     local = [
-        w * math.log(1.0 + n_s / (1.0 + sum(1 for s in sents if _found(t, s.canon))))
-        for t, w in zip(q.terms, weights, strict=True)
+        w * math.log(1.0 + n_s / (1.0 + sum(1 for s in sents if any(a in s.canon for a in g))))
+        for g, w in zip(groups, weights, strict=True)
     ]
-    own = [(t, w) for t, w in zip(q.terms, weights, strict=True) if t not in q.carried]
+    own = [(g, w) for t, g, w in zip(q.terms, groups, weights, strict=True) if t not in q.carried]
     words = Words(window)
     by_chunk: dict[str, tuple[float, float]] = {}  # the passage's coverages, once per passage
+    contexts = context_texts(sents)
     titles: dict[str, str] = {}
     asked = canonical_terms(q.simplified)
     for s in sents:
         got = by_chunk.get(s.hit.chunk_id)
         if got is None:
-            ctx = canonical_terms(f"{s.hit.title}\n{written_date(s.hit)}\n{s.hit.text}")
+            ctx = contexts[s.hit.chunk_id]
             own_cov = 1.0
             # a follow-up: its own words must be covered too, not just the carried context
             if q.carried and own:
-                own_cov = coverage([t for t, _ in own], [w for _, w in own], ctx, words)
-            got = by_chunk[s.hit.chunk_id] = (coverage(q.terms, weights, ctx, words), own_cov)
+                own_cov = coverage([g for g, _ in own], [w for _, w in own], ctx, words)
+            got = by_chunk[s.hit.chunk_id] = (coverage(groups, weights, ctx, words), own_cov)
         s.ctx_cov, s.own_cov = got
-        s.cov = coverage(q.terms, local, s.canon, words)
+        s.cov = coverage(groups, local, s.canon, words)
         # an article whose title the question names is about that subject, and every sentence
         # of it speaks of it, named or not (本鱼栖息在…): the terms of the title a sentence
         # lacks are credited to it by the policy's share
         title = titles.get(s.hit.article_id)
         if title is None:  # once per article: setdefault would convert the title per sentence
             title = titles[s.hit.article_id] = subject(s.hit.title, asked)
-        s.title_only = coverage(q.terms, local, f"{title}\n{s.canon}", words) - s.cov if title else 0.0
+        s.title_only = coverage(groups, local, f"{title}\n{s.canon}", words) - s.cov if title else 0.0
         s.retrieval = s.hit.score / top_hit
 
 

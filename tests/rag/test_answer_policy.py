@@ -154,7 +154,7 @@ def test_a_one_character_term_counts_only_where_it_is_a_word() -> None:
     assert words("水", "今年全市的水质持续改善，市民喝上了放心水")
     long = "这是一段很长的文字，" * 30 + "市领导程水泉出席。"  # far from the start: the window still sees it
     assert not words("水", long)
-    assert coverage(["水", "领导"], [1.0, 1.0], "市领导程水泉出席", words) == 0.5
+    assert coverage([["水"], ["领导"]], [1.0, 1.0], "市领导程水泉出席", words) == 0.5
 
 
 def test_the_shipped_boundary_refuses_weak_evidence_and_keeps_strong() -> None:
@@ -304,3 +304,23 @@ def test_fit_compose_reads_on_only_within_the_median_limit() -> None:
     assert fitted.compose.next_chars == min(n for n in NEXT_CHARS if n >= 42)
     assert composed(fitted, data) == {"accuracy": 1.0, "median_chars": 42}
     assert fit_compose(p, data, max_median=30).compose.next_chars == 0
+
+
+def test_each_passage_context_is_its_title_date_and_text_canonical() -> None:
+    from rag.answer.features import context_texts
+    from rag.normalize import canonical_terms
+
+    hits = [
+        dataclasses.replace(
+            HIT,
+            chunk_id="a#0",
+            title="長沙市第十三屆委員會",
+            text="第八次全體會議\n召開",
+            published="2019-09-24",
+        ),
+        dataclasses.replace(HIT, chunk_id="b#1", title="头条", text="ＧＤＰ增长三个百分点", published=None),
+    ]
+    sents = [dataclasses.replace(sentence(), hit=h) for h in (hits[0], hits[1], hits[0])]
+    got = context_texts(sents)
+    assert got == {h.chunk_id: canonical_terms(f"{h.title}\n{written_date(h)}\n{h.text}") for h in hits}
+    assert got["a#0"].startswith("长沙市第13届委员会\n2019年9月24日\n第8次全会")

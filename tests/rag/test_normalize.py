@@ -112,7 +112,7 @@ def test_canonical_texts_converts_together_as_one_by_one():
         "年後",
         "第",
         "十二屆人民代表大會",
-        "頭髮\n乾燥",  # a line break of its own: converted alone
+        "頭髮\n乾燥",  # a line break of its own
         "ＧＤＰ１２３",
         "",
     ]
