@@ -145,6 +145,9 @@ class Lexical:
     df_removed: np.ndarray  # per term id: dead persisted positions holding it
     n_alive: int
     total_len: float
+    # per position, BM25's length normalisation k1 * (1 - b + b * len / avgdl): computed once
+    # per snapshot instead of for every posting of every query term
+    norm: np.ndarray
 
     @classmethod
     def build(
@@ -161,7 +164,10 @@ class Lexical:
         total = (
             float(np.asarray(base.doc_len, dtype=np.float64).sum()) - dead_lens + float(delta.doc_len.sum())
         )
-        return cls(base, delta, doc_len, alive, removed, int(alive.sum()), total)
+        n_alive = int(alive.sum())
+        avgdl = max(total / max(1, n_alive), 1e-9)
+        norm = (K1 * (1.0 - B) + (K1 * B / avgdl) * doc_len).astype(np.float32)
+        return cls(base, delta, doc_len, alive, removed, n_alive, total, norm)
 
     def df(self, term_ids: np.ndarray) -> np.ndarray:
         out = np.zeros(term_ids.shape[0], dtype=np.float64)
@@ -184,8 +190,7 @@ class Lexical:
         ids = np.array(sorted({int(t) for t in term_ids if t >= 0}), dtype=np.int64)
         if ids.size == 0 or self.n_alive == 0:
             return out
-        avgdl = self.total_len / max(1, self.n_alive)
-        weights = self.idf(ids)
+        weights = self.idf(ids) * (K1 + 1.0)
         offset = self.base.n
         for term, w in zip(ids.tolist(), weights.tolist(), strict=True):
             for part, off in ((self.base, 0), (self.delta, offset)):
@@ -194,9 +199,14 @@ class Lexical:
                 lo, hi = int(part.indptr[term]), int(part.indptr[term + 1])
                 if lo == hi:
                     continue
-                pos = np.asarray(part.positions[lo:hi], dtype=np.int64) + off
-                tf = np.asarray(part.tf[lo:hi])
-                norm = K1 * (1.0 - B + B * self.doc_len[pos] / max(avgdl, 1e-9))
-                out[pos] += (w * tf * (K1 + 1.0) / (tf + norm)).astype(np.float32)
+                pos = part.positions[lo:hi].astype(np.intp)  # numpy indexes by intp
+                if off:
+                    pos += off
+                tf = part.tf[lo:hi]
+                x = np.take(self.norm, pos)
+                x += tf
+                np.divide(tf, x, out=x)
+                x *= w  # idf * (k1 + 1) * tf / (tf + norm)
+                out[pos] += x
         out[~self.alive] = 0.0
         return out
