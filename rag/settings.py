@@ -36,6 +36,16 @@ class Settings(BaseSettings):
         128.0, gt=0, description="bytes that concurrent uploads may hold while being read, process-wide"
     )
     max_upload_jobs: int = Field(2, ge=1, description="background upload jobs running at once")
+    answer_slots: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description=(
+            "questions (ask and search) one server process works on at once; the rest wait their turn. "
+            "Answering is CPU work under one GIL: several at once in a process only time-slice its core, "
+            "which lowers throughput and stretches the slowest answers. Answers an LLM writes do not take one"
+        ),
+    )
     background_upload_bytes: int = Field(256 * 1024, ge=0, description="uploads larger than this run as jobs")
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag import Index, ask, parse_bytes, parse_records
+from rag import Index, ask, parse_bytes, parse_records, search
 from rag.errors import IndexLockedError, InputError
 from rag.ingest import SUPPORTED_TYPES, IngestLimits, supported
-from rag.records import AddStats, Answer, Article, FileError, Filters, Turn
+from rag.records import AddStats, Answer, Article, FileError, Filters, Hit, Turn
 from rag.settings import Settings
 from server.errors import ApiError
 from server.jobs import Job, JobContext, JobRegistry, file_error_dict
@@ -140,6 +140,9 @@ class Service:
         self._on_added = on_added
         self._write = threading.Lock()
         self._job_slots = threading.BoundedSemaphore(settings.max_upload_jobs)
+        # questions worked on at once (see Settings.answer_slots); the others wait in their
+        # request threads, first come first served
+        self._answer_slots = threading.BoundedSemaphore(settings.answer_slots)
         self._waiting = 0
         self._refusals: dict[str, ApiError] = {}  # job id -> why its upload held nothing usable
 
@@ -305,7 +308,18 @@ class Service:
     ) -> Answer:
         question = check_question(question, self.settings, field=field)
         top_k = check_top_k(top_k, self.settings)
-        return ask(index, question, top_k=top_k, filters=filters, history=list(history), llm=llm)
+        if llm is not None:  # most of its time is the LLM's reply, waited for on the network
+            return ask(index, question, top_k=top_k, filters=filters, history=list(history), llm=llm)
+        with self._answer_slots:
+            return ask(index, question, top_k=top_k, filters=filters, history=list(history))
+
+    def search(
+        self, index: Index, query: str, *, top_k: int = 10, filters: Filters | None = None
+    ) -> list[Hit]:
+        query = check_question(query, self.settings, field="query")
+        top_k = check_top_k(top_k, self.settings)
+        with self._answer_slots:
+            return search(index, query, top_k=top_k, filters=filters)
 
 
 def _add_when_unlocked(index: Index, articles: list[Article], ctx: JobContext) -> AddStats:

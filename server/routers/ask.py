@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
-from rag import answer_to_dict, hits_to_dict, search
+from rag import answer_to_dict, hits_to_dict
 from rag.records import Citation, Filters, Turn
-from server.deps import IndexDep, LLMDep, ServiceDep, SettingsDep
+from server.deps import IndexDep, LLMDep, ServiceDep
 from server.schemas import (
     ASK_EXAMPLES,
     SEARCH_EXAMPLES,
@@ -93,12 +93,10 @@ def ask_route(
 def search_route(
     body: Annotated[SearchRequest, Body(openapi_examples=SEARCH_EXAMPLES)],
     index: IndexDep,
-    settings: SettingsDep,
+    service: ServiceDep,
 ) -> SearchOut:
-    query = check_question(body.query, settings, field="query")
-    top_k = check_top_k(body.top_k, settings)
-    hits = search(index, query, top_k=top_k, filters=to_filters(body.filters))
-    return SearchOut.model_validate(hits_to_dict(query, hits))
+    hits = service.search(index, body.query, top_k=body.top_k, filters=to_filters(body.filters))
+    return SearchOut.model_validate(hits_to_dict(body.query, hits))
 
 
 __all__ = ["check_question", "check_top_k", "router", "to_filters", "to_turns"]
