@@ -43,17 +43,37 @@ def query_term_ids(state: Snapshot, query: str) -> list[int]:
     return state.term_ids(tokenize_query(query))
 
 
-def _shingles(text: str, n: int = 4) -> set[str]:
+SHINGLE = 4  # characters
+
+
+def _shingles(text: str) -> set[int | str]:
+    """The text's 4-character shingles (Simplified, whitespace removed; a shorter text is its
+    own). A shingle of Basic Multilingual Plane characters is kept as one integer, its four
+    16-bit code points side by side (built in numpy: a set of string slices was most of
+    de-duplicating), any other as its string, so two shingles are equal exactly when their
+    keys are."""
     t = "".join(to_simplified(text).split())
-    return {t[i : i + n] for i in range(max(1, len(t) - n + 1))}
+    if len(t) < SHINGLE:
+        return {t}
+    cp = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    k = len(t) - SHINGLE + 1
+    keys = (cp[:k] << 48) | (cp[1 : k + 1] << 32) | (cp[2 : k + 2] << 16) | cp[3 : k + 3]
+    wide = cp > 0xFFFF
+    if not wide.any():
+        return set(keys.tolist())
+    # windows holding a character beyond 16 bits: their string stands for them
+    hit = np.convolve(wide.astype(np.int64), np.ones(SHINGLE, dtype=np.int64), mode="valid") > 0
+    out: set[int | str] = set(keys[~hit].tolist())
+    out.update(t[i : i + SHINGLE] for i in np.flatnonzero(hit).tolist())
+    return out
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+def _jaccard(a: set[int | str], b: set[int | str]) -> float:
     inter = len(a & b)
     return inter / max(1, len(a) + len(b) - inter)
 
 
-def _near_duplicate(sh: set[str], seen: Sequence[set[str]]) -> bool:
+def _near_duplicate(sh: set[int | str], seen: Sequence[set[int | str]]) -> bool:
     """Whether `sh` has a Jaccard similarity of at least DUPLICATE_JACCARD with any of `seen`.
     Jaccard is at most the ratio of the smaller set's size to the larger's, so pairs whose
     sizes differ by more than that are skipped without intersecting them."""
@@ -163,7 +183,7 @@ def hits_with_texts(
     hits: list[Hit] = []
     hit_texts: dict[str, str] = {}
     hit_rowids: dict[str, int] = {}
-    seen: list[set[str]] = []
+    seen: list[set[int | str]] = []
     for c, art, s, e in picked:
         meta = metas.get(art)
         text = texts.get(art)

@@ -16,7 +16,15 @@ from rag import Article, FakeEmbedder, Filters, Index, search
 from rag.bm25 import tokenize_query
 from rag.errors import InputError
 from rag.prepare import plan_chunks, tokenize_plan
-from rag.retrieve import DUPLICATE_JACCARD, Candidate, _add_span, _near_duplicate, candidates, query_term_ids
+from rag.retrieve import (
+    DUPLICATE_JACCARD,
+    Candidate,
+    _add_span,
+    _near_duplicate,
+    _shingles,
+    candidates,
+    query_term_ids,
+)
 
 QUERIES = [
     "十三届八次全会有哪些人出席",
@@ -229,3 +237,35 @@ def test_near_duplicate_agrees_with_comparing_every_pair(first, seen):
     sh = {str(x) for x in first}
     expected = any(len(sh & o) / max(1, len(sh | o)) >= DUPLICATE_JACCARD for o in seen)
     assert _near_duplicate(sh, seen) is expected
+
+
+def _string_shingles(text: str) -> set[str]:
+    """The shingles as first written: every 4-character slice as a string."""
+    from rag.normalize import to_simplified
+
+    t = "".join(to_simplified(text).split())
+    return {t[i : i + 4] for i in range(max(1, len(t) - 4 + 1))}
+
+
+_SHINGLE_TEXT = st.text(alphabet="长沙晚報报道會议 \n\U00020000\U0002a6d6ab", max_size=14)
+
+
+@given(_SHINGLE_TEXT, _SHINGLE_TEXT)
+def test_shingle_keys_compare_as_the_strings_do(a, b):
+    sa, sb = _shingles(a), _shingles(b)
+    oa, ob = _string_shingles(a), _string_shingles(b)
+    assert len(sa) == len(oa) and len(sb) == len(ob)
+    assert len(sa & sb) == len(oa & ob)
+
+
+def test_a_reprint_in_the_other_script_is_a_near_duplicate():
+    a = _shingles("长沙市第十三届委员会第八次全体会议召开，市委书记出席并讲话。")
+    b = _shingles("長沙市第十三屆委員會第八次全體會議召開，市委書記出席並講話。")
+    assert _near_duplicate(b, [a])
+    assert not _near_duplicate(_shingles("今年全市的水质持续改善，市民喝上了放心水。"), [a])
+
+
+def test_a_character_beyond_16_bits_never_aliases_another():
+    # as a 16-bit field, U+20000 would shift out of the key and leave that of U+0000
+    assert not _shingles("\U00020000bcd") & _shingles("\x00bcd")
+    assert _shingles("\U00020000bcd") == {"\U00020000bcd"}
