@@ -324,3 +324,10 @@ def test_each_passage_context_is_its_title_date_and_text_canonical() -> None:
     got = context_texts(sents)
     assert got == {h.chunk_id: canonical_terms(f"{h.title}\n{written_date(h)}\n{h.text}") for h in hits}
     assert got["a#0"].startswith("长沙市第13届委员会\n2019年9月24日\n第8次全会")
+
+
+def test_occurrences_of_a_character_are_every_place_it_stands() -> None:
+    from rag.answer.features import _occurrences
+
+    assert list(_occurrences("水", "水质好，放心水。水")) == [0, 6, 8]
+    assert list(_occurrences("水", "没有")) == []
