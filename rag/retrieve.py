@@ -138,10 +138,10 @@ def candidates(
     return cands
 
 
-Span = tuple[Candidate, int, int, int]  # candidate, article rowid, start, end
+PassageSpan = tuple[Candidate, int, int, int]  # candidate, article rowid, start, end
 
 
-def _add_span(spans: list[Span], new: Span) -> None:
+def _add_span(spans: list[PassageSpan], new: PassageSpan) -> None:
     """Add `new` to `spans` (pairwise apart, best first), merging it with every span of the same
     article that it overlaps or touches. The earliest of those (the best-scored candidate) stands
     for the merged span, in its place. The spans already there neither overlap nor touch one
@@ -170,7 +170,7 @@ def hits_with_texts(
 ) -> tuple[list[Hit], dict[str, str], dict[str, int]]:
     """`to_hits`, the stored text of each hit's article (by article id), read once, and the
     article's rowid (the stored version the offsets refer to)."""
-    picked: list[Span] = []
+    picked: list[PassageSpan] = []
     for c in cands:
         _add_span(
             picked, (c, int(state.article_rowids[c.pos]), int(state.starts[c.pos]), int(state.ends[c.pos]))
