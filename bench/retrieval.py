@@ -1,11 +1,19 @@
 """Retrieval legs compared on the dev sets: BM25 alone, dense alone, plain RRF (k=60) and
-zhiwen's fusion (weighted, per-leg scores scaled over the candidate pool).
+zhiwen's fusion (weighted, per-leg scores scaled over the candidate pool), and the fit of the
+fusion's BM25 weight.
 
 Article-level hit@1 / hit@5 / MRR of the question's source article. Uses the dev index
 built by bench/devsets.py.
 
     .venv/bin/python bench/retrieval.py                  # every question of the 4 files
     .venv/bin/python bench/retrieval.py --limit 500 --grid   # also scan the fusion weight
+    .venv/bin/python bench/retrieval.py --fit --write-policy # fit it, write rag/retrieval_policy.json
+
+`--fit` scans the BM25 weight (the dense leg's is 1 minus it) and picks the one with the best
+MRR, first on each set alone, measured on the other (held apart), then on both sets together;
+`--write-policy` writes that weight, with the scan, into `rag/retrieval_policy.json`, beside
+the pool size (`--candidates`) and the reprint threshold (`--duplicate-jaccard`), which the
+command carries as given: the dev sets hold no reprints to fit the latter on.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +31,15 @@ sys.path.insert(0, str(ROOT))
 
 from rag import Index, get_embedder, to_simplified  # noqa: E402
 from rag.evaluate import load_qa  # noqa: E402
-from rag.retrieve import CANDIDATES, Candidate, candidates, fuse  # noqa: E402
+from rag.retrieve import (  # noqa: E402
+    POLICY_FILE,
+    POLICY_FORMAT,
+    Candidate,
+    RetrievalPolicy,
+    candidates,
+    fuse,
+    retrieval_policy,
+)
 
 FILES = [  # (name, QA file, the dev index of bench/devsets.py it is asked of)
     ("cmrc2018_dev", "cmrc2018_dev_qa.jsonl", "cmrc2018_dev"),
@@ -30,19 +47,6 @@ FILES = [  # (name, QA file, the dev index of bench/devsets.py it is asked of)
     ("drcd_dev", "drcd_dev_qa.jsonl", "drcd_dev"),
     ("drcd_dev cross-script", "drcd_dev_qa_crossscript.jsonl", "drcd_dev"),
 ]
-
-
-def article_rank(order: list[int], state, source_rowid: int | None) -> int | None:  # type: ignore[no-untyped-def]
-    seen: list[int] = []
-    for pos in order:
-        art = int(state.article_rowids[pos])
-        if art not in seen:
-            seen.append(art)
-            if art == source_rowid:
-                return len(seen)
-        if len(seen) >= 10:
-            break
-    return None
 
 
 def metrics(ranks: list[int | None]) -> tuple[float, float, float]:
@@ -54,60 +58,184 @@ def metrics(ranks: list[int | None]) -> tuple[float, float, float]:
     )
 
 
+GRID = [round(0.5 + 0.05 * i, 2) for i in range(10)]  # 0.50 … 0.95
+
+
+@dataclass
+class Asked:
+    """One question's fused pool, kept to fuse again at other weights without searching again."""
+
+    cands: list[Candidate]
+    articles: dict[int, int]  # candidate position -> article rowid
+    source: int | None
+
+
+def rank_of(order: list[int], asked: Asked) -> int | None:
+    seen: list[int] = []
+    for pos in order:
+        art = asked.articles[pos]
+        if art not in seen:
+            seen.append(art)
+            if art == asked.source:
+                return len(seen)
+        if len(seen) >= 10:
+            break
+    return None
+
+
+def fused_ranks(asked: list[Asked], weight: float) -> list[int | None]:
+    out = []
+    for a in asked:
+        cs = [Candidate(c.pos, c.bm25, c.dense) for c in a.cands]
+        fuse(cs, weight, 1 - weight)
+        cs.sort(key=lambda c: -c.score)
+        out.append(rank_of([c.pos for c in cs], a))
+    return out
+
+
+def best_weight(ranks: dict[float, list[int | None]]) -> float:
+    """The weight with the best MRR, then hit@1 (the lower weight on a tie)."""
+    return max(ranks, key=lambda w: (round(metrics(ranks[w])[2], 6), round(metrics(ranks[w])[0], 6), -w))
+
+
+def fit(asked: dict[str, list[Asked]], weights: list[float], args: argparse.Namespace) -> dict:
+    """Each set's files held apart, then both; returns the policy's `fitted` record."""
+    sets = sorted({name.split()[0] for name in asked})
+    ranks = {name: {w: fused_ranks(a, w) for w in weights} for name, a in asked.items()}
+
+    def pooled(names: list[str]) -> dict[float, list[int | None]]:
+        return {w: [r for n in names for r in ranks[n][w]] for w in weights}
+
+    held = []
+    for fit_set in sets:
+        fit_names = [n for n in asked if n.split()[0] == fit_set]
+        w = best_weight(pooled(fit_names))
+        for other in sets:
+            if other == fit_set:
+                continue
+            names = [n for n in asked if n.split()[0] == other]
+            on = pooled(names)
+            mrr_w, mrr_cur = metrics(on[w])[2], metrics(on[best_weight(on)])[2]
+            held.append(
+                {
+                    "fitted_on": fit_set,
+                    "measured_on": other,
+                    "bm25_weight": w,
+                    "hit1": round(metrics(on[w])[0], 4),
+                    "mrr": round(mrr_w, 4),
+                    "best_weight_there": best_weight(on),
+                    "best_mrr_there": round(mrr_cur, 4),
+                }
+            )
+            print(
+                f"fitted on {fit_set}: weight {w}; on {other}: hit@1 {metrics(on[w])[0]:.4f} MRR {mrr_w:.4f} "
+                f"(its own best: {best_weight(on)}, MRR {mrr_cur:.4f})"
+            )
+    both = best_weight(pooled(list(asked)))
+    print(f"fitted on both: weight {both}")
+    grid = {name: {str(w): [round(x, 4) for x in metrics(ranks[name][w])] for w in weights} for name in asked}
+    return {
+        "objective": "MRR of the source article among the fused candidates (then hit@1), all files of a set",
+        "questions": {name: len(a) for name, a in asked.items()},
+        "held_apart": held,
+        "bm25_weight": both,
+        "grid_hit1_hit5_mrr": grid,
+        "limit": args.limit,
+    }
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--index", default=str(ROOT / ".zhiwen" / "dev"), help="the dev indexes of bench/devsets.py"
     )
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--grid", action="store_true", help="also report the fusion at other BM25 weights")
+    ap.add_argument("--fit", action="store_true", help="fit the BM25 weight (each set held apart, then both)")
+    ap.add_argument("--write-policy", action="store_true", help="with --fit: write rag/retrieval_policy.json")
+    ap.add_argument("--candidates", type=int, default=None, help="each leg's top-k (default: the policy's)")
+    ap.add_argument(
+        "--duplicate-jaccard",
+        type=float,
+        default=None,
+        help="reprint threshold to write (default: the policy's)",
+    )
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
+    if args.write_policy and not args.fit:
+        ap.error("--write-policy needs --fit")
     root = Path(args.index)
     if not (SHARED / "eval").is_dir() or not all((root / f[2] / "BUILT").exists() for f in FILES):
         print("skipped: needs ../shared and the dev indexes (run bench/devsets.py first)")
         return 0
+    shipped = retrieval_policy()
+    k = args.candidates or shipped.candidates
     emb = get_embedder("use")
-    weights = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9] if args.grid else []
+    weights = GRID if (args.grid or args.fit) else []
     table: dict[str, dict[str, tuple[float, float, float]]] = {}
+    asked: dict[str, list[Asked]] = {}
     for name, fname, set_dir in FILES:
         index = Index.open(root / set_dir, emb)
         items = [it for it in load_qa(SHARED / "eval" / fname, limit=args.limit) if it.source]
         t = time.perf_counter()
         qvecs = index.embedder.encode_queries([to_simplified(it.question) for it in items])
         ranks: dict[str, list[int | None]] = {k: [] for k in ["bm25", "dense", "rrf", "zhiwen"]}
-        for w in weights:
-            ranks[f"fusion w={w}"] = []
+        asked[name] = []
         for it, qv in zip(items, qvecs, strict=True):
             with index.reading() as state:
                 src = state.rowids_of([it.source or ""]).get(it.source or "")
-                cands = candidates(index, state, it.question, query_vec=qv)
-                ranks["zhiwen"].append(article_rank([c.pos for c in cands], state, src))
-                by_bm = sorted((c for c in cands if c.bm25 > 0), key=lambda c: -c.bm25)[:CANDIDATES]
-                by_dense = sorted(cands, key=lambda c: -c.dense)[:CANDIDATES]
-                ranks["bm25"].append(article_rank([c.pos for c in by_bm], state, src))
-                ranks["dense"].append(article_rank([c.pos for c in by_dense], state, src))
+                cands = candidates(index, state, it.question, query_vec=qv, k=k)
+                a = Asked(
+                    [Candidate(c.pos, c.bm25, c.dense) for c in cands],
+                    {c.pos: int(state.article_rowids[c.pos]) for c in cands},
+                    src,
+                )
+                asked[name].append(a)
+                ranks["zhiwen"].append(rank_of([c.pos for c in cands], a))
+                by_bm = sorted((c for c in cands if c.bm25 > 0), key=lambda c: -c.bm25)[:k]
+                by_dense = sorted(cands, key=lambda c: -c.dense)[:k]
+                ranks["bm25"].append(rank_of([c.pos for c in by_bm], a))
+                ranks["dense"].append(rank_of([c.pos for c in by_dense], a))
                 rrf: dict[int, float] = {}
                 for lst in (by_bm, by_dense):
                     for r, c in enumerate(lst, 1):
                         rrf[c.pos] = rrf.get(c.pos, 0.0) + 1.0 / (60 + r)
-                ranks["rrf"].append(article_rank(sorted(rrf, key=lambda p: -rrf[p]), state, src))
-                for w in weights:
-                    cs = [Candidate(c.pos, c.bm25, c.dense) for c in cands]
-                    fuse(cs, w, 1 - w)
-                    cs.sort(key=lambda c: -c.score)
-                    ranks[f"fusion w={w}"].append(article_rank([c.pos for c in cs], state, src))
+                ranks["rrf"].append(rank_of(sorted(rrf, key=lambda p: -rrf[p]), a))
+        for w in weights:
+            ranks[f"fusion w={w}"] = fused_ranks(asked[name], w)
         index.close()
-        table[name] = {k: metrics(v) for k, v in ranks.items()}
+        table[name] = {m: metrics(v) for m, v in ranks.items()}
         print(f"{name}: {len(items)} questions in {time.perf_counter() - t:.0f}s", file=sys.stderr)
     methods = list(next(iter(table.values())).keys())
-    print("hit@1 of the source article (hit@5 / MRR in the JSON)\n")
+    print(
+        f"hit@1 of the source article (hit@5 / MRR in the JSON); zhiwen = BM25 weight {shipped.bm25_weight}\n"
+    )
     print("| method | " + " | ".join(table) + " |")
     print("|---|" + "---|" * len(table))
     for m in methods:
         print(f"| {m} | " + " | ".join(f"{table[s][m][0]:.3f}" for s in table) + " |")
+    out: dict = {"table": table}
+    if args.fit:
+        fitted = fit(asked, weights, args)
+        out["fit"] = fitted
+        if args.write_policy:
+            w = fitted["bm25_weight"]
+            policy = {
+                "format_version": POLICY_FORMAT,
+                "bm25_weight": w,
+                "dense_weight": round(1 - w, 2),
+                "candidates": k,
+                "duplicate_jaccard": args.duplicate_jaccard or shipped.duplicate_jaccard,
+                "written_by": "bench/retrieval.py --fit --write-policy"
+                + (f" --limit {args.limit}" if args.limit else "")
+                + f" --candidates {k}",
+                "fitted": fitted,
+            }
+            RetrievalPolicy.from_dict(policy)  # what the code will read back
+            POLICY_FILE.write_text(json.dumps(policy, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            print(f"wrote {POLICY_FILE.relative_to(ROOT)}")
     if args.json:
-        Path(args.json).write_text(json.dumps(table, indent=2), encoding="utf-8")
+        Path(args.json).write_text(json.dumps(out, indent=2), encoding="utf-8")
     return 0
 
 

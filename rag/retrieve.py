@@ -3,16 +3,22 @@
 Fusion is a weighted sum of each leg's scores scaled to [0, 1] over the candidate pool
 (`bm25 / max bm25`, `(cos - min cos) / (max cos - min cos)`). Plain reciprocal-rank
 fusion throws away how far ahead the BM25 leg's best candidate is, which is what makes
-it strong on Chinese text; the weights were chosen on the dev sets (see README, "Retrieval").
-When the BM25 leg matches nothing (an English question over Chinese articles) the dense
-leg decides alone.
+it strong on Chinese text. Every number that decides retrieval (the fusion weights, how many
+candidates each leg gives, when a passage is a reprint of another) is read from
+`rag/retrieval_policy.json`, written by `bench/retrieval.py --fit` (the BM25 weight fitted on
+the dev sets, each set held apart, see README "Retrieval"). When the BM25 leg matches nothing
+(an English question over Chinese articles) the dense leg decides alone.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,10 +31,43 @@ from rag.records import Filters, Hit
 
 logger = logging.getLogger(__name__)
 
-BM25_WEIGHT = 0.75
-DENSE_WEIGHT = 0.25
-CANDIDATES = 100
-DUPLICATE_JACCARD = 0.6
+POLICY_FILE = Path(__file__).with_name("retrieval_policy.json")
+POLICY_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RetrievalPolicy:
+    """The numbers that decide retrieval, as `bench/retrieval.py --fit` wrote them."""
+
+    bm25_weight: float  # the BM25 leg's share of the fused score (its scores over the pool's best)
+    dense_weight: float  # the dense leg's share (cosines scaled to [0, 1] over the pool)
+    candidates: int  # each leg's top-k; their union is the pool that is fused
+    duplicate_jaccard: float  # a passage whose shingles overlap a better one's this much is a reprint
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> RetrievalPolicy:
+        if raw.get("format_version") != POLICY_FORMAT:
+            raise ValueError(
+                f"retrieval policy format {raw.get('format_version')!r}, this code reads {POLICY_FORMAT}: "
+                "write it again with `.venv/bin/python bench/retrieval.py --fit --write-policy`"
+            )
+        policy = cls(
+            bm25_weight=float(raw["bm25_weight"]),
+            dense_weight=float(raw["dense_weight"]),
+            candidates=int(raw["candidates"]),
+            duplicate_jaccard=float(raw["duplicate_jaccard"]),
+        )
+        if min(policy.bm25_weight, policy.dense_weight) < 0 or policy.bm25_weight + policy.dense_weight <= 0:
+            raise ValueError("retrieval policy: the fusion weights must be >= 0 and not both 0")
+        if policy.candidates < 1 or not 0 < policy.duplicate_jaccard <= 1:
+            raise ValueError("retrieval policy: candidates must be >= 1 and duplicate_jaccard in (0, 1]")
+        return policy
+
+
+@functools.cache
+def retrieval_policy(path: Path = POLICY_FILE) -> RetrievalPolicy:
+    """The shipped retrieval policy (read once per process)."""
+    return RetrievalPolicy.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 @dataclass(slots=True)
@@ -74,24 +113,28 @@ def _jaccard(a: set[int | str], b: set[int | str]) -> float:
 
 
 def _near_duplicate(sh: set[int | str], seen: Sequence[set[int | str]]) -> bool:
-    """Whether `sh` has a Jaccard similarity of at least DUPLICATE_JACCARD with any of `seen`.
+    """Whether `sh` has a Jaccard similarity of at least the policy's `duplicate_jaccard` with any
+    of `seen`.
     Jaccard is at most the ratio of the smaller set's size to the larger's, so pairs whose
     sizes differ by more than that are skipped without intersecting them."""
+    least = retrieval_policy().duplicate_jaccard
     n = len(sh)
     for o in seen:
         m = len(o)
-        if min(n, m) < DUPLICATE_JACCARD * max(n, m):
+        if min(n, m) < least * max(n, m):
             continue
-        if _jaccard(sh, o) >= DUPLICATE_JACCARD:
+        if _jaccard(sh, o) >= least:
             return True
     return False
 
 
-def fuse(
-    cands: list[Candidate], bm25_weight: float = BM25_WEIGHT, dense_weight: float = DENSE_WEIGHT
-) -> None:
+def fuse(cands: list[Candidate], bm25_weight: float | None = None, dense_weight: float | None = None) -> None:
+    """Set each candidate's fused score (the policy's weights unless others are given)."""
     if not cands:
         return
+    policy = retrieval_policy()
+    bm25_weight = policy.bm25_weight if bm25_weight is None else bm25_weight
+    dense_weight = policy.dense_weight if dense_weight is None else dense_weight
     b = np.array([c.bm25 for c in cands])
     d = np.array([c.dense for c in cands])
     bmax = float(b.max())
@@ -112,12 +155,15 @@ def candidates(
     query: str,
     *,
     filters: Filters | None = None,
-    k: int = CANDIDATES,
+    k: int | None = None,
     query_vec: np.ndarray | None = None,
     tokens: Sequence[str] | None = None,
 ) -> list[Candidate]:
-    """Union of both legs' top-k candidates, each with both scores, fused, best first.
-    `tokens` and `query_vec`: the query's BM25 tokens and vector when the caller has them."""
+    """Union of both legs' top-k candidates (k: the policy's `candidates` unless given), each
+    with both scores, fused, best first. `tokens` and `query_vec`: the query's BM25 tokens and
+    vector when the caller has them."""
+    if k is None:
+        k = retrieval_policy().candidates
     mask = state.allowed_mask(filters)
     ids = state.term_ids(list(tokens)) if tokens is not None else query_term_ids(state, query)
     bm = state.bm25_scores(ids)
