@@ -95,7 +95,7 @@ def groups(policy: Policy, data: list[Replayed], n: int) -> Groups:
         for s in r.sents:
             s.score = full_score(policy.score, r.q, s)
         short, partial = shortlist(policy.score, r.sents, n)
-        xs.append(rank_features(r.q, r.sents, short, partial))
+        xs.append(rank_features(r.q, r.sents, short, partial, policy.evidence.adjacent_chars))
         golds.append(np.array([r.gold[i] for i in short], dtype=np.int32))
         order = sorted(range(len(r.sents)), key=lambda i: -r.sents[i].score)
         linear.append(r.gold[order[0]])

@@ -32,6 +32,7 @@ class SpanRules:
     min_items: int  # fewest items an enumeration needs
     candidate_words: int  # span model (rag.span_rank): most words in a candidate inside a clause
     candidate_clauses: int  # span model: most whole clauses in a candidate
+    anchor_chars: int  # span model: characters of the question on either side of a candidate compared
 
 
 # Wh-words (Simplified); a classifier right after one belongs to it (哪一年, 几个, 哪两家).

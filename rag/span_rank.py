@@ -45,11 +45,10 @@ from rag.trees import TreeEnsemble
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
 _POS_CLASSES = ("name", "noun", "verb", "num", "time", "adj", "function", "latin")
 _NAME, _LATIN = _POS_CLASSES.index("name"), _POS_CLASSES.index("latin")
-# Feature definitions (bucket edges, the anchor length that counts): they shape the features,
+# Feature definitions (bucket edges; the anchor length is the policy's spans.anchor_chars): they shape the features,
 # the fitted weights decide.
 _LEN_BUCKETS = (1, 2, 4, 7, 12, 20)  # a span of at most this many characters falls in that bucket
 _NEAR_BUCKETS = (0, 2, 6, 15)  # characters between the span and the nearest question word
-_ANCHOR_CAP = 8  # characters of an anchor that count
 _OPEN_CLOSE = {"《": "》", "「": "」", "『": "』", "“": "”", '"': '"'}  # titles and quotes
 _PARENS = {"（": "）", "(": ")"}  # asides: a byline, a gloss
 # each pair numbered: quotes and titles first, then the parentheses
@@ -213,14 +212,14 @@ class SpanCandidates:
 
 def _common_suffix(a: str, b: str) -> int:
     n = 0
-    while n < min(len(a), len(b), _ANCHOR_CAP) and a[len(a) - 1 - n] == b[len(b) - 1 - n]:
+    while n < min(len(a), len(b)) and a[len(a) - 1 - n] == b[len(b) - 1 - n]:
         n += 1
     return n
 
 
 def _common_prefix(a: str, b: str) -> int:
     n = 0
-    while n < min(len(a), len(b), _ANCHOR_CAP) and a[n] == b[n]:
+    while n < min(len(a), len(b)) and a[n] == b[n]:
         n += 1
     return n
 
@@ -341,9 +340,10 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     marks_before = prefix([ch in CLAUSE for ch in ss])
     clause_of = marks_before  # clause marks before a position: its clause's number
     at = _per_position  # shorthand
-    left_anchor = at(ss, lambda i: _common_suffix(left_q, ss[max(0, i - _ANCHOR_CAP) : i]) / _ANCHOR_CAP)
-    right_anchor = at(ss, lambda i: _common_prefix(right_q, ss[i : i + _ANCHOR_CAP]) / _ANCHOR_CAP)
-    right_past = at(ss, lambda i: _common_prefix(right_rest, ss[i : i + _ANCHOR_CAP]) / _ANCHOR_CAP)
+    cap = rules.anchor_chars  # characters of an anchor that count
+    left_anchor = at(ss, lambda i: _common_suffix(left_q, ss[max(0, i - cap) : i]) / cap)
+    right_anchor = at(ss, lambda i: _common_prefix(right_q, ss[i : i + cap]) / cap)
+    right_past = at(ss, lambda i: _common_prefix(right_rest, ss[i : i + cap]) / cap)
     word_from = {x: k for k, (x, _, _) in enumerate(words)}
     word_to = {y: k for k, (_, y, _) in enumerate(words)}
     left_gap = at(ss, lambda i: left_anchor[words[word_to[i]][0]] if i in word_to else 0.0)

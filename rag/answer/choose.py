@@ -55,7 +55,7 @@ def rank_sentences(policy: Policy, q: Query, sents: Sequence[Sentence]) -> None:
             "sentence model: its features are not the ones this code computes; run bench/fit_ranker.py"
         )
     short, partial = shortlist(policy.score, sents, model.shortlist)
-    got = model.trees.predict(rank_features(q, sents, short, partial))
+    got = model.trees.predict(rank_features(q, sents, short, partial, policy.evidence.adjacent_chars))
     for s in sents:
         s.rank = -math.inf
     for i, r in zip(short, got, strict=True):

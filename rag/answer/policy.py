@@ -21,7 +21,7 @@ from rag.trees import TreeEnsemble
 POLICY_FILE = Path(__file__).with_name("policy.json")
 SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
 SENTENCE_TREES_FILE = "sentence_trees.txt"  # the sentence ranker's trees, likewise
-FORMAT_VERSION = 7  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model
+FORMAT_VERSION = 8  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +96,7 @@ class Evidence:
     type_shortlist: int  # sentences whose answer type is checked (tagging is the slow part)
     dense_shortlist: int  # sentences embedded at query time on an index without sentence vectors
     shortlist_en_factor: int  # both shortlists are this many times longer for English questions
+    adjacent_chars: int  # characters between two sentences that still make them neighbours (the ranker's)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,16 +50,16 @@ RANK_FEATURES = (
 )
 _DIGIT = re.compile(r"\d")
 _CLOSED = re.compile(r"[。！？!?；;」』”）)]\s*$")
-_ADJACENT = 2  # characters between two sentences that still make them neighbours (spaces, a line break)
 
 
 def _bigrams(words: Sequence[str]) -> set[str]:
     return {w[i : i + 2] for w in words for i in range(len(w) - 1)}
 
 
-def _neighbours(sents: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, int]]:
+def _neighbours(sents: Sequence[Sentence], adjacent: int) -> tuple[dict[int, int], dict[int, int]]:
     """(previous, next) of each candidate among the candidates: the sentence of the same
-    article that ends right before it / starts right after it."""
+    article that ends right before it / starts right after it (at most `adjacent` characters
+    between them: spaces, a line break)."""
     prev: dict[int, int] = {}
     nxt: dict[int, int] = {}
     by_article: dict[str, list[int]] = {}
@@ -68,17 +68,17 @@ def _neighbours(sents: Sequence[Sentence]) -> tuple[dict[int, int], dict[int, in
     for ids in by_article.values():
         ids.sort(key=lambda i: sents[i].start)
         for a, b in itertools.pairwise(ids):
-            if sents[a].end <= sents[b].start <= sents[a].end + _ADJACENT:
+            if sents[a].end <= sents[b].start <= sents[a].end + adjacent:
                 nxt[a], prev[b] = b, a
     return prev, nxt
 
 
 def rank_features(
-    q: Query, sents: Sequence[Sentence], shortlist: Sequence[int], partial: Sequence[float]
+    q: Query, sents: Sequence[Sentence], shortlist: Sequence[int], partial: Sequence[float], adjacent: int
 ) -> np.ndarray:
     """The RANK_FEATURES of the candidates `shortlist` (indexes into `sents`, whose `score` is
     set); `partial` is every candidate's score without the answer type (a neighbour outside
-    the shortlist has no answer type)."""
+    the shortlist has no answer type); `adjacent`: the policy's `evidence.adjacent_chars`."""
     words = [a for t in q.terms for a in t.split(ALTERNATIVES)]
     q_chars = {c for w in words for c in w}
     q_pairs = _bigrams(words)
@@ -87,7 +87,7 @@ def rank_features(
     top_cov = max(sents[i].cov for i in shortlist)
     scores = np.array([sents[i].score for i in shortlist])
     denses = np.array([sents[i].dense for i in shortlist])
-    prev, nxt = _neighbours(sents)
+    prev, nxt = _neighbours(sents, adjacent)
     kind = [float(q.kind == k) for k in QUESTION_KINDS]
     n_chars, n_pairs = max(1, len(q_chars)), max(1, len(q_pairs))
     rows = []

@@ -68,7 +68,7 @@ def test_neighbours_are_the_adjacent_sentences_of_the_same_article() -> None:
         ]
     )
     partial = scored(p, q, sents)
-    x = rank_features(q, sents, [0, 1, 2, 3], partial)
+    x = rank_features(q, sents, [0, 1, 2, 3], partial, p.evidence.adjacent_chars)
     assert x.shape == (4, len(RANK_FEATURES))
     assert column(x, "prev_cov") == [-1.0, 0.6, -1.0, -1.0]
     assert column(x, "next_cov") == [0.5, -1.0, -1.0, -1.0]
@@ -79,13 +79,31 @@ def test_neighbours_are_the_adjacent_sentences_of_the_same_article() -> None:
     assert column(x, "kind:other") == [1.0] * 4 and column(x, "kind:person") == [0.0] * 4
 
 
+def test_how_far_apart_neighbours_may_be_is_the_policys() -> None:
+    """Two sentences with a line break and a space between them are neighbours within
+    `evidence.adjacent_chars` (2 shipped) and not when it is smaller."""
+    p = Policy.load()
+    q = query(["机场", "方案"])
+    sents = candidates(
+        [
+            ("a", 0, "市政府去年提出了扩建机场的方案。", {"cov": 0.6}),
+            ("a", 18, "方案被暂时搁置。", {"cov": 0.5}),
+        ]
+    )
+    partial = scored(p, q, sents)
+    gap = 2
+    assert column(rank_features(q, sents, [0, 1], partial, gap), "prev_cov")[1] == 0.6
+    assert column(rank_features(q, sents, [0, 1], partial, gap - 1), "prev_cov")[1] == -1.0
+    assert p.evidence.adjacent_chars >= gap
+
+
 def test_question_words_are_matched_on_the_canonical_text() -> None:
     """A Traditional sentence matches the Simplified terms (features read the canonical text)."""
     p = Policy.load()
     q = query(["机场", "扩建"])
     sents = candidates([("a", 0, "市政府提出擴建機場的方案。", {}), ("a", 40, "今年天氣很好。", {})])
     partial = scored(p, q, sents)
-    x = rank_features(q, sents, [0, 1], partial)
+    x = rank_features(q, sents, [0, 1], partial, p.evidence.adjacent_chars)
     assert column(x, "q_chars") == [1.0, 0.0]
     assert column(x, "q_bigrams") == [1.0, 0.0]
     assert column(x, "closed") == [1.0, 1.0]

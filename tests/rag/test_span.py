@@ -21,6 +21,7 @@ RULES = SpanRules(
     min_items=2,
     candidate_words=12,
     candidate_clauses=3,
+    anchor_chars=8,
 )
 
 

@@ -27,6 +27,22 @@ QUESTION = "这条地铁线由哪家公司负责运营？"
 SENTENCE = "这条地铁线由城东轨道交通公司负责运营，全长约二十公里。"
 
 
+def test_the_anchor_features_count_the_policys_anchor_length() -> None:
+    """`spans.anchor_chars` is how many question characters next to a candidate are compared:
+    the candidate after 由 matches the 5 characters 这条地铁线由 ends with (6 with 由) — all of
+    them counted with 8, capped with 4."""
+    col = FEATURE_NAMES.index("left_anchor")
+    at = (SENTENCE.index("城东"), SENTENCE.index("负责"))
+
+    def left_anchor(chars: int) -> float:
+        found = candidates(QUESTION, "other", SENTENCE, dataclasses.replace(RULES, anchor_chars=chars))
+        return float(found.expanded()[found.spans.index(at), col])
+
+    assert left_anchor(8) == pytest.approx(6 / 8)
+    assert left_anchor(4) == pytest.approx(1.0)
+    assert RULES.anchor_chars == 8
+
+
 def test_candidates_lie_in_the_sentence_and_hold_the_rules_pick() -> None:
     found = candidates(QUESTION, "other", SENTENCE, RULES)
     assert found.expanded().shape == (len(found.spans), len(FEATURE_NAMES))
