@@ -16,7 +16,9 @@ only when the weight fitted on each set gains at least `--min-gain` MRR on the o
 ways; then it is the one fitted on both. `--write-policy` writes the result, with the scan and
 the held-apart figures, into `rag/retrieval_policy.json`, beside
 the pool size (`--candidates`) and the reprint threshold (`--duplicate-jaccard`), which the
-command carries as given: the dev sets hold no reprints to fit the latter on.
+command carries as given (the dev sets hold no reprints to fit the latter on), and BM25's k1
+and b, carried from the policy as they are (the textbook 1.2 and 0.75; the scan holds them,
+since the BM25 leg's candidates change with them).
 """
 
 from __future__ import annotations
@@ -34,15 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from rag import Index, get_embedder, to_simplified  # noqa: E402
 from rag.evaluate import load_qa  # noqa: E402
-from rag.retrieve import (  # noqa: E402
-    POLICY_FILE,
-    POLICY_FORMAT,
-    Candidate,
-    RetrievalPolicy,
-    candidates,
-    fuse,
-    retrieval_policy,
-)
+from rag.retrieval_policy import POLICY_FILE, POLICY_FORMAT, RetrievalPolicy, retrieval_policy  # noqa: E402
+from rag.retrieve import Candidate, candidates, fuse  # noqa: E402
 
 FILES = [  # (name, QA file, the dev index of bench/devsets.py it is asked of)
     ("cmrc2018_dev", "cmrc2018_dev_qa.jsonl", "cmrc2018_dev"),
@@ -245,6 +240,8 @@ def main() -> int:
                 "dense_weight": round(1 - w, 2),
                 "candidates": k,
                 "duplicate_jaccard": args.duplicate_jaccard or shipped.duplicate_jaccard,
+                "bm25_k1": shipped.bm25_k1,
+                "bm25_b": shipped.bm25_b,
                 "written_by": "bench/retrieval.py --fit --write-policy"
                 + (f" --limit {args.limit}" if args.limit else "")
                 + f" --candidates {k}",

@@ -25,6 +25,7 @@ from rag.records import (
     answer_to_dict,
     hits_to_dict,
 )
+from rag.retrieval_policy import RetrievalPolicy, retrieval_policy
 from rag.retrieve import search
 from rag.span import SpanRules, short_answer
 from rag.span_rank import SpanModel, best_span
@@ -42,6 +43,7 @@ __all__ = [
     "Hit",
     "Index",
     "IngestResult",
+    "RetrievalPolicy",
     "SentenceTransformerEmbedder",
     "ShortAnswer",
     "SpanModel",
@@ -60,6 +62,7 @@ __all__ = [
     "parse_bytes",
     "parse_records",
     "read_paths",
+    "retrieval_policy",
     "search",
     "short_answer",
     "split_sentences",

@@ -12,13 +12,9 @@ the dev sets, each set held apart, see README "Retrieval"). When the BM25 leg ma
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -28,46 +24,9 @@ from rag.index import Index, SentenceRows, Snapshot
 from rag.index.vectors import top_k
 from rag.normalize import to_simplified
 from rag.records import Filters, Hit
+from rag.retrieval_policy import retrieval_policy
 
 logger = logging.getLogger(__name__)
-
-POLICY_FILE = Path(__file__).with_name("retrieval_policy.json")
-POLICY_FORMAT = 1
-
-
-@dataclass(frozen=True, slots=True)
-class RetrievalPolicy:
-    """The numbers that decide retrieval, as `bench/retrieval.py --fit` wrote them."""
-
-    bm25_weight: float  # the BM25 leg's share of the fused score (its scores over the pool's best)
-    dense_weight: float  # the dense leg's share (cosines scaled to [0, 1] over the pool)
-    candidates: int  # each leg's top-k; their union is the pool that is fused
-    duplicate_jaccard: float  # a passage whose shingles overlap a better one's this much is a reprint
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> RetrievalPolicy:
-        if raw.get("format_version") != POLICY_FORMAT:
-            raise ValueError(
-                f"retrieval policy format {raw.get('format_version')!r}, this code reads {POLICY_FORMAT}: "
-                "write it again with `.venv/bin/python bench/retrieval.py --fit --write-policy`"
-            )
-        policy = cls(
-            bm25_weight=float(raw["bm25_weight"]),
-            dense_weight=float(raw["dense_weight"]),
-            candidates=int(raw["candidates"]),
-            duplicate_jaccard=float(raw["duplicate_jaccard"]),
-        )
-        if min(policy.bm25_weight, policy.dense_weight) < 0 or policy.bm25_weight + policy.dense_weight <= 0:
-            raise ValueError("retrieval policy: the fusion weights must be >= 0 and not both 0")
-        if policy.candidates < 1 or not 0 < policy.duplicate_jaccard <= 1:
-            raise ValueError("retrieval policy: candidates must be >= 1 and duplicate_jaccard in (0, 1]")
-        return policy
-
-
-@functools.cache
-def retrieval_policy(path: Path = POLICY_FILE) -> RetrievalPolicy:
-    """The shipped retrieval policy (read once per process)."""
-    return RetrievalPolicy.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 @dataclass(slots=True)

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-K1 = 1.2
-B = 0.75
+from rag.retrieval_policy import retrieval_policy
 
 FILES = ("bm25_indptr.npy", "bm25_positions.npy", "bm25_tf.npy", "bm25_doc_len.npy", "bm25_df.npy")
 
@@ -148,6 +147,7 @@ class Lexical:
     # per position, BM25's length normalisation k1 * (1 - b + b * len / avgdl): computed once
     # per snapshot instead of for every posting of every query term
     norm: np.ndarray
+    k1: float  # k1 and b: the retrieval policy's (rag/retrieval_policy.json)
 
     @classmethod
     def build(
@@ -166,8 +166,10 @@ class Lexical:
         )
         n_alive = int(alive.sum())
         avgdl = max(total / max(1, n_alive), 1e-9)
-        norm = (K1 * (1.0 - B) + (K1 * B / avgdl) * doc_len).astype(np.float32)
-        return cls(base, delta, doc_len, alive, removed, n_alive, total, norm)
+        policy = retrieval_policy()
+        k1, b = policy.bm25_k1, policy.bm25_b
+        norm = (k1 * (1.0 - b) + (k1 * b / avgdl) * doc_len).astype(np.float32)
+        return cls(base, delta, doc_len, alive, removed, n_alive, total, norm, k1)
 
     def df(self, term_ids: np.ndarray) -> np.ndarray:
         out = np.zeros(term_ids.shape[0], dtype=np.float64)
@@ -190,7 +192,7 @@ class Lexical:
         ids = np.array(sorted({int(t) for t in term_ids if t >= 0}), dtype=np.int64)
         if ids.size == 0 or self.n_alive == 0:
             return out
-        weights = self.idf(ids) * (K1 + 1.0)
+        weights = self.idf(ids) * (self.k1 + 1.0)
         offset = self.base.n
         for term, w in zip(ids.tolist(), weights.tolist(), strict=True):
             for part, off in ((self.base, 0), (self.delta, offset)):

@@ -3,6 +3,7 @@ exact cosine similarity in numpy, after adds, replacements and deletes."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -17,17 +18,15 @@ from rag import Article, FakeEmbedder, Filters, Index, search
 from rag.bm25 import tokenize_query
 from rag.errors import InputError
 from rag.prepare import plan_chunks, tokenize_plan
+from rag.retrieval_policy import POLICY_FILE, RetrievalPolicy, retrieval_policy
 from rag.retrieve import (
-    POLICY_FILE,
     Candidate,
-    RetrievalPolicy,
     _add_span,
     _near_duplicate,
     _shingles,
     candidates,
     fuse,
     query_term_ids,
-    retrieval_policy,
 )
 
 QUERIES = [
@@ -54,7 +53,11 @@ def _corpus() -> list[Article]:
     ]
 
 
-def _oracle_bm25(index: Index, query: str, k1: float = 1.2, b: float = 0.75) -> dict[str, float]:
+def _oracle_bm25(
+    index: Index, query: str, k1: float | None = None, b: float | None = None
+) -> dict[str, float]:
+    k1 = retrieval_policy().bm25_k1 if k1 is None else k1
+    b = retrieval_policy().bm25_b if b is None else b
     docs: dict[str, Counter[str]] = {}
     arts, _ = index.list_articles(limit=10_000)
     for a in arts:
@@ -98,9 +101,9 @@ def corpus_index(tmp_path, seed_articles):
     index.close()
 
 
-def _assert_bm25_matches_oracle(index: Index) -> None:
+def _assert_bm25_matches_oracle(index: Index, k1: float | None = None, b: float | None = None) -> None:
     for q in QUERIES:
-        oracle = _oracle_bm25(index, q)
+        oracle = _oracle_bm25(index, q, k1, b)
         got = _index_scores(index, q)
         assert set(got) == set(oracle)
         for cid, v in oracle.items():
@@ -109,6 +112,15 @@ def _assert_bm25_matches_oracle(index: Index) -> None:
 
 def test_bm25_leg_equals_brute_force(corpus_index):
     _assert_bm25_matches_oracle(corpus_index)
+
+
+def test_bm25_takes_k1_and_b_from_the_retrieval_policy(monkeypatch, tmp_path):
+    other = dataclasses.replace(retrieval_policy(), bm25_k1=2.0, bm25_b=0.3)
+    monkeypatch.setattr("rag.index.lexical.retrieval_policy", lambda: other)
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add(_corpus())
+    _assert_bm25_matches_oracle(index, k1=2.0, b=0.3)
+    index.close()
 
 
 def test_bm25_stays_exact_after_replace_and_delete(corpus_index):
@@ -317,7 +329,7 @@ def _cands() -> list[Candidate]:
 
 @pytest.mark.parametrize(("bm25", "dense", "order"), [(1.0, 0.0, [0, 1, 2]), (0.0, 1.0, [2, 1, 0])])
 def test_fusion_takes_its_weights_from_the_policy(monkeypatch, bm25, dense, order):
-    policy = RetrievalPolicy(bm25_weight=bm25, dense_weight=dense, candidates=100, duplicate_jaccard=0.6)
+    policy = dataclasses.replace(retrieval_policy(), bm25_weight=bm25, dense_weight=dense)
     monkeypatch.setattr("rag.retrieve.retrieval_policy", lambda: policy)
     cs = _cands()
     fuse(cs)
@@ -329,7 +341,7 @@ def test_the_pool_size_comes_from_the_policy(monkeypatch, corpus_index):
     with corpus_index.reading() as state:
         wide = candidates(corpus_index, state, q)
         shipped = retrieval_policy()
-        small = RetrievalPolicy(shipped.bm25_weight, shipped.dense_weight, 2, shipped.duplicate_jaccard)
+        small = dataclasses.replace(shipped, candidates=2)
         monkeypatch.setattr("rag.retrieve.retrieval_policy", lambda: small)
         narrow = candidates(corpus_index, state, q)
     assert len(narrow) <= 4 < len(wide)
@@ -340,7 +352,7 @@ def test_a_policy_file_of_another_format_says_how_to_write_it_again(tmp_path):
     raw["format_version"] = 99
     with pytest.raises(ValueError, match=r"bench/retrieval\.py --fit"):
         RetrievalPolicy.from_dict(raw)
-    raw["format_version"] = 1
+    raw["format_version"] = 2
     raw["bm25_weight"] = raw["dense_weight"] = 0
     with pytest.raises(ValueError, match="weights"):
         RetrievalPolicy.from_dict(raw)
