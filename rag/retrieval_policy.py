@@ -8,6 +8,7 @@ both read it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 
 POLICY_FILE = Path(__file__).with_name("retrieval_policy.json")
 POLICY_FORMAT = 2  # 2: bm25_k1, bm25_b
+_REWRITE = "write it again with `.venv/bin/python bench/retrieval.py --fit --write-policy`"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +36,23 @@ class RetrievalPolicy:
     def from_dict(cls, raw: Mapping[str, Any]) -> RetrievalPolicy:
         if raw.get("format_version") != POLICY_FORMAT:
             raise ValueError(
-                f"retrieval policy format {raw.get('format_version')!r}, this code reads {POLICY_FORMAT}: "
-                "write it again with `.venv/bin/python bench/retrieval.py --fit --write-policy`"
+                f"retrieval policy format {raw.get('format_version')!r}, this code reads {POLICY_FORMAT}: {_REWRITE}"
             )
-        policy = cls(
-            bm25_weight=float(raw["bm25_weight"]),
-            dense_weight=float(raw["dense_weight"]),
-            candidates=int(raw["candidates"]),
-            duplicate_jaccard=float(raw["duplicate_jaccard"]),
-            bm25_k1=float(raw["bm25_k1"]),
-            bm25_b=float(raw["bm25_b"]),
-        )
+        names = [f.name for f in dataclasses.fields(cls)]
+        missing = [n for n in names if n not in raw]
+        if missing:
+            raise ValueError(f"retrieval policy: {', '.join(missing)} missing; {_REWRITE}")
+        try:
+            policy = cls(
+                bm25_weight=float(raw["bm25_weight"]),
+                dense_weight=float(raw["dense_weight"]),
+                candidates=int(raw["candidates"]),
+                duplicate_jaccard=float(raw["duplicate_jaccard"]),
+                bm25_k1=float(raw["bm25_k1"]),
+                bm25_b=float(raw["bm25_b"]),
+            )
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"retrieval policy: a value is not a number ({e}); {_REWRITE}") from e
         if min(policy.bm25_weight, policy.dense_weight) < 0 or policy.bm25_weight + policy.dense_weight <= 0:
             raise ValueError("retrieval policy: the fusion weights must be >= 0 and not both 0")
         if policy.candidates < 1 or not 0 < policy.duplicate_jaccard <= 1:
@@ -57,4 +65,10 @@ class RetrievalPolicy:
 @functools.cache
 def retrieval_policy(path: Path = POLICY_FILE) -> RetrievalPolicy:
     """The shipped retrieval policy (read once per process)."""
-    return RetrievalPolicy.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read the retrieval policy {path}: {e}; {_REWRITE}") from e
+    if not isinstance(raw, dict):
+        raise ValueError(f"the retrieval policy {path} is not a JSON object; {_REWRITE}")
+    return RetrievalPolicy.from_dict(raw)

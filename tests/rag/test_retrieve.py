@@ -356,3 +356,24 @@ def test_a_policy_file_of_another_format_says_how_to_write_it_again(tmp_path):
     raw["bm25_weight"] = raw["dense_weight"] = 0
     with pytest.raises(ValueError, match="weights"):
         RetrievalPolicy.from_dict(raw)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("{not json", "cannot read"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"format_version": 2, "bm25_weight": 0.75}', "dense_weight, candidates"),
+        (
+            '{"format_version": 2, "bm25_weight": "heavy", "dense_weight": 0.25, "candidates": 100,'
+            ' "duplicate_jaccard": 0.6, "bm25_k1": 1.2, "bm25_b": 0.75}',
+            "not a number",
+        ),
+    ],
+)
+def test_a_broken_policy_file_says_how_to_write_it_again(tmp_path, text, says):
+    path = tmp_path / "retrieval_policy.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=says) as e:
+        retrieval_policy(path)
+    assert "bench/retrieval.py --fit --write-policy" in str(e.value)
