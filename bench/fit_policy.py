@@ -478,7 +478,7 @@ def main() -> int:
             "not_found.ctx_cov/dense/type_miss/score/type_ok/rank/bias (logistic regression, shifted to keep --keep)",
             "compose.next_chars (answer accuracy, median answer within --max-median-chars; 0 unless it helps both held-apart sets)",
         ],
-        "set_by_hand": "compose (but next_chars), evidence, terms, types, not_found.min_own_coverage/_en/dense_only; "
+        "set_by_hand": "compose (but next_chars), evidence, terms, types, follow_up, not_found.min_own_coverage/_en/dense_only; "
         "spans as measured with bench/spans.py on CMRC 2018 (DRCD held apart)",
         "cross_dataset": table,
         "compose_cross_dataset": compose_table,

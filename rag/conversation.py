@@ -42,12 +42,6 @@ from rag.records import Turn
 
 logger = logging.getLogger(__name__)
 
-# A question with no pronoun and no subject of its own stands alone from this many
-# characters (Chinese characters, letters and digits; punctuation not counted) / English words.
-MIN_STANDALONE_CHARS = 14
-MIN_STANDALONE_WORDS = 7
-MAX_CARRIED = 4  # items put in front of a question
-MAX_PEOPLE = 3  # people substituted for 他们 / they
 # Bounds on the work per question: only the latest turns matter, and of an answer only its
 # first citations (each quote and text cut) are read.
 MAX_TURNS = 8
@@ -109,6 +103,23 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORDCHAR = re.compile(r"[\w\u3400-\u9fff]")
 
 
+@dataclass(frozen=True, slots=True)
+class FollowUpRules:
+    """When a question is a follow-up and what it takes from the conversation: the `follow_up`
+    section of the answer policy (rag/answer/policy.json), set by hand (no dev set of
+    conversations to fit them on)."""
+
+    standalone_chars: int  # a question with no pronoun and no subject of its own stands alone from
+    # this many characters (Chinese characters, letters and digits; punctuation not counted) ...
+    standalone_words: int  # ... or this many English words
+    elliptic_chars: (
+        int  # "这次呢？": a question ending in 呢 of at most this many characters asks the last one again
+    )
+    elliptic_words: int  # "What about …": at most this many words
+    max_carried: int  # items put in front of a question
+    max_people: int  # people substituted for 他们 / they
+
+
 @dataclass(slots=True)
 class Rewrite:
     """The retrieval query for a question asked in a conversation.
@@ -146,8 +157,9 @@ class Entities:
     def is_empty(self) -> bool:
         return not (self.people or self.places or self.orgs or self.meetings or self.dates or self.names)
 
-    def context(self) -> list[str]:
-        """What is put in front of a question with no subject, most specific first."""
+    def context(self, max_items: int) -> list[str]:
+        """What is put in front of a question with no subject, most specific first (at most
+        `max_items`)."""
         out: list[str] = []
         _extend(out, self.meetings)
         _extend(out, self.people[:2])
@@ -156,13 +168,14 @@ class Entities:
         if not self.orgs and not self.meetings:
             _extend(out, self.places[:1])
         _extend(out, self.dates[:1])
-        return _dedupe_contained(out)[:MAX_CARRIED]
+        return _dedupe_contained(out)[:max_items]
 
 
 @dataclass(slots=True)
 class _State:
     """What the conversation so far is about."""
 
+    rules: FollowUpRules
     question: str | None = None  # the last user question, as resolved
     asked: Entities = field(default_factory=Entities)  # named by the last (resolved) question
     answered: Entities = field(default_factory=Entities)  # named by the last answer and its sources
@@ -296,7 +309,7 @@ def _resolve(question: str, state: _State) -> tuple[str, list[str]]:
 def _person_for(state: _State, plural: bool) -> list[str]:
     # English names of the question come last: the articles spell names in Chinese
     people = state.asked.people or state.answered.people or state.asked.names
-    return people[: MAX_PEOPLE if plural else 1]
+    return people[: state.rules.max_people if plural else 1]
 
 
 def _meeting_for(state: _State) -> str | None:
@@ -305,10 +318,10 @@ def _meeting_for(state: _State) -> str | None:
 
 
 def _context_for(state: _State) -> list[str]:
-    ctx = state.asked.context()
+    ctx = state.asked.context(state.rules.max_carried)
     if ctx:
         return ctx
-    return state.answered.context()[:2]
+    return state.answered.context(state.rules.max_carried)[:2]
 
 
 def _article_context(state: _State) -> list[str]:
@@ -330,11 +343,11 @@ def _resolve_zh(question: str, state: _State, script: str) -> tuple[str, list[st
     if _own_subject(own, bool(pronouns)):
         return question, []
     bare = re.sub(r"[\s？?！!。.，,]+", "", simp)
-    if bare.endswith("呢") and len(bare) <= 8 and state.question:
+    if bare.endswith("呢") and len(bare) <= state.rules.elliptic_chars and state.question:
         # elliptical: "这次呢？" asks the last question again about something else
         last = _shown([state.question], script)[0]
         return f"{last} {question}", [last]
-    if not pronouns and _length(question) >= MIN_STANDALONE_CHARS:
+    if not pronouns and _length(question) >= state.rules.standalone_chars:
         return question, []
     # substitutions on the Simplified text; offsets are shared when t2s kept the length
     same_length = len(simp) == len(question)
@@ -399,9 +412,13 @@ def _resolve_en(question: str, state: _State) -> tuple[str, list[str]]:
     own.names = [n for n in own.names if not (n == first and " " not in n)]
     if _own_subject(own, has_pronoun):
         return question, []
-    if _EN_ELLIPTIC.search(question) and len(question.split()) <= 6 and state.question:
+    if (
+        _EN_ELLIPTIC.search(question)
+        and len(question.split()) <= state.rules.elliptic_words
+        and state.question
+    ):
         return f"{state.question} {question}", [state.question]
-    if not has_pronoun and len(question.split()) >= MIN_STANDALONE_WORDS:
+    if not has_pronoun and len(question.split()) >= state.rules.standalone_words:
         return question, []
     out = question
     carried: list[str] = []
@@ -429,9 +446,10 @@ def _resolve_en(question: str, state: _State) -> tuple[str, list[str]]:
     return out, carried
 
 
-def rewrite(question: str, history: Sequence[Turn]) -> Rewrite:
-    """The retrieval query for `question` asked after `history` (oldest turn first)."""
-    state = _State()
+def rewrite(question: str, history: Sequence[Turn], rules: FollowUpRules) -> Rewrite:
+    """The retrieval query for `question` asked after `history` (oldest turn first), by the
+    answer policy's follow-up `rules`."""
+    state = _State(rules)
     for turn in list(history)[-MAX_TURNS:]:
         if turn.role == "user" and turn.content.strip():
             text = turn.content.strip()[:MAX_TEXT_CHARS]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rag.conversation import FollowUpRules
 from rag.span import SpanRules
 from rag.span_rank import SpanModel
 from rag.trees import TreeEnsemble
@@ -21,7 +22,7 @@ from rag.trees import TreeEnsemble
 POLICY_FILE = Path(__file__).with_name("policy.json")
 SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
 SENTENCE_TREES_FILE = "sentence_trees.txt"  # the sentence ranker's trees, likewise
-FORMAT_VERSION = 8  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars
+FORMAT_VERSION = 9  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ class Policy:
     terms: Terms
     types: TypeCredit
     spans: SpanRules  # short answers: the rules' pick (rag.span), one candidate among others
+    follow_up: FollowUpRules  # follow-up questions (rag.conversation)
     span_model: SpanModel  # short answers: the weights that rank the candidates (rag.span_rank)
     sentence_model: SentenceModel  # the ranker of candidate sentences (rag.answer.rank)
     fitted: dict[str, Any]  # how the file was made: command, data, measured figures
@@ -167,6 +169,7 @@ def policy_from_dict(raw: dict[str, Any], where: str = "policy", folder: Path = 
         terms=_section(Terms, raw.get("terms"), f"{where}: terms"),
         types=_section(TypeCredit, raw.get("types"), f"{where}: types"),
         spans=_section(SpanRules, raw.get("spans"), f"{where}: spans"),
+        follow_up=_section(FollowUpRules, raw.get("follow_up"), f"{where}: follow_up"),
         span_model=_span_model(raw.get("span_model"), f"{where}: span_model", folder),
         sentence_model=_sentence_model(raw.get("sentence_model"), f"{where}: sentence_model", folder),
         fitted=dict(raw.get("fitted", {})),

@@ -200,7 +200,7 @@ def ask(
     if history:
         from rag.conversation import rewrite
 
-        r = rewrite(question, history)
+        r = rewrite(question, history, policy.follow_up)
         if r.query != question:
             rewritten = r.query
         prefer = tuple(r.prefer_articles)

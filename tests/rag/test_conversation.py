@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from rag import Index, ask, get_embedder, read_paths
-from rag.conversation import entities, rewrite
+from rag import Index, ask, conversation, get_embedder, read_paths
+from rag.answer import Policy
+from rag.conversation import Rewrite, entities
 from rag.normalize import detect_script, to_simplified
 from rag.records import Article, Citation, Turn
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 PLAIN_ID = "000_c96f0316381136be"  # the Simplified seed: the Changsha plenary session
 INTERVIEW_ID = "003_f796007d3590bde0"  # the Traditional seed: an interview with its related items
+
+
+RULES = Policy.load().follow_up  # the shipped follow-up rules (rag/answer/policy.json)
+
+
+def rewrite(question: str, history: list[Turn], rules: conversation.FollowUpRules = RULES) -> Rewrite:
+    return conversation.rewrite(question, history, rules)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +125,9 @@ def test_plural_pronoun_takes_the_people_the_answer_listed(articles: dict[str, A
     history = [user("这次全会有哪些市领导出席？"), assistant(quote + "[1]", cite(plain, quote))]
     r = rewrite("他们后来担任什么职务？", history)
     assert "朱健" in r.query and "他们" not in r.query
-    assert 1 <= len(r.carried) <= 3
+    assert len(r.carried) == RULES.max_people  # the policy's, of the ten listed
+    two = rewrite("他们后来担任什么职务？", history, dataclasses.replace(RULES, max_people=2))
+    assert len(two.carried) == 2
 
 
 def test_demonstrative_about_the_article_carries_its_title(articles: dict[str, Article]) -> None:
@@ -131,6 +142,23 @@ def test_elliptical_question_repeats_the_last_question() -> None:
     r = rewrite("这次呢？", [user("总书记7年前来长沙视察了哪些企业？"), assistant("……")])
     assert r.query.startswith("总书记7年前来长沙视察了哪些企业？")
     assert r.query.endswith("这次呢？")
+    # up to the policy's length: "这次呢" is 3 characters
+    short = rewrite(
+        "这次呢？", [user("总书记7年前来长沙视察了哪些企业？")], dataclasses.replace(RULES, elliptic_chars=2)
+    )
+    assert not short.query.startswith("总书记")
+
+
+def test_a_long_question_without_pronoun_stands_alone_by_the_policys_length(
+    articles: dict[str, Article],
+) -> None:
+    plain = articles[PLAIN_ID]
+    quote = "今天，中共长沙市第十三届委员会第八次全体会议召开。"
+    history = [user("十三届八次全会是哪天召开的？"), assistant("9月24日。[1]", cite(plain, quote))]
+    question = "市委委员实到多少人？"  # 9 characters, no subject: the meeting is carried
+    assert rewrite(question, history).carried
+    assert not rewrite(question, history, dataclasses.replace(RULES, standalone_chars=9)).carried
+    assert RULES.standalone_chars > 9
 
 
 def test_follow_ups_resolve_in_traditional_and_keep_the_script(articles: dict[str, Article]) -> None:
