@@ -109,13 +109,14 @@ class FollowUpRules:
     section of the answer policy (rag/answer/policy.json), set by hand (no dev set of
     conversations to fit them on)."""
 
-    standalone_chars: int  # a question with no pronoun and no subject of its own stands alone from
-    # this many characters (Chinese characters, letters and digits; punctuation not counted) ...
-    standalone_words: int  # ... or this many English words
-    elliptic_chars: (
-        int  # "这次呢？": a question ending in 呢 of at most this many characters asks the last one again
-    )
-    elliptic_words: int  # "What about …": at most this many words
+    # a question with no pronoun and no subject of its own stands alone from this many
+    # characters (Chinese characters, letters and digits; punctuation not counted) or English words
+    standalone_chars: int
+    standalone_words: int
+    # "这次呢？" (ending in 呢) / "What about …": a question of at most this many characters / words
+    # asks the last one again
+    elliptic_chars: int
+    elliptic_words: int
     max_carried: int  # items put in front of a question
     max_people: int  # people substituted for 他们 / they
 
