@@ -4,10 +4,11 @@ Fusion is a weighted sum of each leg's scores scaled to [0, 1] over the candidat
 (`bm25 / max bm25`, `(cos - min cos) / (max cos - min cos)`). Plain reciprocal-rank
 fusion throws away how far ahead the BM25 leg's best candidate is, which is what makes
 it strong on Chinese text. Every number that decides retrieval (the fusion weights, how many
-candidates each leg gives, when a passage is a reprint of another) is read from
-`rag/retrieval_policy.json`, written by `bench/retrieval.py --fit` (the BM25 weight fitted on
-the dev sets, each set held apart, see README "Retrieval"). When the BM25 leg matches nothing
-(an English question over Chinese articles) the dense leg decides alone.
+candidates each leg gives, when a passage is a reprint of another; BM25's k1 and b, which the
+lexical index reads) comes from the retrieval policy (rag.retrieval_policy), written by
+`bench/retrieval.py --fit` (the BM25 weight fitted on the dev sets, each set held apart, see
+README "Retrieval"). When the BM25 leg matches nothing (an English question over Chinese
+articles) the dense leg decides alone.
 """
 
 from __future__ import annotations
