@@ -96,24 +96,25 @@ def best_weight(ranks: dict[float, list[int | None]]) -> float:
     return max(ranks, key=lambda w: (round(metrics(ranks[w])[2], 6), round(metrics(ranks[w])[0], 6), -w))
 
 
-def fit(asked: dict[str, list[Asked]], weights: list[float], shipped: float, min_gain: float) -> dict:
-    """Each set's files held apart, then both; returns the policy's `fitted` record. As the
-    answer policy's weights (bench/fit_policy.py), the weight moves from the shipped one only
-    when the weight fitted on one set gains at least `min_gain` MRR on the other, both ways."""
-    sets = sorted({name.split()[0] for name in asked})
-    grid_weights = sorted({*weights, shipped})
-    ranks = {name: {w: fused_ranks(a, w) for w in grid_weights} for name, a in asked.items()}
+def fit(ranks: dict[str, dict[float, list[int | None]]], shipped: float, min_gain: float) -> dict:
+    """Each set's files held apart, then both, over `ranks` (per file, per scanned weight, the
+    shipped one among them); returns the policy's `fitted` record. As the answer policy's
+    weights (bench/fit_policy.py), the weight moves from the shipped one only when the weight
+    fitted on one set gains at least `min_gain` MRR on the other, both ways."""
+    names = list(ranks)
+    sets = sorted({name.split()[0] for name in names})
+    grid_weights = sorted(next(iter(ranks.values())))
 
     def pooled(names: list[str]) -> dict[float, list[int | None]]:
         return {w: [r for n in names for r in ranks[n][w]] for w in grid_weights}
 
     held = []
     for fit_set in sets:
-        w = best_weight(pooled([n for n in asked if n.split()[0] == fit_set]))
+        w = best_weight(pooled([n for n in names if n.split()[0] == fit_set]))
         for other in sets:
             if other == fit_set:
                 continue
-            on = pooled([n for n in asked if n.split()[0] == other])
+            on = pooled([n for n in names if n.split()[0] == other])
             mrr_w, mrr_shipped = metrics(on[w])[2], metrics(on[shipped])[2]
             held.append(
                 {
@@ -130,18 +131,18 @@ def fit(asked: dict[str, list[Asked]], weights: list[float], shipped: float, min
                 f"fitted on {fit_set}: weight {w}; on {other}: hit@1 {metrics(on[w])[0]:.4f} MRR {mrr_w:.4f} "
                 f"(shipped weight {shipped}: MRR {mrr_shipped:.4f})"
             )
-    both = best_weight(pooled(list(asked)))
+    both = best_weight(pooled(names))
     moved = min(row["gain"] for row in held) >= min_gain
     print(
         f"fitted on both: weight {both}; held-apart MRR gains {[row['gain'] for row in held]}: "
         + (f"moves to {both}" if moved else f"below {min_gain} in a direction, {shipped} kept")
     )
     grid = {
-        name: {str(w): [round(x, 4) for x in metrics(ranks[name][w])] for w in grid_weights} for name in asked
+        name: {str(w): [round(x, 4) for x in metrics(ranks[name][w])] for w in grid_weights} for name in names
     }
     return {
         "objective": "MRR of the source article among the fused candidates (then hit@1), all files of a set",
-        "questions": {name: len(a) for name, a in asked.items()},
+        "questions": {name: len(next(iter(r.values()))) for name, r in ranks.items()},
         "held_apart": held,
         "min_gain": min_gain,
         "best_on_both": both,
@@ -182,19 +183,21 @@ def main() -> int:
     if not (SHARED / "eval").is_dir() or not all((root / f[2] / "BUILT").exists() for f in FILES):
         print("skipped: needs ../shared and the dev indexes (run bench/devsets.py first)")
         return 0
+    if args.candidates is not None and args.candidates < 1:
+        ap.error("--candidates must be at least 1")
     shipped = retrieval_policy()
-    k = args.candidates or shipped.candidates
+    k = shipped.candidates if args.candidates is None else args.candidates
     emb = get_embedder("use")
-    weights = GRID if (args.grid or args.fit) else []
+    weights = sorted({*GRID, shipped.bm25_weight}) if args.fit else GRID if args.grid else []
     table: dict[str, dict[str, tuple[float, float, float]]] = {}
-    asked: dict[str, list[Asked]] = {}
+    by_weight: dict[str, dict[float, list[int | None]]] = {}  # per file: the fused ranks at each weight
     for name, fname, set_dir in FILES:
         index = Index.open(root / set_dir, emb)
         items = [it for it in load_qa(SHARED / "eval" / fname, limit=args.limit) if it.source]
         t = time.perf_counter()
         qvecs = index.embedder.encode_queries([to_simplified(it.question) for it in items])
         ranks: dict[str, list[int | None]] = {k: [] for k in ["bm25", "dense", "rrf", "zhiwen"]}
-        asked[name] = []
+        asked: list[Asked] = []
         for it, qv in zip(items, qvecs, strict=True):
             with index.reading() as state:
                 src = state.rowids_of([it.source or ""]).get(it.source or "")
@@ -204,7 +207,7 @@ def main() -> int:
                     {c.pos: int(state.article_rowids[c.pos]) for c in cands},
                     src,
                 )
-                asked[name].append(a)
+                asked.append(a)
                 ranks["zhiwen"].append(rank_of([c.pos for c in cands], a))
                 by_bm = sorted((c for c in cands if c.bm25 > 0), key=lambda c: -c.bm25)[:k]
                 by_dense = sorted(cands, key=lambda c: -c.dense)[:k]
@@ -215,8 +218,9 @@ def main() -> int:
                     for r, c in enumerate(lst, 1):
                         rrf[c.pos] = rrf.get(c.pos, 0.0) + 1.0 / (60 + r)
                 ranks["rrf"].append(rank_of(sorted(rrf, key=lambda p: -rrf[p]), a))
+        by_weight[name] = {w: fused_ranks(asked, w) for w in weights}
         for w in weights:
-            ranks[f"fusion w={w}"] = fused_ranks(asked[name], w)
+            ranks[f"fusion w={w}"] = by_weight[name][w]
         index.close()
         table[name] = {m: metrics(v) for m, v in ranks.items()}
         print(f"{name}: {len(items)} questions in {time.perf_counter() - t:.0f}s", file=sys.stderr)
@@ -230,7 +234,7 @@ def main() -> int:
         print(f"| {m} | " + " | ".join(f"{table[s][m][0]:.3f}" for s in table) + " |")
     out: dict = {"table": table}
     if args.fit:
-        fitted = fit(asked, weights, shipped.bm25_weight, args.min_gain)
+        fitted = fit(by_weight, shipped.bm25_weight, args.min_gain)
         out["fit"] = fitted
         if args.write_policy:
             w = fitted["bm25_weight"]
@@ -239,7 +243,9 @@ def main() -> int:
                 "bm25_weight": w,
                 "dense_weight": round(1 - w, 2),
                 "candidates": k,
-                "duplicate_jaccard": args.duplicate_jaccard or shipped.duplicate_jaccard,
+                "duplicate_jaccard": shipped.duplicate_jaccard
+                if args.duplicate_jaccard is None
+                else args.duplicate_jaccard,
                 "bm25_k1": shipped.bm25_k1,
                 "bm25_b": shipped.bm25_b,
                 "written_by": "bench/retrieval.py --fit --write-policy"
