@@ -8,7 +8,9 @@ question (the question's words right before and right after its wh-word found ar
 span, distance to question words in the sentence), what it is (jieba part of speech of its
 first and last words, a name, a number, a date, a title in 《》, the noun a "what X"
 question names), its shape (length, clause edges, grammar words at its ends) and whether it
-is the rules' pick, each also crossed with the kind of answer asked for. No feature names an
+is the rules' pick, each also crossed with the kind of answer asked for; and, hashed, the
+grammar words and characters at its edges, alone and with the question's wh-word
+(rag.span_lexical: a name or a noun enters as its class only). No feature names an
 entity; the weights are fitted by `bench/fit_spans.py` (conditional logit over each
 question's candidates, one dev set held apart) and read from the policy file.
 """
@@ -40,10 +42,12 @@ from rag.span import (
     rule_span,
     to_original,
 )
+from rag.span_lexical import BUCKETS, POS_CLASSES, TEMPLATES, pos_class
+from rag.span_lexical import keys as lexical_keys
 from rag.trees import TreeEnsemble
 
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
-_POS_CLASSES = ("name", "noun", "verb", "num", "time", "adj", "function", "latin")
+_POS_CLASSES = POS_CLASSES
 _NAME, _LATIN = _POS_CLASSES.index("name"), _POS_CLASSES.index("latin")
 # Feature definitions (bucket edges; the anchor length is the policy's spans.anchor_chars): they shape the features,
 # the fitted weights decide.
@@ -58,24 +62,6 @@ _PUNCT = set(CLAUSE) | set(" \t\r、…·—-()（）《》「」『』“”\"'
 _ENUM = re.compile(r"、|和|及|与|以及")
 _TRAILING = "的了"
 _WH_CHARS = set("什么哪谁几多少何时怎样如")
-
-
-def _pos_class(flag: str) -> str:
-    if flag.startswith(("nr", "ns", "nt")):
-        return "name"
-    if flag == "eng":
-        return "latin"
-    if flag.startswith("n") or flag in ("j", "b", "l", "i"):
-        return "noun"
-    if flag.startswith("v"):
-        return "verb"
-    if flag.startswith(("m", "q")):
-        return "num"
-    if flag.startswith(("t", "f", "s")):
-        return "time"
-    if flag.startswith(("a", "z")):
-        return "adj"
-    return "function"
 
 
 PLAIN = (
@@ -140,7 +126,8 @@ FEATURE_NAMES = (*PLAIN, *(f"{k}:{t}" for k in ("all", *KINDS) for t in TYPED))
 @dataclass(frozen=True, slots=True)
 class SpanModel:
     """How candidate spans are ranked, all fitted by bench/fit_spans.py: a linear score
-    (`weights` over `FEATURE_NAMES`, in that order) ranks every candidate; where there are
+    (`weights` over `FEATURE_NAMES`, in that order, plus, where there is `lexical`, the
+    weights of the span's lexical buckets: rag.span_lexical) ranks every candidate; where there are
     `trees` (gradient-boosted, rag.trees) and the question asks for one of `tree_kinds`, the
     `shortlist` best by that score are ranked again by them. A span is given only when the
     softmax probability of the pick among the candidates of the last ranking is at least
@@ -154,6 +141,9 @@ class SpanModel:
     trees: TreeEnsemble | None = field(default=None, compare=False, repr=False)
     tree_kinds: tuple[str, ...] = ()  # the kinds of answer (KINDS) whose candidates the trees rank
     tree_min_confidence: float = 0.0
+    lexical_file: str = ""  # the weights of the lexical buckets (.npy), beside the policy file
+    lexical_templates: tuple[str, ...] = ()  # the templates they were fitted for (rag.span_lexical)
+    lexical: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def check(self) -> None:
         if tuple(self.features) != FEATURE_NAMES or len(self.weights) != len(FEATURE_NAMES):
@@ -163,6 +153,13 @@ class SpanModel:
         if self.trees is not None and (self.trees.n_features != len(FEATURE_NAMES) or self.shortlist < 1):
             raise ValueError(
                 "span model: its trees do not fit this code's features (or no shortlist); run bench/fit_spans.py"
+            )
+        if self.lexical is not None and (
+            tuple(self.lexical_templates) != TEMPLATES or self.lexical.shape != (BUCKETS,)
+        ):
+            raise ValueError(
+                "span model: its lexical weights do not fit this code's templates and buckets; "
+                "run bench/fit_spans.py"
             )
         if not set(self.tree_kinds) <= set(KINDS):
             raise ValueError(
@@ -178,11 +175,22 @@ class SpanModel:
         """The least confidence for a span to be given, for a question asking for `kind`."""
         return self.tree_min_confidence if self.uses_trees(kind) else self.min_confidence
 
-    def pick(self, x: np.ndarray, kind: str) -> tuple[int, float]:
-        """The best candidate among the rows of `x` (candidates x `FEATURE_NAMES`, as
-        `SpanCandidates.expanded` gives them) and the model's confidence in it (see
-        `confidence`). The linear score ranks them all; the trees, for `tree_kinds`, the shortlist."""
+    def linear_scores(self, x: np.ndarray, keys: np.ndarray | None) -> np.ndarray:
+        """The linear score of every candidate: rows of `x` (as `SpanCandidates.expanded` gives
+        them) and of `keys` (their lexical buckets, `SpanCandidates.keys`)."""
         scores = x @ np.asarray(self.weights, dtype=np.float32)
+        if self.lexical is not None:
+            if keys is None:
+                raise ValueError("span model: it weighs lexical features, and no keys were given")
+            scores = scores + self.lexical[keys].sum(axis=1)
+        return scores
+
+    def pick(self, x: np.ndarray, kind: str, keys: np.ndarray | None = None) -> tuple[int, float]:
+        """The best candidate among the rows of `x` (candidates x `FEATURE_NAMES`, as
+        `SpanCandidates.expanded` gives them; `keys` their lexical buckets) and the model's
+        confidence in it (see `confidence`). The linear score ranks them all; the trees, for
+        `tree_kinds`, the shortlist."""
+        scores = self.linear_scores(x, keys)
         if self.trees is None or not self.uses_trees(kind):
             return int(np.argmax(scores)), confidence(scores)
         best = np.argsort(-scores, kind="stable")[: self.shortlist]
@@ -197,6 +205,7 @@ class SpanCandidates:
     ss: str
     spans: list[Span]
     compact: np.ndarray  # (len(spans), len(PLAIN) + len(TYPED)), float32
+    keys: np.ndarray  # (len(spans), len(rag.span_lexical.TEMPLATES)): the lexical buckets
     kind: str  # one of KINDS: the kind of answer asked for (a reason question is its own kind)
 
     def expanded(self) -> np.ndarray:
@@ -311,7 +320,7 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     ext_kind = ext_kind if ext_kind in KINDS else "other"
     out = np.zeros((len(spans), len(PLAIN) + len(TYPED)), dtype=np.float32)
     if not spans:
-        return SpanCandidates(ss, spans, out, ext_kind)
+        return SpanCandidates(ss, spans, out, np.zeros((0, len(TEMPLATES)), dtype=np.int64), ext_kind)
     n = len(ss)
     a = np.array([x for x, _ in spans], dtype=np.int64)
     b = np.array([y for _, y in spans], dtype=np.int64)
@@ -419,7 +428,7 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     word_of = np.zeros(n + 1, dtype=np.int64)
     for k, (x, y, _) in enumerate(words):
         word_of[x:y] = k
-    classes = np.array([_POS_CLASSES.index(_pos_class(flag)) for _, _, flag in words], dtype=np.int64)
+    classes = np.array([_POS_CLASSES.index(pos_class(flag)) for _, _, flag in words], dtype=np.int64)
     name_words = prefix([c == _NAME for c in classes])
     namelike = prefix([c in (_NAME, _LATIN) for c in classes])
     lo, hi = word_of[a], word_of[b - 1] + 1  # the words the span touches: lo .. hi-1
@@ -443,7 +452,7 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     typed[:, rest : rest + 6] = np.stack(
         [enum, bracketed, np.log(length), exact, crosses, unit_next[b].astype(bool)], axis=1
     )
-    return SpanCandidates(ss, spans, out, ext_kind)
+    return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words), ext_kind)
 
 
 def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: SpanModel) -> Span | None:
@@ -458,7 +467,7 @@ def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: 
     found = candidates_simplified(qs, kind, ss, rules)
     if not found.spans:
         return None
-    best, sure = model.pick(found.expanded(), found.kind)
+    best, sure = model.pick(found.expanded(), found.kind, found.keys)
     if sure < model.least_confidence(found.kind):
         return None
     return to_original(sentence, ss, mapping, found.spans[best])

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from rag.conversation import FollowUpRules
 from rag.span import SpanRules
 from rag.span_rank import SpanModel
@@ -21,8 +23,9 @@ from rag.trees import TreeEnsemble
 
 POLICY_FILE = Path(__file__).with_name("policy.json")
 SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
+SPAN_LEXICAL_FILE = "span_lexical.npy"  # the span model's lexical weights (numpy's format), likewise
 SENTENCE_TREES_FILE = "sentence_trees.txt"  # the sentence ranker's trees, likewise
-FORMAT_VERSION = 9  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up
+FORMAT_VERSION = 10  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up; 10: span_model.lexical_file and lexical_templates
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +223,15 @@ _SPAN_MODEL_KEYS = (
     "trees_file",
     "tree_kinds",
     "tree_min_confidence",
+    "lexical_file",
+    "lexical_templates",
 )  # as written
 
 
 def _span_model(raw: Any, where: str, folder: Path) -> SpanModel:
     raw = _with_keys(raw, _SPAN_MODEL_KEYS, where, "bench/fit_spans.py")
     trees = _trees(folder / raw["trees_file"], where, "bench/fit_spans.py") if raw["trees_file"] else None
+    lexical = _lexical(folder / raw["lexical_file"], where) if raw["lexical_file"] else None
     # whether the features are this code's is checked where they are used (rag.span_rank), so
     # that bench/fit_spans.py can still load the rest of a policy after the features changed
     return SpanModel(
@@ -237,7 +243,26 @@ def _span_model(raw: Any, where: str, folder: Path) -> SpanModel:
         trees,
         tuple(str(k) for k in raw["tree_kinds"]),
         float(raw["tree_min_confidence"]),
+        str(raw["lexical_file"]),
+        tuple(str(t) for t in raw["lexical_templates"]),
+        lexical,
     )
+
+
+def _lexical(path: Path, where: str) -> np.ndarray:
+    """The span model's lexical weights: one float per bucket, numpy's format (no pickle)."""
+    try:
+        weights = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise ValueError(
+            f"{where}: cannot read its lexical weights from {path}: {e}; run bench/fit_spans.py"
+        ) from e
+    if weights.ndim != 1 or not np.issubdtype(weights.dtype, np.floating) or not np.isfinite(weights).all():
+        raise ValueError(
+            f"{where}: {path} is not a vector of finite weights ({weights.dtype}, shape {weights.shape}); "
+            "run bench/fit_spans.py"
+        )
+    return weights.astype(np.float32)
 
 
 def policy_to_dict(policy: Policy) -> dict[str, Any]:
@@ -263,6 +288,7 @@ def write_policy(
     path: Path = POLICY_FILE,
     trees_text: str | None = None,
     sentence_trees_text: str | None = None,
+    lexical_weights: np.ndarray | None = None,
 ) -> None:
     """Write `policy` as the fitting commands do (one format for every writer).
 
@@ -270,7 +296,7 @@ def write_policy(
     under the names its span model and its sentence model give (`trees_file`), before the
     policy that names them. A model that names no trees removes the file an earlier fit left
     there (`SPAN_TREES_FILE`, `SENTENCE_TREES_FILE`), so the folder holds only what the policy
-    reads."""
+    reads. `lexical_weights` go, likewise, into the span model's `lexical_file` (numpy's format)."""
     path = Path(path)
     models = (
         (policy.span_model.trees_file, trees_text, SPAN_TREES_FILE, "span"),
@@ -281,7 +307,14 @@ def write_policy(
             if not name:
                 raise ValueError(f"trees given for a {which} model that names no trees_file")
             (path.parent / name).write_text(text, encoding="utf-8")
+    lexical_file = policy.span_model.lexical_file
+    if lexical_weights is not None:
+        if not lexical_file:
+            raise ValueError("lexical weights given for a span model that names no lexical_file")
+        np.save(path.parent / lexical_file, np.asarray(lexical_weights, dtype=np.float32), allow_pickle=False)
     path.write_text(json.dumps(policy_to_dict(policy), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     for name, _, default, _ in models:
         if not name:
             path.with_name(default).unlink(missing_ok=True)
+    if not lexical_file:
+        path.with_name(SPAN_LEXICAL_FILE).unlink(missing_ok=True)

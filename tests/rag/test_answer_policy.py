@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -80,6 +81,7 @@ def test_span_trees_are_read_from_beside_the_policy(tmp_path) -> None:
     raw["sentence_model"] = {"features": [], "shortlist": 0, "trees_file": ""}  # its trees: test_answer_rank
     copy = tmp_path / POLICY_FILE.name
     copy.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    shutil.copy(POLICY_FILE.with_name(raw["span_model"]["lexical_file"]), tmp_path)  # tested on its own
     with pytest.raises(ValueError, match="fit_spans"):
         Policy.load(copy)  # no trees file beside it
     n = len(FEATURE_NAMES)
@@ -252,7 +254,12 @@ def test_written_trees_sit_beside_the_policy_and_a_stale_file_is_removed(tmp_pat
     with_trees = dataclasses.replace(
         shipped, span_model=dataclasses.replace(shipped.span_model, trees_file=SPAN_TREES_FILE, shortlist=8)
     )
-    write_policy(with_trees, out, trees_text=one_split_text(3, len(FEATURE_NAMES)))
+    write_policy(
+        with_trees,
+        out,
+        trees_text=one_split_text(3, len(FEATURE_NAMES)),
+        lexical_weights=shipped.span_model.lexical,
+    )
 
     def reread() -> Policy:  # Policy.load caches per path
         return policy_from_dict(json.loads(out.read_text(encoding="utf-8")), str(out), tmp_path)

@@ -197,6 +197,7 @@ def test_sentence_trees_are_written_and_read_beside_the_policy(tmp_path) -> None
         out,
         trees_text=one_split_text(3, len(FEATURE_NAMES)),
         sentence_trees_text=one_split_text(2, len(RANK_FEATURES)),
+        lexical_weights=shipped.span_model.lexical,
     )
 
     def reread() -> Policy:

@@ -1,0 +1,127 @@
+"""Lexical features of a candidate short answer: which words and characters stand at its edges.
+
+A span is preceded and followed by something (是, 为, 由, 的, a comma, the sentence's end) and
+starts and ends with words; which ones, alone and crossed with the question's wh-word, says
+much about whether it is the answer (是什么 → the words after 是; 谁 → before 所, 提出). Each
+such fact is a string ("word_before:是", "wh_char_after:谁|所") hashed with CRC-32 into one
+of `BUCKETS` buckets; the span model (rag.span_rank) gives every bucket a weight fitted on the
+dev sets by `bench/fit_spans.py` (the weights are data, `span_lexical.npy` beside the policy).
+
+Words of the kinds that name things (person, place and organisation names, nouns, Latin
+words, numbers) enter as their part-of-speech class only, never as themselves, so no weight
+belongs to an entity; grammar words, verbs, adjectives and single characters enter as they are.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from rag.span import WH
+
+POS_CLASSES = ("name", "noun", "verb", "num", "time", "adj", "function", "latin")
+# words of these classes are hashed as their class: what they name is never a feature
+_AS_CLASS = frozenset({"name", "noun", "latin", "num"})
+TEMPLATES = (
+    "char_before",
+    "char_after",
+    "word_before",
+    "word_after",
+    "first_word",
+    "last_word",
+    "wh_char_before",
+    "wh_char_after",
+    "wh_word_before",
+    "wh_word_after",
+    "wh_first_word",
+    "wh_last_word",
+    "q_char_before_wh_char_before",
+)
+BUCKETS = 1 << 15  # hash buckets of the fitted weights (`span_lexical.npy` holds one per bucket)
+_START, _END, _CUT = "^", "$", "~"  # the sentence's start or end; an edge inside a word
+
+
+def pos_class(flag: str) -> str:
+    """The coarse class (one of POS_CLASSES) of a jieba part-of-speech flag."""
+    if flag.startswith(("nr", "ns", "nt")):
+        return "name"
+    if flag == "eng":
+        return "latin"
+    if flag.startswith("n") or flag in ("j", "b", "l", "i"):
+        return "noun"
+    if flag.startswith("v"):
+        return "verb"
+    if flag.startswith(("m", "q")):
+        return "num"
+    if flag.startswith(("t", "f", "s")):
+        return "time"
+    if flag.startswith(("a", "z")):
+        return "adj"
+    return "function"
+
+
+def _word(text: str, flag: str) -> str:
+    c = pos_class(flag)
+    return f"<{c}>" if c in _AS_CLASS else text
+
+
+def bucket(feature: str) -> int:
+    """The bucket of a feature string (CRC-32: the same in every process, unlike `hash`)."""
+    return zlib.crc32(feature.encode("utf-8")) % BUCKETS
+
+
+def keys(
+    qs: str, ss: str, spans: Sequence[tuple[int, int]], words: Sequence[tuple[int, int, str]]
+) -> np.ndarray:
+    """Per span of `ss` (Simplified sentence; `words` its jieba words with flags, in order)
+    for the question `qs` (Simplified): the bucket of each of TEMPLATES, as an int64 array
+    (len(spans), len(TEMPLATES))."""
+    m = WH.search(qs)
+    wh = m.group(0) if m else "-"
+    q_before = qs[m.start() - 1] if m and m.start() > 0 else _START
+    ending = {y: k for k, (_, y, _) in enumerate(words)}
+    starting = {x: k for k, (x, _, _) in enumerate(words)}
+    n = len(ss)
+
+    def ends_at(i: int) -> str:  # the word ending at position i
+        k = ending.get(i)
+        return _word(ss[words[k][0] : i], words[k][2]) if k is not None else (_START if i == 0 else _CUT)
+
+    def starts_at(i: int) -> str:  # the word starting at position i
+        k = starting.get(i)
+        return _word(ss[i : words[k][1]], words[k][2]) if k is not None else (_END if i == n else _CUT)
+
+    # what stands at a span's start depends on its start only, and likewise its end: the
+    # buckets of every position are hashed once, then gathered for all spans
+    wh_of = {t: t.startswith("wh_") for t in TEMPLATES}
+    at_start = ("char_before", "word_before", "first_word")
+    at_end = ("char_after", "word_after", "last_word")
+
+    def row(template: str, value: str) -> int:
+        return bucket(f"{template}:{wh}|{value}" if wh_of[template] else f"{template}:{value}")
+
+    positions = range(n + 1)
+    start_values = [
+        (ss[i - 1] if i > 0 else _START, ends_at(i), starts_at(i) if i < n else _END) for i in positions
+    ]
+    end_values = [
+        (ss[i] if i < n else _END, starts_at(i), ends_at(i) if i > 0 else _START) for i in positions
+    ]
+    out = np.zeros((len(spans), len(TEMPLATES)), dtype=np.int64)
+    if not spans:
+        return out
+    a = np.array([x for x, _ in spans], dtype=np.int64)
+    b = np.array([y for _, y in spans], dtype=np.int64)
+    for k, base in enumerate(at_start):
+        for t in (base, f"wh_{base}"):
+            out[:, TEMPLATES.index(t)] = np.array([row(t, v[k]) for v in start_values], dtype=np.int64)[a]
+    for k, base in enumerate(at_end):
+        for t in (base, f"wh_{base}"):
+            out[:, TEMPLATES.index(t)] = np.array([row(t, v[k]) for v in end_values], dtype=np.int64)[b]
+    q_before_t = "q_char_before_wh_char_before"
+    out[:, TEMPLATES.index(q_before_t)] = np.array(
+        [bucket(f"{q_before_t}:{q_before}|{v[0]}") for v in start_values], dtype=np.int64
+    )[a]
+    return out
