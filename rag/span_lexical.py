@@ -94,34 +94,28 @@ def keys(
         return _word(ss[i : words[k][1]], words[k][2]) if k is not None else (_END if i == n else _CUT)
 
     # what stands at a span's start depends on its start only, and likewise its end: the
-    # buckets of every position are hashed once, then gathered for all spans
-    wh_of = {t: t.startswith("wh_") for t in TEMPLATES}
-    at_start = ("char_before", "word_before", "first_word")
-    at_end = ("char_after", "word_after", "last_word")
-
-    def row(template: str, value: str) -> int:
-        return bucket(f"{template}:{wh}|{value}" if wh_of[template] else f"{template}:{value}")
-
-    positions = range(n + 1)
-    start_values = [
-        (ss[i - 1] if i > 0 else _START, ends_at(i), starts_at(i) if i < n else _END) for i in positions
-    ]
-    end_values = [
-        (ss[i] if i < n else _END, starts_at(i), ends_at(i) if i > 0 else _START) for i in positions
-    ]
+    # buckets of each start and each end are hashed once, then gathered for all spans
     out = np.zeros((len(spans), len(TEMPLATES)), dtype=np.int64)
     if not spans:
         return out
     a = np.array([x for x, _ in spans], dtype=np.int64)
     b = np.array([y for _, y in spans], dtype=np.int64)
-    for k, base in enumerate(at_start):
-        for t in (base, f"wh_{base}"):
-            out[:, TEMPLATES.index(t)] = np.array([row(t, v[k]) for v in start_values], dtype=np.int64)[a]
-    for k, base in enumerate(at_end):
-        for t in (base, f"wh_{base}"):
-            out[:, TEMPLATES.index(t)] = np.array([row(t, v[k]) for v in end_values], dtype=np.int64)[b]
-    q_before_t = "q_char_before_wh_char_before"
-    out[:, TEMPLATES.index(q_before_t)] = np.array(
-        [bucket(f"{q_before_t}:{q_before}|{v[0]}") for v in start_values], dtype=np.int64
-    )[a]
+    starts, a_at = np.unique(a, return_inverse=True)
+    ends, b_at = np.unique(b, return_inverse=True)
+    # per start: the character and the word before it, the word it begins with
+    before = [(ss[i - 1] if i > 0 else _START, ends_at(i), starts_at(i)) for i in starts.tolist()]
+    # per end: the character and the word after it, the word it ends with
+    after = [(ss[i] if i < n else _END, starts_at(i), ends_at(i)) for i in ends.tolist()]
+    for values, at, names in (
+        (before, a_at, ("char_before", "word_before", "first_word")),
+        (after, b_at, ("char_after", "word_after", "last_word")),
+    ):
+        for k, name in enumerate(names):
+            plain = [bucket(f"{name}:{v[k]}") for v in values]
+            crossed = [bucket(f"wh_{name}:{wh}|{v[k]}") for v in values]
+            out[:, TEMPLATES.index(name)] = np.array(plain, dtype=np.int64)[at]
+            out[:, TEMPLATES.index(f"wh_{name}")] = np.array(crossed, dtype=np.int64)[at]
+    q_cross = "q_char_before_wh_char_before"
+    crossed = [bucket(f"{q_cross}:{q_before}|{v[0]}") for v in before]
+    out[:, TEMPLATES.index(q_cross)] = np.array(crossed, dtype=np.int64)[a_at]
     return out
