@@ -47,8 +47,7 @@ from rag.span_lexical import keys as lexical_keys
 from rag.trees import TreeEnsemble
 
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
-_POS_CLASSES = POS_CLASSES
-_NAME, _LATIN = _POS_CLASSES.index("name"), _POS_CLASSES.index("latin")
+_NAME, _LATIN = POS_CLASSES.index("name"), POS_CLASSES.index("latin")
 # Feature definitions (bucket edges; the anchor length is the policy's spans.anchor_chars): they shape the features,
 # the fitted weights decide.
 _LEN_BUCKETS = (1, 2, 4, 7, 12, 20)  # a span of at most this many characters falls in that bucket
@@ -107,8 +106,8 @@ TYPED = (
     "date_inside",
     "has_head_noun",
     "last_word_has_head_noun",
-    *(f"first_{c}" for c in _POS_CLASSES),
-    *(f"last_{c}" for c in _POS_CLASSES),
+    *(f"first_{c}" for c in POS_CLASSES),
+    *(f"last_{c}" for c in POS_CLASSES),
     "has_enum",
     "bracketed",
     "len_log",
@@ -428,7 +427,7 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     word_of = np.zeros(n + 1, dtype=np.int64)
     for k, (x, y, _) in enumerate(words):
         word_of[x:y] = k
-    classes = np.array([_POS_CLASSES.index(pos_class(flag)) for _, _, flag in words], dtype=np.int64)
+    classes = np.array([POS_CLASSES.index(pos_class(flag)) for _, _, flag in words], dtype=np.int64)
     name_words = prefix([c == _NAME for c in classes])
     namelike = prefix([c in (_NAME, _LATIN) for c in classes])
     lo, hi = word_of[a], word_of[b - 1] + 1  # the words the span touches: lo .. hi-1
@@ -447,8 +446,8 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     typed[:, 7] = head_in_word[hi - 1]
     rows = np.arange(len(spans))
     typed[rows, 8 + classes[lo]] = 1.0
-    typed[rows, 8 + len(_POS_CLASSES) + classes[hi - 1]] = 1.0
-    rest = 8 + 2 * len(_POS_CLASSES)
+    typed[rows, 8 + len(POS_CLASSES) + classes[hi - 1]] = 1.0
+    rest = 8 + 2 * len(POS_CLASSES)
     typed[:, rest : rest + 6] = np.stack(
         [enum, bracketed, np.log(length), exact, crosses, unit_next[b].astype(bool)], axis=1
     )
