@@ -5,8 +5,8 @@ holding the gold answer, as in bench/spans.py) gives the candidates (rag.span_ra
 that equal a gold answer (after `span_norm`) are the positives. The model is a conditional
 logit: per question, a softmax over its candidates, maximising the probability of the
 positives, with an L2 penalty, over the features and the lexical buckets of rag.span_lexical
-(their weights go into rag/answer/span_lexical.npy; `--no-lexical` fits without them); then gradient-boosted trees (LightGBM LambdaRank, `--rounds`
-rounds, 300 by default, 0 for none) rank again the `--shortlist` best candidates of that
+(their weights go into rag/answer/span_lexical.npy; `--no-lexical` fits without them); then
+gradient-boosted trees (LightGBM LambdaRank, `--rounds` rounds, 300 by default, 0 for none) rank again the `--shortlist` best candidates of that
 linear score for the kinds of answer named by `--tree-kinds` (the others keep the linear
 pick). Each kind of pick gets its own least confidence. Fitted on CMRC 2018 dev and reported
 on DRCD dev, then the reverse, each against the rules alone (rag.span), the linear score
@@ -162,7 +162,7 @@ def fit(groups: list[Group], l2: float, lexical_l2: float | None) -> tuple[np.nd
         value = float(np.sum(all_lse - pos_lse)) / len(train) + l2 * float(w @ w)
         r = (p_all - p_pos) / len(train)
         grad = [x.T @ r + 2 * l2 * w]
-        if n_lex and lexical_l2 is not None:
+        if lexical_l2 is not None:  # n_lex buckets
             value += lexical_l2 * float(v @ v)
             per_key = np.repeat(r, keys.shape[1])
             grad.append(np.bincount(keys.ravel(), weights=per_key, minlength=n_lex) + 2 * lexical_l2 * v)
@@ -309,9 +309,8 @@ def fitted(groups: list[Group], args: argparse.Namespace) -> tuple[SpanModel, Sp
     linear = model_of(w, lexical, None, 0)
     linear = dataclasses.replace(linear, min_confidence=fit_cut(groups, linear, args.max_withheld_em))
     kinds = tuple(args.tree_kinds)
-    text = (
-        fit_trees(groups, linear, args.shortlist, args) if kinds else ""
-    )  # no kind to rank: no trees to fit
+    # no kind to rank: no trees to fit
+    text = fit_trees(groups, linear, args.shortlist, args) if kinds else ""
     if not text:
         return linear, linear, ""
     model = model_of(w, lexical, TreeEnsemble.from_text(text), args.shortlist, kinds)
