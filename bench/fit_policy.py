@@ -76,7 +76,6 @@ TITLE_CREDITS = (0.0, 0.25, 0.5, 0.75, 1.0)  # a share, searched over its whole 
 NEW_FEATURES = ("title_credit",)
 NEUTRAL = {"title_credit": 0.0}
 COVERAGE_ONLY = (0.45, 0.5, 0.525, 0.55, 0.6)  # v1's "not found" rule, for comparison
-NEXT_CHARS = (0, 60, 80, 100, 120)  # compose.next_chars searched (0: an answer never reads on)
 KEEP_CURVE = (0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99)  # the "not found" curve's points
 
 
@@ -326,22 +325,6 @@ def composed(policy: Policy, data: list[Replayed]) -> dict[str, float]:
     }
 
 
-def with_compose(policy: Policy, **c: int | float) -> Policy:
-    return dataclasses.replace(policy, compose=dataclasses.replace(policy.compose, **c))
-
-
-def fit_compose(policy: Policy, data: list[Replayed], max_median: float) -> Policy:
-    """compose.next_chars: the value with the best answer accuracy whose median answer stays
-    within `max_median` characters (the shortest among equals)."""
-    best, best_acc = with_compose(policy, next_chars=0), -1.0
-    for n in NEXT_CHARS:
-        cand = with_compose(policy, next_chars=n)
-        m = composed(cand, data)
-        if m["median_chars"] <= max_median and m["accuracy"] > best_acc + 1e-9:
-            best, best_acc = cand, m["accuracy"]
-    return best
-
-
 def fit(policy: Policy, data: list[Replayed], keep: float) -> Policy:
     return fit_boundary(fit_weights(policy, data), data, keep)
 
@@ -365,12 +348,6 @@ def main() -> int:
         type=float,
         default=0.005,
         help="held-apart top-1 gain needed (both directions) to move weights",
-    )
-    ap.add_argument(
-        "--max-median-chars",
-        type=float,
-        default=80,
-        help="composition: the longest median answer (characters) the fit may choose",
     )
     ap.add_argument("--features", default=None, help="JSONL recording: read it if it exists, else write it")
     ap.add_argument("--out", default=str(POLICY_FILE), help="where to write the fitted policy")
@@ -415,36 +392,6 @@ def main() -> int:
     gains = [row["after"]["top1_gold"] - row["new_features"]["top1_gold"] for row in table]
     weights_move = min(gains) >= args.min_gain
     shipped = fit(start, both, args.keep) if weights_move else fit_boundary(start, both, args.keep)
-    # composition, held apart both ways, from the shipped weights without it (next_chars 0);
-    # it moves when it gains answer accuracy in both directions
-    no_next = with_compose(shipped, next_chars=0)  # the shipped weights, without it
-    compose_table = []
-    for train, test in (names, names[::-1]):
-        fitted_c = fit_compose(no_next, data[train], args.max_median_chars)
-        compose_table.append(
-            {
-                "fitted_on": train,
-                "reported_on": test,
-                "next_chars": fitted_c.compose.next_chars,
-                "before": composed(no_next, data[test]),
-                "after": composed(fitted_c, data[test]),
-            }
-        )
-    compose_gains = [row["after"]["accuracy"] - row["before"]["accuracy"] for row in compose_table]
-    compose_move = min(compose_gains) >= args.min_gain
-    shipped = (
-        fit_compose(shipped, both, args.max_median_chars)
-        if compose_move
-        else with_compose(shipped, next_chars=0)
-    )
-    print(
-        f"composition (next_chars): held-apart accuracy gains {[round(g, 4) for g in compose_gains]}: "
-        + (
-            f"next_chars {shipped.compose.next_chars}"
-            if compose_move
-            else f"below {args.min_gain} in a direction, 0"
-        )
-    )
     print(
         f"new features {list(NEW_FEATURES)}: held-apart top-1 gains {[round(g, 4) for g in new_gains]}: "
         + ("fitted on both sets" if new_move else "kept")
@@ -476,18 +423,17 @@ def main() -> int:
             "score.title_credit first, alone (moves unless it loses a held-apart set)",
             "score (coordinate ascent on top-1 sentence holds the gold answer; kept unless it helps both held-apart sets)",
             "not_found.ctx_cov/dense/type_miss/score/type_ok/rank/bias (logistic regression, shifted to keep --keep)",
-            "compose.next_chars (answer accuracy, median answer within --max-median-chars; 0 unless it helps both held-apart sets)",
         ],
-        "set_by_hand": "compose (but next_chars), evidence, terms, types, follow_up, not_found.min_own_coverage/_en/dense_only; "
+        "set_by_hand": "compose, evidence, terms, types, follow_up, not_found.min_own_coverage/_en/dense_only; "
         "spans as measured with bench/spans.py on CMRC 2018 (DRCD held apart)",
         "cross_dataset": table,
-        "compose_cross_dataset": compose_table,
         "shipped_compose": composed(shipped, both),
         "not_found_curve": curve,
         "coverage_only_curve": coverage_only,
         "shipped": summary(shipped, both),
     }
-    for kept in ("span_model", "sentence_model"):  # written by bench/fit_spans.py, bench/fit_ranker.py
+    # written by bench/fit_spans.py, bench/fit_ranker.py, bench/fit_neighbours.py
+    for kept in ("span_model", "sentence_model", "neighbour_model"):
         if kept in base.fitted:
             fitted_info[kept] = base.fitted[kept]
     out = dataclasses.replace(shipped, fitted=fitted_info)
@@ -499,12 +445,6 @@ def main() -> int:
             f"refused {row['before']['refused']:.3f} -> {row['after']['refused']:.3f}; "
             f"refused at {args.keep} kept on {row['reported_on']}'s own curve: {row['refused_at_keep']['inputs_before']:.3f} "
             f"({', '.join(BOUNDARY_BEFORE)}) -> {row['refused_at_keep']['inputs']:.3f} ({', '.join(BOUNDARY)})"
-        )
-    for row in compose_table:
-        print(
-            f"compose fit {row['fitted_on']} -> {row['reported_on']}: next_chars {row['next_chars']}: answer accuracy "
-            f"{row['before']['accuracy']:.3f} -> {row['after']['accuracy']:.3f}, median answer "
-            f"{row['before']['median_chars']} -> {row['after']['median_chars']} characters"
         )
     print("| boundary set to keep | answerable kept | deleted-source refused |\n|---|---|---|")
     for c in curve:

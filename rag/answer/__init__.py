@@ -5,15 +5,19 @@ from rag.answer.choose import (
     answerable,
     choose,
     full_score,
+    neighbours,
     ordered,
     partial_score,
     rank_sentences,
+    reads_into,
     shortlist,
     type_miss,
 )
 from rag.answer.features import RECORDED_FEATURES, Sentence, recorded_sentence
+from rag.answer.neighbours import NEIGHBOUR_FEATURES, neighbour_features
 from rag.answer.policy import (
     POLICY_FILE,
+    NeighbourModel,
     Policy,
     SentenceModel,
     policy_from_dict,
@@ -25,11 +29,13 @@ from rag.answer.rank import RANK_FEATURES, rank_features
 from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, score_sentences
 
 __all__ = [
+    "NEIGHBOUR_FEATURES",
     "NOT_FOUND",
     "POLICY_FILE",
     "RANK_FEATURES",
     "RECORDED_FEATURES",
     "Evidence",
+    "NeighbourModel",
     "Policy",
     "Query",
     "Sentence",
@@ -41,12 +47,15 @@ __all__ = [
     "cite",
     "full_score",
     "gather_evidence",
+    "neighbour_features",
+    "neighbours",
     "ordered",
     "partial_score",
     "policy_from_dict",
     "policy_to_dict",
     "rank_features",
     "rank_sentences",
+    "reads_into",
     "recorded_sentence",
     "score_sentences",
     "shortlist",

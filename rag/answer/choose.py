@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.features import Sentence, people
+from rag.answer.neighbours import NEIGHBOUR_FEATURES, adjacent, margin, neighbour_features
 from rag.answer.policy import Policy, ScoreWeights
 from rag.answer.question import Query
 from rag.answer.rank import RANK_FEATURES, rank_features
@@ -96,11 +97,43 @@ def type_miss(q: Query, s: Sentence) -> float:
     return 1.0 if q.kind in ("number", "date") and s.type_ok == 0 else 0.0
 
 
+def neighbours(
+    policy: Policy, same: Sequence[Sentence], chosen: Sequence[Sentence]
+) -> list[tuple[bool, Sentence]]:
+    """The candidates just before and just after the `chosen` sentences (`same`: the
+    candidates of their article in reading order), each with whether it comes before; only
+    those adjacent in the article (at most `evidence.adjacent_chars` between)."""
+    first, last = min(chosen, key=lambda s: s.start), max(chosen, key=lambda s: s.start)
+    out = []
+    for before, end in ((True, first), (False, last)):
+        j = same.index(end) + (-1 if before else 1)
+        if 0 <= j < len(same):
+            pair = (same[j], end) if before else (end, same[j])
+            if adjacent(*pair, policy.evidence.adjacent_chars):
+                out.append((before, same[j]))
+    return out
+
+
+def reads_into(
+    policy: Policy, q: Query, best: Sentence, neighbour: Sentence, before: bool, n_chosen: int
+) -> bool:
+    """Whether the answer made of `n_chosen` sentences around `best` takes `neighbour`, the
+    sentence just before it (`before`) or just after it: the neighbour model's margin."""
+    model = policy.neighbour_model
+    if not model.weights:
+        return False
+    if model.features != NEIGHBOUR_FEATURES:
+        raise ValueError(
+            "neighbour model: its features are not the ones this code computes; run bench/fit_neighbours.py"
+        )
+    return margin(model.weights, model.bias, neighbour_features(q, best, neighbour, before, n_chosen)) > 0
+
+
 def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence]:
     """The sentences of the answer, in reading order: the best, completed by its neighbour
     when it is a fragment, or with a second sentence of the same article that scores nearly
-    as well, or else with the sentence that follows it when both are short; for a list
-    question, list sentences of the best one's article merged."""
+    as well; then the sentence just before or just after, when the neighbour model takes it;
+    for a list question, list sentences of the best one's article merged."""
     c = policy.compose
     ranked = ordered(sents)
     # a list question: lead with a sentence that holds a list, when one answers nearly as well,
@@ -163,9 +196,14 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
             ):
                 chosen.append(second)
                 break
-    # a short answer of one sentence reads on into the next one: a sentence that restates the
-    # question is often followed by the fact asked for (「这被认为是该车型的极限。」「时速约二百公里。」)
-    if len(chosen) == 1 and nxt is not None and len(best.text) + len(nxt.text) <= c.next_chars:
-        chosen.append(nxt)
+    # the answer reads back into the sentence before it or on into the one after, when the
+    # neighbour model says that one holds what the best sentence only points at
+    # (「1563年，它成为了……的首都。」 after 「杜林曾经是……。」)
+    n_chosen = len(chosen)
+    for before, neighbour in neighbours(policy, same, chosen):
+        if sum(len(s.text) for s in chosen) + len(neighbour.text) <= c.max_answer_chars and reads_into(
+            policy, q, best, neighbour, before, n_chosen
+        ):
+            chosen.append(neighbour)
     chosen.sort(key=lambda s: (s.hit.article_id, s.start))
     return chosen

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +26,7 @@ POLICY_FILE = Path(__file__).with_name("policy.json")
 SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
 SPAN_LEXICAL_FILE = "span_lexical.npy"  # the span model's lexical weights (numpy's format), likewise
 SENTENCE_TREES_FILE = "sentence_trees.txt"  # the sentence ranker's trees, likewise
-FORMAT_VERSION = 10  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up; 10: span_model.lexical_file and lexical_templates
+FORMAT_VERSION = 11  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up; 10: span_model.lexical_file and lexical_templates; 11: neighbour_model replaces compose.next_chars
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,6 @@ class Compose:
     second_sentence: float  # a second sentence is added when it scores this share of the best
     second_window: int  # how many of the next-ranked sentences may be that second sentence
     fragment_chars: int  # a best sentence shorter than this is completed by its neighbour
-    next_chars: int  # an answer of one sentence takes the next one too when both fit in this (0: never)
     list_type_min: float  # the answer-type feature from which a sentence counts as a list
     list_lead: float  # a list sentence leads when it scores this share of the best
     list_merge: float  # list sentences merged when they score this share of the best
@@ -124,6 +124,17 @@ class SentenceModel:
 
 
 @dataclass(frozen=True, slots=True)
+class NeighbourModel:
+    """Whether an answer reads back into the sentence before it or on into the one after
+    (rag.answer.neighbours, fitted by bench/fit_neighbours.py): a logistic margin over
+    `features` with `weights` and `bias`; no weights: an answer never reads on."""
+
+    features: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()
+    bias: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     score: ScoreWeights
     not_found: NotFound
@@ -135,6 +146,7 @@ class Policy:
     follow_up: FollowUpRules  # follow-up questions (rag.conversation)
     span_model: SpanModel  # short answers: the weights that rank the candidates (rag.span_rank)
     sentence_model: SentenceModel  # the ranker of candidate sentences (rag.answer.rank)
+    neighbour_model: NeighbourModel  # reading into the sentence before or after (rag.answer.neighbours)
     fitted: dict[str, Any]  # how the file was made: command, data, measured figures
 
     @staticmethod
@@ -175,6 +187,7 @@ def policy_from_dict(raw: dict[str, Any], where: str = "policy", folder: Path = 
         follow_up=_section(FollowUpRules, raw.get("follow_up"), f"{where}: follow_up"),
         span_model=_span_model(raw.get("span_model"), f"{where}: span_model", folder),
         sentence_model=_sentence_model(raw.get("sentence_model"), f"{where}: sentence_model", folder),
+        neighbour_model=_neighbour_model(raw.get("neighbour_model"), f"{where}: neighbour_model"),
         fitted=dict(raw.get("fitted", {})),
     )
     # the ranker sees sentences with an answer type only: its shortlist is within that one
@@ -213,6 +226,20 @@ def _sentence_model(raw: Any, where: str, folder: Path) -> SentenceModel:
         )
     # whether the features are this code's is checked where they are used (rag.answer.choose)
     return SentenceModel(tuple(raw["features"]), int(raw["shortlist"]), str(raw["trees_file"]), trees)
+
+
+def _neighbour_model(raw: Any, where: str) -> NeighbourModel:
+    raw = _with_keys(raw, ("features", "weights", "bias"), where, "bench/fit_neighbours.py")
+    weights = tuple(float(w) for w in raw["weights"])
+    bias = float(raw["bias"])
+    if weights and len(weights) != len(raw["features"]):
+        raise ValueError(
+            f"{where}: {len(weights)} weights for {len(raw['features'])} features; run bench/fit_neighbours.py"
+        )
+    if not all(math.isfinite(w) for w in (*weights, bias)):
+        raise ValueError(f"{where}: a weight is not a finite number; run bench/fit_neighbours.py")
+    # whether the features are this code's is checked where they are used (rag.answer.choose)
+    return NeighbourModel(tuple(raw["features"]), weights, bias)
 
 
 _SPAN_MODEL_KEYS = (

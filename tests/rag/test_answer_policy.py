@@ -218,32 +218,6 @@ def test_a_heading_is_completed_by_a_sentence_not_by_the_next_heading() -> None:
     assert [s.text for s in choose(p, query(), sents)] == [lines[0][1], "审议通过《若干意见》。"]
 
 
-def test_a_short_answer_reads_on_into_the_next_sentence() -> None:
-    """A one-sentence answer takes the sentence after it when both fit in compose.next_chars
-    (the restated question, then the fact); not when that is 0, not past the limit, and not
-    when a second sentence already joined."""
-    from rag.answer import choose
-
-    shipped = Policy.load()
-    lines = [
-        (0, "这一速度被普遍认为是该车型能够达到的极限。", 0.60),
-        (21, "时速约二百公里。", 0.20),
-        (40, "另一款车型稍慢。", 0.10),
-    ]
-    sents = article_lines(lines)
-
-    def texts(next_chars: int) -> list[str]:
-        p = dataclasses.replace(shipped, compose=dataclasses.replace(shipped.compose, next_chars=next_chars))
-        return [s.text for s in choose(p, query(), sents)]
-
-    both = len(lines[0][1]) + len(lines[1][1])
-    assert texts(both) == [lines[0][1], lines[1][1]]
-    assert texts(both - 1) == [lines[0][1]]
-    assert texts(0) == [lines[0][1]]
-    sents[2].score = 0.55  # a second sentence that answers nearly as well joins instead
-    assert texts(both) == [lines[0][1], lines[2][1]]
-
-
 def test_written_trees_sit_beside_the_policy_and_a_stale_file_is_removed(tmp_path) -> None:
     """The policy writer puts a span model's trees beside the policy that names them; writing
     a policy without trees removes the trees file an earlier fit left there."""
@@ -283,34 +257,6 @@ def test_fit_spans_refuses_an_unknown_tree_kind() -> None:
     assert tree_kinds("date,list") == ("date", "list")
     with pytest.raises(argparse.ArgumentTypeError, match="numbers"):
         tree_kinds("date,numbers")
-
-
-def test_fit_compose_reads_on_only_within_the_median_limit() -> None:
-    """bench/fit_policy.py's composition fit: the shortest next_chars that makes the answers
-    hold the gold, unless the median answer would then pass --max-median-chars."""
-    from bench.fit_policy import NEXT_CHARS, composed, fit_compose, replayed
-
-    def row(best: str, nxt: str) -> dict:
-        feats = dict.fromkeys(RECORDED_FEATURES, 0.0)
-        first = {**feats, "cov": 1.0, "ctx_cov": 1.0, "text": best, "start": 0, "gold": False}
-        second = {**feats, "text": nxt, "start": len(best), "gold": True}
-        return {
-            "question": "q",
-            "script": "zh-Hans",
-            "kind": "other",
-            "has_terms": True,
-            "terms": ["t"],
-            "label": "answerable",
-            "sentences": [{**s, "hit_rank": 0, "article": f"a{len(best)}"} for s in (first, second)],
-        }
-
-    data = replayed([row("甲" * 20 + "。", "乙" * 20 + "。"), row("丙" * 22 + "。", "丁" * 18 + "。")])
-    p = dataclasses.replace(Policy.load(), compose=dataclasses.replace(Policy.load().compose, next_chars=0))
-    assert composed(p, data)["accuracy"] == 0.0
-    fitted = fit_compose(p, data, max_median=80)
-    assert fitted.compose.next_chars == min(n for n in NEXT_CHARS if n >= 42)
-    assert composed(fitted, data) == {"accuracy": 1.0, "median_chars": 42}
-    assert fit_compose(p, data, max_median=30).compose.next_chars == 0
 
 
 def test_each_passage_context_is_its_title_date_and_text_canonical() -> None:

@@ -1,0 +1,162 @@
+"""Reading back into the sentence before the best one, or on into the one after
+(rag.answer.neighbours, the neighbour model of the policy, bench/fit_neighbours.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from rag.answer import (
+    NEIGHBOUR_FEATURES,
+    RECORDED_FEATURES,
+    NeighbourModel,
+    Policy,
+    Query,
+    Sentence,
+    choose,
+    neighbour_features,
+    policy_from_dict,
+    policy_to_dict,
+    recorded_sentence,
+)
+from rag.answer.neighbours import lead, margin
+
+
+def query(kind: str = "other") -> Query:
+    return Query("q", "zh-Hans", "q", "q", kind, terms=["首都"])
+
+
+def article(lines: list[tuple[int, str, float]], name: str = "a") -> list[Sentence]:
+    out = []
+    for start, text, score in lines:
+        s = recorded_sentence(name, 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, start)
+        s.score = score
+        out.append(s)
+    return out
+
+
+def model(**weights: float) -> NeighbourModel:
+    """A neighbour model with these weights (the rest 0) and bias -0.5: a neighbour is read
+    into when the named features sum to more than a half."""
+    w = dict.fromkeys(NEIGHBOUR_FEATURES, 0.0) | weights
+    return NeighbourModel(NEIGHBOUR_FEATURES, tuple(w[f] for f in NEIGHBOUR_FEATURES), -0.5)
+
+
+def with_model(m: NeighbourModel) -> Policy:
+    return dataclasses.replace(Policy.load(), neighbour_model=m)
+
+
+def lines(*sentences: tuple[str, float]) -> list[tuple[int, str, float]]:
+    """Sentences one after the other (their offsets), with their scores."""
+    out, at = [], 0
+    for text, score in sentences:
+        out.append((at, text, score))
+        at += len(text)
+    return out
+
+
+LINES = lines(
+    ("杜林曾经是欧洲重要的政治中心。", 0.30),
+    ("1563年，它成为了萨伏依公国的首都。", 0.90),
+    ("它后来被另一座城市取代。", 0.20),
+)
+
+
+def texts(p: Policy, sents: list[Sentence], kind: str = "other") -> list[str]:
+    return [s.text for s in choose(p, query(kind), sents)]
+
+
+def test_how_a_sentence_starts_is_read_by_part_of_speech() -> None:
+    assert lead("它成为了首都。") == ("r", True)
+    assert lead("1563年，它成为了首都。") == ("m", True)  # a number first, a pronoun among the first words
+    assert lead("杜林曾经是欧洲重要的政治中心。")[1] is False
+    assert lead("是为重庆建城之始。")[0] == "v"  # a verb with no subject before it
+    assert lead("")[0] == "other"
+
+
+def test_an_answer_reads_back_when_its_best_sentence_leads_with_a_pronoun() -> None:
+    """The model's weights decide: a pronoun lead reads back; without that weight, or without a
+    pronoun, or with no model, the best sentence stands alone."""
+    back = with_model(model(best_pronoun_lead=1.0))
+    assert texts(back, article(LINES)) == [LINES[0][1], LINES[1][1]]
+    assert texts(with_model(NeighbourModel()), article(LINES)) == [LINES[1][1]]
+    assert texts(with_model(model(next_pronoun_lead=1.0)), article(LINES)) == [LINES[1][1], LINES[2][1]]
+    plain = lines((LINES[0][1], 0.3), ("1563年，都灵成为了萨伏依公国的首都。", 0.9))
+    assert texts(back, article(plain)) == [plain[1][1]]
+
+
+def test_only_an_adjacent_neighbour_within_the_length_limit_is_read_into() -> None:
+    back = with_model(model(before=1.0))
+    gap = [
+        (0, LINES[0][1], 0.3),
+        (LINES[1][0] + 3, LINES[1][1], 0.9),
+    ]  # a sentence between them is not a candidate
+    assert texts(back, article(gap)) == [LINES[1][1]]
+    other_article = article([LINES[0]], "b") + article([LINES[1]])
+    assert texts(back, other_article) == [LINES[1][1]]
+    p = dataclasses.replace(
+        back, compose=dataclasses.replace(back.compose, max_answer_chars=len(LINES[1][1]) + 5)
+    )
+    assert texts(p, article(LINES)) == [LINES[1][1]]
+
+
+def test_a_list_answer_does_not_read_into_neighbours() -> None:
+    back = with_model(model(before=1.0, after=1.0))
+    assert texts(back, article(LINES), kind="other") == [s[1] for s in LINES]
+    assert LINES[0][1] not in texts(back, article(LINES), kind="list")
+
+
+def test_features_are_in_the_declared_order_and_a_mismatch_is_refused() -> None:
+    s = article(LINES)
+    x = neighbour_features(query("place"), s[1], s[0], True, 1)
+    assert len(x) == len(NEIGHBOUR_FEATURES)
+    named = dict(zip(NEIGHBOUR_FEATURES, x, strict=True))
+    assert named["before"] == 1 and named["after"] == 0
+    assert named["best_pronoun_lead"] == 1 and named["best_lead_m"] == 1
+    assert named["kind_place"] == 1 and named["typed_best_untyped"] == 1
+    assert named["neighbour_chars"] == pytest.approx(len(LINES[0][1]) / 100)
+    wrong = NeighbourModel(("before",), (1.0,), 0.0)
+    with pytest.raises(ValueError, match="fit_neighbours"):
+        choose(with_model(wrong), query(), article(LINES))
+
+
+def test_the_model_round_trips_and_a_broken_one_is_refused() -> None:
+    shipped = Policy.load()
+    raw = policy_to_dict(shipped)
+    assert policy_from_dict(raw).neighbour_model == shipped.neighbour_model
+    for bad in (
+        {"features": ["before"], "weights": [1.0, 2.0], "bias": 0.0},
+        {"features": [], "weights": []},
+    ):
+        with pytest.raises(ValueError, match="fit_neighbours"):
+            policy_from_dict(raw | {"neighbour_model": bad})
+    nan = {"features": ["before"], "weights": [float("nan")], "bias": 0.0}
+    with pytest.raises(ValueError, match="finite"):
+        policy_from_dict(raw | {"neighbour_model": nan})
+
+
+def test_the_shipped_model_reads_back_to_what_a_pronoun_points_at() -> None:
+    """The fitted weights (not hand-set ones): for a place question whose best sentence says
+    它成为了……的首都, well ahead of the sentence before it that names the city, the answer
+    reads back to that sentence; the margin is clearly lower when the best sentence names the
+    city itself (and holds the answer type)."""
+    shipped = Policy.load()
+    m = shipped.neighbour_model
+    assert m.weights, "the shipped policy has a neighbour model (bench/fit_neighbours.py)"
+    q = query("place")
+
+    def pair(best_text: str, best_type: float) -> list[Sentence]:
+        s = article(lines((LINES[0][1], 0.3), (best_text, 0.9)))
+        s[0].type_ok, s[0].cov, s[0].dense, s[0].rank = 1.0, 0.2, 0.3, -1.5
+        s[1].type_ok, s[1].cov, s[1].dense, s[1].rank = best_type, 0.8, 0.5, 1.5
+        return s
+
+    pointing = pair(LINES[1][1], 0.0)
+    named = pair("1563年，都灵成为了萨伏依公国的首都。", 1.0)
+    assert [s.text for s in choose(shipped, q, pointing)] == [LINES[0][1], LINES[1][1]]
+
+    def back(s: list[Sentence]) -> float:
+        return margin(m.weights, m.bias, neighbour_features(q, s[1], s[0], True, 1))
+
+    assert back(pointing) > back(named) + 0.5
