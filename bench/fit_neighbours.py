@@ -7,7 +7,7 @@ the sentence ranker picks the best sentence, rag.answer.choose composes the answ
 neighbours, and each adjacent sentence before and after it is a row whose label is whether
 it holds a gold answer the composed answer lacks. A logistic regression (L2, standardised
 features) is fitted on those rows of one set; its margin is then shifted to the point with
-the best answer accuracy (a chosen sentence holds the gold) whose median answer, on every set
+the best answer accuracy (a chosen sentence holds the gold; among equals, the shortest answers) whose median answer, on every set
 fitted on, stays within --max-median-chars; the other set reports it, against answers that
 never read into a neighbour and against the rule of before (an answer of one sentence read on
 into the next when both fit in 100 characters). The shipped model, fitted on both sets, goes
@@ -129,14 +129,16 @@ def fit(train: list[Rows], l2: float, max_median: float, max_chars: int) -> Neig
     x = np.vstack([r.x for r in train])
     y = np.concatenate([r.gold & ~r.base_gold[r.question] for r in train])
     w, b = fit_logit(x, y, l2)
-    best, best_acc = None, -1.0
+    best, best_key = None, (-1.0, 0.0)
     for shift in SHIFTS:
         got = [answers(r, r.x @ w + b - shift, max_chars) for r in train]
-        if max(float(np.median(c)) for _, c in got) > max_median:
+        median = max(float(np.median(c)) for _, c in got)
+        if median > max_median:
             continue
-        acc = float(np.mean(np.concatenate([g for g, _ in got])))
-        if acc > best_acc + 1e-9:
-            best, best_acc = shift, acc
+        # the best accuracy; among equals, the shortest answers
+        key = (round(float(np.mean(np.concatenate([g for g, _ in got]))), 9), -median)
+        if key > best_key:
+            best, best_key = shift, key
     if best is None:
         return NeighbourModel()
     return NeighbourModel(NEIGHBOUR_FEATURES, tuple(float(v) for v in w), b - float(best))

@@ -160,3 +160,42 @@ def test_the_shipped_model_reads_back_to_what_a_pronoun_points_at() -> None:
         return margin(m.weights, m.bias, neighbour_features(q, s[1], s[0], True, 1))
 
     assert back(pointing) > back(named) + 0.5
+
+
+def test_fit_neighbours_learns_to_read_back_where_the_gold_is() -> None:
+    """bench/fit_neighbours.py: where the gold sits in the sentence before a best sentence
+    that leads with a pronoun, the fitted model reads back there and only there; a median
+    limit shorter than any answer leaves no model."""
+    from bench.fit_neighbours import fit, rows
+    from bench.fit_policy import composed, replayed
+
+    before, pointing, named = (
+        "杜林曾经是欧洲重要的政治中心。",
+        "它在1563年成为了萨伏依公国的首都。",
+        "都灵在1563年成为了萨伏依公国的首都。",
+    )
+
+    def row(i: int) -> dict:
+        feats = dict.fromkeys(RECORDED_FEATURES, 0.0)
+        best = pointing if i % 2 else named
+        first = {**feats, "text": before, "start": 0, "gold": best == pointing}
+        second = {**feats, "cov": 1.0, "ctx_cov": 1.0, "dense": 0.9, "text": best, "start": len(before)}
+        second["gold"] = best == named
+        return {
+            "question": "q",
+            "script": "zh-Hans",
+            "kind": "place",
+            "has_terms": True,
+            "terms": ["首都"],
+            "label": "answerable",
+            "sentences": [{**s, "hit_rank": 0, "article": f"a{i}"} for s in (first, second)],
+        }
+
+    data = replayed([row(i) for i in range(40)])
+    bare = dataclasses.replace(Policy.load(), neighbour_model=NeighbourModel())
+    assert composed(bare, data)["accuracy"] == 0.5
+    fitted = fit([rows(bare, data)], l2=1e-3, max_median=200, max_chars=200)
+    got = composed(dataclasses.replace(bare, neighbour_model=fitted), data)
+    assert got["accuracy"] == 1.0
+    assert got["median_chars"] == (len(before) + len(pointing) + len(named)) / 2  # named ones stay alone
+    assert fit([rows(bare, data)], l2=1e-3, max_median=len(named) - 1, max_chars=200) == NeighbourModel()
