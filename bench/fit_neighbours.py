@@ -37,7 +37,7 @@ from bench.fit_ranker import collect  # noqa: E402
 from rag.answer import (  # noqa: E402
     NEIGHBOUR_FEATURES,
     POLICY_FILE,
-    NeighbourModel,
+    LinearModel,
     Policy,
     choose,
     neighbour_features,
@@ -125,7 +125,7 @@ def answers(r: Rows, margins: np.ndarray, max_chars: int) -> tuple[np.ndarray, n
     return gold, chars
 
 
-def fit(train: list[Rows], l2: float, max_median: float, max_chars: int) -> NeighbourModel:
+def fit(train: list[Rows], l2: float, max_median: float, max_chars: int) -> LinearModel:
     x = np.vstack([r.x for r in train])
     y = np.concatenate([r.gold & ~r.base_gold[r.question] for r in train])
     w, b = fit_logit(x, y, l2)
@@ -140,16 +140,16 @@ def fit(train: list[Rows], l2: float, max_median: float, max_chars: int) -> Neig
         if key > best_key:
             best, best_key = shift, key
     if best is None:
-        return NeighbourModel()
-    return NeighbourModel(NEIGHBOUR_FEATURES, tuple(float(v) for v in w), b - float(best))
+        return LinearModel()
+    return LinearModel(NEIGHBOUR_FEATURES, tuple(float(v) for v in w), b - float(best))
 
 
-def previous_rule() -> NeighbourModel:
+def previous_rule() -> LinearModel:
     """The rule before this model, as its weights: an answer of one sentence takes the sentence
     after it when the two fit in 100 characters (neighbour_chars and best_chars are /100)."""
     w = dict.fromkeys(NEIGHBOUR_FEATURES, 0.0)
     w.update(after=1000.0, one_sentence=1000.0, neighbour_chars=-1.0, best_chars=-1.0)
-    return NeighbourModel(NEIGHBOUR_FEATURES, tuple(w[f] for f in NEIGHBOUR_FEATURES), -2000.0 + 1.0 + 1e-6)
+    return LinearModel(NEIGHBOUR_FEATURES, tuple(w[f] for f in NEIGHBOUR_FEATURES), -2000.0 + 1.0 + 1e-6)
 
 
 def main() -> int:
@@ -177,7 +177,7 @@ def main() -> int:
     rec = recording(args.features, args.index, lambda root: collect(root, policy))
     if rec is None:
         return 0
-    bare = dataclasses.replace(policy, neighbour_model=NeighbourModel())
+    bare = dataclasses.replace(policy, neighbour_model=LinearModel())
     data = {s: replayed([r for r in rec if r["set"] == s]) for s in SETS}
     table_rows = {s: rows(bare, data[s]) for s in SETS}
     max_chars = policy.compose.max_answer_chars
@@ -186,7 +186,7 @@ def main() -> int:
     for train, test in (names, names[::-1]):
         model = fit([table_rows[train]], args.l2, args.max_median_chars, max_chars)
         row: dict[str, Any] = {"fitted_on": train, "reported_on": test, "rows": len(table_rows[train].x)}
-        for name, m in (("never", NeighbourModel()), ("previous_rule", previous_rule()), ("model", model)):
+        for name, m in (("never", LinearModel()), ("previous_rule", previous_rule()), ("model", model)):
             row[name] = composed(dataclasses.replace(policy, neighbour_model=m), data[test])
             row[name + "_on_train"] = composed(dataclasses.replace(policy, neighbour_model=m), data[train])
         table.append(row)

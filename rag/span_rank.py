@@ -458,6 +458,15 @@ def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: 
     """Offsets [start, end) into `sentence` (as published) of the best-scored candidate span,
     or None when the sentence has none or the model is not confident enough in any (its
     probability among the candidates below `model.least_confidence`): no span fits."""
+    got = sure_span(question, kind, sentence, rules, model)
+    return None if got is None else got[0]
+
+
+def sure_span(
+    question: str, kind: str, sentence: str, rules: SpanRules, model: SpanModel
+) -> tuple[Span, float] | None:
+    """`best_span` with the model's confidence in it (its probability among the sentence's
+    candidates), which is at least `model.least_confidence`."""
     model.check()
     if not question.strip() or not sentence.strip():
         return None
@@ -469,7 +478,8 @@ def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: 
     best, sure = model.pick(found.expanded(), found.kind, found.keys)
     if sure < model.least_confidence(found.kind):
         return None
-    return to_original(sentence, ss, mapping, found.spans[best])
+    span = to_original(sentence, ss, mapping, found.spans[best])
+    return None if span is None else (span, sure)
 
 
 def confidence(scores: np.ndarray) -> float:

@@ -17,7 +17,7 @@ from rag.answer.features import RECORDED_FEATURES, Sentence, recorded_sentence
 from rag.answer.neighbours import NEIGHBOUR_FEATURES, neighbour_features
 from rag.answer.policy import (
     POLICY_FILE,
-    NeighbourModel,
+    LinearModel,
     Policy,
     SentenceModel,
     policy_from_dict,
@@ -26,6 +26,7 @@ from rag.answer.policy import (
 )
 from rag.answer.question import Query, analyse
 from rag.answer.rank import RANK_FEATURES, rank_features
+from rag.answer.span_choice import SPAN_CHOICE_FEATURES, choose_span, span_choice_features
 from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, score_sentences
 
 __all__ = [
@@ -34,8 +35,9 @@ __all__ = [
     "POLICY_FILE",
     "RANK_FEATURES",
     "RECORDED_FEATURES",
+    "SPAN_CHOICE_FEATURES",
     "Evidence",
-    "NeighbourModel",
+    "LinearModel",
     "Policy",
     "Query",
     "Sentence",
@@ -44,6 +46,7 @@ __all__ = [
     "answerable",
     "ask",
     "choose",
+    "choose_span",
     "cite",
     "full_score",
     "gather_evidence",
@@ -59,6 +62,7 @@ __all__ = [
     "recorded_sentence",
     "score_sentences",
     "shortlist",
+    "span_choice_features",
     "type_miss",
     "write_policy",
 ]

@@ -26,7 +26,7 @@ POLICY_FILE = Path(__file__).with_name("policy.json")
 SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
 SPAN_LEXICAL_FILE = "span_lexical.npy"  # the span model's lexical weights (numpy's format), likewise
 SENTENCE_TREES_FILE = "sentence_trees.txt"  # the sentence ranker's trees, likewise
-FORMAT_VERSION = 11  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up; 10: span_model.lexical_file and lexical_templates; 11: neighbour_model replaces compose.next_chars
+FORMAT_VERSION = 12  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up; 10: span_model.lexical_file and lexical_templates; 11: neighbour_model replaces compose.next_chars; 12: span_choice
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +124,11 @@ class SentenceModel:
 
 
 @dataclass(frozen=True, slots=True)
-class NeighbourModel:
-    """Whether an answer reads back into the sentence before it or on into the one after
-    (rag.answer.neighbours, fitted by bench/fit_neighbours.py): a logistic margin over
-    `features` with `weights` and `bias`; no weights: an answer never reads on."""
+class LinearModel:
+    """A logistic margin over `features` with `weights` and `bias` (JSON coefficients, fitted
+    by a bench command): the neighbour model (rag.answer.neighbours, bench/fit_neighbours.py)
+    and the short answer's sentence choice (rag.answer.span_choice, bench/fit_span_choice.py).
+    No weights: the decision it makes is left to the rule without it."""
 
     features: tuple[str, ...] = ()
     weights: tuple[float, ...] = ()
@@ -146,7 +147,8 @@ class Policy:
     follow_up: FollowUpRules  # follow-up questions (rag.conversation)
     span_model: SpanModel  # short answers: the weights that rank the candidates (rag.span_rank)
     sentence_model: SentenceModel  # the ranker of candidate sentences (rag.answer.rank)
-    neighbour_model: NeighbourModel  # reading into the sentence before or after (rag.answer.neighbours)
+    neighbour_model: LinearModel  # reading into the sentence before or after (rag.answer.neighbours)
+    span_choice: LinearModel  # which cited sentence gives the short answer (rag.answer.span_choice)
     fitted: dict[str, Any]  # how the file was made: command, data, measured figures
 
     @staticmethod
@@ -187,7 +189,12 @@ def policy_from_dict(raw: dict[str, Any], where: str = "policy", folder: Path = 
         follow_up=_section(FollowUpRules, raw.get("follow_up"), f"{where}: follow_up"),
         span_model=_span_model(raw.get("span_model"), f"{where}: span_model", folder),
         sentence_model=_sentence_model(raw.get("sentence_model"), f"{where}: sentence_model", folder),
-        neighbour_model=_neighbour_model(raw.get("neighbour_model"), f"{where}: neighbour_model"),
+        neighbour_model=_linear_model(
+            raw.get("neighbour_model"), f"{where}: neighbour_model", "bench/fit_neighbours.py"
+        ),
+        span_choice=_linear_model(
+            raw.get("span_choice"), f"{where}: span_choice", "bench/fit_span_choice.py"
+        ),
         fitted=dict(raw.get("fitted", {})),
     )
     # the ranker sees sentences with an answer type only: its shortlist is within that one
@@ -228,18 +235,18 @@ def _sentence_model(raw: Any, where: str, folder: Path) -> SentenceModel:
     return SentenceModel(tuple(raw["features"]), int(raw["shortlist"]), str(raw["trees_file"]), trees)
 
 
-def _neighbour_model(raw: Any, where: str) -> NeighbourModel:
-    raw = _with_keys(raw, ("features", "weights", "bias"), where, "bench/fit_neighbours.py")
+def _linear_model(raw: Any, where: str, command: str) -> LinearModel:
+    raw = _with_keys(raw, ("features", "weights", "bias"), where, command)
     weights = tuple(float(w) for w in raw["weights"])
     bias = float(raw["bias"])
     if weights and len(weights) != len(raw["features"]):
         raise ValueError(
-            f"{where}: {len(weights)} weights for {len(raw['features'])} features; run bench/fit_neighbours.py"
+            f"{where}: {len(weights)} weights for {len(raw['features'])} features; run {command}"
         )
     if not all(math.isfinite(w) for w in (*weights, bias)):
-        raise ValueError(f"{where}: a weight is not a finite number; run bench/fit_neighbours.py")
-    # whether the features are this code's is checked where they are used (rag.answer.choose)
-    return NeighbourModel(tuple(raw["features"]), weights, bias)
+        raise ValueError(f"{where}: a weight is not a finite number; run {command}")
+    # whether the features are this code's is checked where they are used (rag.answer.choose, .stage)
+    return LinearModel(tuple(raw["features"]), weights, bias)
 
 
 _SPAN_MODEL_KEYS = (

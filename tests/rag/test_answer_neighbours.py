@@ -10,7 +10,7 @@ import pytest
 from rag.answer import (
     NEIGHBOUR_FEATURES,
     RECORDED_FEATURES,
-    NeighbourModel,
+    LinearModel,
     Policy,
     Query,
     Sentence,
@@ -36,14 +36,14 @@ def article(lines: list[tuple[int, str, float]], name: str = "a") -> list[Senten
     return out
 
 
-def model(**weights: float) -> NeighbourModel:
+def model(**weights: float) -> LinearModel:
     """A neighbour model with these weights (the rest 0) and bias -0.5: a neighbour is read
     into when the named features sum to more than a half."""
     w = dict.fromkeys(NEIGHBOUR_FEATURES, 0.0) | weights
-    return NeighbourModel(NEIGHBOUR_FEATURES, tuple(w[f] for f in NEIGHBOUR_FEATURES), -0.5)
+    return LinearModel(NEIGHBOUR_FEATURES, tuple(w[f] for f in NEIGHBOUR_FEATURES), -0.5)
 
 
-def with_model(m: NeighbourModel) -> Policy:
+def with_model(m: LinearModel) -> Policy:
     return dataclasses.replace(Policy.load(), neighbour_model=m)
 
 
@@ -80,7 +80,7 @@ def test_an_answer_reads_back_when_its_best_sentence_leads_with_a_pronoun() -> N
     pronoun, or with no model, the best sentence stands alone."""
     back = with_model(model(best_pronoun_lead=1.0))
     assert texts(back, article(LINES)) == [LINES[0][1], LINES[1][1]]
-    assert texts(with_model(NeighbourModel()), article(LINES)) == [LINES[1][1]]
+    assert texts(with_model(LinearModel()), article(LINES)) == [LINES[1][1]]
     assert texts(with_model(model(next_pronoun_lead=1.0)), article(LINES)) == [LINES[1][1], LINES[2][1]]
     plain = lines((LINES[0][1], 0.3), ("1563年，都灵成为了萨伏依公国的首都。", 0.9))
     assert texts(back, article(plain)) == [plain[1][1]]
@@ -116,7 +116,7 @@ def test_features_are_in_the_declared_order_and_a_mismatch_is_refused() -> None:
     assert named["best_pronoun_lead"] == 1 and named["best_lead_m"] == 1
     assert named["kind_place"] == 1 and named["typed_best_untyped"] == 1
     assert named["neighbour_chars"] == pytest.approx(len(LINES[0][1]) / 100)
-    wrong = NeighbourModel(("before",), (1.0,), 0.0)
+    wrong = LinearModel(("before",), (1.0,), 0.0)
     with pytest.raises(ValueError, match="fit_neighbours"):
         choose(with_model(wrong), query(), article(LINES))
 
@@ -192,10 +192,10 @@ def test_fit_neighbours_learns_to_read_back_where_the_gold_is() -> None:
         }
 
     data = replayed([row(i) for i in range(40)])
-    bare = dataclasses.replace(Policy.load(), neighbour_model=NeighbourModel())
+    bare = dataclasses.replace(Policy.load(), neighbour_model=LinearModel())
     assert composed(bare, data)["accuracy"] == 0.5
     fitted = fit([rows(bare, data)], l2=1e-3, max_median=200, max_chars=200)
     got = composed(dataclasses.replace(bare, neighbour_model=fitted), data)
     assert got["accuracy"] == 1.0
     assert got["median_chars"] == (len(before) + len(pointing) + len(named)) / 2  # named ones stay alone
-    assert fit([rows(bare, data)], l2=1e-3, max_median=len(named) - 1, max_chars=200) == NeighbourModel()
+    assert fit([rows(bare, data)], l2=1e-3, max_median=len(named) - 1, max_chars=200) == LinearModel()

@@ -1,0 +1,81 @@
+"""Which cited sentence gives the short answer, when several have a span.
+
+An answer of two or three sentences has a span in each (rag.span_rank, each above its least
+confidence); the best-scored sentence's is not always the right one: a sentence read back
+into because the best one points at it (rag.answer.neighbours) often holds the name the best
+one only refers to. The span model's probabilities do not compare across sentences (each is a
+softmax over its own sentence's candidates), so the choice is a logistic score of its own,
+fitted on the dev sets by `bench/fit_span_choice.py` (the policy's `span_choice`), over
+general features of each sentence and its span: whether it is the best sentence (and for
+which kind of question), before or after it, the span's confidence, the sentence's answer
+type, coverage, cosine, ranker score and length. The highest score gives the short answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from rag.answer.features import Sentence
+from rag.answer.neighbours import KINDS, margin
+from rag.answer.policy import LinearModel
+from rag.answer.question import Query
+
+NO_RANK = -3.0  # the ranker-score gap of a sentence outside the ranker's shortlist
+
+SPAN_CHOICE_FEATURES: tuple[str, ...] = (
+    "is_best",
+    "before_best",
+    "after_best",
+    "log_confidence",
+    "type_ok",
+    "cov",
+    "dense",
+    "rank_gap",
+    "no_rank",
+    "score_gap",
+    "log_chars",
+    *(f"is_best_kind_{k}" for k in KINDS),
+)
+
+
+def span_choice_features(q: Query, best: Sentence, s: Sentence, confidence: float) -> list[float]:
+    """The features (SPAN_CHOICE_FEATURES, in order) of taking the short answer from `s`,
+    whose span has `confidence`, in an answer whose best sentence is `best`."""
+    is_best = float(s is best)
+    ranked = math.isfinite(s.rank) and math.isfinite(best.rank)
+    return [
+        is_best,
+        float(s.start < best.start),
+        float(s.start > best.start),
+        math.log(max(confidence, 1e-6)),
+        s.type_ok,
+        s.cov,
+        s.dense,
+        s.rank - best.rank if ranked else NO_RANK,
+        float(not ranked),
+        s.score - best.score,
+        math.log(max(len(s.text), 1)),
+        *(is_best * (q.kind == k) for k in KINDS),
+    ]
+
+
+def best_of(sents: Sequence[Sentence]) -> Sentence:
+    """The best of an answer's sentences (the ranker's first, then the score's)."""
+    return min(sents, key=lambda s: (-s.rank, -s.score))
+
+
+def choose_span(
+    model: LinearModel, q: Query, cited: Sequence[Sentence], found: Sequence[tuple[Sentence, float]]
+) -> int:
+    """Which of `found` (cited sentences with a span, and its confidence; best-scored first)
+    gives the short answer: the highest margin of `model`; without a model, the first."""
+    if not model.weights or len(found) < 2:
+        return 0
+    if model.features != SPAN_CHOICE_FEATURES:
+        raise ValueError(
+            "span choice model: its features are not the ones this code computes; run bench/fit_span_choice.py"
+        )
+    best = best_of(cited)
+    margins = [margin(model.weights, model.bias, span_choice_features(q, best, s, sure)) for s, sure in found]
+    return margins.index(max(margins))
