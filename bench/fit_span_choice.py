@@ -54,7 +54,7 @@ class Spans:
 
     r: Replayed
     cited: list[Sentence]  # the answer's sentences
-    found: list[tuple[Sentence, str, float]]  # those with a span, best-scored first: the span, its confidence
+    found: list[tuple[Sentence, float]]  # those with a span, best-scored first, with its confidence
     em: list[bool]  # per found: its span equals a gold answer
     f1: list[float]
 
@@ -72,7 +72,7 @@ def spans(policy: Policy, data: list[Replayed], golds: dict[str, list[str]]) -> 
             if got is not None:
                 (a, b), sure = got
                 e, f = span_scores(s.text[a:b], golds[r.q.text])
-                found.append((s, s.text[a:b], sure))
+                found.append((s, sure))
                 em.append(e)
                 f1.append(f)
         out.append(Spans(r, cited, found, em, f1))
@@ -99,8 +99,8 @@ def fit(train: list[Spans], l2: float) -> LinearModel:
         if len(d.found) < 2:
             continue
         best = best_cited(d.cited)
-        for (s, span, sure), e in zip(d.found, d.em, strict=True):
-            x.append(span_choice_features(d.r.q, best, s, span, sure))
+        for (s, sure), e in zip(d.found, d.em, strict=True):
+            x.append(span_choice_features(d.r.q, best, s, sure))
             y.append(e)
     w, b = fit_logit(np.array(x, float), np.array(y, bool), l2)
     return LinearModel(SPAN_CHOICE_FEATURES, tuple(float(v) for v in w), b)

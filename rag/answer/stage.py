@@ -178,12 +178,7 @@ def pick_short_answer(policy: Policy, q: Query, cited: list[tuple[Sentence, Cita
     ]
     if not found:
         return None
-    pick = choose_span(
-        policy.span_choice,
-        q,
-        [s for s, _ in cited],
-        [(s, s.text[a:b], sure) for s, _, ((a, b), sure) in found],
-    )
+    pick = choose_span(policy.span_choice, q, [s for s, _ in cited], [(s, sure) for s, _, (_, sure) in found])
     s, c, ((a, b), _) = found[pick]
     return ShortAnswer(_shown(q, s.text[a:b]), c.n, s.start + a, s.start + b)
 
