@@ -32,11 +32,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.fit_policy import SETS, Replayed, best_of, composed, recording, replayed  # noqa: E402
-from bench.fit_ranker import collect  # noqa: E402
+from bench.fit_policy import SETS, Replayed, best_of, composed  # noqa: E402
+from bench.fit_ranker import recording_arguments, replayed_sets  # noqa: E402
 from rag.answer import (  # noqa: E402
     NEIGHBOUR_FEATURES,
-    POLICY_FILE,
     LinearModel,
     Policy,
     choose,
@@ -154,12 +153,7 @@ def previous_rule() -> LinearModel:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--index", default=str(ROOT / ".zhiwen" / "dev"), help="the dev indexes of bench/devsets.py"
-    )
-    ap.add_argument(
-        "--features", default=None, help="bench/fit_ranker.py's JSONL recording (written if missing)"
-    )
+    recording_arguments(ap)  # --index, --features (bench/fit_ranker.py's recording), --out, --dry-run
     ap.add_argument("--l2", type=float, default=1e-3, help="L2 penalty per row, on standardised features")
     ap.add_argument(
         "--max-median-chars",
@@ -170,15 +164,12 @@ def main() -> int:
     ap.add_argument(
         "--min-gain", type=float, default=0.005, help="held-apart accuracy gain needed in both directions"
     )
-    ap.add_argument("--out", default=str(POLICY_FILE))
-    ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
     args = ap.parse_args()
     policy = Policy.load(Path(args.out))
-    rec = recording(args.features, args.index, lambda root: collect(root, policy))
-    if rec is None:
+    data = replayed_sets(args, policy)
+    if data is None:
         return 0
     bare = dataclasses.replace(policy, neighbour_model=LinearModel())
-    data = {s: replayed([r for r in rec if r["set"] == s]) for s in SETS}
     table_rows = {s: rows(bare, data[s]) for s in SETS}
     max_chars = policy.compose.max_answer_chars
     names = list(SETS)

@@ -141,12 +141,29 @@ def top1(trees: TreeEnsemble, g: Groups) -> float:
     )
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def recording_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of the commands that fit on this command's recording: --index, --features,
+    --out, --dry-run."""
     ap.add_argument(
         "--index", default=str(ROOT / ".zhiwen" / "dev"), help="the dev indexes of bench/devsets.py"
     )
     ap.add_argument("--features", default=None, help="JSONL recording: read it if it exists, else write it")
+    ap.add_argument("--out", default=str(POLICY_FILE))
+    ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+
+
+def replayed_sets(args: argparse.Namespace, policy: Policy) -> dict[str, list[Replayed]] | None:
+    """The recording (`--features`, recorded from `--index` when missing) replayed, per set;
+    None (and a message) when ../shared or the dev indexes are missing."""
+    rows = recording(args.features, args.index, lambda root: collect(root, policy))
+    if rows is None:
+        return None
+    return {s: replayed([r for r in rows if r["set"] == s]) for s in SETS}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    recording_arguments(ap)
     ap.add_argument(
         "--shortlist", type=int, default=None, help="candidates ranked (default: evidence.type_shortlist)"
     )
@@ -154,17 +171,14 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=300, help="boosting rounds")
     ap.add_argument("--learning-rate", type=float, default=0.05)
     ap.add_argument("--min-data-in-leaf", type=int, default=50)
-    ap.add_argument("--out", default=str(POLICY_FILE))
-    ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
     args = ap.parse_args()
     policy = Policy.load(Path(args.out))
     n_short = args.shortlist or policy.evidence.type_shortlist
     if n_short > policy.evidence.type_shortlist:
         ap.error(f"--shortlist is at most evidence.type_shortlist ({policy.evidence.type_shortlist})")
-    rows = recording(args.features, args.index, lambda root: collect(root, policy))
-    if rows is None:
+    replays = replayed_sets(args, policy)
+    if replays is None:
         return 0
-    replays = {s: replayed([r for r in rows if r["set"] == s]) for s in SETS}
     data = {s: groups(policy, replays[s], n_short) for s in SETS}
     names = list(SETS)
     table = []

@@ -30,10 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.fit_neighbours import fit_logit  # noqa: E402
-from bench.fit_policy import SETS, SHARED, Replayed, best_of, recording, replayed  # noqa: E402
-from bench.fit_ranker import collect  # noqa: E402
+from bench.fit_policy import SETS, SHARED, Replayed, best_of  # noqa: E402
+from bench.fit_ranker import recording_arguments, replayed_sets  # noqa: E402
 from rag.answer import (  # noqa: E402
-    POLICY_FILE,
     SPAN_CHOICE_FEATURES,
     LinearModel,
     Policy,
@@ -108,27 +107,20 @@ def fit(train: list[Spans], l2: float) -> LinearModel:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "--index", default=str(ROOT / ".zhiwen" / "dev"), help="the dev indexes of bench/devsets.py"
-    )
-    ap.add_argument(
-        "--features", default=None, help="bench/fit_ranker.py's JSONL recording (written if missing)"
-    )
+    recording_arguments(ap)  # --index, --features (bench/fit_ranker.py's recording), --out, --dry-run
     ap.add_argument("--l2", type=float, default=1e-3, help="L2 penalty per row, on standardised features")
     ap.add_argument(
         "--min-gain", type=float, default=0.005, help="held-apart exact-match gain needed in both directions"
     )
-    ap.add_argument("--out", default=str(POLICY_FILE))
-    ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
     args = ap.parse_args()
     policy = Policy.load(Path(args.out))
-    rec = recording(args.features, args.index, lambda root: collect(root, policy))
-    if rec is None:
+    replays = replayed_sets(args, policy)
+    if replays is None:
         return 0
     data = {}
     for s, fname in SETS.items():
         golds = {it.question: it.answers for it in load_qa(SHARED / "eval" / fname)}
-        data[s] = spans(policy, replayed([r for r in rec if r["set"] == s]), golds)
+        data[s] = spans(policy, replays[s], golds)
     names = list(SETS)
     table: list[dict[str, Any]] = []
     for train, test in (names, names[::-1]):
