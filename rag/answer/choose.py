@@ -118,9 +118,11 @@ def reads_into(
     policy: Policy, q: Query, best: Sentence, neighbour: Sentence, before: bool, n_chosen: int
 ) -> bool:
     """Whether the answer made of `n_chosen` sentences around `best` takes `neighbour`, the
-    sentence just before it (`before`) or just after it: the neighbour model's margin."""
+    sentence just before it (`before`) or just after it: the neighbour model's margin. Never
+    for an English question: the model is fitted on Chinese ones, and weighs the sentence
+    ranker's scores, which English questions do not get (rank_sentences)."""
     model = policy.neighbour_model
-    if not model.weights:
+    if not model.weights or q.script == "en":
         return False
     if model.features != NEIGHBOUR_FEATURES:
         raise ValueError(

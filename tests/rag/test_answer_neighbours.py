@@ -199,3 +199,12 @@ def test_fit_neighbours_learns_to_read_back_where_the_gold_is() -> None:
     assert got["accuracy"] == 1.0
     assert got["median_chars"] == (len(before) + len(pointing) + len(named)) / 2  # named ones stay alone
     assert fit([rows(bare, data)], l2=1e-3, max_median=len(named) - 1, max_chars=200) == LinearModel()
+
+
+def test_an_english_question_never_reads_into_a_neighbour() -> None:
+    """The model is fitted on Chinese questions and weighs the ranker's scores, which English
+    questions do not get: their answers are the chosen sentences alone."""
+    back = with_model(model(before=1.0, after=1.0))
+    english = Query("q", "en", "q", "q", "other", terms=["首都"])
+    assert [s.text for s in choose(back, english, article(LINES))] == [LINES[1][1]]
+    assert len(choose(back, query(), article(LINES))) == 3
