@@ -47,6 +47,7 @@ from rag import Index, get_embedder  # noqa: E402
 from rag.answer import (  # noqa: E402
     POLICY_FILE,
     RANK_FEATURES,
+    LinearModel,
     Policy,
     SentenceModel,
     full_score,
@@ -182,7 +183,9 @@ def main() -> int:
     data = {s: groups(policy, replays[s], n_short) for s in SETS}
     names = list(SETS)
     table = []
-    linear_only = dataclasses.replace(policy, sentence_model=SentenceModel())
+    # the linear score alone composes without the neighbour model, which weighs the ranker's
+    # scores (without a ranker they are all 0 and every neighbour looks as good as the best)
+    linear_only = dataclasses.replace(policy, sentence_model=SentenceModel(), neighbour_model=LinearModel())
     for train, test in (names, names[::-1]):
         trees, _ = fit([data[train]], args)
         ranked = dataclasses.replace(policy, sentence_model=SentenceModel(RANK_FEATURES, n_short, "", trees))

@@ -39,10 +39,10 @@ from rag.answer import (  # noqa: E402
     Sentence,
     choose,
     choose_span,
+    ordered,
     span_choice_features,
     write_policy,
 )
-from rag.answer.span_choice import best_of as best_cited  # noqa: E402
 from rag.evaluate import load_qa, span_scores  # noqa: E402
 from rag.span_rank import sure_span  # noqa: E402
 
@@ -97,7 +97,7 @@ def fit(train: list[Spans], l2: float) -> LinearModel:
     for d in train:
         if len(d.found) < 2:
             continue
-        best = best_cited(d.cited)
+        best = ordered(d.cited)[0]
         for (s, sure), e in zip(d.found, d.em, strict=True):
             x.append(span_choice_features(d.r.q, best, s, sure))
             y.append(e)

@@ -73,7 +73,7 @@ def neighbour_features(
     best_lead, best_pronoun = lead(best.canon)
     next_lead, next_pronoun = lead(neighbour.canon)
     typed = float(q.kind in TYPED_KINDS)
-    ranked = math.isfinite(neighbour.rank) and math.isfinite(best.rank)
+    gap, unranked = rank_gap(neighbour, best)
     b, a = float(before), float(not before)
     return [
         b,
@@ -89,13 +89,21 @@ def neighbour_features(
         best.cov,
         neighbour.dense,
         best.dense,
-        neighbour.rank - best.rank if ranked else NO_RANK,
-        float(not ranked),
+        gap,
+        unranked,
         len(neighbour.text) / 100,
         len(best.text) / 100,
         float(n_chosen == 1),
         *(float(q.kind == k) for k in KINDS),
     ]
+
+
+def rank_gap(s: Sentence, best: Sentence) -> tuple[float, float]:
+    """The sentence ranker's score of `s` less that of `best`, and 0; (NO_RANK, 1) when either
+    is outside the ranker's shortlist."""
+    if math.isfinite(s.rank) and math.isfinite(best.rank):
+        return s.rank - best.rank, 0.0
+    return NO_RANK, 1.0
 
 
 def margin(weights: Sequence[float], bias: float, x: Sequence[float]) -> float:

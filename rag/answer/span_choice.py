@@ -16,12 +16,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from rag.answer.choose import ordered
 from rag.answer.features import Sentence
-from rag.answer.neighbours import KINDS, margin
+from rag.answer.neighbours import KINDS, margin, rank_gap
 from rag.answer.policy import LinearModel
 from rag.answer.question import Query
-
-NO_RANK = -3.0  # the ranker-score gap of a sentence outside the ranker's shortlist
 
 SPAN_CHOICE_FEATURES: tuple[str, ...] = (
     "is_best",
@@ -43,7 +42,7 @@ def span_choice_features(q: Query, best: Sentence, s: Sentence, confidence: floa
     """The features (SPAN_CHOICE_FEATURES, in order) of taking the short answer from `s`,
     whose span has `confidence`, in an answer whose best sentence is `best`."""
     is_best = float(s is best)
-    ranked = math.isfinite(s.rank) and math.isfinite(best.rank)
+    gap, unranked = rank_gap(s, best)
     return [
         is_best,
         float(s.start < best.start),
@@ -52,17 +51,12 @@ def span_choice_features(q: Query, best: Sentence, s: Sentence, confidence: floa
         s.type_ok,
         s.cov,
         s.dense,
-        s.rank - best.rank if ranked else NO_RANK,
-        float(not ranked),
+        gap,
+        unranked,
         s.score - best.score,
         math.log(max(len(s.text), 1)),
         *(is_best * (q.kind == k) for k in KINDS),
     ]
-
-
-def best_of(sents: Sequence[Sentence]) -> Sentence:
-    """The best of an answer's sentences (the ranker's first, then the score's)."""
-    return min(sents, key=lambda s: (-s.rank, -s.score))
 
 
 def choose_span(
@@ -76,6 +70,6 @@ def choose_span(
         raise ValueError(
             "span choice model: its features are not the ones this code computes; run bench/fit_span_choice.py"
         )
-    best = best_of(cited)
+    best = ordered(cited)[0]
     margins = [margin(model.weights, model.bias, span_choice_features(q, best, s, sure)) for s, sure in found]
     return margins.index(max(margins))
