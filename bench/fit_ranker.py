@@ -13,8 +13,9 @@ its trees go into rag/answer/sentence_trees.txt (LightGBM's text format, read wi
 rag.trees), its features and shortlist into the `sentence_model` section of
 rag/answer/policy.json, the figures under `fitted.sentence_model`.
 
-Then run bench/fit_policy.py: the "not found" boundary and the composition are fitted on the
-choices the ranker makes.
+Then run bench/fit_neighbours.py and bench/fit_span_choice.py (on this recording: reading into
+a neighbour, and which cited sentence gives the short answer) and bench/fit_policy.py (the
+"not found" boundary): each is fitted on the choices the ranker makes.
 
     .venv/bin/python bench/fit_ranker.py --index DIR --features FILE   # DIR: bench/devsets.py --index DIR
     .venv/bin/python bench/fit_ranker.py --features FILE --dry-run     # refit from the recording, report only
