@@ -70,8 +70,8 @@ def rows(policy: Policy, data: list[Replayed]) -> Rows:
         at = {id(s): i for i, s in enumerate(r.sents)}
         base_gold.append(any(r.gold[at[id(c)]] for c in chosen))
         base_chars.append(sum(len(c.text) for c in chosen))
-        if r.q.kind == "list":
-            continue  # a list answer never reads into a neighbour (rag.answer.choose)
+        if r.q.kind == "list" or r.q.script == "en":
+            continue  # these never read into a neighbour (rag.answer.choose)
         best = r.sents[b]
         same = sorted((s for s in r.sents if s.hit.article_id == best.hit.article_id), key=lambda s: s.start)
         for before, n in neighbours(policy, same, chosen):

@@ -40,11 +40,11 @@ from rag.answer import (  # noqa: E402
     choose,
     choose_span,
     ordered,
+    sentence_spans,
     span_choice_features,
     write_policy,
 )
 from rag.evaluate import load_qa, span_scores  # noqa: E402
-from rag.span_rank import sure_span  # noqa: E402
 
 
 @dataclasses.dataclass
@@ -66,14 +66,11 @@ def spans(policy: Policy, data: list[Replayed], golds: dict[str, list[str]]) -> 
         best_of(policy, r)
         cited = choose(policy, r.q, r.sents)
         found, em, f1 = [], [], []
-        for s in sorted(cited, key=lambda s: -s.score):
-            got = sure_span(r.q.text, r.q.kind, s.text, policy.spans, policy.span_model)
-            if got is not None:
-                (a, b), sure = got
-                e, f = span_scores(s.text[a:b], golds[r.q.text])
-                found.append((s, sure))
-                em.append(e)
-                f1.append(f)
+        for i, (a, b), sure in sentence_spans(policy, r.q, cited):  # as rag.answer.stage picks
+            e, f = span_scores(cited[i].text[a:b], golds[r.q.text])
+            found.append((cited[i], sure))
+            em.append(e)
+            f1.append(f)
         out.append(Spans(r, cited, found, em, f1))
     return out
 

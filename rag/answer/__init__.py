@@ -26,7 +26,7 @@ from rag.answer.policy import (
 )
 from rag.answer.question import Query, analyse
 from rag.answer.rank import RANK_FEATURES, rank_features
-from rag.answer.span_choice import SPAN_CHOICE_FEATURES, choose_span, span_choice_features
+from rag.answer.span_choice import SPAN_CHOICE_FEATURES, choose_span, sentence_spans, span_choice_features
 from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, score_sentences
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "reads_into",
     "recorded_sentence",
     "score_sentences",
+    "sentence_spans",
     "shortlist",
     "span_choice_features",
     "type_miss",

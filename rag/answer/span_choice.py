@@ -19,8 +19,10 @@ from collections.abc import Sequence
 from rag.answer.choose import ordered
 from rag.answer.features import Sentence
 from rag.answer.neighbours import KINDS, margin, rank_gap
-from rag.answer.policy import LinearModel
+from rag.answer.policy import LinearModel, Policy
 from rag.answer.question import Query
+from rag.span import Span
+from rag.span_rank import sure_span
 
 SPAN_CHOICE_FEATURES: tuple[str, ...] = (
     "is_best",
@@ -57,6 +59,17 @@ def span_choice_features(q: Query, best: Sentence, s: Sentence, confidence: floa
         math.log(max(len(s.text), 1)),
         *(is_best * (q.kind == k) for k in KINDS),
     ]
+
+
+def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[tuple[int, Span, float]]:
+    """The sentences of an answer that have a span (rag.span_rank), best-scored first: each
+    one's index in `sents`, its span and the span model's confidence in it."""
+    found = []
+    for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
+        got = sure_span(q.text, q.kind, sents[i].text, policy.spans, policy.span_model)
+        if got is not None:
+            found.append((i, *got))
+    return found
 
 
 def choose_span(

@@ -40,13 +40,12 @@ from rag.answer.features import (
 )
 from rag.answer.policy import Policy
 from rag.answer.question import Query, analyse
-from rag.answer.span_choice import choose_span
+from rag.answer.span_choice import choose_span, sentence_spans
 from rag.errors import InputError, NotFoundError
 from rag.index import Index
 from rag.normalize import detect_script, to_script
 from rag.records import Answer, Citation, Filters, Hit, ShortAnswer, Turn
 from rag.retrieve import retrieve, validate_top_k
-from rag.span_rank import sure_span
 
 if TYPE_CHECKING:
     from rag.generate import LLMClient
@@ -171,15 +170,13 @@ def compose(index: Index, q: Query, chosen: list[Sentence]) -> tuple[str, list[t
 def pick_short_answer(policy: Policy, q: Query, cited: list[tuple[Sentence, Citation]]) -> ShortAnswer | None:
     """The short answer: of the cited sentences with a span (rag.span_rank), the one the span
     choice model scores highest (rag.answer.span_choice); without that model, the best-scored."""
-    found = [
-        (s, c, got)
-        for s, c in sorted(cited, key=lambda sc: -sc[0].score)
-        if (got := sure_span(q.text, q.kind, s.text, policy.spans, policy.span_model)) is not None
-    ]
+    sents = [s for s, _ in cited]
+    found = sentence_spans(policy, q, sents)
     if not found:
         return None
-    pick = choose_span(policy.span_choice, q, [s for s, _ in cited], [(s, sure) for s, _, (_, sure) in found])
-    s, c, ((a, b), _) = found[pick]
+    pick = choose_span(policy.span_choice, q, sents, [(sents[i], sure) for i, _, sure in found])
+    i, (a, b), _ = found[pick]
+    s, c = cited[i]
     return ShortAnswer(_shown(q, s.text[a:b]), c.n, s.start + a, s.start + b)
 
 
