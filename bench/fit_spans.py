@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import sys
 import time
@@ -44,15 +45,15 @@ from rag.evaluate import span_norm, span_scores  # noqa: E402
 from rag.normalize import fold_width, simplify_with_map, to_simplified  # noqa: E402
 from rag.span import rule_span  # noqa: E402
 from rag.span_lexical import BUCKETS, TEMPLATES  # noqa: E402
-from rag.span_rank import FEATURE_NAMES, KINDS, SpanModel, candidates_simplified  # noqa: E402
+from rag.span_rank import FEATURE_NAMES, KINDS, SpanModel, candidates_simplified, tree_rows  # noqa: E402
 from rag.trees import TreeEnsemble  # noqa: E402
 
 # The kinds whose candidates the trees rank again by default: the typed answers (a date, a
-# number, a person, a place, a list). Not "other" (what X, what is): fitted on the two
-# Wikipedia dev sets the trees gain there too, but on news sentences they pick fragments
-# (README, "Short answers"); the dev sets hold no news to fit or check that on. Persons stay
-# with the trees although, with the lexical features, the linear pick is ahead on both dev
-# sets held apart: on news it cuts names the trees keep whole (README, "Short answers").
+# number, a person, a place, a list). Not "other" (what X, what is) and "reason": since the
+# trees see the linear score (rag.span_rank.tree_rows) they gain there too on both Wikipedia
+# dev sets held apart, but on news sentences they still cut a name into fragments where the
+# linear score takes it whole (全体会议 or 委员会 for 开了什么会, README "Short answers"); the
+# dev sets hold no news to fit or check that on. `--tree-kinds` moves it.
 TREE_KINDS = ("date", "number", "person", "place", "list")
 
 
@@ -172,20 +173,34 @@ def fit(groups: list[Group], l2: float, lexical_l2: float | None) -> tuple[np.nd
     return np.asarray(res.x[:d]), (np.asarray(res.x[d:]) if n_lex else None)
 
 
-def fit_trees(groups: list[Group], linear: SpanModel, shortlist: int, args: argparse.Namespace) -> str:
-    """LambdaRank trees over the `shortlist` best candidates of each question by the linear score,
-    fitted on the questions whose shortlist holds a right one, as LightGBM's text model;
-    "" with `--rounds 0`."""
+def out_of_fold_scores(groups: list[Group], args: argparse.Namespace) -> list[np.ndarray]:
+    """Per question, its candidates' linear scores from a linear model fitted on the other half
+    of `groups` (two halves by article, split apart from `fold_of`): what the trees learn to
+    refine must be as wrong as the linear score is on questions it was not fitted on."""
+    scores: list[np.ndarray] = [np.zeros(0)] * len(groups)
+    for k in (0, 1):
+        w, lexical = fit([g for g in groups if inner_fold(g) != k], args.l2, lexical_l2(args))
+        linear = model_of(w, lexical, None, 0)
+        for i, g in enumerate(groups):
+            if inner_fold(g) == k and len(g.positive):
+                scores[i] = linear.linear_scores(g.x, g.keys)
+    return scores
+
+
+def fit_trees(groups: list[Group], scores: list[np.ndarray], shortlist: int, args: argparse.Namespace) -> str:
+    """LambdaRank trees over the `shortlist` best candidates of each question by its linear
+    `scores` (out of fold), seeing those scores (rag.span_rank.tree_rows), fitted on the
+    questions whose shortlist holds a right one, as LightGBM's text model; "" with `--rounds 0`."""
     if args.rounds <= 0:
         return ""
     import lightgbm  # only here: fitting needs it, serving reads the text model with numpy
 
     xs, ys, sizes = [], [], []
-    for g in groups:
+    for g, s in zip(groups, scores, strict=True):
         if len(g.positive):
-            best = np.argsort(-linear.linear_scores(g.x, g.keys), kind="stable")[:shortlist]
+            best = np.argsort(-s, kind="stable")[:shortlist]
             if g.positive[best].any():
-                xs.append(g.x[best])
+                xs.append(tree_rows(g.x[best], s[best]))
                 ys.append(g.positive[best].astype(int))
                 sizes.append(len(best))
     params = {
@@ -243,7 +258,9 @@ def picked(groups: list[Group], model: SpanModel) -> tuple[np.ndarray, np.ndarra
 def fit_cut(groups: list[Group], model: SpanModel, max_withheld_em: float) -> float:
     """The least confidence for a span to be given: the highest on the grid (steps of 0.01)
     at which the spans it withholds would have been exactly right at most `max_withheld_em`
-    of the time."""
+    of the time; 0 where it decides no question."""
+    if not groups:
+        return 0.0
     conf, em, _ = picked(groups, model)
     cut = 0.0
     for t in np.arange(0.01, 1.0, 0.01):
@@ -292,6 +309,16 @@ def fold_of(g: Group) -> int:
     return zlib.crc32(g.source.encode("utf-8")) % 2
 
 
+def inner_fold(g: Group) -> int:
+    """A second split by article, independent of `fold_of` (whose halves are fitted on whole;
+    CRC-32 of the article with a prefix would not do: CRC is affine, its low bit would follow)."""
+    return hashlib.blake2b(g.source.encode("utf-8"), digest_size=1).digest()[0] % 2
+
+
+def lexical_l2(args: argparse.Namespace) -> float | None:
+    return None if args.no_lexical else args.lexical_l2
+
+
 def pooled(rows: list[dict[str, float]]) -> dict[str, float]:
     n = sum(r["n"] for r in rows)
     return {
@@ -305,12 +332,16 @@ def pooled(rows: list[dict[str, float]]) -> dict[str, float]:
 def fitted(groups: list[Group], args: argparse.Namespace) -> tuple[SpanModel, SpanModel, str]:
     """(the linear score alone, the shipped model: linear + trees, the trees' text model)
     fitted on `groups`, each model with its least confidence fitted on the same groups."""
-    w, lexical = fit(groups, args.l2, None if args.no_lexical else args.lexical_l2)
+    w, lexical = fit(groups, args.l2, lexical_l2(args))
     linear = model_of(w, lexical, None, 0)
     linear = dataclasses.replace(linear, min_confidence=fit_cut(groups, linear, args.max_withheld_em))
     kinds = tuple(args.tree_kinds)
     # no kind to rank: no trees to fit
-    text = fit_trees(groups, linear, args.shortlist, args) if kinds else ""
+    text = (
+        fit_trees(groups, out_of_fold_scores(groups, args), args.shortlist, args)
+        if kinds and args.rounds > 0
+        else ""
+    )
     if not text:
         return linear, linear, ""
     model = model_of(w, lexical, TreeEnsemble.from_text(text), args.shortlist, kinds)
@@ -373,6 +404,12 @@ def main() -> int:
         help="withhold the short answer below the confidence where at most this share of the "
         "withheld spans would have been exactly right",
     )
+    ap.add_argument(
+        "--fit-on",
+        choices=SETS,
+        help="fit the written model on this set alone and report nothing (for a policy held apart "
+        "from the other set, e.g. to replay its short answers with bench/fit_span_choice.py --out)",
+    )
     ap.add_argument("--out", default=str(POLICY_FILE))
     ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
     args = ap.parse_args()
@@ -385,7 +422,8 @@ def main() -> int:
     print(f"candidates built in {time.perf_counter() - t0:.0f} s; {len(FEATURE_NAMES)} features")
     table = []
     names = list(SETS)
-    for train, test in (names, names[::-1]):
+    pairs = [] if args.fit_on else [names, names[::-1]]
+    for train, test in pairs:
         linear, model, _ = fitted(data[train], args)
         row = {
             "fitted_on": train,
@@ -435,7 +473,7 @@ def main() -> int:
     # two folds by article, each fitted on the other fold of both sets
     folds: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     folds_linear: dict[str, list[dict[str, float]]] = {n: [] for n in names}
-    for k in (0, 1):
+    for k in (0, 1) if not args.fit_on else ():
         linear, model, _ = fitted([g for n in names for g in data[n] if fold_of(g) != k], args)
         for n in names:
             held = [g for g in data[n] if fold_of(g) == k]
@@ -443,13 +481,14 @@ def main() -> int:
             folds_linear[n].append(report(held, linear))
     by_article = {n: pooled(folds[n]) for n in names}
     by_article_linear = {n: pooled(folds_linear[n]) for n in names}
-    for n in names:
+    for n in names if not args.fit_on else ():
         print(
             f"fit on both, other articles -> {n}: model EM/F1 {by_article[n]['em']:.3f}/{by_article[n]['f1']:.3f}"
             f" (linear alone {by_article_linear[n]['em']:.3f}/{by_article_linear[n]['f1']:.3f}; "
             f"with the cut fitted on the other fold; given {by_article[n]['given']:.3f})"
         )
-    _, model, text = fitted(data[names[0]] + data[names[1]], args)
+    fit_on = [args.fit_on] if args.fit_on else names
+    _, model, text = fitted([g for n in fit_on for g in data[n]], args)
     out = Path(args.out)
     trees_file = out.with_name(SPAN_TREES_FILE) if model.trees else None
     model = dataclasses.replace(

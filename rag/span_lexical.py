@@ -10,6 +10,9 @@ dev sets by `bench/fit_spans.py` (the weights are data, `span_lexical.npy` besid
 Words of the kinds that name things (person, place and organisation names, nouns, Latin
 words, numbers) enter as their part-of-speech class only, never as themselves, so no weight
 belongs to an entity; grammar words, verbs, adjectives and single characters enter as they are.
+The noun a question asks for (学校 in 毕业于什么学校, 国王 in 由哪一个国王) is crossed with the
+span's last character and last word (学校|院, 国王|<name>): which endings answer which asked-for
+noun is learned, not listed.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ TEMPLATES = (
     "wh_first_word",
     "wh_last_word",
     "q_char_before_wh_char_before",
+    "type_last_char",
+    "type_last_word",
 )
 BUCKETS = 1 << 15  # hash buckets of the fitted weights (`span_lexical.npy` holds one per bucket)
 _START, _END, _CUT = "^", "$", "~"  # the sentence's start or end; an edge inside a word
@@ -72,12 +77,35 @@ def bucket(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) % BUCKETS
 
 
+def asked_noun(wh: str, after_wh: Sequence[tuple[str, str]]) -> str:
+    """The noun a question asks for: the first word after its wh-word `wh` (`after_wh`: the
+    words and flags of the question past it) when the wh-word is a determiner (什么, 哪, 哪个…;
+    not 哪里, whose 哪里人 asks for a place, not a person),
+    which makes that word a noun whatever jieba tags it (决定 in 通过了什么决定, 会 in 开了什么会,
+    both read as verbs); after another wh-word (谁, 多少…) only a common noun of two characters
+    or more (谁是学校的校长: none). Never a grammar word, nor a name, which never enters as
+    itself; "" where there is none."""
+    if not after_wh:
+        return ""
+    word, flag = after_wh[0]
+    kind = pos_class(flag)
+    if kind in ("function", "name", "latin", "num"):
+        return ""
+    if wh.startswith(("什么", "哪")) and not wh.startswith(("哪里", "哪儿")):  # 哪里人 asks for a place
+        return word
+    return word if kind == "noun" and len(word) >= 2 else ""
+
+
 def keys(
-    qs: str, ss: str, spans: Sequence[tuple[int, int]], words: Sequence[tuple[int, int, str]]
+    qs: str,
+    ss: str,
+    spans: Sequence[tuple[int, int]],
+    words: Sequence[tuple[int, int, str]],
+    asked: str = "",
 ) -> np.ndarray:
     """Per span of `ss` (Simplified sentence; `words` its jieba words with flags, in order)
-    for the question `qs` (Simplified): the bucket of each of TEMPLATES, as an int64 array
-    (len(spans), len(TEMPLATES))."""
+    for the question `qs` (Simplified; `asked` the noun it asks for, see `asked_noun`): the
+    bucket of each of TEMPLATES, as an int64 array (len(spans), len(TEMPLATES))."""
     m = WH.search(qs)
     wh = m.group(0) if m else "-"
     q_before = qs[m.start() - 1] if m and m.start() > 0 else _START
@@ -118,4 +146,10 @@ def keys(
     q_cross = "q_char_before_wh_char_before"
     crossed = [bucket(f"{q_cross}:{q_before}|{v[0]}") for v in before]
     out[:, TEMPLATES.index(q_cross)] = np.array(crossed, dtype=np.int64)[a_at]
+    noun = asked or "-"
+    last_chars = [ss[i - 1] for i in ends.tolist()]  # a span is never empty
+    last_words = [v[2] for v in after]
+    for name, values in (("type_last_char", last_chars), ("type_last_word", last_words)):
+        typed = [bucket(f"{name}:{noun}|{v}") for v in values]
+        out[:, TEMPLATES.index(name)] = np.array(typed, dtype=np.int64)[b_at]
     return out

@@ -42,7 +42,7 @@ from rag.span import (
     rule_span,
     to_original,
 )
-from rag.span_lexical import BUCKETS, POS_CLASSES, TEMPLATES, pos_class
+from rag.span_lexical import BUCKETS, POS_CLASSES, TEMPLATES, asked_noun, pos_class
 from rag.span_lexical import keys as lexical_keys
 from rag.trees import TreeEnsemble
 
@@ -106,6 +106,7 @@ TYPED = (
     "date_inside",
     "has_head_noun",
     "last_word_has_head_noun",
+    "last_word_shares_asked_char",
     *(f"first_{c}" for c in POS_CLASSES),
     *(f"last_{c}" for c in POS_CLASSES),
     "has_enum",
@@ -120,6 +121,8 @@ TYPED = (
 _PLAIN_INDEX = {name: k for k, name in enumerate(PLAIN)}
 # the typed features are given once for every kind ("all:") and once more for the kind asked
 FEATURE_NAMES = (*PLAIN, *(f"{k}:{t}" for k in ("all", *KINDS) for t in TYPED))
+# what the trees see of a candidate (`tree_rows`): its features, then its linear score less the best one's
+TREE_FEATURE_NAMES = (*FEATURE_NAMES, "linear_gap")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +152,9 @@ class SpanModel:
             raise ValueError(
                 "span model: its features are not the ones this code computes; run bench/fit_spans.py"
             )
-        if self.trees is not None and (self.trees.n_features != len(FEATURE_NAMES) or self.shortlist < 1):
+        if self.trees is not None and (
+            self.trees.n_features != len(TREE_FEATURE_NAMES) or self.shortlist < 1
+        ):
             raise ValueError(
                 "span model: its trees do not fit this code's features (or no shortlist); run bench/fit_spans.py"
             )
@@ -193,8 +198,16 @@ class SpanModel:
         if self.trees is None or not self.uses_trees(kind):
             return int(np.argmax(scores)), confidence(scores)
         best = np.argsort(-scores, kind="stable")[: self.shortlist]
-        again = self.trees.predict(x[best])
+        again = self.trees.predict(tree_rows(x[best], scores[best]))
         return int(best[int(np.argmax(again))]), confidence(again)
+
+
+def tree_rows(x: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """What the trees see of a shortlist: its candidates' features (rows of `x`) and, last, each
+    one's linear score less the best one's, so the trees refine the linear ranking (which
+    alone weighs the lexical buckets) instead of starting over."""
+    gap = (scores - scores.max()).astype(np.float32) if len(scores) else scores.astype(np.float32)
+    return np.column_stack([x, gap])
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +298,20 @@ def candidates(question: str, kind: str, sentence: str, rules: SpanRules) -> Spa
     return candidates_simplified(qs, kind, ss, rules)
 
 
+def dates_apart(words: Sequence[tuple[int, int, str]], dates: Sequence[Span]) -> list[tuple[int, int, str]]:
+    """`words` (jieba's, with flags) cut where a date begins or ends inside one: jieba reads
+    the 日讯 of a dateline (…9月24日讯) or the 日电 of 3月5日电 as one word, which would make the
+    date alone a span that cuts a word. A piece inside the date is tagged a time word (t)."""
+    cuts = sorted({c for span in dates for c in span})
+    out: list[tuple[int, int, str]] = []
+    for x, y, flag in words:
+        inner = [c for c in cuts if x < c < y]
+        for a, b in zip([x, *inner], [*inner, y], strict=True):
+            in_date = any(d0 <= a and b <= d1 for d0, d1 in dates)
+            out.append((a, b, "t" if inner and in_date else flag))
+    return out
+
+
 def _matches(pattern: re.Pattern[str] | str, ss: str) -> list[Span]:
     return [m.span() for m in re.finditer(pattern, ss) if m.end() > m.start()]
 
@@ -313,7 +340,7 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     their features computed for all candidates at once from per-position tables."""
     longest = rules.max_list_chars if kind == "list" else rules.max_chars
     rule = rule_span(qs, kind, ss, rules)
-    words = tagged(ss)
+    words = dates_apart(tagged(ss), _matches(DATE, ss))
     spans = _spans(ss, words, rule, longest, rules)
     ext_kind = "reason" if REASON_Q.search(qs) else kind
     ext_kind = ext_kind if ext_kind in KINDS else "other"
@@ -336,6 +363,8 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     q_after = tagged(right_q) if right_q else ()
     right_rest = right_q[q_after[0][1] :] if q_after else ""  # past the type noun (哪家[公司]负责)
     head = head_noun(qs)
+    wh = WH.search(qs)
+    asked = asked_noun(wh.group(0) if wh else "", [(right_q[x:y], flag) for x, y, flag in q_after])
     hits = sorted(h for w in q_words for h in _matches(re.escape(w), ss))
 
     # per position of the sentence
@@ -433,6 +462,7 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     lo, hi = word_of[a], word_of[b - 1] + 1  # the words the span touches: lo .. hi-1
     numbers = [m for m in _matches(NUMBER, ss) if NUM_CORE.search(ss, m[0], m[1])]
     head_in_word = np.array([bool(head) and head in ss[x:y] for x, y, _ in words])
+    asked_in_word = np.array([bool(set(asked) & set(ss[x:y])) for x, y, _ in words])
     t = len(PLAIN)
     typed = out[:, t:]
     typed[:, 0] = name_words[hi] > name_words[lo]
@@ -444,14 +474,15 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     typed[:, 5] = _inside(dates, a, b)
     typed[:, 6] = _inside(_matches(re.escape(head), ss), a, b) if head else 0.0
     typed[:, 7] = head_in_word[hi - 1]
+    typed[:, 8] = asked_in_word[hi - 1]
     rows = np.arange(len(spans))
-    typed[rows, 8 + classes[lo]] = 1.0
-    typed[rows, 8 + len(POS_CLASSES) + classes[hi - 1]] = 1.0
-    rest = 8 + 2 * len(POS_CLASSES)
+    typed[rows, 9 + classes[lo]] = 1.0
+    typed[rows, 9 + len(POS_CLASSES) + classes[hi - 1]] = 1.0
+    rest = 9 + 2 * len(POS_CLASSES)
     typed[:, rest : rest + 6] = np.stack(
         [enum, bracketed, np.log(length), exact, crosses, unit_next[b].astype(bool)], axis=1
     )
-    return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words), ext_kind)
+    return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words, asked), ext_kind)
 
 
 def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: SpanModel) -> Span | None:

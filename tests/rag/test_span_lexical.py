@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 import zlib
@@ -17,7 +18,7 @@ from rag.answer.policy import SPAN_LEXICAL_FILE, SentenceModel
 from rag.normalize import fold_width, to_simplified
 from rag.postag import tagged
 from rag.span import WH
-from rag.span_lexical import BUCKETS, TEMPLATES, bucket, keys, pos_class
+from rag.span_lexical import BUCKETS, TEMPLATES, asked_noun, bucket, keys, pos_class
 from rag.span_rank import FEATURE_NAMES, SpanModel, best_span, candidates
 
 RULES = Policy.load().spans
@@ -28,7 +29,8 @@ SENTENCE = "这条地铁线由城东轨道交通公司负责运营，全长约�
 
 
 def span_keys(question: str, sentence: str, span: tuple[int, int]) -> dict[str, int]:
-    return dict(zip(TEMPLATES, keys(question, sentence, [span], tagged(sentence))[0].tolist(), strict=True))
+    got = keys(question, sentence, [span], tagged(sentence), asked_in(question))
+    return dict(zip(TEMPLATES, got[0].tolist(), strict=True))
 
 
 def test_the_buckets_are_crc32_the_same_in_every_process() -> None:
@@ -59,19 +61,23 @@ def test_the_edges_of_a_span_are_its_neighbours_and_its_own_first_and_last_words
 
 def test_names_and_nouns_enter_as_their_class_never_as_themselves() -> None:
     """Two sentences that differ only in a person's name (or a noun) give the same keys: no
-    weight can belong to an entity."""
+    weight can belong to an entity. The one exception is a character, never a word: the span's
+    last character, crossed with the noun the question asks for (院 after 学校 asked), which
+    can be the last of a name (国 of 张建国)."""
     question = "谁主持了会议？"
     one, other = "会议由张建国主持。", "会议由李明华主持。"
     span = (3, 6)
+    words_only = [k for k, t in enumerate(TEMPLATES) if t != "type_last_char"]
     assert [w for w in tagged(one) if w[2].startswith("nr")], "the test needs jieba to tag the name"
     assert (
-        keys(question, one, [span], tagged(one)).tolist()
-        == keys(question, other, [span], tagged(other)).tolist()
+        keys(question, one, [span], tagged(one))[:, words_only].tolist()
+        == keys(question, other, [span], tagged(other))[:, words_only].tolist()
     )
     noun_a, noun_b = "会议由张建国主持。", "讲座由张建国主持。"
     got_a = keys(question, noun_a, [(0, 2), (3, 6), (2, 7)], tagged(noun_a))
     got_b = keys(question, noun_b, [(0, 2), (3, 6), (2, 7)], tagged(noun_b))
-    assert got_a[:2].tolist() == got_b[:2].tolist()  # the noun itself, or the span after it
+    # the noun itself, or the span after it
+    assert got_a[:2, words_only].tolist() == got_b[:2, words_only].tolist()
     # a span right after the noun: the word before it is the noun's class; the one character
     # before it enters as it is (a character is not an entity)
     words = [k for k, t in enumerate(TEMPLATES) if "word" in t]
@@ -176,7 +182,7 @@ def test_a_broken_lexical_file_is_refused_with_the_command_to_rewrite_it(tmp_pat
 
 
 def one_by_one(
-    qs: str, ss: str, spans: list[tuple[int, int]], words: list[tuple[int, int, str]]
+    qs: str, ss: str, spans: list[tuple[int, int]], words: list[tuple[int, int, str]], asked: str = ""
 ) -> list[list[int]]:
     """The keys computed span by span from their definition (the oracle of the gathered tables)."""
     m = WH.search(qs)
@@ -204,7 +210,14 @@ def one_by_one(
             starting(a),
             ending(b),
         )
-        values = (*edges, *(f"{wh}|{e}" for e in edges), f"{q_before}|{edges[0]}")
+        noun = asked or "-"
+        values = (
+            *edges,
+            *(f"{wh}|{e}" for e in edges),
+            f"{q_before}|{edges[0]}",
+            f"{noun}|{ss[b - 1]}",
+            f"{noun}|{edges[5]}",
+        )
         out.append([bucket(f"{t}:{v}") for t, v in zip(TEMPLATES, values, strict=True)])
     return out
 
@@ -220,9 +233,49 @@ def one_by_one(
 def test_the_gathered_keys_equal_the_keys_span_by_span(question: str, sentence: str) -> None:
     found = candidates(question, "other", sentence, RULES)
     assert len(found.spans) > 10
-    assert found.keys.tolist() == one_by_one(found_q(question), found.ss, found.spans, tagged(found.ss))
+    qs = found_q(question)
+    assert found.keys.tolist() == one_by_one(qs, found.ss, found.spans, tagged(found.ss), asked_in(qs))
     assert keys(found_q(question), found.ss, [], tagged(found.ss)).shape == (0, len(TEMPLATES))
 
 
 def found_q(question: str) -> str:
     return fold_width(to_simplified(question))
+
+
+def asked_in(qs: str) -> str:
+    """The noun `qs` asks for, as the span model finds it: `asked_noun` of the words past the wh-word."""
+    m = WH.search(qs)
+    rest = re.sub(r"[？?。.！!\s]+$", "", qs[m.end() :]) if m else ""
+    return asked_noun(m.group(0) if m else "", [(rest[x:y], flag) for x, y, flag in tagged(rest)])
+
+
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("李明毕业于什么学校？", "学校"),
+        (QUESTION, "公司"),
+        ("这种文字是由哪一个国王所改革的？", "国王"),
+        ("谁提出了这一理论？", ""),  # a verb follows the wh-word
+        ("昨天开了什么会？", "会"),  # after 什么 a noun, though jieba tags this 会 a verb
+        ("全会通过了什么决定？", "决定"),  # likewise
+        ("这是什么的一部分？", ""),  # a grammar word
+        ("多少学生报名了？", "学生"),  # a common noun after another wh-word
+        ("谁是学校的校长？", ""),  # not a noun
+        ("他是哪里人？", ""),  # 哪里 is no determiner: a place is asked, not a 人
+        ("他们住在哪里？", ""),  # nothing follows it
+    ],
+)
+def test_the_asked_noun_is_the_common_noun_right_after_the_wh_word(question: str, asked: str) -> None:
+    assert asked_in(found_q(question)) == asked
+
+
+def test_the_asked_noun_is_crossed_with_the_spans_last_character_and_word() -> None:
+    """公司 asked: a weight on (公司, a span ending in 司) picks the company; on (公司, a
+    span ending in a noun) a span ending in one — the noun entering as its class."""
+    span = best_span(QUESTION, "other", SENTENCE, RULES, lexical_model({"type_last_char:公司|司": 5.0}))
+    assert span is not None and SENTENCE[span[1] - 1] == "司"
+    got = span_keys(QUESTION, SENTENCE, (6, 14))  # 城东轨道交通公司
+    assert got["type_last_char"] == bucket("type_last_char:公司|司")
+    assert got["type_last_word"] == bucket("type_last_word:公司|<noun>")
+    other = span_keys("这条地铁线由谁负责运营？", SENTENCE, (6, 14))
+    assert other["type_last_char"] == bucket("type_last_char:-|司")

@@ -10,7 +10,15 @@ import pytest
 from rag.answer import Policy
 from rag.normalize import to_traditional
 from rag.span import SpanRules, short_answer
-from rag.span_rank import FEATURE_NAMES, SpanModel, best_span, candidates
+from rag.span_rank import (
+    FEATURE_NAMES,
+    TREE_FEATURE_NAMES,
+    SpanModel,
+    best_span,
+    candidates,
+    dates_apart,
+    tree_rows,
+)
 from rag.trees import TreeEnsemble
 from tests.rag.tree_helpers import one_split_text
 
@@ -91,9 +99,9 @@ def test_no_span_is_given_where_the_model_is_not_confident_in_any() -> None:
     assert 0.0 < SHIPPED.min_confidence < 0.5  # fitted by bench/fit_spans.py
 
 
-def one_split(feature: str, n_features: int = len(FEATURE_NAMES)) -> TreeEnsemble:
+def one_split(feature: str, n_features: int = len(TREE_FEATURE_NAMES)) -> TreeEnsemble:
     """A one-tree model: +1 where `feature` is above 0.5, -1 elsewhere."""
-    return TreeEnsemble.from_text(one_split_text(FEATURE_NAMES.index(feature), n_features))
+    return TreeEnsemble.from_text(one_split_text(TREE_FEATURE_NAMES.index(feature), n_features))
 
 
 def test_the_trees_rank_the_linear_shortlist_again() -> None:
@@ -145,9 +153,41 @@ def test_the_trees_rank_only_the_kinds_they_are_given() -> None:
 
 
 def test_trees_fitted_on_other_features_are_refused_with_the_fix() -> None:
-    stale = dataclasses.replace(only(), shortlist=4, trees=one_split("rule_exact", len(FEATURE_NAMES) - 1))
+    # trees fitted before they saw the linear score: one feature short
+    stale = dataclasses.replace(only(), shortlist=4, trees=one_split("rule_exact", len(FEATURE_NAMES)))
     with pytest.raises(ValueError, match="fit_spans"):
         best_span(QUESTION, "other", SENTENCE, RULES, stale)
+
+
+def test_the_trees_see_each_candidates_linear_score_against_the_best() -> None:
+    """The trees' last input is the linear score less the shortlist's best (0 for the linear
+    pick, negative for the others): trees that only trust it keep the linear pick, whichever
+    candidate the linear score prefers."""
+    n = len(candidates(QUESTION, "number", SENTENCE, RULES).spans)
+    trust = TreeEnsemble.from_text(one_split_text(len(FEATURE_NAMES), len(TREE_FEATURE_NAMES), -0.5))
+    for linear in (only(rule_exact=1.0), only(**{"number:number_whole": 1.0})):
+        trees = dataclasses.replace(linear, shortlist=n, trees=trust, tree_kinds=("number",))
+        assert best_span(QUESTION, "number", SENTENCE, RULES, trees) == best_span(
+            QUESTION, "number", SENTENCE, RULES, linear
+        )
+    assert best_span(QUESTION, "number", SENTENCE, RULES, only(rule_exact=1.0)) != best_span(
+        QUESTION, "number", SENTENCE, RULES, only(**{"number:number_whole": 1.0})
+    )
+    rows = tree_rows(np.zeros((3, 2), dtype=np.float32), np.array([2.0, 0.5, 1.0]))
+    assert rows[:, -1].tolist() == [0.0, -1.5, -1.0]
+
+
+def test_a_date_is_a_span_of_whole_words_even_where_jieba_joins_it_to_the_next() -> None:
+    """jieba reads 日讯 (a dateline's 9月24日讯) as one word; the words are cut where the date
+    ends, so the date alone is a candidate that cuts no word, and 讯 keeps its own tag."""
+    sentence = "晚报9月24日讯，今天召开全会。"
+    found = candidates("全会是哪天召开的？", "date", sentence, RULES)
+    date = (sentence.index("9"), sentence.index("讯"))
+    assert date in found.spans
+    assert found.expanded()[found.spans.index(date), FEATURE_NAMES.index("cuts_word")] == 0.0
+    words = [(0, 2, "n"), (2, 3, "m"), (3, 4, "m"), (4, 6, "m"), (6, 8, "nz")]  # 晚报 9 月 24 日讯
+    assert dates_apart(words, [(2, 7)]) == [*words[:4], (6, 7, "t"), (7, 8, "nz")]
+    assert dates_apart(words, []) == words
 
 
 def test_offsets_point_into_the_text_as_published() -> None:
