@@ -149,7 +149,7 @@ def keys(
     noun = asked or "-"
     last_chars = [ss[i - 1] for i in ends.tolist()]  # a span is never empty
     last_words = [v[2] for v in after]
-    for name, ending in (("type_last_char", last_chars), ("type_last_word", last_words)):
-        typed = [bucket(f"{name}:{noun}|{v}") for v in ending]
+    for name, ends_with in (("type_last_char", last_chars), ("type_last_word", last_words)):
+        typed = [bucket(f"{name}:{noun}|{v}") for v in ends_with]
         out[:, TEMPLATES.index(name)] = np.array(typed, dtype=np.int64)[b_at]
     return out
