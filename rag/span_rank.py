@@ -245,13 +245,14 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-def _question_parts(qs: str) -> tuple[str, str]:
-    """(text before the wh-word, text after it), punctuation at the end dropped."""
+def _question_parts(qs: str) -> tuple[str, str, str]:
+    """(text before the wh-word, the wh-word, text after it), punctuation at the end dropped;
+    without a wh-word, the question less a final 吗/呢/么 and two empty strings."""
     qs = re.sub(r"[？?。.！!\s]+$", "", qs)
     m = WH.search(qs)
     if not m:
-        return re.sub(r"(吗|呢|么)$", "", qs), ""
-    return qs[: m.start()], qs[m.end() :]
+        return re.sub(r"(吗|呢|么)$", "", qs), "", ""
+    return qs[: m.start()], m.group(0), qs[m.end() :]
 
 
 def _spans(
@@ -340,7 +341,8 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     their features computed for all candidates at once from per-position tables."""
     longest = rules.max_list_chars if kind == "list" else rules.max_chars
     rule = rule_span(qs, kind, ss, rules)
-    words = dates_apart(tagged(ss), _matches(DATE, ss))
+    dates = _matches(DATE, ss)
+    words = dates_apart(tagged(ss), dates)
     spans = _spans(ss, words, rule, longest, rules)
     ext_kind = "reason" if REASON_Q.search(qs) else kind
     ext_kind = ext_kind if ext_kind in KINDS else "other"
@@ -356,15 +358,14 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
         out[:, _PLAIN_INDEX[name]] = value
 
     # the question: its frame around the wh-word, its words, its names, its "what X" noun
-    left_q, right_q = _question_parts(qs)
+    left_q, wh, right_q = _question_parts(qs)
     q_tagged = tagged(qs)
     q_words = {qs[x:y] for x, y, _ in q_tagged if y - x >= 2 and not set(qs[x:y]) & _WH_CHARS}
     q_chars = {ch for ch in qs if "\u4e00" <= ch <= "\u9fff" and ch not in _WH_CHARS}
     q_after = tagged(right_q) if right_q else ()
     right_rest = right_q[q_after[0][1] :] if q_after else ""  # past the type noun (哪家[公司]负责)
     head = head_noun(qs)
-    wh = WH.search(qs)
-    asked = asked_noun(wh.group(0) if wh else "", [(right_q[x:y], flag) for x, y, flag in q_after])
+    asked = asked_noun(wh, [(right_q[x:y], flag) for x, y, flag in q_after])
     hits = sorted(h for w in q_words for h in _matches(re.escape(w), ss))
 
     # per position of the sentence
@@ -469,7 +470,6 @@ def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> Span
     typed[:, 1] = namelike[hi] - namelike[lo] == hi - lo
     typed[:, 2] = _is(numbers, a, b, n)
     typed[:, 3] = _inside(_matches(NUM_CORE, ss), a, b)
-    dates = _matches(DATE, ss)
     typed[:, 4] = _is(dates, a, b, n)
     typed[:, 5] = _inside(dates, a, b)
     typed[:, 6] = _inside(_matches(re.escape(head), ss), a, b) if head else 0.0
