@@ -135,7 +135,8 @@ def _flush(buf: str, out: list[str], emit: Emit) -> None:
     if len(buf) == 1 or (buf.isascii() and buf.isalnum()):  # finalseg keeps [a-zA-Z0-9]+ whole
         emit(out, buf)
     elif _has_word(buf):
-        out.extend(buf)
+        for c in buf:
+            emit(out, c)
     else:
         for w in _hmm_words(buf):
             emit(out, w)
@@ -149,10 +150,12 @@ def _cut(text: str, emit: Emit) -> list[str]:
         if i % 2:
             _cut_block(part, out, emit)
         elif "\r\n" in part:  # between blocks jieba keeps every character on its own, and "\r\n"
-            out.extend(x for piece in part.split("\r\n") for x in (*piece, "\r\n"))
-            out.pop()
+            pieces = [x for piece in part.split("\r\n") for x in (*piece, "\r\n")]
+            for x in pieces[:-1]:
+                emit(out, x)
         else:
-            out.extend(part)
+            for c in part:
+                emit(out, c)
     return out
 
 
@@ -168,6 +171,20 @@ def cut_for_search(text: str) -> list[str]:
     if _fast_route is None:
         return segmenter().lcut_for_search(text)  # type: ignore[no-any-return]
     return _cut(text, _add_search_words)
+
+
+def cut_both(text: str) -> tuple[list[str], list[str]]:
+    """`cut(text)` and `cut_for_search(text)` from one pass (search mode is the cut words with
+    their dictionary 2- and 3-grams added)."""
+    if _fast_route is None:  # pragma: no cover - see fast_route_available
+        return cut(text), cut_for_search(text)
+    words: list[str] = []
+
+    def emit(out: list[str], word: str) -> None:
+        words.append(word)
+        _add_search_words(out, word)
+
+    return words, _cut(text, emit)
 
 
 STOPWORDS = frozenset(
@@ -191,8 +208,13 @@ FUNCTION_CHARS = frozenset(
 )
 
 
-def _tokens_of(canonical: str, *, strict_bigrams: bool = False) -> list[str]:
-    words = [w for w in cut_for_search(canonical) if w.strip() and _TOKEN_OK.search(w)]
+def _tokens_of(canonical: str, *, strict_bigrams: bool = False, search: list[str] | None = None) -> list[str]:
+    """BM25 tokens of a canonical text (`search`: its search-mode words, when already cut)."""
+    words = [
+        w
+        for w in (cut_for_search(canonical) if search is None else search)
+        if w.strip() and _TOKEN_OK.search(w)
+    ]
     out: list[str] = []
     run: list[str] = []
 
@@ -220,6 +242,13 @@ def _tokens_of(canonical: str, *, strict_bigrams: bool = False) -> list[str]:
 def tokenize(text: str) -> list[str]:
     """Tokens of a document text."""
     return _tokens_of(canonical_terms(text))
+
+
+def tokenize_canonical(canonical: str) -> tuple[list[str], list[str]]:
+    """The BM25 tokens of a document text already in canonical form (`canonical_terms`) and
+    its jieba words (`cut`), from one segmentation: an indexed sentence stores its words."""
+    words, search = cut_both(canonical)
+    return _tokens_of(canonical, search=search), words
 
 
 # Question words never occur in the answer; cut them out before segmenting so they do not

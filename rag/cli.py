@@ -152,6 +152,18 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 1 if result.errors and not result.articles else 0
 
 
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    index = _open_index(settings, create=False)
+    filled = index.upgrade(progress=not args.quiet)
+    _out(
+        f"stored the sentence words of {filled} article(s) in {settings.index}"
+        if filled
+        else f"{settings.index} already stores the words of every sentence; nothing to do"
+    )
+    return 0
+
+
 def _index_on_ray(args: argparse.Namespace, settings: Settings, index) -> int:  # type: ignore[no-untyped-def]
     """`zhiwen index --ray [ADDRESS]`: read, split and embed on Ray; commit here (rag.distributed)."""
     from rag.distributed import RayOptions, ray_index
@@ -346,6 +358,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--ray-batch-size", type=int, default=32, metavar="N", help="articles per embedding call (default 32)"
     )
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser(
+        "upgrade",
+        parents=[common],
+        help="store what answering needs of each sentence in an index built by an older zhiwen "
+        "(nothing is re-embedded; can be stopped and run again)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_upgrade)
 
     p = sub.add_parser("ask", parents=[common], help="answer a question ('-' reads one per line from stdin)")
     p.add_argument("question")

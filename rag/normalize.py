@@ -188,8 +188,24 @@ _QUERY_EXPANSIONS: tuple[tuple[str, str], ...] = (
 
 def canonical_terms(text: str) -> str:
     """Simplified, width-folded, lower-case text with numerals and abbreviations folded."""
-    t = fold_width(to_simplified(text)).lower()
-    t = numerals_to_arabic(t)
+    return canonical_of_folded(fold_width(to_simplified(text)))
+
+
+def folded_texts(texts: Sequence[str]) -> list[str]:
+    """`fold_width(to_simplified(t))` of each text, converted in one OpenCC call (see
+    `canonical_texts`)."""
+    if len(texts) < 2:
+        return [fold_width(to_simplified(t)) for t in texts]
+    lines = fold_width(to_simplified("\n".join(texts))).split("\n")
+    counts = [t.count("\n") + 1 for t in texts]
+    if len(lines) != sum(counts):  # pragma: no cover - no conversion adds or removes a line break
+        return [fold_width(to_simplified(t)) for t in texts]
+    return _regroup(lines, counts)
+
+
+def canonical_of_folded(folded: str) -> str:
+    """`canonical_terms` of a text already Simplified and width-folded."""
+    t = numerals_to_arabic(folded.lower())
     for long, short in _ABBREVIATIONS:
         t = t.replace(long, short)
     if "届" not in t:  # both plenum patterns need it; searching for them is the slow part
@@ -208,6 +224,10 @@ def canonical_texts(texts: Sequence[str]) -> list[str]:
     counts = [t.count("\n") + 1 for t in texts]
     if len(lines) != sum(counts):  # pragma: no cover - no conversion adds or removes a line break
         return [canonical_terms(t) for t in texts]
+    return _regroup(lines, counts)
+
+
+def _regroup(lines: list[str], counts: list[int]) -> list[str]:
     out: list[str] = []
     at = 0
     for n in counts:

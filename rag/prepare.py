@@ -35,6 +35,7 @@ from rag.chunk import (
 )
 from rag.embed import Embedder
 from rag.records import Article
+from rag.sentence_words import SentenceWords, analyse_many
 
 T = TypeVar("T")
 
@@ -62,6 +63,18 @@ class PreparedArticle:
     tokens: tuple[tuple[str, ...], ...]
     sentence_spans: tuple[tuple[int, int], ...] = ()
     sentence_vectors: np.ndarray | None = None  # (len(sentence_spans), dim) float16, L2-normalised
+    sentence_words: tuple[SentenceWords, ...] = ()  # one per sentence span (rag.sentence_words)
+    title_words: SentenceWords | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlanWords:
+    """What segmenting a plan gives: each chunk's BM25 tokens, and the words stored with each
+    sentence and with the title (`rag.sentence_words`)."""
+
+    chunk_tokens: tuple[tuple[str, ...], ...]
+    sentences: tuple[SentenceWords, ...]
+    title: SentenceWords | None
 
 
 def plan_chunks(
@@ -77,16 +90,23 @@ def plan_chunks(
     return ChunkPlan(article, spans, texts, tuple(units), tuple(embed), bool(header))
 
 
-def tokenize_plan(plan: ChunkPlan) -> tuple[tuple[str, ...], ...]:
-    """Each chunk's BM25 tokens: its title line's and its sentences'. Chunks are whole
-    sentences that overlap, and every token stops at a sentence's end, so each sentence (and
-    the title line) is tokenised once for all the chunks that hold it."""
+def tokenize_plan(plan: ChunkPlan) -> PlanWords:
+    """Each chunk's BM25 tokens (its title line's and its sentences'), and each sentence's
+    and the title's stored words. Chunks are whole sentences that overlap, and every token
+    stops at a sentence's end, so each sentence (and the title line) is segmented once for
+    all the chunks that hold it, and that one segmentation gives its tokens and its words."""
     text = plan.article.text
     head = tokenize(plan.embed_texts[0]) if plan.has_header else []
-    per_sentence = [tokenize(text[a:b]) for a, b in plan.sentence_spans]
-    return tuple(
-        tuple(head + [t for tokens in per_sentence[lo:hi] for t in tokens])
-        for lo, hi in sentences_of_chunks(plan)
+    title = plan.article.title
+    got = analyse_many([text[a:b] for a, b in plan.sentence_spans] + ([title] if title else []))
+    per_sentence = [tokens for _, tokens in got[: len(plan.sentence_spans)]]
+    return PlanWords(
+        tuple(
+            tuple(head + [t for tokens in per_sentence[lo:hi] for t in tokens])
+            for lo, hi in sentences_of_chunks(plan)
+        ),
+        tuple(words for words, _ in got[: len(plan.sentence_spans)]),
+        got[-1][0] if title else None,
     )
 
 
@@ -103,13 +123,15 @@ def _unit_normalise(v: np.ndarray) -> np.ndarray:
     return (v / norms).astype(np.float32)
 
 
-def finish(plan: ChunkPlan, vectors: np.ndarray, tokens: Sequence[Sequence[str]]) -> PreparedArticle:
-    """Join a plan with the vectors of its `embed_texts` and its chunks' tokens: chunk
-    vectors are derived from the sentence (and title line) vectors."""
+def finish(plan: ChunkPlan, vectors: np.ndarray, words: PlanWords) -> PreparedArticle:
+    """Join a plan with the vectors of its `embed_texts` and its words (`tokenize_plan`):
+    chunk vectors are derived from the sentence (and title line) vectors."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(plan.embed_texts), -1)
-    if len(tokens) != len(plan.spans):
+    tokens = words.chunk_tokens
+    if len(tokens) != len(plan.spans) or len(words.sentences) != len(plan.sentence_spans):
         raise ValueError(
-            f"article {plan.article.id!r}: {len(tokens)} token lists for {len(plan.spans)} chunks"
+            f"article {plan.article.id!r}: {len(tokens)} token lists for {len(plan.spans)} chunks, "
+            f"{len(words.sentences)} sentence words for {len(plan.sentence_spans)} sentences"
         )
     head = vectors[:1] if plan.has_header else vectors[:0]
     sents = vectors[1:] if plan.has_header else vectors
@@ -123,6 +145,8 @@ def finish(plan: ChunkPlan, vectors: np.ndarray, tokens: Sequence[Sequence[str]]
         tuple(tuple(t) for t in tokens),
         plan.sentence_spans,
         sents.astype(np.float16),
+        words.sentences,
+        words.title,
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from rag.normalize import fold_width, simplify_with_map, to_simplified
 from rag.postag import tagged
+from rag.sentence_words import Tags
 
 logger = logging.getLogger(__name__)
 Span = tuple[int, int]
@@ -90,10 +91,10 @@ _HOLLOW = re.compile(
 _NOMINAL = ("n", "j", "m", "q", "b", "eng")
 
 
-def _names(ss: str, tags: tuple[str, ...], rules: SpanRules) -> list[Span]:
-    """Words with one of `tags`, joined across a middle dot (威廉·琼斯)."""
+def _names(ss: str, words: Tags, tags: tuple[str, ...], rules: SpanRules) -> list[Span]:
+    """Words (`words`: `ss`'s, tagged) with one of `tags`, joined across a middle dot (威廉·琼斯)."""
     spans: list[Span] = []
-    for start, end, _ in (w for w in tagged(ss) if w[-1] in tags):
+    for start, end, _ in (w for w in words if w[-1] in tags):
         joined = spans and ss[spans[-1][-1] : start] in ("·", "•", "・")
         spans[-1:] = [(spans[-1][0], end)] if joined else [*spans[-1:], (start, end)]
     return [(s, e) for s, e in spans if e - s >= rules.min_name_chars]
@@ -181,10 +182,10 @@ def head_noun(qs: str) -> str:
     return m.group(1) if m else ""
 
 
-def _headed(head: str, qs: str, ss: str) -> Span | None:
-    """The noun phrase of `ss` holding `head`, the noun a "what X" question names (中共…第八次
-    全体会议 for 开了什么会), when the question does not already hold that phrase."""
-    words = tagged(ss)
+def _headed(head: str, qs: str, ss: str, words: Tags) -> Span | None:
+    """The noun phrase of `ss` (its tagged `words`) holding `head`, the noun a "what X"
+    question names (中共…第八次全体会议 for 开了什么会), when the question does not already
+    hold that phrase."""
     nominal = [flag.startswith(_NOMINAL) for _, _, flag in words]
     for i, (a, b, _) in enumerate(words):
         if head not in ss[a:b] or not nominal[i]:
@@ -201,10 +202,10 @@ def _headed(head: str, qs: str, ss: str) -> Span | None:
     return None
 
 
-def _candidates(kind: str, qs: str, ss: str, rules: SpanRules) -> list[Span]:
+def _candidates(kind: str, qs: str, ss: str, words: Tags, rules: SpanRules) -> list[Span]:
     """Expressions of the kind in the sentence, leaving out those the question names."""
     if kind in ("person", "place"):
-        found = _names(ss, _TAGS[kind], rules)
+        found = _names(ss, words, _TAGS[kind], rules)
     elif kind in ("number", "date"):
         ordinal_ok = kind == "date" or "第" in qs  # 第一场 is no count unless 第几 is asked
         found = [
@@ -220,11 +221,13 @@ def _candidates(kind: str, qs: str, ss: str, rules: SpanRules) -> list[Span]:
     return [(s, e) for s, e in found if ss[s:e] not in qs]
 
 
-def _typed(kind: str, qs: str, ss: str, span: Span | None, near: int | None, rules: SpanRules) -> Span | None:
+def _typed(
+    kind: str, qs: str, ss: str, words: Tags, span: Span | None, near: int | None, rules: SpanRules
+) -> Span | None:
     """In the aligned span: a number or date becomes its whole expression (364.6 -> 364.6公里), a person
     the name, a list loses its closing count; else the span stays. Without a span (or, for a number or
     a 哪年 date, without the expression in it): the kind's expression nearest `near`."""
-    cands = _candidates(kind, qs, ss, rules)
+    cands = _candidates(kind, qs, ss, words, rules)
     wh = WH.search(qs)
     year_only = kind == "date" and wh is not None and wh.group(0).endswith("年")
     chosen: Span | None = None
@@ -250,12 +253,12 @@ def _typed(kind: str, qs: str, ss: str, span: Span | None, near: int | None, rul
     return chosen
 
 
-def _whole_words(ss: str, span: Span, left_only: bool) -> Span:
-    """`span` widened to the word boundaries (jieba) of the sentence around its ends; a number
-    or date keeps its end, which its own pattern found (jieba glues 9月24日 to the dateline's
-    讯 as 日讯)."""
+def _whole_words(words: Tags, span: Span, left_only: bool) -> Span:
+    """`span` widened to the word boundaries (jieba's `words`) of the sentence around its ends;
+    a number or date keeps its end, which its own pattern found (jieba glues 9月24日 to the
+    dateline's 讯 as 日讯)."""
     a, b = span
-    for start, end, _ in tagged(ss):
+    for start, end, _ in words:
         if start < a < end:
             a = start
         if start < b < end and not left_only:
@@ -263,10 +266,12 @@ def _whole_words(ss: str, span: Span, left_only: bool) -> Span:
     return a, b
 
 
-def rule_span(qs: str, kind: str, ss: str, rules: SpanRules) -> Span | None:
-    """The rules' span in `ss` (Simplified, width-folded) for the question `qs` (same form), or None."""
+def rule_span(qs: str, kind: str, ss: str, rules: SpanRules, words: Tags | None = None) -> Span | None:
+    """The rules' span in `ss` (Simplified, width-folded) for the question `qs` (same form), or
+    None. `words`: `ss`'s part-of-speech words when stored (else tagged here)."""
     if not qs.strip() or not ss.strip():
         return None
+    words = tagged(ss) if words is None else words
     chinese = bool(re.search(r"[\u4e00-\u9fff]", qs))
     longest = rules.max_list_chars if kind == "list" else rules.max_chars
     span, near = None, None
@@ -280,11 +285,11 @@ def rule_span(qs: str, kind: str, ss: str, rules: SpanRules) -> Span | None:
     if chinese and kind in ("other", "place") and (head := head_noun(qs)):
         # a span without the noun asked for (什么会 -> …全体会议) gives way to the phrase it heads
         if span is None or head not in ss[span[0] : span[1]]:
-            span = _headed(head, qs, ss) or span
+            span = _headed(head, qs, ss, words) or span
     if kind in ("person", "number", "date", "place", "list"):
-        span = _typed(kind, qs, ss, span, near, rules)
+        span = _typed(kind, qs, ss, words, span, near, rules)
     if span is not None:
-        span = _whole_words(ss, span, kind in ("number", "date"))  # a rule may cut a word (常委|会)
+        span = _whole_words(words, span, kind in ("number", "date"))  # a rule may cut a word (常委|会)
     if span is None or span[1] - span[0] > longest or hollow(ss[span[0] : span[1]]):
         return None
     return span

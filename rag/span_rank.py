@@ -26,6 +26,7 @@ from numpy.typing import ArrayLike
 
 from rag.normalize import fold_width, simplify_with_map, to_simplified
 from rag.postag import tagged
+from rag.sentence_words import Tags
 from rag.span import (
     CLAUSE,
     DATE,
@@ -336,13 +337,17 @@ def _per_position(ss: str, test: Callable[[int], float]) -> np.ndarray:
     return np.array([test(i) for i in range(len(ss) + 1)], dtype=np.float32)
 
 
-def candidates_simplified(qs: str, kind: str, ss: str, rules: SpanRules) -> SpanCandidates:
+def candidates_simplified(
+    qs: str, kind: str, ss: str, rules: SpanRules, tags: Tags | None = None
+) -> SpanCandidates:
     """The candidates of `ss` (Simplified, width-folded) for the question `qs` (same form), with
-    their features computed for all candidates at once from per-position tables."""
+    their features computed for all candidates at once from per-position tables. `tags`:
+    `ss`'s part-of-speech words when stored at index time (else tagged here)."""
     longest = rules.max_list_chars if kind == "list" else rules.max_chars
-    rule = rule_span(qs, kind, ss, rules)
+    tags = tagged(ss) if tags is None else tags
+    rule = rule_span(qs, kind, ss, rules, tags)
     dates = _matches(DATE, ss)
-    words = dates_apart(tagged(ss), dates)
+    words = dates_apart(tags, dates)
     spans = _spans(ss, words, rule, longest, rules)
     ext_kind = "reason" if REASON_Q.search(qs) else kind
     ext_kind = ext_kind if ext_kind in KINDS else "other"
@@ -494,16 +499,17 @@ def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: 
 
 
 def sure_span(
-    question: str, kind: str, sentence: str, rules: SpanRules, model: SpanModel
+    question: str, kind: str, sentence: str, rules: SpanRules, model: SpanModel, tags: Tags | None = None
 ) -> tuple[Span, float] | None:
     """`best_span` with the model's confidence in it (its probability among the sentence's
-    candidates), which is at least `model.least_confidence`."""
+    candidates), which is at least `model.least_confidence`. `tags`: the sentence's stored
+    part-of-speech words (`rag.sentence_words`), else it is tagged here."""
     model.check()
     if not question.strip() or not sentence.strip():
         return None
     qs = fold_width(to_simplified(question))
     ss, mapping = simplify_with_map(sentence)
-    found = candidates_simplified(qs, kind, ss, rules)
+    found = candidates_simplified(qs, kind, ss, rules, tags)
     if not found.spans:
         return None
     best, sure = model.pick(found.expanded(), found.kind, found.keys)

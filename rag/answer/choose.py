@@ -156,7 +156,7 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
     best = ranked[0]
     chosen = [best]
     if q.kind == "list":
-        names = set(people(best.text, "", policy.types.min_name_chars)) if q.list_of_people else set()
+        names = set(people(best, "", policy.types.min_name_chars)) if q.list_of_people else set()
         for s in ranked[1 : c.list_window + 1]:
             if (
                 s.hit.article_id != best.hit.article_id
@@ -166,7 +166,7 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
             ):
                 continue
             if q.list_of_people:
-                new = set(people(s.text, "", policy.types.min_name_chars)) - names
+                new = set(people(s, "", policy.types.min_name_chars)) - names
                 if not new:
                     continue  # names already listed
                 names |= new

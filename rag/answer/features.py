@@ -10,23 +10,22 @@ is the policy's business (rag.answer.choose); nothing here names a weight.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.answer.policy import TypeCredit
 from rag.answer.question import ALTERNATIVES, Query, years_named
-from rag.bm25 import cut
 from rag.chunk import split_long, split_sentences
 from rag.index import Index, SentenceRows
-from rag.normalize import canonical_terms, canonical_texts, to_simplified
-from rag.postag import pos_tags
+from rag.normalize import canonical_terms, canonical_texts, simplify_with_map
 from rag.records import Hit
 from rag.retrieve import term_idf
+from rag.sentence_words import SentenceWords, analyse, lone_in
 
 _NUMBER = re.compile(r"\d|[零〇一二两三四五六七八九十百千万亿]+[个条人名项位年岁家所座件批种倍亿元万份次]")
 _DATE = re.compile(
@@ -45,6 +44,8 @@ class Sentence:
     text: str
     canon: str
     vec: np.ndarray | None = None  # stored at index time (float16), None on an index without them
+    words: SentenceWords | None = None  # stored at index time; see `words_of`
+    passage: Passage | None = None  # the passage it was read from (shared by its sentences)
     cov: float = 0.0
     title_only: float = 0.0  # share of the terms found in the article's title, not in the sentence
     ctx_cov: float = 0.0
@@ -72,40 +73,112 @@ def recorded_sentence(
     return s
 
 
+@dataclass(slots=True)
+class Passage:
+    """A retrieved passage as its sentences' context: the canonical text of its article's
+    title, its publication date written out and its sentences (`canon`, which question terms
+    are looked for in), and the characters standing as words of their own there."""
+
+    hit: Hit
+    title: SentenceWords | None  # stored at index time, else worked out when first needed
+    sentences: list[tuple[str, SentenceWords | None]]  # its sentences' texts and stored words
+    canon: str = ""
+    _lone: frozenset[str] | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether every sentence's words (and the title's, when there is a title) are stored."""
+        return (self.title is not None or not self.hit.title) and all(
+            w is not None for _, w in self.sentences
+        )
+
+    def title_words(self) -> SentenceWords:
+        """The title's words: stored, or worked out now (once)."""
+        if self.title is None:
+            self.title = analyse(self.hit.title)
+        return self.title
+
+    def title_canon(self) -> str:
+        """The title's canonical text (stored, else converted now)."""
+        return self.title.canon if self.title is not None else canonical_terms(self.hit.title)
+
+    def lone_chars(self) -> frozenset[str]:
+        if self._lone is None:
+            found = set(self.title_words().lone_chars) | lone_in(written_date(self.hit))
+            for text, words in self.sentences:
+                found |= (words or analyse(text)).lone_chars
+            self._lone = frozenset(found)
+        return self._lone
+
+
+def words_of(s: Sentence) -> SentenceWords:
+    """The sentence's words: stored at index time, or (an index without them, a recording)
+    computed now, once."""
+    if s.words is None:
+        s.words = analyse(s.text)
+    return s.words
+
+
 def candidates(
     hits: Sequence[Hit], texts: dict[str, str], stored: dict[str, SentenceRows] | None, max_chars: int
 ) -> list[Sentence]:
     """The candidate sentences of the passages: the sentences stored at index time (with
-    their vectors) lying inside each passage, or, for an article stored without them, the
-    passage split again here (sentences longer than `max_chars` cut at clause marks)."""
+    their vectors and words) lying inside each passage, or, for an article stored without
+    them, the passage split again here (sentences longer than `max_chars` cut at clause
+    marks). A sentence in two passages is taken from the first."""
     out: list[Sentence] = []
     seen: set[tuple[str, int]] = set()
+    passages: list[Passage] = []
     for rank, h in enumerate(hits):
         text = texts[h.article_id]
         rows = (stored or {}).get(h.article_id)
-        spans: list[tuple[int, int, np.ndarray | None]]
+        spans: list[tuple[int, int, np.ndarray | None, SentenceWords | None]]
         if rows is not None and len(rows):
             lo = int(np.searchsorted(rows.starts, h.start))
             hi = int(np.searchsorted(rows.starts, h.end))
             spans = [
-                (int(rows.starts[i]), int(rows.ends[i]), rows.vectors[i])
+                (int(rows.starts[i]), int(rows.ends[i]), rows.vectors[i], rows.words_at(i))
                 for i in range(lo, hi)
                 if rows.ends[i] <= h.end
             ]
         else:
             spans = [
-                (s, e, None)
+                (s, e, None, None)
                 for a, b in split_sentences(text[h.start : h.end])
                 for s, e in split_long(text, h.start + a, h.start + b, max_chars)
             ]
-        for s, e, vec in spans:
-            if (h.article_id, s) in seen or not text[s:e].strip():
+        spans = [x for x in spans if text[x[0] : x[1]].strip()]
+        passage = Passage(
+            h, rows.title if rows is not None else None, [(text[s:e], w) for s, e, _, w in spans]
+        )
+        passages.append(passage)
+        for s, e, vec, words in spans:
+            if (h.article_id, s) in seen:
                 continue
             seen.add((h.article_id, s))
-            out.append(Sentence(h, rank, s, e, text[s:e], "", vec))
-    for sent, canon in zip(out, canonical_texts([x.text for x in out]), strict=True):
+            out.append(Sentence(h, rank, s, e, text[s:e], words.canon if words else "", vec, words, passage))
+    todo = [x for x in out if x.words is None]
+    for sent, canon in zip(todo, canonical_texts([x.text for x in todo]), strict=True):
         sent.canon = canon
+    _passage_texts(passages)
     return out
+
+
+def _passage_texts(passages: Sequence[Passage]) -> None:
+    """Set each passage's canonical context: joined from the stored canonical texts, or,
+    where some are not stored, converted here in one call for those passages."""
+    todo = []
+    for p in passages:
+        if p.complete:
+            title = p.title.canon if p.title is not None else ""
+            p.canon = "\n".join(
+                [title, canonical_terms(written_date(p.hit)), *(w.canon for _, w in p.sentences if w)]
+            )
+        else:
+            todo.append(p)
+    texts = canonical_texts([f"{p.hit.title}\n{written_date(p.hit)}\n{p.hit.text}" for p in todo])
+    for p, t in zip(todo, texts, strict=True):
+        p.canon = t
 
 
 def other_years(q: Query, s: Sentence) -> bool:
@@ -122,57 +195,23 @@ def term_weights(index: Index, q: Query, light_weight: float) -> list[float]:
     return [w * (light_weight if t in q.light else 1.0) for t, w in zip(q.terms, best, strict=True)]
 
 
-def _occurrences(char: str, text: str) -> Iterator[int]:
-    """Where the one-character `char` stands in `text`, in order (str.find: a regular
-    expression per call cost more than the search)."""
-    at = text.find(char)
-    while at >= 0:
-        yield at
-        at = text.find(char, at + 1)
-
-
-class Words:
-    """Whether a one-character term stands as a word of its own in a text (水 does not in the
-    name 李水生): jieba cuts a window of `window` characters either side of each occurrence,
-    not the whole text (cutting whole passages was a third of answering); answers are
-    remembered for the question."""
-
-    def __init__(self, window: int) -> None:
-        self.window = window
-        self._seen: dict[tuple[str, str], bool] = {}
-
-    def __call__(self, char: str, text: str) -> bool:
-        key = (char, text)
-        got = self._seen.get(key)
-        if got is None:
-            got = self._seen[key] = any(self._alone(text, at) for at in _occurrences(char, text))
-        return got
-
-    def _alone(self, text: str, at: int) -> bool:
-        lo = max(0, at - self.window)
-        pos = lo
-        for w in cut(text[lo : at + self.window + 1]):
-            if pos == at:
-                return len(w) == 1
-            pos += len(w)
-            if pos > at:
-                return False
-        return False
-
-
 def coverage(
-    groups: Sequence[Sequence[str]], weights: Sequence[float], canon: str, words: Callable[[str, str], bool]
+    groups: Sequence[Sequence[str]],
+    weights: Sequence[float],
+    canon: str,
+    lone: Callable[[], AbstractSet[str]],
 ) -> float:
     """Weighted share of the terms found in `canon`, each term given as its alternatives (see
     `alternatives`). A one-character term counts only as a word of its own (水 is not found in
-    the name 李水生): `words(char, canon)` says."""
+    the name 李水生): `lone()` gives the characters that stand alone in `canon`, asked for only
+    when such a term is there."""
     total = sum(weights)
     if total <= 0:
         return 0.0
     found = 0.0
     for group, w in zip(groups, weights, strict=True):
         for a in group:
-            if a in canon and (len(a) > 1 or a.isdigit() or words(a, canon)):
+            if a in canon and (len(a) > 1 or a.isdigit() or a in lone()):
                 found += w
                 break
     return found / total
@@ -199,21 +238,12 @@ _DISAMBIGUATION = re.compile(r"\s*[（(][^）)]*[）)]\s*$")
 def subject(title: str, asked: str) -> str:
     """The title (canonical, without a trailing "(…)" that tells namesakes apart) when the
     question names it whole, else ""."""
-    t = _DISAMBIGUATION.sub("", canonical_terms(title)).strip()
+    t = _DISAMBIGUATION.sub("", title).strip()
     return t if t and t in asked else ""
 
 
-def context_texts(sents: Sequence[Sentence]) -> dict[str, str]:
-    """The canonical text each sentence's passage gives it as context, by chunk id: the
-    article's title, its publication date as written in Chinese and the passage, converted
-    in one call for all passages."""
-    hits = list({s.hit.chunk_id: s.hit for s in sents}.values())
-    texts = canonical_texts([f"{h.title}\n{written_date(h)}\n{h.text}" for h in hits])
-    return {h.chunk_id: t for h, t in zip(hits, texts, strict=True)}
-
-
-def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[float], window: int) -> None:
-    """Set cov, ctx_cov, own_cov, retrieval on every sentence."""
+def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[float]) -> None:
+    """Set cov, ctx_cov, own_cov, title_only, retrieval on every sentence."""
     top_hit = max((s.hit.score for s in sents), default=1.0) or 1.0
     # Within the candidate sentences a term found in many of them (usually the subject, e.g. the
     # person the article is about) says little about which sentence answers: weigh terms by
@@ -225,29 +255,43 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
         for g, w in zip(groups, weights, strict=True)
     ]
     own = [(g, w) for t, g, w in zip(q.terms, groups, weights, strict=True) if t not in q.carried]
-    words = Words(window)
     by_chunk: dict[str, tuple[float, float]] = {}  # the passage's coverages, once per passage
-    contexts = context_texts(sents)
     titles: dict[str, str] = {}
     asked = canonical_terms(q.simplified)
+    alone = [s for s in sents if s.passage is None]  # rebuilt sentences: their own passage
+    for s in alone:
+        s.passage = Passage(s.hit, None, [(s.hit.text, None)])
+    _passage_texts([s.passage for s in alone if s.passage is not None])
     for s in sents:
+        p = s.passage
+        assert p is not None
         got = by_chunk.get(s.hit.chunk_id)
         if got is None:
-            ctx = contexts[s.hit.chunk_id]
             own_cov = 1.0
             # a follow-up: its own words must be covered too, not just the carried context
             if q.carried and own:
-                own_cov = coverage([g for g, _ in own], [w for _, w in own], ctx, words)
-            got = by_chunk[s.hit.chunk_id] = (coverage(groups, weights, ctx, words), own_cov)
+                own_cov = coverage([g for g, _ in own], [w for _, w in own], p.canon, p.lone_chars)
+            got = by_chunk[s.hit.chunk_id] = (coverage(groups, weights, p.canon, p.lone_chars), own_cov)
         s.ctx_cov, s.own_cov = got
-        s.cov = coverage(groups, local, s.canon, words)
+
+        def lone(s: Sentence = s) -> frozenset[str]:
+            return words_of(s).lone_chars
+
+        s.cov = coverage(groups, local, s.canon, lone)
         # an article whose title the question names is about that subject, and every sentence
         # of it speaks of it, named or not (本鱼栖息在…): the terms of the title a sentence
         # lacks are credited to it by the policy's share
         title = titles.get(s.hit.article_id)
-        if title is None:  # once per article: setdefault would convert the title per sentence
-            title = titles[s.hit.article_id] = subject(s.hit.title, asked)
-        s.title_only = coverage(groups, local, f"{title}\n{s.canon}", words) - s.cov if title else 0.0
+        if title is None:  # once per article
+            title = titles[s.hit.article_id] = subject(p.title_canon(), asked)
+        if title:
+
+            def both(s: Sentence = s, p: Passage = p) -> frozenset[str]:
+                return words_of(s).lone_chars | p.title_words().lone_chars
+
+            s.title_only = coverage(groups, local, f"{title}\n{s.canon}", both) - s.cov
+        else:
+            s.title_only = 0.0
         s.retrieval = s.hit.score / top_hit
 
 
@@ -271,31 +315,31 @@ def dense_features(index: Index, sents: Sequence[Sentence], qvec: np.ndarray, sh
             s.dense = float(got.min())
 
 
-def people(text: str, exclude: str, min_chars: int) -> list[str]:
-    """Person names in `text` that `exclude` (the question) does not contain."""
-    return [w for w in _names(text, min_chars)[0] if w not in exclude]
+def people(s: Sentence, exclude: str, min_chars: int) -> list[str]:
+    """Person names in the sentence that `exclude` (the question) does not contain."""
+    return [w for w in _names(s, _PERSON_FLAG, min_chars) if w not in exclude]
 
 
-def places(text: str, exclude: str, min_chars: int) -> list[str]:
-    """Place names in `text` that `exclude` (the question) does not contain."""
-    return [w for w in _names(text, min_chars)[1] if w not in exclude]
+def places(s: Sentence, exclude: str, min_chars: int) -> list[str]:
+    """Place names in the sentence that `exclude` (the question) does not contain."""
+    return [w for w in _names(s, _PLACE_FLAG, min_chars) if w not in exclude]
 
 
 _PERSON_FLAG = "nr"
 _PLACE_FLAG = "ns"
 
 
-@functools.lru_cache(maxsize=4096)
-def _names(text: str, min_chars: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Person names (jieba POS nr) and place names (ns), each `min_chars` characters or more,
-    in order; tagged once per sentence and cached, as the same sentences come back for related
-    questions and tagging is the slow part."""
-    found: dict[str, list[str]] = {_PERSON_FLAG: [], _PLACE_FLAG: []}
-    for word, flag in pos_tags(to_simplified(text)):
-        got = found.get(flag)
-        if got is not None and len(word) >= min_chars and word not in got:
-            got.append(word)
-    return tuple(found[_PERSON_FLAG]), tuple(found[_PLACE_FLAG])
+def _names(s: Sentence, flag: str, min_chars: int) -> list[str]:
+    """The words of a sentence tagged `flag` (jieba POS: nr a person, ns a place), each
+    `min_chars` characters or more, in order, in the Simplified text its tags are of."""
+    ss = ""
+    found: list[str] = []
+    for a, b, f in words_of(s).tags:
+        if f == flag and b - a >= min_chars:
+            ss = ss or simplify_with_map(s.text)[0]
+            if ss[a:b] not in found:
+                found.append(ss[a:b])
+    return found
 
 
 def type_feature(q: Query, s: Sentence, types: TypeCredit) -> float:
@@ -307,11 +351,11 @@ def type_feature(q: Query, s: Sentence, types: TypeCredit) -> float:
             return 1.0 if _YEAR.search(s.text) else types.other_date_for_year if _DATE.search(s.text) else 0.0
         return 1.0 if _DATE.search(s.text) else 0.0
     if q.kind == "person":
-        return 1.0 if people(s.text, q.simplified, types.min_name_chars) else 0.0
+        return 1.0 if people(s, q.simplified, types.min_name_chars) else 0.0
     if q.kind == "place":
-        return 1.0 if places(s.text, q.simplified, types.min_name_chars) else 0.0
+        return 1.0 if places(s, q.simplified, types.min_name_chars) else 0.0
     if q.kind == "list":
         if q.list_of_people:
-            return min(1.0, len(people(s.text, q.simplified, types.min_name_chars)) / types.people_per_list)
+            return min(1.0, len(people(s, q.simplified, types.min_name_chars)) / types.people_per_list)
         return min(1.0, len(_ENUM.findall(s.text)) / types.marks_per_list)
     return 0.0

@@ -15,13 +15,12 @@ when its margin is positive. No word of any kind is a feature: only part-of-spee
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 
-from rag.answer.features import Sentence
+from rag.answer.features import Sentence, words_of
 from rag.answer.question import Query
-from rag.postag import pos_tags
+from rag.sentence_words import Tags
 
 # the part-of-speech classes a sentence's first word is told apart by (jieba's flags, by prefix)
 LEAD_CLASSES = ("r", "c", "d", "v", "p", "t", "m", "n", "f", "q", "u")
@@ -54,12 +53,12 @@ NEIGHBOUR_FEATURES: tuple[str, ...] = (
 )
 
 
-@functools.lru_cache(maxsize=4096)
-def lead(canon: str) -> tuple[str, bool]:
-    """How a sentence (its Simplified text) starts: the class (one of LEAD_CLASSES, or
-    "other") of its first word, and whether a pronoun is among its first LEAD_WORDS words;
-    punctuation is skipped. Only the first LEAD_CHARS characters are tagged."""
-    words = [flag for _, flag in pos_tags(canon[:LEAD_CHARS]) if flag != "x"]
+def lead(tags: Tags) -> tuple[str, bool]:
+    """How a sentence starts, from its part-of-speech words (`rag.sentence_words`): the class
+    (one of LEAD_CLASSES, or "other") of its first word, and whether a pronoun is among its
+    first LEAD_WORDS words; punctuation is skipped. Only words starting in the first
+    LEAD_CHARS characters count."""
+    words = [flag for a, _, flag in tags if a < LEAD_CHARS and flag != "x"]
     first = next((c for c in LEAD_CLASSES if words and words[0].startswith(c)), "other")
     return first, any(f.startswith("r") for f in words[:LEAD_WORDS])
 
@@ -70,8 +69,8 @@ def neighbour_features(
     """The features (NEIGHBOUR_FEATURES, in order) of adding `neighbour`, the sentence just
     before (`before`) or just after the `n_chosen` sentences an answer is made of, whose best
     is `best`. Sentences need `rank` set (rag.answer.rank_sentences)."""
-    best_lead, best_pronoun = lead(best.canon)
-    next_lead, next_pronoun = lead(neighbour.canon)
+    best_lead, best_pronoun = lead(words_of(best).tags)
+    next_lead, next_pronoun = lead(words_of(neighbour).tags)
     typed = float(q.kind in TYPED_KINDS)
     gap, unranked = rank_gap(neighbour, best)
     b, a = float(before), float(not before)

@@ -107,7 +107,6 @@ class Evidence:
 class Terms:
     light_weight: float  # weight factor of answer-type nouns and words about the article itself
     en_words_per_term: int  # Chinese words taken per English content word (commonest first)
-    word_window: int  # characters either side of a one-character term cut to see if it is a word
 
 
 @dataclass(frozen=True, slots=True)

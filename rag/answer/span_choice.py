@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 
 from rag.answer.choose import ordered
-from rag.answer.features import Sentence
+from rag.answer.features import Sentence, words_of
 from rag.answer.neighbours import KINDS, margin, rank_gap
 from rag.answer.policy import LinearModel, Policy
 from rag.answer.question import Query
@@ -66,7 +66,9 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
     one's index in `sents`, its span and the span model's confidence in it."""
     found = []
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
-        got = sure_span(q.text, q.kind, sents[i].text, policy.spans, policy.span_model)
+        got = sure_span(
+            q.text, q.kind, sents[i].text, policy.spans, policy.span_model, words_of(sents[i]).tags
+        )
         if got is not None:
             found.append((i, *got))
     return found

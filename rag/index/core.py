@@ -29,6 +29,7 @@ from rag.index.lock import writer_lock
 from rag.index.manifest import FORMAT_VERSION, Manifest
 from rag.index.rows import NewChunk
 from rag.index.segment import Segment, remove_other_segments, write_segment
+from rag.index.sentences import fill_words, insert_sentences, set_title_words
 from rag.index.snapshot import Snapshot
 from rag.index.store import STORE_FILE, Store, now_iso
 from rag.index.vectors import ANN_SPECS, ann_policy
@@ -326,7 +327,9 @@ class Index:
                     chunks.append(NewChunk(s, e, v, tids.astype(np.int32), counts.astype(np.float32)))
                 Store.insert_chunks(conn, art_rowid, chunks)
                 if p.sentence_vectors is not None and p.sentence_spans:
-                    Store.insert_sentences(conn, art_rowid, p.sentence_spans, p.sentence_vectors)
+                    insert_sentences(conn, art_rowid, p.sentence_spans, p.sentence_vectors, p.sentence_words)
+                if p.title_words is not None:
+                    set_title_words(conn, art_rowid, p.title_words)
                 n_chunks += len(chunks)
             if added or updated:
                 Store.bump_generation(conn)
@@ -371,6 +374,28 @@ class Index:
         with self._writing():
             self._checkpoint(self.snapshot())
             self._write_manifest()
+
+    def upgrade(self, *, progress: bool = False) -> int:
+        """Store the words of every sentence and title indexed before they were stored
+        (`rag.sentence_words`; `zhiwen upgrade`), a batch of articles per transaction: an
+        interrupted run keeps what it committed and the next one goes on. Nothing is
+        re-embedded and no search result changes; answers read the stored words instead of
+        computing them. Returns how many articles were filled."""
+        with self._writing():
+            total = self.store.count_articles()
+            bar = None
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=total, unit="art", desc="words", leave=False)
+            try:
+                filled = fill_words(self.store.conn, progress=bar.update if bar is not None else None)
+            finally:
+                if bar is not None:
+                    bar.close()
+            self._write_manifest()
+        logger.info("upgrade: stored the words of %d articles", filled)
+        return filled
 
     def _checkpoint(self, snap: Snapshot) -> None:
         seg, delta = snap.segment, snap.delta

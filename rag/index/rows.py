@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.sentence_words import SentenceWords
+
 
 @dataclass(frozen=True, slots=True)
 class ArticleMeta:
@@ -49,11 +51,16 @@ class SentenceRows:
     starts: np.ndarray  # int64
     ends: np.ndarray  # int64
     vectors: np.ndarray  # (k, dim) float16
+    words: tuple[SentenceWords | None, ...] = ()  # per sentence; None where not stored
+    title: SentenceWords | None = None  # the article title's
 
     @classmethod
     def empty(cls, dim: int) -> SentenceRows:
         z = np.zeros(0, dtype=np.int64)
         return cls(z, z, z, np.zeros((0, dim), np.float16))
+
+    def words_at(self, i: int) -> SentenceWords | None:
+        return self.words[i] if i < len(self.words) else None
 
     def __len__(self) -> int:
         return int(self.starts.shape[0])

@@ -20,6 +20,7 @@ import numpy as np
 from rag.index.lexical import Lexical, Postings
 from rag.index.rows import ArticleMeta, ChunkRows, SentenceRows
 from rag.index.segment import Segment
+from rag.index.sentences import read_sentences
 from rag.index.store import Store
 from rag.index.vectors import top_k
 from rag.records import Filters
@@ -150,9 +151,9 @@ class Snapshot:
         return np.isin(self.article_rowids, ok) & self.alive
 
     def sentences(self, article_rowid: int, start: int = 0, end: int | None = None) -> SentenceRows:
-        """The stored sentences (offsets, float16 vectors) of one article lying in [start, end),
-        read from the store on demand (a few rows per hit)."""
-        return Store.sentences(self.store.conn(), self.delta.vectors.shape[1], article_rowid, start, end)
+        """The stored sentences (offsets, float16 vectors, words) of one article lying in
+        [start, end), read from the store on demand (a few rows per hit)."""
+        return read_sentences(self.store.conn(), self.delta.vectors.shape[1], article_rowid, start, end)
 
     def metas(self, article_rowids: Iterable[int]) -> dict[int, ArticleMeta]:
         return self.store.metas(article_rowids)

@@ -2,7 +2,8 @@
 
     articles     stored text (original script) and metadata, one row per article version
     chunks       offsets into the stored text, the chunk's vector and BM25 term counts
-    sentences    sentence offsets and vectors (float16), for the answer stage
+    sentences    sentence offsets and vectors (float16), for the answer stage, with their
+                 words (`rag.index.sentences` reads and writes them)
     vocab        term <-> id (ids dense, never reused)
     tombstones   term counts of deleted chunks that the persisted lexical segment still
                  counts, so document frequencies stay exact until the next checkpoint
@@ -25,8 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import IndexClosedError, IndexCorruptError, InputError, NotFoundError
-from rag.index.rows import ArticleMeta, ChunkRows, NewChunk, SentenceRows
+from rag.index.rows import ArticleMeta, ChunkRows, NewChunk
+from rag.index.sentences import FORMAT_KEY, add_word_columns
 from rag.records import Article, Filters
+from rag.sentence_words import WORDS_FORMAT
 
 STORE_FILE = "store.sqlite"
 
@@ -36,7 +39,8 @@ CREATE TABLE IF NOT EXISTS articles (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT UNIQUE NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
     published TEXT, source TEXT, url TEXT, parent_id TEXT, path TEXT,
-    hash TEXT NOT NULL, added_at TEXT NOT NULL);
+    hash TEXT NOT NULL, added_at TEXT NOT NULL,
+    title_canon TEXT, title_words TEXT, title_tags TEXT);
 CREATE INDEX IF NOT EXISTS articles_parent ON articles(parent_id);
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
@@ -49,7 +53,7 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_rowid);
 CREATE TABLE IF NOT EXISTS sentences (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     article_rowid INTEGER NOT NULL, start_off INTEGER NOT NULL, end_off INTEGER NOT NULL,
-    vec BLOB NOT NULL);
+    vec BLOB NOT NULL, canon TEXT, words TEXT, tags TEXT);
 CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_rowid, start_off);
 CREATE TABLE IF NOT EXISTS vocab (id INTEGER PRIMARY KEY, term TEXT UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS tombstones (
@@ -93,6 +97,7 @@ class Store:
         conn = self.conn()
         try:
             conn.executescript(_SCHEMA)
+            add_word_columns(conn)
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             raise IndexCorruptError(
@@ -100,6 +105,7 @@ class Store:
                 "with `zhiwen index PATH...`"
             ) from exc
         if not meta:
+            initial_meta = {**initial_meta, FORMAT_KEY: str(WORDS_FORMAT)}
             with self.write() as c:
                 c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(initial_meta.items()))
             meta = dict(initial_meta)
@@ -323,16 +329,6 @@ class Store:
         )
 
     @staticmethod
-    def insert_sentences(
-        conn: sqlite3.Connection, article_rowid: int, spans: Sequence[tuple[int, int]], vectors: np.ndarray
-    ) -> None:
-        vecs = np.ascontiguousarray(vectors, dtype=np.float16)
-        conn.executemany(
-            "INSERT INTO sentences (article_rowid, start_off, end_off, vec) VALUES (?,?,?,?)",
-            [(article_rowid, s, e, vecs[i].tobytes()) for i, (s, e) in enumerate(spans)],
-        )
-
-    @staticmethod
     def delete_articles(
         conn: sqlite3.Connection, article_rowids: Sequence[int], segment_max_rowid: int
     ) -> None:
@@ -399,26 +395,6 @@ class Store:
             vectors=vecs.reshape(k, dim),
             term_ids=[np.frombuffer(r[6], dtype=np.int32) for r in rows],
             term_counts=[np.frombuffer(r[7], dtype=np.float32) for r in rows],
-        )
-
-    @staticmethod
-    def sentences(
-        conn: sqlite3.Connection, dim: int, article_rowid: int, start: int = 0, end: int | None = None
-    ) -> SentenceRows:
-        """The sentences of one article version lying in [start, end), by start."""
-        rows = conn.execute(
-            "SELECT start_off, end_off, vec FROM sentences WHERE article_rowid=? AND start_off>=? AND end_off<=?"
-            " ORDER BY start_off",
-            (article_rowid, start, end if end is not None else 2**62),
-        ).fetchall()
-        if not rows:
-            return SentenceRows.empty(dim)
-        k = len(rows)
-        return SentenceRows(
-            np.full(k, article_rowid, dtype=np.int64),
-            np.fromiter((r[0] for r in rows), dtype=np.int64, count=k),
-            np.fromiter((r[1] for r in rows), dtype=np.int64, count=k),
-            np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float16).reshape(k, dim),
         )
 
     @staticmethod

@@ -144,6 +144,45 @@ def test_ask_embeds_the_question_only(fake_index, monkeypatch):
     assert calls == [("query", 1)]
 
 
+def test_ask_segments_and_tags_no_document_text(fake_index, monkeypatch):
+    """Candidates are read with the words stored at index time (rag.sentence_words): jieba
+    segments and tags the question only. On an index without stored words the same answer
+    comes from words computed at query time, which the spies then see."""
+    import rag.bm25
+    import rag.postag
+    from rag.normalize import fold_width, to_simplified
+
+    seen: list[str] = []
+    real_cut, real_tags = rag.bm25._cut, rag.postag.pos_tags
+
+    def cut_spy(text, emit):  # type: ignore[no-untyped-def]
+        seen.append(text)
+        return real_cut(text, emit)
+
+    def tag_spy(text):  # type: ignore[no-untyped-def]
+        seen.append(text)
+        return real_tags(text)
+
+    monkeypatch.setattr(rag.bm25, "_cut", cut_spy)
+    monkeypatch.setattr(rag.postag, "pos_tags", tag_spy)
+
+    def asked(question: str):  # type: ignore[no-untyped-def]
+        rag.postag.tagged.cache_clear()
+        seen.clear()
+        a = ask(fake_index, question)
+        assert a.answered and a.short_answer is not None
+        quotes = [fold_width(to_simplified(c.quote)) for c in a.citations]
+        return a, [t for t in seen if any(q[:6] in t or (len(t) >= 6 and t[:6] in q) for q in quotes)]
+
+    question = "2019年9月24日开了什么会？"
+    stored, documents = asked(question)
+    assert documents == []
+    fake_index.store.conn().execute("UPDATE sentences SET canon=NULL, words=NULL, tags=NULL")
+    computed, documents = asked(question)
+    assert documents  # the spies do see document text when it is segmented at query time
+    assert (computed.answer, computed.short_answer) == (stored.answer, stored.short_answer)
+
+
 def test_a_quote_that_differs_from_the_stored_text_is_never_cited(fake_index, monkeypatch):
     """The citation check reads the article again from the store: sentences cut from a copy
     that does not match it (same length, so every offset still fits) are dropped, and a

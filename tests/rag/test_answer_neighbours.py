@@ -21,6 +21,7 @@ from rag.answer import (
     recorded_sentence,
 )
 from rag.answer.neighbours import lead, margin
+from rag.sentence_words import analyse
 
 
 def query(kind: str = "other") -> Query:
@@ -68,11 +69,16 @@ def texts(p: Policy, sents: list[Sentence], kind: str = "other") -> list[str]:
 
 
 def test_how_a_sentence_starts_is_read_by_part_of_speech() -> None:
-    assert lead("它成为了首都。") == ("r", True)
-    assert lead("1563年，它成为了首都。") == ("m", True)  # a number first, a pronoun among the first words
-    assert lead("杜林曾经是欧洲重要的政治中心。")[1] is False
-    assert lead("是为重庆建城之始。")[0] == "v"  # a verb with no subject before it
-    assert lead("")[0] == "other"
+    def starts(text: str) -> tuple[str, bool]:
+        return lead(analyse(text).tags)
+
+    assert starts("它成为了首都。") == ("r", True)
+    assert starts("1563年，它成为了首都。") == ("m", True)  # a number first, a pronoun among the first words
+    assert starts("杜林曾经是欧洲重要的政治中心。")[1] is False
+    assert starts("是为重庆建城之始。")[0] == "v"  # a verb with no subject before it
+    assert starts("")[0] == "other"
+    # only words starting in the first LEAD_CHARS characters: a late pronoun is no pronoun lead
+    assert starts("杜林曾经是欧洲重要的政治中心之一，它")[1] is False
 
 
 def test_an_answer_reads_back_when_its_best_sentence_leads_with_a_pronoun() -> None:

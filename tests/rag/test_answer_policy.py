@@ -149,14 +149,23 @@ def test_the_publication_date_is_written_as_in_chinese_text() -> None:
 
 
 def test_a_one_character_term_counts_only_where_it_is_a_word() -> None:
-    from rag.answer.features import Words, coverage
+    from rag.answer.features import coverage
+    from rag.sentence_words import analyse
 
-    words = Words(Policy.load().terms.word_window)
-    assert not words("水", "市领导程水泉出席")  # inside a name
-    assert words("水", "今年全市的水质持续改善，市民喝上了放心水")
-    long = "这是一段很长的文字，" * 30 + "市领导程水泉出席。"  # far from the start: the window still sees it
-    assert not words("水", long)
-    assert coverage([["水"], ["领导"]], [1.0, 1.0], "市领导程水泉出席", words) == 0.5
+    name = analyse("市领导程水泉出席")
+    assert "水" not in name.lone_chars  # inside a name
+    assert "水" in analyse("今年全市的水质持续改善，市民喝上了放心水").lone_chars
+    long = analyse("这是一段很长的文字，" * 30 + "市领导程水泉出席，水")  # the whole sentence counts
+    assert "水" in long.lone_chars
+    assert coverage([["水"], ["领导"]], [1.0, 1.0], name.canon, lambda: name.lone_chars) == 0.5
+    asked: list[bool] = []
+
+    def lone() -> frozenset[str]:
+        asked.append(True)
+        return name.lone_chars
+
+    assert coverage([["领导"]], [1.0], name.canon, lone) == 1.0
+    assert not asked  # words are looked at only for a one-character term
 
 
 def test_the_shipped_boundary_refuses_weak_evidence_and_keeps_strong() -> None:
@@ -260,27 +269,43 @@ def test_fit_spans_refuses_an_unknown_tree_kind() -> None:
 
 
 def test_each_passage_context_is_its_title_date_and_text_canonical() -> None:
-    from rag.answer.features import context_texts
+    """Read from the stored words, or (an index without them) converted at query time: the same
+    context either way, and its lone characters the title's, the date's and the sentences'."""
+    from rag.answer.features import candidates
+    from rag.index import SentenceRows
     from rag.normalize import canonical_terms
+    from rag.sentence_words import analyse
 
-    hits = [
-        dataclasses.replace(
-            HIT,
-            chunk_id="a#0",
-            title="長沙市第十三屆委員會",
-            text="第八次全體會議\n召開",
-            published="2019-09-24",
-        ),
-        dataclasses.replace(HIT, chunk_id="b#1", title="头条", text="ＧＤＰ增长三个百分点", published=None),
-    ]
-    sents = [dataclasses.replace(sentence(), hit=h) for h in (hits[0], hits[1], hits[0])]
-    got = context_texts(sents)
-    assert got == {h.chunk_id: canonical_terms(f"{h.title}\n{written_date(h)}\n{h.text}") for h in hits}
-    assert got["a#0"].startswith("长沙市第13届委员会\n2019年9月24日\n第8次全会")
-
-
-def test_occurrences_of_a_character_are_every_place_it_stands() -> None:
-    from rag.answer.features import _occurrences
-
-    assert list(_occurrences("水", "水质好，放心水。水")) == [0, 6, 8]
-    assert list(_occurrences("水", "没有")) == []
+    text = "第八次全體會議。召開了。"
+    hit = dataclasses.replace(
+        HIT,
+        chunk_id="a#0",
+        article_id="a",
+        title="長沙市第十三屆委員會",
+        text=text,
+        start=0,
+        end=len(text),
+        published="2019-09-24",
+    )
+    spans = [(0, 8), (8, 12)]
+    rows = SentenceRows(
+        np.zeros(2, np.int64),
+        np.array([a for a, _ in spans]),
+        np.array([b for _, b in spans]),
+        np.zeros((2, 4), np.float16),
+        tuple(analyse(text[a:b]) for a, b in spans),
+        analyse(hit.title),
+    )
+    stored = candidates([hit], {"a": text}, {"a": rows}, 200)
+    computed = candidates([hit], {"a": text}, None, 200)
+    assert [s.text for s in stored] == [s.text for s in computed] == ["第八次全體會議。", "召開了。"]
+    assert (
+        [s.canon for s in stored] == [s.canon for s in computed] == [canonical_terms(s.text) for s in stored]
+    )
+    for got in (stored, computed):
+        p = got[0].passage
+        assert p is not None and got[1].passage is p
+        assert p.canon.startswith("长沙市第13届委员会\n2019年9月24日\n第8次全会")
+        assert {"了", "年", "月"} <= p.lone_chars()
+    assert stored[0].words is rows.words[0]  # read, not computed
+    assert computed[0].words is None  # computed only when asked for

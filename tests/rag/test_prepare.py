@@ -48,25 +48,32 @@ def test_sentences_tile_the_chunks():
 
 def test_each_sentence_is_tokenised_once_for_every_chunk_holding_it(monkeypatch):
     import rag.prepare
+    import rag.sentence_words
     from rag.bm25 import tokenize
+    from rag.sentence_words import analyse
 
     text = "".join(f"第{i}句话讲长沙市第{i}次会议的内容和出席的人员名单。" for i in range(40))
     a = Article(id="t", title="长沙开会", text=text)
     plan = plan_chunks(a, target=120, overlap=40)
     assert len(plan.spans) > 2  # overlapping chunks
     seen: list[str] = []
+    segment = rag.sentence_words.tokenize_canonical
 
-    def counting(t: str) -> list[str]:
+    def counting(t: str) -> tuple[list[str], list[str]]:
         seen.append(t)
-        return tokenize(t)
+        return segment(t)
 
-    monkeypatch.setattr(rag.prepare, "tokenize", counting)
-    tokens = rag.prepare.tokenize_plan(plan)
-    assert len(seen) == len(plan.sentence_spans) + 1  # each sentence and the title line, once
+    monkeypatch.setattr(rag.sentence_words, "tokenize_canonical", counting)
+    words = rag.prepare.tokenize_plan(plan)
+    # each sentence and the title once (the title line, with date and outlet, for BM25 only)
+    assert len(seen) == len(plan.sentence_spans) + 1
     head = tokenize(plan.embed_texts[0])
-    for (s, e), toks in zip(plan.spans, tokens, strict=True):
+    for (s, e), toks in zip(plan.spans, words.chunk_tokens, strict=True):
         inside = [tokenize(text[a:b]) for a, b in plan.sentence_spans if s <= a and b <= e]
         assert list(toks) == head + [t for ts in inside for t in ts]
+    # and that one segmentation gives the words stored with each sentence and the title
+    assert list(words.sentences) == [analyse(text[a:b]) for a, b in plan.sentence_spans]
+    assert words.title == analyse("长沙开会")
 
 
 def test_ahead_keeps_order_and_produces_one_step_ahead():

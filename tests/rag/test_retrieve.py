@@ -63,7 +63,7 @@ def _oracle_bm25(
     for a in arts:
         # a chunk's tokens: its title line's and its sentences' (rag.prepare); scored from scratch
         plan = plan_chunks(a, target=index.chunk_target, overlap=index.chunk_overlap)
-        for n, tokens in enumerate(tokenize_plan(plan)):
+        for n, tokens in enumerate(tokenize_plan(plan).chunk_tokens):
             docs[f"{a.id}#c{n}"] = Counter(tokens)
     n = len(docs)
     avgdl = sum(sum(c.values()) for c in docs.values()) / n

@@ -1,0 +1,187 @@
+"""The store's sentence rows and the words kept with them (`rag.sentence_words`).
+
+    sentences    article rowid, offsets into the stored text, float16 vector, and the
+                 sentence's words: canonical text, jieba word lengths, part-of-speech tags
+    articles     (three columns of it) the title's words, the same three
+
+The words are plain text columns (see `SentenceWords.encoded`). An index made before they
+existed gets the columns, empty, when it is opened; `fill_words` (the `zhiwen upgrade`
+command) computes what is missing, a batch of articles per transaction, and can be stopped
+and run again at any point. The meta key `words_format` names the format the stored words
+were made in; words of another format are not read (the answer stage computes them).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from rag.index.rows import SentenceRows
+from rag.sentence_words import WORDS_FORMAT, SentenceWords, analyse_many
+
+logger = logging.getLogger(__name__)
+
+_WORD_COLUMNS = {
+    "sentences": ("canon", "words", "tags"),
+    "articles": ("title_canon", "title_words", "title_tags"),
+}
+FORMAT_KEY = "words_format"
+
+
+def add_word_columns(conn: sqlite3.Connection) -> None:
+    """Give a store made before the words were stored their (empty) columns, once: the
+    first process to open it adds them, in one transaction."""
+    if _has_word_columns(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if not _has_word_columns(conn):
+            for table, cols in _WORD_COLUMNS.items():
+                have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                for col in cols:
+                    if col not in have:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
+            conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (FORMAT_KEY, str(WORDS_FORMAT)))
+            logger.info("added the sentence-word columns to an older index; `zhiwen upgrade` fills them")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _has_word_columns(conn: sqlite3.Connection) -> bool:
+    return all(
+        set(cols) <= {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for table, cols in _WORD_COLUMNS.items()
+    )
+
+
+def words_readable(conn: sqlite3.Connection) -> bool:
+    """Whether the stored words are in this code's format."""
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (FORMAT_KEY,)).fetchone()
+    return row is None or row[0] == str(WORDS_FORMAT)
+
+
+def insert_sentences(
+    conn: sqlite3.Connection,
+    article_rowid: int,
+    spans: Sequence[tuple[int, int]],
+    vectors: np.ndarray,
+    words: Sequence[SentenceWords] = (),
+) -> None:
+    """One article's sentences; `words` one per span, or none."""
+    vecs = np.ascontiguousarray(vectors, dtype=np.float16)
+    enc: list[tuple[str | None, ...]] = [w.encoded() for w in words] or [(None, None, None)] * len(spans)
+    conn.executemany(
+        "INSERT INTO sentences (article_rowid, start_off, end_off, vec, canon, words, tags) VALUES (?,?,?,?,?,?,?)",
+        [(article_rowid, s, e, vecs[i].tobytes(), *enc[i]) for i, (s, e) in enumerate(spans)],
+    )
+
+
+def set_title_words(conn: sqlite3.Connection, article_rowid: int, words: SentenceWords) -> None:
+    conn.execute(
+        "UPDATE articles SET title_canon=?, title_words=?, title_tags=? WHERE rowid=?",
+        (*words.encoded(), article_rowid),
+    )
+
+
+def _decoded(row: Sequence[str | None], where: str) -> SentenceWords | None:
+    canon, words, tags = row
+    if canon is None or words is None or tags is None:
+        return None
+    try:
+        return SentenceWords.decoded(canon, words, tags)
+    except ValueError as exc:  # computed again by the answer stage; `zhiwen upgrade` cannot mend it
+        logger.warning("%s: %s; the words are computed from the text instead", where, exc)
+        return None
+
+
+def read_sentences(
+    conn: sqlite3.Connection, dim: int, article_rowid: int, start: int = 0, end: int | None = None
+) -> SentenceRows:
+    """The sentences of one article version lying in [start, end), by start, with their
+    words and the title's (None where not stored, or stored in another format)."""
+    rows = conn.execute(
+        "SELECT start_off, end_off, vec, canon, words, tags FROM sentences"
+        " WHERE article_rowid=? AND start_off>=? AND end_off<=? ORDER BY start_off",
+        (article_rowid, start, end if end is not None else 2**62),
+    ).fetchall()
+    if not rows:
+        return SentenceRows.empty(dim)
+    k = len(rows)
+    readable = words_readable(conn)
+    where = f"article rowid {article_rowid}"
+    title_row = conn.execute(
+        "SELECT title_canon, title_words, title_tags FROM articles WHERE rowid=?", (article_rowid,)
+    ).fetchone()
+    return SentenceRows(
+        np.full(k, article_rowid, dtype=np.int64),
+        np.fromiter((r[0] for r in rows), dtype=np.int64, count=k),
+        np.fromiter((r[1] for r in rows), dtype=np.int64, count=k),
+        np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float16).reshape(k, dim),
+        tuple(_decoded(r[3:], where) if readable else None for r in rows),
+        _decoded(title_row, where) if readable and title_row is not None else None,
+    )
+
+
+def articles_without_words(conn: sqlite3.Connection, after: int, limit: int) -> list[tuple[int, str, str]]:
+    """(rowid, title, text) of up to `limit` articles after rowid `after` that have a
+    sentence or a title without stored words, by rowid."""
+    return [
+        (int(r[0]), r[1], r[2])
+        for r in conn.execute(
+            "SELECT rowid, title, text FROM articles a WHERE rowid > ? AND ((title_words IS NULL AND title != '')"
+            " OR EXISTS (SELECT 1 FROM sentences s WHERE s.article_rowid=a.rowid AND s.words IS NULL))"
+            " ORDER BY rowid LIMIT ?",
+            (after, limit),
+        )
+    ]
+
+
+def fill_words(
+    connect: Callable[[], sqlite3.Connection],
+    batch_articles: int = 256,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Compute and store the words of every sentence and title that has none (or has them in
+    another format, which are cleared first), `batch_articles` articles per transaction.
+    Returns how many articles were filled. The caller holds the writer's lock."""
+    conn = connect()
+    if not words_readable(conn):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE sentences SET canon=NULL, words=NULL, tags=NULL")
+        conn.execute("UPDATE articles SET title_canon=NULL, title_words=NULL, title_tags=NULL")
+        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (FORMAT_KEY, str(WORDS_FORMAT)))
+        conn.execute("COMMIT")
+    filled = after = 0
+    while True:
+        todo = articles_without_words(conn, after, batch_articles)
+        if not todo:
+            return filled
+        after = todo[-1][0]
+        updates: list[tuple[str, str, str, int]] = []
+        titles: list[tuple[int, SentenceWords]] = []
+        for rowid, title, text in todo:
+            sents = conn.execute(
+                "SELECT rowid, start_off, end_off FROM sentences WHERE article_rowid=? ORDER BY start_off",
+                (rowid,),
+            ).fetchall()
+            got = analyse_many([text[a:b] for _, a, b in sents] + ([title] if title else []))
+            updates.extend((*w.encoded(), int(r[0])) for r, (w, _) in zip(sents, got, strict=False))
+            if title:
+                titles.append((rowid, got[-1][0]))
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("UPDATE sentences SET canon=?, words=?, tags=? WHERE rowid=?", updates)
+            for rowid, words in titles:
+                set_title_words(conn, rowid, words)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        filled += len(todo)
+        if progress is not None:
+            progress(len(todo))
