@@ -77,7 +77,9 @@ def dir_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6
 
 
-def throughput(n: int, embedder_spec: str, rounds: int = 1, step: int = 0) -> dict[str, float]:
+def throughput(
+    n: int, embedder_spec: str, rounds: int = 1, step: int = 0, words: bool = True
+) -> dict[str, float]:
     """The embedder alone, then the whole pipeline, on the same articles, `rounds` times.
 
     The machine's speed drifts from minute to minute (runs of the same code gave ratios from
@@ -85,7 +87,9 @@ def throughput(n: int, embedder_spec: str, rounds: int = 1, step: int = 0) -> di
     index's own commit batch), the embedder alone encodes their texts, then `index.add` indexes
     them, into one index per round. The ratio is total pipeline time over total embedder time,
     and the median of the per-step ratios is reported beside it. CPU seconds (user + system,
-    both cores) are reported too: they do not count time the machine was taken away."""
+    both cores) are reported too: they do not count time the machine was taken away. Without
+    `words` (`zhiwen index --no-words`) the sentences' words are left out, then stored by
+    `Index.upgrade` after each round, timed apart."""
     articles = parse_records(read_records(CORPUS, 0, n), CORPUS.name).articles
     emb = get_embedder(embedder_spec)
     step = step or BATCH_ARTICLES
@@ -107,12 +111,12 @@ def throughput(n: int, embedder_spec: str, rounds: int = 1, step: int = 0) -> di
             emb.encode_documents(batch[i : i + 256])
         return time.perf_counter() - t, time.process_time() - c
 
-    raw = pipe = raw_cpu = pipe_cpu = own = own_cpu = 0.0
+    raw = pipe = raw_cpu = pipe_cpu = own = own_cpu = upgrade = 0.0
     step_ratios: list[float] = []
     chunks, size, reused = 0, 0.0, 0.0
     for round_ in range(rounds):
         with tempfile.TemporaryDirectory() as tmp:
-            index = Index.open(Path(tmp) / "ix", emb)
+            index = Index.open(Path(tmp) / "ix", emb, store_words=words)
             chunks = 0
             for part, part_texts, part_embedded in zip(slices, texts, embedded, strict=True):
                 r, rc = embed_alone(part_texts)
@@ -123,12 +127,21 @@ def throughput(n: int, embedder_spec: str, rounds: int = 1, step: int = 0) -> di
                 raw, raw_cpu, pipe, pipe_cpu = raw + r, raw_cpu + rc, pipe + p, pipe_cpu + pc
                 own, own_cpu = own + o, own_cpu + oc
                 step_ratios.append(p / r)
+            if not words:
+                t = time.perf_counter()
+                index.upgrade()
+                upgrade += time.perf_counter() - t
             reused = index.recent.reused_chars / max(1, index.recent.looked_up_chars)
             size = dir_mb(Path(tmp) / "ix")
             index.close()
         print(
             f"after round {round_ + 1}: embedder {raw:.1f} s (on the texts the pipeline embeds "
             f"{own:.1f} s), pipeline {pipe:.1f} s, ratio {pipe / raw:.3f} ({pipe / own:.3f})"
+            + (
+                ""
+                if words
+                else f"; then `upgrade` {upgrade:.1f} s ({upgrade / raw:.3f} of the embedder time)"
+            )
         )
     all_chars = sum(len(t) for part in texts for t in part)
     return {
@@ -150,6 +163,8 @@ def throughput(n: int, embedder_spec: str, rounds: int = 1, step: int = 0) -> di
         "pipeline_over_embedder_on_embedded_texts": pipe / own,
         "cpu_pipeline_over_embedder_on_embedded_texts": pipe_cpu / own_cpu,
         "index_mb": size,
+        "words": words,
+        "upgrade_over_embedder": upgrade / raw,
     }
 
 
@@ -218,6 +233,9 @@ def main() -> int:
     ap.add_argument(
         "--step", type=int, default=0, help="articles per interleaved step (default: the commit batch)"
     )
+    ap.add_argument(
+        "--no-words", action="store_true", help="index without the sentences' words, then time `upgrade`"
+    )
     ap.add_argument("--latency-articles", type=int, default=20000)
     ap.add_argument("--questions", type=int, default=200, help="generic questions")
     ap.add_argument("--dev-questions", type=int, default=100, help="questions from each dev set")
@@ -231,7 +249,9 @@ def main() -> int:
         return 0
     out: dict[str, dict[str, float]] = {}
     if not args.skip_throughput:
-        r = out["throughput"] = throughput(args.articles, args.embedder, args.rounds, args.step)
+        r = out["throughput"] = throughput(
+            args.articles, args.embedder, args.rounds, args.step, words=not args.no_words
+        )
         print(
             f"| articles | chunks | embedder alone (articles/s) | pipeline (articles/s) | pipeline (chunks/s) "
             f"| pipeline time / embedder time (median of {r['step']:.0f}-article steps) "

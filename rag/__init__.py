@@ -27,6 +27,7 @@ from rag.records import (
 )
 from rag.retrieval_policy import RetrievalPolicy, retrieval_policy
 from rag.retrieve import search
+from rag.sentence_words import SentenceWords
 from rag.span import SpanRules, short_answer
 from rag.span_rank import SpanModel, best_span
 
@@ -45,6 +46,7 @@ __all__ = [
     "IngestResult",
     "RetrievalPolicy",
     "SentenceTransformerEmbedder",
+    "SentenceWords",
     "ShortAnswer",
     "SpanModel",
     "SpanRules",

@@ -135,8 +135,7 @@ def _flush(buf: str, out: list[str], emit: Emit) -> None:
     if len(buf) == 1 or (buf.isascii() and buf.isalnum()):  # finalseg keeps [a-zA-Z0-9]+ whole
         emit(out, buf)
     elif _has_word(buf):
-        for c in buf:
-            emit(out, c)
+        out.extend(buf)
     else:
         for w in _hmm_words(buf):
             emit(out, w)
@@ -150,12 +149,10 @@ def _cut(text: str, emit: Emit) -> list[str]:
         if i % 2:
             _cut_block(part, out, emit)
         elif "\r\n" in part:  # between blocks jieba keeps every character on its own, and "\r\n"
-            pieces = [x for piece in part.split("\r\n") for x in (*piece, "\r\n")]
-            for x in pieces[:-1]:
-                emit(out, x)
+            out.extend(x for piece in part.split("\r\n") for x in (*piece, "\r\n"))
+            out.pop()
         else:
-            for c in part:
-                emit(out, c)
+            out.extend(part)
     return out
 
 
@@ -178,13 +175,14 @@ def cut_both(text: str) -> tuple[list[str], list[str]]:
     their dictionary 2- and 3-grams added)."""
     if _fast_route is None:  # pragma: no cover - see fast_route_available
         return cut(text), cut_for_search(text)
-    words: list[str] = []
-
-    def emit(out: list[str], word: str) -> None:
-        words.append(word)
-        _add_search_words(out, word)
-
-    return words, _cut(text, emit)
+    words = _cut(text, list.append)
+    search: list[str] = []
+    for w in words:  # search mode adds nothing to a word of one or two characters
+        if len(w) > 2:
+            _add_search_words(search, w)
+        else:
+            search.append(w)
+    return words, search
 
 
 STOPWORDS = frozenset(

@@ -126,6 +126,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not args.paths and not args.checkpoint:
         raise UsageError("name the files or folders to index (or --checkpoint alone to persist the index)")
     index = _open_index(settings, create=bool(args.paths))
+    index.store_words = settings.index_words and not args.no_words
     if not args.paths:
         index.checkpoint()
         s = index.stats()
@@ -347,6 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="after indexing (or alone), persist every chunk as a new segment now, building the "
         "vector index `auto` calls for at its size (rag/index/vector_policy.json)",
+    )
+    p.add_argument(
+        "--no-words",
+        action="store_true",
+        help="do not store the sentences' words (faster indexing; answers compute them until "
+        "`zhiwen upgrade` stores them; env ZHIWEN_INDEX_WORDS=false)",
     )
     p.add_argument(
         "--ray", nargs="?", const="local", default=None, metavar="ADDRESS",

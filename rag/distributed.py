@@ -251,10 +251,11 @@ def ray_read(paths: Sequence[str | Path], ray: Any) -> IngestResult:
 # --------------------------------------------------------------------------- prepare
 
 
-def _plan_batch(batch: dict[str, np.ndarray], target: int, overlap: int) -> dict[str, Any]:
-    """Ray task: split and tokenise a batch of articles (no model)."""
+def _plan_batch(batch: dict[str, np.ndarray], target: int, overlap: int, words: bool) -> dict[str, Any]:
+    """Ray task: split and tokenise a batch of articles (no model); with `words`, the
+    sentences' stored words too (rag.sentence_words)."""
     plans = [plan_chunks(a, target=target, overlap=overlap) for a in batch["article"]]
-    tokens = [tokenize_plan(p) for p in plans]
+    tokens = [tokenize_plan(p, words=words) for p in plans]
     return {"plan": _objects(plans), "tokens": _objects(tokens)}
 
 
@@ -306,6 +307,7 @@ def ray_prepare(
     options: RayOptions | None = None,
     target: int,
     overlap: int,
+    words: bool = True,
     expect: Embedder | None = None,
     embedder_factory: Callable[[], Embedder] | None = None,
 ) -> Iterator[list[PreparedArticle]]:
@@ -329,7 +331,7 @@ def ray_prepare(
     ds = ray.data.from_items([{"article": a} for a in articles], override_num_blocks=blocks)
     ds = ds.map_batches(
         _plan_batch,
-        fn_kwargs={"target": target, "overlap": overlap},
+        fn_kwargs={"target": target, "overlap": overlap, "words": words},
         batch_size=options.batch_size,
         num_cpus=PLAN_CPUS,
     )  # a task whose worker dies is retried (Ray Data's default for tasks)
@@ -401,6 +403,7 @@ def ray_index(
                 options=options,
                 target=index.chunk_target,
                 overlap=index.chunk_overlap,
+                words=index.store_words,
                 expect=index.embedder,
                 embedder_factory=embedder_factory,
             )

@@ -169,7 +169,7 @@ def _char_tag(char: str) -> str:
     return rjieba.tag(char, False)[0][1] if is_word(char) else "x"
 
 
-@functools.lru_cache(maxsize=1 << 14)
+@functools.lru_cache(maxsize=1 << 16)
 def _hmm_tags(run: str) -> tuple[tuple[str, str], ...]:
     """jieba's `POSTokenizer.__cut` on a run of Chinese characters the dictionary does not
     know; runs repeat (names), so they are cached."""
@@ -247,12 +247,19 @@ def pos_tags(text: str) -> Tagged:
     return out
 
 
-@functools.lru_cache(maxsize=4096)  # the same sentences come back for related questions
-def tagged(text: str) -> tuple[tuple[int, int, str], ...]:
+def tag_offsets(text: str) -> tuple[tuple[int, int, str], ...]:
     """(start, end, POS flag) of each word of `text`: `pos_tags` with offsets (jieba keeps every
     character, so the words are contiguous)."""
     out: list[tuple[int, int, str]] = []
+    start = 0
     for word, flag in pos_tags(text):
-        start = out[-1][1] if out else 0
         out.append((start, start + len(word), flag))
+        start += len(word)
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=4096)  # the same questions' parts come back
+def tagged(text: str) -> tuple[tuple[int, int, str], ...]:
+    """`tag_offsets`, remembered (a text tagged at query time: a question, or a sentence of an
+    index without stored words)."""
+    return tag_offsets(text)

@@ -90,13 +90,24 @@ def plan_chunks(
     return ChunkPlan(article, spans, texts, tuple(units), tuple(embed), bool(header))
 
 
-def tokenize_plan(plan: ChunkPlan) -> PlanWords:
-    """Each chunk's BM25 tokens (its title line's and its sentences'), and each sentence's
-    and the title's stored words. Chunks are whole sentences that overlap, and every token
-    stops at a sentence's end, so each sentence (and the title line) is segmented once for
-    all the chunks that hold it, and that one segmentation gives its tokens and its words."""
+def tokenize_plan(plan: ChunkPlan, *, words: bool = True) -> PlanWords:
+    """Each chunk's BM25 tokens (its title line's and its sentences'), and (with `words`)
+    each sentence's and the title's stored words. Chunks are whole sentences that overlap,
+    and every token stops at a sentence's end, so each sentence (and the title line) is
+    segmented once for all the chunks that hold it, and that one segmentation gives its
+    tokens and its words. Without `words` (`zhiwen index --no-words`) only the tokens."""
     text = plan.article.text
     head = tokenize(plan.embed_texts[0]) if plan.has_header else []
+    if not words:
+        per_sentence = [tokenize(text[a:b]) for a, b in plan.sentence_spans]
+        return PlanWords(
+            tuple(
+                tuple(head + [t for tokens in per_sentence[lo:hi] for t in tokens])
+                for lo, hi in sentences_of_chunks(plan)
+            ),
+            (),
+            None,
+        )
     title = plan.article.title
     got = analyse_many([text[a:b] for a, b in plan.sentence_spans] + ([title] if title else []))
     per_sentence = [tokens for _, tokens in got[: len(plan.sentence_spans)]]
@@ -128,7 +139,7 @@ def finish(plan: ChunkPlan, vectors: np.ndarray, words: PlanWords) -> PreparedAr
     chunk vectors are derived from the sentence (and title line) vectors."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(plan.embed_texts), -1)
     tokens = words.chunk_tokens
-    if len(tokens) != len(plan.spans) or len(words.sentences) != len(plan.sentence_spans):
+    if len(tokens) != len(plan.spans) or len(words.sentences) not in (0, len(plan.sentence_spans)):
         raise ValueError(
             f"article {plan.article.id!r}: {len(tokens)} token lists for {len(plan.spans)} chunks, "
             f"{len(words.sentences)} sentence words for {len(plan.sentence_spans)} sentences"
@@ -238,15 +249,17 @@ def prepare_articles(
     target: int = DEFAULT_TARGET,
     overlap: int = DEFAULT_OVERLAP,
     recent: RecentVectors | None = None,
+    words: bool = True,
 ) -> list[PreparedArticle]:
     """Split, tokenise and embed a batch of articles on this machine. The chunks are tokenised
-    in a second thread while the embedder runs (its matrix products release the GIL); texts
-    `recent` holds are not embedded again."""
+    (and, with `words`, the sentences' words made: `tokenize_plan`) in a second thread while
+    the embedder runs (its matrix products release the GIL); texts `recent` holds are not
+    embedded again."""
     from concurrent.futures import ThreadPoolExecutor
 
     plans = [plan_chunks(a, target=target, overlap=overlap) for a in articles]
     with ThreadPoolExecutor(1, thread_name_prefix="tokenize") as pool:
-        tokens = pool.submit(lambda: [tokenize_plan(p) for p in plans])
+        tokens = pool.submit(lambda: [tokenize_plan(p, words=words) for p in plans])
         vectors = embed_plans(plans, embedder, recent)
         toks = tokens.result()
     return [finish(p, v, t) for p, v, t in zip(plans, vectors, toks, strict=True)]

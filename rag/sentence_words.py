@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rag.bm25 import cut, tokenize_canonical
 from rag.normalize import canonical_of_folded, folded_texts, simplify_with_map
-from rag.postag import tagged
+from rag.postag import tag_offsets
 
 WORDS_FORMAT = 1
 
@@ -37,11 +36,62 @@ _TAG = re.compile(r"(\d+)([A-Za-z]+)")
 Tags = tuple[tuple[int, int, str], ...]
 
 
-@dataclass(frozen=True, slots=True)
 class SentenceWords:
-    canon: str
-    word_lengths: tuple[int, ...]  # jieba's words of `canon`, in order
-    tags: Tags  # (start, end, flag) of jieba's part-of-speech words of the Simplified text
+    """A sentence's canonical text, jieba word lengths and part-of-speech words. Read from the
+    store, the words and tags are kept as stored and parsed when first asked for (a retrieved
+    article's sentences are read whole; few of them are looked at that closely)."""
+
+    __slots__ = ("_lengths", "_raw_tags", "_raw_words", "_tags", "canon")
+
+    def __init__(
+        self,
+        canon: str,
+        word_lengths: tuple[int, ...] | None,
+        tags: Tags | None,
+        raw_words: str = "",
+        raw_tags: str = "",
+    ) -> None:
+        self.canon = canon
+        self._lengths = word_lengths
+        self._tags = tags
+        self._raw_words = raw_words
+        self._raw_tags = raw_tags
+
+    @classmethod
+    def decoded(cls, canon: str, words: str, tags: str) -> SentenceWords:
+        """The stored form (`encoded`), parsed when first used: `word_lengths` and `tags` raise
+        ValueError then when the stored values do not fit the text (`check` asks at once)."""
+        return cls(canon, None, None, words, tags)
+
+    @property
+    def word_lengths(self) -> tuple[int, ...]:
+        """The lengths of jieba's words of `canon`, in order."""
+        if self._lengths is None:
+            lengths = tuple(int(n) for n in self._raw_words.split())
+            if sum(lengths) != len(self.canon) or any(n <= 0 for n in lengths):
+                raise ValueError(f"stored words of {self.canon[:20]!r}… do not cover its text")
+            self._lengths = lengths
+        return self._lengths
+
+    @property
+    def tags(self) -> Tags:
+        """(start, end, flag) of jieba's part-of-speech words of the Simplified text."""
+        if self._tags is None:
+            out: list[tuple[int, int, str]] = []
+            at = 0
+            for piece in self._raw_tags.split():
+                m = _TAG.fullmatch(piece)
+                if m is None or int(m[1]) <= 0:
+                    raise ValueError(f"stored tag {piece!r} of {self.canon[:20]!r}… is not length + flag")
+                out.append((at, at + int(m[1]), m[2]))
+                at += int(m[1])
+            self._tags = tuple(out)
+        return self._tags
+
+    def check(self) -> SentenceWords:
+        """Itself, parsed; ValueError when the stored values do not fit together."""
+        _ = self.word_lengths, self.tags
+        return self
 
     @property
     def lone_chars(self) -> frozenset[str]:
@@ -63,21 +113,16 @@ class SentenceWords:
             " ".join(f"{b - a}{flag}" for a, b, flag in self.tags),
         )
 
-    @classmethod
-    def decoded(cls, canon: str, words: str, tags: str) -> SentenceWords:
-        """The inverse of `encoded`; ValueError when the stored values do not fit together."""
-        lengths = tuple(int(n) for n in words.split())
-        if sum(lengths) != len(canon) or any(n <= 0 for n in lengths):
-            raise ValueError(f"stored words of {canon[:20]!r}… do not cover its text")
-        out: list[tuple[int, int, str]] = []
-        at = 0
-        for piece in tags.split():
-            m = _TAG.fullmatch(piece)
-            if m is None or int(m[1]) <= 0:
-                raise ValueError(f"stored tag {piece!r} of {canon[:20]!r}… is not length + flag")
-            out.append((at, at + int(m[1]), m[2]))
-            at += int(m[1])
-        return cls(canon, lengths, tuple(out))
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SentenceWords):
+            return NotImplemented
+        return (self.canon, self.word_lengths, self.tags) == (other.canon, other.word_lengths, other.tags)
+
+    def __hash__(self) -> int:
+        return hash((self.canon, self.word_lengths, self.tags))
+
+    def __repr__(self) -> str:
+        return f"SentenceWords({self.canon!r})"
 
 
 def _simplified(text: str, folded: str) -> str:
@@ -99,7 +144,10 @@ def analyse_many(texts: Sequence[str]) -> list[tuple[SentenceWords, list[str]]]:
         canon = canonical_of_folded(folded)
         tokens, words = tokenize_canonical(canon)
         out.append(
-            (SentenceWords(canon, tuple(len(w) for w in words), tagged(_simplified(text, folded))), tokens)
+            (
+                SentenceWords(canon, tuple(len(w) for w in words), tag_offsets(_simplified(text, folded))),
+                tokens,
+            )
         )
     return out
 

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         le=64,
         description="server worker processes sharing the memory-mapped index (default: the core count)",
     )
+    index_words: bool = Field(
+        True,
+        description="store each sentence's words as it is indexed (faster answers need no tagging); "
+        "false indexes faster and `zhiwen upgrade` stores them later",
+    )
     ray_address: str | None = Field(
         None, description="`zhiwen index` runs on Ray: 'local', 'auto' or the head's HOST:PORT"
     )

@@ -53,9 +53,9 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
     """Open the configured index; on a fresh machine create it and index the seeds first."""
     emb = embedder if embedder is not None else resolve_embedder(settings.embedder, settings.index)
     try:
-        index = Index.open(settings.index, emb, create=False)
+        index = Index.open(settings.index, emb, create=False, store_words=settings.index_words)
     except IndexMissingError:
-        index = Index.open(settings.index, emb, create=True)
+        index = Index.open(settings.index, emb, create=True, store_words=settings.index_words)
     stats = index.stats()
     if stats.get("articles", 0) == 0 and stats.get("generation", 0) == 0:
         seed_index(index, settings)

@@ -10,6 +10,8 @@ is the policy's business (rag.answer.choose); nothing here names a weight.
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +28,8 @@ from rag.normalize import canonical_terms, canonical_texts, simplify_with_map
 from rag.records import Hit
 from rag.retrieve import term_idf
 from rag.sentence_words import SentenceWords, analyse, lone_in
+
+logger = logging.getLogger(__name__)
 
 _NUMBER = re.compile(r"\d|[零〇一二两三四五六七八九十百千万亿]+[个条人名项位年岁家所座件批种倍亿元万份次]")
 _DATE = re.compile(
@@ -94,8 +98,12 @@ class Passage:
 
     def title_words(self) -> SentenceWords:
         """The title's words: stored, or worked out now (once)."""
-        if self.title is None:
-            self.title = analyse(self.hit.title)
+        if self.title is not None:
+            try:
+                return self.title.check()
+            except ValueError as exc:
+                logger.warning("%s (title): %s; computed from the text instead", self.hit.article_id, exc)
+        self.title = analyse(self.hit.title)
         return self.title
 
     def title_canon(self) -> str:
@@ -106,16 +114,25 @@ class Passage:
         if self._lone is None:
             found = set(self.title_words().lone_chars) | lone_in(written_date(self.hit))
             for text, words in self.sentences:
-                found |= (words or analyse(text)).lone_chars
+                try:
+                    found |= (words or analyse(text)).lone_chars
+                except ValueError:  # damaged: as its sentence does (`words_of`)
+                    found |= analyse(text).lone_chars
             self._lone = frozenset(found)
         return self._lone
 
 
 def words_of(s: Sentence) -> SentenceWords:
-    """The sentence's words: stored at index time, or (an index without them, a recording)
-    computed now, once."""
-    if s.words is None:
-        s.words = analyse(s.text)
+    """The sentence's words: stored at index time, or (an index without them, a recording, or
+    stored words that do not fit the text) computed now, once."""
+    if s.words is not None:
+        try:
+            return s.words.check()
+        except ValueError as exc:  # a damaged row: `zhiwen upgrade` does not rewrite it
+            logger.warning(
+                "%s [%d:%d]: %s; computed from the text instead", s.hit.article_id, s.start, s.end, exc
+            )
+    s.words = analyse(s.text)
     return s.words
 
 
@@ -158,10 +175,20 @@ def candidates(
             seen.add((h.article_id, s))
             out.append(Sentence(h, rank, s, e, text[s:e], words.canon if words else "", vec, words, passage))
     todo = [x for x in out if x.words is None]
+    if todo and stored:
+        _suggest_upgrade()
     for sent, canon in zip(todo, canonical_texts([x.text for x in todo]), strict=True):
         sent.canon = canon
     _passage_texts(passages)
     return out
+
+
+@functools.cache
+def _suggest_upgrade() -> None:
+    logger.warning(
+        "this index was built without sentence words; answers compute them from the text at "
+        "query time (the same answers, slower). Store them once with `zhiwen upgrade --index DIR`"
+    )
 
 
 def _passage_texts(passages: Sequence[Passage]) -> None:

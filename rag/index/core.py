@@ -29,6 +29,7 @@ from rag.index.lock import writer_lock
 from rag.index.manifest import FORMAT_VERSION, Manifest
 from rag.index.rows import NewChunk
 from rag.index.segment import Segment, remove_other_segments, write_segment
+from rag.index.sentences import FORMAT_KEY as WORDS_FORMAT_KEY
 from rag.index.sentences import fill_words, insert_sentences, set_title_words
 from rag.index.snapshot import Snapshot
 from rag.index.store import STORE_FILE, Store, now_iso
@@ -62,6 +63,7 @@ class Index:
         chunk_overlap: int = DEFAULT_OVERLAP,
         vector_index: str = "auto",
         ann_threshold: int | None = None,
+        store_words: bool = True,
     ) -> None:
         if vector_index not in VECTOR_INDEX_KINDS:
             raise InputError(f"vector_index {vector_index!r} is not one of {', '.join(VECTOR_INDEX_KINDS)}")
@@ -71,6 +73,9 @@ class Index:
         self.chunk_overlap = chunk_overlap
         self.vector_index = vector_index
         self.ann_threshold = ann_threshold
+        # store each sentence's words as it is indexed (rag.sentence_words); False indexes
+        # faster and leaves them to `upgrade` (answers compute them meanwhile)
+        self.store_words = store_words
         self.store = Store(self.path)
         self._write_mutex = threading.RLock()
         self._snap_mutex = threading.Lock()
@@ -241,6 +246,7 @@ class Index:
                 target=self.chunk_target,
                 overlap=self.chunk_overlap,
                 recent=self.recent,
+                words=self.store_words,
             )
             for i in range(0, len(todo), BATCH_ARTICLES)
         )
@@ -432,6 +438,8 @@ class Index:
 
     def _write_manifest(self) -> None:
         snap = self.snapshot()
+        with self.store.read() as conn:
+            words_format = int(self.store.meta(conn).get(WORDS_FORMAT_KEY, "0"))
         Manifest(
             embedder=self.embedder.name,
             dim=self.embedder.dim,
@@ -444,6 +452,7 @@ class Index:
             chunk_target=self.chunk_target,
             chunk_overlap=self.chunk_overlap,
             updated=now_iso(),
+            words_format=words_format,
         ).write(self.path)
 
     # ------------------------------------------------------------------ closing

@@ -12,6 +12,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rag.sentence_words import WORDS_FORMAT
+
 FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 
@@ -31,9 +33,11 @@ class Manifest:
     updated: str
     format: str = "zhiwen-index"
     format_version: int = FORMAT_VERSION
+    # the format of the words stored with the sentences (rag.sentence_words)
+    words_format: int = WORDS_FORMAT
     files: dict[str, str] = field(
         default_factory=lambda: {
-            "store.sqlite": "articles (stored text), chunks (offsets, vectors, BM25 term counts), vocabulary",
+            "store.sqlite": "articles (stored text), chunks (offsets, vectors, BM25 term counts), sentences (offsets, vectors, words), vocabulary",
             "segments/<name>/": "persisted search structures: vectors.npy (+ vectors.faiss), bm25_*.npy, chunks_*.npy",
         }
     )

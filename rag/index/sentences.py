@@ -88,15 +88,11 @@ def set_title_words(conn: sqlite3.Connection, article_rowid: int, words: Sentenc
     )
 
 
-def _decoded(row: Sequence[str | None], where: str) -> SentenceWords | None:
+def _decoded(row: Sequence[str | None]) -> SentenceWords | None:
     canon, words, tags = row
     if canon is None or words is None or tags is None:
         return None
-    try:
-        return SentenceWords.decoded(canon, words, tags)
-    except ValueError as exc:  # computed again by the answer stage; `zhiwen upgrade` cannot mend it
-        logger.warning("%s: %s; the words are computed from the text instead", where, exc)
-        return None
+    return SentenceWords.decoded(canon, words, tags)  # parsed when used: see rag.answer.features.words_of
 
 
 def read_sentences(
@@ -113,7 +109,6 @@ def read_sentences(
         return SentenceRows.empty(dim)
     k = len(rows)
     readable = words_readable(conn)
-    where = f"article rowid {article_rowid}"
     title_row = conn.execute(
         "SELECT title_canon, title_words, title_tags FROM articles WHERE rowid=?", (article_rowid,)
     ).fetchone()
@@ -122,8 +117,8 @@ def read_sentences(
         np.fromiter((r[0] for r in rows), dtype=np.int64, count=k),
         np.fromiter((r[1] for r in rows), dtype=np.int64, count=k),
         np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float16).reshape(k, dim),
-        tuple(_decoded(r[3:], where) if readable else None for r in rows),
-        _decoded(title_row, where) if readable and title_row is not None else None,
+        tuple(_decoded(r[3:]) if readable else None for r in rows),
+        _decoded(title_row) if readable and title_row is not None else None,
     )
 
 

@@ -322,3 +322,34 @@ def test_index_option_works_before_and_after_the_command(env, capsys, tmp_path) 
     assert (target / "manifest.json").exists() and not (env / "index").exists()
     assert main(["--index", str(target), "articles", "list", "--json"]) == 0
     assert main(["articles", "list", "--json", "--index", str(target)]) == 0
+
+
+def test_index_without_words_then_upgrade(env, capsys):
+    """`zhiwen index --no-words` leaves the sentences' words out; `zhiwen upgrade` stores them
+    (once: a second run has nothing to do), and the answer is the same before and after."""
+    import sqlite3
+
+    assert main(["index", str(SEEDS), "-q", "--no-words"]) == 0
+    store = env / "index" / "store.sqlite"
+
+    def missing() -> int:
+        with sqlite3.connect(store) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM sentences WHERE words IS NULL").fetchone()[0])
+
+    assert missing() > 0
+    capsys.readouterr()
+    assert main(["ask", "出席全会的市委委员应到多少人？", "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert main(["upgrade", "-q"]) == 0
+    assert "stored the sentence words of" in capsys.readouterr().out
+    assert missing() == 0
+    assert main(["upgrade", "-q"]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["ask", "出席全会的市委委员应到多少人？", "--json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert (after["answer"], after["short_answer"]) == (before["answer"], before["short_answer"])
+
+
+def test_upgrade_needs_an_index(env, capsys):
+    assert main(["upgrade", "--index", str(env / "nowhere")]) == 2
+    assert "no index at" in capsys.readouterr().err

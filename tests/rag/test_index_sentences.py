@@ -3,6 +3,7 @@ for an index built before they were stored."""
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from pathlib import Path
@@ -60,11 +61,15 @@ def _answers(index: Index) -> list[tuple[bool, str, str | None]]:
 
 def test_every_sentence_and_title_is_stored_with_its_words(fake_index):
     _stored_as_built(fake_index)
+    manifest = json.loads((fake_index.path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["words_format"] == WORDS_FORMAT
     fake_index.checkpoint()  # sentences stay in the store, words with them
     _stored_as_built(fake_index)
 
 
-def test_an_older_index_answers_the_same_and_upgrade_stores_its_words(tmp_path, seed_articles):
+def test_an_older_index_answers_the_same_and_upgrade_stores_its_words(tmp_path, seed_articles, caplog):
+    from rag.answer import features
+
     path = tmp_path / "ix"
     with Index.open(path, FakeEmbedder()) as index:
         index.add(seed_articles)
@@ -74,7 +79,10 @@ def test_an_older_index_answers_the_same_and_upgrade_stores_its_words(tmp_path, 
         snap = index.snapshot()
         rows = snap.sentences(snap.rowids_of([seed_articles[0].id])[seed_articles[0].id])
         assert rows.words == (None,) * len(rows) and rows.title is None
-        assert _answers(index) == built  # the words computed at query time: the same answers
+        features._suggest_upgrade.cache_clear()
+        with caplog.at_level(logging.WARNING, logger="rag.answer.features"):
+            assert _answers(index) == built  # the words computed at query time: the same answers
+        assert caplog.text.count("zhiwen upgrade --index") == 1  # said once, not per question
         assert index.upgrade() == len(seed_articles)
         _stored_as_built(index)
         assert _answers(index) == built
@@ -123,7 +131,7 @@ def test_words_of_another_format_are_not_read_and_upgrade_makes_them_again(fake_
     snap = fake_index.snapshot()
     arts, _ = fake_index.list_articles(limit=1000)
     rows = snap.sentences(snap.rowids_of([arts[0].id])[arts[0].id])
-    assert set(rows.words) == {None} and rows.title is None
+    assert rows.words == (None,) * len(rows) and rows.title is None
     assert fake_index.upgrade() == len(arts)
     assert conn.execute("SELECT value FROM meta WHERE key=?", (FORMAT_KEY,)).fetchone()[0] == str(
         WORDS_FORMAT
@@ -136,7 +144,7 @@ def test_stored_words_that_do_not_fit_are_computed_again_with_a_warning(fake_ind
     before = ask(fake_index, question)
     conn = fake_index.store.conn()
     conn.execute("UPDATE sentences SET words='1 1' WHERE words IS NOT NULL")
-    with caplog.at_level(logging.WARNING, logger="rag.index.sentences"):
+    with caplog.at_level(logging.WARNING, logger="rag.answer.features"):
         after = ask(fake_index, question)
     assert "do not cover" in caplog.text
     assert (after.answered, after.answer, after.short_answer) == (
@@ -144,3 +152,17 @@ def test_stored_words_that_do_not_fit_are_computed_again_with_a_warning(fake_ind
         before.answer,
         before.short_answer,
     )
+
+
+def test_an_index_made_without_words_answers_the_same_until_upgraded(tmp_path, seed_articles):
+    with Index.open(tmp_path / "with", FakeEmbedder()) as index:
+        index.add(seed_articles)
+        stored = _answers(index)
+    with Index.open(tmp_path / "without", FakeEmbedder(), store_words=False) as index:
+        index.add(seed_articles)
+        snap = index.snapshot()
+        rows = snap.sentences(snap.rowids_of([seed_articles[0].id])[seed_articles[0].id])
+        assert rows.words == (None,) * len(rows) and rows.title is None
+        assert _answers(index) == stored
+        assert index.upgrade() == len(seed_articles)
+        _stored_as_built(index)

@@ -188,3 +188,15 @@ def test_recent_vectors_keep_copies_not_views_of_the_batch():
     held, todo = recent.partition(["a", "c", "b", "c"])
     assert set(held) == {"a", "b"} and held["a"].base is None and held["a"].sum() == 3
     assert todo == ["c"]  # once, though asked for twice
+
+
+def test_without_words_a_plan_gives_the_same_tokens_and_no_words() -> None:
+    """`zhiwen index --no-words`: the BM25 tokens are the same, no words are made."""
+    from rag.prepare import tokenize_plan
+
+    a = Article(id="t", title="长沙开会", text="".join(f"第{i}句话讲长沙市第{i}次会议。" for i in range(30)))
+    plan = plan_chunks(a, target=120, overlap=40)
+    bare, full = tokenize_plan(plan, words=False), tokenize_plan(plan)
+    assert bare.chunk_tokens == full.chunk_tokens
+    assert bare.sentences == () and bare.title is None
+    assert len(full.sentences) == len(plan.sentence_spans)

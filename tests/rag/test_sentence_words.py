@@ -41,14 +41,20 @@ def test_stored_words_read_back_as_they_were(text: str) -> None:
     assert SentenceWords.decoded(*words.encoded()) == words
 
 
-def test_stored_words_that_do_not_fit_their_text_are_refused() -> None:
+def test_stored_words_that_do_not_fit_their_text_are_refused_when_used() -> None:
     canon, lengths, tags = analyse("市领导程水泉出席").encoded()
+    lazy = SentenceWords.decoded(
+        canon, lengths + " 1", tags
+    )  # read whole articles at a time: parsed when used
+    assert lazy.canon == canon
     with pytest.raises(ValueError, match="do not cover"):
-        SentenceWords.decoded(canon, lengths + " 1", tags)
+        _ = lazy.lone_chars
     with pytest.raises(ValueError, match="do not cover"):
-        SentenceWords.decoded(canon, "0 " + lengths, tags)
+        SentenceWords.decoded(canon, lengths + " 1", tags).check()
+    with pytest.raises(ValueError, match="do not cover"):
+        SentenceWords.decoded(canon, "0 " + lengths, tags).check()
     with pytest.raises(ValueError, match="length \\+ flag"):
-        SentenceWords.decoded(canon, lengths, tags + " x1")
+        SentenceWords.decoded(canon, lengths, tags + " x1").check()
 
 
 def test_a_character_is_lone_only_where_it_is_a_word_of_its_own() -> None:
