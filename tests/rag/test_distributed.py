@@ -176,6 +176,7 @@ def same_prepared(got: list[PreparedArticle], want: list[PreparedArticle], atol:
         assert q.article == p.article
         assert q.spans == p.spans and q.tokens == p.tokens, aid
         assert q.sentence_spans == p.sentence_spans, aid
+        assert q.sentence_words == p.sentence_words and q.title_words == p.title_words, aid
         np.testing.assert_allclose(q.vectors, p.vectors, atol=atol, err_msg=aid)
         if p.sentence_vectors is not None:
             assert q.sentence_vectors is not None
@@ -191,6 +192,7 @@ class Recorder:
         self.index = index
         self.embedder = index.embedder
         self.chunk_target, self.chunk_overlap = index.chunk_target, index.chunk_overlap
+        self.store_words = index.store_words
         self.prepared: list[PreparedArticle] = []
         self.pending = index.pending
 
