@@ -26,7 +26,7 @@ from rag.sentence_words import Tags
 LEAD_CLASSES = ("r", "c", "d", "v", "p", "t", "m", "n", "f", "q", "u")
 TYPED_KINDS = ("person", "place", "date", "number")  # kinds whose answer-type feature names the thing asked
 KINDS = ("other", "list", *TYPED_KINDS)
-LEAD_CHARS = 16  # characters of a sentence tagged to read how it starts
+LEAD_CHARS = 16  # a word starting in the first this many characters counts for how a sentence starts
 LEAD_WORDS = 3  # a pronoun among this many first words counts as a pronoun lead
 NO_RANK = -3.0  # the ranker-score gap of a neighbour outside the ranker's shortlist
 
