@@ -133,6 +133,7 @@ def words_of(s: Sentence) -> SentenceWords:
                 "%s [%d:%d]: %s; computed from the text instead", s.hit.article_id, s.start, s.end, exc
             )
     s.words = analyse(s.text)
+    s.canon = s.words.canon
     return s.words
 
 
