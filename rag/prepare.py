@@ -98,26 +98,23 @@ def tokenize_plan(plan: ChunkPlan, *, words: bool = True) -> PlanWords:
     tokens and its words. Without `words` (`zhiwen index --no-words`) only the tokens."""
     text = plan.article.text
     head = tokenize(plan.embed_texts[0]) if plan.has_header else []
-    if not words:
-        per_sentence = [tokenize(text[a:b]) for a, b in plan.sentence_spans]
-        return PlanWords(
-            tuple(
-                tuple(head + [t for tokens in per_sentence[lo:hi] for t in tokens])
-                for lo, hi in sentences_of_chunks(plan)
-            ),
-            (),
-            None,
-        )
-    title = plan.article.title
-    got = analyse_many([text[a:b] for a, b in plan.sentence_spans] + ([title] if title else []))
-    per_sentence = [tokens for _, tokens in got[: len(plan.sentence_spans)]]
+    sentences = [text[a:b] for a, b in plan.sentence_spans]
+    stored: tuple[SentenceWords, ...] = ()
+    title: SentenceWords | None = None
+    if words:
+        got = analyse_many(sentences + ([plan.article.title] if plan.article.title else []))
+        per_sentence = [tokens for _, tokens in got[: len(sentences)]]
+        stored = tuple(w for w, _ in got[: len(sentences)])
+        title = got[-1][0] if plan.article.title else None
+    else:
+        per_sentence = [tokenize(t) for t in sentences]
     return PlanWords(
         tuple(
             tuple(head + [t for tokens in per_sentence[lo:hi] for t in tokens])
             for lo, hi in sentences_of_chunks(plan)
         ),
-        tuple(words for words, _ in got[: len(plan.sentence_spans)]),
-        got[-1][0] if title else None,
+        stored,
+        title,
     )
 
 

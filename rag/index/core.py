@@ -395,7 +395,9 @@ class Index:
 
                 bar = tqdm(total=total, unit="art", desc="words", leave=False)
             try:
-                filled = fill_words(self.store.conn, progress=bar.update if bar is not None else None)
+                filled = fill_words(
+                    self.store.conn(), self.store.write, progress=bar.update if bar is not None else None
+                )
             finally:
                 if bar is not None:
                     bar.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 import numpy as np
 
@@ -32,27 +33,20 @@ FORMAT_KEY = "words_format"
 
 
 def add_word_columns(conn: sqlite3.Connection) -> None:
-    """Give a store made before the words were stored their (empty) columns, once: the
-    first process to open it adds them, in one transaction."""
-    if _has_word_columns(conn):
+    """Give a store made before the words were stored their (empty) columns (inside a write
+    transaction; the first process to open it does it, the others find them there)."""
+    if has_word_columns(conn):
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if not _has_word_columns(conn):
-            for table, cols in _WORD_COLUMNS.items():
-                have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-                for col in cols:
-                    if col not in have:
-                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
-            conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (FORMAT_KEY, str(WORDS_FORMAT)))
-            logger.info("added the sentence-word columns to an older index; `zhiwen upgrade` fills them")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+    for table, cols in _WORD_COLUMNS.items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for col in cols:
+            if col not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {col} TEXT")
+    conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (FORMAT_KEY, str(WORDS_FORMAT)))
+    logger.info("added the sentence-word columns to an older index; `zhiwen upgrade` fills them")
 
 
-def _has_word_columns(conn: sqlite3.Connection) -> bool:
+def has_word_columns(conn: sqlite3.Connection) -> bool:
     return all(
         set(cols) <= {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
         for table, cols in _WORD_COLUMNS.items()
@@ -137,20 +131,20 @@ def articles_without_words(conn: sqlite3.Connection, after: int, limit: int) -> 
 
 
 def fill_words(
-    connect: Callable[[], sqlite3.Connection],
+    conn: sqlite3.Connection,
+    write: Callable[[], AbstractContextManager[sqlite3.Connection]],
     batch_articles: int = 256,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Compute and store the words of every sentence and title that has none (or has them in
-    another format, which are cleared first), `batch_articles` articles per transaction.
-    Returns how many articles were filled. The caller holds the writer's lock."""
-    conn = connect()
+    another format, which are cleared first), `batch_articles` articles per transaction
+    (`write`: the store's write transaction). Returns how many articles were filled. The
+    caller holds the writer's lock."""
     if not words_readable(conn):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("UPDATE sentences SET canon=NULL, words=NULL, tags=NULL")
-        conn.execute("UPDATE articles SET title_canon=NULL, title_words=NULL, title_tags=NULL")
-        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (FORMAT_KEY, str(WORDS_FORMAT)))
-        conn.execute("COMMIT")
+        with write() as c:
+            c.execute("UPDATE sentences SET canon=NULL, words=NULL, tags=NULL")
+            c.execute("UPDATE articles SET title_canon=NULL, title_words=NULL, title_tags=NULL")
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (FORMAT_KEY, str(WORDS_FORMAT)))
     filled = after = 0
     while True:
         todo = articles_without_words(conn, after, batch_articles)
@@ -168,15 +162,10 @@ def fill_words(
             updates.extend((*w.encoded(), int(r[0])) for r, (w, _) in zip(sents, got, strict=False))
             if title:
                 titles.append((rowid, got[-1][0]))
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany("UPDATE sentences SET canon=?, words=?, tags=? WHERE rowid=?", updates)
+        with write() as c:
+            c.executemany("UPDATE sentences SET canon=?, words=?, tags=? WHERE rowid=?", updates)
             for rowid, words in titles:
-                set_title_words(conn, rowid, words)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+                set_title_words(c, rowid, words)
         filled += len(todo)
         if progress is not None:
             progress(len(todo))

@@ -27,7 +27,7 @@ import numpy as np
 
 from rag.errors import IndexClosedError, IndexCorruptError, InputError, NotFoundError
 from rag.index.rows import ArticleMeta, ChunkRows, NewChunk
-from rag.index.sentences import FORMAT_KEY, add_word_columns
+from rag.index.sentences import FORMAT_KEY, add_word_columns, has_word_columns
 from rag.records import Article, Filters
 from rag.sentence_words import WORDS_FORMAT
 
@@ -97,7 +97,9 @@ class Store:
         conn = self.conn()
         try:
             conn.executescript(_SCHEMA)
-            add_word_columns(conn)
+            if not has_word_columns(conn):  # an index from before they were stored
+                with self.write() as c:
+                    add_word_columns(c)
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
             raise IndexCorruptError(

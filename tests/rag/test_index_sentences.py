@@ -113,7 +113,7 @@ def test_an_interrupted_upgrade_keeps_what_it_stored_and_goes_on(tmp_path, seed_
     with Index.open(path, FakeEmbedder()) as index:
         monkeypatch.setattr(sentences_mod, "analyse_many", failing)
         with pytest.raises(RuntimeError):
-            fill_words(index.store.conn, batch_articles=5)
+            fill_words(index.store.conn(), index.store.write, batch_articles=5)
         conn = index.store.conn()
         left = conn.execute(
             "SELECT COUNT(DISTINCT article_rowid) FROM sentences WHERE words IS NULL"
