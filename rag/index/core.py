@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -49,6 +50,7 @@ BATCH_ARTICLES = 128
 CHECKPOINT_MIN_CHUNKS = 4096
 CHECKPOINT_FRACTION = 0.5
 CHECKPOINT_MAX_CHUNKS = 20_000
+UPGRADE_BATCH = 256  # articles whose sentence words `upgrade` commits at a time
 
 
 class Index:
@@ -381,14 +383,18 @@ class Index:
             self._checkpoint(self.snapshot())
             self._write_manifest()
 
-    def upgrade(self, *, progress: bool = False) -> int:
+    def upgrade(self, *, progress: bool = False, workers: int | None = None) -> int:
         """Store the words of every sentence and title indexed before they were stored
         (`rag.sentence_words`; `zhiwen upgrade`), a batch of articles per transaction: an
         interrupted run keeps what it committed and the next one goes on. Nothing is
         re-embedded and no search result changes; answers read the stored words instead of
-        computing them. Returns how many articles were filled."""
+        computing them. `workers`: processes computing the words (default: one per core, or
+        none beyond this one for an index of a few batches). Returns how many articles were
+        filled."""
         with self._writing():
             total = self.store.count_articles()
+            if workers is None:
+                workers = (os.cpu_count() or 1) if total > 2 * UPGRADE_BATCH else 1
             bar = None
             if progress:
                 from tqdm import tqdm
@@ -396,7 +402,11 @@ class Index:
                 bar = tqdm(total=total, unit="art", desc="words", leave=False)
             try:
                 filled = fill_words(
-                    self.store.conn(), self.store.write, progress=bar.update if bar is not None else None
+                    self.store.conn(),
+                    self.store.write,
+                    UPGRADE_BATCH,
+                    progress=bar.update if bar is not None else None,
+                    workers=workers,
                 )
             finally:
                 if bar is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 
 import numpy as np
@@ -130,42 +130,91 @@ def articles_without_words(conn: sqlite3.Connection, after: int, limit: int) -> 
     ]
 
 
+# one article to fill: rowid, title, and its sentences' (rowid, text)
+_Todo = tuple[int, str, list[tuple[int, str]]]
+# what filling one batch writes: each sentence's (canon, words, tags, rowid), each title's
+_Filled = tuple[list[tuple[str, str, str, int]], list[tuple[int, tuple[str, str, str]]]]
+
+
+def _read_batch(conn: sqlite3.Connection, after: int, limit: int) -> list[_Todo]:
+    out: list[_Todo] = []
+    for rowid, title, text in articles_without_words(conn, after, limit):
+        sents = conn.execute(
+            "SELECT rowid, start_off, end_off FROM sentences WHERE article_rowid=? ORDER BY start_off",
+            (rowid,),
+        ).fetchall()
+        out.append((rowid, title, [(int(r), text[a:b]) for r, a, b in sents]))
+    return out
+
+
+def analyse_batch(todo: Sequence[_Todo]) -> _Filled:
+    """The words of a batch of articles, encoded as stored (runs in a worker process)."""
+    updates: list[tuple[str, str, str, int]] = []
+    titles: list[tuple[int, tuple[str, str, str]]] = []
+    for rowid, title, sents in todo:
+        got = analyse_many([t for _, t in sents] + ([title] if title else []))
+        updates.extend((*w.encoded(), r) for (r, _), (w, _) in zip(sents, got, strict=False))
+        if title:
+            titles.append((rowid, got[-1][0].encoded()))
+    return updates, titles
+
+
 def fill_words(
     conn: sqlite3.Connection,
     write: Callable[[], AbstractContextManager[sqlite3.Connection]],
     batch_articles: int = 256,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> int:
     """Compute and store the words of every sentence and title that has none (or has them in
     another format, which are cleared first), `batch_articles` articles per transaction
-    (`write`: the store's write transaction). Returns how many articles were filled. The
-    caller holds the writer's lock."""
+    (`write`: the store's write transaction), computed by `workers` processes (1: here).
+    Batches are committed in order; an interrupted run keeps the ones committed. Returns how
+    many articles were filled. The caller holds the writer's lock."""
     if not words_readable(conn):
         with write() as c:
             c.execute("UPDATE sentences SET canon=NULL, words=NULL, tags=NULL")
             c.execute("UPDATE articles SET title_canon=NULL, title_words=NULL, title_tags=NULL")
             c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (FORMAT_KEY, str(WORDS_FORMAT)))
-    filled = after = 0
-    while True:
-        todo = articles_without_words(conn, after, batch_articles)
-        if not todo:
-            return filled
-        after = todo[-1][0]
-        updates: list[tuple[str, str, str, int]] = []
-        titles: list[tuple[int, SentenceWords]] = []
-        for rowid, title, text in todo:
-            sents = conn.execute(
-                "SELECT rowid, start_off, end_off FROM sentences WHERE article_rowid=? ORDER BY start_off",
-                (rowid,),
-            ).fetchall()
-            got = analyse_many([text[a:b] for _, a, b in sents] + ([title] if title else []))
-            updates.extend((*w.encoded(), int(r[0])) for r, (w, _) in zip(sents, got, strict=False))
-            if title:
-                titles.append((rowid, got[-1][0]))
+    filled = 0
+
+    def store(todo: list[_Todo], done: _Filled) -> None:
+        nonlocal filled
+        updates, titles = done
         with write() as c:
             c.executemany("UPDATE sentences SET canon=?, words=?, tags=? WHERE rowid=?", updates)
-            for rowid, words in titles:
-                set_title_words(c, rowid, words)
+            c.executemany(
+                "UPDATE articles SET title_canon=?, title_words=?, title_tags=? WHERE rowid=?",
+                [(*enc, rowid) for rowid, enc in titles],
+            )
         filled += len(todo)
         if progress is not None:
             progress(len(todo))
+
+    batches = _batches(conn, batch_articles)
+    if workers <= 1:
+        for todo in batches:
+            store(todo, analyse_batch(todo))
+        return filled
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        pending: deque[tuple[list[_Todo], Future[_Filled]]] = deque()
+        for todo in batches:  # at most two batches per worker read ahead
+            pending.append((todo, pool.submit(analyse_batch, todo)))
+            if len(pending) >= 2 * workers:
+                first, fut = pending.popleft()
+                store(first, fut.result())
+        while pending:
+            first, fut = pending.popleft()
+            store(first, fut.result())
+    return filled
+
+
+def _batches(conn: sqlite3.Connection, batch_articles: int) -> Iterator[list[_Todo]]:
+    after = 0
+    while todo := _read_batch(conn, after, batch_articles):
+        after = todo[-1][0]
+        yield todo

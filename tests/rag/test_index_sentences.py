@@ -166,3 +166,16 @@ def test_an_index_made_without_words_answers_the_same_until_upgraded(tmp_path, s
         assert _answers(index) == stored
         assert index.upgrade() == len(seed_articles)
         _stored_as_built(index)
+
+
+def test_upgrade_in_worker_processes_stores_the_same_words(tmp_path, seed_articles):
+    """`zhiwen upgrade` on a large index computes the words in one process per core; small
+    batches here make the two workers and the read-ahead do their work on the seeds."""
+    path = tmp_path / "ix"
+    with Index.open(path, FakeEmbedder(), store_words=False) as index:
+        index.add(seed_articles)
+        assert fill_words(index.store.conn(), index.store.write, batch_articles=3, workers=2) == len(
+            seed_articles
+        )
+        _stored_as_built(index)
+        assert index.upgrade() == 0
