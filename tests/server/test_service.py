@@ -61,3 +61,17 @@ def test_answer_slots_let_that_many_run_at_once(call: str, monkeypatch: pytest.M
 
 def test_answers_an_llm_writes_do_not_wait_for_a_slot(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _overlap(1, "ask", monkeypatch, llm=object()) > 1
+
+
+def test_the_server_indexes_uploads_with_or_without_sentence_words(tmp_path):
+    """ZHIWEN_INDEX_WORDS reaches the index the server writes uploads into."""
+    from rag import FakeEmbedder, Index
+    from server.app import open_index
+
+    Index.open(tmp_path / "ix", FakeEmbedder()).close()
+    for flag in (True, False):
+        index = open_index(Settings(index=tmp_path / "ix", index_words=flag), FakeEmbedder())
+        try:
+            assert index.store_words is flag
+        finally:
+            index.close()
