@@ -177,11 +177,8 @@ def cut_both(text: str) -> tuple[list[str], list[str]]:
         return cut(text), cut_for_search(text)
     words = _cut(text, list.append)
     search: list[str] = []
-    for w in words:  # search mode adds nothing to a word of one or two characters
-        if len(w) > 2:
-            _add_search_words(search, w)
-        else:
-            search.append(w)
+    for w in words:
+        _add_search_words(search, w)
     return words, search
 
 

@@ -98,12 +98,7 @@ class Passage:
 
     def title_words(self) -> SentenceWords:
         """The title's words: stored, or worked out now (once)."""
-        if self.title is not None:
-            try:
-                return self.title.check()
-            except ValueError as exc:
-                logger.warning("%s (title): %s; computed from the text instead", self.hit.article_id, exc)
-        self.title = analyse(self.hit.title)
+        self.title = _checked(self.title, self.hit.title, f"{self.hit.article_id} (title)")
         return self.title
 
     def title_canon(self) -> str:
@@ -114,10 +109,7 @@ class Passage:
         if self._lone is None:
             found = set(self.title_words().lone_chars) | lone_in(written_date(self.hit))
             for text, words in self.sentences:
-                try:
-                    found |= (words or analyse(text)).lone_chars
-                except ValueError:  # damaged: as its sentence does (`words_of`)
-                    found |= analyse(text).lone_chars
+                found |= _checked(words, text, self.hit.article_id).lone_chars
             self._lone = frozenset(found)
         return self._lone
 
@@ -125,16 +117,21 @@ class Passage:
 def words_of(s: Sentence) -> SentenceWords:
     """The sentence's words: stored at index time, or (an index without them, a recording, or
     stored words that do not fit the text) computed now, once."""
-    if s.words is not None:
+    words = _checked(s.words, s.text, f"{s.hit.article_id} [{s.start}:{s.end}]")
+    if words is not s.words:
+        s.words, s.canon = words, words.canon
+    return words
+
+
+def _checked(stored: SentenceWords | None, text: str, where: str) -> SentenceWords:
+    """`stored`, parsed; else (none stored, or a damaged row, which `zhiwen upgrade` does not
+    rewrite: said in a warning) the words of `text` computed now."""
+    if stored is not None:
         try:
-            return s.words.check()
-        except ValueError as exc:  # a damaged row: `zhiwen upgrade` does not rewrite it
-            logger.warning(
-                "%s [%d:%d]: %s; computed from the text instead", s.hit.article_id, s.start, s.end, exc
-            )
-    s.words = analyse(s.text)
-    s.canon = s.words.canon
-    return s.words
+            return stored.check()
+        except ValueError as exc:
+            logger.warning("%s: %s; computed from the text instead", where, exc)
+    return analyse(text)
 
 
 def candidates(

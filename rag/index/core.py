@@ -337,7 +337,7 @@ class Index:
                 if p.sentence_vectors is not None and p.sentence_spans:
                     insert_sentences(conn, art_rowid, p.sentence_spans, p.sentence_vectors, p.sentence_words)
                 if p.title_words is not None:
-                    set_title_words(conn, art_rowid, p.title_words)
+                    set_title_words(conn, [(art_rowid, p.title_words.encoded())])
                 n_chunks += len(chunks)
             if added or updated:
                 Store.bump_generation(conn)

@@ -75,10 +75,11 @@ def insert_sentences(
     )
 
 
-def set_title_words(conn: sqlite3.Connection, article_rowid: int, words: SentenceWords) -> None:
-    conn.execute(
+def set_title_words(conn: sqlite3.Connection, titles: Sequence[tuple[int, tuple[str, str, str]]]) -> None:
+    """Store titles' words: (article rowid, `SentenceWords.encoded()`) each."""
+    conn.executemany(
         "UPDATE articles SET title_canon=?, title_words=?, title_tags=? WHERE rowid=?",
-        (*words.encoded(), article_rowid),
+        [(*enc, rowid) for rowid, enc in titles],
     )
 
 
@@ -183,10 +184,7 @@ def fill_words(
         updates, titles = done
         with write() as c:
             c.executemany("UPDATE sentences SET canon=?, words=?, tags=? WHERE rowid=?", updates)
-            c.executemany(
-                "UPDATE articles SET title_canon=?, title_words=?, title_tags=? WHERE rowid=?",
-                [(*enc, rowid) for rowid, enc in titles],
-            )
+            set_title_words(c, titles)
         filled += len(todo)
         if progress is not None:
             progress(len(todo))
