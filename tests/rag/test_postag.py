@@ -92,3 +92,55 @@ def test_the_hmm_finds_jiebas_route(run: str) -> None:
 
     _, want = viterbi(run, pseg.char_state_tab_P, pseg.start_P, pseg.trans_P, pseg.emit_P)
     assert _model()(run) == list(want)
+
+
+def test_the_hmm_is_jiebas_from_many_threads_while_its_table_grows() -> None:
+    """Server threads tag questions at once: a fresh tagger, its character table grown (from
+    256 rows, doubling) by several threads at the same time, still finds jieba's route for
+    every run (a row written late or lost in a copy would give another route)."""
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jieba.posseg.viterbi import viterbi
+
+    from rag.postag import _jieba_module, _Viterbi
+
+    tagger = _Viterbi(
+        *(_jieba_module(n).P for n in ("char_state_tab", "prob_start", "prob_trans", "prob_emit"))
+    )
+    rng = random.Random(7)
+    runs = ["".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(2, 6))) for _ in range(400)]
+    want = [list(viterbi(r, pseg.char_state_tab_P, pseg.start_P, pseg.trans_P, pseg.emit_P)[1]) for r in runs]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(tagger, runs))
+    assert got == want
+    assert len(tagger.table_rows()) >= 1024  # the table grew past its first sizes while in use
+
+
+def test_the_hmm_compiles_without_a_cache_where_none_can_be_written(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Installed read-only with no cache directory, numba refuses `cache=True`: the tagger
+    compiles without it (and says how to give it one) instead of failing."""
+    import numba
+
+    from rag import postag
+
+    real = numba.njit
+
+    def no_cache(*args: object, **kwargs: object) -> object:
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function '_route': no locator available for file")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", no_cache)
+    postag._compiled_route.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="rag.postag"):
+            route = postag._compiled_route()
+        assert "NUMBA_CACHE_DIR" in caplog.text
+        assert [
+            postag._model().states[i] for i in route(*postag._model().arrays("程水泉"))
+        ] == postag._model()("程水泉")
+    finally:
+        postag._compiled_route.cache_clear()
