@@ -140,7 +140,7 @@ def test_the_hmm_compiles_without_a_cache_where_none_can_be_written(
             route = postag._compiled_route()
         assert "NUMBA_CACHE_DIR" in caplog.text
         assert [
-            postag._model().states[i] for i in route(*postag._model().arrays("程水泉"))
-        ] == postag._model()("程水泉")
+            postag._model().states[i] for i in route(*postag._model().arrays("孟阿姨说"))
+        ] == postag._model()("孟阿姨说")
     finally:
         postag._compiled_route.cache_clear()
