@@ -94,14 +94,13 @@ def throughput(
     `Index.upgrade` after each round, timed apart."""
     emb = get_embedder(embedder_spec)
     step = step or BATCH_ARTICLES
-    memory = RecentVectors()
-    warm = False
 
     def round_inputs(articles: list[Any]) -> tuple[list[Any], list[list[str]], list[list[str]]]:
         slices = [articles[i : i + step] for i in range(0, len(articles), step)]
         texts = [[t for a in part for t in plan_chunks(a).embed_texts] for part in slices]
         # the texts the pipeline itself embeds: a text repeated in a batch, or held by the
-        # index's memory of recent vectors (rag.prepare.RecentVectors), is embedded once
+        # (fresh) index's memory of recent vectors (rag.prepare.RecentVectors), is embedded once
+        memory = RecentVectors()
         embedded: list[list[str]] = []
         for part_texts in texts:
             _, todo = memory.partition(part_texts)
@@ -126,14 +125,12 @@ def throughput(
         # tagger's memories of runs they have seen (rag.bm25, rag.postag) would answer for
         # articles indexed twice, and a new article's words cost what the first time costs
         articles = parse_records(read_records(CORPUS, round_ * n, n), CORPUS.name).articles
-        memory = RecentVectors()
         slices, texts, embedded = round_inputs(articles)
         all_texts += texts
         all_embedded += embedded
         articles_done += len(articles)
-        if not warm:
+        if round_ == 0:
             emb.encode_documents(texts[0][:32])  # warm up
-            warm = True
         with tempfile.TemporaryDirectory() as tmp:
             index = Index.open(Path(tmp) / "ix", emb, store_words=words)
             for part, part_texts, part_embedded in zip(slices, texts, embedded, strict=True):
