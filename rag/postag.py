@@ -143,7 +143,7 @@ def _compiled_route() -> Any:
     import numba
 
     try:
-        return numba.njit(cache=True, nogil=True)(_route)
+        return numba.njit(cache=True)(_route)
     except RuntimeError:  # numba: "cannot cache function …: no locator available"
         logger.warning(
             "numba cannot cache the tagger's compiled code; set NUMBA_CACHE_DIR to a writable directory"
