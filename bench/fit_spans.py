@@ -1,7 +1,7 @@
 """Fit the short-answer span model (rag.span_rank) on the dev sets, one held apart each way.
 
 For every dev question whose gold answer is in its article, the oracle sentence (the one
-holding the gold answer, as in bench/spans.py) gives the candidates (rag.span_rank); those
+holding the gold answer, as in bench/spans.py) gives the candidates (rag.span_features); those
 that equal a gold answer (after `span_norm`) are the positives. The model is a conditional
 logit: per question, a softmax over its candidates, maximising the probability of the
 positives, with an L2 penalty, over the features and the lexical buckets of rag.span_lexical
@@ -44,8 +44,9 @@ from rag.answer.policy import SPAN_LEXICAL_FILE, SPAN_TREES_FILE  # noqa: E402
 from rag.evaluate import span_norm, span_scores  # noqa: E402
 from rag.normalize import fold_width, simplify_with_map, to_simplified  # noqa: E402
 from rag.span import rule_span  # noqa: E402
+from rag.span_features import FEATURE_NAMES, KINDS, candidates_simplified  # noqa: E402
 from rag.span_lexical import BUCKETS, TEMPLATES  # noqa: E402
-from rag.span_rank import FEATURE_NAMES, KINDS, SpanModel, candidates_simplified, tree_rows  # noqa: E402
+from rag.span_rank import SpanModel, tree_rows  # noqa: E402
 from rag.trees import TreeEnsemble  # noqa: E402
 
 # The kinds whose candidates the trees rank again by default: the typed answers (a date, a
@@ -68,7 +69,7 @@ class Group:
     f1: np.ndarray  # best character F1 of each candidate
     rule: tuple[float, float]  # (EM, F1) of the rules' span
     source: str  # the article: folds never split one
-    kind: str  # the kind of answer asked for (rag.span_rank.KINDS)
+    kind: str  # the kind of answer asked for (rag.span_features.KINDS)
 
 
 def base_policy(path: Path = POLICY_FILE) -> Policy:

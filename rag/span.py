@@ -31,7 +31,7 @@ class SpanRules:
     min_name_chars: int  # shortest person or place name taken by the type rules
     max_item_chars: int  # longest item of an enumeration
     min_items: int  # fewest items an enumeration needs
-    candidate_words: int  # span model (rag.span_rank): most words in a candidate inside a clause
+    candidate_words: int  # span candidates (rag.span_features): most words in a candidate inside a clause
     candidate_clauses: int  # span model: most whole clauses in a candidate
     anchor_chars: int  # span model: characters of the question on either side of a candidate compared
 

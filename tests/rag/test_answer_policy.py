@@ -25,7 +25,7 @@ from rag.answer import (
 from rag.answer.features import written_date
 from rag.answer.policy import SPAN_TREES_FILE
 from rag.records import Hit
-from rag.span_rank import FEATURE_NAMES
+from rag.span_features import FEATURE_NAMES
 from tests.rag.tree_helpers import one_split_text
 
 HIT = Hit(chunk_id="a#0", article_id="a", title="", text="", start=0, end=0, score=1.0)

@@ -29,7 +29,7 @@ from rag.answer import (
     write_policy,
 )
 from rag.answer.policy import SENTENCE_TREES_FILE, SPAN_TREES_FILE
-from rag.span_rank import FEATURE_NAMES
+from rag.span_features import FEATURE_NAMES
 from rag.trees import TreeEnsemble
 from tests.rag.tree_helpers import one_split_text
 

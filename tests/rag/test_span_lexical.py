@@ -18,8 +18,9 @@ from rag.answer.policy import SPAN_LEXICAL_FILE, SentenceModel
 from rag.normalize import fold_width, to_simplified
 from rag.postag import tagged
 from rag.span import WH
+from rag.span_features import FEATURE_NAMES, candidates
 from rag.span_lexical import BUCKETS, TEMPLATES, asked_noun, bucket, keys, pos_class
-from rag.span_rank import FEATURE_NAMES, SpanModel, best_span, candidates
+from rag.span_rank import SpanModel, best_span
 
 RULES = Policy.load().spans
 SHIPPED = Policy.load().span_model

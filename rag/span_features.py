@@ -1,0 +1,401 @@
+"""Short-answer candidates and their features: every plausible span of an answer sentence,
+described by general features for the span model (rag.span_rank) to score.
+
+Candidates are runs of jieba words inside a clause, runs of whole clauses, the numbers and
+dates of the sentence, and the rules' own pick (rag.span), so the rules' answer is always
+one of the choices. Features say how a span sits against the
+question (the question's words right before and right after its wh-word found around the
+span, distance to question words in the sentence), what it is (jieba part of speech of its
+first and last words, a name, a number, a date, a title in 《》, the noun a "what X"
+question names), its shape (length, clause edges, grammar words at its ends) and whether it
+is the rules' pick, each also crossed with the kind of answer asked for; and, hashed, the
+grammar words and characters at its edges, alone and with the question's wh-word
+(rag.span_lexical: a name or a noun enters as its class only). No feature names an entity.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from rag.normalize import fold_width, simplify_with_map, to_simplified
+from rag.postag import tagged
+from rag.sentence_words import Tags
+from rag.span import (
+    CLAUSE,
+    DATE,
+    LEADING_GLUE,
+    NUM_CORE,
+    NUMBER,
+    REASON_Q,
+    UNIT_AHEAD,
+    WH,
+    Span,
+    SpanRules,
+    head_noun,
+    hollow,
+    rule_span,
+)
+from rag.span_lexical import POS_CLASSES, TEMPLATES, asked_noun, pos_class
+from rag.span_lexical import keys as lexical_keys
+
+KINDS = ("person", "place", "number", "date", "list", "other", "reason")
+_NAME, _LATIN = POS_CLASSES.index("name"), POS_CLASSES.index("latin")
+# Feature definitions (bucket edges; the anchor length is the policy's spans.anchor_chars): they shape the features,
+# the fitted weights decide.
+_LEN_BUCKETS = (1, 2, 4, 7, 12, 20)  # a span of at most this many characters falls in that bucket
+_NEAR_BUCKETS = (0, 2, 6, 15)  # characters between the span and the nearest question word
+_OPEN_CLOSE = {"《": "》", "「": "」", "『": "』", "“": "”", '"': '"'}  # titles and quotes
+_PARENS = {"（": "）", "(": ")"}  # asides: a byline, a gloss
+# each pair numbered: quotes and titles first, then the parentheses
+_OPENERS = {o: k for k, o in enumerate([*_OPEN_CLOSE, *_PARENS])}
+_CLOSERS = {c: k for k, c in enumerate([*_OPEN_CLOSE.values(), *_PARENS.values()])}
+_PUNCT = set(CLAUSE) | set(" \t\r、…·—-()（）《》「」『』“”\"'‘’【】[]")
+_ENUM = re.compile(r"、|和|及|与|以及")
+_TRAILING = "的了"
+_WH_CHARS = set("什么哪谁几多少何时怎样如")
+
+
+PLAIN = (
+    "rule_exact",
+    "rule_f1",
+    "rule_inside",
+    "rule_covers",
+    "rule_none",
+    *(f"len<={n}" for n in _LEN_BUCKETS),
+    "len>max_bucket",
+    "q_char_share",
+    "q_word_inside",
+    "left_anchor",
+    "left_anchor_gap",
+    "right_anchor",
+    "right_anchor_gap",
+    "right_anchor_past_noun",
+    *(f"near<={n}" for n in _NEAR_BUCKETS),
+    "near_none",
+    "q_word_left_in_clause",
+    "q_word_right_in_clause",
+    "starts_clause",
+    "ends_clause",
+    "starts_glue",
+    "ends_trailing",
+    "after_glue",
+    "before_de",
+    "crosses_clause",
+    "has_enum",
+    "bracketed",
+    "in_parens",
+    "position",
+    "cuts_word",
+)
+
+
+TYPED = (
+    "has_name",
+    "all_names",
+    "number_whole",
+    "number_inside",
+    "date_whole",
+    "date_inside",
+    "has_head_noun",
+    "last_word_has_head_noun",
+    "last_word_shares_asked_char",
+    *(f"first_{c}" for c in POS_CLASSES),
+    *(f"last_{c}" for c in POS_CLASSES),
+    "has_enum",
+    "bracketed",
+    "len_log",
+    "rule_exact",
+    "crosses_clause",
+    "before_unit",
+)
+
+
+_PLAIN_INDEX = {name: k for k, name in enumerate(PLAIN)}
+# the typed features are given once for every kind ("all:") and once more for the kind asked
+FEATURE_NAMES = (*PLAIN, *(f"{k}:{t}" for k in ("all", *KINDS) for t in TYPED))
+# what the trees see of a candidate (`tree_rows`): its features, then its linear score less the best one's
+TREE_FEATURE_NAMES = (*FEATURE_NAMES, "linear_gap")
+
+
+@dataclass(frozen=True, slots=True)
+class SpanCandidates:
+    """The candidate spans of one sentence (offsets into the Simplified text `ss`) and their features."""
+
+    ss: str
+    spans: list[Span]
+    compact: np.ndarray  # (len(spans), len(PLAIN) + len(TYPED)), float32
+    keys: np.ndarray  # (len(spans), len(rag.span_lexical.TEMPLATES)): the lexical buckets
+    kind: str  # one of KINDS: the kind of answer asked for (a reason question is its own kind)
+
+    def expanded(self) -> np.ndarray:
+        """The features as `FEATURE_NAMES` orders them: the typed ones under "all" and the kind."""
+        n_plain, n_typed = len(PLAIN), len(TYPED)
+        out = np.zeros((len(self.spans), len(FEATURE_NAMES)), dtype=np.float32)
+        out[:, :n_plain] = self.compact[:, :n_plain]
+        out[:, n_plain : n_plain + n_typed] = self.compact[:, n_plain:]
+        at = n_plain + n_typed * (1 + KINDS.index(self.kind))
+        out[:, at : at + n_typed] = self.compact[:, n_plain:]
+        return out
+
+
+def _common_suffix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[len(a) - 1 - n] == b[len(b) - 1 - n]:
+        n += 1
+    return n
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+def _question_parts(qs: str) -> tuple[str, str, str]:
+    """(text before the wh-word, the wh-word, text after it), punctuation at the end dropped;
+    without a wh-word, the question less a final 吗/呢/么 and two empty strings."""
+    qs = re.sub(r"[？?。.！!\s]+$", "", qs)
+    m = WH.search(qs)
+    if not m:
+        return re.sub(r"(吗|呢|么)$", "", qs), "", ""
+    return qs[: m.start()], m.group(0), qs[m.end() :]
+
+
+def _spans(
+    ss: str, words: Sequence[tuple[int, int, str]], rule: Span | None, longest: int, rules: SpanRules
+) -> list[Span]:
+    found: set[Span] = set()
+    n = len(words)
+    marked = [any(ch in CLAUSE for ch in ss[x:y]) for x, y, _ in words]
+    for i in range(n):
+        a, _, _ = words[i]
+        if ss[a] in _PUNCT:
+            continue
+        for j in range(i, min(n, i + rules.candidate_words)):
+            b = words[j][1]
+            if marked[j] or b - a > longest:
+                break
+            if ss[b - 1] not in _PUNCT:
+                found.add((a, b))
+    clauses = [m.span() for m in re.finditer(rf"[^{CLAUSE}]+", ss)]
+    for i in range(len(clauses)):
+        for j in range(i + 1, min(len(clauses), i + rules.candidate_clauses)):
+            a, b = clauses[i][0], clauses[j][1]
+            if b - a <= longest:
+                found.add((a, b))
+    for pattern in (NUMBER, DATE):
+        found.update(m.span() for m in pattern.finditer(ss) if m.group(0))
+    if rule is not None:
+        found.add(rule)
+    out = []
+    for a, b in sorted(found):
+        while a < b and ss[a] in " \t\r":
+            a += 1
+        while b > a and ss[b - 1] in " \t\r" + "，。；！？,;!?：:":
+            b -= 1
+        if a < b and not hollow(ss[a:b]):
+            out.append((a, b))
+    return sorted(set(out))
+
+
+def candidates(question: str, kind: str, sentence: str, rules: SpanRules) -> SpanCandidates:
+    """Every candidate span of `sentence` for `question` (both as written) with its features."""
+    qs = fold_width(to_simplified(question))
+    ss, _ = simplify_with_map(sentence)
+    return candidates_simplified(qs, kind, ss, rules)
+
+
+def dates_apart(words: Sequence[tuple[int, int, str]], dates: Sequence[Span]) -> list[tuple[int, int, str]]:
+    """`words` (jieba's, with flags) cut where a date begins or ends inside one: jieba reads
+    the 日讯 of a dateline (…9月24日讯) or the 日电 of 3月5日电 as one word, which would make the
+    date alone a span that cuts a word. A piece inside the date is tagged a time word (t)."""
+    cuts = sorted({c for span in dates for c in span})
+    out: list[tuple[int, int, str]] = []
+    for x, y, flag in words:
+        inner = [c for c in cuts if x < c < y]
+        for a, b in zip([x, *inner], [*inner, y], strict=True):
+            in_date = any(d0 <= a and b <= d1 for d0, d1 in dates)
+            out.append((a, b, "t" if inner and in_date else flag))
+    return out
+
+
+def _matches(pattern: re.Pattern[str] | str, ss: str) -> list[Span]:
+    return [m.span() for m in re.finditer(pattern, ss) if m.end() > m.start()]
+
+
+def _inside(found: list[Span], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per candidate [a, b): whether one of the `found` spans lies inside it."""
+    if not found:
+        return np.zeros(len(a), dtype=bool)
+    fs, fe = np.array(found).T
+    return ((a[:, None] <= fs) & (fe <= b[:, None])).any(axis=1)
+
+
+def _is(found: list[Span], a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Per candidate [a, b): whether it is one of the `found` spans."""
+    keys = np.array([s * (n + 1) + e for s, e in found], dtype=np.int64)
+    return np.isin(a * (n + 1) + b, keys)
+
+
+def _per_position(ss: str, test: Callable[[int], float]) -> np.ndarray:
+    """`test(i)` for every position 0..len(ss) (both ends included)."""
+    return np.array([test(i) for i in range(len(ss) + 1)], dtype=np.float32)
+
+
+def candidates_simplified(
+    qs: str, kind: str, ss: str, rules: SpanRules, tags: Tags | None = None
+) -> SpanCandidates:
+    """The candidates of `ss` (Simplified, width-folded) for the question `qs` (same form), with
+    their features computed for all candidates at once from per-position tables. `tags`:
+    `ss`'s part-of-speech words when stored at index time (else tagged here)."""
+    longest = rules.max_list_chars if kind == "list" else rules.max_chars
+    tags = tagged(ss) if tags is None else tags
+    rule = rule_span(qs, kind, ss, rules, tags)
+    dates = _matches(DATE, ss)
+    words = dates_apart(tags, dates)
+    spans = _spans(ss, words, rule, longest, rules)
+    ext_kind = "reason" if REASON_Q.search(qs) else kind
+    ext_kind = ext_kind if ext_kind in KINDS else "other"
+    out = np.zeros((len(spans), len(PLAIN) + len(TYPED)), dtype=np.float32)
+    if not spans:
+        return SpanCandidates(ss, spans, out, np.zeros((0, len(TEMPLATES)), dtype=np.int64), ext_kind)
+    n = len(ss)
+    a = np.array([x for x, _ in spans], dtype=np.int64)
+    b = np.array([y for _, y in spans], dtype=np.int64)
+    length = (b - a).astype(np.float32)
+
+    def put(name: str, value: ArrayLike) -> None:
+        out[:, _PLAIN_INDEX[name]] = value
+
+    # the question: its frame around the wh-word, its words, its names, its "what X" noun
+    left_q, wh, right_q = _question_parts(qs)
+    q_tagged = tagged(qs)
+    q_words = {qs[x:y] for x, y, _ in q_tagged if y - x >= 2 and not set(qs[x:y]) & _WH_CHARS}
+    q_chars = {ch for ch in qs if "\u4e00" <= ch <= "\u9fff" and ch not in _WH_CHARS}
+    q_after = tagged(right_q) if right_q else ()
+    right_rest = right_q[q_after[0][1] :] if q_after else ""  # past the type noun (哪家[公司]负责)
+    head = head_noun(qs)
+    asked = asked_noun(wh, [(right_q[x:y], flag) for x, y, flag in q_after])
+    hits = sorted(h for w in q_words for h in _matches(re.escape(w), ss))
+
+    # per position of the sentence
+    def prefix(flags: list[bool]) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(flags)])
+
+    is_cjk = ["\u4e00" <= ch <= "\u9fff" for ch in ss]
+    cjk_before = prefix(is_cjk)
+    q_before = prefix([c and ch in q_chars for c, ch in zip(is_cjk, ss, strict=True)])
+    marks_before = prefix([ch in CLAUSE for ch in ss])
+    clause_of = marks_before  # clause marks before a position: its clause's number
+    at = _per_position  # shorthand
+    cap = rules.anchor_chars  # characters of an anchor that count
+    left_anchor = at(ss, lambda i: _common_suffix(left_q, ss[max(0, i - cap) : i]) / cap)
+    right_anchor = at(ss, lambda i: _common_prefix(right_q, ss[i : i + cap]) / cap)
+    right_past = at(ss, lambda i: _common_prefix(right_rest, ss[i : i + cap]) / cap)
+    word_from = {x: k for k, (x, _, _) in enumerate(words)}
+    word_to = {y: k for k, (_, y, _) in enumerate(words)}
+    left_gap = at(ss, lambda i: left_anchor[words[word_to[i]][0]] if i in word_to else 0.0)
+    right_gap = at(ss, lambda i: right_anchor[words[word_from[i]][1]] if i in word_from else 0.0)
+    glue_from = np.full(n + 1, n + 1, dtype=np.int64)  # shortest grammar word starting here
+    glue_to = np.zeros(n + 1, dtype=bool)  # a grammar word ends here
+    for g in LEADING_GLUE:
+        for x, y in _matches(re.escape(g), ss):
+            glue_from[x] = min(glue_from[x], y - x)
+            glue_to[y] = True
+    padded = ss + "\0"
+    opens = at(ss, lambda i: _OPENERS.get(ss[i - 1], -1) if i > 0 else -1)
+    closes = at(ss, lambda i: _CLOSERS.get(padded[i], -2))
+    unit_next = at(ss, lambda i: bool(UNIT_AHEAD.match(ss, i)))
+
+    # the rules' pick
+    if rule is not None:
+        ra, rb = rule
+        inter = np.clip(np.minimum(b, rb) - np.maximum(a, ra), 0, None).astype(np.float32)
+        prec, rec = inter / length, inter / (rb - ra)
+        exact = (a == ra) & (b == rb)
+        put("rule_exact", exact)
+        put("rule_f1", np.where(inter > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-9), 0.0))
+        put("rule_inside", (ra <= a) & (b <= rb) & ~exact)
+        put("rule_covers", (a <= ra) & (rb <= b) & ~exact)
+    else:
+        exact = np.zeros(len(spans), dtype=bool)
+        put("rule_none", 1.0)
+    first = _PLAIN_INDEX[f"len<={_LEN_BUCKETS[0]}"]
+    out[np.arange(len(spans)), first + np.searchsorted(_LEN_BUCKETS, length, side="left")] = 1.0
+    cjk_n = cjk_before[b] - cjk_before[a]
+    put("q_char_share", np.where(cjk_n > 0, (q_before[b] - q_before[a]) / np.maximum(cjk_n, 1), 0.0))
+    put("left_anchor", left_anchor[a])
+    put("right_anchor", right_anchor[b])
+    put("right_anchor_past_noun", right_past[b])
+    put("left_anchor_gap", left_gap[a])
+    put("right_anchor_gap", right_gap[b])
+    near = np.full(len(spans), np.inf)
+    if hits:
+        hs, he = (np.array(v)[None, :] for v in zip(*hits, strict=True))
+        a2, b2 = a[:, None], b[:, None]
+        put("q_word_inside", ((a2 <= hs) & (he <= b2)).any(axis=1))
+        outside = (he <= a2) | (hs >= b2)
+        gap = np.maximum(np.maximum(hs - b2, a2 - he), 0)
+        near = np.where(outside, gap, np.inf).min(axis=1)
+        put("q_word_left_in_clause", ((he <= a2) & (clause_of[hs] == clause_of[a2])).any(axis=1))
+        put("q_word_right_in_clause", ((hs >= b2) & (clause_of[hs] == clause_of[b2 - 1])).any(axis=1))
+    first = _PLAIN_INDEX[f"near<={_NEAR_BUCKETS[0]}"]
+    out[np.arange(len(spans)), first + np.searchsorted(_NEAR_BUCKETS, near, side="left")] = 1.0
+    is_clause = np.array([ch in CLAUSE for ch in padded[:-1]] + [True])
+    put("starts_clause", (a == 0) | is_clause[np.maximum(a - 1, 0)])
+    put("ends_clause", is_clause[b])
+    put("starts_glue", glue_from[a] < length)
+    put("ends_trailing", np.array([ss[y - 1] in _TRAILING for y in b]))
+    put("after_glue", glue_to[a])
+    put("before_de", np.array([padded[y] == "的" for y in b]))
+    crosses = marks_before[b] > marks_before[a]
+    put("crosses_clause", crosses)
+    enum = _inside(_matches(_ENUM, ss), a, b)
+    put("has_enum", enum)
+    pair = opens[a] == closes[b]
+    bracketed = pair & (opens[a] < len(_OPEN_CLOSE))
+    put("bracketed", bracketed)
+    put("in_parens", pair & (opens[a] >= len(_OPEN_CLOSE)))
+    put("position", a / max(1, n))
+    starts = np.zeros(n + 1, dtype=bool)
+    ends = np.zeros(n + 1, dtype=bool)
+    starts[list(word_from)] = True
+    ends[list(word_to)] = True
+    put("cuts_word", ~starts[a] | ~ends[b])
+
+    # what the span is: its words' part of speech, numbers, dates, the noun asked for
+    word_of = np.zeros(n + 1, dtype=np.int64)
+    for k, (x, y, _) in enumerate(words):
+        word_of[x:y] = k
+    classes = np.array([POS_CLASSES.index(pos_class(flag)) for _, _, flag in words], dtype=np.int64)
+    name_words = prefix([c == _NAME for c in classes])
+    namelike = prefix([c in (_NAME, _LATIN) for c in classes])
+    lo, hi = word_of[a], word_of[b - 1] + 1  # the words the span touches: lo .. hi-1
+    numbers = [m for m in _matches(NUMBER, ss) if NUM_CORE.search(ss, m[0], m[1])]
+    head_in_word = np.array([bool(head) and head in ss[x:y] for x, y, _ in words])
+    asked_in_word = np.array([bool(set(asked) & set(ss[x:y])) for x, y, _ in words])
+    t = len(PLAIN)
+    typed = out[:, t:]
+    typed[:, 0] = name_words[hi] > name_words[lo]
+    typed[:, 1] = namelike[hi] - namelike[lo] == hi - lo
+    typed[:, 2] = _is(numbers, a, b, n)
+    typed[:, 3] = _inside(_matches(NUM_CORE, ss), a, b)
+    typed[:, 4] = _is(dates, a, b, n)
+    typed[:, 5] = _inside(dates, a, b)
+    typed[:, 6] = _inside(_matches(re.escape(head), ss), a, b) if head else 0.0
+    typed[:, 7] = head_in_word[hi - 1]
+    typed[:, 8] = asked_in_word[hi - 1]
+    rows = np.arange(len(spans))
+    typed[rows, 9 + classes[lo]] = 1.0
+    typed[rows, 9 + len(POS_CLASSES) + classes[hi - 1]] = 1.0
+    rest = 9 + 2 * len(POS_CLASSES)
+    typed[:, rest : rest + 6] = np.stack(
+        [enum, bracketed, np.log(length), exact, crosses, unit_next[b].astype(bool)], axis=1
+    )
+    return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words, asked), ext_kind)
