@@ -2,7 +2,7 @@
 
 Tokens: jieba (search mode) on the canonical text of `rag.normalize`, stop words and
 punctuation dropped, plus a bigram for every pair of adjacent single characters that
-jieba left alone, so rare names that jieba splits (`凌` `晴`) still match as `凌晴`.
+jieba left alone, so rare names that jieba splits (`禤` `婧`) still match as `禤婧`.
 
 Segmentation is jieba's (search mode, HMM on), word for word, but its costly part, the best
 route through the dictionary, is computed by jieba-rs (the Rust port, package `rjieba`, same

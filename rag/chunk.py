@@ -2,7 +2,7 @@
 
 Sentences end at `。！？；…!?` (closing quotes and brackets after the mark stay with
 the sentence) and at line breaks, except a line break inside an open bracket, which
-joins the two lines (`（全媒体记者\\n凌晴）今天，…`). Sentences are packed into chunks
+joins the two lines (`（全媒体记者\\n岑曦）今天，…`). Sentences are packed into chunks
 of about `target` characters; each chunk repeats up to `overlap` characters of whole
 sentences from the end of the previous one. A sentence longer than `max_sentence`
 is cut at commas (or hard, as a last resort).

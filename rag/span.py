@@ -135,7 +135,7 @@ def _clause(ss: str, i: int) -> tuple[int, int]:
 
 
 def _skip_aside(ss: str, a: int) -> int:
-    """Past brackets and punctuation right after an anchor: 赵鹏（…），中国足球运动员."""
+    """Past brackets and punctuation right after an anchor: 王涛（…），中国篮球教练."""
     while a < len(ss) and (ss[a] in _EDGE or (ss[a] in _ASIDE and _ASIDE[ss[a]] in ss[a:])):
         a = ss.index(_ASIDE[ss[a]], a) + 1 if ss[a] in _ASIDE else a + 1
     return a
@@ -163,7 +163,7 @@ def _align(qs: str, ss: str, rules: SpanRules, longest: int) -> tuple[Span | Non
     singles += [(len(ra) + 1, (_clause(ss, r)[0], r, r)) for r in rights[:1]]
     tries += [t for _, t in sorted(singles, reverse=True)]
     # a preposition right before the question word (由哪个公司, 在哪一年, 被谁) heads the answer
-    # in the sentence too: 于1980年代由东华实业开发 -> 东华实业
+    # in the sentence too: 于1990年代由北辰置业开发 -> 北辰置业
     prep = left[-1:] if left[-1:] in _PREPOSITIONS else ""
     for a, b, near in tries:
         if noun and ss.startswith(noun, b):
