@@ -50,7 +50,7 @@ def test_no_gold_answer_of_an_evaluation_set_is_written_in_the_package() -> None
     assert _named(seeds | dev, texts) == {}
 
 
-def test_the_scan_finds_an_answer_where_one_is_written(tmp_path: Path) -> None:
+def test_the_scan_finds_an_answer_where_one_is_written() -> None:
     """The check itself: an answer copied into a file is found."""
     dev = _gold(shared_path("eval", "cmrc2018_dev_qa.jsonl"))
     answer = next(g for g in sorted(dev) if len(g) >= 3 and _CJK.fullmatch(g))
