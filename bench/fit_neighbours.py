@@ -151,9 +151,8 @@ def previous_rule() -> LinearModel:
     return LinearModel(NEIGHBOUR_FEATURES, tuple(w[f] for f in NEIGHBOUR_FEATURES), -2000.0 + 1.0 + 1e-6)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    recording_arguments(ap)  # --index, --features (bench/fit_ranker.py's recording), --out, --dry-run
+def model_arguments(ap: argparse.ArgumentParser) -> None:
+    """The neighbour model's fitting options (`fit` takes them): --l2, --max-median-chars."""
     ap.add_argument("--l2", type=float, default=1e-3, help="L2 penalty per row, on standardised features")
     ap.add_argument(
         "--max-median-chars",
@@ -161,6 +160,12 @@ def main() -> int:
         default=78,
         help="the longest median answer allowed (the issue's limit is 80: the dev table counts answered questions only)",
     )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    recording_arguments(ap)  # --index, --features (bench/fit_ranker.py's recording), --out, --dry-run
+    model_arguments(ap)
     ap.add_argument(
         "--min-gain", type=float, default=0.005, help="held-apart accuracy gain needed in both directions"
     )

@@ -163,16 +163,22 @@ def replayed_sets(args: argparse.Namespace, policy: Policy) -> dict[str, list[Re
     return {s: replayed([r for r in rows if r["set"] == s]) for s in SETS}
 
 
+def tree_arguments(ap: argparse.ArgumentParser) -> None:
+    """The ranker's tree options (`fit` reads them): --leaves, --rounds, --learning-rate,
+    --min-data-in-leaf."""
+    ap.add_argument("--leaves", type=int, default=7, help="leaves per tree (at most 64)")
+    ap.add_argument("--rounds", type=int, default=300, help="boosting rounds")
+    ap.add_argument("--learning-rate", type=float, default=0.05)
+    ap.add_argument("--min-data-in-leaf", type=int, default=50)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     recording_arguments(ap)
     ap.add_argument(
         "--shortlist", type=int, default=None, help="candidates ranked (default: evidence.type_shortlist)"
     )
-    ap.add_argument("--leaves", type=int, default=7, help="leaves per tree (at most 64)")
-    ap.add_argument("--rounds", type=int, default=300, help="boosting rounds")
-    ap.add_argument("--learning-rate", type=float, default=0.05)
-    ap.add_argument("--min-data-in-leaf", type=int, default=50)
+    tree_arguments(ap)
     args = ap.parse_args()
     policy = Policy.load(Path(args.out))
     n_short = args.shortlist or policy.evidence.type_shortlist

@@ -1,0 +1,149 @@
+"""Answers held apart end to end: every fitted part of the answer choice fitted on one dev set,
+measured on the other.
+
+The dev-set table (bench/devsets.py) runs the shipped policy, whose sentence ranker, neighbour
+model and "not found" boundary are fitted on both dev sets, so its answer accuracy is partly
+in-sample; the answers issue asks for the cross-dataset figure. This replays two recordings:
+bench/fit_ranker.py's (every answerable question of both sets, its candidate sentences and
+their features) and bench/fit_policy.py's (answerable and deleted-source questions). For each
+direction it fits, on one set only and in the order the shipped policy is fitted: the sentence
+ranker (bench/fit_ranker.fit), the neighbour model on that ranker's choices
+(bench/fit_neighbours.fit), and the "not found" boundary weighing both
+(bench/fit_policy.fit_boundary, keeping --keep of that set's answerable questions). Then, on
+every answerable question of the other set, through the shipped decision functions
+(rag.answer.choose, rag.answer.answerable): answer accuracy (answered, and a sentence of the
+answer holds a gold answer), the share answered and the median length of the answers given;
+and on the other set's part of the fit_policy recording, the share of answerable questions
+kept and of deleted-source ones refused. The shipped policy's own figures on the same
+recordings are printed beside them (in-sample). The linear sentence-score weights and the
+span models are the shipped ones (short answers held apart: bench/fit_span_choice.py).
+
+    .venv/bin/python bench/heldapart_answers.py --features RANK.jsonl --policy-features POLICY.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.fit_neighbours import fit as fit_neighbour_model  # noqa: E402
+from bench.fit_neighbours import model_arguments  # noqa: E402
+from bench.fit_neighbours import rows as neighbour_rows  # noqa: E402
+from bench.fit_policy import SETS, Replayed, best_of, decide, fit_boundary, recording, replayed  # noqa: E402
+from bench.fit_policy import collect as collect_policy  # noqa: E402
+from bench.fit_ranker import collect as collect_ranker  # noqa: E402
+from bench.fit_ranker import fit as fit_ranker_trees  # noqa: E402
+from bench.fit_ranker import groups, tree_arguments  # noqa: E402
+from rag.answer import RANK_FEATURES, LinearModel, Policy, SentenceModel, answerable, choose  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def answers(policy: Policy, data: list[Replayed]) -> dict[str, float]:
+    """Over the answerable questions of `data`: the share answered whose answer holds a gold
+    answer, the share answered, and the median length of the answers given."""
+    right = given = 0
+    chars: list[int] = []
+    n = 0
+    for r in data:
+        if not r.answerable:
+            continue
+        n += 1
+        best = r.sents[best_of(policy, r)]
+        if not answerable(policy, r.q, best):
+            continue
+        chosen = choose(policy, r.q, r.sents)
+        given += 1
+        chars.append(sum(len(c.text) for c in chosen))
+        right += any(r.gold[i] for i, s in enumerate(r.sents) if any(s is c for c in chosen))
+    return {
+        "questions": n,
+        "accuracy": round(right / max(1, n), 4),
+        "answered": round(given / max(1, n), 4),
+        "median_chars": statistics.median(chars or [0]),
+    }
+
+
+def held_apart(
+    policy: Policy, train: list[Replayed], train_nf: list[Replayed], args: argparse.Namespace
+) -> Policy:
+    """`policy` with its ranker, neighbour model and "not found" boundary fitted on one set:
+    `train` (its answerable questions, bench/fit_ranker.py's recording) and `train_nf` (its
+    answerable and deleted-source questions, bench/fit_policy.py's)."""
+    n_short = policy.evidence.type_shortlist
+    trees, _ = fit_ranker_trees([groups(policy, train, n_short)], args)
+    ranked = dataclasses.replace(
+        policy,
+        sentence_model=SentenceModel(RANK_FEATURES, n_short, "", trees),
+        neighbour_model=LinearModel(),
+    )
+    neighbours = fit_neighbour_model(
+        [neighbour_rows(ranked, train)], args.l2, args.max_median_chars, policy.compose.max_answer_chars
+    )
+    return fit_boundary(dataclasses.replace(ranked, neighbour_model=neighbours), train_nf, args.keep)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--index", default=str(ROOT / ".zhiwen" / "dev"), help="the dev indexes of bench/devsets.py"
+    )
+    ap.add_argument(
+        "--features", default=None, help="bench/fit_ranker.py's recording (made here when missing)"
+    )
+    ap.add_argument(
+        "--policy-features", default=None, help="bench/fit_policy.py's recording (made here when missing)"
+    )
+    ap.add_argument(
+        "--limit", type=int, default=600, help="fit_policy's recording: questions of each label per set"
+    )
+    ap.add_argument(
+        "--keep", type=float, default=0.95, help="share of answerable questions the boundary keeps"
+    )
+    tree_arguments(ap)
+    model_arguments(ap)
+    args = ap.parse_args()
+    policy = Policy.load()
+    ranked_rows = recording(args.features, args.index, lambda root: collect_ranker(root, policy))
+    nf_rows = recording(
+        args.policy_features, args.index, lambda root: collect_policy(root, args.limit, policy)
+    )
+    if ranked_rows is None or nf_rows is None:
+        return 0
+    data = {s: replayed([r for r in ranked_rows if r["set"] == s]) for s in SETS}
+    nf = {s: replayed([r for r in nf_rows if r["set"] == s]) for s in SETS}
+    names = list(SETS)
+    table: list[dict[str, Any]] = []
+    for train, test in (names, names[::-1]):
+        fitted = held_apart(policy, data[train], nf[train], args)
+        row = {"fitted_on": train, "reported_on": test}
+        for name, p in (("held_apart", fitted), ("shipped", policy)):
+            kept, refused = decide(p, nf[test])
+            row[name] = {**answers(p, data[test]), "kept": round(kept, 4), "refused": round(refused, 4)}
+        table.append(row)
+        h, s = row["held_apart"], row["shipped"]
+        print(
+            f"fit {train} -> {test} ({h['questions']} answerable questions): answer accuracy "
+            f"{h['accuracy']:.4f} (answered {h['answered']:.4f}, median {h['median_chars']} characters); "
+            f"not found: kept {h['kept']:.4f}, refused {h['refused']:.4f} — the shipped policy (in-sample): "
+            f"{s['accuracy']:.4f} (answered {s['answered']:.4f}, median {s['median_chars']}), "
+            f"kept {s['kept']:.4f}, refused {s['refused']:.4f}",
+            flush=True,
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "heldapart_answers.json"
+    out.write_text(json.dumps({"command": " ".join(sys.argv), "table": table}, indent=2, ensure_ascii=False))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
