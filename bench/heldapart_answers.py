@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bench.fit_neighbours import fit as fit_neighbour_model  # noqa: E402
 from bench.fit_neighbours import model_arguments  # noqa: E402
 from bench.fit_neighbours import rows as neighbour_rows  # noqa: E402
-from bench.fit_policy import SETS, Replayed, best_of, decide, fit_boundary, recording, replayed  # noqa: E402
+from bench.fit_policy import BOUNDARY, SETS, Replayed, best_of, decide, fit_boundary, recording, replayed  # noqa: E402
 from bench.fit_policy import collect as collect_policy  # noqa: E402
 from bench.fit_ranker import collect as collect_ranker  # noqa: E402
 from bench.fit_ranker import fit as fit_ranker_trees  # noqa: E402
@@ -88,7 +88,8 @@ def held_apart(
     neighbours = fit_neighbour_model(
         [neighbour_rows(ranked, train)], args.l2, args.max_median_chars, policy.compose.max_answer_chars
     )
-    return fit_boundary(dataclasses.replace(ranked, neighbour_model=neighbours), train_nf, args.keep)
+    inputs = tuple(args.boundary_inputs.split(","))
+    return fit_boundary(dataclasses.replace(ranked, neighbour_model=neighbours), train_nf, args.keep, inputs)
 
 
 def main() -> int:
@@ -108,9 +109,16 @@ def main() -> int:
     ap.add_argument(
         "--keep", type=float, default=0.95, help="share of answerable questions the boundary keeps"
     )
+    ap.add_argument(
+        "--boundary-inputs",
+        default=",".join(BOUNDARY),
+        help=f"the boundary's inputs, a subset of {','.join(BOUNDARY)} (the others weigh 0)",
+    )
     tree_arguments(ap)
     model_arguments(ap)
     args = ap.parse_args()
+    if not set(args.boundary_inputs.split(",")) <= set(BOUNDARY):
+        ap.error(f"--boundary-inputs: choose among {','.join(BOUNDARY)}")
     policy = Policy.load()
     ranked_rows = recording(args.features, args.index, lambda root: collect_ranker(root, policy))
     nf_rows = recording(
