@@ -308,21 +308,30 @@ def fit_weights(
     return best
 
 
-def composed(policy: Policy, data: list[Replayed]) -> dict[str, float]:
+def composed(policy: Policy, data: list[Replayed], *, not_found: bool = False) -> dict[str, float]:
     """Answer accuracy (a chosen sentence holds the gold answer) and the median answer length
-    of the answerable questions, with the shipped composition (rag.answer.choose)."""
+    of the answerable questions, with the shipped composition (rag.answer.choose). With
+    `not_found`, a question the shipped decision (rag.answer.answerable) refuses counts as a
+    miss and has no answer length, and the share answered is given too."""
     hits, chars = [], []
     for r in data:
         if not r.answerable:
             continue
-        best_of(policy, r)
+        best = r.sents[best_of(policy, r)]
+        if not_found and not answerable(policy, r.q, best):
+            hits.append(False)
+            continue
         chosen = choose(policy, r.q, r.sents)
         hits.append(any(r.gold[i] for i, s in enumerate(r.sents) if any(s is c for c in chosen)))
         chars.append(sum(len(c.text) for c in chosen))
-    return {
+    out = {
         "accuracy": round(sum(hits) / max(1, len(hits)), 4),
         "median_chars": statistics.median(chars or [0]),
     }
+    if not_found:
+        out["answered"] = round(len(chars) / max(1, len(hits)), 4)
+        out["questions"] = len(hits)
+    return out
 
 
 def fit(policy: Policy, data: list[Replayed], keep: float) -> Policy:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -37,39 +36,14 @@ sys.path.insert(0, str(ROOT))
 from bench.fit_neighbours import fit as fit_neighbour_model  # noqa: E402
 from bench.fit_neighbours import model_arguments  # noqa: E402
 from bench.fit_neighbours import rows as neighbour_rows  # noqa: E402
-from bench.fit_policy import BOUNDARY, SETS, Replayed, best_of, decide, fit_boundary, recording, replayed  # noqa: E402
+from bench.fit_policy import BOUNDARY, SETS, Replayed, composed, decide, fit_boundary, recording, replayed  # noqa: E402
 from bench.fit_policy import collect as collect_policy  # noqa: E402
 from bench.fit_ranker import collect as collect_ranker  # noqa: E402
 from bench.fit_ranker import fit as fit_ranker_trees  # noqa: E402
 from bench.fit_ranker import groups, tree_arguments  # noqa: E402
-from rag.answer import RANK_FEATURES, LinearModel, Policy, SentenceModel, answerable, choose  # noqa: E402
+from rag.answer import RANK_FEATURES, LinearModel, Policy, SentenceModel  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-
-
-def answers(policy: Policy, data: list[Replayed]) -> dict[str, float]:
-    """Over the answerable questions of `data`: the share answered whose answer holds a gold
-    answer, the share answered, and the median length of the answers given."""
-    right = given = 0
-    chars: list[int] = []
-    n = 0
-    for r in data:
-        if not r.answerable:
-            continue
-        n += 1
-        best = r.sents[best_of(policy, r)]
-        if not answerable(policy, r.q, best):
-            continue
-        chosen = choose(policy, r.q, r.sents)
-        given += 1
-        chars.append(sum(len(c.text) for c in chosen))
-        right += any(r.gold[i] for i, s in enumerate(r.sents) if any(s is c for c in chosen))
-    return {
-        "questions": n,
-        "accuracy": round(right / max(1, n), 4),
-        "answered": round(given / max(1, n), 4),
-        "median_chars": statistics.median(chars or [0]),
-    }
 
 
 def held_apart(
@@ -135,7 +109,11 @@ def main() -> int:
         row = {"fitted_on": train, "reported_on": test}
         for name, p in (("held_apart", fitted), ("shipped", policy)):
             kept, refused = decide(p, nf[test])
-            row[name] = {**answers(p, data[test]), "kept": round(kept, 4), "refused": round(refused, 4)}
+            row[name] = {
+                **composed(p, data[test], not_found=True),
+                "kept": round(kept, 4),
+                "refused": round(refused, 4),
+            }
         table.append(row)
         h, s = row["held_apart"], row["shipped"]
         print(
