@@ -148,7 +148,7 @@ def _compiled_route() -> Any:
         logger.warning(
             "numba cannot cache the tagger's compiled code; set NUMBA_CACHE_DIR to a writable directory"
         )
-        return numba.njit(nogil=True)(_route)
+        return numba.njit(_route)
 
 
 def _route(
