@@ -38,9 +38,8 @@ from bench.fit_neighbours import model_arguments  # noqa: E402
 from bench.fit_neighbours import rows as neighbour_rows  # noqa: E402
 from bench.fit_policy import BOUNDARY, SETS, Replayed, composed, decide, fit_boundary, recording, replayed  # noqa: E402
 from bench.fit_policy import collect as collect_policy  # noqa: E402
-from bench.fit_ranker import collect as collect_ranker  # noqa: E402
 from bench.fit_ranker import fit as fit_ranker_trees  # noqa: E402
-from bench.fit_ranker import groups, tree_arguments  # noqa: E402
+from bench.fit_ranker import groups, replayed_sets, tree_arguments  # noqa: E402
 from rag.answer import RANK_FEATURES, LinearModel, Policy, SentenceModel  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -94,13 +93,12 @@ def main() -> int:
     if not set(args.boundary_inputs.split(",")) <= set(BOUNDARY):
         ap.error(f"--boundary-inputs: choose among {','.join(BOUNDARY)}")
     policy = Policy.load()
-    ranked_rows = recording(args.features, args.index, lambda root: collect_ranker(root, policy))
+    data = replayed_sets(args, policy)  # bench/fit_ranker.py's recording, per set
     nf_rows = recording(
         args.policy_features, args.index, lambda root: collect_policy(root, args.limit, policy)
     )
-    if ranked_rows is None or nf_rows is None:
+    if data is None or nf_rows is None:
         return 0
-    data = {s: replayed([r for r in ranked_rows if r["set"] == s]) for s in SETS}
     nf = {s: replayed([r for r in nf_rows if r["set"] == s]) for s in SETS}
     names = list(SETS)
     table: list[dict[str, Any]] = []
