@@ -78,6 +78,21 @@ def test_question_words_do_not_become_terms():
     assert not any("哪" in t or t == "华是" for t in toks)
 
 
+def test_a_question_word_takes_the_shi_and_preposition_before_it():
+    """是在哪天 / 是由谁 / 是从何时: without the 是 and the preposition, an unknown name before
+    them is not glued to 是 (赵衡 / 华是); a preposition that is part of a word stays (位于)."""
+    from rag.bm25 import query_terms
+
+    for question in (
+        "赵衡华是在哪一天接受采访的？",
+        "赵衡华是由谁推荐的？",
+        "赵衡华是从什么时候开始写作的？",
+    ):
+        terms = query_terms(question)
+        assert "赵衡华" in terms and not any(t.endswith("是") for t in terms), (question, terms)
+    assert "位于" in query_terms("赵家村位于哪里？")
+
+
 def test_a_question_word_takes_its_one_and_classifier_with_it():
     """哪一个城市: 一 (a digit by then) and 个 go with 哪, and literary 何年 is a question word
     too; neither becomes a term a passage must cover."""
