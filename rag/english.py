@@ -45,13 +45,18 @@ def _forms(word: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def translations(question: str, per_word: int) -> list[list[str]]:
+def translations(question: str, per_word: int, names_left: list[str] | None = None) -> list[list[str]]:
     """For each English content word or phrase of `question` (the longest of three, two or
     one words that the dictionary has as a sense), up to `per_word` Chinese words, commonest
-    first. Capitalised words inside a multi-word name are left to the dense leg."""
+    first. Capitalised words inside a multi-word name are left to the dense leg. A capitalised
+    word the dictionary has as a proper name ("Shaanxi": 陕西) gives that name only, not the
+    entries whose definition merely mentions it ("Wugong County in Xianyang, Shaanxi": 武功).
+    `names_left`, when given, receives the names (runs of capitalised words) that gave no
+    Chinese word at all."""
     tab = table()
     groups: list[list[str]] = []
     words = [m.group(0) for m in _WORD.finditer(question)]
+    rendered = [False] * len(words)
     i = 0
     while i < len(words):
         word = words[i]
@@ -73,6 +78,7 @@ def translations(question: str, per_word: int) -> list[list[str]]:
             unique = list(dict.fromkeys(heads))
             freq = tab.freq(unique)
             groups.append(sorted(unique, key=lambda h: -freq.get(h, 0))[:per_word])
+            rendered[i : i + n] = [True] * n
             i += n
             continue
         capital = word[0].isupper() and i > 0
@@ -86,14 +92,34 @@ def translations(question: str, per_word: int) -> list[list[str]]:
         cands: list[str] = []
         if capital:
             cands.extend(tab.heads("@" + word.lower().removesuffix("'s")))
-        for f in _forms(word.removesuffix("'s")):
-            cands.extend(tab.heads(f))
+        if not cands:
+            for f in _forms(word.removesuffix("'s")):
+                cands.extend(tab.heads(f))
         unique = list(dict.fromkeys(cands))
         freq = tab.freq(unique)
         cands = sorted(unique, key=lambda h: (len(h) == 1, -freq.get(h, 0)))
         if cands:
             groups.append(cands[:per_word])
+            rendered[i - 1] = True
+    if names_left is not None:
+        names_left.extend(
+            " ".join(words[k] for k in run)
+            for run in _capitalised_runs(words)
+            if not any(rendered[k] for k in run)
+        )
     return groups
+
+
+def _capitalised_runs(words: list[str]) -> list[list[int]]:
+    """The indexes of each run of capitalised words that are not function words (the
+    question's own first word only when it is not one: "What", "Did")."""
+    runs: list[list[int]] = [[]]
+    for k, w in enumerate(words):
+        if w[0].isupper() and w.lower() not in _FUNCTION:
+            runs[-1].append(k)
+        elif runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]
 
 
 def _syllables(word: str, most: int) -> list[list[str]]:

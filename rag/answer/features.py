@@ -54,6 +54,7 @@ class Sentence:
     title_only: float = 0.0  # share of the terms found in the article's title, not in the sentence
     ctx_cov: float = 0.0
     own_cov: float = 1.0  # coverage of a follow-up's own terms (without the carried context)
+    names_cov: float = 1.0  # share of the names the question asks about (Query.names) in the passage
     retrieval: float = 0.0  # the passage's score over the best passage's
     dense: float = 0.0
     type_ok: float = 0.0
@@ -268,7 +269,7 @@ def subject(title: str, asked: str) -> str:
 
 
 def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[float]) -> None:
-    """Set cov, ctx_cov, own_cov, title_only, retrieval on every sentence."""
+    """Set cov, ctx_cov, own_cov, names_cov, title_only, retrieval on every sentence."""
     top_hit = max((s.hit.score for s in sents), default=1.0) or 1.0
     # Within the candidate sentences a term found in many of them (usually the subject, e.g. the
     # person the article is about) says little about which sentence answers: weigh terms by
@@ -280,7 +281,8 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
         for g, w in zip(groups, weights, strict=True)
     ]
     own = [(g, w) for t, g, w in zip(q.terms, groups, weights, strict=True) if t not in q.carried]
-    by_chunk: dict[str, tuple[float, float]] = {}  # the passage's coverages, once per passage
+    names = [g for t, g in zip(q.terms, groups, strict=True) if t in q.names]
+    by_chunk: dict[str, tuple[float, float, float]] = {}  # the passage's coverages, once per passage
     titles: dict[str, str] = {}
     asked = canonical_terms(q.simplified)
     alone = [s for s in sents if s.passage is None]  # rebuilt sentences: their own passage
@@ -296,8 +298,13 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
             # a follow-up: its own words must be covered too, not just the carried context
             if q.carried and own:
                 own_cov = coverage([g for g, _ in own], [w for _, w in own], p.canon, p.lone_chars)
-            got = by_chunk[s.hit.chunk_id] = (coverage(groups, weights, p.canon, p.lone_chars), own_cov)
-        s.ctx_cov, s.own_cov = got
+            names_cov = coverage(names, [1.0] * len(names), p.canon, p.lone_chars) if names else 1.0
+            got = by_chunk[s.hit.chunk_id] = (
+                coverage(groups, weights, p.canon, p.lone_chars),
+                own_cov,
+                names_cov,
+            )
+        s.ctx_cov, s.own_cov, s.names_cov = got
 
         def lone(s: Sentence = s) -> frozenset[str]:
             return words_of(s).lone_chars

@@ -29,6 +29,7 @@ class Query:
     terms: list[str] = field(default_factory=list)  # an English word's alternatives joined by "|"
     light: set[str] = field(default_factory=set)  # terms that weigh less (answer-type nouns, meta words)
     carried: set[str] = field(default_factory=set)  # terms carried over from earlier turns
+    names: set[str] = field(default_factory=set)  # terms naming whom or what an English question is about
     years: frozenset[str] = frozenset()  # years the question names (2022年)
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
     tokens: list[str] = field(default_factory=list)  # BM25 tokens of search_text (rag.bm25)
@@ -130,17 +131,38 @@ def analyse(
     people_list = bool(_PEOPLE_LIST.search(q)) and kind in ("list", "person")
     if people_list:
         kind = "list"
+    names: set[str] = set()
     if script == "en":
         # English words never occur in Chinese articles: search with their Chinese words too, and
         # judge coverage by English word (one term per word: its translations are alternatives)
-        groups = translations(search, policy.terms.en_words_per_term)
+        names_left: list[str] = []
+        groups = translations(search, policy.terms.en_words_per_term, names_left)
+        named: list[list[str]] = []  # the names asked about: an answer's passage holds each
         if known is not None:
             for spellings in romanized_names(search):
                 if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
-                    groups.append(found)
+                    named.append(found)
+            # a name neither the dictionary nor its pinyin spellings render ("Messi") is still
+            # asked about: it stays a term, found only where an article writes it so, rather
+            # than leaving the question's other words to be covered by any article
+            for name in names_left:
+                spellings = [w for ws in romanized_names(name) for w in ws]
+                if not any(known(spellings)):
+                    named.append([name.lower()])
+        groups += named
+        # one Chinese word once: a name the dictionary has ("Xi Jinping") is found again among
+        # the romanized names, and would weigh twice
+        seen: set[str] = set()
+        unique: list[list[str]] = []
+        for g in groups:
+            if not set(g) <= seen:
+                unique.append(g)
+                seen.update(g)
+        groups = unique
         if groups:
             search = f"{search} {' '.join(zh for g in groups for zh in g)}"
         terms = [ALTERNATIVES.join(g) for g in groups]
+        names = {ALTERNATIVES.join(g) for g in named} & set(terms)
         terms += [t for t in query_terms(question) if re.fullmatch(r"\d+", t)]
     else:
         # 3号 (spoken) or 3日 (written): either form covers the term
@@ -155,7 +177,13 @@ def analyse(
         terms += [d for d in dates if d not in terms]
     # light: words about the article or pointing at the context, and single characters (开, 做:
     # often a verb the text writes as another word, 召开, 作)
-    light = {t for t in terms if t in META_WORDS or t in POINTER_WORDS or t in LIGHT_VERBS or len(t) == 1}
+    # (an English word's term is light when one of its Chinese words is: "this time" is 此次|这下子)
+    light = {
+        t
+        for t in terms
+        if len(t) == 1
+        or any(w in META_WORDS or w in POINTER_WORDS or w in LIGHT_VERBS for w in t.split(ALTERNATIVES))
+    }
     terms = [t for t in terms if t not in CLAUSE_BREAKS]  # 但, 而: they join clauses, hold no content
     # A of "not A but B" says what the answer is not: it still finds the passage (search text)
     # but no sentence is credited for holding it (unless it is all the question has)
@@ -181,6 +209,7 @@ def analyse(
         terms,
         light,
         from_context,
+        names,
         years=frozenset(years_named(q)),
         asks_year=bool(_ASKS_YEAR.search(q)),
         tokens=tokenize_query(search),

@@ -63,3 +63,61 @@ def test_an_english_question_about_a_person_cites_the_article_about_him(fake_ind
     # the plenary report also speaks of manufacturing; the interview is the one with Hu Henghua
     a = ask(fake_index, "What did Hu Henghua say about manufacturing?")
     assert a.citations and all("胡衡华" in to_simplified(c.quote) for c in a.citations)
+
+
+def test_a_name_the_dictionary_has_and_its_romanization_is_one_term() -> None:
+    # "Xi Jinping" is a CC-CEDICT headword and reads as a romanized name: one term, weighed once
+    q = analyse("Which companies did Xi Jinping visit?", known=lambda words: [w == "习近平" for w in words])
+    assert [t for t in q.terms if "习近平" in t.split("|")] == ["习近平"]
+
+
+def test_an_english_phrase_pointing_at_the_context_weighs_light() -> None:
+    # "this time" is 此次: like the Chinese pointer word, it says which event, not what happened
+    q = analyse("Which companies did they visit this time?")
+    (term,) = [t for t in q.terms if "此次" in t.split("|")]
+    assert term in q.light
+    assert not any("公司" in t.split("|") for t in q.light)
+
+
+def test_a_capitalised_word_the_dictionary_has_as_a_name_gives_that_name_only() -> None:
+    # CC-CEDICT's county entries end "..., Shaanxi": a plain lookup of the word finds them
+    (group,) = [g for g in translations("What happened in Shaanxi?", 2) if "陕西" in g]
+    assert "武功" not in group
+
+
+def test_names_the_dictionary_cannot_render_are_reported() -> None:
+    left: list[str] = []
+    translations("How many goals did Messi score for Paris Saint-Germain?", 2, left)
+    assert left == ["Messi", "Paris Saint-Germain"]
+    left.clear()
+    translations("What happened in Changsha?", 2, left)
+    assert left == []
+
+
+def test_a_name_without_a_chinese_spelling_stays_a_term_the_answer_must_name() -> None:
+    q = analyse("What did Wang Jianhua say about manufacturing?", known=lambda words: [False] * len(words))
+    assert "wang jianhua" in q.terms and q.names == {"wang jianhua"}
+    q = analyse(
+        "What did Hu Henghua say about manufacturing?", known=lambda words: [w == "胡衡华" for w in words]
+    )
+    assert q.names == {"胡衡华"}
+
+
+def test_an_english_question_about_someone_no_article_names_is_refused(fake_index) -> None:
+    # the seed interview speaks of manufacturing, but not of this person
+    assert not ask(fake_index, "What did Wang Jianhua say about manufacturing?").answered
+    assert ask(fake_index, "What did Hu Henghua say about manufacturing?").answered
+
+
+def test_an_english_answer_must_name_whom_the_question_asks_about() -> None:
+    from rag.answer import Policy
+    from rag.answer.choose import answerable
+    from rag.answer.features import recorded_sentence
+
+    policy = Policy.load()
+    q = analyse("What did Wang Jianhua say about manufacturing?", known=lambda words: [False] * len(words))
+    features = {"cov": 1.0, "title_only": 0.0, "ctx_cov": 0.9, "own_cov": 1.0, "retrieval": 1.0, "dense": 0.5}
+    s = recorded_sentence("a", 0, {**features, "type_ok": 1.0}, "他说制造业很重要。")
+    assert answerable(policy, q, s)  # well covered, and its passage names him
+    s.names_cov = 0.0
+    assert not answerable(policy, q, s)  # as well covered, but about someone else
