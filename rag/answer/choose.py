@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.answer.features import Sentence, people
 from rag.answer.neighbours import NEIGHBOUR_FEATURES, adjacent, margin, neighbour_features
 from rag.answer.policy import Policy, ScoreWeights
-from rag.answer.question import Query
+from rag.answer.question import ALTERNATIVES, Query
 from rag.answer.rank import RANK_FEATURES, rank_features
 
 _CLOSED = re.compile(r"[。！？!?；;」』”）)]$")
@@ -131,6 +131,15 @@ def reads_into(
     return margin(model.weights, model.bias, neighbour_features(q, best, neighbour, before, n_chosen)) > 0
 
 
+def _holds_own_words(q: Query) -> Callable[[Sentence], bool]:
+    """For a follow-up, whether a sentence holds one of the words the question asks itself
+    (not carried from earlier turns, not light); for any other question, always true."""
+    own = [t.split(ALTERNATIVES) for t in q.terms if t not in q.carried and t not in q.light]
+    if not q.carried or not own:
+        return lambda s: True
+    return lambda s: any(a in s.canon for group in own for a in group)
+
+
 def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence]:
     """The sentences of the answer, in reading order: the best, completed by its neighbour
     when it is a fragment, or with a second sentence of the same article that scores nearly
@@ -138,6 +147,12 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
     for a list question, list sentences of the best one's article merged."""
     c = policy.compose
     ranked = ordered(sents)
+    holds = _holds_own_words(q)
+    # a follow-up's own words pick the sentence (那列席的呢 after 有哪些人出席: the sentence on
+    # 列席, not the list of those who attended, which the carried words still favour)
+    if not holds(ranked[0]) and (first := next((s for s in ranked if holds(s)), None)) is not None:
+        ranked.remove(first)
+        ranked.insert(0, first)
     # a list question: lead with a sentence that holds a list, when one answers nearly as well,
     # and merge the article's other lists; a list sharing no word with the question is not the
     # one asked for (谁没有出席年会但列席了会议: not the list of those who attended)
@@ -147,6 +162,7 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
             for s in ranked[: c.list_window]
             if s.type_ok >= c.list_type_min
             and s.cov > 0
+            and holds(s)
             and s.score >= c.list_lead * ranked[0].score
             and s.hit.article_id == ranked[0].hit.article_id
         ]
@@ -163,6 +179,7 @@ def choose(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[Sentence
                 or s.score < c.list_merge * best.score
                 or s.type_ok < c.list_type_min
                 or s.cov == 0
+                or not holds(s)
             ):
                 continue
             if q.list_of_people:

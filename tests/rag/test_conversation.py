@@ -256,3 +256,14 @@ def test_ask_carries_the_meeting_and_leaves_own_subjects_alone(index: Index) -> 
     assert a.answered and any("出席" in c.quote for c in a.citations)
     a = ask(index, "上海市委书记是谁？", history=history)
     assert a.rewritten_question is None
+
+
+def test_a_follow_ups_own_words_pick_the_sentence(index: Index) -> None:
+    """那列席的呢 after a question on who attended: its own word (列席) picks the sentence on
+    those who sat in, though the carried words and the answer kind (a list of people) favour
+    the list of those who attended."""
+    history = _turn("十三届八次全会有哪些人出席？", index, [])
+    a = ask(index, "那列席的呢？", history=history)
+    assert a.rewritten_question is not None and "出席" in a.rewritten_question
+    assert a.answered and a.citations
+    assert "列席" in to_simplified(a.citations[0].quote)
