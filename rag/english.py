@@ -5,8 +5,8 @@ word of the question is looked up among the dictionary's definitions (a definiti
 the word itself, or "to WORD", or the word's plain form), and its Chinese headwords are
 ranked by how common jieba says they are; a verb form the dictionary does not define as such
 (held, led, won) is looked up as its verb (lemminflect's tables). The caller keeps those the
-index knows. The
-dictionary's lookups are a SQLite table built once per machine (`rag.cedict_table`).
+index knows. The dictionary's lookups are a SQLite table built once per machine
+(`rag.cedict_table`).
 """
 
 from __future__ import annotations

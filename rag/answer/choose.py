@@ -71,15 +71,16 @@ def ordered(sents: Sequence[Sentence]) -> list[Sentence]:
 def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
     """Whether the best sentence answers: its passage and title cover enough of the question,
     weighed with its dense similarity (a follow-up: its own words covered too); an English
-    question on coverage alone, its passage naming every name the question asks about; a question without any term on dense similarity. A question
-    asking for a number or a date weighs whether the sentence holds one; every question, how
-    well the sentence scored and whether it holds the kind of thing asked for."""
+    question on coverage alone, its passage naming every name the question asks about; a
+    question without any term on dense similarity. A question asking for a number or a date
+    weighs whether the sentence holds one; every question, how well the sentence scored and
+    whether it holds the kind of thing asked for."""
     nf = policy.not_found
     if best.own_cov < nf.min_own_coverage:
         return False
     if not q.terms:
         return best.dense >= nf.min_dense_only
-    if q.script == "en":  # and its passage names whom or what the question is about
+    if q.script == "en":
         return best.ctx_cov >= nf.min_coverage_en and best.names_cov == 1.0
     margin = (
         nf.ctx_cov * best.ctx_cov
