@@ -62,6 +62,7 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
 _ASKS_YEAR = re.compile(r"哪一?年|何年|what year|which year")
 _PEOPLE_LIST = re.compile(r"出席|参加|列席|参会|到会|attend|present")
 _YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4})年")
+_EN_YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?![\d.,]\d)")  # "in 2019", "the 2019 session"
 # A written date (2019年9月24日, 9月24日, 2019年): kept whole as terms (a year and a month-day),
 # since cutting it into words glues its last character to the next word (24日开).
 _DATE_TERMS = re.compile(r"(?<!\d)(?:(\d{4}年)(?:(\d{1,2}月(?:\d{1,2}[日号])?))?|(\d{1,2}月\d{1,2}[日号]))")
@@ -210,7 +211,7 @@ def analyse(
         light,
         from_context,
         names,
-        years=frozenset(years_named(q)),
+        years=frozenset(years_named(q) | (set(_EN_YEAR.findall(q)) if script == "en" else set())),
         asks_year=bool(_ASKS_YEAR.search(q)),
         tokens=tokenize_query(search),
     )

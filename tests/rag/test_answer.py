@@ -220,6 +220,11 @@ def test_a_question_about_one_year_is_not_answered_from_another_years_sentence(i
     assert analyse("2019年9月24日开了什么会？").years == frozenset({"2019"})
     # a sentence without any year is still a candidate
     assert ask(index, "2022年长沙新建了什么？").answered
+    # an English question's year counts the same ("in 2021", not "2021年")
+    assert analyse("What was Changsha's GDP in 2021?").years == frozenset({"2021"})
+    assert analyse("How many of the 2,000 members attended?").years == frozenset()
+    a = ask(index, "What was Changsha's GDP in 2021?")
+    assert a.answered and "13270.7" in a.answer and "13966.1" not in a.answer
 
 
 def test_a_latin_word_of_a_chinese_question_must_be_covered(index_of):
