@@ -61,6 +61,7 @@ def translations(question: str, per_word: int, names_left: list[str] | None = No
     tab = table()
     groups: list[list[str]] = []
     words = [m.group(0) for m in _WORD.finditer(question)]
+    in_names = _in_names(words)
     rendered = [False] * len(words)
     i = 0
     while i < len(words):
@@ -86,11 +87,8 @@ def translations(question: str, per_word: int, names_left: list[str] | None = No
             rendered[i : i + n] = [True] * n
             i += n
             continue
-        capital = word[0].isupper() and i > 0
-        in_name = capital and any(
-            0 <= j < len(words) and words[j][0].isupper() and words[j].lower() not in _FUNCTION
-            for j in (i - 1, i + 1)
-        )
+        capital = word[0].isupper()  # (function words, "What" included, were passed over above)
+        in_name = in_names[i]
         i += 1
         if in_name:
             continue  # part of a multi-word name (a person's): left to the dense leg
@@ -120,22 +118,39 @@ def translations(question: str, per_word: int, names_left: list[str] | None = No
     if names_left is not None:
         names_left.extend(
             " ".join(words[k] for k in run)
-            for run in _capitalised_runs(words)
+            for run in _names(words, in_names)
             if not any(rendered[k] for k in run)
         )
     return groups
 
 
-def _capitalised_runs(words: list[str]) -> list[list[int]]:
-    """The indexes of each run of capitalised words that are not function words (the
-    question's own first word only when it is not one: "What", "Did")."""
-    runs: list[list[int]] = [[]]
+def _name_like(word: str) -> bool:
+    """Capitalised, not all capitals (GDP is an abbreviation), not a function word."""
+    return word[0].isupper() and not word.isupper() and word.lower() not in _FUNCTION
+
+
+def _in_names(words: list[str]) -> list[bool]:
+    """Whether each word is part of a name of several words ("Hu Henghua", "Paris
+    Saint-Germain"): name-like, beside another name-like word with no possessive between
+    ("Changsha's GDP" is no name)."""
+    out = []
     for k, w in enumerate(words):
-        if w[0].isupper() and w.lower() not in _FUNCTION:
+        before = k > 0 and _name_like(words[k - 1]) and not words[k - 1].endswith("'s")
+        after = k + 1 < len(words) and _name_like(words[k + 1]) and not w.endswith("'s")
+        out.append(_name_like(w) and (before or after))
+    return out
+
+
+def _names(words: list[str], in_names: list[bool]) -> list[list[int]]:
+    """The indexes of each name of the question: a run of words of a several-word name, or a
+    capitalised word on its own that is no function word (not "What", "Did")."""
+    runs: list[list[int]] = []
+    for k, w in enumerate(words):
+        if in_names[k] and k > 0 and in_names[k - 1] and not words[k - 1].endswith("'s"):
             runs[-1].append(k)
-        elif runs[-1]:
-            runs.append([])
-    return [r for r in runs if r]
+        elif in_names[k] or (w[0].isupper() and w.lower() not in _FUNCTION):
+            runs.append([k])
+    return runs
 
 
 def _syllables(word: str, most: int) -> list[list[str]]:

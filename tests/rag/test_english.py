@@ -149,3 +149,12 @@ def test_a_passive_or_a_state_reads_the_dictionary_be_sense_first() -> None:
     assert "出生" in born  # "be born"; "born" alone is no sense, and "bear" would give 负担
     assert translations("Who was elected mayor?", 2)[0][0] == "当选"
     assert "当选" not in flat("Who elected the mayor?")  # no "be": the verb's own senses
+
+
+def test_a_possessive_or_an_abbreviation_ends_a_name() -> None:
+    # "Changsha's GDP" is a place and an abbreviation, not a two-word person's name left to
+    # the dense leg: Changsha is looked up, GDP stays a term as written (articles write GDP)
+    left: list[str] = []
+    assert ["长沙", "长沙市"] in translations("What was Changsha's GDP in 2021?", 2, left)
+    assert left == ["GDP"]
+    assert "长沙" in flat("Changsha population?")  # a name may open the question
