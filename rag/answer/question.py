@@ -59,6 +59,7 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     ("number", r"\bhow (many|much|old|long|far|big|large)\b|\bwhat (percentage|number)\b"),
     ("place", r"\bwhere\b|\bwhich (city|country|province|place)\b"),
 )
+_HOW_MUCH = re.compile(r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often)\b", re.IGNORECASE)
 _ASKS_YEAR = re.compile(r"哪一?年|何年|what year|which year")
 _PEOPLE_LIST = re.compile(r"出席|参加|列席|参会|到会|attend|present")
 _YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4})年")
@@ -125,10 +126,17 @@ def analyse(
     search = search_text or question
     q = to_simplified(search).lower()
     kind = "other"
-    for name, pat in _KIND_PATTERNS_EN if script == "en" else _KIND_PATTERNS_ZH:
-        if re.search(pat, q):
-            kind = name
-            break
+    if script == "en":
+        # the question's own wh-phrase, not a later clause's: "How old was he when he died?"
+        # asks for a number, not a date
+        found = [(m.start(), k) for k, (_, pat) in enumerate(_KIND_PATTERNS_EN) if (m := re.search(pat, q))]
+        if found:
+            kind = _KIND_PATTERNS_EN[min(found)[1]][0]
+    else:
+        for name, pat in _KIND_PATTERNS_ZH:
+            if re.search(pat, q):
+                kind = name
+                break
     people_list = bool(_PEOPLE_LIST.search(q)) and kind in ("list", "person")
     if people_list:
         kind = "list"
@@ -137,7 +145,9 @@ def analyse(
         # English words never occur in Chinese articles: search with their Chinese words too, and
         # judge coverage by English word (one term per word: its translations are alternatives)
         names_left: list[str] = []
-        groups = translations(search, policy.terms.en_words_per_term, names_left)
+        # the word of "how old / how long / how far" asks how much, like 多大, 多长: no term
+        asked = _HOW_MUCH.sub(" ", search)
+        groups = translations(asked, policy.terms.en_words_per_term, names_left)
         named: list[list[str]] = []  # the names asked about: an answer's passage holds each
         if known is not None:
             for spellings in romanized_names(search):

@@ -158,3 +158,11 @@ def test_a_possessive_or_an_abbreviation_ends_a_name() -> None:
     assert ["长沙", "长沙市"] in translations("What was Changsha's GDP in 2021?", 2, left)
     assert left == ["GDP"]
     assert "长沙" in flat("Changsha population?")  # a name may open the question
+
+
+def test_the_questions_own_wh_phrase_gives_the_kind_and_how_old_is_no_term() -> None:
+    q = analyse("How old was Chen Jiang when he died?")
+    assert q.kind == "number"  # not "date" from the later "when"
+    assert not any(w in t.split("|") for t in q.terms for w in ("古老", "久远", "老"))  # "old" asks how much
+    assert analyse("When did he die?").kind == "date"
+    assert analyse("Who spoke when the session opened?").kind == "person"
