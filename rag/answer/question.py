@@ -129,9 +129,9 @@ def analyse(
     if script == "en":
         # the question's own wh-phrase, not a later clause's: "How old was he when he died?"
         # asks for a number, not a date
-        found = [(m.start(), k) for k, (_, pat) in enumerate(_KIND_PATTERNS_EN) if (m := re.search(pat, q))]
-        if found:
-            kind = _KIND_PATTERNS_EN[min(found)[1]][0]
+        starts = [(m.start(), k) for k, (_, pat) in enumerate(_KIND_PATTERNS_EN) if (m := re.search(pat, q))]
+        if starts:
+            kind = _KIND_PATTERNS_EN[min(starts)[1]][0]
     else:
         for name, pat in _KIND_PATTERNS_ZH:
             if re.search(pat, q):
