@@ -28,7 +28,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
 _NAME_WORD = re.compile(r"[a-z][a-z'-]+")
@@ -85,7 +85,7 @@ def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignor
                 sense = sense.strip().lower().removeprefix("to ").strip()
                 if _SENSE.fullmatch(sense):
                     yield sense, head
-            first = d.split()[0].lower() if d.split() else ""
+            first = d.split()[0].lower().rstrip(",;:.") if d.split() else ""  # "Beijing, capital of …"
             if e["pinyin"][:1].isupper() and _NAME_WORD.fullmatch(first):
                 yield f"@{first}", head
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 from rag.cedict_table import table
 
@@ -50,16 +51,29 @@ def _forms(word: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    """The Chinese words of one English word or phrase of a question."""
+
+    heads: list[str]  # up to `per_word`, commonest first
+    name: bool  # a name the question asks about ("Beijing", "Premier League"), not a common word
+
+
 def translations(question: str, per_word: int, names_left: list[str] | None = None) -> list[list[str]]:
+    """The Chinese words of each English content word or phrase of `question` (`render`)."""
+    return [r.heads for r in render(question, per_word, names_left)]
+
+
+def render(question: str, per_word: int, names_left: list[str] | None = None) -> list[Rendering]:
     """For each English content word or phrase of `question` (the longest of three, two or
     one words that the dictionary has as a sense), up to `per_word` Chinese words, commonest
     first. Capitalised words inside a multi-word name are left to the dense leg. A capitalised
     word the dictionary has as a proper name ("Shaanxi": 陕西) gives that name only, not the
-    entries whose definition merely mentions it ("Wugong County in Xianyang, Shaanxi": 武功).
-    `names_left`, when given, receives the names (runs of capitalised words) that gave no
-    Chinese word at all."""
+    entries whose definition merely mentions it ("Wugong County in Xianyang, Shaanxi": 武功);
+    it, and a phrase of capitalised words, is a name. `names_left`, when given, receives the
+    names (runs of capitalised words) that gave no Chinese word at all."""
     tab = table()
-    groups: list[list[str]] = []
+    groups: list[Rendering] = []
     words = [m.group(0) for m in _WORD.finditer(question)]
     in_names = _in_names(words)
     rendered = [False] * len(words)
@@ -83,7 +97,8 @@ def translations(question: str, per_word: int, names_left: list[str] | None = No
             n, heads = phrase
             unique = list(dict.fromkeys(heads))
             freq = tab.freq(unique)
-            groups.append(sorted(unique, key=lambda h: -freq.get(h, 0))[:per_word])
+            named = all(_name_like(w) for w in words[i : i + n])
+            groups.append(Rendering(sorted(unique, key=lambda h: -freq.get(h, 0))[:per_word], named))
             rendered[i : i + n] = [True] * n
             i += n
             continue
@@ -96,6 +111,7 @@ def translations(question: str, per_word: int, names_left: list[str] | None = No
         bare = word.removesuffix("'s")
         if capital:
             cands.extend(tab.heads("@" + bare.lower()))
+        named = bool(cands)
         # a passive or a state (when was he born, where is it located): the dictionary's "be
         # born" (出生), "be located" (坐落) come first, then the word's own senses
         passive = tab.heads("be " + bare.lower()) if any(w.lower() in _BE for w in words[: i - 1]) else []
@@ -113,7 +129,7 @@ def translations(question: str, per_word: int, names_left: list[str] | None = No
         freq = tab.freq(unique)
         cands = sorted(unique, key=lambda h: (h not in passive, len(h) == 1, -freq.get(h, 0)))
         if cands:
-            groups.append(cands[:per_word])
+            groups.append(Rendering(cands[:per_word], named))
             rendered[i - 1] = True
     if names_left is not None:
         names_left.extend(

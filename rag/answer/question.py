@@ -12,7 +12,7 @@ import numpy as np
 
 from rag.answer.policy import Policy
 from rag.bm25 import cut, query_terms, tokenize_query
-from rag.english import romanized_names, translations
+from rag.english import render, romanized_names
 from rag.normalize import detect_script, to_simplified
 
 ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
@@ -147,20 +147,24 @@ def analyse(
         names_left: list[str] = []
         # the word of "how old / how long / how far" asks how much, like 多大, 多长: no term
         asked = _HOW_MUCH.sub(" ", search)
-        groups = translations(asked, policy.terms.en_words_per_term, names_left)
-        named: list[list[str]] = []  # the names asked about: an answer's passage holds each
+        rendered = render(asked, policy.terms.en_words_per_term, names_left)
+        groups = [r.heads for r in rendered]
+        # the names asked about ("Beijing", "Hu Henghua", "Messi"): an answer's passage holds each
+        named = [r.heads for r in rendered if r.name]
         if known is not None:
+            spelled: list[list[str]] = []
             for spellings in romanized_names(search):
                 if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
-                    named.append(found)
+                    spelled.append(found)
             # a name neither the dictionary nor its pinyin spellings render ("Messi") is still
             # asked about: it stays a term, found only where an article writes it so, rather
             # than leaving the question's other words to be covered by any article
             for name in names_left:
                 spellings = [w for ws in romanized_names(name) for w in ws]
                 if not any(known(spellings)):
-                    named.append([name.lower()])
-        groups += named
+                    spelled.append([name.lower()])
+            groups += spelled
+            named += spelled
         # one Chinese word once: a name the dictionary has ("Xi Jinping") is found again among
         # the romanized names, and would weigh twice
         seen: set[str] = set()

@@ -166,3 +166,15 @@ def test_the_questions_own_wh_phrase_gives_the_kind_and_how_old_is_no_term() -> 
     assert not any(w in t.split("|") for t in q.terms for w in ("古老", "久远", "老"))  # "old" asks how much
     assert analyse("When did he die?").kind == "date"
     assert analyse("Who spoke when the session opened?").kind == "person"
+
+
+def test_a_place_the_question_names_must_be_in_the_answers_passage(fake_index) -> None:
+    from rag.english import render
+
+    beijing, mayor = (
+        next(r for r in render("Who is the mayor of Beijing?", 2) if w in r.heads) for w in ("北京", "市长")
+    )
+    assert beijing.name and not mayor.name
+    # the seeds name a mayor of Changsha, and no one of Beijing
+    assert ask(fake_index, "Who is the mayor of Changsha?").answered
+    assert not ask(fake_index, "Who is the mayor of Beijing?").answered
