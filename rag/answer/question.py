@@ -107,6 +107,50 @@ def negated(text: str) -> list[str]:
     return scopes
 
 
+def _english_terms(
+    search: str, policy: Policy, known: Callable[[Sequence[str]], list[bool]] | None
+) -> tuple[str, list[str], set[str]]:
+    """An English question's search text (its Chinese words added), its terms (one per English
+    word or name: its Chinese words are alternatives) and the terms that name whom or what it
+    asks about."""
+    # English words never occur in Chinese articles: search with their Chinese words too, and
+    # judge coverage by English word (one term per word: its translations are alternatives)
+    names_left: list[str] = []
+    # the word of "how old / how long / how far" asks how much, like 多大, 多长: no term
+    asked = _HOW_MUCH.sub(" ", search)
+    rendered = render(asked, policy.terms.en_words_per_term, names_left)
+    groups = [r.heads for r in rendered]
+    # the names asked about ("Beijing", "Hu Henghua", "Messi"): an answer's passage holds each
+    named = [r.heads for r in rendered if r.name]
+    if known is not None:
+        spelled: list[list[str]] = []
+        for spellings in romanized_names(search):
+            if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
+                spelled.append(found)
+        # a name neither the dictionary nor its pinyin spellings render ("Messi") is still
+        # asked about: it stays a term, found only where an article writes it so, rather
+        # than leaving the question's other words to be covered by any article
+        for name in names_left:
+            spellings = [w for ws in romanized_names(name) for w in ws]
+            if not any(known(spellings)):
+                spelled.append([name.lower()])
+        groups += spelled
+        named += spelled
+    # one Chinese word once: a name the dictionary has ("Xi Jinping") is found again among
+    # the romanized names, and would weigh twice
+    seen: set[str] = set()
+    unique: list[list[str]] = []
+    for g in groups:
+        if not set(g) <= seen:
+            unique.append(g)
+            seen.update(g)
+    groups = unique
+    if groups:
+        search = f"{search} {' '.join(zh for g in groups for zh in g)}"
+    terms = [ALTERNATIVES.join(g) for g in groups]
+    return search, terms, {ALTERNATIVES.join(g) for g in named} & set(terms)
+
+
 def analyse(
     question: str,
     search_text: str | None = None,
@@ -142,42 +186,7 @@ def analyse(
         kind = "list"
     names: set[str] = set()
     if script == "en":
-        # English words never occur in Chinese articles: search with their Chinese words too, and
-        # judge coverage by English word (one term per word: its translations are alternatives)
-        names_left: list[str] = []
-        # the word of "how old / how long / how far" asks how much, like 多大, 多长: no term
-        asked = _HOW_MUCH.sub(" ", search)
-        rendered = render(asked, policy.terms.en_words_per_term, names_left)
-        groups = [r.heads for r in rendered]
-        # the names asked about ("Beijing", "Hu Henghua", "Messi"): an answer's passage holds each
-        named = [r.heads for r in rendered if r.name]
-        if known is not None:
-            spelled: list[list[str]] = []
-            for spellings in romanized_names(search):
-                if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
-                    spelled.append(found)
-            # a name neither the dictionary nor its pinyin spellings render ("Messi") is still
-            # asked about: it stays a term, found only where an article writes it so, rather
-            # than leaving the question's other words to be covered by any article
-            for name in names_left:
-                spellings = [w for ws in romanized_names(name) for w in ws]
-                if not any(known(spellings)):
-                    spelled.append([name.lower()])
-            groups += spelled
-            named += spelled
-        # one Chinese word once: a name the dictionary has ("Xi Jinping") is found again among
-        # the romanized names, and would weigh twice
-        seen: set[str] = set()
-        unique: list[list[str]] = []
-        for g in groups:
-            if not set(g) <= seen:
-                unique.append(g)
-                seen.update(g)
-        groups = unique
-        if groups:
-            search = f"{search} {' '.join(zh for g in groups for zh in g)}"
-        terms = [ALTERNATIVES.join(g) for g in groups]
-        names = {ALTERNATIVES.join(g) for g in named} & set(terms)
+        search, terms, names = _english_terms(search, policy, known)
         terms += [t for t in query_terms(question) if re.fullmatch(r"\d+", t)]
     else:
         # 3号 (spoken) or 3日 (written): either form covers the term
