@@ -24,7 +24,29 @@ _FUNCTION = frozenset(
     "what who whom whose when where which why how is are was were did do does done the a an in on at of and or "
     "to for by with from about tell please list name could would can will has have had be been being it its "
     "this that these those there their his her him he she they them as into than then so such any some many "
-    "much more most very also not no yes one".split()
+    "much more most very also not no yes one according".split()
+)  # "according (to)" marks a source, like 据 in a Chinese question: no term
+
+
+# English names of peoples and their countries' names (Chinese: China, Russian: Russia): the
+# suffix a demonym adds and what the country's name ends with instead. Morphology, not a list
+# of countries: the country must be a name the dictionary has.
+_DEMONYMS = (
+    ("ese", ""),
+    ("ese", "a"),
+    ("ian", "ia"),
+    ("ian", ""),
+    ("ian", "a"),
+    ("ian", "e"),
+    ("ian", "y"),
+    ("an", "a"),
+    ("an", "o"),
+    ("an", "any"),
+    ("ish", "ain"),
+    ("ish", "ey"),
+    ("ish", "en"),
+    ("ish", "and"),
+    ("i", ""),
 )
 
 
@@ -57,6 +79,7 @@ class Rendering:
 
     heads: list[str]  # up to `per_word`, commonest first
     name: bool  # a name the question asks about ("Beijing", "Premier League"), not a common word
+    words: str = ""  # the question's word or phrase it renders, as written
 
 
 def translations(question: str, per_word: int, names_left: list[str] | None = None) -> list[list[str]]:
@@ -98,7 +121,13 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
             unique = list(dict.fromkeys(heads))
             freq = tab.freq(unique)
             named = all(_name_like(w) for w in words[i : i + n])
-            groups.append(Rendering(sorted(unique, key=lambda h: -freq.get(h, 0))[:per_word], named))
+            groups.append(
+                Rendering(
+                    sorted(unique, key=lambda h: -freq.get(h, 0))[:per_word],
+                    named,
+                    " ".join(words[i : i + n]),
+                )
+            )
             rendered[i : i + n] = [True] * n
             i += n
             continue
@@ -109,9 +138,11 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
             continue  # part of a multi-word name (a person's): left to the dense leg
         cands: list[str] = []
         bare = word.removesuffix("'s")
-        if capital:
-            cands.extend(tab.heads("@" + bare.lower()))
-        named = bool(cands)
+        # a people's adjective ("the Chinese delegation") is its country's name, and not a
+        # name the answer must hold: Chinese articles often leave it out (代表团, 中方)
+        country = demonym_country(bare) if capital else []
+        cands.extend(country or (tab.heads("@" + bare.lower()) if capital else []))
+        named = bool(cands) and not country
         # a passive or a state (when was he born, where is it located): the dictionary's "be
         # born" (出生), "be located" (坐落) come first, then the word's own senses
         passive = tab.heads("be " + bare.lower()) if any(w.lower() in _BE for w in words[: i - 1]) else []
@@ -129,7 +160,7 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
         freq = tab.freq(unique)
         cands = sorted(unique, key=lambda h: (h not in passive, len(h) == 1, -freq.get(h, 0)))
         if cands:
-            groups.append(Rendering(cands[:per_word], named))
+            groups.append(Rendering(cands[:per_word], named, word))
             rendered[i - 1] = True
     if names_left is not None:
         names_left.extend(
@@ -138,6 +169,18 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
             if not any(rendered[k] for k in run)
         )
     return groups
+
+
+def demonym_country(word: str) -> list[str]:
+    """The Chinese names of the country `word` names the people of ("Chinese", "Russian",
+    "Israeli"), when the dictionary has that country as a name; else nothing."""
+    w = word.lower()
+    tab = table()
+    for suffix, ending in _DEMONYMS:
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            if heads := tab.heads("@" + w[: -len(suffix)] + ending):
+                return heads
+    return []
 
 
 def _name_like(word: str) -> bool:

@@ -12,7 +12,7 @@ import numpy as np
 
 from rag.answer.policy import Policy
 from rag.bm25 import cut, query_terms, tokenize_query
-from rag.english import render, romanized_names
+from rag.english import Rendering, render, romanized_names
 from rag.normalize import detect_script, to_simplified
 
 ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
@@ -119,6 +119,15 @@ def _english_terms(
     # the word of "how old / how long / how far" asks how much, like 多大, 多长: no term
     asked = _HOW_MUCH.sub(" ", search)
     rendered = render(asked, policy.terms.en_words_per_term, names_left)
+    if known is not None:
+        # a name is also found as written where an article keeps it in Latin letters
+        # ("Parker", rendered 派克, is written Parker in an article quoting him)
+        latin = [r.words.lower() if r.name and r.words.isalpha() else "" for r in rendered]
+        held = dict(zip(filter(None, latin), known([w for w in latin if w]), strict=True))
+        rendered = [
+            Rendering([*r.heads, w], r.name, r.words) if held.get(w) else r
+            for r, w in zip(rendered, latin, strict=True)
+        ]
     groups = [r.heads for r in rendered]
     # the names asked about ("Beijing", "Hu Henghua", "Messi"): an answer's passage holds each
     named = [r.heads for r in rendered if r.name]

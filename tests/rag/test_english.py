@@ -178,3 +178,33 @@ def test_a_place_the_question_names_must_be_in_the_answers_passage(fake_index) -
     # the seeds name a mayor of Changsha, and no one of Beijing
     assert ask(fake_index, "Who is the mayor of Changsha?").answered
     assert not ask(fake_index, "Who is the mayor of Beijing?").answered
+
+
+def test_a_peoples_adjective_is_its_countrys_name_and_not_a_name_the_answer_must_hold() -> None:
+    from rag.english import demonym_country, render
+
+    assert "中国" in demonym_country("Chinese") and "俄罗斯" in demonym_country("Russian")
+    assert "以色列" in demonym_country("Israeli") and "意大利" in demonym_country("Italian")
+    assert demonym_country("Hunan") == [] and demonym_country("Parker") == []  # no such country
+    (chinese,) = [r for r in render("Who will lead the Chinese delegation?", 2) if r.words == "Chinese"]
+    assert "中国" in chinese.heads and not chinese.name  # not 中文 / 汉语, the language
+    q = analyse("Who will lead the Chinese delegation?", known=lambda words: [True] * len(words))
+    assert not any("中国" in n.split("|") for n in q.names)  # 代表团 alone in an article is no mismatch
+
+
+def test_according_to_gives_no_term() -> None:
+    # "according" read as the verb "accord" gave 给予 / 协定, words the answer had to cover
+    assert not any(
+        w in flat("What is the chance of a recession according to Parker?") for w in ("给予", "协定")
+    )
+
+
+def test_a_name_is_also_found_as_written_in_latin_letters() -> None:
+    # the dictionary renders Parker as 派克; an article quoting him writes Parker
+    q = analyse(
+        "What did Parker say about rates?", known=lambda words: [w in ("派克", "parker") for w in words]
+    )
+    (name,) = q.names
+    assert set(name.split("|")) >= {"派克", "parker"}
+    q = analyse("What did Parker say about rates?", known=lambda words: [w != "parker" for w in words])
+    assert "parker" not in next(iter(q.names)).split("|")  # only where the index has it so
