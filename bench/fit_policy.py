@@ -362,7 +362,7 @@ def main() -> int:
     ap.add_argument("--out", default=str(POLICY_FILE), help="where to write the fitted policy")
     ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
     args = ap.parse_args()
-    base = Policy.load()
+    base = Policy.load(Path(args.out))
     rows = recording(args.features, args.index, lambda root: collect(root, args.limit, base))
     if rows is None:
         return 0
@@ -441,10 +441,18 @@ def main() -> int:
         "coverage_only_curve": coverage_only,
         "shipped": summary(shipped, both),
     }
-    # written by bench/fit_spans.py, bench/fit_ranker.py, bench/fit_neighbours.py
-    for kept in ("span_model", "sentence_model", "neighbour_model"):
+    # written by bench/fit_spans.py, bench/fit_ranker.py, bench/fit_neighbours.py,
+    # bench/fit_span_choice.py, and (compose.next_chars) by an earlier version of this command
+    for kept in ("span_model", "sentence_model", "neighbour_model", "span_choice", "compose_cross_dataset"):
         if kept in base.fitted:
             fitted_info[kept] = base.fitted[kept]
+    if "compose_cross_dataset" in base.fitted:
+        fitted_info["fitted"].append(
+            "compose.next_chars: an earlier version of this command (compose_cross_dataset)"
+        )
+        fitted_info["set_by_hand"] = str(fitted_info["set_by_hand"]).replace(
+            "compose,", "compose (but next_chars),"
+        )
     out = dataclasses.replace(shipped, fitted=fitted_info)
     for row in table:
         print(
