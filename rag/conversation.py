@@ -126,11 +126,13 @@ class Rewrite:
     """The retrieval query for a question asked in a conversation.
 
     `query == question` when nothing was carried over; `carried` lists what was put into the
-    query; `prefer_articles` are the ids of the articles the last answer cited."""
+    query; `prefer_articles` are the ids of the articles the last answer cited; `about`, the
+    people a pronoun of the question stands for (他 → 陈江): whom it asks about."""
 
     query: str
     prefer_articles: list[str] = field(default_factory=list)
     carried: list[str] = field(default_factory=list)
+    about: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -297,14 +299,15 @@ def _shown(items: Sequence[str], script: str) -> list[str]:
     return [to_script(x, script) if script != "en" and _CJK.search(x) else x for x in items]
 
 
-def _resolve(question: str, state: _State) -> tuple[str, list[str]]:
-    """The rewritten question and what was carried (unchanged question, [] when nothing)."""
+def _resolve(question: str, state: _State, about: list[str] | None = None) -> tuple[str, list[str]]:
+    """The rewritten question and what was carried (unchanged question, [] when nothing);
+    `about` receives the people its pronouns were replaced by."""
     if state.question is None and state.answered.is_empty() and not state.titles:
         return question, []
     script = detect_script(question)
     if script == "en":
-        return _resolve_en(question, state)
-    return _resolve_zh(question, state, script)
+        return _resolve_en(question, state, about)
+    return _resolve_zh(question, state, script, about)
 
 
 def _person_for(state: _State, plural: bool) -> list[str]:
@@ -329,7 +332,9 @@ def _article_context(state: _State) -> list[str]:
     return [*state.titles[:1], *[o for o in state.outlets[:1] if o]]
 
 
-def _resolve_zh(question: str, state: _State, script: str) -> tuple[str, list[str]]:
+def _resolve_zh(
+    question: str, state: _State, script: str, about: list[str] | None = None
+) -> tuple[str, list[str]]:
     simp = to_simplified(question)
     toks = _tokens(simp)
     own = entities(question)
@@ -370,6 +375,8 @@ def _resolve_zh(question: str, state: _State, script: str) -> tuple[str, list[st
                     shown += "的"
                 edits.append((start, start + len(word), shown))
                 _extend(carried, people)
+                if about is not None:
+                    _extend(about, people)
                 continue
         else:
             meeting = _meeting_for(state)
@@ -399,7 +406,7 @@ def _resolve_zh(question: str, state: _State, script: str) -> tuple[str, list[st
     return out, _shown(carried, script)
 
 
-def _resolve_en(question: str, state: _State) -> tuple[str, list[str]]:
+def _resolve_en(question: str, state: _State, about: list[str] | None = None) -> tuple[str, list[str]]:
     own = entities(question)
     has_pronoun = bool(
         _EN_PERSON.search(question)
@@ -436,6 +443,8 @@ def _resolve_en(question: str, state: _State) -> tuple[str, list[str]]:
         out = _EN_POSSESSIVE.sub(f"{who}'s", out)
         out = _EN_PERSON.sub(who, out)
         _extend(carried, people)
+        if about is not None:
+            _extend(about, people)
     if not carried and not prefix:
         _extend(prefix, _context_for(state))
     prefix = [p for p in prefix if p not in out]
@@ -462,8 +471,9 @@ def rewrite(question: str, history: Sequence[Turn], rules: FollowUpRules) -> Rew
             state.titles, state.outlets, state.article_ids = [], [], []
         elif turn.role == "assistant":
             _answer_state(turn, state)
-    query, carried = _resolve(question, state)
+    about: list[str] = []
+    query, carried = _resolve(question, state, about)
     if not carried:  # a question of its own: neither rewritten nor steered to the last sources
         return Rewrite(query=question)
     logger.debug("follow-up %r searched as %r (carried %s)", question, query, carried)
-    return Rewrite(query=query, prefer_articles=list(state.article_ids), carried=carried)
+    return Rewrite(query=query, prefer_articles=list(state.article_ids), carried=carried, about=about)

@@ -29,7 +29,9 @@ class Query:
     terms: list[str] = field(default_factory=list)  # an English word's alternatives joined by "|"
     light: set[str] = field(default_factory=set)  # terms that weigh less (answer-type nouns, meta words)
     carried: set[str] = field(default_factory=set)  # terms carried over from earlier turns
-    names: set[str] = field(default_factory=set)  # terms naming whom or what an English question is about
+    # terms naming whom or what the question is about: an English question's names, a
+    # follow-up's people its pronouns stand for (他 → 陈江); an answer's passage names each
+    names: set[str] = field(default_factory=set)
     years: frozenset[str] = frozenset()  # years the question names (2022年)
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
     tokens: list[str] = field(default_factory=list)  # BM25 tokens of search_text (rag.bm25)
@@ -83,6 +85,16 @@ CLAUSE_BREAKS = CONTRASTS | frozenset("， , 。 ？ ? ！ ! ； ;".split())
 _TYPE_NOUN = re.compile(
     r"(?:什么|哪个|哪些|哪一?[个位家种项条座所]?|几[个位项名种条家所座])([\u4e00-\u9fff]{1,3}?)(?=[？?，,。的]|$)"
 )
+
+
+def referent_terms(people: Sequence[str], terms: Sequence[str]) -> set[str]:
+    """The terms that name `people`: each one's name as a term, or else the terms of two
+    characters or more inside it (jieba may split a name: 姆巴 / 佩)."""
+    out: set[str] = set()
+    for person in people:
+        name = to_simplified(person).lower()
+        out |= {name} if name in terms else {t for t in terms if len(t) >= 2 and t in name}
+    return out
 
 
 def years_named(text: str) -> set[str]:
@@ -167,13 +179,15 @@ def analyse(
     policy: Policy | None = None,
     known: Callable[[Sequence[str]], list[bool]] | None = None,
     carried: Sequence[str] = (),
+    about: Sequence[str] = (),
 ) -> Query:
     """Analyse `question` (searching with `search_text`, a follow-up's rewrite, when given).
 
     `known` tells which of some words the index holds: with it, a romanized Chinese name in an
     English question ("Wang Jianhua") becomes the indexed spellings of that name. `carried`: the
     words a follow-up's rewrite took from earlier turns; its terms from them find passages but
-    weigh less when picking the sentence (the question's own words pick it)."""
+    weigh less when picking the sentence (the question's own words pick it). `about`: the
+    people a follow-up's pronouns stand for; their terms become `names`."""
     policy = policy or Policy.load()
     script = detect_script(question)
     search = search_text or question
@@ -224,6 +238,8 @@ def analyse(
     kept = [t for t in terms if not any(t in scope for scope in scopes)]
     if any(t not in light for t in kept):
         terms = kept
+    if script != "en":  # (an English question's names come from its own words, above)
+        names |= referent_terms(about, terms)
     for m in _TYPE_NOUN.finditer(q):  # 什么职务 / 哪些企业: the noun names the answer's kind
         light.update(t for t in terms if t and t in m.group(1))
     from_context: set[str] = set()

@@ -66,6 +66,16 @@ class Evidence:
     sentences: list[Sentence]  # scored
 
 
+def about_them(q: Query, sents: list[Sentence]) -> list[Sentence]:
+    """The candidates that may answer a follow-up about someone (他 → 陈江): those whose
+    passage names them. Another passage's sentence is about someone else, however well it
+    covers the rest (陈江毕业于哪所大学 is not answered by 云南师范大学毕业生陈诗锐说). An English
+    question's names are checked on its best sentence instead (`answerable`)."""
+    if not q.names or q.script == "en":
+        return sents
+    return [s for s in sents if s.names_cov == 1.0]
+
+
 def known_words(index: Index) -> Callable[[Sequence[str]], list[bool]]:
     """Which of some words the index's vocabulary holds (looked up only when asked: most
     questions never need it)."""
@@ -200,6 +210,7 @@ def ask(
     rewritten: str | None = None
     prefer: tuple[str, ...] = ()
     carried: list[str] = []
+    about: list[str] = []
     if history:
         from rag.conversation import rewrite
 
@@ -208,15 +219,17 @@ def ask(
             rewritten = r.query
         prefer = tuple(r.prefer_articles)
         carried = r.carried
-    q = analyse(question, rewritten, policy=policy, known=known_words(index), carried=carried)
+        about = r.about
+    q = analyse(question, rewritten, policy=policy, known=known_words(index), carried=carried, about=about)
     ev = gather_evidence(index, q, filters=filters, prefer=prefer, top_k=top_k, policy=policy)
     answer = Answer(
         question=question, answered=False, answer="", script=q.script, rewritten_question=rewritten
     )
-    if ev.sentences:
-        best = ordered(ev.sentences)[0]
+    sents = about_them(q, ev.sentences)
+    if sents:
+        best = ordered(sents)[0]
         if answerable(policy, q, best):
-            text, cited = compose(index, q, choose(policy, q, ev.sentences))
+            text, cited = compose(index, q, choose(policy, q, sents))
             if cited:
                 answer.answered = True
                 answer.answer = text

@@ -267,3 +267,28 @@ def test_a_follow_ups_own_words_pick_the_sentence(index: Index) -> None:
     assert a.rewritten_question is not None and "出席" in a.rewritten_question
     assert a.answered and a.citations
     assert "列席" in to_simplified(a.citations[0].quote)
+
+
+def test_a_follow_up_about_someone_is_answered_only_from_a_passage_naming_them(tmp_path: Path) -> None:
+    """他毕业于哪所大学 after a question on 张伟: a sentence on another person's university
+    covers the rest of the question as well, but it is not about him; with no passage naming
+    him on it the answer is "not found", and where one does, that one answers. (The real
+    embedder: with the fake one's similarities the other sentence was refused anyway.)"""
+    about_him = Article(
+        id="a", title="", text="张伟出生于1993年，今年在研究所担任工程师。他的同事都很信任他。"
+    )
+    other = Article(id="b", title="", text="李华毕业于清华大学，随后进入研究所工作，成为工程师。")
+    index = Index.open(tmp_path / "ix", get_embedder("use"), create=True)
+    try:
+        index.add([about_him, other])
+        history = _turn("张伟出生于哪一年？", index, [])
+        r = rewrite("他毕业于哪所大学？", history)
+        assert "张伟" in r.query and r.about == ["张伟"]
+        a = ask(index, "他毕业于哪所大学？", history=history)
+        assert not a.answered, a.answer  # 李华's university is not his
+        assert ask(index, "李华毕业于哪所大学？").answered  # the same passage answers its own person
+        index.add([Article(id="c", title="", text="工程师张伟毕业于浙江大学，2015年进入研究所。")])
+        a = ask(index, "他毕业于哪所大学？", history=history)
+        assert a.answered and "浙江大学" in a.answer
+    finally:
+        index.close()
