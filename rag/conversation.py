@@ -93,6 +93,11 @@ _EN_MEETING = re.compile(
 )
 _EN_ARTICLE = re.compile(r"\b(?:this|that|the)\s+(article|report|story|piece|interview)\b", re.IGNORECASE)
 _EN_OTHER = re.compile(r"\b(it|its|this|that|these|those)\b", re.IGNORECASE)
+# Chinese question words (grammar, like the patterns of rag.answer.question): the one an
+# elliptical follow-up borrows from the question before it
+_WH_ZH = re.compile(
+    r"多少|几|谁|哪里|哪儿|哪些|哪一?[年天个位家所种]?|什么时候|何时|何地|何处|什么|多大|多长|多久|多高|多远|多重|怎样|怎么|如何|为什么|为何"
+)
 _EN_ELLIPTIC = re.compile(r"^\s*(?:what about|how about|and)\b", re.IGNORECASE)
 _EN_FUNCTION_WORDS = frozenset(
     "what who whom whose when where which why how is are was were did do does the a an in on at of and or "
@@ -127,12 +132,23 @@ class Rewrite:
 
     `query == question` when nothing was carried over; `carried` lists what was put into the
     query; `prefer_articles` are the ids of the articles the last answer cited; `about`, the
-    people a pronoun of the question stands for (他 → 陈江): whom it asks about."""
+    people a pronoun of the question stands for (他 → 陈江): whom it asks about; `asks`, for an
+    elliptical question, what it asks in full (涉案金额呢 after 查获卷烟多少支: 涉案金额多少？),
+    the question its short answer is read against."""
 
     query: str
     prefer_articles: list[str] = field(default_factory=list)
     carried: list[str] = field(default_factory=list)
     about: list[str] = field(default_factory=list)
+    asks: str | None = None
+
+
+@dataclass(slots=True)
+class _Notes:
+    """What resolving a question found besides its rewrite (see `Rewrite`)."""
+
+    about: list[str] = field(default_factory=list)
+    asks: str | None = None
 
 
 @dataclass(slots=True)
@@ -299,15 +315,15 @@ def _shown(items: Sequence[str], script: str) -> list[str]:
     return [to_script(x, script) if script != "en" and _CJK.search(x) else x for x in items]
 
 
-def _resolve(question: str, state: _State, about: list[str] | None = None) -> tuple[str, list[str]]:
+def _resolve(question: str, state: _State, notes: _Notes | None = None) -> tuple[str, list[str]]:
     """The rewritten question and what was carried (unchanged question, [] when nothing);
-    `about` receives the people its pronouns were replaced by."""
+    `notes` receives whom its pronouns stand for and what an elliptical question asks."""
     if state.question is None and state.answered.is_empty() and not state.titles:
         return question, []
     script = detect_script(question)
     if script == "en":
-        return _resolve_en(question, state, about)
-    return _resolve_zh(question, state, script, about)
+        return _resolve_en(question, state, notes)
+    return _resolve_zh(question, state, script, notes)
 
 
 def _person_for(state: _State, plural: bool) -> list[str]:
@@ -333,7 +349,7 @@ def _article_context(state: _State) -> list[str]:
 
 
 def _resolve_zh(
-    question: str, state: _State, script: str, about: list[str] | None = None
+    question: str, state: _State, script: str, notes: _Notes | None = None
 ) -> tuple[str, list[str]]:
     simp = to_simplified(question)
     toks = _tokens(simp)
@@ -352,6 +368,12 @@ def _resolve_zh(
     if bare.endswith("呢") and len(bare) <= state.rules.elliptic_chars and state.question:
         # elliptical: "这次呢？" asks the last question again about something else
         last = _shown([state.question], script)[0]
+        if notes is not None and (wh := _WH_ZH.search(to_simplified(state.question))):
+            # what it asks in full: its own words with the last question's question word
+            # (涉案金额呢 after 查获卷烟多少支: 涉案金额多少, not 多少支, which counts cigarettes)
+            asked = re.sub(r"[\s？?！!。.，,]*呢[\s？?！!。.，,]*$", "", question).strip()
+            if asked:
+                notes.asks = f"{asked}{_shown([wh.group(0)], script)[0]}？"
         return f"{last} {question}", [last]
     if not pronouns and _length(question) >= state.rules.standalone_chars:
         return question, []
@@ -375,8 +397,8 @@ def _resolve_zh(
                     shown += "的"
                 edits.append((start, start + len(word), shown))
                 _extend(carried, people)
-                if about is not None:
-                    _extend(about, people)
+                if notes is not None:
+                    _extend(notes.about, people)
                 continue
         else:
             meeting = _meeting_for(state)
@@ -406,7 +428,7 @@ def _resolve_zh(
     return out, _shown(carried, script)
 
 
-def _resolve_en(question: str, state: _State, about: list[str] | None = None) -> tuple[str, list[str]]:
+def _resolve_en(question: str, state: _State, notes: _Notes | None = None) -> tuple[str, list[str]]:
     own = entities(question)
     has_pronoun = bool(
         _EN_PERSON.search(question)
@@ -443,8 +465,8 @@ def _resolve_en(question: str, state: _State, about: list[str] | None = None) ->
         out = _EN_POSSESSIVE.sub(f"{who}'s", out)
         out = _EN_PERSON.sub(who, out)
         _extend(carried, people)
-        if about is not None:
-            _extend(about, people)
+        if notes is not None:
+            _extend(notes.about, people)
     if not carried and not prefix:
         _extend(prefix, _context_for(state))
     prefix = [p for p in prefix if p not in out]
@@ -471,9 +493,15 @@ def rewrite(question: str, history: Sequence[Turn], rules: FollowUpRules) -> Rew
             state.titles, state.outlets, state.article_ids = [], [], []
         elif turn.role == "assistant":
             _answer_state(turn, state)
-    about: list[str] = []
-    query, carried = _resolve(question, state, about)
+    notes = _Notes()
+    query, carried = _resolve(question, state, notes)
     if not carried:  # a question of its own: neither rewritten nor steered to the last sources
         return Rewrite(query=question)
     logger.debug("follow-up %r searched as %r (carried %s)", question, query, carried)
-    return Rewrite(query=query, prefer_articles=list(state.article_ids), carried=carried, about=about)
+    return Rewrite(
+        query=query,
+        prefer_articles=list(state.article_ids),
+        carried=carried,
+        about=notes.about,
+        asks=notes.asks,
+    )

@@ -35,6 +35,9 @@ class Query:
     years: frozenset[str] = frozenset()  # years the question names (2022年)
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
     tokens: list[str] = field(default_factory=list)  # BM25 tokens of search_text (rag.bm25)
+    # the question a short answer is read against: `text`, or what an elliptical follow-up
+    # asks in full (涉案金额呢 → 涉案金额多少？, see rag.conversation.Rewrite.asks)
+    asks: str = ""
     vector: np.ndarray | None = None  # search_text embedded: set once, by the first search
 
 
@@ -180,6 +183,7 @@ def analyse(
     known: Callable[[Sequence[str]], list[bool]] | None = None,
     carried: Sequence[str] = (),
     about: Sequence[str] = (),
+    asks: str | None = None,
 ) -> Query:
     """Analyse `question` (searching with `search_text`, a follow-up's rewrite, when given).
 
@@ -187,7 +191,8 @@ def analyse(
     English question ("Wang Jianhua") becomes the indexed spellings of that name. `carried`: the
     words a follow-up's rewrite took from earlier turns; its terms from them find passages but
     weigh less when picking the sentence (the question's own words pick it). `about`: the
-    people a follow-up's pronouns stand for; their terms become `names`."""
+    people a follow-up's pronouns stand for; their terms become `names`. `asks`: what an
+    elliptical follow-up asks in full, for its short answer."""
     policy = policy or Policy.load()
     script = detect_script(question)
     search = search_text or question
@@ -262,4 +267,5 @@ def analyse(
         years=frozenset(years_named(q) | (set(_EN_YEAR.findall(q)) if script == "en" else set())),
         asks_year=bool(_ASKS_YEAR.search(q)),
         tokens=tokenize_query(search),
+        asks=asks or question,
     )

@@ -211,6 +211,7 @@ def ask(
     prefer: tuple[str, ...] = ()
     carried: list[str] = []
     about: list[str] = []
+    asks: str | None = None
     if history:
         from rag.conversation import rewrite
 
@@ -220,7 +221,10 @@ def ask(
         prefer = tuple(r.prefer_articles)
         carried = r.carried
         about = r.about
-    q = analyse(question, rewritten, policy=policy, known=known_words(index), carried=carried, about=about)
+        asks = r.asks
+    q = analyse(
+        question, rewritten, policy=policy, known=known_words(index), carried=carried, about=about, asks=asks
+    )
     ev = gather_evidence(index, q, filters=filters, prefer=prefer, top_k=top_k, policy=policy)
     answer = Answer(
         question=question, answered=False, answer="", script=q.script, rewritten_question=rewritten
