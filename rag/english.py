@@ -24,7 +24,7 @@ _FUNCTION = frozenset(
     "what who whom whose when where which why how is are was were did do does done the a an in on at of and or "
     "to for by with from about tell please list name could would can will has have had be been being it its "
     "this that these those there their his her him he she they them as into than then so such any some many "
-    "much more most very also not no yes one according".split()
+    "much more most very also not no yes one according i me my we us our you your".split()
 )  # "according (to)" marks a source, like 据 in a Chinese question: no term
 
 

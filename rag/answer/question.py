@@ -71,6 +71,56 @@ _YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4})年")
 _EN_YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?![\d.,]\d)")  # "in 2019", "the 2019 session"
 # A written date (2019年9月24日, 9月24日, 2019年): kept whole as terms (a year and a month-day),
 # since cutting it into words glues its last character to the next word (24日开).
+# English dates as Chinese articles write them (July 25 → 7月25日, in July → 7月): calendar
+# grammar; month names are capitalised, so the modal "may" is no month
+_EN_MONTHS = {
+    name: n
+    for n, names in enumerate(
+        (
+            "January Jan",
+            "February Feb",
+            "March Mar",
+            "April Apr",
+            "May",
+            "June Jun",
+            "July Jul",
+            "August Aug",
+            "September Sep Sept",
+            "October Oct",
+            "November Nov",
+            "December Dec",
+        ),
+        start=1,
+    )
+    for name in names.split()
+}
+_MONTH = "(" + "|".join(sorted(_EN_MONTHS, key=len, reverse=True)) + r")\b\.?"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?\b"
+_EN_DATE = re.compile(
+    rf"\b{_MONTH}\s+{_DAY}(?!\s*(?:st|nd|rd|th)?\s*\d)|\b{_DAY}\s+(?:of\s+)?{_MONTH}|\b{_MONTH}"
+)
+
+
+def english_dates(question: str) -> tuple[list[str], str]:
+    """The dates an English question names, written as Chinese articles write them (July 25,
+    25 July, the 25th of July: 7月25日; July alone: 7月), and the question without them."""
+    dates: list[str] = []
+
+    def written(m: re.Match[str]) -> str:
+        if m[0].startswith("May") and not question[: m.start()].strip():
+            return m[0]  # "May I ask …": the modal opening a question
+        month = _EN_MONTHS[m[1] or m[4] or m[5]]
+        day = m[2] or m[3]
+        if day and 1 <= int(day) <= 31:
+            dates.append(f"{month}月{int(day)}日")
+        else:
+            dates.append(f"{month}月")
+        return " "
+
+    rest = _EN_DATE.sub(written, question)
+    return list(dict.fromkeys(dates)), rest
+
+
 _DATE_TERMS = re.compile(r"(?<!\d)(?:(\d{4}年)(?:(\d{1,2}月(?:\d{1,2}[日号])?))?|(\d{1,2}月\d{1,2}[日号]))")
 # Words about the article itself (这篇报道的记者), not its content.
 META_WORDS = frozenset("这篇 本文 该文 文章 报道 报导 新闻 消息 采访 专访 记者 文中 稿件".split())
@@ -131,8 +181,10 @@ def _english_terms(
     # English words never occur in Chinese articles: search with their Chinese words too, and
     # judge coverage by English word (one term per word: its translations are alternatives)
     names_left: list[str] = []
+    # a date is one term as articles write it (January 1: 1月1日, not 一月 and 1)
+    dates, undated = english_dates(search)
     # the word of "how old / how long / how far" asks how much, like 多大, 多长: no term
-    asked = _HOW_MUCH.sub(" ", search)
+    asked = _HOW_MUCH.sub(" ", undated)
     rendered = render(asked, policy.terms.en_words_per_term, names_left)
     if known is not None:
         # a name is also found as written where an article keeps it in Latin letters
@@ -143,7 +195,7 @@ def _english_terms(
             Rendering([*r.heads, w], r.name, r.words) if held.get(w) else r
             for r, w in zip(rendered, latin, strict=True)
         ]
-    groups = [r.heads for r in rendered]
+    groups = [r.heads for r in rendered] + [[d] for d in dates]
     # the names asked about ("Beijing", "Hu Henghua", "Messi"): an answer's passage holds each
     named = [r.heads for r in rendered if r.name]
     if known is not None:
@@ -215,7 +267,7 @@ def analyse(
     names: set[str] = set()
     if script == "en":
         search, terms, names = _english_terms(search, policy, known)
-        terms += [t for t in query_terms(question) if re.fullmatch(r"\d+", t)]
+        terms += [t for t in query_terms(english_dates(question)[1]) if re.fullmatch(r"\d+", t)]
     else:
         # 3号 (spoken) or 3日 (written): either form covers the term
         dates = [

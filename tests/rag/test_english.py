@@ -208,3 +208,22 @@ def test_a_name_is_also_found_as_written_in_latin_letters() -> None:
     assert set(name.split("|")) >= {"派克", "parker"}
     q = analyse("What did Parker say about rates?", known=lambda words: [w != "parker" for w in words])
     assert "parker" not in next(iter(q.names)).split("|")  # only where the index has it so
+
+
+def test_an_english_date_is_one_term_as_articles_write_it() -> None:
+    from rag.answer.question import english_dates
+
+    assert english_dates("What was the population as of January 1?")[0] == ["1月1日"]
+    assert english_dates("What happened on the 25th of July, 2023?")[0] == ["7月25日"]
+    assert english_dates("What did he say on Sept. 3?")[0] == ["9月3日"]
+    assert english_dates("Who spoke in March?")[0] == ["3月"]
+    assert english_dates("May I ask who won?")[0] == []  # the modal, not the month
+    assert english_dates("Did the march start?")[0] == []  # a month is capitalised
+    terms = analyse("What meeting was held on September 24?").terms
+    assert "9月24日" in terms  # not 九月 and 24, which the articles do not write
+    assert not any(w in t.split("|") for t in terms for w in ("九月", "24"))
+
+
+def test_an_english_question_finds_the_date_as_written(fake_index) -> None:
+    a = ask(fake_index, "Which plenary session was held in Changsha on September 24?")
+    assert a.answered and "9月24日" in to_simplified(a.answer)
