@@ -37,6 +37,9 @@ logger = logging.getLogger(__name__)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 STOP_GRACE_S = 30.0  # how long stopping workers may finish their requests before SIGKILL
 READY_TIMEOUT_S = 300.0  # how long a replacement worker may take to load before SIGHUP gives up
+# how long a stopping worker, no longer accepting, lets the connections it has just accepted
+# deliver their request before it closes the idle ones (see `serve_one`)
+ACCEPTED_GRACE_S = 0.2
 
 
 def enable_multiprocess() -> str:
@@ -231,6 +234,8 @@ class ForkedWorkers:
 def serve_one(config: uvicorn.Config, sock: socket.socket, ready_fd: int | None = None) -> int:
     """One worker: build the app (in this process) and serve on the shared socket. Once the
     app has started (its lifespan has opened the index) it writes b"r" to `ready_fd`."""
+    import asyncio
+
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -238,6 +243,16 @@ def serve_one(config: uvicorn.Config, sock: socket.socket, ready_fd: int | None 
             await super().startup(sockets=sockets)
             if self.started and ready_fd is not None:
                 os.write(ready_fd, b"r")
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # uvicorn closes every connection without a request in progress at once, among
+            # them one accepted a moment ago whose request is not read yet: its client got a
+            # reset during a rolling restart. Stop accepting first (the other workers take
+            # new connections from the shared socket), let those requests arrive, then stop.
+            for server in self.servers:
+                server.close()
+            await asyncio.sleep(ACCEPTED_GRACE_S)
+            await super().shutdown(sockets=sockets)
 
     server = Server(config)
     server.run(sockets=[sock])
