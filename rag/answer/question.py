@@ -101,6 +101,12 @@ _EN_DATE = re.compile(
 )
 
 
+# capitalised words beside a month that are no name: a question's first word, a year's "In"
+_NOT_NAMES = frozenset(
+    "in on since by until before after during from of what when who which how did was is".split()
+)
+
+
 def english_dates(question: str) -> tuple[list[str], str]:
     """The dates an English question names, written as Chinese articles write them (July 25,
     25 July, the 25th of July: 7月25日; July alone: 7月), and the question without them."""
@@ -109,12 +115,19 @@ def english_dates(question: str) -> tuple[list[str], str]:
     def written(m: re.Match[str]) -> str:
         if m[0].startswith("May") and not question[: m.start()].strip():
             return m[0]  # "May I ask …": the modal opening a question
-        month = _EN_MONTHS[m[1] or m[4] or m[5]]
+        name = m[1] or m[4] or m[5]
         day = m[2] or m[3]
         if day and 1 <= int(day) <= 31:
-            dates.append(f"{month}月{int(day)}日")
-        else:
-            dates.append(f"{month}月")
+            dates.append(f"{_EN_MONTHS[name]}月{int(day)}日")
+            return " "
+        # a month alone is written out, and no part of a name (Theresa May, June Carter, Jan Koum)
+        before = question[: m.start()].split()[-1:]
+        after = question[m.end() :].split()[:1]
+        if (len(name) <= 4 and name not in ("May", "June", "July")) or any(
+            w[:1].isupper() and w.lower().strip(",.?!") not in _NOT_NAMES for w in before + after
+        ):
+            return m[0]
+        dates.append(f"{_EN_MONTHS[name]}月")
         return " "
 
     rest = _EN_DATE.sub(written, question)

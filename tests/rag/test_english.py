@@ -219,6 +219,12 @@ def test_an_english_date_is_one_term_as_articles_write_it() -> None:
     assert english_dates("Who spoke in March?")[0] == ["3月"]
     assert english_dates("May I ask who won?")[0] == []  # the modal, not the month
     assert english_dates("Did the march start?")[0] == []  # a month is capitalised
+    # a month alone is no part of a name, nor an abbreviation (Jan is also a given name)
+    assert english_dates("What did Theresa May say in May?")[0] == ["5月"]
+    assert english_dates("What did June Carter sing?")[0] == []
+    assert english_dates("Who is Jan Koum?")[0] == [] and english_dates("What happened on Jan 5?")[0] == [
+        "1月5日"
+    ]
     terms = analyse("What meeting was held on September 24?").terms
     assert "9月24日" in terms  # not 九月 and 24, which the articles do not write
     assert not any(w in t.split("|") for t in terms for w in ("九月", "24"))
