@@ -65,6 +65,8 @@ _MEETING_SUFFIXES = (
     "论坛",
     "峰会",
 )
+# jieba's person tags: a name (nr), a transliterated one (nrt: 姆巴 of 姆巴佩), a given name (nrfg)
+_PERSON_FLAGS = ("nr", "nrt", "nrfg")
 _NAME_FLAGS = ("n", "nz", "vn", "ns", "nt", "j", "nr", "l", "an")
 _DATE = re.compile(
     r"\d{4}年(?:\d{1,2}月(?:\d{1,2}[日号])?)?|\d{1,2}月\d{1,2}[日号]|[〇○零一二三四五六七八九]{4}年"
@@ -236,7 +238,7 @@ def entities(text: str) -> Entities:
     for i, (word, flag, start) in enumerate(toks):
         if len(word) < 2 or not _CJK.search(word):
             continue
-        if flag == "nr":
+        if flag in _PERSON_FLAGS:
             _extend(ent.people, [word])
         elif flag == "ns":
             _extend(ent.places, [word])

@@ -320,3 +320,11 @@ def test_an_elliptical_follow_ups_short_answer_is_what_it_asks(tmp_path: Path) -
         assert a.answered and a.short_answer is not None and a.short_answer.text == "5亿元"
     finally:
         index.close()
+
+
+def test_a_transliterated_name_is_a_person_a_pronoun_can_stand_for() -> None:
+    """jieba tags the foreign name it keeps (姆巴 of 姆巴佩) nrt, not nr, and its dictionary
+    tags 上赛季 nr: 他 stood for 上赛季. Transliterated names are people too, in their order."""
+    assert entities("姆巴佩上赛季打进多少球？").people[0] == "姆巴"
+    r = rewrite("他在哪个俱乐部？", [user("姆巴佩上赛季打进多少球？")])
+    assert r.query.startswith("姆巴") and r.about == ["姆巴"]
