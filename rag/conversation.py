@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 from rag.normalize import canonical_terms, detect_script, to_script, to_simplified
 from rag.records import Turn
+from rag.span import WH
 
 logger = logging.getLogger(__name__)
 
@@ -95,11 +96,6 @@ _EN_MEETING = re.compile(
 )
 _EN_ARTICLE = re.compile(r"\b(?:this|that|the)\s+(article|report|story|piece|interview)\b", re.IGNORECASE)
 _EN_OTHER = re.compile(r"\b(it|its|this|that|these|those)\b", re.IGNORECASE)
-# Chinese question words (grammar, like the patterns of rag.answer.question): the one an
-# elliptical follow-up borrows from the question before it
-_WH_ZH = re.compile(
-    r"多少|几|谁|哪里|哪儿|哪些|哪一?[年天个位家所种]?|什么时候|何时|何地|何处|什么|多大|多长|多久|多高|多远|多重|怎样|怎么|如何|为什么|为何"
-)
 _EN_ELLIPTIC = re.compile(r"^\s*(?:what about|how about|and)\b", re.IGNORECASE)
 _EN_FUNCTION_WORDS = frozenset(
     "what who whom whose when where which why how is are was were did do does the a an in on at of and or "
@@ -135,7 +131,7 @@ class Rewrite:
     `query == question` when nothing was carried over; `carried` lists what was put into the
     query; `prefer_articles` are the ids of the articles the last answer cited; `about`, the
     people a pronoun of the question stands for (他 → 陈江): whom it asks about; `asks`, for an
-    elliptical question, what it asks in full (涉案金额呢 after 查获卷烟多少支: 涉案金额多少？),
+    elliptical question, what it asks in full (涉案金额呢 after 查获卷烟多少支: 涉案金额多少支？),
     the question its short answer is read against."""
 
     query: str
@@ -370,9 +366,10 @@ def _resolve_zh(
     if bare.endswith("呢") and len(bare) <= state.rules.elliptic_chars and state.question:
         # elliptical: "这次呢？" asks the last question again about something else
         last = _shown([state.question], script)[0]
-        if notes is not None and (wh := _WH_ZH.search(to_simplified(state.question))):
+        if notes is not None and (wh := WH.search(to_simplified(state.question))):
             # what it asks in full: its own words with the last question's question word
-            # (涉案金额呢 after 查获卷烟多少支: 涉案金额多少, not 多少支, which counts cigarettes)
+            # (涉案金额呢 after 查获卷烟多少支: 涉案金额多少支？, read by the span model as a
+            # question on 涉案金额, where 涉案金额呢 has no question word to read)
             asked = re.sub(r"[\s？?！!。.，,]*呢[\s？?！!。.，,]*$", "", question).strip()
             if asked:
                 notes.asks = f"{asked}{_shown([wh.group(0)], script)[0]}？"

@@ -36,7 +36,7 @@ class Query:
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
     tokens: list[str] = field(default_factory=list)  # BM25 tokens of search_text (rag.bm25)
     # the question a short answer is read against: `text`, or what an elliptical follow-up
-    # asks in full (涉案金额呢 → 涉案金额多少？, see rag.conversation.Rewrite.asks)
+    # asks in full (涉案金额呢 → 涉案金额多少支？, see rag.conversation.Rewrite.asks)
     asks: str = ""
     vector: np.ndarray | None = None  # search_text embedded: set once, by the first search
 
@@ -69,8 +69,6 @@ _ASKS_YEAR = re.compile(r"哪一?年|何年|what year|which year")
 _PEOPLE_LIST = re.compile(r"出席|参加|列席|参会|到会|attend|present")
 _YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4})年")
 _EN_YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?![\d.,]\d)")  # "in 2019", "the 2019 session"
-# A written date (2019年9月24日, 9月24日, 2019年): kept whole as terms (a year and a month-day),
-# since cutting it into words glues its last character to the next word (24日开).
 # English dates as Chinese articles write them (July 25 → 7月25日, in July → 7月): calendar
 # grammar; month names are capitalised, so the modal "may" is no month
 _EN_MONTHS = {
@@ -134,6 +132,8 @@ def english_dates(question: str) -> tuple[list[str], str]:
     return list(dict.fromkeys(dates)), rest
 
 
+# A written date (2019年9月24日, 9月24日, 2019年): kept whole as terms (a year and a month-day),
+# since cutting it into words glues its last character to the next word (24日开).
 _DATE_TERMS = re.compile(r"(?<!\d)(?:(\d{4}年)(?:(\d{1,2}月(?:\d{1,2}[日号])?))?|(\d{1,2}月\d{1,2}[日号]))")
 # Words about the article itself (这篇报道的记者), not its content.
 META_WORDS = frozenset("这篇 本文 该文 文章 报道 报导 新闻 消息 采访 专访 记者 文中 稿件".split())

@@ -297,16 +297,16 @@ def test_a_follow_up_about_someone_is_answered_only_from_a_passage_naming_them(t
 def test_an_elliptical_follow_ups_short_answer_is_what_it_asks(tmp_path: Path) -> None:
     """涉案金额呢 after 查获卷烟多少支: the same sentence answers both, and the short answer is
     the amount (5亿元), not again the number of cigarettes: the span is read against the
-    follow-up's own words with the last question's question word (涉案金额多少？)."""
+    follow-up's own words with the last question's question word (涉案金额多少支？)."""
     history = [
         user("警方查获外国品牌卷烟多少支？"),
         assistant("警方查获外国品牌卷烟140万支，涉案金额高达5亿元。"),
     ]
     r = rewrite("涉案金额呢？", history)
-    assert r.asks == "涉案金额多少？" and r.query.startswith("警方查获外国品牌卷烟多少支？")
+    assert r.asks == "涉案金额多少支？" and r.query.startswith("警方查获外国品牌卷烟多少支？")
     assert rewrite("那列席的呢？", [user("全会有哪些人出席？")]).asks == "那列席的哪些？"
     assert (
-        rewrite("涉案金額呢？", [user("警方查獲外國品牌捲菸多少支？")]).asks == "涉案金額多少？"
+        rewrite("涉案金額呢？", [user("警方查獲外國品牌捲菸多少支？")]).asks == "涉案金額多少支？"
     )  # its script
     article = Article(
         id="a", title="", text="警方近期破获一起非法经营外烟案，查获外国品牌卷烟140万支，涉案金额高达5亿元。"
