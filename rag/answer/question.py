@@ -36,7 +36,8 @@ class Query:
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
     tokens: list[str] = field(default_factory=list)  # BM25 tokens of search_text (rag.bm25)
     # the question a short answer is read against: `text`, or what an elliptical follow-up
-    # asks in full (涉案金额呢 → 涉案金额多少支？, see rag.conversation.Rewrite.asks)
+    # asks in full (涉案金额呢 → 涉案金额多少支？, see rag.conversation.Rewrite.asks), or an
+    # English "who" question's Chinese words and 谁 (`asked_who_in_chinese`)
     asks: str = ""
     vector: np.ndarray | None = None  # search_text embedded: set once, by the first search
 
@@ -151,6 +152,18 @@ CLAUSE_BREAKS = CONTRASTS | frozenset("， , 。 ？ ? ！ ! ； ;".split())
 _TYPE_NOUN = re.compile(
     r"(?:什么|哪个|哪些|哪一?[个位家种项条座所]?|几[个位项名种条家所座])([\u4e00-\u9fff]{1,3}?)(?=[？?，,。的]|$)"
 )
+
+
+def asked_who_in_chinese(terms: Sequence[str]) -> str:
+    """An English "who" question as the span model reads a Chinese one: the first Chinese word
+    of each of its terms, then 谁 (Who is the chief economist of X? → 首席经济学家X谁？). The
+    model picks a span by the question's words around its question word, which an English
+    question does not give it: it took the organisation, not the economist's name."""
+    words = [t.split(ALTERNATIVES)[0] for t in terms if _CJK_CHAR.search(t)]
+    return "".join(words) + "谁？" if words else ""
+
+
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
 
 
 def referent_terms(people: Sequence[str], terms: Sequence[str]) -> set[str]:
@@ -332,5 +345,5 @@ def analyse(
         years=frozenset(years_named(q) | (set(_EN_YEAR.findall(q)) if script == "en" else set())),
         asks_year=bool(_ASKS_YEAR.search(q)),
         tokens=tokenize_query(search),
-        asks=asks or question,
+        asks=asks or (asked_who_in_chinese(terms) if script == "en" and kind == "person" else "") or question,
     )

@@ -233,3 +233,30 @@ def test_an_english_date_is_one_term_as_articles_write_it() -> None:
 def test_an_english_question_finds_the_date_as_written(fake_index) -> None:
     a = ask(fake_index, "Which plenary session was held in Changsha on September 24?")
     assert a.answered and "9月24日" in to_simplified(a.answer)
+
+
+def test_an_english_who_questions_short_answer_is_read_as_a_chinese_who_question(tmp_path) -> None:
+    """The span model reads the words around a question's 谁; an English question gave it none,
+    and it took the start of the sentence (澳洲第二大养老) over the economist's name."""
+    from rag import Article, Index, get_embedder
+
+    assert analyse("Who is the chief economist of the fund?").asks.endswith("经济学家基金谁？")
+    assert analyse("How many people came?").asks == "How many people came?"  # "who" questions only
+    index = Index.open(tmp_path / "ix", get_embedder("use"), create=True)
+    try:
+        index.add(
+            [
+                Article(
+                    id="a",
+                    title="",
+                    text="澳洲第二大养老基金首席经济学家Brian Parker表示，利率可能在高位维持到2025年。",
+                ),
+                Article(id="b", title="", text="市长李明在会上宣布，新的地铁线路将于明年开通。"),
+            ]
+        )
+        a = ask(index, "Who is the chief economist of the pension fund?")
+        assert a.answered and a.short_answer is not None and a.short_answer.text == "Brian Parker"
+        b = ask(index, "Who announced the new subway line?")
+        assert b.short_answer is not None and b.short_answer.text == "李明"
+    finally:
+        index.close()
