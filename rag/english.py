@@ -146,16 +146,17 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
         # a passive or a state (when was he born, where is it located): the dictionary's "be
         # born" (出生), "be located" (坐落) come first, then the word's own senses
         passive = tab.heads("be " + bare.lower()) if any(w.lower() in _BE for w in words[: i - 1]) else []
-        forms = _forms(bare)
-        verbs = tab.verbs(bare.lower())
-        if not cands and len(forms) == 1:
-            # an irregular verb form is read as its verb (led: lead, not LED; won: win), when
-            # the dictionary has that verb; a regular one (-ed, -ing, -s) as before, both ways
-            for v in verbs:
-                cands.extend(tab.heads(v))
-        if not cands:
-            for f in dict.fromkeys([*forms, *verbs]):
-                cands.extend(tab.heads(f))
+        if not cands:  # (a name the dictionary has is looked up no further)
+            forms = _forms(bare)
+            verbs = tab.verbs(bare.lower())
+            if len(forms) == 1:
+                # an irregular verb form is read as its verb (led: lead, not LED; won: win), when
+                # the dictionary has that verb; a regular one (-ed, -ing, -s) as before, both ways
+                for v in verbs:
+                    cands.extend(tab.heads(v))
+            if not cands:
+                for f in dict.fromkeys([*forms, *verbs]):
+                    cands.extend(tab.heads(f))
         unique = list(dict.fromkeys(passive + cands))
         freq = tab.freq(unique)
         cands = sorted(unique, key=lambda h: (h not in passive, len(h) == 1, -freq.get(h, 0)))
