@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag import Index, get_embedder  # noqa: E402
 from rag.answer import (  # noqa: E402
+    LATER_FEATURES,
     POLICY_FILE,
     RECORDED_FEATURES,
     Policy,
@@ -168,6 +169,11 @@ def replay(row: dict[str, Any]) -> tuple[Query, list[Sentence]]:
         raise SystemExit(
             "this recording has no question terms (recorded before the sentence ranker): record it again"
         )
+    missing = [f for f in LATER_FEATURES if row["sentences"] and f not in row["sentences"][0]]
+    if missing:
+        raise SystemExit(
+            f"this recording has no {', '.join(missing)} (recorded before it was a feature): record it again"
+        )
     q = Query(row["question"], row["script"], "", "", row["kind"], terms=row["terms"])
     return q, [
         recorded_sentence(d["article"], d["hit_rank"], d, d.get("text", ""), d.get("start", 0))
@@ -228,8 +234,8 @@ def with_weights(policy: Policy, **w: float) -> Policy:
 
 # the boundary's inputs, as rag.answer.answerable weighs them (BOUNDARY_BEFORE: before the
 # sentence ranker's score was one)
-BOUNDARY = ("ctx_cov", "dense", "type_miss", "score", "type_ok", "rank")
-BOUNDARY_BEFORE = ("ctx_cov", "dense", "type_miss", "score", "type_ok")
+BOUNDARY = ("ctx_cov", "dense", "type_miss", "score", "type_ok", "rank", "named_miss")
+BOUNDARY_BEFORE = ("ctx_cov", "dense", "type_miss", "score", "type_ok", "rank")
 
 
 def with_boundary(policy: Policy, bias: float, **w: float) -> Policy:
@@ -245,7 +251,7 @@ def boundary_inputs(policy: Policy, data: list[Replayed]) -> tuple[np.ndarray, n
     zh = [r for r in data if r.q.script != "en" and r.q.terms]
     x = np.array(
         [
-            [b.ctx_cov, b.dense, type_miss(r.q, b), b.score, b.type_ok, b.rank]
+            [b.ctx_cov, b.dense, type_miss(r.q, b), b.score, b.type_ok, b.rank, b.named_miss]
             for r in zh
             for b in [r.sents[best_of(policy, r)]]
         ]
@@ -431,7 +437,7 @@ def main() -> int:
         "fitted": [
             "score.title_credit first, alone (moves unless it loses a held-apart set)",
             "score (coordinate ascent on top-1 sentence holds the gold answer; kept unless it helps both held-apart sets)",
-            "not_found.ctx_cov/dense/type_miss/score/type_ok/rank/bias (logistic regression, shifted to keep --keep)",
+            "not_found.ctx_cov/dense/type_miss/score/type_ok/rank/named_miss/bias (logistic regression, shifted to keep --keep)",
         ],
         "set_by_hand": "compose, evidence, terms, types, follow_up, not_found.min_own_coverage/_en/dense_only; "
         "spans as measured with bench/spans.py on CMRC 2018 (DRCD held apart)",

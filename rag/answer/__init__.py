@@ -13,7 +13,7 @@ from rag.answer.choose import (
     shortlist,
     type_miss,
 )
-from rag.answer.features import RECORDED_FEATURES, Sentence, recorded_sentence
+from rag.answer.features import LATER_FEATURES, RECORDED_FEATURES, Sentence, recorded_sentence
 from rag.answer.neighbours import NEIGHBOUR_FEATURES, neighbour_features
 from rag.answer.policy import (
     POLICY_FILE,
@@ -30,6 +30,7 @@ from rag.answer.span_choice import SPAN_CHOICE_FEATURES, choose_span, sentence_s
 from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, score_sentences
 
 __all__ = [
+    "LATER_FEATURES",
     "NEIGHBOUR_FEATURES",
     "NOT_FOUND",
     "POLICY_FILE",

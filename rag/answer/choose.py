@@ -73,8 +73,9 @@ def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
     weighed with its dense similarity (a follow-up: its own words covered too); an English
     question on coverage alone, its passage naming every name the question asks about; a
     question without any term on dense similarity. A question asking for a number or a date
-    weighs whether the sentence holds one; every question, how well the sentence scored and
-    whether it holds the kind of thing asked for."""
+    weighs whether the sentence holds one; every question, how well the sentence scored,
+    whether it holds the kind of thing asked for and whether its article names all the
+    question's proper words."""
     nf = policy.not_found
     if best.own_cov < nf.min_own_coverage:
         return False
@@ -89,6 +90,7 @@ def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
         + nf.score * best.score
         + nf.type_ok * best.type_ok
         + nf.rank * best.rank
+        + nf.named_miss * best.named_miss
     )
     return margin + nf.bias >= 0
 

@@ -55,6 +55,7 @@ class Sentence:
     ctx_cov: float = 0.0
     own_cov: float = 1.0  # coverage of a follow-up's own terms (without the carried context)
     names_cov: float = 1.0  # share of the names the question asks about (Query.names) in the passage
+    named_miss: float = 0.0  # 1 when its article lacks one of the question's proper words (Query.proper)
     retrieval: float = 0.0  # the passage's score over the best passage's
     dense: float = 0.0
     type_ok: float = 0.0
@@ -64,7 +65,10 @@ class Sentence:
 
 # The features a recording of candidates keeps (bench/fit_policy.py, the golden decisions):
 # with the passage's rank, all a decision needs besides the sentence's place and text.
-RECORDED_FEATURES = ("cov", "title_only", "ctx_cov", "own_cov", "retrieval", "dense", "type_ok")
+RECORDED_FEATURES = ("cov", "title_only", "ctx_cov", "own_cov", "retrieval", "dense", "type_ok", "named_miss")
+# recorded since: a recording made before lacks them (replayed as 0; a fit that weighs one
+# asks for a new recording, see bench/fit_policy.py)
+LATER_FEATURES = ("named_miss",)
 
 
 def recorded_sentence(
@@ -74,7 +78,7 @@ def recorded_sentence(
     hit = Hit(chunk_id=article, article_id=article, title="", text="", start=0, end=0, score=1.0)
     s = Sentence(hit, rank, start, start + len(text), text, canonical_terms(text))
     for f in RECORDED_FEATURES:
-        setattr(s, f, features[f])
+        setattr(s, f, features.get(f, 0.0) if f in LATER_FEATURES else features[f])
     return s
 
 
@@ -205,6 +209,33 @@ def _passage_texts(passages: Sequence[Passage]) -> None:
     texts = canonical_texts([f"{p.hit.title}\n{written_date(p.hit)}\n{p.hit.text}" for p in todo])
     for p, t in zip(todo, texts, strict=True):
         p.canon = t
+
+
+def article_canon(hit: Hit, text: str, rows: SentenceRows | None) -> str:
+    """The canonical text of an article's title and every sentence: joined from the stored
+    canonical texts where all are stored, else converted now."""
+    if rows is not None and len(rows) and len(rows.words) == len(rows) and all(rows.words):
+        if rows.title is not None or not hit.title:
+            title = rows.title.canon if rows.title is not None else ""
+            return "\n".join([title, *(w.canon for w in rows.words if w is not None)])
+    return canonical_terms(f"{hit.title}\n{text}")
+
+
+def named_features(
+    q: Query, sents: Sequence[Sentence], texts: Mapping[str, str], stored: Mapping[str, SentenceRows] | None
+) -> None:
+    """Set named_miss on every sentence: 1 when its article (title and text) lacks one of the
+    question's proper words (`Query.proper`); an article that never names 慧择 answers a
+    question about 慧择 only by chance (迅雷's revenue for 慧择's)."""
+    if not q.proper:
+        return
+    miss: dict[str, float] = {}
+    for s in sents:
+        aid = s.hit.article_id
+        if aid not in miss:
+            canon = article_canon(s.hit, texts[aid], (stored or {}).get(aid))
+            miss[aid] = 0.0 if all(w in canon for w in q.proper) else 1.0
+        s.named_miss = miss[aid]
 
 
 def other_years(q: Query, s: Sentence) -> bool:

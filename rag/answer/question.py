@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answer.policy import Policy
-from rag.bm25 import cut, query_terms, tokenize_query
+from rag.bm25 import cut, is_word, query_terms, tokenize_query
 from rag.english import Rendering, render, romanized_names
-from rag.normalize import detect_script, to_simplified
+from rag.normalize import canonical_terms, detect_script, to_simplified
+from rag.postag import tagged
 
 ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
 
@@ -32,6 +33,9 @@ class Query:
     # terms naming whom or what the question is about: an English question's names, a
     # follow-up's people its pronouns stand for (他 → 陈江); an answer's passage names each
     names: set[str] = field(default_factory=set)
+    # a Chinese question's proper words (`proper_words`: 慧择, 长岭, 日本), canonical: an
+    # article lacking one is likely about a look-alike subject (a feature of "not found")
+    proper: frozenset[str] = frozenset()
     years: frozenset[str] = frozenset()  # years the question names (2022年)
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
     tokens: list[str] = field(default_factory=list)  # BM25 tokens of search_text (rag.bm25)
@@ -179,6 +183,29 @@ def referent_terms(people: Sequence[str], terms: Sequence[str]) -> set[str]:
 def years_named(text: str) -> set[str]:
     """The four-digit years written as 2022年 in (canonical) text."""
     return set(_YEAR_NUMBER.findall(text))
+
+
+# jieba's part-of-speech flags of proper names: a person, a place, an organisation, another
+# proper noun, a transliterated name, a foreign person's name
+PROPER_FLAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})
+_LETTER_OR_HAN = re.compile(r"[A-Za-z\u4e00-\u9fff]")
+
+
+def proper_words(simplified: str) -> frozenset[str]:
+    """The words of a Chinese question (Simplified) that name whom or what it is about, in
+    canonical form: those of two characters or more that jieba tags as proper names, or that
+    its dictionary does not hold (a name it does not know, 慧择, found by its HMM; a Latin
+    word), numbers aside."""
+    out: set[str] = set()
+    for a, b, flag in tagged(simplified):
+        w = simplified[a:b]
+        if b - a < 2 or any(c.isdigit() for c in w) or not _LETTER_OR_HAN.search(w):
+            continue
+        if flag in PROPER_FLAGS or not is_word(w):
+            canon = canonical_terms(w).strip()
+            if len(canon) >= 2:
+                out.add(canon)
+    return frozenset(out)
 
 
 def negated(text: str) -> list[str]:
@@ -342,6 +369,7 @@ def analyse(
         light,
         from_context,
         names,
+        proper=proper_words(to_simplified(search)) if script != "en" else frozenset(),
         years=frozenset(years_named(q) | (set(_EN_YEAR.findall(q)) if script == "en" else set())),
         asks_year=bool(_ASKS_YEAR.search(q)),
         tokens=tokenize_query(search),

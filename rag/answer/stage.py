@@ -34,6 +34,7 @@ from rag.answer.features import (
     candidates,
     dense_features,
     lexical_features,
+    named_features,
     other_years,
     term_weights,
     type_feature,
@@ -125,6 +126,7 @@ def gather_evidence(
     if q.years:  # a question about 2022 is never answered from a sentence about 2021 only
         sents = [s for s in sents if not other_years(q, s)]
     if sents:
+        named_features(q, sents, r.texts, r.sentences)
         score_sentences(index, q, sents, r.query_vec, policy)
     return Evidence(r.hits, r.texts, sents)
 

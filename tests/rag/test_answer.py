@@ -5,7 +5,7 @@ import json
 import pytest
 
 from rag import ask, to_simplified
-from rag.answer import analyse
+from rag.answer import analyse, gather_evidence
 from rag.errors import InputError
 from rag.evaluate import QAItem, gold_found, load_qa
 from tests.conftest import shared_path
@@ -219,7 +219,9 @@ def test_a_question_about_one_year_is_not_answered_from_another_years_sentence(i
     assert a.answered and "13966.1" in a.answer and "13270.7" not in a.answer
     assert analyse("2019年9月24日开了什么会？").years == frozenset({"2019"})
     # a sentence without any year is still a candidate
-    assert ask(index, "2022年长沙新建了什么？").answered
+    candidates = gather_evidence(index, analyse("2022年长沙新建了什么？")).sentences
+    assert any(s.text.startswith("城市建设继续推进") for s in candidates)
+    assert not any(s.text.startswith("2021年") for s in candidates)
     # an English question's year counts the same ("in 2021", not "2021年")
     assert analyse("What was Changsha's GDP in 2021?").years == frozenset({"2021"})
     assert analyse("How many of the 2,000 members attended?").years == frozenset()
@@ -417,3 +419,48 @@ def _sentence(text: str):
     from rag.answer.features import RECORDED_FEATURES, recorded_sentence
 
     return recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text)
+
+
+def test_a_chinese_question_knows_its_proper_words():
+    """Names jieba tags (a person, a place) and words its dictionary does not hold are the
+    question's proper words, canonical (Traditional asks for the same ones); numbers, common
+    words and English questions give none."""
+    from rag.answer.question import proper_words
+
+    assert proper_words("王晓岚在这次会议上说了什么？") == {"王晓岚"}
+    assert proper_words("桦林县法院院长是谁？") == {"桦林"}
+    assert "蓝鲸" in proper_words("蓝鲸科技2023年第三季度总营收是多少？")
+    assert proper_words("全会审议通过了什么决定？") == frozenset()
+    assert proper_words("2019年9月24日开了什么会？") == frozenset()
+    assert analyse("王曉嵐在這次會議上說了什麼？").proper == {"王晓岚"}
+    assert analyse("Who leads the court of Changsha?").proper == frozenset()
+
+
+def test_a_candidate_whose_article_lacks_a_proper_word_is_marked():
+    """named_miss is 1 for every sentence of an article that never names one of the
+    question's proper words (its title counts), 0 otherwise; stored or computed alike."""
+    from rag.answer.features import Sentence, named_features
+    from rag.records import Hit
+
+    q = analyse("王晓岚在这次会议上说了什么？")
+    texts = {"a": "会上，王晓岚说要抓好落实。", "b": "会上，李建国说要抓好落实。", "c": "他说要抓好落实。"}
+    titles = {"a": "", "b": "", "c": "王晓岚出席会议"}
+    sents = [
+        Sentence(Hit(f"{k}#0", k, titles[k], t, 0, len(t), 1.0), 0, 0, len(t), t, t) for k, t in texts.items()
+    ]
+    named_features(q, sents, texts, None)
+    assert [s.named_miss for s in sents] == [0.0, 1.0, 0.0]
+
+
+def test_a_question_about_a_subject_no_article_names_is_not_found(index_of):
+    """A county no article names is not answered from another city's figure, however well
+    the rest of the question is covered (the "not found" boundary weighs `named_miss`)."""
+    from rag import Article
+
+    text = "长沙今年工作即将进入冲刺收尾阶段。长沙今年新建道路十二条，城市面貌焕然一新。"
+    index = index_of(
+        Article(id="cs", title="长沙今年的工作", text=text),
+        Article(id="hy", title="海岳控股发布业绩", text="海岳控股第三季度总营收为5.2亿元，同比增长12%。"),
+    )
+    assert ask(index, "长沙今年新建道路多少条？").answered
+    assert not ask(index, "桦林县今年新建道路多少条？").answered

@@ -309,3 +309,14 @@ def test_each_passage_context_is_its_title_date_and_text_canonical() -> None:
         assert {"了", "年", "月"} <= p.lone_chars()
     assert stored[0].words is rows.words[0]  # read, not computed
     assert computed[0].words is None  # computed only when asked for
+
+
+def test_not_found_weighs_an_article_that_lacks_the_questions_proper_words() -> None:
+    """A best sentence whose article never names one of the question's proper words
+    (`named_miss`) needs more of everything else to answer."""
+    p = Policy.load()
+    assert p.not_found.named_miss < 0
+    q = query(kind="other")
+    ctx = boundary_ctx(p, dense=0.3, score=0.6)
+    assert answerable(p, q, sentence(ctx_cov=ctx + 0.05, dense=0.3, score=0.6))
+    assert not answerable(p, q, sentence(ctx_cov=ctx + 0.05, dense=0.3, score=0.6, named_miss=1.0))
