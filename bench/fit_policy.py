@@ -169,11 +169,6 @@ def replay(row: dict[str, Any]) -> tuple[Query, list[Sentence]]:
         raise SystemExit(
             "this recording has no question terms (recorded before the sentence ranker): record it again"
         )
-    missing = [f for f in LATER_FEATURES if row["sentences"] and f not in row["sentences"][0]]
-    if missing:
-        raise SystemExit(
-            f"this recording has no {', '.join(missing)} (recorded before it was a feature): record it again"
-        )
     q = Query(row["question"], row["script"], "", "", row["kind"], terms=row["terms"])
     return q, [
         recorded_sentence(d["article"], d["hit_rank"], d, d.get("text", ""), d.get("start", 0))
@@ -187,6 +182,18 @@ class Replayed:
     sents: list[Sentence]
     gold: list[bool]
     answerable: bool
+
+
+def require_later_features(rows: list[dict[str, Any]], what: str) -> None:
+    """Exit, saying what to do, when a recording predates a feature the decision weighs
+    (`LATER_FEATURES`: replayed as 0, it would be fitted and measured as absent)."""
+    first = next((r["sentences"][0] for r in rows if r["sentences"]), {})
+    missing = [f for f in LATER_FEATURES if first and f not in first]
+    if missing:
+        raise SystemExit(
+            f"{what} has no {', '.join(missing)} (recorded before it was a feature): record it again "
+            "(a new --features file)"
+        )
 
 
 def replayed(rows: list[dict[str, Any]]) -> list[Replayed]:
@@ -372,6 +379,7 @@ def main() -> int:
     rows = recording(args.features, args.index, lambda root: collect(root, args.limit, base))
     if rows is None:
         return 0
+    require_later_features(rows, args.features or "the recording")
     data = {s: replayed([r for r in rows if r["set"] == s]) for s in SETS}
     base = with_weights(base, **NEUTRAL)
     names = list(SETS)

@@ -43,6 +43,7 @@ from bench.fit_policy import (  # noqa: E402
     recording,
     recording_policy,
     replayed,
+    require_later_features,
 )
 from rag import Index, get_embedder  # noqa: E402
 from rag.answer import (  # noqa: E402
@@ -154,12 +155,17 @@ def recording_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
 
 
-def replayed_sets(args: argparse.Namespace, policy: Policy) -> dict[str, list[Replayed]] | None:
+def replayed_sets(
+    args: argparse.Namespace, policy: Policy, *, decided: bool = False
+) -> dict[str, list[Replayed]] | None:
     """The recording (`--features`, recorded from `--index` when missing) replayed, per set;
-    None (and a message) when ../shared or the dev indexes are missing."""
+    None (and a message) when ../shared or the dev indexes are missing. `decided`: the
+    "not found" decision is replayed on it, so it must hold every feature that weighs."""
     rows = recording(args.features, args.index, lambda root: collect(root, policy))
     if rows is None:
         return None
+    if decided:
+        require_later_features(rows, args.features or "the recording")
     return {s: replayed([r for r in rows if r["set"] == s]) for s in SETS}
 
 

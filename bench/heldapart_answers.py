@@ -36,7 +36,17 @@ sys.path.insert(0, str(ROOT))
 from bench.fit_neighbours import fit as fit_neighbour_model  # noqa: E402
 from bench.fit_neighbours import model_arguments  # noqa: E402
 from bench.fit_neighbours import rows as neighbour_rows  # noqa: E402
-from bench.fit_policy import BOUNDARY, SETS, Replayed, composed, decide, fit_boundary, recording, replayed  # noqa: E402
+from bench.fit_policy import (  # noqa: E402
+    BOUNDARY,
+    SETS,
+    Replayed,
+    composed,
+    decide,
+    fit_boundary,
+    recording,
+    replayed,
+    require_later_features,
+)
 from bench.fit_policy import collect as collect_policy  # noqa: E402
 from bench.fit_ranker import fit as fit_ranker_trees  # noqa: E402
 from bench.fit_ranker import groups, replayed_sets, tree_arguments  # noqa: E402
@@ -93,12 +103,13 @@ def main() -> int:
     if not set(args.boundary_inputs.split(",")) <= set(BOUNDARY):
         ap.error(f"--boundary-inputs: choose among {','.join(BOUNDARY)}")
     policy = Policy.load()
-    data = replayed_sets(args, policy)  # bench/fit_ranker.py's recording, per set
+    data = replayed_sets(args, policy, decided=True)  # bench/fit_ranker.py's recording, per set
     nf_rows = recording(
         args.policy_features, args.index, lambda root: collect_policy(root, args.limit, policy)
     )
     if data is None or nf_rows is None:
         return 0
+    require_later_features(nf_rows, args.policy_features or "the recording")
     nf = {s: replayed([r for r in nf_rows if r["set"] == s]) for s in SETS}
     names = list(SETS)
     table: list[dict[str, Any]] = []

@@ -15,6 +15,7 @@ from rag.bm25 import cut, is_word, query_terms, tokenize_query
 from rag.english import Rendering, render, romanized_names
 from rag.normalize import canonical_terms, detect_script, to_simplified
 from rag.postag import tagged
+from rag.span import WH
 
 ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
 
@@ -191,21 +192,31 @@ PROPER_FLAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})
 _LETTER_OR_HAN = re.compile(r"[A-Za-z\u4e00-\u9fff]")
 
 
-def proper_words(simplified: str) -> frozenset[str]:
+def proper_words(
+    simplified: str, known: Callable[[Sequence[str]], list[bool]] | None = None
+) -> frozenset[str]:
     """The words of a Chinese question (Simplified) that name whom or what it is about, in
-    canonical form: those of two characters or more that jieba tags as proper names, or that
-    its dictionary does not hold (a name it does not know, 慧择, found by its HMM; a Latin
-    word), numbers aside."""
-    out: set[str] = set()
+    canonical form, two characters or more: the words of jieba's dictionary it tags as proper
+    names, and the words its dictionary does not hold (a name found by its HMM, a Latin word)
+    that the index holds too (`known`; without it, all): a run the HMM joined across words of
+    the question (宏碁和浩汉's 和浩汉) is in no article. Numbers, the question's wh-phrase (哪一)
+    and the noun naming the kind of answer (哪个城市's 城市) are none."""
+    asked = [m.span() for m in WH.finditer(simplified)] + [m.span(1) for m in _TYPE_NOUN.finditer(simplified)]
+    found: dict[str, bool] = {}  # canonical word: whether the dictionary holds it (as a name)
     for a, b, flag in tagged(simplified):
         w = simplified[a:b]
         if b - a < 2 or any(c.isdigit() for c in w) or not _LETTER_OR_HAN.search(w):
             continue
-        if flag in PROPER_FLAGS or not is_word(w):
+        if any(x < b and a < y for x, y in asked):
+            continue
+        in_dictionary = is_word(w)
+        if flag in PROPER_FLAGS or not in_dictionary:
             canon = canonical_terms(w).strip()
             if len(canon) >= 2:
-                out.add(canon)
-    return frozenset(out)
+                found[canon] = found.get(canon, False) or in_dictionary
+    unknown = [w for w, sure in found.items() if not sure]
+    held = dict(zip(unknown, known(unknown), strict=True)) if known is not None and unknown else {}
+    return frozenset(w for w, sure in found.items() if sure or held.get(w, known is None))
 
 
 def negated(text: str) -> list[str]:
@@ -369,7 +380,7 @@ def analyse(
         light,
         from_context,
         names,
-        proper=proper_words(to_simplified(search)) if script != "en" else frozenset(),
+        proper=proper_words(to_simplified(search), known) if script != "en" else frozenset(),
         years=frozenset(years_named(q) | (set(_EN_YEAR.findall(q)) if script == "en" else set())),
         asks_year=bool(_ASKS_YEAR.search(q)),
         tokens=tokenize_query(search),

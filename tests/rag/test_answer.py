@@ -434,6 +434,13 @@ def test_a_chinese_question_knows_its_proper_words():
     assert proper_words("2019年9月24日开了什么会？") == frozenset()
     assert analyse("王曉嵐在這次會議上說了什麼？").proper == {"王晓岚"}
     assert analyse("Who leads the court of Changsha?").proper == frozenset()
+    # the noun naming the kind of answer is none (城市, which jieba tags as a place)
+    assert "城市" not in proper_words("二次大战期间，华北的抗战中心是哪个城市？")
+    # a word the dictionary does not hold counts only where the index holds it too: the HMM
+    # joins 和 to the next name (和浩泽), a run no article has
+    held = {"浩泽", "云川市"}
+    assert proper_words("澜沧和浩泽的工厂位于哪里？", lambda ws: [w in held for w in ws]) == {"澜沧"}
+    assert proper_words("云川市的哪一地方最热闹？", lambda ws: [w in held for w in ws]) == {"云川市"}
 
 
 def test_a_candidate_whose_article_lacks_a_proper_word_is_marked():
