@@ -189,28 +189,28 @@ def years_named(text: str) -> set[str]:
 # jieba's part-of-speech flags of proper names: a person, a place, an organisation, another
 # proper noun, a transliterated name, a foreign person's name
 PROPER_FLAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})
-_LETTER_OR_HAN = re.compile(r"[A-Za-z\u4e00-\u9fff]")
 
 
 def proper_words(
     simplified: str, known: Callable[[Sequence[str]], list[bool]] | None = None
 ) -> frozenset[str]:
     """The words of a Chinese question (Simplified) that name whom or what it is about, in
-    canonical form, two characters or more: the words of jieba's dictionary it tags as proper
-    names, and the words its dictionary does not hold (a name found by its HMM, a Latin word)
-    that the index holds too (`known`; without it, all): a run the HMM joined across words of
-    the question (宏碁和浩汉's 和浩汉) is in no article. Numbers, the question's wh-phrase (哪一)
-    and the noun naming the kind of answer (哪个城市's 城市) are none."""
+    canonical form: the words of jieba's dictionary it tags as proper names (a person, a
+    place, an organisation, another proper noun), and the names of three characters or more
+    its HMM finds for a run the dictionary does not hold (a person's full name, 王晓岚) that
+    the index holds too (`known`; without it, all): a run the HMM joined across the
+    question's words (X和浩泽's 和浩泽) is in no article. Numbers, the question's wh-phrase and
+    the noun it asks about (什么东西's 东西, 哪个城市's 城市: jieba tags both as places) are none."""
     asked = [m.span() for m in WH.finditer(simplified)] + [m.span(1) for m in _TYPE_NOUN.finditer(simplified)]
-    found: dict[str, bool] = {}  # canonical word: whether the dictionary holds it (as a name)
+    found: dict[str, bool] = {}  # canonical word: whether the dictionary holds it
     for a, b, flag in tagged(simplified):
         w = simplified[a:b]
-        if b - a < 2 or any(c.isdigit() for c in w) or not _LETTER_OR_HAN.search(w):
+        if flag not in PROPER_FLAGS or b - a < 2 or any(c.isdigit() for c in w):
             continue
-        if any(x < b and a < y for x, y in asked):
+        if any((x < b and a < y) or y == a for x, y in asked):  # inside a wh-phrase, or right after one
             continue
         in_dictionary = is_word(w)
-        if flag in PROPER_FLAGS or not in_dictionary:
+        if in_dictionary or b - a >= 3:
             canon = canonical_terms(w).strip()
             if len(canon) >= 2:
                 found[canon] = found.get(canon, False) or in_dictionary

@@ -434,8 +434,9 @@ def test_a_chinese_question_knows_its_proper_words():
     assert proper_words("2019年9月24日开了什么会？") == frozenset()
     assert analyse("王曉嵐在這次會議上說了什麼？").proper == {"王晓岚"}
     assert analyse("Who leads the court of Changsha?").proper == frozenset()
-    # the noun naming the kind of answer is none (城市, which jieba tags as a place)
+    # the noun naming the kind of answer is none (城市, 东西: jieba tags both as places)
     assert "城市" not in proper_words("二次大战期间，华北的抗战中心是哪个城市？")
+    assert proper_words("北川县的什么东西最有名？") == {"北川县"}
     # a word the dictionary does not hold counts only where the index holds it too: the HMM
     # joins 和 to the next name (和浩泽), a run no article has
     held = {"浩泽", "云川市"}
