@@ -3,8 +3,9 @@
 Features (each in [0, 1] except the rank): coverage of the question's weighted terms by the
 sentence (`cov`, terms rare among the candidates weigh more) and by its passage and title
 (`ctx_cov`), the passage's retrieval score and rank, the cosine of the sentence's stored
-vector and the question's (`dense`), and whether the sentence holds the kind of thing asked
-for (`type_ok`: a person for 谁, a place for 哪里, a number for 多少, …). How they are weighed
+vector and the question's (`dense`), whether the sentence holds the kind of thing asked
+for (`type_ok`: a person for 谁, a place for 哪里, a number for 多少, …) and whether its article
+lacks one of the question's proper words (`named_miss`). How they are weighed
 is the policy's business (rag.answer.choose); nothing here names a weight.
 """
 
@@ -225,8 +226,8 @@ def named_features(
     q: Query, sents: Sequence[Sentence], texts: Mapping[str, str], stored: Mapping[str, SentenceRows] | None
 ) -> None:
     """Set named_miss on every sentence: 1 when its article (title and text) lacks one of the
-    question's proper words (`Query.proper`); an article that never names 慧择 answers a
-    question about 慧择 only by chance (迅雷's revenue for 慧择's)."""
+    question's proper words (`Query.proper`): an article that never names 桦林 answers a
+    question about 桦林县 only by chance (another county's roads)."""
     if not q.proper:
         return
     miss: dict[str, float] = {}

@@ -34,7 +34,7 @@ class Query:
     # terms naming whom or what the question is about: an English question's names, a
     # follow-up's people its pronouns stand for (他 → 陈江); an answer's passage names each
     names: set[str] = field(default_factory=set)
-    # a Chinese question's proper words (`proper_words`: 慧择, 长岭, 日本), canonical: an
+    # a Chinese question's proper words (`proper_words`: 王晓岚, 桦林, 日本), canonical: an
     # article lacking one is likely about a look-alike subject (a feature of "not found")
     proper: frozenset[str] = frozenset()
     years: frozenset[str] = frozenset()  # years the question names (2022年)
