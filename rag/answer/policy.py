@@ -50,8 +50,9 @@ class NotFound:
     the question (`dense`), whether a number or date is asked for and the sentence holds none
     (`type_miss`, 0 or 1), its score under the policy's weights (`score`), its answer-type
     feature (`type_ok`), the sentence ranker's score of it (`rank`, 0 without a ranker) and
-    whether its article lacks a proper word of the question (`named_miss`), fitted as a logistic regression on answerable vs deleted-source dev questions: answered
-    when the weighted sum of those plus `bias` is >= 0."""
+    whether its article lacks a proper word of the question (`named_miss`, 0 or 1), fitted
+    as a logistic regression on answerable vs deleted-source dev questions: answered when
+    the weighted sum of those plus `bias` is >= 0."""
 
     ctx_cov: float
     dense: float
