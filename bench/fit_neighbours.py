@@ -32,8 +32,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.fit_policy import SETS, Replayed, best_of, composed  # noqa: E402
+from bench.fit_policy import best_of, composed  # noqa: E402
 from bench.fit_ranker import recording_arguments, replayed_sets  # noqa: E402
+from bench.recording import SETS, Replayed  # noqa: E402
 from rag.answer import (  # noqa: E402
     NEIGHBOUR_FEATURES,
     LinearModel,

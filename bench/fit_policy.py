@@ -4,7 +4,9 @@
    sentence with its features (rag.answer.features, the shipped extractor; the answer-type
    feature for every candidate) and whether it holds the gold answer. Negatives: other
    questions of the same sets asked after their source articles were deleted from a copy
-   of the index (the honest response is "not found").
+   of the index (the honest response is "not found"), and look-alike questions
+   (bench/lookalikes.py: a question's subject swapped for another the index holds, its other
+   words still fitting its own article; --no-lookalikes leaves them out).
 2. Fits the sentence-scoring weights (coordinate ascent on the share of questions whose
    best-scored sentence holds the gold answer) and then the "not found" threshold (the
    highest coverage that keeps --keep of the answerable questions), with the shipped
@@ -14,7 +16,7 @@
    shipped policy is then fitted on both. Writes the policy with the table and the
    "not found" curve of the shipped policy in its `fitted` section.
 
-    .venv/bin/python bench/fit_policy.py --index .zhiwen/dev --limit 600
+    .venv/bin/python bench/fit_policy.py --index .zhiwen/dev --limit 600 --lookalikes /tmp/lookalikes.jsonl
     .venv/bin/python bench/fit_policy.py --features /tmp/features.jsonl   # refit from a recording
 """
 
@@ -23,44 +25,45 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 import random
 import shutil
 import statistics
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
+from bench.lookalikes import LABEL as LOOKALIKE  # noqa: E402
+from bench.lookalikes import lookalike_arguments, with_lookalikes  # noqa: E402
+from bench.recording import (  # noqa: E402
+    SETS,
+    SHARED,
+    Replayed,
+    record,
+    recording,
+    recording_policy,
+    replayed,
+    require_later_features,
+)
 from rag import Index, get_embedder  # noqa: E402
 from rag.answer import (  # noqa: E402
-    LATER_FEATURES,
     POLICY_FILE,
-    RECORDED_FEATURES,
     Policy,
-    Query,
-    Sentence,
-    analyse,
     answerable,
     choose,
     full_score,
-    gather_evidence,
     ordered,
     rank_sentences,
-    recorded_sentence,
     type_miss,
     write_policy,
 )
 from rag.errors import NotFoundError  # noqa: E402
-from rag.evaluate import QAItem, gold_found, load_qa  # noqa: E402
+from rag.evaluate import load_qa  # noqa: E402
 
-SETS = {"cmrc2018_dev": "cmrc2018_dev_qa.jsonl", "drcd_dev": "drcd_dev_qa.jsonl"}
 WEIGHTS = (
     "title_credit",
     "ctx_cov",
@@ -78,58 +81,6 @@ NEW_FEATURES = ("title_credit",)
 NEUTRAL = {"title_credit": 0.0}
 COVERAGE_ONLY = (0.45, 0.5, 0.525, 0.55, 0.6)  # v1's "not found" rule, for comparison
 KEEP_CURVE = (0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99)  # the "not found" curve's points
-
-
-def record(index: Index, item: QAItem, label: str, set_name: str, policy: Policy) -> dict[str, Any] | None:
-    q = analyse(item.question, policy=policy)
-    ev = gather_evidence(index, q, policy=policy)
-    if not ev.sentences:
-        return None
-    return {
-        "set": set_name,
-        "label": label,
-        "question": item.question,
-        "kind": q.kind,
-        "script": q.script,
-        "has_terms": bool(q.terms),
-        "terms": q.terms,
-        "sentences": [
-            {
-                **{f: getattr(s, f) for f in RECORDED_FEATURES},
-                "hit_rank": s.hit_rank,
-                "article": s.hit.article_id,
-                "text": s.text,
-                "start": s.start,
-                "gold": label == "answerable" and gold_found(item, s.text),
-            }
-            for s in ev.sentences
-        ],
-    }
-
-
-def recording(
-    path: str | None, index: str, collect_rows: Callable[[Path], list[dict[str, Any]]]
-) -> list[dict[str, Any]] | None:
-    """The rows of the JSONL recording at `path` when it exists; else `collect_rows(root)` over
-    the dev indexes in `index`, written to `path` when one is given. None (and a message) when
-    ../shared or the dev indexes are missing."""
-    rec = Path(path) if path else None
-    if rec is not None and rec.exists():
-        return [json.loads(line) for line in rec.read_text(encoding="utf-8").splitlines() if line.strip()]
-    root = Path(index)
-    if not (SHARED / "eval").is_dir() or not all((root / s / "BUILT").exists() for s in SETS):
-        print("skipped: needs ../shared and the dev indexes (run bench/devsets.py --index DIR first)")
-        return None
-    rows = collect_rows(root)
-    if rec is not None:
-        rec.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return rows
-
-
-def recording_policy(policy: Policy) -> Policy:
-    """`policy` computing the answer-type feature for every candidate, so that any weights
-    can be replayed."""
-    return dataclasses.replace(policy, evidence=dataclasses.replace(policy.evidence, type_shortlist=10**6))
 
 
 def collect(root: Path, limit: int, policy: Policy) -> list[dict[str, Any]]:
@@ -164,46 +115,6 @@ def collect(root: Path, limit: int, policy: Policy) -> list[dict[str, Any]]:
     return rows
 
 
-def replay(row: dict[str, Any]) -> tuple[Query, list[Sentence]]:
-    if "terms" not in row:
-        raise SystemExit(
-            "this recording has no question terms (recorded before the sentence ranker): record it again"
-        )
-    q = Query(row["question"], row["script"], "", "", row["kind"], terms=row["terms"])
-    return q, [
-        recorded_sentence(d["article"], d["hit_rank"], d, d.get("text", ""), d.get("start", 0))
-        for d in row["sentences"]
-    ]
-
-
-@dataclasses.dataclass(slots=True)
-class Replayed:
-    q: Query
-    sents: list[Sentence]
-    gold: list[bool]
-    answerable: bool
-
-
-def require_later_features(rows: list[dict[str, Any]], what: str) -> None:
-    """Exit, saying what to do, when a recording predates a feature the decision weighs
-    (`LATER_FEATURES`: replayed as 0, it would be fitted and measured as absent)."""
-    first = next((r["sentences"][0] for r in rows if r["sentences"]), {})
-    missing = [f for f in LATER_FEATURES if first and f not in first]
-    if missing:
-        raise SystemExit(
-            f"{what} has no {', '.join(missing)} (recorded before it was a feature): record it again "
-            "(a new --features file)"
-        )
-
-
-def replayed(rows: list[dict[str, Any]]) -> list[Replayed]:
-    out = []
-    for r in rows:
-        q, sents = replay(r)
-        out.append(Replayed(q, sents, [d["gold"] for d in r["sentences"]], r["label"] == "answerable"))
-    return out
-
-
 def best_of(policy: Policy, r: Replayed) -> int:
     """The best sentence under the policy's weights and sentence ranker; every sentence's
     `score` and `rank` set, as the stage does before deciding."""
@@ -221,18 +132,25 @@ def top1(policy: Policy, data: list[Replayed]) -> float:
 
 def decide(policy: Policy, data: list[Replayed]) -> tuple[float, float]:
     """(answerable kept, deleted-source refused) with the shipped decision function."""
-    kept = refused = n_pos = n_neg = 0
-    for r in data:
-        if r.q.script == "en":
-            continue
-        ok = answerable(policy, r.q, r.sents[best_of(policy, r)])
-        if r.answerable:
-            n_pos += 1
-            kept += bool(ok)
-        else:
-            n_neg += 1
-            refused += not bool(ok)
-    return kept / max(1, n_pos), refused / max(1, n_neg)
+    kept, refused = decisions(policy, data, "answerable"), decisions(policy, data, "unanswerable")
+    return (kept or 0.0), 1.0 - (refused if refused is not None else 1.0)
+
+
+def decisions(policy: Policy, data: list[Replayed], label: str) -> float | None:
+    """The share of the Chinese questions labelled `label` the shipped decision function
+    answers (None when there are none)."""
+    answered = [
+        bool(answerable(policy, r.q, r.sents[best_of(policy, r)]))
+        for r in data
+        if r.label == label and r.q.script != "en"
+    ]
+    return sum(answered) / len(answered) if answered else None
+
+
+def lookalikes_refused(policy: Policy, data: list[Replayed]) -> float | None:
+    """The share of the look-alike questions (bench/lookalikes.py) refused; None without any."""
+    answered = decisions(policy, data, LOOKALIKE)
+    return None if answered is None else round(1.0 - answered, 4)
 
 
 def with_weights(policy: Policy, **w: float) -> Policy:
@@ -252,9 +170,9 @@ def with_boundary(policy: Policy, bias: float, **w: float) -> Policy:
     return dataclasses.replace(policy, not_found=nf)
 
 
-def boundary_inputs(policy: Policy, data: list[Replayed]) -> tuple[np.ndarray, np.ndarray]:
-    """The BOUNDARY inputs of each Chinese question's best sentence, and whether it is
-    answerable."""
+def boundary_inputs(policy: Policy, data: list[Replayed]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The BOUNDARY inputs of each Chinese question's best sentence, whether it is
+    answerable, and its label."""
     zh = [r for r in data if r.q.script != "en" and r.q.terms]
     x = np.array(
         [
@@ -263,43 +181,55 @@ def boundary_inputs(policy: Policy, data: list[Replayed]) -> tuple[np.ndarray, n
             for b in [r.sents[best_of(policy, r)]]
         ]
     )
-    return x, np.array([r.answerable for r in zh])
+    return x, np.array([r.answerable for r in zh]), np.array([r.label for r in zh])
 
 
-def logistic(x: np.ndarray, y: np.ndarray, iters: int = 3000, rate: float = 0.1) -> np.ndarray:
+def logistic(
+    x: np.ndarray, y: np.ndarray, iters: int = 3000, rate: float = 0.1, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Coefficients (per column of x, then the intercept) of a logistic regression, by
-    gradient descent on standardised columns (numpy only; a three-feature problem)."""
+    gradient descent on standardised columns (numpy only; a few features), each row weighing
+    `weights` (default 1)."""
     mu, sd = x.mean(0), x.std(0) + 1e-9
     z = np.c_[(x - mu) / sd, np.ones(len(x))]
+    sw = np.ones(len(y)) if weights is None else weights
     w = np.zeros(z.shape[1])
     for _ in range(iters):
         p = 1.0 / (1.0 + np.exp(-z @ w))
-        w -= rate * (z.T @ (p - y) / len(y) + 1e-3 * w)
+        w -= rate * (z.T @ (sw * (p - y)) / sw.sum() + 1e-3 * w)
     coef = w[:-1] / sd
     return np.r_[coef, w[-1] - float(coef @ mu)]
 
 
 def fit_boundary(
-    policy: Policy, data: list[Replayed], keep: float, inputs: tuple[str, ...] = BOUNDARY
+    policy: Policy,
+    data: list[Replayed],
+    keep: float,
+    inputs: tuple[str, ...] = BOUNDARY,
+    lookalike_weight: float = 1.0,
 ) -> Policy:
     """The logistic boundary over `inputs`, shifted so that `keep` of the answerable
-    questions pass."""
-    x, y = boundary_inputs(policy, data)
+    questions pass. Its negatives are every unanswerable question of `data`: deleted-source
+    and look-alike ones, each look-alike weighing `lookalike_weight`."""
+    x, y, labels = boundary_inputs(policy, data)
     x = x[:, [BOUNDARY.index(n) for n in inputs]]
-    w = logistic(x, y.astype(float))
+    w = logistic(x, y.astype(float), weights=np.where(labels == LOOKALIKE, lookalike_weight, 1.0))
     margin = x @ w[:-1] + w[-1]
     shift = float(np.quantile(margin[y], 1.0 - keep))
     return with_boundary(policy, w[-1] - shift, **dict(zip(inputs, w[:-1], strict=True)))
 
 
-def refused_at(policy: Policy, data: list[Replayed], keep: float) -> float:
-    """A point of the held-apart set's own curve: the share of its deleted-source questions
-    refused by `policy`'s boundary moved (weights kept) to keep `keep` of its answerable ones."""
-    x, y = boundary_inputs(policy, data)
+def refused_at(policy: Policy, data: list[Replayed], keep: float, label: str = "unanswerable") -> float:
+    """A point of the held-apart set's own curve: the share of its `label` questions (deleted
+    source; or look-alike) refused by `policy`'s boundary moved (weights kept) to keep `keep`
+    of its answerable ones."""
+    x, y, labels = boundary_inputs(policy, data)
     nf = policy.not_found
     margin = x @ np.array([getattr(nf, n) for n in BOUNDARY])
     cut = float(np.quantile(margin[y], 1.0 - keep))
-    return round(float((margin[~y] < cut).mean()), 4)
+    return (
+        round(float((margin[labels == label] < cut).mean()), 4) if (labels == label).any() else float("nan")
+    )
 
 
 def fit_weights(
@@ -347,13 +277,18 @@ def composed(policy: Policy, data: list[Replayed], *, not_found: bool = False) -
     return out
 
 
-def fit(policy: Policy, data: list[Replayed], keep: float) -> Policy:
-    return fit_boundary(fit_weights(policy, data), data, keep)
+def fit(policy: Policy, data: list[Replayed], keep: float, lookalike_weight: float = 1.0) -> Policy:
+    return fit_boundary(fit_weights(policy, data), data, keep, lookalike_weight=lookalike_weight)
 
 
-def summary(policy: Policy, data: list[Replayed]) -> dict[str, float]:
+def summary(policy: Policy, data: list[Replayed]) -> dict[str, float | None]:
     kept, refused = decide(policy, data)
-    return {"top1_gold": round(top1(policy, data), 4), "kept": round(kept, 4), "refused": round(refused, 4)}
+    return {
+        "top1_gold": round(top1(policy, data), 4),
+        "kept": round(kept, 4),
+        "refused": round(refused, 4),
+        "lookalikes_refused": lookalikes_refused(policy, data),
+    }
 
 
 def main() -> int:
@@ -372,6 +307,7 @@ def main() -> int:
         help="held-apart top-1 gain needed (both directions) to move weights",
     )
     ap.add_argument("--features", default=None, help="JSONL recording: read it if it exists, else write it")
+    lookalike_arguments(ap)
     ap.add_argument("--out", default=str(POLICY_FILE), help="where to write the fitted policy")
     ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
     args = ap.parse_args()
@@ -380,6 +316,9 @@ def main() -> int:
     if rows is None:
         return 0
     require_later_features(rows, args.features or "the recording")
+    lw = args.lookalike_weight
+    if (rows := with_lookalikes(rows, args, base)) is None:
+        return 0
     data = {s: replayed([r for r in rows if r["set"] == s]) for s in SETS}
     base = with_weights(base, **NEUTRAL)
     names = list(SETS)
@@ -390,7 +329,7 @@ def main() -> int:
     table = []
     for train, test in (names, names[::-1]):
         first = fit_weights(base, data[train], NEW_FEATURES)
-        fitted = fit(first, data[train], args.keep)
+        fitted = fit(first, data[train], args.keep, lw)
         table.append(
             {
                 "fitted_on": train,
@@ -401,9 +340,12 @@ def main() -> int:
                 "after": summary(fitted, data[test]),
                 "refused_at_keep": {
                     "inputs_before": refused_at(
-                        fit_boundary(fitted, data[train], args.keep, BOUNDARY_BEFORE), data[test], args.keep
+                        fit_boundary(fitted, data[train], args.keep, BOUNDARY_BEFORE, lw),
+                        data[test],
+                        args.keep,
                     ),
                     "inputs": refused_at(fitted, data[test], args.keep),
+                    "lookalikes": refused_at(fitted, data[test], args.keep, LOOKALIKE),
                 },
                 "not_found": dataclasses.asdict(fitted.not_found),
                 "weights": dataclasses.asdict(fitted.score),
@@ -414,7 +356,11 @@ def main() -> int:
     start = fit_weights(base, both, NEW_FEATURES) if new_move else base
     gains = [row["after"]["top1_gold"] - row["new_features"]["top1_gold"] for row in table]
     weights_move = min(gains) >= args.min_gain
-    shipped = fit(start, both, args.keep) if weights_move else fit_boundary(start, both, args.keep)
+    shipped = (
+        fit(start, both, args.keep, lw)
+        if weights_move
+        else fit_boundary(start, both, args.keep, lookalike_weight=lw)
+    )
     print(
         f"new features {list(NEW_FEATURES)}: held-apart top-1 gains {[round(g, 4) for g in new_gains]}: "
         + ("fitted on both sets" if new_move else "kept")
@@ -429,23 +375,34 @@ def main() -> int:
     )
     curve = []
     for k in KEEP_CURVE:
-        kept, refused = decide(fit_boundary(shipped, both, k), both)
-        curve.append({"target_keep": k, "kept": round(kept, 4), "refused": round(refused, 4)})
+        at_k = fit_boundary(shipped, both, k, lookalike_weight=lw)
+        kept, refused = decide(at_k, both)
+        curve.append(
+            {
+                "target_keep": k,
+                "kept": round(kept, 4),
+                "refused": round(refused, 4),
+                "lookalikes_refused": lookalikes_refused(at_k, both),
+            }
+        )
     # for comparison: v1's rule, passage coverage alone against a threshold, on the same recording
     coverage_only = []
     for t in COVERAGE_ONLY:
         kept, refused = decide(with_boundary(shipped, -t, ctx_cov=1.0), both)
         coverage_only.append({"min_coverage": t, "kept": round(kept, 4), "refused": round(refused, 4)})
     n_pos = sum(r.answerable for r in both)
+    n_look = sum(r.label == LOOKALIKE for r in both)
     fitted_info = {
         "command": "bench/fit_policy.py " + " ".join(sys.argv[1:]),
-        "data": f"{n_pos} answerable + {len(both) - n_pos} deleted-source questions (CMRC 2018 dev, DRCD dev)",
+        "data": f"{n_pos} answerable + {len(both) - n_pos - n_look} deleted-source + {n_look} look-alike "
+        "questions (CMRC 2018 dev, DRCD dev; look-alikes: bench/lookalikes.py)",
         "new_features_fitted": new_move,
         "weights_refitted": weights_move,
         "fitted": [
             "score.title_credit first, alone (moves unless it loses a held-apart set)",
             "score (coordinate ascent on top-1 sentence holds the gold answer; kept unless it helps both held-apart sets)",
-            "not_found.ctx_cov/dense/type_miss/score/type_ok/rank/named_miss/bias (logistic regression, shifted to keep --keep)",
+            "not_found.ctx_cov/dense/type_miss/score/type_ok/rank/named_miss/bias (logistic regression against "
+            "deleted-source and look-alike questions, shifted to keep --keep)",
         ],
         "set_by_hand": "compose, evidence, terms, types, follow_up, not_found.min_own_coverage/_en/dense_only; "
         "spans as measured with bench/spans.py on CMRC 2018 (DRCD held apart)",
@@ -475,12 +432,17 @@ def main() -> int:
             f"{row['after']['top1_gold']:.3f} (all weights); kept {row['before']['kept']:.3f} -> {row['after']['kept']:.3f}, "
             f"refused {row['before']['refused']:.3f} -> {row['after']['refused']:.3f}; "
             f"refused at {args.keep} kept on {row['reported_on']}'s own curve: {row['refused_at_keep']['inputs_before']:.3f} "
-            f"({', '.join(BOUNDARY_BEFORE)}) -> {row['refused_at_keep']['inputs']:.3f} ({', '.join(BOUNDARY)})"
+            f"({', '.join(BOUNDARY_BEFORE)}) -> {row['refused_at_keep']['inputs']:.3f} ({', '.join(BOUNDARY)}); "
+            f"look-alikes refused {row['before']['lookalikes_refused']} -> {row['after']['lookalikes_refused']} "
+            f"(own curve {row['refused_at_keep']['lookalikes']})"
         )
-    print("| boundary set to keep | answerable kept | deleted-source refused |\n|---|---|---|")
+    print("| boundary set to keep | answerable kept | deleted-source refused | look-alikes refused |")
+    print("|---|---|---|---|")
     for c in curve:
         mark = " (shipped)" if c["target_keep"] == args.keep else ""
-        print(f"| {c['target_keep']:.2f}{mark} | {c['kept']:.3f} | {c['refused']:.3f} |")
+        print(
+            f"| {c['target_keep']:.2f}{mark} | {c['kept']:.3f} | {c['refused']:.3f} | {c['lookalikes_refused']} |"
+        )
     print(
         "| coverage-only rule (v1): least coverage | answerable kept | deleted-source refused |\n|---|---|---|"
     )

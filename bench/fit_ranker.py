@@ -34,11 +34,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.fit_policy import (  # noqa: E402
+from bench.fit_policy import composed  # noqa: E402
+from bench.recording import (  # noqa: E402
     SETS,
     SHARED,
     Replayed,
-    composed,
     record,
     recording,
     recording_policy,

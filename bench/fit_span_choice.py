@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.fit_neighbours import fit_logit  # noqa: E402
-from bench.fit_policy import SETS, SHARED, Replayed, best_of  # noqa: E402
+from bench.fit_policy import best_of  # noqa: E402
 from bench.fit_ranker import recording_arguments, replayed_sets  # noqa: E402
+from bench.recording import SETS, SHARED, Replayed  # noqa: E402
 from rag.answer import (  # noqa: E402
     SPAN_CHOICE_FEATURES,
     LinearModel,

@@ -5,7 +5,8 @@ The dev-set table (bench/devsets.py) runs the shipped policy, whose sentence ran
 model and "not found" boundary are fitted on both dev sets, so its answer accuracy is partly
 in-sample; the answers issue asks for the cross-dataset figure. This replays two recordings:
 bench/fit_ranker.py's (every answerable question of both sets, its candidate sentences and
-their features) and bench/fit_policy.py's (answerable and deleted-source questions). For each
+their features) and bench/fit_policy.py's (answerable and deleted-source questions; and
+bench/lookalikes.py's look-alike questions, unless --no-lookalikes). For each
 direction it fits, on one set only and in the order the shipped policy is fitted: the sentence
 ranker (bench/fit_ranker.fit), the neighbour model on that ranker's choices
 (bench/fit_neighbours.fit), and the "not found" boundary weighing both
@@ -14,7 +15,7 @@ every answerable question of the other set, through the shipped decision functio
 (rag.answer.choose, rag.answer.answerable): answer accuracy (answered, and a sentence of the
 answer holds a gold answer), the share answered and the median length of the answers given;
 and on the other set's part of the fit_policy recording, the share of answerable questions
-kept and of deleted-source ones refused. The shipped policy's own figures on the same
+kept and of deleted-source (and look-alike) ones refused. The shipped policy's own figures on the same
 recordings are printed beside them (in-sample). The linear sentence-score weights and the
 span models are the shipped ones (short answers held apart: bench/fit_span_choice.py).
 
@@ -36,20 +37,12 @@ sys.path.insert(0, str(ROOT))
 from bench.fit_neighbours import fit as fit_neighbour_model  # noqa: E402
 from bench.fit_neighbours import model_arguments  # noqa: E402
 from bench.fit_neighbours import rows as neighbour_rows  # noqa: E402
-from bench.fit_policy import (  # noqa: E402
-    BOUNDARY,
-    SETS,
-    Replayed,
-    composed,
-    decide,
-    fit_boundary,
-    recording,
-    replayed,
-    require_later_features,
-)
+from bench.fit_policy import BOUNDARY, composed, decide, fit_boundary, lookalikes_refused  # noqa: E402
 from bench.fit_policy import collect as collect_policy  # noqa: E402
 from bench.fit_ranker import fit as fit_ranker_trees  # noqa: E402
 from bench.fit_ranker import groups, replayed_sets, tree_arguments  # noqa: E402
+from bench.lookalikes import lookalike_arguments, with_lookalikes  # noqa: E402
+from bench.recording import SETS, Replayed, recording, replayed, require_later_features  # noqa: E402
 from rag.answer import RANK_FEATURES, LinearModel, Policy, SentenceModel  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -72,7 +65,13 @@ def held_apart(
         [neighbour_rows(ranked, train)], args.l2, args.max_median_chars, policy.compose.max_answer_chars
     )
     inputs = tuple(args.boundary_inputs.split(","))
-    return fit_boundary(dataclasses.replace(ranked, neighbour_model=neighbours), train_nf, args.keep, inputs)
+    return fit_boundary(
+        dataclasses.replace(ranked, neighbour_model=neighbours),
+        train_nf,
+        args.keep,
+        inputs,
+        args.lookalike_weight,
+    )
 
 
 def main() -> int:
@@ -86,6 +85,7 @@ def main() -> int:
     ap.add_argument(
         "--policy-features", default=None, help="bench/fit_policy.py's recording (made here when missing)"
     )
+    lookalike_arguments(ap)
     ap.add_argument(
         "--limit", type=int, default=600, help="fit_policy's recording: questions of each label per set"
     )
@@ -110,6 +110,8 @@ def main() -> int:
     if data is None or nf_rows is None:
         return 0
     require_later_features(nf_rows, args.policy_features or "the recording")
+    if (nf_rows := with_lookalikes(nf_rows, args, policy)) is None:
+        return 0
     nf = {s: replayed([r for r in nf_rows if r["set"] == s]) for s in SETS}
     names = list(SETS)
     table: list[dict[str, Any]] = []
@@ -122,15 +124,17 @@ def main() -> int:
                 **composed(p, data[test], not_found=True),
                 "kept": round(kept, 4),
                 "refused": round(refused, 4),
+                "lookalikes_refused": lookalikes_refused(p, nf[test]),
             }
         table.append(row)
         h, s = row["held_apart"], row["shipped"]
         print(
             f"fit {train} -> {test} ({h['questions']} answerable questions): answer accuracy "
             f"{h['accuracy']:.4f} (answered {h['answered']:.4f}, median {h['median_chars']} characters); "
-            f"not found: kept {h['kept']:.4f}, refused {h['refused']:.4f} — the shipped policy (in-sample): "
+            f"not found: kept {h['kept']:.4f}, refused {h['refused']:.4f}, look-alikes refused "
+            f"{h['lookalikes_refused']} — the shipped policy (in-sample): "
             f"{s['accuracy']:.4f} (answered {s['answered']:.4f}, median {s['median_chars']}), "
-            f"kept {s['kept']:.4f}, refused {s['refused']:.4f}",
+            f"kept {s['kept']:.4f}, refused {s['refused']:.4f}, look-alikes refused {s['lookalikes_refused']}",
             flush=True,
         )
     RESULTS.mkdir(parents=True, exist_ok=True)

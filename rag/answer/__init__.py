@@ -27,7 +27,7 @@ from rag.answer.policy import (
 from rag.answer.question import Query, analyse
 from rag.answer.rank import RANK_FEATURES, rank_features
 from rag.answer.span_choice import SPAN_CHOICE_FEATURES, choose_span, sentence_spans, span_choice_features
-from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, score_sentences
+from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, known_words, score_sentences
 
 __all__ = [
     "LATER_FEATURES",
@@ -51,6 +51,7 @@ __all__ = [
     "cite",
     "full_score",
     "gather_evidence",
+    "known_words",
     "neighbour_features",
     "neighbours",
     "ordered",

@@ -12,6 +12,7 @@ import numpy as np
 
 from rag.answer.policy import Policy
 from rag.bm25 import cut, is_word, query_terms, tokenize_query
+from rag.cedict_table import table
 from rag.english import Rendering, render, romanized_names
 from rag.normalize import canonical_terms, detect_script, to_simplified
 from rag.postag import tagged
@@ -192,7 +193,9 @@ PROPER_FLAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})
 
 
 def proper_words(
-    simplified: str, known: Callable[[Sequence[str]], list[bool]] | None = None
+    simplified: str,
+    known: Callable[[Sequence[str]], list[bool]] | None = None,
+    common: Callable[[list[str]], frozenset[str]] | None = None,
 ) -> frozenset[str]:
     """The words of a Chinese question (Simplified) that name whom or what it is about, in
     canonical form: the words of jieba's dictionary it tags as proper names (a person, a
@@ -200,7 +203,9 @@ def proper_words(
     its HMM finds for a run the dictionary does not hold (a person's full name, 王晓岚) that
     the index holds too (`known`; without it, all): a run the HMM joined across the
     question's words (X和浩泽's 和浩泽) is in no article. Numbers, the question's wh-phrase and
-    the noun it asks about (什么东西's 东西, 哪个城市's 城市: jieba tags both as places) are none."""
+    the noun it asks about (什么东西's 东西, 哪个城市's 城市: jieba tags both as places) are none,
+    and so is a word CC-CEDICT knows only as a common word (`common`, by default its table:
+    jieba tags 范畴 and 籍贯 as person names)."""
     asked = [m.span() for m in WH.finditer(simplified)] + [m.span(1) for m in _TYPE_NOUN.finditer(simplified)]
     found: dict[str, bool] = {}  # canonical word: whether the dictionary holds it
     for a, b, flag in tagged(simplified):
@@ -214,6 +219,9 @@ def proper_words(
             canon = canonical_terms(w).strip()
             if len(canon) >= 2:
                 found[canon] = found.get(canon, False) or in_dictionary
+    if found:
+        for w in (common or table().common_only)(list(found)):
+            del found[w]
     unknown = [w for w, sure in found.items() if not sure]
     held = dict(zip(unknown, known(unknown), strict=True)) if known is not None and unknown else {}
     return frozenset(w for w, sure in found.items() if sure or held.get(w, known is None))

@@ -173,7 +173,8 @@ def test_fit_neighbours_learns_to_read_back_where_the_gold_is() -> None:
     that leads with a pronoun, the fitted model reads back there and only there; a median
     limit shorter than any answer leaves no model."""
     from bench.fit_neighbours import fit, rows
-    from bench.fit_policy import composed, replayed
+    from bench.fit_policy import composed
+    from bench.recording import replayed
 
     before, pointing, named = (
         "杜林曾经是欧洲重要的政治中心。",

@@ -320,3 +320,15 @@ def test_not_found_weighs_an_article_that_lacks_the_questions_proper_words() -> 
     ctx = boundary_ctx(p, dense=0.3, score=0.6)
     assert answerable(p, q, sentence(ctx_cov=ctx + 0.05, dense=0.3, score=0.6))
     assert not answerable(p, q, sentence(ctx_cov=ctx + 0.05, dense=0.3, score=0.6, named_miss=1.0))
+
+
+def test_the_shipped_boundary_refuses_full_coverage_from_an_article_lacking_the_subject() -> None:
+    """Fitted against look-alike questions too (bench/lookalikes.py), the boundary does not
+    let the rest of the question outweigh its subject: every term found, with a high cosine,
+    is still no answer when the article never names the question's proper word (长岭法院院长
+    answered with another court's president). Before the look-alikes it was an answer."""
+    p = Policy.load()
+    q = query()
+    for dense in (0.3, 0.5):
+        assert answerable(p, q, scored(p, q, cov=1.0, ctx_cov=1.0, dense=dense))
+        assert not answerable(p, q, scored(p, q, cov=1.0, ctx_cov=1.0, dense=dense, named_miss=1.0))

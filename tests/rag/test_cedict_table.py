@@ -73,6 +73,23 @@ def test_the_table_answers_as_the_dictionary_does(full) -> None:
     assert tab.verbs("held") == ["hold"] and tab.verbs("hold") == []
 
 
+def test_the_table_knows_which_words_are_only_common_words(full) -> None:
+    """A headword whose every entry has lower-case pinyin is a common word; one with a
+    capitalised entry (a proper noun) is not, nor is a word the dictionary lacks."""
+    _, tab = full
+    heads = cedict_table.common_heads(cedict_table.dictionary_entries())
+    assert {"范畴", "籍贯", "宣言", "东西"} <= heads
+    assert not {"长沙", "日本", "美国"} & heads
+    sample = [*sorted(heads)[::50], "长沙", "日本", "无此词语甲乙"]
+    assert tab.common_only(sample) == frozenset(sorted(heads)[::50])
+
+
+def test_a_word_with_one_proper_entry_is_not_only_common(tmp_path, small) -> None:
+    mixed = [*SMALL, {"simplified": "长沙", "pinyin": "chang2 sha1", "definitions": ["(a common sense)"]}]
+    assert cedict_table.common_heads(mixed) == {"制造", "生产"}  # its proper entry keeps 长沙 out
+    assert cedict_table.load(tmp_path).common_only(["制造", "长沙", "胡"]) == {"制造"}
+
+
 def test_an_english_question_in_a_fresh_process_reads_the_built_table(full) -> None:
     """Neither CC-CEDICT nor jieba's own dictionary is loaded to answer in English (a worker's
     first English question took 2-5 s and 170 MB for them)."""
