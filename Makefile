@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[dev,st,ui,ray]"
-	$(PY) -c "from rag.cedict_table import table; table()"  # English questions' dictionary table, once per machine
+	$(PY) -c "from rag.cedict_table import table; table()"  # CC-CEDICT table (English questions, Chinese proper words), once per machine
 	touch $(STAMP)
 
 serve: install
