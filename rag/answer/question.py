@@ -4,6 +4,7 @@ passed to every later step of the answer stage)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answer.policy import Policy
-from rag.bm25 import cut, is_word, query_terms, tokenize_query
+from rag.bm25 import cut, cut_for_search, is_word, query_terms, tokenize_query
 from rag.cedict_table import table
 from rag.english import Rendering, render, romanized_names
 from rag.normalize import canonical_terms, detect_script, to_simplified
@@ -225,6 +226,20 @@ def proper_words(
     unknown = [w for w, sure in found.items() if not sure]
     held = dict(zip(unknown, known(unknown), strict=True)) if known is not None and unknown else {}
     return frozenset(w for w, sure in found.items() if sure or held.get(w, known is None))
+
+
+@functools.lru_cache(maxsize=4096)
+def proper_heads(word: str) -> tuple[str, ...]:
+    """The proper names a compound proper word (canonical) starts with: its search-mode
+    sub-words at its start, of two characters or more, that jieba tags as proper names on
+    their own (杭州市政府: 杭州, 杭州市; 桦林: none)."""
+    heads = []
+    for part in cut_for_search(word):
+        if 2 <= len(part) < len(word) and word.startswith(part):
+            t = tagged(part)
+            if len(t) == 1 and t[0][2] in PROPER_FLAGS:
+                heads.append(part)
+    return tuple(dict.fromkeys(heads))
 
 
 def negated(text: str) -> list[str]:

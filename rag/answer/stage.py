@@ -34,11 +34,11 @@ from rag.answer.features import (
     candidates,
     dense_features,
     lexical_features,
-    named_features,
     other_years,
     term_weights,
     type_feature,
 )
+from rag.answer.named import named_features
 from rag.answer.policy import Policy
 from rag.answer.question import Query, analyse
 from rag.answer.span_choice import choose_span, sentence_spans

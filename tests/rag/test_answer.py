@@ -453,7 +453,8 @@ def test_a_chinese_question_knows_its_proper_words():
 def test_a_candidate_whose_article_lacks_a_proper_word_is_marked():
     """named_miss is 1 for every sentence of an article that never names one of the
     question's proper words (its title counts), 0 otherwise; stored or computed alike."""
-    from rag.answer.features import Sentence, named_features
+    from rag.answer.features import Sentence
+    from rag.answer.named import named_features
     from rag.records import Hit
 
     q = analyse("王晓岚在这次会议上说了什么？")
