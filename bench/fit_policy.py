@@ -132,8 +132,9 @@ def top1(policy: Policy, data: list[Replayed]) -> float:
 
 def decide(policy: Policy, data: list[Replayed]) -> tuple[float, float]:
     """(answerable kept, deleted-source refused) with the shipped decision function."""
-    kept, refused = decisions(policy, data, "answerable"), decisions(policy, data, "unanswerable")
-    return (kept or 0.0), 1.0 - (refused if refused is not None else 1.0)
+    kept = decisions(policy, data, "answerable")
+    answered_deleted = decisions(policy, data, "unanswerable")
+    return kept or 0.0, 0.0 if answered_deleted is None else 1.0 - answered_deleted
 
 
 def decisions(policy: Policy, data: list[Replayed], label: str) -> float | None:

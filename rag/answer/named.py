@@ -69,6 +69,6 @@ def named_features(
         aid = s.hit.article_id
         if aid not in miss:
             canon = article_canon(s.hit, texts[aid], (stored or {}).get(aid))
-            heard = functools.cache(lambda canon=canon: sounded(canon))
+            heard = functools.cache(functools.partial(sounded, canon))  # sounded once, if at all
             miss[aid] = 0.0 if all(names(w, canon, heard) for w in q.proper) else 1.0
         s.named_miss = miss[aid]
