@@ -220,17 +220,17 @@ def fit_boundary(
     return with_boundary(policy, w[-1] - shift, **dict(zip(inputs, w[:-1], strict=True)))
 
 
-def refused_at(policy: Policy, data: list[Replayed], keep: float, label: str = "unanswerable") -> float:
+def refused_at(
+    policy: Policy, data: list[Replayed], keep: float, label: str = "unanswerable"
+) -> float | None:
     """A point of the held-apart set's own curve: the share of its `label` questions (deleted
     source; or look-alike) refused by `policy`'s boundary moved (weights kept) to keep `keep`
-    of its answerable ones."""
+    of its answerable ones; None without any (a NaN would not survive the policy file's JSON)."""
     x, y, labels = boundary_inputs(policy, data)
     nf = policy.not_found
     margin = x @ np.array([getattr(nf, n) for n in BOUNDARY])
     cut = float(np.quantile(margin[y], 1.0 - keep))
-    return (
-        round(float((margin[labels == label] < cut).mean()), 4) if (labels == label).any() else float("nan")
-    )
+    return round(float((margin[labels == label] < cut).mean()), 4) if (labels == label).any() else None
 
 
 def fit_weights(
