@@ -37,7 +37,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.normalize import canonical_terms, detect_script, to_script, to_simplified
+from rag.normalize import canonical_terms, detect_script, simplified_question, to_script, to_simplified
 from rag.records import Turn
 from rag.span import WH
 
@@ -349,7 +349,7 @@ def _article_context(state: _State) -> list[str]:
 def _resolve_zh(
     question: str, state: _State, script: str, notes: _Notes | None = None
 ) -> tuple[str, list[str]]:
-    simp = to_simplified(question)
+    simp = simplified_question(question)
     toks = _tokens(simp)
     own = entities(question)
     pronouns: list[int] = []  # token indexes
@@ -366,7 +366,7 @@ def _resolve_zh(
     if bare.endswith("呢") and len(bare) <= state.rules.elliptic_chars and state.question:
         # elliptical: "这次呢？" asks the last question again about something else
         last = _shown([state.question], script)[0]
-        if notes is not None and (wh := WH.search(to_simplified(state.question))):
+        if notes is not None and (wh := WH.search(simplified_question(state.question))):
             # what it asks in full: its own words with the last question's question word
             # (涉案金额呢 after 查获卷烟多少支: 涉案金额多少支？, read by the span model as a
             # question on 涉案金额, where 涉案金额呢 has no question word to read)

@@ -42,6 +42,26 @@ def to_simplified(text: str) -> str:
     return _convert("t2s", text)
 
 
+# Spellings of question words that OpenCC's t2s keeps as they are: 甚麼, the usual Taiwanese
+# spelling of 什麼, becomes 甚么, which no question pattern (什么…) and no stop word knows, so
+# 甚麼時候 asked no date and 甚么 was a term no passage covers. Each pair has one length, and
+# only questions are folded: an article quoting 甚麼 keeps its text, offsets and stored words.
+_QUESTION_VARIANTS: tuple[tuple[str, str], ...] = (("甚么", "什么"),)
+
+
+def fold_question_words(simplified: str) -> str:
+    """A Simplified question with its question words in their usual spelling (甚么 → 什么)."""
+    for variant, usual in _QUESTION_VARIANTS:
+        simplified = simplified.replace(variant, usual)
+    return simplified
+
+
+def simplified_question(text: str) -> str:
+    """A question in Simplified (`to_simplified`) with its question words in their usual
+    spelling (`fold_question_words`)."""
+    return fold_question_words(to_simplified(text))
+
+
 def to_traditional(text: str) -> str:
     return _convert("s2tw", text)
 
@@ -238,6 +258,6 @@ def _regroup(lines: list[str], counts: list[int]) -> list[str]:
 
 def expand_query(query: str) -> str:
     """Canonical query text plus expansions of names that stand for several bodies."""
-    t = canonical_terms(query)
+    t = fold_question_words(canonical_terms(query))
     extra = [exp for short, exp in _QUERY_EXPANSIONS if short in t]
     return " ".join([t, *extra]) if extra else t

@@ -23,7 +23,7 @@ from rag.bm25 import tokenize_query
 from rag.errors import InputError
 from rag.index import Index, SentenceRows, Snapshot
 from rag.index.vectors import top_k
-from rag.normalize import to_simplified
+from rag.normalize import simplified_question, to_simplified
 from rag.records import Filters, Hit
 from rag.retrieval_policy import retrieval_policy
 
@@ -261,7 +261,7 @@ def retrieve(
     (a follow-up question prefers what the previous answer cited)."""
     with index.reading() as state:
         if query_vec is None:
-            query_vec = index.embedder.encode_queries([to_simplified(query)])[0]
+            query_vec = index.embedder.encode_queries([simplified_question(query)])[0]
         cands = candidates(index, state, query, filters=filters, query_vec=query_vec, tokens=tokens)
         if prefer and prefer_bonus:
             preferred = set(state.rowids_of(prefer).values())

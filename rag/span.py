@@ -13,7 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from rag.normalize import fold_width, simplify_with_map, to_simplified
+from rag.normalize import fold_width, simplified_question, simplify_with_map, to_simplified
 from rag.postag import tagged
 from rag.sentence_words import Tags
 
@@ -319,5 +319,5 @@ def short_answer(question: str, kind: str, sentence: str, rules: SpanRules) -> S
     if not question.strip() or not sentence.strip():
         return None
     ss, mapping = simplify_with_map(sentence)
-    span = rule_span(fold_width(to_simplified(question)), kind, ss, rules)
+    span = rule_span(fold_width(simplified_question(question)), kind, ss, rules)
     return None if span is None else to_original(sentence, ss, mapping, span)

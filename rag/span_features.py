@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rag.normalize import fold_width, simplify_with_map, to_simplified
+from rag.normalize import fold_width, simplified_question, simplify_with_map
 from rag.postag import tagged
 from rag.sentence_words import Tags
 from rag.span import (
@@ -206,7 +206,7 @@ def _spans(
 
 def candidates(question: str, kind: str, sentence: str, rules: SpanRules) -> SpanCandidates:
     """Every candidate span of `sentence` for `question` (both as written) with its features."""
-    qs = fold_width(to_simplified(question))
+    qs = fold_width(simplified_question(question))
     ss, _ = simplify_with_map(sentence)
     return candidates_simplified(qs, kind, ss, rules)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.normalize import fold_width, simplify_with_map, to_simplified
+from rag.normalize import fold_width, simplified_question, simplify_with_map
 from rag.sentence_words import Tags
 from rag.span import Span, SpanRules, to_original
 from rag.span_features import FEATURE_NAMES, KINDS, TREE_FEATURE_NAMES, candidates_simplified
@@ -125,7 +125,7 @@ def sure_span(
     model.check()
     if not question.strip() or not sentence.strip():
         return None
-    qs = fold_width(to_simplified(question))
+    qs = fold_width(simplified_question(question))
     ss, mapping = simplify_with_map(sentence)
     found = candidates_simplified(qs, kind, ss, rules, tags)
     if not found.spans:

@@ -15,7 +15,7 @@ from rag.answer.policy import Policy
 from rag.bm25 import cut, cut_for_search, is_word, query_terms, tokenize_query
 from rag.cedict_table import table
 from rag.english import Rendering, render, romanized_names
-from rag.normalize import canonical_terms, detect_script, to_simplified
+from rag.normalize import canonical_terms, detect_script, simplified_question, to_simplified
 from rag.postag import tagged
 from rag.span import WH
 
@@ -335,7 +335,7 @@ def analyse(
     policy = policy or Policy.load()
     script = detect_script(question)
     search = search_text or question
-    q = to_simplified(search).lower()
+    q = simplified_question(search).lower()
     kind = "other"
     if script == "en":
         # the question's own wh-phrase, not a later clause's: "How old was he when he died?"
@@ -396,14 +396,14 @@ def analyse(
         question,
         script,
         search,
-        to_simplified(search).lower(),
+        simplified_question(search).lower(),
         kind,
         people_list,
         terms,
         light,
         from_context,
         names,
-        proper=proper_words(to_simplified(search), known) if script != "en" else frozenset(),
+        proper=proper_words(simplified_question(search), known) if script != "en" else frozenset(),
         years=frozenset(years_named(q) | (set(_EN_YEAR.findall(q)) if script == "en" else set())),
         asks_year=bool(_ASKS_YEAR.search(q)),
         tokens=tokenize_query(search),

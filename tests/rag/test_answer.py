@@ -53,6 +53,20 @@ def test_question_kinds():
     assert analyse("How many years in a row?").kind == "number"
 
 
+def test_the_taiwanese_spelling_of_the_question_word_asks_as_the_usual_one():
+    # 甚麼 (Taiwan's usual spelling of 什麼) is kept by OpenCC as 甚么: it must ask the same kind
+    # and leave the same terms as 什麼, not be a term of its own no passage covers
+    for variant, usual in (
+        ("這座橋是甚麼時候建成的？", "這座橋是什麼時候建成的？"),
+        ("這種魚分布在甚麼地區？", "這種魚分布在什麼地區？"),
+        ("這本書是用甚麼文字寫成？", "這本書是用什麼文字寫成？"),
+    ):
+        got, want = analyse(variant), analyse(usual)
+        assert (got.kind, got.terms, got.light, got.tokens) == (want.kind, want.terms, want.light, want.tokens)
+        assert not any("甚" in t for t in got.terms + got.tokens)
+    assert analyse("這座橋是甚麼時候建成的？").kind == "date"
+
+
 def test_empty_question_is_refused(fake_index):
     with pytest.raises(InputError, match="empty"):
         ask(fake_index, "  \n ")

@@ -11,8 +11,10 @@ from rag.normalize import (
     chinese_to_int,
     detect_script,
     expand_query,
+    fold_question_words,
     fold_width,
     numerals_to_arabic,
+    simplified_question,
     simplify_with_map,
     to_simplified,
     to_traditional,
@@ -70,6 +72,15 @@ def test_query_and_document_tokens_meet_across_forms():
     doc = set(tokenize("今天，中共长沙市第十三届委员会第八次全体会议召开。"))
     for q in ("十三届八次全会", "十三屆八次全會", "13届8次全会"):
         assert set(tokenize_query(q)) & doc >= {"13届8次全会", "全会"}
+
+
+def test_question_words_fold_to_their_usual_spelling_in_questions_only():
+    assert simplified_question("為甚麼要建這座橋？") == "为什么要建这座桥？"
+    assert fold_question_words("甚么时候") == "什么时候"
+    assert tokenize_query("這座橋是甚麼時候建成的？") == tokenize_query("这座桥是什么时候建成的？")
+    # an article's text is not folded: its quotes, offsets and stored words stay as written
+    assert to_simplified("他問：甚麼？") == "他问：甚么？"
+    assert "甚么" in canonical_terms("他問：甚麼？")
 
 
 def test_question_words_do_not_become_terms():
