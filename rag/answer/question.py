@@ -193,6 +193,22 @@ def years_named(text: str) -> set[str]:
 PROPER_FLAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})
 
 
+# jieba's tags of words that join or qualify the content words rather than name them:
+# conjunction (以及, 由于), preposition (对于), adverb (曾经, 通常), pronoun (其中), auxiliary,
+# modal particle, interjection (each tag's first letter)
+FUNCTION_FLAGS = ("c", "p", "d", "r", "u", "y", "e")
+
+
+def function_words(simplified: str) -> set[str]:
+    """The canonical words of a Chinese question (Simplified) that jieba tags as function
+    words (`FUNCTION_FLAGS`)."""
+    return {
+        canonical_terms(simplified[a:b]).strip()
+        for a, b, flag in tagged(simplified)
+        if flag.startswith(FUNCTION_FLAGS)
+    }
+
+
 def proper_words(
     simplified: str,
     known: Callable[[Sequence[str]], list[bool]] | None = None,
@@ -375,6 +391,8 @@ def analyse(
         if len(t) == 1
         or any(w in META_WORDS or w in POINTER_WORDS or w in LIGHT_VERBS for w in t.split(ALTERNATIVES))
     }
+    if script != "en":  # conjunctions, prepositions, adverbs…: they join or qualify content words
+        light |= function_words(q) & set(terms)
     terms = [t for t in terms if t not in CLAUSE_BREAKS]  # 但, 而: they join clauses, hold no content
     # A of "not A but B" says what the answer is not: it still finds the passage (search text)
     # but no sentence is credited for holding it (unless it is all the question has)

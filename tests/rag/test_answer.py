@@ -67,6 +67,15 @@ def test_the_taiwanese_spelling_of_the_question_word_asks_as_the_usual_one():
     assert analyse("這座橋是甚麼時候建成的？").kind == "date"
 
 
+def test_function_words_of_a_question_weigh_as_light_terms():
+    # conjunctions, prepositions and adverbs join or qualify the content words: a passage that
+    # words the same fact without them covers the question nearly as well
+    info = analyse("由于暴雨，这座桥通常在几月关闭？")
+    assert {"由于", "通常"} <= info.light and not {"暴雨", "关闭"} & info.light
+    info = analyse("工人以及农民对于新政策有何看法？")
+    assert {"以及", "对于"} <= info.light and not {"工人", "农民", "政策", "看法"} & info.light
+
+
 def test_empty_question_is_refused(fake_index):
     with pytest.raises(InputError, match="empty"):
         ask(fake_index, "  \n ")
