@@ -216,10 +216,10 @@ def proper_words(
 ) -> frozenset[str]:
     """The words of a Chinese question (Simplified) that name whom or what it is about, in
     canonical form: the words of jieba's dictionary it tags as proper names (a person, a
-    place, an organisation, another proper noun), and the names of three characters or more
-    its HMM finds for a run the dictionary does not hold (a person's full name, 王晓岚) that
-    the index holds too (`known`; without it, all): a run the HMM joined across the
-    question's words (X和浩泽's 和浩泽) is in no article. Numbers, the question's wh-phrase and
+    place, an organisation, another proper noun), and the names its HMM finds for a run the
+    dictionary does not hold (a person's full name, 王晓岚 or 郑澜; a brand's) that the
+    index holds too (`known`; without it, all): a run the HMM joined across the question's
+    words (X和浩泽's 和浩泽) is in no article. Numbers, the question's wh-phrase and
     the noun it asks about (什么东西's 东西, 哪个城市's 城市: jieba tags both as places) are none,
     and so is a word CC-CEDICT knows only as a common word (`common`, by default its table:
     jieba tags 范畴 and 籍贯 as person names)."""
@@ -231,11 +231,9 @@ def proper_words(
             continue
         if any((x < b and a < y) or y == a for x, y in asked):  # inside a wh-phrase, or right after one
             continue
-        in_dictionary = is_word(w)
-        if in_dictionary or b - a >= 3:
-            canon = canonical_terms(w).strip()
-            if len(canon) >= 2:
-                found[canon] = found.get(canon, False) or in_dictionary
+        canon = canonical_terms(w).strip()
+        if len(canon) >= 2:
+            found[canon] = found.get(canon, False) or is_word(w)
     if found:
         for w in (common or table().common_only)(list(found)):
             del found[w]

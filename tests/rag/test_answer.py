@@ -465,6 +465,9 @@ def test_a_chinese_question_knows_its_proper_words():
     held = {"浩泽", "云川市"}
     assert proper_words("澜沧和浩泽的工厂位于哪里？", lambda ws: [w in held for w in ws]) == {"澜沧"}
     assert proper_words("云川市的哪一地方最热闹？", lambda ws: [w in held for w in ws]) == {"云川市"}
+    # a name of two characters too (many people's full names): where the index holds it
+    assert proper_words("郑澜在会上说了什么？", lambda ws: [w in {"郑澜"} for w in ws]) == {"郑澜"}
+    assert proper_words("郑澜在会上说了什么？", lambda ws: [False for _ in ws]) == frozenset()
     # a word jieba tags as a name but CC-CEDICT knows only as a common word is none
     assert proper_words("王晓岚的籍贯是哪里？") == {"王晓岚"}
     assert proper_words("王晓岚的籍贯是哪里？", common=lambda ws: frozenset()) == {"王晓岚", "籍贯"}
