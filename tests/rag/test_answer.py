@@ -62,7 +62,8 @@ def test_the_taiwanese_spelling_of_the_question_word_asks_as_the_usual_one():
         ("這本書是用甚麼文字寫成？", "這本書是用什麼文字寫成？"),
     ):
         got, want = analyse(variant), analyse(usual)
-        assert (got.kind, got.terms, got.light, got.tokens) == (want.kind, want.terms, want.light, want.tokens)
+        assert (got.kind, got.terms) == (want.kind, want.terms)
+        assert (got.light, got.tokens) == (want.light, want.tokens)
         assert not any("甚" in t for t in got.terms + got.tokens)
     assert analyse("這座橋是甚麼時候建成的？").kind == "date"
 
