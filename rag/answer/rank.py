@@ -47,6 +47,7 @@ RANK_FEATURES = (
     "ellipsis",
     *(f"kind:{k}" for k in QUESTION_KINDS),
     *(f"{side}_{f}" for side in ("prev", "next") for f in _NEIGHBOUR),
+    "named_miss",  # its article lacks one of the question's proper words (rag.answer.named)
 )
 _DIGIT = re.compile(r"\d")
 _CLOSED = re.compile(r"[。！？!?；;」』”）)]\s*$")
@@ -126,5 +127,6 @@ def rank_features(
             u = sents[j]
             adds = sum(c not in u.canon for c in mine)  # question characters this one has, the neighbour not
             row += [u.cov, u.dense, partial[j] - top_score, adds / n_chars]
+        row.append(s.named_miss)
         rows.append(row)
     return np.array(rows, dtype=np.float64)

@@ -183,6 +183,22 @@ def test_the_shipped_ranker_reads_on_past_a_restated_sentence() -> None:
     assert ordered(sents)[0] is sents[1]
 
 
+def test_the_shipped_ranker_puts_a_sentence_from_an_article_lacking_the_subject_below() -> None:
+    """Two sentences alike in every feature but one: the article of the first does not name
+    one of the question's proper words (`named_miss`, another interview by the same paper);
+    the shipped ranker puts the other first (made-up sentences)."""
+    p = Policy.load()
+    q = query(["专访", "王强", "日报", "记者"], kind="person")
+    text = "在接受日报记者专访时，他说今年要抓好项目建设。"
+    feats = {"cov": 0.7, "ctx_cov": 0.9, "retrieval": 1.0, "dense": 0.5, "type_ok": 1.0}
+    sents = candidates([("b", 0, text, feats | {"named_miss": 1.0}), ("a", 0, text, feats)])
+    scored(p, q, sents)
+    rank_sentences(p, q, sents)
+    assert sents[0].rank < sents[1].rank
+    assert ordered(sents)[0] is sents[1]
+    assert column(rank_features(q, sents, [0, 1], [0.0, 0.0], 2), "named_miss") == [1.0, 0.0]
+
+
 def test_sentence_trees_are_written_and_read_beside_the_policy(tmp_path) -> None:
     out = tmp_path / POLICY_FILE.name
     shipped = Policy.load()
