@@ -349,7 +349,8 @@ def analyse(
     policy = policy or Policy.load()
     script = detect_script(question)
     search = search_text or question
-    q = simplified_question(search).lower()
+    simplified = simplified_question(search)
+    q = simplified.lower()
     kind = "other"
     if script == "en":
         # the question's own wh-phrase, not a later clause's: "How old was he when he died?"
@@ -412,14 +413,14 @@ def analyse(
         question,
         script,
         search,
-        simplified_question(search).lower(),
+        q,
         kind,
         people_list,
         terms,
         light,
         from_context,
         names,
-        proper=proper_words(simplified_question(search), known) if script != "en" else frozenset(),
+        proper=proper_words(simplified, known) if script != "en" else frozenset(),
         years=frozenset(years_named(q) | (set(_EN_YEAR.findall(q)) if script == "en" else set())),
         asks_year=bool(_ASKS_YEAR.search(q)),
         tokens=tokenize_query(search),
