@@ -51,6 +51,7 @@ from bench.recording import (  # noqa: E402
 )
 from rag import Index, get_embedder  # noqa: E402
 from rag.answer import (  # noqa: E402
+    BOUNDARY_INPUTS,
     POLICY_FILE,
     Policy,
     answerable,
@@ -58,9 +59,9 @@ from rag.answer import (  # noqa: E402
     full_score,
     ordered,
     rank_sentences,
-    type_miss,
     write_policy,
 )
+from rag.answer import boundary_inputs as best_inputs  # noqa: E402
 from rag.errors import NotFoundError  # noqa: E402
 from rag.evaluate import load_qa  # noqa: E402
 
@@ -158,9 +159,9 @@ def with_weights(policy: Policy, **w: float) -> Policy:
     return dataclasses.replace(policy, score=dataclasses.replace(policy.score, **w))
 
 
-# the boundary's inputs, as rag.answer.answerable weighs them (BOUNDARY_BEFORE: before the
-# sentence ranker's score was one)
-BOUNDARY = ("ctx_cov", "dense", "type_miss", "score", "type_ok", "rank", "named_miss")
+# the boundary's inputs, as rag.answer.answerable weighs them (BOUNDARY_BEFORE: before
+# `named_miss` was one)
+BOUNDARY = BOUNDARY_INPUTS
 BOUNDARY_BEFORE = ("ctx_cov", "dense", "type_miss", "score", "type_ok", "rank")
 
 
@@ -175,13 +176,7 @@ def boundary_inputs(policy: Policy, data: list[Replayed]) -> tuple[np.ndarray, n
     """The BOUNDARY inputs of each Chinese question's best sentence, whether it is
     answerable, and its label."""
     zh = [r for r in data if r.q.script != "en" and r.q.terms]
-    x = np.array(
-        [
-            [b.ctx_cov, b.dense, type_miss(r.q, b), b.score, b.type_ok, b.rank, b.named_miss]
-            for r in zh
-            for b in [r.sents[best_of(policy, r)]]
-        ]
-    )
+    x = np.array([best_inputs(r.q, r.sents[best_of(policy, r)]) for r in zh])
     return x, np.array([r.answerable for r in zh]), np.array([r.label for r in zh])
 
 

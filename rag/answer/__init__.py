@@ -2,7 +2,9 @@
 decision -> verified citations (and a short answer span). Public API re-exported here."""
 
 from rag.answer.choose import (
+    BOUNDARY_INPUTS,
     answerable,
+    boundary_inputs,
     choose,
     full_score,
     neighbours,
@@ -30,6 +32,7 @@ from rag.answer.span_choice import SPAN_CHOICE_FEATURES, choose_span, sentence_s
 from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, known_words, score_sentences
 
 __all__ = [
+    "BOUNDARY_INPUTS",
     "LATER_FEATURES",
     "NEIGHBOUR_FEATURES",
     "NOT_FOUND",
@@ -46,6 +49,7 @@ __all__ = [
     "analyse",
     "answerable",
     "ask",
+    "boundary_inputs",
     "choose",
     "choose_span",
     "cite",

@@ -83,16 +83,26 @@ def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
         return best.dense >= nf.min_dense_only
     if q.script == "en":
         return best.ctx_cov >= nf.min_coverage_en and best.names_cov == 1.0
-    margin = (
-        nf.ctx_cov * best.ctx_cov
-        + nf.dense * best.dense
-        + nf.type_miss * type_miss(q, best)
-        + nf.score * best.score
-        + nf.type_ok * best.type_ok
-        + nf.rank * best.rank
-        + nf.named_miss * best.named_miss
-    )
+    margin = sum(getattr(nf, n) * x for n, x in zip(BOUNDARY_INPUTS, boundary_inputs(q, best), strict=True))
     return margin + nf.bias >= 0
+
+
+# what the "not found" boundary weighs, each named as its weight in the policy (NotFound)
+BOUNDARY_INPUTS = ("ctx_cov", "dense", "type_miss", "score", "type_ok", "rank", "named_miss")
+
+
+def boundary_inputs(q: Query, best: Sentence) -> tuple[float, ...]:
+    """The BOUNDARY_INPUTS of the best sentence, as `answerable` weighs them (and
+    bench/fit_policy.py fits them)."""
+    return (
+        best.ctx_cov,
+        best.dense,
+        type_miss(q, best),
+        best.score,
+        best.type_ok,
+        best.rank,
+        best.named_miss,
+    )
 
 
 def type_miss(q: Query, s: Sentence) -> float:
