@@ -391,7 +391,7 @@ def analyse(
         or any(w in META_WORDS or w in POINTER_WORDS or w in LIGHT_VERBS for w in t.split(ALTERNATIVES))
     }
     if script != "en":  # conjunctions, prepositions, adverbs…: they join or qualify content words
-        light |= function_words(q) & set(terms)
+        light |= function_words(simplified) & set(terms)  # tagged once, as proper_words tags it
     terms = [t for t in terms if t not in CLAUSE_BREAKS]  # 但, 而: they join clauses, hold no content
     # A of "not A but B" says what the answer is not: it still finds the passage (search text)
     # but no sentence is credited for holding it (unless it is all the question has)
