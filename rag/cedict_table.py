@@ -196,7 +196,6 @@ class CedictTable:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._lock = threading.Lock()
-        self._sounds: dict[str, str] | None = None
 
     def heads(self, sense: str) -> list[str]:
         """The Simplified headwords defined by the English `sense`, in dictionary order."""
@@ -223,11 +222,10 @@ class CedictTable:
         return frozenset(h for (h,) in self._rows_in("SELECT head FROM common WHERE head IN", words))
 
     def sounds(self) -> dict[str, str]:
-        """Every character's sound (toneless pinyin; `sound_rows`), read once (about 11,000)."""
+        """Every character's sound (toneless pinyin; `sound_rows`): about 11,000 rows, read
+        whole (rag.answer.named keeps what it derives from them)."""
         with self._lock:
-            if self._sounds is None:
-                self._sounds = dict(self._conn.execute("SELECT head, sound FROM sounds").fetchall())
-            return self._sounds
+            return dict(self._conn.execute("SELECT head, sound FROM sounds").fetchall())
 
     def verbs(self, form: str) -> list[str]:
         """The verbs `form` is an inflection of (held: hold; saw: see), the verb itself excluded."""
