@@ -23,7 +23,7 @@ another format are not used.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from rag.bm25 import cut, tokenize_canonical
 from rag.normalize import canonical_of_folded, folded_texts, simplify_with_map
@@ -156,3 +156,9 @@ def lone_in(text: str) -> frozenset[str]:
     """The characters that stand as a word of their own in a short text made at query time
     (a date written out), by jieba."""
     return frozenset(w for w in cut(text) if len(w) == 1)
+
+
+def all_stored(words: Iterable[SentenceWords | None], title: SentenceWords | None, titled: bool) -> bool:
+    """Whether an article's stored words are complete: every sentence's (`words`), and the
+    title's (`title`) when it has a title (`titled`)."""
+    return (title is not None or not titled) and all(w is not None for w in words)

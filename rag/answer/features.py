@@ -28,7 +28,7 @@ from rag.index import Index, SentenceRows
 from rag.normalize import canonical_terms, canonical_texts, simplify_with_map
 from rag.records import Hit
 from rag.retrieve import term_idf
-from rag.sentence_words import SentenceWords, analyse, lone_in
+from rag.sentence_words import SentenceWords, all_stored, analyse, lone_in
 
 logger = logging.getLogger(__name__)
 
@@ -98,9 +98,7 @@ class Passage:
     @property
     def complete(self) -> bool:
         """Whether every sentence's words (and the title's, when there is a title) are stored."""
-        return (self.title is not None or not self.hit.title) and all(
-            w is not None for _, w in self.sentences
-        )
+        return all_stored((w for _, w in self.sentences), self.title, bool(self.hit.title))
 
     def title_words(self) -> SentenceWords:
         """The title's words: stored, or worked out now (once)."""

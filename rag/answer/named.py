@@ -19,6 +19,7 @@ from rag.cedict_table import table
 from rag.index import SentenceRows
 from rag.normalize import canonical_terms
 from rag.records import Hit
+from rag.sentence_words import all_stored
 
 _MARKS = 0xE000  # Unicode's private use area: one character per sound, never in article text
 
@@ -42,8 +43,8 @@ def sounded(text: str) -> str:
 def article_canon(hit: Hit, text: str, rows: SentenceRows | None) -> str:
     """The canonical text of an article's title and every sentence: joined from the stored
     canonical texts where all are stored, else converted now."""
-    if rows is not None and len(rows) and len(rows.words) == len(rows) and all(rows.words):
-        if rows.title is not None or not hit.title:
+    if rows is not None and len(rows) and len(rows.words) == len(rows):
+        if all_stored(rows.words, rows.title, bool(hit.title)):
             title = rows.title.canon if rows.title is not None else ""
             return "\n".join([title, *(w.canon for w in rows.words if w is not None)])
     return canonical_terms(f"{hit.title}\n{text}")

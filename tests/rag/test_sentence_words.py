@@ -7,7 +7,7 @@ import pytest
 from rag.bm25 import cut, tokenize
 from rag.normalize import canonical_terms, simplify_with_map
 from rag.postag import tagged
-from rag.sentence_words import SentenceWords, analyse, analyse_many
+from rag.sentence_words import SentenceWords, all_stored, analyse, analyse_many
 
 TEXTS = (
     "中共長沙市第十三屆委員會第八次全體會議召開，胡衡華出席。",
@@ -68,3 +68,12 @@ def _spans(lengths: tuple[int, ...]) -> list[tuple[int, int]]:
         out.append((at, at + n))
         at += n
     return out
+
+
+def test_an_article_s_words_are_complete_only_with_every_sentence_s_and_its_title_s() -> None:
+    words = [analyse("市政府提出了方案。"), analyse("方案被搁置。")]
+    title = analyse("方案搁置")
+    assert all_stored(words, title, titled=True)
+    assert all_stored(words, None, titled=False)  # no title: none to store
+    assert not all_stored(words, None, titled=True)
+    assert not all_stored([words[0], None], title, titled=True)
