@@ -156,8 +156,11 @@ LIGHT_VERBS = frozenset("受到 遭到 得到 予以 给予 加以 进行 作出
 NEGATORS = frozenset("不 没 没有 未 未曾 并未 从未 从没 尚未 不是 并非".split())
 CONTRASTS = frozenset("但 但是 而 而是 然而 却 可是 只是".split())
 CLAUSE_BREAKS = CONTRASTS | frozenset("， , 。 ？ ? ！ ! ； ;".split())
+# the noun after a question word names the answer's kind (什么职务, 哪一家企业); after 哪年, 哪一天,
+# 哪次 the unit is what is asked, and what follows is the question's verb (哪一年上映), no noun
 _TYPE_NOUN = re.compile(
-    r"(?:什么|哪个|哪些|哪一?[个位家种项条座所]?|几[个位项名种条家所座])([\u4e00-\u9fff]{1,3}?)(?=[？?，,。的]|$)"
+    r"(?:什么|哪个|哪些|哪(?!一?[年天月日次届])一?[个位家种项条座所]?|几[个位项名种条家所座])"
+    r"([\u4e00-\u9fff]{1,3}?)(?=[？?，,。的]|$)"
 )
 
 

@@ -77,6 +77,26 @@ def test_function_words_of_a_question_weigh_as_light_terms():
     assert {"以及", "对于"} <= info.light and not {"工人", "农民", "政策", "看法"} & info.light
 
 
+def test_when_questions_keep_their_verb_and_drop_the_question_word():
+    # 什么时候 is one question word (as 何时): an answer says when, it does not say 时候
+    for question in ("这座桥是什么时候建成的？", "這座橋是甚麼時候建成的？", "这座桥何时建成？"):
+        info = analyse(question)
+        assert info.kind == "date" and "建成" in info.terms and "建成" not in info.light
+        assert not any("时候" in t for t in info.terms + info.tokens)
+    # after 哪一年 / 哪天 / 哪次 the unit is what is asked: the verb that follows is no noun
+    # naming the answer's kind, it weighs in full
+    for question, verb in (
+        ("该片于哪一年上映？", "上映"),
+        ("比赛在哪天结束？", "结束"),
+        ("他是哪次获奖？", "获奖"),
+    ):
+        info = analyse(question)
+        assert verb in info.terms and verb not in info.light
+    # the noun after 什么 / 哪个 still names the kind asked for, and weighs little
+    assert "职务" in analyse("他担任什么职务？").light
+    assert "城市" in analyse("总部设在哪个城市？").light
+
+
 def test_empty_question_is_refused(fake_index):
     with pytest.raises(InputError, match="empty"):
         ask(fake_index, "  \n ")
