@@ -198,8 +198,10 @@ PROPER_FLAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})
 
 # jieba's tags of words that join or qualify the content words rather than name them:
 # conjunction (以及, 由于), preposition (对于), adverb (曾经, 通常), pronoun (其中), auxiliary,
-# modal particle, interjection (each tag's first letter)
+# modal particle, interjection (each tag's first letter, with its sub-tags: uj, rr, dg; but
+# "eng", a Latin word, is no interjection: GDP, CEO, iPhone name things)
 FUNCTION_FLAGS = ("c", "p", "d", "r", "u", "y", "e")
+_LATIN_FLAG = "eng"
 
 
 def function_words(simplified: str) -> set[str]:
@@ -208,7 +210,7 @@ def function_words(simplified: str) -> set[str]:
     return {
         canonical_terms(simplified[a:b]).strip()
         for a, b, flag in tagged(simplified)
-        if flag.startswith(FUNCTION_FLAGS)
+        if flag.startswith(FUNCTION_FLAGS) and flag != _LATIN_FLAG
     }
 
 

@@ -75,6 +75,10 @@ def test_function_words_of_a_question_weigh_as_light_terms():
     assert {"由于", "通常"} <= info.light and not {"暴雨", "关闭"} & info.light
     info = analyse("工人以及农民对于新政策有何看法？")
     assert {"以及", "对于"} <= info.light and not {"工人", "农民", "政策", "看法"} & info.light
+    # jieba tags a Latin word "eng", which starts like an interjection's "e": it names a thing
+    for question, latin in (("这家公司今年的CPI是多少？", "cpi"), ("新款iPhone什么时候发布？", "iphone")):
+        info = analyse(question)
+        assert latin in info.terms and latin not in info.light
 
 
 def test_when_questions_keep_their_verb_and_drop_the_question_word():
