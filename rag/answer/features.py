@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.policy import TypeCredit
-from rag.answer.question import ALTERNATIVES, Query, years_named
+from rag.answer.question import ALTERNATIVES, Query, days_named, years_named
 from rag.chunk import split_long, split_sentences
 from rag.index import Index, SentenceRows
-from rag.normalize import canonical_terms, canonical_texts, simplify_with_map
+from rag.normalize import canonical_terms, canonical_texts, fold_width, simplify_with_map
 from rag.records import Hit
 from rag.retrieve import term_idf
 from rag.sentence_words import SentenceWords, all_stored, analyse, lone_in
@@ -214,6 +214,30 @@ def other_years(q: Query, s: Sentence) -> bool:
     """The sentence names years, none of them one the question names."""
     named = years_named(s.canon)
     return bool(named) and not named & q.years
+
+
+# a day followed by a range or more days (8月4日至6日, 8月4日—8月6日, 8月4日、5日): the days it
+# covers are not all written as month and day
+_MORE_DAYS = re.compile(r"[日号]\s*(?:至|到|—|–|-|~|～|、|和|与|及|或)\s*\d")
+# a day as news writes one of this month (5日，; 5日上午), not a count of days (近5日, 5日内)
+_BARE_DAY = re.compile(r"(?<![\d月近前后每数满隔])(\d{1,2})日(?![内以来])")
+
+
+def names_day(q: Query, text: str) -> bool:
+    """`text` names a day the question names (8月5日, or just 5日), or a range of days that may hold it."""
+    asked = {d for _, d in q.days}
+    return (
+        bool(days_named(text) & q.days)
+        or any(int(d) in asked for d in _BARE_DAY.findall(text))
+        or bool(_MORE_DAYS.search(text))
+    )
+
+
+def other_days(q: Query, article: str) -> bool:
+    """The article names days (8月4日) but never one the question names: it is about other days.
+    (Where it names the asked day, a sentence dated otherwise may tell what led to it, and stays.)"""
+    text = fold_width(article)
+    return bool(days_named(text)) and not names_day(q, text)
 
 
 def term_weights(index: Index, q: Query, light_weight: float) -> list[float]:

@@ -40,6 +40,7 @@ class Query:
     # article lacking one is likely about a look-alike subject (a feature of "not found")
     proper: frozenset[str] = frozenset()
     years: frozenset[str] = frozenset()  # years the question names (2022年)
+    days: frozenset[tuple[int, int]] = frozenset()  # (month, day) of the dates it names (8月5日)
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
     tokens: list[str] = field(default_factory=list)  # BM25 tokens of search_text (rag.bm25)
     # the question a short answer is read against: `text`, or what an elliptical follow-up
@@ -189,6 +190,14 @@ def referent_terms(people: Sequence[str], terms: Sequence[str]) -> set[str]:
 def years_named(text: str) -> set[str]:
     """The four-digit years written as 2022年 in (canonical) text."""
     return set(_YEAR_NUMBER.findall(text))
+
+
+_MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})月(\d{1,2})[日号]")
+
+
+def days_named(text: str) -> set[tuple[int, int]]:
+    """The days written as 8月5日 (or 8月5号) in (canonical) text, as (month, day)."""
+    return {(int(m), int(d)) for m, d in _MONTH_DAY.findall(text)}
 
 
 # jieba's part-of-speech flags of proper names: a person, a place, an organisation, another
@@ -427,6 +436,9 @@ def analyse(
         names,
         proper=proper_words(simplified, known) if script != "en" else frozenset(),
         years=frozenset(years_named(q) | (set(_EN_YEAR.findall(q)) if script == "en" else set())),
+        days=frozenset(
+            days_named(q) | (days_named("".join(english_dates(question)[0])) if script == "en" else set())
+        ),
         asks_year=bool(_ASKS_YEAR.search(q)),
         tokens=tokenize_query(search),
         asks=asks or (asked_who_in_chinese(terms) if script == "en" and kind == "person" else "") or question,

@@ -34,6 +34,7 @@ from rag.answer.features import (
     candidates,
     dense_features,
     lexical_features,
+    other_days,
     other_years,
     term_weights,
     type_feature,
@@ -125,6 +126,8 @@ def gather_evidence(
     sents = candidates(r.hits[: ev.passages], r.texts, r.sentences, policy.compose.max_answer_chars)
     if q.years:  # a question about 2022 is never answered from a sentence about 2021 only
         sents = [s for s in sents if not other_years(q, s)]
+    if q.days:  # nor one about 8月5日 from a sentence about 8月4日 only
+        sents = [s for s in sents if not other_days(q, r.texts.get(s.hit.article_id, ""))]
     if sents:
         named_features(q, sents, r.texts, r.sentences)
         score_sentences(index, q, sents, r.query_vec, policy)

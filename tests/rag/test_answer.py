@@ -277,6 +277,43 @@ def test_a_question_about_one_year_is_not_answered_from_another_years_sentence(i
     assert a.answered and "13270.7" in a.answer and "13966.1" not in a.answer
 
 
+def test_a_question_about_one_day_is_not_answered_from_an_article_about_another_day(index_of):
+    """Daily reports look alike: asked about 3月6日, an article that names 3月2日 and never the
+    6th does not answer, not even from its undated sentences. An article that names the asked
+    day keeps its sentences dated otherwise (what led to the day asked about)."""
+    from rag import Article
+
+    def report(day: str, price: str) -> Article:
+        return Article(
+            id=f"close-{day}",
+            title=f"行情快报：甲乙科技{day}收盘",
+            text=(
+                f"截至2023年{day}收盘，甲乙科技报收于{price}元，换手率1.2%。"
+                "甲乙科技主营业务为工业软件的开发与销售。"
+            ),
+        )
+
+    index = index_of(report("3月2日", "10.50"), report("3月3日", "11.20"))
+    assert analyse("甲乙科技3月3号收盘价是多少？").days == frozenset({(3, 3)})
+    assert analyse("What was the closing price of Jiayi on March 3?").days == frozenset({(3, 3)})
+    a = ask(index, "甲乙科技3月3日收盘价是多少？")
+    assert a.answered and "11.20" in a.answer and "10.50" not in a.answer
+    assert all(c.article_id == "close-3月3日" for c in a.citations)
+    evidence = gather_evidence(index, analyse("甲乙科技3月6日的主营业务是什么？")).sentences
+    assert not evidence  # both articles are about other days
+    # a range of days, or the day written as news writes it (6日), may cover the day asked
+    ranged = index_of(
+        Article(id="r", title="甲乙科技停牌", text="甲乙科技3月2日至8日停牌。甲乙科技主营业务为工业软件。"),
+        Article(id="d", title="甲乙科技公告", text="3月2日甲乙科技发布公告。6日，甲乙科技复牌。"),
+    )
+    evidence = gather_evidence(ranged, analyse("甲乙科技3月6日做了什么？")).sentences
+    assert {s.hit.article_id for s in evidence} == {"r", "d"}
+    assert any(s.text.startswith("3月2日甲乙科技发布公告") for s in evidence)
+    # a count of days (近5日) names no day
+    counted = index_of(Article(id="c", title="甲乙科技资金", text="3月2日甲乙科技近5日资金净流入。"))
+    assert not gather_evidence(counted, analyse("甲乙科技3月5日资金流向如何？")).sentences
+
+
 def test_a_latin_word_of_a_chinese_question_must_be_covered(index_of):
     """长沙今年GDP是多少？ over an article about Changsha this year without any GDP figure:
     GDP is a term like the others, so the article does not answer it."""
