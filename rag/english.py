@@ -241,6 +241,29 @@ def _spellings(surname: str, given: list[str]) -> list[str]:
     return sorted(out)
 
 
+# the most spellings `pinyin_spellings` tries for one word (two syllables of common readings
+# give about 1,500): a bound on the lookups, not a cut-off any answer depends on
+_MOST_SPELLINGS = 20_000
+
+
+def pinyin_spellings(word: str) -> list[str]:
+    """Every Chinese spelling of one capitalised word read as two or three pinyin syllables,
+    one character each ("Binzhou": 滨州, 宾州, …): a place or firm the dictionary lacks. The
+    caller keeps the spellings its index knows; none where the word is no pinyin ("Messi")."""
+    tab = table()
+    out: set[str] = set()
+    for cut in _syllables(word.lower(), 3):
+        if len(cut) < 2:
+            continue
+        combos = [""]
+        for syl in cut:
+            combos = [c + ch for c in combos for ch in tab.readings(syl)[0]]
+            if len(combos) > _MOST_SPELLINGS:
+                return []
+        out.update(combos)
+    return sorted(out)
+
+
 def romanized_names(question: str) -> list[list[str]]:
     """For each romanized Chinese name in an English question (two or three capitalised words
     that read as pinyin: "Wang Jianhua", "Jianhua Wang", "Ouyang Xiu"), every Chinese spelling of

@@ -103,6 +103,24 @@ def fake_index(tmp_path, seed_articles):
     index.close()
 
 
+@pytest.fixture
+def index_of(tmp_path):
+    """Builds a fake-embedder index of the articles given; closed after the test."""
+    from rag import FakeEmbedder, Index
+
+    opened = []
+
+    def build(*articles):
+        index = Index.open(tmp_path / f"ix{len(opened)}", FakeEmbedder())
+        index.add(list(articles))
+        opened.append(index)
+        return index
+
+    yield build
+    for index in opened:
+        index.close()
+
+
 @pytest.fixture(scope="session")
 def use_index(tmp_path_factory, seed_articles):
     """The seeds indexed with the real default embedder (USE multilingual v3)."""

@@ -14,7 +14,7 @@ import numpy as np
 from rag.answer.policy import Policy
 from rag.bm25 import cut, cut_for_search, is_word, query_terms, tokenize_query
 from rag.cedict_table import table
-from rag.english import Rendering, render, romanized_names
+from rag.english import Rendering, pinyin_spellings, render, romanized_names
 from rag.normalize import canonical_terms, detect_script, simplified_question, to_simplified
 from rag.postag import tagged
 from rag.span import WH
@@ -144,6 +144,9 @@ def english_dates(question: str) -> tuple[list[str], str]:
 # A written date (2019年9月24日, 9月24日, 2019年): kept whole as terms (a year and a month-day),
 # since cutting it into words glues its last character to the next word (24日开).
 _DATE_TERMS = re.compile(r"(?<!\d)(?:(\d{4}年)(?:(\d{1,2}月(?:\d{1,2}[日号])?))?|(\d{1,2}月\d{1,2}[日号]))")
+# the units a place's name is written with (Binzhou: 滨州市; a town the dictionary lacks is one
+# word with its unit, 青岚镇)
+PLACE_UNITS = ("市", "县", "镇", "区", "省", "村", "乡")
 # Words about the article itself (这篇报道的记者), not its content.
 META_WORDS = frozenset("这篇 本文 该文 文章 报道 报导 新闻 消息 采访 专访 记者 文中 稿件".split())
 # Words that point at the context or add a clause (这次全会, 而且), not content of their own.
@@ -324,7 +327,13 @@ def _english_terms(
         for name in names_left:
             spellings = [w for ws in romanized_names(name) for w in ws]
             if not any(known(spellings)):
-                spelled.append([name.lower()])
+                # one word that reads as pinyin ("Binzhou", "Bozhong"): the spellings the
+                # index holds, each an alternative (pinyin alone cannot tell 滨州 from 宾州)
+                read = [name.lower()]
+                if " " not in name:
+                    spelled_as = pinyin_spellings(name)
+                    read += spelled_as + [w + unit for unit in PLACE_UNITS for w in spelled_as]
+                spelled.append([w for w, ok in zip(read, known(read), strict=True) if ok] or [name.lower()])
         groups += spelled
         named += spelled
     # one Chinese word once: a name the dictionary has ("Xi Jinping") is found again among

@@ -18,24 +18,6 @@ def _check_citations(index, answer):
         assert f"[{c.n}]" in answer.answer
 
 
-@pytest.fixture
-def index_of(tmp_path):
-    """Builds a fake-embedder index of the articles given; closed after the test."""
-    from rag import FakeEmbedder, Index
-
-    opened = []
-
-    def build(*articles):
-        index = Index.open(tmp_path / f"ix{len(opened)}", FakeEmbedder())
-        index.add(list(articles))
-        opened.append(index)
-        return index
-
-    yield build
-    for index in opened:
-        index.close()
-
-
 def test_question_kinds():
     assert analyse("谁受市委常委会委托向全会报告工作？").kind == "person"
     assert analyse("出席全会的市委委员应到多少人？").kind == "number"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag import ask
+from rag import Article, ask
 from rag.answer import analyse
-from rag.english import romanized_names, translations
+from rag.english import pinyin_spellings, romanized_names, translations
 from rag.normalize import to_simplified
 
 
@@ -103,6 +103,24 @@ def test_a_name_without_a_chinese_spelling_stays_a_term_the_answer_must_name() -
         "What did Hu Henghua say about manufacturing?", known=lambda words: [w == "胡衡华" for w in words]
     )
     assert q.names == {"胡衡华"}
+
+
+def test_one_word_that_reads_as_pinyin_is_spelled_as_the_index_knows_it(index_of) -> None:
+    """A place the dictionary lacks ("Qinglan"): its pinyin spellings the index holds are the
+    term's alternatives, so the article about 青岚 answers; no spelling of it held, it stays a
+    Latin term that no article covers."""
+    assert "青岚" in pinyin_spellings("Qinglan") and "清蓝" in pinyin_spellings("Qinglan")
+    assert pinyin_spellings("Messi") == []  # no pinyin
+    q = analyse("How many people live in Qinglan?", known=lambda words: [w == "青岚" for w in words])
+    assert "青岚" in q.terms and "青岚" in q.names
+    q = analyse("How many people live in Qinglan?", known=lambda words: [False] * len(words))
+    assert "qinglan" in q.terms
+    index = index_of(
+        Article(id="ql", title="青岚镇概况", text="青岚镇位于山区，常住人口约三万人。"),
+        Article(id="other", title="白石镇概况", text="白石镇位于平原，常住人口约五万人。"),
+    )
+    a = ask(index, "How many people live in Qinglan?")
+    assert a.answered and all(c.article_id == "ql" for c in a.citations)
 
 
 def test_an_english_question_about_someone_no_article_names_is_refused(fake_index) -> None:
