@@ -251,10 +251,12 @@ def tokenize_canonical(canonical: str) -> tuple[list[str], list[str]]:
 # the preposition between (赵衡华是在哪年: not 赵衡 / 华是 / 在; 位于哪里 keeps its 于). 哪
 # takes its 一 (already a digit here: 哪1个) and its classifier with it (哪一个城市 leaves 城市,
 # not 1 / 城市; 国 stays, as in 哪一国家). 什么时候 is one question word, as 何时 is: an answer
-# says when, not 时候.
+# says when, not 时候. So are 多久, 多长时间, 多少时间 and, ending the question or before 的,
+# 多长 / 多大 / 多远 / 多高… (有多大？): an answer gives the figure, not the question word
+# (多大 inside 许多大型 or 多重 of 多重国籍 stays).
 INTERROGATIVES = re.compile(
     r"(?:是(?:在|由|从|于|被|为|到|向|给|以)?)?(?:为什么|为何|什么样|什么时候|什么|哪[一1]?(?:年|天|个|位|些|里|儿|种|类|条|家|所|座|部|本|首|支|艘|次|场|届|项|名)?"
-    r"|谁|多少|几个|几位|几项|几名|几年|几次|几条|几|如何|怎么样|怎样|怎么|何时|何地|何处|何年|何月|何日|何种|何人)"
+    r"|谁|多(?:长时间|少时间|久)|多[长大高远重深宽厚快](?=[的了呢吗？?，,。!！\s]|$)|多少|几个|几位|几项|几名|几年|几次|几条|几|如何|怎么样|怎样|怎么|何时|何地|何处|何年|何月|何日|何种|何人)"
     r"|是否|有没有|请问|吗|呢"
 )
 _EN_ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th)\b")

@@ -83,6 +83,27 @@ def test_when_questions_keep_their_verb_and_drop_the_question_word():
     assert "城市" in analyse("总部设在哪个城市？").light
 
 
+def test_how_long_how_far_how_big_are_question_words_not_terms():
+    # 多久, 多长时间, 有多远 ask for a figure; no answer holds the question word itself
+    for question, kept in (
+        ("这座桥存在了多长时间？", "存在"),
+        ("這座橋存在了多長時間？", "存在"),
+        ("这座桥要建多久？", "建"),
+        ("这座城市离海边多远？", "海边"),
+        ("这座城市的面积有多大？", "面积"),
+        ("这座塔约多高的时候建成？", "建成"),
+        ("建成这座桥花了多少时间？", "建成"),
+    ):
+        info = analyse(question)
+        assert kept in "".join(info.terms), question
+        assert not {"多", "多长", "长时间", "时间", "多久", "多远", "多大", "大", "多高"} & set(
+            info.terms + info.tokens
+        )
+    # inside a word or a phrase that is no question (许多大型, 多重国籍) the words stay
+    assert {"大型"} <= set(analyse("许多大型企业设在哪个城市？").terms)
+    assert "多重国籍" in analyse("他有多重国籍吗？").tokens
+
+
 def test_empty_question_is_refused(fake_index):
     with pytest.raises(InputError, match="empty"):
         ask(fake_index, "  \n ")
