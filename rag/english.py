@@ -11,7 +11,9 @@ index knows. The dictionary's lookups are a SQLite table built once per machine
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import re
 from dataclasses import dataclass
 
@@ -241,8 +243,8 @@ def _spellings(surname: str, given: list[str]) -> list[str]:
     return sorted(out)
 
 
-# the most spellings `pinyin_spellings` tries for one word (two syllables of common readings
-# give about 1,500): a bound on the lookups, not a cut-off any answer depends on
+# the most spellings `pinyin_spellings` tries for one cut of a word into syllables (two
+# syllables of common readings give about 1,500): a bound on the lookups
 _MOST_SPELLINGS = 20_000
 
 
@@ -253,14 +255,10 @@ def pinyin_spellings(word: str) -> list[str]:
     tab = table()
     out: set[str] = set()
     for cut in _syllables(word.lower(), 3):
-        if len(cut) < 2:
-            continue
-        combos = [""]
-        for syl in cut:
-            combos = [c + ch for c in combos for ch in tab.readings(syl)[0]]
-            if len(combos) > _MOST_SPELLINGS:
-                return []
-        out.update(combos)
+        chars = [sorted(tab.readings(syl)[0]) for syl in cut]
+        if len(cut) < 2 or math.prod(len(c) for c in chars) > _MOST_SPELLINGS:
+            continue  # one syllable, or too many readings to try (yu-e-lu; yue-lu is tried)
+        out.update("".join(p) for p in itertools.product(*chars))
     return sorted(out)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from rag.answer.policy import Policy
 from rag.bm25 import cut, cut_for_search, is_word, query_terms, tokenize_query
 from rag.cedict_table import table
-from rag.english import Rendering, pinyin_spellings, render, romanized_names
+from rag.english import Rendering, pinyin_spellings, render, romanized_names, translations
 from rag.normalize import canonical_terms, detect_script, simplified_question, to_simplified
 from rag.postag import tagged
 from rag.span import WH
@@ -290,6 +290,25 @@ def negated(text: str) -> list[str]:
     return scopes
 
 
+def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: bool = True) -> list[str]:
+    """The spellings of one word of a name ("Rizhao", "Bozhong") the index holds: the
+    dictionary's names that read as the word in pinyin (日照, 日照市), else its pinyin
+    spellings (two or three syllables) alone or with a place's unit (a town the dictionary
+    lacks is written with its 镇), else (`latin`) the word in Latin letters."""
+    spelled_as = pinyin_spellings(word)
+    named = [h for h in table().heads("@" + word.lower()) if any(h.startswith(w) for w in spelled_as)]
+    if named:
+        return [w for w, ok in zip(named, known(named), strict=True) if ok] or named
+    for read in (
+        spelled_as,
+        [w + unit for unit in PLACE_UNITS for w in spelled_as],
+        [word.lower()] if latin else [],
+    ):
+        if found := [w for w, ok in zip(read, known(read), strict=True) if ok]:
+            return found
+    return []
+
+
 def _english_terms(
     search: str, policy: Policy, known: Callable[[Sequence[str]], list[bool]] | None
 ) -> tuple[str, list[str], set[str]]:
@@ -324,17 +343,35 @@ def _english_terms(
         # a name neither the dictionary nor its pinyin spellings render ("Messi") is still
         # asked about: it stays a term, found only where an article writes it so, rather
         # than leaving the question's other words to be covered by any article
+        plain: list[list[str]] = []  # words of a name the dictionary renders ("Port")
+        per_word = policy.terms.en_words_per_term
         for name in names_left:
-            spellings = [w for ws in romanized_names(name) for w in ws]
-            if not any(known(spellings)):
-                # one word that reads as pinyin ("Binzhou", "Bozhong"): the spellings the
-                # index holds, each an alternative (pinyin alone cannot tell 滨州 from 宾州)
-                read = [name.lower()]
-                if " " not in name:
-                    spelled_as = pinyin_spellings(name)
-                    read += spelled_as + [w + unit for unit in PLACE_UNITS for w in spelled_as]
-                spelled.append([w for w, ok in zip(read, known(read), strict=True) if ok] or [name.lower()])
-        groups += spelled
+            bare = name.removesuffix("'s")
+            spellings = [w for ws in romanized_names(bare) for w in ws]
+            if any(known(spellings)):
+                continue
+            # a name of a pinyin word and a common one ("Rizhao Port": 日照, 港口|港), word by
+            # word: the pinyin word gives the spellings the index holds (pinyin alone cannot
+            # tell 滨州 from 宾州), the common word its dictionary senses. A name of pinyin words
+            # alone ("Hu Henghua") is a person's, spelled whole above or not at all; a name of
+            # one word is spelled as the index holds it ("Binzhou")
+            words = bare.split()
+            common = [translations(w.lower(), per_word)[:1] if len(words) > 1 else [] for w in words]
+            if len(words) > 1 and not any(common):
+                spelled.append([bare.lower()])
+                continue
+            read = [_spelled(w, known, latin=not c) for w, c in zip(words, common, strict=True)]
+            pairs = list(zip(read, common, strict=True))
+            if (
+                bool(read[0])
+                if len(words) == 1
+                else all(r or c for r, c in pairs) and any(c and not r for r, c in pairs)
+            ):
+                spelled += [r for r in read if r]
+                plain += [c[0] for r, c in pairs if c and not r]
+            else:
+                spelled.append([bare.lower()])
+        groups += spelled + plain
         named += spelled
     # one Chinese word once: a name the dictionary has ("Xi Jinping") is found again among
     # the romanized names, and would weigh twice

@@ -123,6 +123,23 @@ def test_one_word_that_reads_as_pinyin_is_spelled_as_the_index_knows_it(index_of
     assert a.answered and all(c.article_id == "ql" for c in a.citations)
 
 
+def test_a_name_of_a_pinyin_word_and_a_common_word_is_read_word_by_word(index_of) -> None:
+    """"Qinglan Port": 青岚 as the index spells it (a name the answer's passage must hold) and
+    the dictionary's senses of "port"; a name of pinyin words alone ("Wang Jianhua") is a
+    person's, spelled whole or kept whole."""
+    q = analyse("How many berths has Qinglan Port built?", known=lambda words: [w == "青岚" for w in words])
+    assert "青岚" in q.terms and q.names == {"青岚"}
+    assert any("港口" in t.split("|") for t in q.terms)
+    q = analyse("What did Wang Jianhua say?", known=lambda words: [w in ("王", "建华") for w in words])
+    assert "wang jianhua" in q.terms  # not 王 and 建华 as two words
+    index = index_of(
+        Article(id="ql", title="青岚港口建设", text="目前，青岚港口已建成生产性泊位12个。"),
+        Article(id="bs", title="白石港口建设", text="目前，白石港口已建成生产性泊位30个。"),
+    )
+    a = ask(index, "How many berths has Qinglan Port built?")
+    assert a.answered and all(c.article_id == "ql" for c in a.citations)
+
+
 def test_an_english_question_about_someone_no_article_names_is_refused(fake_index) -> None:
     # the seed interview speaks of manufacturing, but not of this person
     assert not ask(fake_index, "What did Wang Jianhua say about manufacturing?").answered
