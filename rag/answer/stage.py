@@ -126,8 +126,9 @@ def gather_evidence(
     sents = candidates(r.hits[: ev.passages], r.texts, r.sentences, policy.compose.max_answer_chars)
     if q.years:  # a question about 2022 is never answered from a sentence about 2021 only
         sents = [s for s in sents if not other_years(q, s)]
-    if q.days:  # nor one about 8月5日 from a sentence about 8月4日 only
-        sents = [s for s in sents if not other_days(q, r.texts.get(s.hit.article_id, ""))]
+    if q.days:  # nor one about 8月5日 from an article about other days (each article read once)
+        elsewhere = {aid for aid, text in r.texts.items() if other_days(q, text)}
+        sents = [s for s in sents if s.hit.article_id not in elsewhere]
     if sents:
         named_features(q, sents, r.texts, r.sentences)
         score_sentences(index, q, sents, r.query_vec, policy)
