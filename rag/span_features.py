@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from rag.bylines import asks_about_credits, credits, outside_credits
 from rag.normalize import fold_width, simplified_question, simplify_with_map
 from rag.postag import tagged
 from rag.sentence_words import Tags
@@ -256,10 +257,14 @@ def candidates_simplified(
     `ss`'s part-of-speech words when stored at index time (else tagged here)."""
     longest = rules.max_list_chars if kind == "list" else rules.max_chars
     tags = tagged(ss) if tags is None else tags
+    # a reporter's byline answers nothing about the story, only a question about its credits
+    credited = [] if asks_about_credits(qs) else credits(ss, tags)
     rule = rule_span(qs, kind, ss, rules, tags)
+    if rule is not None and not outside_credits([rule], credited):
+        rule = None
     dates = _matches(DATE, ss)
     words = dates_apart(tags, dates)
-    spans = _spans(ss, words, rule, longest, rules)
+    spans = outside_credits(_spans(ss, words, rule, longest, rules), credited)
     ext_kind = "reason" if REASON_Q.search(qs) else kind
     ext_kind = ext_kind if ext_kind in KINDS else "other"
     out = np.zeros((len(spans), len(PLAIN) + len(TYPED)), dtype=np.float32)

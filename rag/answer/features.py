@@ -23,6 +23,7 @@ import numpy as np
 
 from rag.answer.policy import TypeCredit
 from rag.answer.question import ALTERNATIVES, Query, days_named, years_named
+from rag.bylines import asks_about_credits, credits
 from rag.chunk import split_long, split_sentences
 from rag.index import Index, SentenceRows
 from rag.normalize import canonical_terms, canonical_texts, fold_width, simplify_with_map
@@ -375,28 +376,35 @@ def dense_features(index: Index, sents: Sequence[Sentence], qvec: np.ndarray, sh
 
 
 def people(s: Sentence, exclude: str, min_chars: int) -> list[str]:
-    """Person names in the sentence that `exclude` (the question) does not contain."""
-    return [w for w in _names(s, _PERSON_FLAG, min_chars) if w not in exclude]
+    """Person names in the sentence that `exclude` (the question) does not contain; a credit's
+    only where the question asks about the credits (rag.bylines)."""
+    return [w for w in _names(s, _PERSON_FLAG, min_chars, asks_about_credits(exclude)) if w not in exclude]
 
 
 def places(s: Sentence, exclude: str, min_chars: int) -> list[str]:
     """Place names in the sentence that `exclude` (the question) does not contain."""
-    return [w for w in _names(s, _PLACE_FLAG, min_chars) if w not in exclude]
+    return [w for w in _names(s, _PLACE_FLAG, min_chars, asks_about_credits(exclude)) if w not in exclude]
 
 
 _PERSON_FLAG = "nr"
 _PLACE_FLAG = "ns"
 
 
-def _names(s: Sentence, flag: str, min_chars: int) -> list[str]:
+def _names(s: Sentence, flag: str, min_chars: int, with_credits: bool = False) -> list[str]:
     """The words of a sentence tagged `flag` (jieba POS: nr a person, ns a place), each
-    `min_chars` characters or more, in order, in the Simplified text its tags are of."""
+    `min_chars` characters or more, in order, in the Simplified text its tags are of; none
+    of an article's credits (记者 张俊, rag.bylines: they name who wrote it) unless
+    `with_credits`."""
     ss = ""
     found: list[str] = []
-    for a, b, f in words_of(s).tags:
+    tags = words_of(s).tags
+    credited: list[tuple[int, int]] | None = None
+    for a, b, f in tags:
         if f == flag and b - a >= min_chars:
             ss = ss or simplify_with_map(s.text)[0]
-            if ss[a:b] not in found:
+            if credited is None:
+                credited = [] if with_credits else credits(ss, tags)
+            if ss[a:b] not in found and not any(a < y and x < b for x, y in credited):
                 found.append(ss[a:b])
     return found
 
