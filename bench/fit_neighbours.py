@@ -64,7 +64,7 @@ def rows(policy: Policy, data: list[Replayed]) -> Rows:
     """`policy` must have no neighbour model: the answers as composed without one."""
     base_gold, base_chars, question, xs, gold, chars = [], [], [], [], [], []
     for r in data:
-        if not r.answerable:
+        if not r.answerable or not r.sents:
             continue
         b = best_of(policy, r)
         chosen = choose(policy, r.q, r.sents)

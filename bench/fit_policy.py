@@ -128,7 +128,7 @@ def best_of(policy: Policy, r: Replayed) -> int:
 
 def top1(policy: Policy, data: list[Replayed]) -> float:
     pos = [r for r in data if r.answerable]
-    return sum(r.gold[best_of(policy, r)] for r in pos) / max(1, len(pos))
+    return sum(bool(r.sents) and r.gold[best_of(policy, r)] for r in pos) / max(1, len(pos))
 
 
 def decide(policy: Policy, data: list[Replayed]) -> tuple[float, float]:
@@ -142,7 +142,7 @@ def decisions(policy: Policy, data: list[Replayed], label: str) -> float | None:
     """The share of the Chinese questions labelled `label` the shipped decision function
     answers (None when there are none)."""
     answered = [
-        bool(answerable(policy, r.q, r.sents[best_of(policy, r)]))
+        bool(r.sents) and answerable(policy, r.q, r.sents[best_of(policy, r)])
         for r in data
         if r.label == label and r.q.script != "en"
     ]
@@ -175,7 +175,7 @@ def with_boundary(policy: Policy, bias: float, **w: float) -> Policy:
 def boundary_inputs(policy: Policy, data: list[Replayed]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The BOUNDARY inputs of each Chinese question's best sentence, whether it is
     answerable, and its label."""
-    zh = [r for r in data if r.q.script != "en" and r.q.terms]
+    zh = [r for r in data if r.q.script != "en" and r.q.terms and r.sents]
     x = np.array([best_inputs(r.q, r.sents[best_of(policy, r)]) for r in zh])
     return x, np.array([r.answerable for r in zh]), np.array([r.label for r in zh])
 
@@ -255,6 +255,9 @@ def composed(policy: Policy, data: list[Replayed], *, not_found: bool = False) -
     hits, chars = [], []
     for r in data:
         if not r.answerable:
+            continue
+        if not r.sents:  # no candidate left (rag.answer.counts_in): "not found"
+            hits.append(False)
             continue
         best = r.sents[best_of(policy, r)]
         if not_found and not answerable(policy, r.q, best):

@@ -93,7 +93,7 @@ def groups(policy: Policy, data: list[Replayed], n: int) -> Groups:
         ("same article, 2nd-5th", "same article, 6th or later", "another article", "none"), 0
     )
     for r in data:
-        if r.q.script == "en" or not r.answerable:
+        if r.q.script == "en" or not r.answerable or not r.sents:
             continue
         for s in r.sents:
             s.score = full_score(policy.score, r.q, s)

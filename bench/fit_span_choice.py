@@ -62,7 +62,7 @@ class Spans:
 def spans(policy: Policy, data: list[Replayed], golds: dict[str, list[str]]) -> list[Spans]:
     out = []
     for r in data:
-        if not r.answerable:
+        if not r.answerable or not r.sents:
             continue
         best_of(policy, r)
         cited = choose(policy, r.q, r.sents)

@@ -15,7 +15,10 @@ every answerable question of the other set, through the shipped decision functio
 (rag.answer.choose, rag.answer.answerable): answer accuracy (answered, and a sentence of the
 answer holds a gold answer), the share answered and the median length of the answers given;
 and on the other set's part of the fit_policy recording, the share of answerable questions
-kept and of deleted-source (and look-alike) ones refused. The shipped policy's own figures on the same
+kept and of deleted-source (and look-alike) ones refused; and the share of "fact removed"
+questions refused (`fact_removed`: every answerable question of the other set, its candidate
+sentences that hold a gold answer taken away, so that its own article is still there but no
+longer says what it asks). The shipped policy's own figures on the same
 recordings are printed beside them (in-sample). The linear sentence-score weights and the
 span models are the shipped ones (short answers held apart: bench/fit_span_choice.py).
 
@@ -37,7 +40,14 @@ sys.path.insert(0, str(ROOT))
 from bench.fit_neighbours import fit as fit_neighbour_model  # noqa: E402
 from bench.fit_neighbours import model_arguments  # noqa: E402
 from bench.fit_neighbours import rows as neighbour_rows  # noqa: E402
-from bench.fit_policy import BOUNDARY, composed, decide, fit_boundary, lookalikes_refused  # noqa: E402
+from bench.fit_policy import (  # noqa: E402
+    BOUNDARY,
+    composed,
+    decide,
+    decisions,
+    fit_boundary,
+    lookalikes_refused,
+)
 from bench.fit_policy import collect as collect_policy  # noqa: E402
 from bench.fit_ranker import fit as fit_ranker_trees  # noqa: E402
 from bench.fit_ranker import groups, replayed_sets, tree_arguments  # noqa: E402
@@ -46,6 +56,23 @@ from bench.recording import SETS, Replayed, recording, replayed, require_later_f
 from rag.answer import RANK_FEATURES, LinearModel, Policy, SentenceModel  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
+
+
+FACT_REMOVED = "fact_removed"
+
+
+def fact_removed(data: list[Replayed]) -> list[Replayed]:
+    """Each answerable question of `data` with its candidates holding a gold answer taken away
+    (those with both kinds of candidates): the honest response is then "not found", its own
+    article being found but no longer stating the fact. A hard negative, and an approximate
+    one: the recorded passage-level features (ctx_cov) were computed with the removed sentences
+    in their passage, and a remaining sentence may still say the fact in other words."""
+    out = []
+    for r in data:
+        if r.answerable and any(r.gold) and not all(r.gold):
+            keep = [i for i, g in enumerate(r.gold) if not g]
+            out.append(Replayed(r.q, [r.sents[i] for i in keep], [False] * len(keep), False, FACT_REMOVED))
+    return out
 
 
 def held_apart(
@@ -113,6 +140,7 @@ def main() -> int:
     if (nf_rows := with_lookalikes(nf_rows, args, policy)) is None:
         return 0
     nf = {s: replayed([r for r in nf_rows if r["set"] == s]) for s in SETS}
+    removed = {s: fact_removed(data[s]) for s in SETS}
     names = list(SETS)
     table: list[dict[str, Any]] = []
     for train, test in (names, names[::-1]):
@@ -120,11 +148,13 @@ def main() -> int:
         row = {"fitted_on": train, "reported_on": test}
         for name, p in (("held_apart", fitted), ("shipped", policy)):
             kept, refused = decide(p, nf[test])
+            answered = decisions(p, removed[test], FACT_REMOVED)
             row[name] = {
                 **composed(p, data[test], not_found=True),
                 "kept": round(kept, 4),
                 "refused": round(refused, 4),
                 "lookalikes_refused": lookalikes_refused(p, nf[test]),
+                "fact_removed_refused": None if answered is None else round(1.0 - answered, 4),
             }
         table.append(row)
         h, s = row["held_apart"], row["shipped"]
@@ -132,9 +162,11 @@ def main() -> int:
             f"fit {train} -> {test} ({h['questions']} answerable questions): answer accuracy "
             f"{h['accuracy']:.4f} (answered {h['answered']:.4f}, median {h['median_chars']} characters); "
             f"not found: kept {h['kept']:.4f}, refused {h['refused']:.4f}, look-alikes refused "
-            f"{h['lookalikes_refused']} — the shipped policy (in-sample): "
+            f"{h['lookalikes_refused']}, fact removed refused {h['fact_removed_refused']} "
+            f"({len(removed[test])} questions) — the shipped policy (in-sample): "
             f"{s['accuracy']:.4f} (answered {s['answered']:.4f}, median {s['median_chars']}), "
-            f"kept {s['kept']:.4f}, refused {s['refused']:.4f}, look-alikes refused {s['lookalikes_refused']}",
+            f"kept {s['kept']:.4f}, refused {s['refused']:.4f}, look-alikes refused {s['lookalikes_refused']}, "
+            f"fact removed refused {s['fact_removed_refused']}",
             flush=True,
         )
     RESULTS.mkdir(parents=True, exist_ok=True)

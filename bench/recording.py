@@ -20,11 +20,14 @@ from rag.answer import (
     Query,
     Sentence,
     analyse,
+    asked_measure,
+    counts_in,
     gather_evidence,
     known_words,
     recorded_sentence,
 )
 from rag.evaluate import QAItem, gold_found
+from rag.normalize import simplified_question
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -92,7 +95,16 @@ def replay(row: dict[str, Any]) -> tuple[Query, list[Sentence]]:
         raise SystemExit(
             "this recording has no question terms (recorded before the sentence ranker): record it again"
         )
-    q = Query(row["question"], row["script"], "", "", row["kind"], terms=row["terms"])
+    measure = asked_measure(simplified_question(row["question"])) if row["kind"] == "number" else ""
+    q = Query(
+        row["question"],
+        row["script"],
+        "",
+        "",
+        row["kind"],
+        terms=row["terms"],
+        measure=measure if row["script"] != "en" else "",
+    )
     return q, [
         recorded_sentence(d["article"], d["hit_rank"], d, d.get("text", ""), d.get("start", 0))
         for d in row["sentences"]
@@ -121,9 +133,15 @@ def require_later_features(rows: list[dict[str, Any]], what: str) -> None:
 
 
 def replayed(rows: list[dict[str, Any]]) -> list[Replayed]:
+    """The recorded questions and candidates, as the shipped stage now has them: a question asking
+    a count in a measure (`Query.measure`, 多少人) keeps only the candidates that count in it
+    (rag.answer.counts_in; recordings made before that rule hold all)."""
     out = []
     for r in rows:
         q, sents = replay(r)
         gold = [d["gold"] for d in r["sentences"]]
+        if q.measure:
+            keep = [i for i, s in enumerate(sents) if counts_in(s.canon, q.measure)]
+            sents, gold = [sents[i] for i in keep], [gold[i] for i in keep]
         out.append(Replayed(q, sents, gold, r["label"] == "answerable", r["label"]))
     return out

@@ -15,7 +15,7 @@ from rag.answer.choose import (
     shortlist,
     type_miss,
 )
-from rag.answer.features import LATER_FEATURES, RECORDED_FEATURES, Sentence, recorded_sentence
+from rag.answer.features import LATER_FEATURES, RECORDED_FEATURES, Sentence, counts_in, recorded_sentence
 from rag.answer.neighbours import NEIGHBOUR_FEATURES, neighbour_features
 from rag.answer.policy import (
     POLICY_FILE,
@@ -26,7 +26,7 @@ from rag.answer.policy import (
     policy_to_dict,
     write_policy,
 )
-from rag.answer.question import Query, analyse
+from rag.answer.question import Query, analyse, asked_measure
 from rag.answer.rank import RANK_FEATURES, rank_features
 from rag.answer.span_choice import SPAN_CHOICE_FEATURES, choose_span, sentence_spans, span_choice_features
 from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, known_words, score_sentences
@@ -49,10 +49,12 @@ __all__ = [
     "analyse",
     "answerable",
     "ask",
+    "asked_measure",
     "boundary_inputs",
     "choose",
     "choose_span",
     "cite",
+    "counts_in",
     "full_score",
     "gather_evidence",
     "known_words",

@@ -42,6 +42,7 @@ class Query:
     years: frozenset[str] = frozenset()  # years the question names (2022年)
     days: frozenset[tuple[int, int]] = frozenset()  # (month, day) of the dates it names (8月5日)
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
+    measure: str = ""  # what a count is asked in (多少人 → 人, 几岁 → 岁; `asked_measure`), canonical
     tokens: list[str] = field(default_factory=list)  # BM25 tokens of search_text (rag.bm25)
     # the question a short answer is read against: `text`, or what an elliptical follow-up
     # asks in full (涉案金额呢 → 涉案金额多少支？, see rag.conversation.Rewrite.asks), or an
@@ -201,6 +202,35 @@ _MONTH_DAY = re.compile(r"(?<!\d)(\d{1,2})月(\d{1,2})[日号]")
 def days_named(text: str) -> set[tuple[int, int]]:
     """The days written as 8月5日 (or 8月5号) in (canonical) text, as (month, day)."""
     return {(int(m), int(d)) for m, d in _MONTH_DAY.findall(text)}
+
+
+# numerals a measure word may carry in (几十个, 几千年): not part of the measure
+_NUMERALS = "零〇一二两三四五六七八九十百千万亿"
+# 个 is the counter Chinese drops most (18176个CUDA核心 is written 18176 CUDA 核心), and 钱 is
+# counted in a currency (多少钱 → 4000元): neither says what the count must be written in
+_OPEN_MEASURES = frozenset({"个", "钱"})
+# 这几年, 那几天, 前几名, 只有几座: 几 as "a few", not a question
+_FEW = re.compile(r"(?:这|那|前|后|只有)$")
+
+
+def asked_measure(simplified: str) -> str:
+    """What a Chinese question asks a count in, canonical: the measure word (jieba's classifier
+    or numeral words, or a one-character noun) after its 多少 or 几 (多少人 → 人, 多少台 → 台,
+    几岁 → 岁, 多少平方公里 → 平方公里, 几天几夜 → 天); "" when it names none, or one
+    `_OPEN_MEASURES` holds."""
+    words = [(simplified[a:b], flag, a) for a, b, flag in tagged(simplified)]
+    for i, (word, flag, at) in enumerate(words):
+        wh = next((w for w in ("多少", "几") if word.startswith(w)), None)
+        if flag != "m" or wh is None or (wh == "几" and _FEW.search(simplified[:at])):
+            continue
+        rest = word[len(wh) :].lstrip(_NUMERALS)
+        if not rest and i + 1 < len(words):
+            after, after_flag, _ = words[i + 1]
+            if after_flag in ("q", "m") or (len(after) == 1 and after_flag.startswith("n")):
+                rest = after.lstrip(_NUMERALS)
+        rest = rest.split("几")[0]  # 几天几夜: the first measure
+        return "" if not rest or rest in _OPEN_MEASURES else canonical_terms(rest).strip()
+    return ""
 
 
 # jieba's part-of-speech flags of proper names: a person, a place, an organisation, another
@@ -486,6 +516,7 @@ def analyse(
             days_named(q) | (days_named("".join(english_dates(question)[0])) if script == "en" else set())
         ),
         asks_year=bool(_ASKS_YEAR.search(q)),
+        measure=asked_measure(simplified) if script != "en" and kind == "number" else "",
         tokens=tokenize_query(search),
         asks=asks or (asked_who_in_chinese(terms) if script == "en" and kind == "person" else "") or question,
     )

@@ -32,6 +32,7 @@ from rag.answer.choose import (
 from rag.answer.features import (
     Sentence,
     candidates,
+    counts_in,
     dense_features,
     lexical_features,
     other_days,
@@ -129,6 +130,8 @@ def gather_evidence(
     if q.days:  # nor one about 8月5日 from an article about other days (each article read once)
         elsewhere = {aid for aid, text in r.texts.items() if other_days(q, text)}
         sents = [s for s in sents if s.hit.article_id not in elsewhere]
+    if q.measure:  # nor one asking 多少人 from a sentence that counts nothing in people
+        sents = [s for s in sents if counts_in(s.canon, q.measure)]
     if sents:
         named_features(q, sents, r.texts, r.sentences)
         score_sentences(index, q, sents, r.query_vec, policy)

@@ -317,6 +317,71 @@ def test_a_question_about_one_day_is_not_answered_from_an_article_about_another_
     assert not gather_evidence(counted, analyse("甲乙科技3月5日资金流向如何？")).sentences
 
 
+@pytest.mark.parametrize(
+    ("question", "measure"),
+    [
+        ("现场观众有多少人？", "人"),
+        ("2023年上半年共下线了多少台风力发电机组？", "台"),
+        ("一共招募了多少名志愿者？", "名"),
+        ("张某今年几岁？", "岁"),
+        ("该区面积有多少平方公里？", "平方公里"),
+        ("大火连烧了几天几夜？", "天"),
+        ("被盗物品总价值大约多少钱？", ""),  # counted in a currency
+        ("采用了多少个核心？", ""),  # 个 is the counter Chinese drops most
+        ("收盘价是多少？", ""),
+        ("这几年公司有哪些变化？", ""),  # 几 as "a few"
+    ],
+)
+def test_a_question_names_the_measure_it_asks_a_count_in(question: str, measure: str) -> None:
+    q = analyse(question)
+    assert q.measure == measure
+    if measure:
+        assert q.kind == "number"
+
+
+def test_a_sentence_counts_in_the_measure_or_holds_a_bare_number() -> None:
+    from rag.answer.features import counts_in
+    from rag.normalize import canonical_terms
+
+    def counts(text: str, measure: str) -> bool:
+        return counts_in(canonical_terms(text), measure)
+
+    assert counts("共有110万人申请了居住证。", "人")
+    assert counts("现场有2000多名观众。", "人")  # 人, 名 and 位 all count people
+    assert counts("说这种语言的约有150万，多数住在山区。", "人")  # a bare number may be the count
+    assert counts("跟踪距离40km。", "米")
+    assert not counts("朗斯在第68分钟扳回一球。", "人")
+    assert not counts("7月27日，工人们在装配风力发电机组。", "台")
+    assert not counts("主场4:1大胜对手，暂列第二。", "人")  # a score, an ordinal
+    assert not counts("零部件100%自主研发。", "台")  # a share is no count
+
+
+def test_a_question_asking_a_count_is_not_answered_from_a_sentence_that_counts_nothing_in_it(index_of):
+    """多少名志愿者 over an article that tells of the volunteers on a date, with a number of
+    books but no count of people: "not found", where the count of people is told it answers."""
+    from rag import Article
+
+    index = index_of(
+        Article(
+            id="v",
+            title="青石社区开设暑期学堂",
+            text="8月1日，青石社区工会开设暑期学堂，招募大学生志愿者担任辅导老师。学堂藏书5600余册。",
+        )
+    )
+    question = "青石社区暑期学堂招募了多少名大学生志愿者？"
+    assert not gather_evidence(index, analyse(question)).sentences
+    assert not ask(index, question).answered
+    told = index_of(
+        Article(
+            id="w",
+            title="青石社区开设暑期学堂",
+            text="8月1日，青石社区工会开设暑期学堂。学堂共招募大学生志愿者12名，担任辅导老师。",
+        )
+    )
+    a = ask(told, question)
+    assert a.answered and "12名" in a.answer and "8月1日" not in a.answer
+
+
 def test_a_latin_word_of_a_chinese_question_must_be_covered(index_of):
     """长沙今年GDP是多少？ over an article about Changsha this year without any GDP figure:
     GDP is a term like the others, so the article does not answer it."""
