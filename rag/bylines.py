@@ -1,8 +1,8 @@
 """News credits: the reporters, correspondents, editors and photographers an article names for
 who wrote it, not for what it tells.
 
-A Chinese news article credits its people in a byline (（记者 张俊）, 本网通讯员：丰元雪 王雅婷,
-极目新闻记者 周萍英, 责任编辑：王晓) or under a photo (韦国政 摄). Such a name answers no question
+A Chinese news article credits its people in a byline (（记者 张明）, 本网通讯员：王晓雪 李雅琴,
+晚报新闻记者 周雅文, 责任编辑：王晓) or under a photo (韦立新 摄). Such a name answers no question
 about the story: a "who" question about the event must not be answered by the reporter, and a
 sentence holding only a reporter's name holds no person for the answer-type feature — unless
 the question asks about the credits themselves (这篇报道的记者是谁？, `asks_about_credits`). A credit is
@@ -27,7 +27,7 @@ _PERSON = ("nr", "nrfg", "nrt")
 _APART = " \u3000：:"  # between a role and its first name
 _BETWEEN = " \u3000：:、，,/"  # between the names of one credit
 _OPEN, _CLOSE = "（(", "）)"
-_PHOTO = re.compile(r"[\u4e00-\u9fff]{1,4}[ \u3000]*摄(?![\u4e00-\u9fff])")  # a photo's credit: 韦国政 摄
+_PHOTO = re.compile(r"[\u4e00-\u9fff]{1,4}[ \u3000]*摄(?![\u4e00-\u9fff])")  # a photo's credit: 韦立新 摄
 
 
 def _in_parens(text: str, at: int) -> bool:

@@ -244,7 +244,7 @@ def other_days(q: Query, article: str) -> bool:
 # a number (digits, or numerals as written), "多/余/几" after it, and a power of ten (2000多名,
 # 30余人, 1.5万人, 三千余人)
 _COUNT = r"(?:\d[\d.,]*|[零〇一二两三四五六七八九十百千万亿]+)\s*[多余几]?\s*[万亿千百十]?\s*"
-# a number standing alone: at a clause's end or before a Latin unit (约有150万，; 40km; 28℃),
+# a number standing alone: at a clause's end or before a Latin unit (约有80万，; 25km; 28℃),
 # not a score, a time or an ordinal (4:1, 8:00, 第2。), nor a share (100%)
 _BARE_COUNT = re.compile(rf"(?<![\d.,:：第]){_COUNT}(?=[，。；！？、,;!?）)\s]|[a-zA-Z℃°]|$)")
 # the measures that count people: a question's 多少人 is answered by 2000多名 or 3位
@@ -253,7 +253,7 @@ _PEOPLE = ("人", "名", "位")
 
 def counts_in(canon: str, measure: str) -> bool:
     """Whether a sentence's canonical text holds a number counted in `measure` (`Query.measure`:
-    多少人 → 110万人, 2000多名; 几岁 → 9岁), or a number standing alone, which may be one (约有150万，)."""
+    多少人 → 36万人, 2000多名; 几岁 → 9岁), or a number standing alone, which may be one (约有80万，)."""
     if _BARE_COUNT.search(canon):
         return True
     return any(
@@ -413,7 +413,7 @@ _PLACE_FLAG = "ns"
 def _names(s: Sentence, flag: str, min_chars: int, with_credits: bool = False) -> list[str]:
     """The words of a sentence tagged `flag` (jieba POS: nr a person, ns a place), each
     `min_chars` characters or more, in order, in the Simplified text its tags are of; none
-    of an article's credits (记者 张俊, rag.bylines: they name who wrote it) unless
+    of an article's credits (记者 张明, rag.bylines: they name who wrote it) unless
     `with_credits`."""
     ss = ""
     found: list[str] = []

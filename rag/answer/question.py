@@ -206,7 +206,7 @@ def days_named(text: str) -> set[tuple[int, int]]:
 
 # numerals a measure word may carry in (几十个, 几千年): not part of the measure
 _NUMERALS = "零〇一二两三四五六七八九十百千万亿"
-# 个 is the counter Chinese drops most (18176个CUDA核心 is written 18176 CUDA 核心), and 钱 is
+# 个 is the counter Chinese drops most (1024个核心 is written 1024 核心), and 钱 is
 # counted in a currency (多少钱 → 4000元): neither says what the count must be written in
 _OPEN_MEASURES = frozenset({"个", "钱"})
 # 这几年, 那几天, 前几名, 只有几座: 几 as "a few", not a question
