@@ -17,8 +17,7 @@ from __future__ import annotations
 import re
 
 from rag.sentence_words import Tags
-
-Span = tuple[int, int]
+from rag.span import Span
 
 # the roles news credits name (grammar of news, no entity): a word that is one of them or ends
 # with one starts a credit
@@ -62,7 +61,7 @@ def credits(text: str, tags: Tags) -> list[Span]:
                     k += 1
                 continue
         elif flag in _PERSON and (m := _PHOTO.match(text, a)):
-            out.append(m.span())  # the name's run of characters, a few at most (jieba may cut it: 韦|国政)
+            out.append(m.span())  # the name's run of characters, a few at most (jieba may cut a name in two)
             while k < len(tags) and tags[k][0] < m.end():
                 k += 1
             continue
@@ -86,7 +85,7 @@ def _names_after(text: str, tags: Tags, starts: dict[int, int], at: int, *, apar
         if flag in _PERSON:
             end = pos = b
         elif end is not None and flag.startswith("n") and word.endswith(ROLES):
-            pos = b  # 记者 张勇 通讯员 戚阿东: the next role's names belong to the same credit
+            pos = b  # 记者 张强 通讯员 赵丽华: the next role's names belong to the same credit
         else:
             break
         while pos < len(text) and text[pos] in _BETWEEN:
