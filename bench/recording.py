@@ -20,10 +20,10 @@ from rag.answer import (
     Query,
     Sentence,
     analyse,
-    asked_measure,
     counts_in,
     gather_evidence,
     known_words,
+    query_measure,
     recorded_sentence,
 )
 from rag.evaluate import QAItem, gold_found
@@ -95,7 +95,6 @@ def replay(row: dict[str, Any]) -> tuple[Query, list[Sentence]]:
         raise SystemExit(
             "this recording has no question terms (recorded before the sentence ranker): record it again"
         )
-    measure = asked_measure(simplified_question(row["question"])) if row["kind"] == "number" else ""
     q = Query(
         row["question"],
         row["script"],
@@ -103,7 +102,7 @@ def replay(row: dict[str, Any]) -> tuple[Query, list[Sentence]]:
         "",
         row["kind"],
         terms=row["terms"],
-        measure=measure if row["script"] != "en" else "",
+        measure=query_measure(simplified_question(row["question"]), row["script"], row["kind"]),
     )
     return q, [
         recorded_sentence(d["article"], d["hit_rank"], d, d.get("text", ""), d.get("start", 0))

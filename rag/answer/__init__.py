@@ -26,7 +26,7 @@ from rag.answer.policy import (
     policy_to_dict,
     write_policy,
 )
-from rag.answer.question import Query, analyse, asked_measure
+from rag.answer.question import Query, analyse, asked_measure, query_measure
 from rag.answer.rank import RANK_FEATURES, rank_features
 from rag.answer.span_choice import SPAN_CHOICE_FEATURES, choose_span, sentence_spans, span_choice_features
 from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, known_words, score_sentences
@@ -64,6 +64,7 @@ __all__ = [
     "partial_score",
     "policy_from_dict",
     "policy_to_dict",
+    "query_measure",
     "rank_features",
     "rank_sentences",
     "reads_into",

@@ -23,7 +23,7 @@ import numpy as np
 
 from rag.answer.policy import TypeCredit
 from rag.answer.question import ALTERNATIVES, Query, days_named, years_named
-from rag.bylines import asks_about_credits, credits
+from rag.bylines import asks_about_credits, credits, outside_credits
 from rag.chunk import split_long, split_sentences
 from rag.index import Index, SentenceRows
 from rag.normalize import canonical_terms, canonical_texts, fold_width, simplify_with_map
@@ -424,7 +424,7 @@ def _names(s: Sentence, flag: str, min_chars: int, with_credits: bool = False) -
             ss = ss or simplify_with_map(s.text)[0]
             if credited is None:
                 credited = [] if with_credits else credits(ss, tags)
-            if ss[a:b] not in found and not any(a < y and x < b for x, y in credited):
+            if ss[a:b] not in found and outside_credits([(a, b)], credited):
                 found.append(ss[a:b])
     return found
 

@@ -233,6 +233,11 @@ def asked_measure(simplified: str) -> str:
     return ""
 
 
+def query_measure(simplified: str, script: str, kind: str) -> str:
+    """`Query.measure`: `asked_measure` of a Chinese question asking for a number, else ""."""
+    return asked_measure(simplified) if script != "en" and kind == "number" else ""
+
+
 # jieba's part-of-speech flags of proper names: a person, a place, an organisation, another
 # proper noun, a transliterated name, a foreign person's name
 PROPER_FLAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg"})
@@ -516,7 +521,7 @@ def analyse(
             days_named(q) | (days_named("".join(english_dates(question)[0])) if script == "en" else set())
         ),
         asks_year=bool(_ASKS_YEAR.search(q)),
-        measure=asked_measure(simplified) if script != "en" and kind == "number" else "",
+        measure=query_measure(simplified, script, kind),
         tokens=tokenize_query(search),
         asks=asks or (asked_who_in_chinese(terms) if script == "en" and kind == "person" else "") or question,
     )
