@@ -22,6 +22,7 @@ from rag.records import (
     IngestResult,
     ShortAnswer,
     Turn,
+    Upgraded,
     answer_to_dict,
     hits_to_dict,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "SpanRules",
     "Turn",
     "USEEmbedder",
+    "Upgraded",
     "answer_to_dict",
     "ask",
     "best_span",

@@ -27,6 +27,12 @@ from rag.normalize import canonical_terms, expand_query
 
 logger = logging.getLogger(__name__)
 
+# How terms are made: a change of the segmenter, the stop words or the canonical form
+# (`rag.normalize`) changes it, and an index whose chunks were cut another way is told to
+# make them again (`zhiwen upgrade`; rag.index.terms). 2: numbers written in 万 after Arabic
+# digits stay as written (`3万元` was `30元`).
+TERMS_FORMAT = 2
+
 _jieba_lock = threading.Lock()
 _jieba_ready = False
 

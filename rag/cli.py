@@ -156,12 +156,13 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_upgrade(args: argparse.Namespace) -> int:
     settings = _settings(args)
     index = _open_index(settings, create=False)
-    filled = index.upgrade(progress=not args.quiet)
-    _out(
-        f"stored the sentence words of {filled} article(s) in {settings.index}"
-        if filled
-        else f"{settings.index} already stores the words of every sentence; nothing to do"
-    )
+    done = index.upgrade(progress=not args.quiet)
+    if done.terms:
+        _out(f"made the search terms of {done.terms} article(s) again in {settings.index}")
+    if done.words:
+        _out(f"stored the sentence words of {done.words} article(s) in {settings.index}")
+    if not (done.terms or done.words):
+        _out(f"{settings.index} already stores everything in this zhiwen's formats; nothing to do")
     return 0
 
 

@@ -149,7 +149,9 @@ _UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 _NUM_CHARS = "零〇○一二两三四五六七八九十百千万"
 # Counters after which a Chinese numeral is a number (not part of a word such as 一些 or 统一).
 _COUNTERS = "届次个年月日号条人名项位天岁家所座件批种大点轮期版章节级代任中倍周亿元万份台辆架艘场首篇部本张"
-_NUMERAL_RE = re.compile(rf"(第?)([{_NUM_CHARS}]{{1,8}})(?=[{_COUNTERS}])")
+# A numeral is a whole run of numeral characters: never the tail of one (the 万 of 3千万元)
+# nor a unit after Arabic digits (3万元 and 1.5万人 stay as written, not 30元 and 1.50人).
+_NUMERAL_RE = re.compile(rf"(第?)(?<![\d{_NUM_CHARS}])([{_NUM_CHARS}]{{1,8}})(?=[{_COUNTERS}])")
 
 
 def chinese_to_int(s: str) -> int | None:
@@ -164,8 +166,8 @@ def chinese_to_int(s: str) -> int | None:
             digit = _DIGITS[c]
         else:
             unit = _UNITS[c]
-            if unit == 10000:
-                section = (section + (digit or 0)) * unit
+            if unit == 10000:  # 万 alone, as in 万人, is one 万
+                section = (section + (digit if digit is not None else 0 if section else 1)) * unit
                 total += section
                 section = 0
             else:

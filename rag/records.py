@@ -70,6 +70,15 @@ class AddStats:
 
 
 @dataclass(frozen=True, slots=True)
+class Upgraded:
+    """What `Index.upgrade` did: articles whose sentence words it stored, articles whose
+    chunks' search terms it made again."""
+
+    words: int = 0
+    terms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Filters:
     """Restrict retrieval to a date range (inclusive, ISO dates) and/or outlets."""
 

@@ -29,7 +29,7 @@ from rag.bm25 import cut, tokenize_canonical
 from rag.normalize import canonical_of_folded, folded_texts, simplify_with_map
 from rag.postag import tag_offsets
 
-WORDS_FORMAT = 1
+WORDS_FORMAT = 2  # 2: the canonical form of numbers in 万 (rag.bm25.TERMS_FORMAT)
 
 _TAG = re.compile(r"(\d+)([A-Za-z]+)")
 

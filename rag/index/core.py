@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.bm25 import TERMS_FORMAT
 from rag.chunk import DEFAULT_OVERLAP, DEFAULT_TARGET
 from rag.embed import Embedder
 from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexMissingError, InputError
@@ -33,10 +34,11 @@ from rag.index.segment import Segment, remove_other_segments, write_segment
 from rag.index.sentences import FORMAT_KEY as WORDS_FORMAT_KEY
 from rag.index.sentences import fill_words, insert_sentences, set_title_words
 from rag.index.snapshot import Snapshot
-from rag.index.store import STORE_FILE, Store, now_iso
+from rag.index.store import STORE_FILE, TERMS_FORMAT_KEY, Store, now_iso
+from rag.index.terms import refresh_terms
 from rag.index.vectors import ANN_SPECS, ann_policy
 from rag.prepare import PreparedArticle, RecentVectors
-from rag.records import AddStats, Article
+from rag.records import AddStats, Article, Upgraded
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +134,16 @@ class Index:
         self.chunk_overlap = int(meta.get("chunk_overlap", self.chunk_overlap))
         if not (self.path / "manifest.json").exists():
             self._write_manifest()
+        if meta.get(TERMS_FORMAT_KEY, "1") != str(TERMS_FORMAT):
+            logger.warning(
+                "the index at %s was cut into search terms by an earlier zhiwen (terms format %s, this one "
+                "makes %s): a few question terms (numbers in 万) no longer meet the stored ones; "
+                "`zhiwen upgrade --index %s` makes them again from the stored text (nothing is re-embedded)",
+                self.path,
+                meta.get(TERMS_FORMAT_KEY, "1"),
+                TERMS_FORMAT,
+                self.path,
+            )
 
     # ------------------------------------------------------------------ reading
     def snapshot(self) -> Snapshot:
@@ -383,14 +395,14 @@ class Index:
             self._checkpoint(self.snapshot())
             self._write_manifest()
 
-    def upgrade(self, *, progress: bool = False, workers: int | None = None) -> int:
-        """Store the words of every sentence and title indexed before they were stored
-        (`rag.sentence_words`; `zhiwen upgrade`), a batch of articles per transaction: an
-        interrupted run keeps what it committed and the next one goes on. Nothing is
-        re-embedded and no search result changes; answers read the stored words instead of
-        computing them. `workers`: processes computing the words (default: one per core, or
-        none beyond this one for an index of a few batches). Returns how many articles were
-        filled."""
+    def upgrade(self, *, progress: bool = False, workers: int | None = None) -> Upgraded:
+        """Bring what an earlier zhiwen stored up to this one's formats (`zhiwen upgrade`):
+        store the words of every sentence and title indexed without them or in another
+        format (`rag.sentence_words`), and make the chunks' search terms again where they
+        were made another way (`rag.index.terms`, then a checkpoint). A batch of articles per
+        transaction: an interrupted run keeps what it committed and the next one goes on.
+        Nothing is re-embedded. `workers`: processes computing the words (default: one per
+        core, or none beyond this one for an index of a few batches)."""
         with self._writing():
             total = self.store.count_articles()
             if workers is None:
@@ -399,8 +411,19 @@ class Index:
             if progress:
                 from tqdm import tqdm
 
-                bar = tqdm(total=total, unit="art", desc="words", leave=False)
+                bar = tqdm(total=total, unit="art", desc="terms", leave=False)
             try:
+                terms = refresh_terms(
+                    self.store.conn(),
+                    self.store.write,
+                    UPGRADE_BATCH,
+                    progress=bar.update if bar is not None else None,
+                )
+                if terms:
+                    self._checkpoint(self.snapshot())
+                if bar is not None:
+                    bar.reset()
+                    bar.set_description("words")
                 filled = fill_words(
                     self.store.conn(),
                     self.store.write,
@@ -412,8 +435,8 @@ class Index:
                 if bar is not None:
                     bar.close()
             self._write_manifest()
-        logger.info("upgrade: stored the words of %d articles", filled)
-        return filled
+        logger.info("upgrade: made the terms of %d articles again, stored the words of %d", terms, filled)
+        return Upgraded(words=filled, terms=terms)
 
     def _checkpoint(self, snap: Snapshot) -> None:
         seg, delta = snap.segment, snap.delta
@@ -451,7 +474,9 @@ class Index:
     def _write_manifest(self) -> None:
         snap = self.snapshot()
         with self.store.read() as conn:
-            words_format = int(self.store.meta(conn).get(WORDS_FORMAT_KEY, "0"))
+            meta = self.store.meta(conn)
+            words_format = int(meta.get(WORDS_FORMAT_KEY, "0"))
+            terms_format = int(meta.get(TERMS_FORMAT_KEY, "1"))
         Manifest(
             embedder=self.embedder.name,
             dim=self.embedder.dim,
@@ -465,6 +490,7 @@ class Index:
             chunk_overlap=self.chunk_overlap,
             updated=now_iso(),
             words_format=words_format,
+            terms_format=terms_format,
         ).write(self.path)
 
     # ------------------------------------------------------------------ closing

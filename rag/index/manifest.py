@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rag.bm25 import TERMS_FORMAT
 from rag.sentence_words import WORDS_FORMAT
 
 FORMAT_VERSION = 2
@@ -35,6 +36,8 @@ class Manifest:
     format_version: int = FORMAT_VERSION
     # the format of the words stored with the sentences (rag.sentence_words)
     words_format: int = WORDS_FORMAT
+    # how the chunks' search terms were made (rag.index.terms)
+    terms_format: int = TERMS_FORMAT
     files: dict[str, str] = field(
         default_factory=lambda: {
             "store.sqlite": "articles (stored text), chunks (offsets, vectors, BM25 term counts), sentences (offsets, vectors, words), vocabulary",

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.bm25 import TERMS_FORMAT
 from rag.errors import IndexClosedError, IndexCorruptError, InputError, NotFoundError
 from rag.index.rows import ArticleMeta, ChunkRows, NewChunk
 from rag.index.sentences import FORMAT_KEY, add_word_columns, has_word_columns
@@ -32,6 +33,7 @@ from rag.records import Article, Filters
 from rag.sentence_words import WORDS_FORMAT
 
 STORE_FILE = "store.sqlite"
+TERMS_FORMAT_KEY = "terms_format"  # how the chunks' terms were made (rag.index.terms)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -107,7 +109,11 @@ class Store:
                 "with `zhiwen index PATH...`"
             ) from exc
         if not meta:
-            initial_meta = {**initial_meta, FORMAT_KEY: str(WORDS_FORMAT)}
+            initial_meta = {
+                **initial_meta,
+                FORMAT_KEY: str(WORDS_FORMAT),
+                TERMS_FORMAT_KEY: str(TERMS_FORMAT),
+            }
             with self.write() as c:
                 c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(initial_meta.items()))
             meta = dict(initial_meta)

@@ -83,10 +83,10 @@ def test_an_older_index_answers_the_same_and_upgrade_stores_its_words(tmp_path, 
         with caplog.at_level(logging.WARNING, logger="rag.answer.features"):
             assert _answers(index) == built  # the words computed at query time: the same answers
         assert caplog.text.count("zhiwen upgrade --index") == 1  # said once, not per question
-        assert index.upgrade() == len(seed_articles)
+        assert index.upgrade().words == len(seed_articles)
         _stored_as_built(index)
         assert _answers(index) == built
-        assert index.upgrade() == 0  # nothing left to do
+        assert index.upgrade().words == 0  # nothing left to do
 
 
 def test_an_interrupted_upgrade_keeps_what_it_stored_and_goes_on(tmp_path, seed_articles, monkeypatch):
@@ -120,7 +120,7 @@ def test_an_interrupted_upgrade_keeps_what_it_stored_and_goes_on(tmp_path, seed_
         ).fetchone()[0]
         assert left == 7  # the first batch of five committed, the second rolled back whole
         monkeypatch.setattr(sentences_mod, "analyse_many", real)
-        assert index.upgrade() == 7
+        assert index.upgrade().words == 7
         _stored_as_built(index)
 
 
@@ -132,7 +132,7 @@ def test_words_of_another_format_are_not_read_and_upgrade_makes_them_again(fake_
     arts, _ = fake_index.list_articles(limit=1000)
     rows = snap.sentences(snap.rowids_of([arts[0].id])[arts[0].id])
     assert rows.words == (None,) * len(rows) and rows.title is None
-    assert fake_index.upgrade() == len(arts)
+    assert fake_index.upgrade().words == len(arts)
     assert conn.execute("SELECT value FROM meta WHERE key=?", (FORMAT_KEY,)).fetchone()[0] == str(
         WORDS_FORMAT
     )
@@ -164,7 +164,7 @@ def test_an_index_made_without_words_answers_the_same_until_upgraded(tmp_path, s
         rows = snap.sentences(snap.rowids_of([seed_articles[0].id])[seed_articles[0].id])
         assert rows.words == (None,) * len(rows) and rows.title is None
         assert _answers(index) == stored
-        assert index.upgrade() == len(seed_articles)
+        assert index.upgrade().words == len(seed_articles)
         _stored_as_built(index)
 
 
@@ -178,4 +178,4 @@ def test_upgrade_in_worker_processes_stores_the_same_words(tmp_path, seed_articl
             seed_articles
         )
         _stored_as_built(index)
-        assert index.upgrade() == 0
+        assert index.upgrade().words == 0

@@ -51,6 +51,17 @@ def test_chinese_numerals():
     assert numerals_to_arabic("统一思想，一些问题") == "统一思想，一些问题"
 
 
+def test_numbers_in_wan_keep_their_size():
+    # a 万 after Arabic digits is not a numeral of its own (it was read as 0: 3万元 -> 30元)
+    assert numerals_to_arabic("投入3万元，1.5万人参加") == "投入3万元，1.5万人参加"
+    assert canonical_terms("3万元") != canonical_terms("30元")
+    # nor is the tail of a longer numeral (3千万元 -> 3千10000元)
+    assert numerals_to_arabic("3千万元") == "3千万元"
+    assert chinese_to_int("万") == 10000 and numerals_to_arabic("万人") == "10000人"
+    assert numerals_to_arabic("三万元，十万人，一千万元，两万人") == "30000元，100000人，10000000元，20000人"
+    assert chinese_to_int("一万二千") == 12000
+
+
 def test_meeting_abbreviations_fold_to_one_form():
     long = canonical_terms("中共长沙市第十三届委员会第八次全体会议")
     short = canonical_terms("十三届八次全会")
