@@ -249,13 +249,20 @@ _COUNT = r"(?:\d[\d.,]*|[零〇一二两三四五六七八九十百千万亿]+)\
 _BARE_COUNT = re.compile(rf"(?<![\d.,:：第]){_COUNT}(?=[，。；！？、,;!?）)\s]|[a-zA-Z℃°]|$)")
 # the measures that count people: a question's 多少人 is answered by 2000多名 or 3位
 _PEOPLE = ("人", "名", "位")
+# 多少钱 asks an amount of money: a number in a currency (4000元, 3万美元, 9800日元, 5块钱) or
+# after a currency's sign (¥120, $5)
+_MONEY = "钱"
+_AMOUNT = re.compile(rf"{_COUNT}(?:[美欧日港韩台澳加]?元|英?镑|港币|美金|卢布|法郎|块)|[¥￥$€£]\s*\d")
 
 
 def counts_in(canon: str, measure: str) -> bool:
     """Whether a sentence's canonical text holds a number counted in `measure` (`Query.measure`:
-    多少人 → 36万人, 2000多名; 几岁 → 9岁), or a number standing alone, which may be one (约有80万，)."""
+    多少人 → 36万人, 2000多名; 几岁 → 9岁; 多少钱 → 4000元, $5), or a number standing alone, which
+    may be one (约有80万，)."""
     if _BARE_COUNT.search(canon):
         return True
+    if measure == _MONEY:
+        return bool(_AMOUNT.search(canon))
     return any(
         re.search(_COUNT + re.escape(m), canon) for m in (_PEOPLE if measure in _PEOPLE else (measure,))
     )

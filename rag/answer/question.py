@@ -208,7 +208,7 @@ def days_named(text: str) -> set[tuple[int, int]]:
 _NUMERALS = "零〇一二两三四五六七八九十百千万亿"
 # 个 is the counter Chinese drops most (1024个核心 is written 1024 核心), and 钱 is
 # counted in a currency (多少钱 → 4000元): neither says what the count must be written in
-_OPEN_MEASURES = frozenset({"个", "钱"})
+_OPEN_MEASURES = frozenset({"个"})
 # 这几年, 那几天, 前几名, 只有几座: 几 as "a few", not a question
 _FEW = re.compile(r"(?:这|那|前|后|只有)$")
 
@@ -216,11 +216,11 @@ _FEW = re.compile(r"(?:这|那|前|后|只有)$")
 def asked_measure(simplified: str) -> str:
     """What a Chinese question asks a count in, canonical: the measure word (jieba's classifier
     or numeral words, or a one-character noun) after its 多少 or 几 (多少人 → 人, 多少台 → 台,
-    几岁 → 岁, 多少平方公里 → 平方公里, 几天几夜 → 天); "" when it names none, or one
-    `_OPEN_MEASURES` holds."""
+    几岁 → 岁, 多少平方公里 → 平方公里, 几天几夜 → 天; 多少钱 → 钱, an amount of money in any
+    currency); "" when it names none, or one `_OPEN_MEASURES` holds."""
     words = [(simplified[a:b], flag, a) for a, b, flag in tagged(simplified)]
     for i, (word, flag, at) in enumerate(words):
-        wh = next((w for w in ("多少", "几") if word.startswith(w)), None)
+        wh = next((w for w in ("多少", "几多", "几") if word.startswith(w)), None)
         if flag != "m" or wh is None or (wh == "几" and _FEW.search(simplified[:at])):
             continue
         rest = word[len(wh) :].lstrip(_NUMERALS)

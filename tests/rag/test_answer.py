@@ -326,7 +326,8 @@ def test_a_question_about_one_day_is_not_answered_from_an_article_about_another_
         ("张某今年几岁？", "岁"),
         ("该区面积有多少平方公里？", "平方公里"),
         ("大火连烧了几天几夜？", "天"),
-        ("被盗物品总价值大约多少钱？", ""),  # counted in a currency
+        ("被盗物品总价值大约多少钱？", "钱"),  # an amount in any currency
+        ("這台相機要幾多錢？", "钱"),  # 幾多 asks as 多少 does
         ("采用了多少个核心？", ""),  # 个 is the counter Chinese drops most
         ("收盘价是多少？", ""),
         ("这几年公司有哪些变化？", ""),  # 几 as "a few"
@@ -354,6 +355,11 @@ def test_a_sentence_counts_in_the_measure_or_holds_a_bare_number() -> None:
     assert not counts("7月27日，工人们在装配风力发电机组。", "台")
     assert not counts("主场4:1大胜对手，暂列第二。", "人")  # a score, an ordinal
     assert not counts("零部件100%自主研发。", "台")  # a share is no count
+    # 多少钱: an amount in a currency, or after a currency's sign
+    for amount in ("总价值约4000元。", "耗资3万美元。", "售价9800日元到14800日元", "门票5块钱", "定价$5一杯"):
+        assert counts(amount, "钱"), amount
+    assert not counts("8月1日凌晨1点，小区来了4名少年。", "钱")
+    assert not counts("共盗窃白酒5瓶、红酒3瓶。", "钱")
 
 
 def test_a_question_asking_a_count_is_not_answered_from_a_sentence_that_counts_nothing_in_it(index_of):
@@ -380,6 +386,27 @@ def test_a_question_asking_a_count_is_not_answered_from_a_sentence_that_counts_n
     )
     a = ask(told, question)
     assert a.answered and "12名" in a.answer and "8月1日" not in a.answer
+
+
+def test_a_question_asking_how_much_money_is_answered_from_an_amount(index_of):
+    """多少钱 over an article whose lead tells the event in the question's words, and a later
+    sentence the amount: the amount answers; over the same article without an amount, "not
+    found" (the lead holds numbers, a date and a time, but no money)."""
+    from rag import Article
+
+    lead = "9月3日凌晨2点，青石小区一辆货车被撬，车内两箱茶叶被盗。"
+    question = "9月3日凌晨青石小区一辆货车被撬，被盗的茶叶价值多少钱？"
+    told = index_of(
+        Article(
+            id="m",
+            title="青石小区货车被撬",
+            text=lead + "车主称，青石小区货车被撬一案中被盗茶叶价值约2600元。民警已介入调查。",
+        )
+    )
+    a = ask(told, question)
+    assert a.answered and "2600元" in a.answer
+    untold = index_of(Article(id="n", title="青石小区货车被撬", text=lead + "车主已报警。民警已介入调查。"))
+    assert not ask(untold, question).answered
 
 
 def test_a_latin_word_of_a_chinese_question_must_be_covered(index_of):
