@@ -21,7 +21,9 @@ from rag.cedict_table import table
 
 logger = logging.getLogger(__name__)
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+# a word, or a code of letters and digits (Q4, H1, G20: no name the answer must hold; news
+# writes Q4 as 第四季度)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
 _FUNCTION = frozenset(
     "what who whom whose when where which why how is are was were did do does done the a an in on at of and or "
     "to for by with from about tell please list name could would can will has have had be been being it its "
@@ -133,7 +135,8 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
             rendered[i : i + n] = [True] * n
             i += n
             continue
-        capital = word[0].isupper()  # (function words, "What" included, were passed over above)
+        # (function words, "What" included, were passed over above; a code is no name)
+        capital = word[0].isupper() and not _code(word)
         in_name = in_names[i]
         i += 1
         if in_name:
@@ -186,9 +189,14 @@ def demonym_country(word: str) -> list[str]:
     return []
 
 
+def _code(word: str) -> bool:
+    """Letters and digits (Q4, G20)."""
+    return any(c.isdigit() for c in word)
+
+
 def _name_like(word: str) -> bool:
-    """Capitalised, not all capitals (GDP is an abbreviation), not a function word."""
-    return word[0].isupper() and not word.isupper() and word.lower() not in _FUNCTION
+    """Capitalised, not all capitals (GDP is an abbreviation), not a function word, no code."""
+    return word[0].isupper() and not word.isupper() and word.lower() not in _FUNCTION and not _code(word)
 
 
 def _in_names(words: list[str]) -> list[bool]:
@@ -210,7 +218,7 @@ def _names(words: list[str], in_names: list[bool]) -> list[list[int]]:
     for k, w in enumerate(words):
         if in_names[k] and k > 0 and in_names[k - 1] and not words[k - 1].endswith("'s"):
             runs[-1].append(k)
-        elif in_names[k] or (w[0].isupper() and w.lower() not in _FUNCTION):
+        elif in_names[k] or (w[0].isupper() and w.lower() not in _FUNCTION and not _code(w)):
             runs.append([k])
     return runs
 

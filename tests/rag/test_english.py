@@ -96,6 +96,15 @@ def test_names_the_dictionary_cannot_render_are_reported() -> None:
     assert left == []
 
 
+def test_a_code_of_letters_and_digits_is_no_name_the_answer_must_hold() -> None:
+    # Q4 was read as the name "Q" (the letters before its digits), required in the answer
+    left: list[str] = []
+    translations("What did the company earn in Q4 2022?", 2, left)
+    assert left == []
+    q = analyse("What did Fenghua Motors earn in Q4 2022?", known=lambda words: [False] * len(words))
+    assert not any(n.startswith("q") for n in q.names)
+
+
 def test_a_name_without_a_chinese_spelling_stays_a_term_the_answer_must_name() -> None:
     q = analyse("What did Wang Jianhua say about manufacturing?", known=lambda words: [False] * len(words))
     assert "wang jianhua" in q.terms and q.names == {"wang jianhua"}
