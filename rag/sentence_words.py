@@ -67,8 +67,8 @@ class SentenceWords:
     def word_lengths(self) -> tuple[int, ...]:
         """The lengths of jieba's words of `canon`, in order."""
         if self._lengths is None:
-            lengths = tuple(int(n) for n in self._raw_words.split())
-            if sum(lengths) != len(self.canon) or any(n <= 0 for n in lengths):
+            lengths = tuple(map(int, self._raw_words.split()))
+            if sum(lengths) != len(self.canon) or (lengths and min(lengths) <= 0):
                 raise ValueError(f"stored words of {self.canon[:20]!r}… do not cover its text")
             self._lengths = lengths
         return self._lengths
@@ -88,9 +88,13 @@ class SentenceWords:
             self._tags = tuple(out)
         return self._tags
 
-    def check(self) -> SentenceWords:
-        """Itself, parsed; ValueError when the stored values do not fit together."""
-        _ = self.word_lengths, self.tags
+    def check(self, *, tags: bool = True) -> SentenceWords:
+        """Itself, parsed; ValueError when the stored values do not fit together. Without
+        `tags`, only the word lengths (what `lone_chars` reads: the tags of every sentence of
+        a retrieved article need not be parsed to know its lone characters)."""
+        _ = self.word_lengths
+        if tags:
+            _ = self.tags
         return self
 
     @property

@@ -102,8 +102,9 @@ class Passage:
         return all_stored((w for _, w in self.sentences), self.title, bool(self.hit.title))
 
     def title_words(self) -> SentenceWords:
-        """The title's words: stored, or worked out now (once)."""
-        self.title = _checked(self.title, self.hit.title, f"{self.hit.article_id} (title)")
+        """The title's words (their word lengths checked: lone characters are what is read of
+        them): stored, or worked out now (once)."""
+        self.title = _checked(self.title, self.hit.title, f"{self.hit.article_id} (title)", tags=False)
         return self.title
 
     def title_canon(self) -> str:
@@ -114,26 +115,28 @@ class Passage:
         if self._lone is None:
             found = set(self.title_words().lone_chars) | lone_in(written_date(self.hit))
             for text, words in self.sentences:
-                found |= _checked(words, text, self.hit.article_id).lone_chars
+                found |= _checked(words, text, self.hit.article_id, tags=False).lone_chars
             self._lone = frozenset(found)
         return self._lone
 
 
-def words_of(s: Sentence) -> SentenceWords:
+def words_of(s: Sentence, *, tags: bool = True) -> SentenceWords:
     """The sentence's words: stored at index time, or (an index without them, a recording, or
-    stored words that do not fit the text) computed now, once."""
-    words = _checked(s.words, s.text, f"{s.hit.article_id} [{s.start}:{s.end}]")
+    stored words that do not fit the text) computed now, once. Without `tags`, only the word
+    lengths are checked (the tags are, when a caller asks with them)."""
+    words = _checked(s.words, s.text, f"{s.hit.article_id} [{s.start}:{s.end}]", tags=tags)
     if words is not s.words:
         s.words, s.canon = words, words.canon
     return words
 
 
-def _checked(stored: SentenceWords | None, text: str, where: str) -> SentenceWords:
-    """`stored`, parsed; else (none stored, or a damaged row, which `zhiwen upgrade` does not
-    rewrite: said in a warning) the words of `text` computed now."""
+def _checked(stored: SentenceWords | None, text: str, where: str, *, tags: bool = True) -> SentenceWords:
+    """`stored`, parsed (without `tags`: its word lengths only); else (none stored, or a damaged
+    row, which `zhiwen upgrade` does not rewrite: said in a warning) the words of `text`
+    computed now."""
     if stored is not None:
         try:
-            return stored.check()
+            return stored.check(tags=tags)
         except ValueError as exc:
             logger.warning("%s: %s; computed from the text instead", where, exc)
     return analyse(text)
@@ -362,7 +365,7 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
         s.ctx_cov, s.own_cov, s.names_cov = got
 
         def lone(s: Sentence = s) -> frozenset[str]:
-            return words_of(s).lone_chars
+            return words_of(s, tags=False).lone_chars
 
         s.cov = coverage(groups, local, s.canon, lone)
         # an article whose title the question names is about that subject, and every sentence
@@ -374,7 +377,7 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
         if title:
 
             def both(s: Sentence = s, p: Passage = p) -> frozenset[str]:
-                return words_of(s).lone_chars | p.title_words().lone_chars
+                return words_of(s, tags=False).lone_chars | p.title_words().lone_chars
 
             s.title_only = coverage(groups, local, f"{title}\n{s.canon}", both) - s.cov
         else:

@@ -139,14 +139,22 @@ def test_words_of_another_format_are_not_read_and_upgrade_makes_them_again(fake_
     _stored_as_built(fake_index)
 
 
-def test_stored_words_that_do_not_fit_are_computed_again_with_a_warning(fake_index, caplog):
+@pytest.mark.parametrize(
+    ("column", "damaged", "said"),
+    [("words", "1 1", "do not cover"), ("tags", "2n bad", "is not length + flag")],
+)
+def test_stored_words_that_do_not_fit_are_computed_again_with_a_warning(
+    fake_index, caplog, column, damaged, said
+):
+    """Damaged word lengths, or damaged tags (parsed only where a sentence's tags are read,
+    not for the lone characters of every sentence of an article), are made again from the text."""
     question = "出席全会的市委委员应到多少人，实到多少人？"
     before = ask(fake_index, question)
     conn = fake_index.store.conn()
-    conn.execute("UPDATE sentences SET words='1 1' WHERE words IS NOT NULL")
+    conn.execute(f"UPDATE sentences SET {column}=? WHERE words IS NOT NULL", (damaged,))
     with caplog.at_level(logging.WARNING, logger="rag.answer.features"):
         after = ask(fake_index, question)
-    assert "do not cover" in caplog.text
+    assert said in caplog.text
     assert (after.answered, after.answer, after.short_answer) == (
         before.answered,
         before.answer,
