@@ -35,7 +35,7 @@ from rag.index.sentences import FORMAT_KEY as WORDS_FORMAT_KEY
 from rag.index.sentences import fill_words, insert_sentences, set_title_words
 from rag.index.snapshot import Snapshot
 from rag.index.store import STORE_FILE, TERMS_FORMAT_KEY, Store, now_iso
-from rag.index.terms import refresh_terms
+from rag.index.terms import new_chunk_rows, refresh_terms, switch_terms, terms_current
 from rag.index.vectors import ANN_SPECS, ann_policy
 from rag.prepare import PreparedArticle, RecentVectors
 from rag.records import AddStats, Article, Upgraded
@@ -419,8 +419,10 @@ class Index:
                     UPGRADE_BATCH,
                     progress=bar.update if bar is not None else None,
                 )
-                if terms:
-                    self._checkpoint(self.snapshot())
+                if not terms_current(self.store.conn()):
+                    self._switch_terms()
+                    # (an earlier, interrupted run may have made them all)
+                    terms = terms or self.store.count_articles()
                 if bar is not None:
                     bar.reset()
                     bar.set_description("words")
@@ -437,6 +439,30 @@ class Index:
             self._write_manifest()
         logger.info("upgrade: made the terms of %d articles again, stored the words of %d", terms, filled)
         return Upgraded(words=filled, terms=terms)
+
+    def _switch_terms(self) -> None:
+        """Write a segment of every chunk with the terms `refresh_terms` made, then switch the
+        store to them and to it in one transaction (rag.index.terms, steps 2 and 3)."""
+        with self.store.read() as conn:
+            rows = new_chunk_rows(conn, self.embedder.dim)
+            generation = int(self.store.meta(conn).get("generation", "0"))
+        name = f"seg-{generation + 1:010d}"
+        logger.info("upgrade: writing %s (%d chunks) with the new terms", name, len(rows))
+        write_segment(
+            self.path,
+            name,
+            chunk_rowids=rows.rowids,
+            article_rowids=rows.article_rowids,
+            chunk_n=rows.n,
+            starts=rows.starts,
+            ends=rows.ends,
+            vectors=rows.vectors,
+            postings=Postings.from_docs(rows.term_ids, rows.term_counts),
+            ann_kind=self._ann_kind(len(rows)),
+        )
+        with self.store.write() as conn:
+            switch_terms(conn, name, int(rows.rowids.max()) if len(rows) else 0)
+        remove_other_segments(self.path, keep=name)
 
     def _checkpoint(self, snap: Snapshot) -> None:
         seg, delta = snap.segment, snap.delta

@@ -3,25 +3,27 @@ changed (`rag.bm25.TERMS_FORMAT`, kept in the store's meta as `terms_format`; `z
 
 A question's terms are made by this code; an index whose chunks were cut by an earlier form
 still answers, but a term made differently on the two sides no longer meets (the first open
-logs that `zhiwen upgrade` makes them again). Nothing is re-embedded. The run:
+logs that `zhiwen upgrade` makes them again). Nothing is re-embedded. The run
+(`Index.upgrade`):
 
-1. a batch of articles per transaction: each chunk's terms made from its article's stored
-   text exactly as indexing makes them (`rag.prepare.tokenize_plan`: the title line's tokens
-   and those of the stored sentences the chunk is made of), written to a side table
-   `chunk_terms_new` (new terms join the vocabulary). Readers still search the committed
-   terms; an interrupted run keeps its batches and the next one goes on from there;
-2. one transaction: the chunks take their new terms, the side table goes, and the persisted
-   segment is let go (its postings hold the old terms): every chunk is read from the store
-   until
-3. a checkpoint writes a segment of the new terms (`Index.upgrade` does it at once).
+1. `refresh_terms`: a batch of articles per transaction, each chunk's terms made from its
+   article's stored text exactly as indexing makes them (the title line's tokens and those of
+   the stored sentences the chunk is made of), written to a side table `chunk_terms_new` (new
+   terms join the vocabulary). Readers still search the committed terms; an interrupted run
+   keeps its batches and the next one goes on from there;
+2. `new_chunk_rows`: every chunk with its new terms, from which the index writes a new
+   persisted segment beside the current one (readers do not see it yet);
+3. `switch_terms`, one transaction: the chunks take their new terms, the side table goes, and
+   the meta names the new segment. Readers go from the old segment to the new one between two
+   questions; no reader ever scores chunks from the store in memory meanwhile.
 
-Killed between 2 and 3, the index opens with every chunk read from the store: correct,
-slower to open, until the next checkpoint (`zhiwen index --checkpoint`, `zhiwen upgrade`).
+Killed before 3, the index opens as it was (old terms, old segment) and the next run goes on.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -31,6 +33,7 @@ import numpy as np
 
 from rag.bm25 import TERMS_FORMAT, tokenize
 from rag.chunk import context_header
+from rag.index.rows import ChunkRows
 from rag.index.store import TERMS_FORMAT_KEY as FORMAT_KEY
 from rag.index.store import Store
 from rag.records import Article
@@ -95,8 +98,9 @@ def refresh_terms(
     batch_articles: int = 256,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Steps 1 and 2 above (`write`: the store's write transaction). Returns how many articles' chunks were made again; 0 when the terms
-    are current. The caller holds the writer's lock and checkpoints afterwards."""
+    """Step 1 above (`write`: the store's write transaction): the new terms of every chunk not
+    yet in the side table. Returns how many articles' chunks it made (0 when the terms are
+    current, or all were made by an earlier run). The caller holds the writer's lock."""
     if terms_current(conn):
         return 0
     with write() as c:
@@ -129,17 +133,39 @@ def refresh_terms(
         done += len(todo)
         if progress is not None:
             progress(len(todo))
-    with write() as c:
-        c.execute(
-            f"UPDATE chunks SET term_ids=n.term_ids, term_counts=n.term_counts FROM {_SIDE} n"
-            " WHERE n.chunk_rowid=chunks.rowid"
-        )
-        c.execute(f"DROP TABLE {_SIDE}")
-        c.execute("DELETE FROM tombstones")  # no segment left for them to correct
-        c.executemany(
-            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-            [("segment", ""), ("segment_max_rowid", "0"), (FORMAT_KEY, str(TERMS_FORMAT))],
-        )
-        Store.bump_generation(c)
-    logger.info("made the terms of %d articles' chunks again", done)
+    if done:
+        logger.info("made the terms of %d articles' chunks again", done)
     return done
+
+
+def new_chunk_rows(conn: sqlite3.Connection, dim: int) -> ChunkRows:
+    """Step 2 above: every chunk, in rowid order, with the terms `refresh_terms` made for it
+    (run it first; a chunk it has not made is an error)."""
+    rows = Store.chunks_after(conn, 0, dim)
+    made = {
+        int(r[0]): (np.frombuffer(r[1], dtype=np.int32), np.frombuffer(r[2], dtype=np.float32))
+        for r in conn.execute(f"SELECT chunk_rowid, term_ids, term_counts FROM {_SIDE}")
+    }
+    missing = [int(r) for r in rows.rowids if int(r) not in made]
+    if missing:
+        raise RuntimeError(
+            f"{len(missing)} chunks have no new terms (first rowid {missing[0]}); run refresh_terms"
+        )
+    new = [made[int(r)] for r in rows.rowids]
+    return dataclasses.replace(rows, term_ids=[t for t, _ in new], term_counts=[c for _, c in new])
+
+
+def switch_terms(conn: sqlite3.Connection, segment: str, max_rowid: int) -> None:
+    """Step 3 above, inside a write transaction: the chunks take their new terms, and the meta
+    names `segment` (written from `new_chunk_rows`, holding every chunk up to `max_rowid`)."""
+    conn.execute(
+        f"UPDATE chunks SET term_ids=n.term_ids, term_counts=n.term_counts FROM {_SIDE} n"
+        " WHERE n.chunk_rowid=chunks.rowid"
+    )
+    conn.execute(f"DROP TABLE {_SIDE}")
+    conn.execute("DELETE FROM tombstones")  # the new segment holds only live chunks
+    conn.executemany(
+        "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+        [("segment", segment), ("segment_max_rowid", str(max_rowid)), (FORMAT_KEY, str(TERMS_FORMAT))],
+    )
+    Store.bump_generation(conn)

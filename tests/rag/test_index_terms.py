@@ -141,17 +141,33 @@ def test_an_interrupted_upgrade_searches_the_old_terms_and_goes_on(tmp_path, fre
         assert _hits(index, "投入资金4万元") == _hits(fresh, "投入资金4万元")
 
 
-def test_killed_before_the_checkpoint_the_index_opens_right_from_the_store(tmp_path, fresh):
+def test_killed_before_the_switch_the_index_opens_as_it_was_and_upgrade_goes_on(tmp_path, fresh, monkeypatch):
+    """Killed after the new segment is written but before the store switches to it: the
+    index opens with its old terms and old segment (no chunk read into memory from the
+    store), and the next upgrade finishes, leaving one segment."""
+    import rag.index.core as core_mod
+
     path = tmp_path / "old"
     with Index.open(path, FakeEmbedder()) as index:
         index.add(ARTICLES)
         _as_cut_by_an_earlier_zhiwen(index)
-        refresh_terms(index.store.conn(), index.store.write)  # steps 1-2; no checkpoint
+        old_hits = _hits(index, "投入资金4万元")
+        old_segment = index.snapshot().segment.name
+
+        def killed(*args):  # type: ignore[no-untyped-def]
+            raise RuntimeError("killed")
+
+        monkeypatch.setattr(core_mod, "switch_terms", killed)
+        with pytest.raises(RuntimeError):
+            index.upgrade()
+    monkeypatch.undo()
+    assert len(list((path / "segments").iterdir())) == 2  # the old one and the unused new one
     with Index.open(path, FakeEmbedder()) as index:
         snap = index.snapshot()
-        assert snap.segment.n == 0 and snap.n_alive == fresh.snapshot().n_alive
+        assert snap.segment.name == old_segment and snap.segment.n == snap.n_alive  # nothing in memory
+        assert _hits(index, "投入资金4万元") == old_hits
+        assert index.upgrade().terms == len(ARTICLES)
+        assert _chunk_terms(path) == _chunk_terms(fresh.path)
         for q in ("投入资金4万元", "多少人参加了培训"):
             assert _hits(index, q) == _hits(fresh, q)
-        index.checkpoint()
-        assert index.snapshot().segment.n == fresh.snapshot().n_alive
-        assert _hits(index, "投入资金4万元") == _hits(fresh, "投入资金4万元")
+        assert [p.name for p in (path / "segments").iterdir()] == [index.snapshot().segment.name]
