@@ -22,7 +22,6 @@ Killed before 3, the index opens as it was (old terms, old segment) and the next
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import logging
 import sqlite3
@@ -36,6 +35,7 @@ from rag.chunk import context_header
 from rag.index.rows import ChunkRows
 from rag.index.store import TERMS_FORMAT_KEY as FORMAT_KEY
 from rag.index.store import Store
+from rag.prepare import ChunkPlan, tokenize_plan
 from rag.records import Article
 
 logger = logging.getLogger(__name__)
@@ -58,21 +58,19 @@ _Terms = list[tuple[int, np.ndarray, np.ndarray]]
 def chunk_tokens(
     article: Article, chunks: list[tuple[int, int]], sentences: list[tuple[int, int]]
 ) -> list[list[str]]:
-    """The BM25 tokens of an article's stored chunks (start, end), as indexing made them: the
-    title line's tokens, then those of each stored sentence inside the chunk (the chunk's own
-    text where the article has no stored sentences)."""
+    """The BM25 tokens of an article's stored chunks (start, end), as indexing made them
+    (`rag.prepare.tokenize_plan` over the stored chunk and sentence spans: the title line's
+    tokens, then those of each stored sentence inside the chunk; the chunk's own text where the
+    article has no stored sentences)."""
     header = context_header(article)
-    head = tokenize(header) if header else []
     if not sentences:
+        head = tokenize(header) if header else []
         return [head + tokenize(article.text[a:b]) for a, b in chunks]
-    per_sentence = [tokenize(article.text[a:b]) for a, b in sentences]
-    starts = [a for a, _ in sentences]
-    ends = [b for _, b in sentences]
-    out = []
-    for a, b in chunks:
-        lo, hi = bisect.bisect_left(starts, a), bisect.bisect_right(ends, b)
-        out.append(head + [t for tokens in per_sentence[lo:hi] for t in tokens])
-    return out
+    texts = tuple(article.text[a:b] for a, b in sentences)
+    plan = ChunkPlan(
+        article, tuple(chunks), (), tuple(sentences), ((header,) if header else ()) + texts, bool(header)
+    )
+    return [list(t) for t in tokenize_plan(plan, words=False).chunk_tokens]
 
 
 def _todo(conn: sqlite3.Connection, after: int, limit: int) -> list[tuple[int, Article]]:
