@@ -51,10 +51,6 @@ def terms_current(conn: sqlite3.Connection) -> bool:
     return (row[0] if row is not None else _UNNAMED_FORMAT) == str(TERMS_FORMAT)
 
 
-# one article's chunks to make again: (chunk rowid, term ids, term counts)
-_Terms = list[tuple[int, np.ndarray, np.ndarray]]
-
-
 def chunk_tokens(
     article: Article, chunks: list[tuple[int, int]], sentences: list[tuple[int, int]]
 ) -> list[list[str]]:
