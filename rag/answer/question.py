@@ -206,8 +206,8 @@ def days_named(text: str) -> set[tuple[int, int]]:
 
 # numerals a measure word may carry in (几十个, 几千年): not part of the measure
 _NUMERALS = "零〇一二两三四五六七八九十百千万亿"
-# 个 is the counter Chinese drops most (1024个核心 is written 1024 核心), and 钱 is
-# counted in a currency (多少钱 → 4000元): neither says what the count must be written in
+# 个 is the counter Chinese drops most (1024个核心 is written 1024 核心): it says nothing of
+# what the count must be written in (钱 does: an amount in a currency, rag.answer.counts_in)
 _OPEN_MEASURES = frozenset({"个"})
 # 这几年, 那几天, 前几名, 只有几座: 几 as "a few", not a question
 _FEW = re.compile(r"(?:这|那|前|后|只有)$")
