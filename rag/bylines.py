@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 
+from rag.postag import PERSON_FLAGS
 from rag.sentence_words import Tags
 from rag.span import Span
 
 # the roles news credits name (grammar of news, no entity): a word that is one of them or ends
 # with one starts a credit
 ROLES = ("记者", "通讯员", "编辑", "作者", "摄影", "实习生", "撰稿", "撰文", "校对", "审校", "通讯")
-_PERSON = ("nr", "nrfg", "nrt")
 _APART = " \u3000：:"  # between a role and its first name
 _BETWEEN = " \u3000：:、，,/"  # between the names of one credit
 _OPEN, _CLOSE = "（(", "）)"
@@ -60,7 +60,7 @@ def credits(text: str, tags: Tags) -> list[Span]:
                 while k < len(tags) and tags[k][0] < end:
                     k += 1
                 continue
-        elif flag in _PERSON and (m := _PHOTO.match(text, a)):
+        elif flag in PERSON_FLAGS and (m := _PHOTO.match(text, a)):
             out.append(m.span())  # the name's run of characters, a few at most (jieba may cut a name in two)
             while k < len(tags) and tags[k][0] < m.end():
                 k += 1
@@ -82,7 +82,7 @@ def _names_after(text: str, tags: Tags, starts: dict[int, int], at: int, *, apar
     while pos in starts:
         _, b, flag = tags[starts[pos]]
         word = text[pos:b]
-        if flag in _PERSON:
+        if flag in PERSON_FLAGS:
             end = pos = b
         elif end is not None and flag.startswith("n") and word.endswith(ROLES):
             pos = b  # 记者 张强 通讯员 赵丽华: the next role's names belong to the same credit

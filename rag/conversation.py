@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.normalize import canonical_terms, detect_script, simplified_question, to_script, to_simplified
+from rag.postag import PERSON_FLAGS
 from rag.records import Turn
 from rag.span import WH
 
@@ -66,8 +67,6 @@ _MEETING_SUFFIXES = (
     "论坛",
     "峰会",
 )
-# jieba's person tags: a name (nr), a transliterated one (nrt: 姆巴 of 姆巴佩), a given name (nrfg)
-_PERSON_FLAGS = ("nr", "nrt", "nrfg")
 _NAME_FLAGS = ("n", "nz", "vn", "ns", "nt", "j", "nr", "l", "an")
 _DATE = re.compile(
     r"\d{4}年(?:\d{1,2}月(?:\d{1,2}[日号])?)?|\d{1,2}月\d{1,2}[日号]|[〇○零一二三四五六七八九]{4}年"
@@ -234,7 +233,7 @@ def entities(text: str) -> Entities:
     for i, (word, flag, start) in enumerate(toks):
         if len(word) < 2 or not _CJK.search(word):
             continue
-        if flag in _PERSON_FLAGS:
+        if flag in PERSON_FLAGS:
             _extend(ent.people, [word])
         elif flag == "ns":
             _extend(ent.places, [word])

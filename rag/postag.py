@@ -66,6 +66,8 @@ def _model() -> _Viterbi:
     )
 
 
+# jieba's person tags: a name (nr), a transliterated one (nrt: 姆巴 of 姆巴佩), a given name (nrfg)
+PERSON_FLAGS = ("nr", "nrfg", "nrt")
 _MIN_FLOAT = -3.14e100  # jieba.posseg.viterbi's floor for an unseen emission
 
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from rag.normalize import fold_width, simplified_question, simplify_with_map, to_simplified
-from rag.postag import tagged
+from rag.postag import PERSON_FLAGS, tagged
 from rag.sentence_words import Tags
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ _DATE_ONE = (
     rf"(?:{_DIGITS}[时点](?:{_DIGITS}分)?)?"
 )
 DATE = re.compile(rf"{_DATE_ONE}(?:(?:至|到|－|-|—|~|～){_DATE_ONE})?(?:间)?")
-_TAGS = {"person": ("nr", "nrfg", "nrt"), "place": ("ns",)}  # jieba POS flags
+_TAGS = {"person": PERSON_FLAGS, "place": ("ns",)}  # jieba POS flags
 # The noun a "what X" question names (开了什么会, 哪个委员会的驻地): the answer is a noun phrase
 # headed by it. Nominal words (jieba POS) make up such a phrase.
 _HEAD_NOUN = re.compile(

@@ -34,8 +34,8 @@ from rag.index.segment import Segment, remove_other_segments, write_segment
 from rag.index.sentences import FORMAT_KEY as WORDS_FORMAT_KEY
 from rag.index.sentences import fill_words, insert_sentences, set_title_words
 from rag.index.snapshot import Snapshot
-from rag.index.store import STORE_FILE, TERMS_FORMAT_KEY, Store, now_iso
-from rag.index.terms import new_chunk_rows, refresh_terms, switch_terms, terms_current
+from rag.index.store import STORE_FILE, Store, now_iso
+from rag.index.terms import new_chunk_rows, refresh_terms, stored_terms_format, switch_terms, terms_current
 from rag.index.vectors import ANN_SPECS, ann_policy
 from rag.prepare import PreparedArticle, RecentVectors
 from rag.records import AddStats, Article, Upgraded
@@ -134,13 +134,13 @@ class Index:
         self.chunk_overlap = int(meta.get("chunk_overlap", self.chunk_overlap))
         if not (self.path / "manifest.json").exists():
             self._write_manifest()
-        if meta.get(TERMS_FORMAT_KEY, "1") != str(TERMS_FORMAT):
+        if stored_terms_format(meta) != TERMS_FORMAT:
             logger.warning(
                 "the index at %s was cut into search terms by an earlier zhiwen (terms format %s, this one "
                 "makes %s): a few question terms (numbers in 万) no longer meet the stored ones; "
                 "`zhiwen upgrade --index %s` makes them again from the stored text (nothing is re-embedded)",
                 self.path,
-                meta.get(TERMS_FORMAT_KEY, "1"),
+                stored_terms_format(meta),
                 TERMS_FORMAT,
                 self.path,
             )
@@ -502,7 +502,7 @@ class Index:
         with self.store.read() as conn:
             meta = self.store.meta(conn)
             words_format = int(meta.get(WORDS_FORMAT_KEY, "0"))
-            terms_format = int(meta.get(TERMS_FORMAT_KEY, "1"))
+            terms_format = stored_terms_format(meta)
         Manifest(
             embedder=self.embedder.name,
             dim=self.embedder.dim,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 
 import numpy as np
@@ -41,14 +41,18 @@ from rag.records import Article
 logger = logging.getLogger(__name__)
 
 _SIDE = "chunk_terms_new"
-# an index from before the key was kept made its terms in the first format
-_UNNAMED_FORMAT = "1"
+
+
+def stored_terms_format(meta: Mapping[str, str]) -> int:
+    """The terms format a store's meta names (an index from before the key was kept made its
+    terms in the first)."""
+    return int(meta.get(FORMAT_KEY, "1"))
 
 
 def terms_current(conn: sqlite3.Connection) -> bool:
     """Whether the stored chunks' terms are made the way this code makes a question's."""
-    row = conn.execute("SELECT value FROM meta WHERE key=?", (FORMAT_KEY,)).fetchone()
-    return (row[0] if row is not None else _UNNAMED_FORMAT) == str(TERMS_FORMAT)
+    meta = dict(conn.execute("SELECT key, value FROM meta WHERE key=?", (FORMAT_KEY,)).fetchall())
+    return stored_terms_format(meta) == TERMS_FORMAT
 
 
 def chunk_tokens(
