@@ -395,7 +395,9 @@ def _english_terms(
             if len(words) > 1 and not any(common):
                 spelled.append([bare.lower()])
                 continue
-            read = [_spelled(w, known, latin=not c) for w, c in zip(words, common, strict=True)]
+            # a word the dictionary has a sense of is read as that word, not spelled: "Senate"
+            # reads as pinyin too (塞纳特), but "Senate Majority Leader" is an office
+            read = [[] if c else _spelled(w, known) for w, c in zip(words, common, strict=True)]
             pairs = list(zip(read, common, strict=True))
             if (
                 bool(read[0])
