@@ -307,3 +307,10 @@ def table() -> CedictTable:
     """The process's table (loaded, or built, at the first question that needs it)."""
     with _lock:
         return _shared()
+
+
+@functools.lru_cache(maxsize=65_536)
+def common_word(word: str) -> bool:
+    """Whether the dictionary knows `word` (Simplified) only as a common word, never as a
+    proper noun (jieba's dictionary tags 安静, 祝福 and 毛巾 as person names)."""
+    return bool(table().common_only([word]))

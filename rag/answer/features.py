@@ -24,6 +24,7 @@ import numpy as np
 from rag.answer.policy import TypeCredit
 from rag.answer.question import ALTERNATIVES, Query, days_named, years_named
 from rag.bylines import asks_about_credits, credits, outside_credits
+from rag.cedict_table import common_word
 from rag.chunk import split_long, split_sentences
 from rag.index import Index, SentenceRows
 from rag.normalize import canonical_terms, canonical_texts, fold_width, simplify_with_map
@@ -407,8 +408,13 @@ def dense_features(index: Index, sents: Sequence[Sentence], qvec: np.ndarray, sh
 
 def people(s: Sentence, exclude: str, min_chars: int) -> list[str]:
     """Person names in the sentence that `exclude` (the question) does not contain; a credit's
-    only where the question asks about the credits (rag.bylines)."""
-    return [w for w in _names(s, _PERSON_FLAG, min_chars, asks_about_credits(exclude)) if w not in exclude]
+    only where the question asks about the credits (rag.bylines); none that CC-CEDICT knows
+    only as a common word (jieba's dictionary tags 安静, 祝福 and 毛巾 as person names)."""
+    return [
+        w
+        for w in _names(s, _PERSON_FLAG, min_chars, asks_about_credits(exclude))
+        if w not in exclude and not common_word(w)
+    ]
 
 
 def places(s: Sentence, exclude: str, min_chars: int) -> list[str]:

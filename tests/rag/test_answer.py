@@ -595,6 +595,19 @@ def test_a_place_question_prefers_a_sentence_that_names_a_place(index_of):
     assert sentences == {"青石镇位于浙江省西部。": 1.0, "青石镇以茶园闻名。": 0.0}
 
 
+def test_a_word_the_dictionary_knows_only_as_a_common_word_is_no_person() -> None:
+    """jieba's dictionary tags 安静 and 毛巾 as person names: a sentence holding one holds no
+    person for a 谁 question (CC-CEDICT writes their pinyin in lower case)."""
+    from rag.answer import Policy
+    from rag.answer.features import type_feature
+
+    types = Policy.load().types
+    q = analyse("谁主持了开幕式？")
+    assert type_feature(q, _sentence("开幕式上全场很安静。"), types) == 0.0
+    assert type_feature(q, _sentence("他拿起毛巾擦汗。"), types) == 0.0
+    assert type_feature(q, _sentence("开幕式由王小明主持。"), types) == 1.0
+
+
 def _sentence(text: str):
     from rag.answer.features import RECORDED_FEATURES, recorded_sentence
 
