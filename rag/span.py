@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from rag.cedict_table import common_word
 from rag.normalize import fold_width, simplified_question, simplify_with_map, to_simplified
 from rag.postag import PERSON_FLAGS, tagged
 from rag.sentence_words import Tags
@@ -79,6 +80,7 @@ _DATE_ONE = (
 )
 DATE = re.compile(rf"{_DATE_ONE}(?:(?:至|到|－|-|—|~|～){_DATE_ONE})?(?:间)?")
 _TAGS = {"person": PERSON_FLAGS, "place": ("ns",)}  # jieba POS flags
+_PERSON = "nr"  # a name; a transliterated one (nrt) may be a common word (二世)
 # The noun a "what X" question names (开了什么会, 哪个委员会的驻地): the answer is a noun phrase
 # headed by it. Nominal words (jieba POS) make up such a phrase.
 _HEAD_NOUN = re.compile(
@@ -92,9 +94,16 @@ _NOMINAL = ("n", "j", "m", "q", "b", "eng")
 
 
 def _names(ss: str, words: Tags, tags: tuple[str, ...], rules: SpanRules) -> list[Span]:
-    """Words (`words`: `ss`'s, tagged) with one of `tags`, joined across a middle dot (威廉·琼斯)."""
+    """Words (`words`: `ss`'s, tagged) with one of `tags`, joined across a middle dot (威廉·琼斯);
+    never a word tagged a person's name that CC-CEDICT knows only as a common word, standing
+    alone (jieba tags 安静 a name; the 二世 of 狄奥多西二世, transliterated, stays)."""
     spans: list[Span] = []
-    for start, end, _ in (w for w in words if w[-1] in tags):
+    named = [(a, b, flag) for a, b, flag in words if flag in tags]
+    starts, ends = {a for a, _, _ in named}, {b for _, b, _ in named}
+    for start, end, flag in named:
+        alone = start not in ends and end not in starts
+        if flag == _PERSON and alone and common_word(ss[start:end]):
+            continue
         joined = spans and ss[spans[-1][-1] : start] in ("·", "•", "・")
         spans[-1:] = [(spans[-1][0], end)] if joined else [*spans[-1:], (start, end)]
     return [(s, e) for s, e in spans if e - s >= rules.min_name_chars]

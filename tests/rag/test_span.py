@@ -114,6 +114,11 @@ def test_english_question_uses_type_rules_only() -> None:
     assert answer("What does the factory make?", "other", sentence) is None
 
 
+def test_a_word_the_dictionary_knows_only_as_a_common_word_is_no_persons_name() -> None:
+    # jieba tags 毛巾 and 安静 as person names; CC-CEDICT knows them only as common words
+    assert answer("谁在现场讲话？", "person", "现场很安静，王建国正在讲话。") == "王建国"
+
+
 def test_type_answer_not_already_in_the_question() -> None:
     # the person named in the question is not the answer
     got = answer("张伟的导师是谁？", "person", "张伟的导师是物理学家陈志华教授。")
