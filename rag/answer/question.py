@@ -72,7 +72,14 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     ("date", r"\bwhen\b|\bwhat (year|date|day|month)\b|\bwhich (year|day)\b"),
     ("person", r"\bwho\b|\bwhom\b"),
     ("number", r"\bhow (many|much|old|long|far|big|large)\b|\bwhat (percentage|number)\b"),
-    ("place", r"\bwhere\b|\bwhich (city|country|province|place)\b"),
+    (
+        "place",
+        r"\bwhere\b|\b(which|what) (city|country|province|place|state|region|county|town|village|district"
+        r"|island|continent|location)\b",
+    ),
+    # any other wh-word: a question's own, so a later "when" is a clause's ("What did she say
+    # when …?" asks no date); last, so a more telling pattern at the same word wins
+    ("other", r"\b(what|which|why|how|whose)\b"),
 )
 _HOW_MUCH = re.compile(r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often)\b", re.IGNORECASE)
 _ASKS_YEAR = re.compile(r"哪一?年|何年|what year|which year")

@@ -232,6 +232,10 @@ def test_the_questions_own_wh_phrase_gives_the_kind_and_how_old_is_no_term() -> 
     assert not any(w in t.split("|") for t in q.terms for w in ("古老", "久远", "老"))  # "old" asks how much
     assert analyse("When did he die?").kind == "date"
     assert analyse("Who spoke when the session opened?").kind == "person"
+    # any wh-word of the question's own comes before a clause's "when"
+    assert analyse("What did the mayor say when the session opened?").kind == "other"
+    assert analyse("In which state was she campaigning when she spoke?").kind == "place"
+    assert analyse("Which county does the river flow through?").kind == "place"
 
 
 def test_a_place_the_question_names_must_be_in_the_answers_passage(fake_index) -> None:
