@@ -237,6 +237,14 @@ def _syllables(word: str, most: int) -> list[list[str]]:
     return out
 
 
+def reads_as_pinyin(name: str) -> bool:
+    """Whether every word of `name` cuts into pinyin syllables ("Wang Jianhua", "Zhangshugang"):
+    a Chinese name romanized, spelled by `romanized_names` and `pinyin_spellings`, not by sound
+    as a foreign one is (rag.transliteration)."""
+    words = [w for w in re.split(r"[^a-z]+", name.lower()) if w]
+    return bool(words) and all(_syllables(w, len(w)) for w in words)
+
+
 def _spellings(surname: str, given: list[str]) -> list[str]:
     """Chinese spellings of a romanized name: a surname's characters, then one character per
     syllable of the given name (one or two syllables, as Chinese given names have)."""

@@ -23,6 +23,7 @@ import numpy as np
 
 from rag.answer.policy import TypeCredit
 from rag.answer.question import ALTERNATIVES, Query, days_named, years_named
+from rag.bm25 import cut
 from rag.bylines import asks_about_credits, credits, outside_credits
 from rag.cedict_table import common_word
 from rag.chunk import split_long, split_sentences
@@ -31,6 +32,7 @@ from rag.normalize import canonical_terms, canonical_texts, fold_width, simplify
 from rag.records import Hit
 from rag.retrieve import term_idf
 from rag.sentence_words import SentenceWords, all_stored, analyse, lone_in
+from rag.transliteration import spells
 
 logger = logging.getLogger(__name__)
 
@@ -327,8 +329,24 @@ def subject(title: str, asked: str) -> str:
     return t if t and t in asked else ""
 
 
-def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[float]) -> None:
-    """Set cov, ctx_cov, own_cov, names_cov, title_only, retrieval on every sentence."""
+def heard(q: Query, canon: str, min_classes: int) -> str:
+    """`canon` with the question's foreign names (`Query.foreign`) it spells by sound written
+    after it (拉马斯瓦米…: "vivek ramaswamy"), so that coverage finds them as it finds any term;
+    `canon` itself when it spells none."""
+    missing = [n for n in q.foreign if n not in canon]
+    if not missing:
+        return canon
+    words = cut(canon)
+    spelled = [n for n in missing if spells(n, words, min_classes)]
+    return "\n".join([canon, *spelled])
+
+
+def lexical_features(
+    q: Query, sents: Sequence[Sentence], weights: Sequence[float], name_classes: int
+) -> None:
+    """Set cov, ctx_cov, own_cov, names_cov, title_only, retrieval on every sentence
+    (`name_classes`: the policy's `terms.en_name_classes`: a foreign name is found where it is
+    spelled by sound, see `heard`)."""
     top_hit = max((s.hit.score for s in sents), default=1.0) or 1.0
     # Within the candidate sentences a term found in many of them (usually the subject, e.g. the
     # person the article is about) says little about which sentence answers: weigh terms by
@@ -343,6 +361,7 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
     names = [g for t, g in zip(q.terms, groups, strict=True) if t in q.names]
     by_chunk: dict[str, tuple[float, float, float]] = {}  # the passage's coverages, once per passage
     titles: dict[str, str] = {}
+    spelled_in: dict[str, bool] = {}  # chunk id: whether its passage spells a foreign name
     asked = canonical_terms(q.simplified)
     alone = [s for s in sents if s.passage is None]  # rebuilt sentences: their own passage
     for s in alone:
@@ -353,13 +372,15 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
         assert p is not None
         got = by_chunk.get(s.hit.chunk_id)
         if got is None:
+            canon = heard(q, p.canon, name_classes)
+            spelled_in[s.hit.chunk_id] = canon != p.canon
             own_cov = 1.0
             # a follow-up: its own words must be covered too, not just the carried context
             if q.carried and own:
-                own_cov = coverage([g for g, _ in own], [w for _, w in own], p.canon, p.lone_chars)
-            names_cov = coverage(names, [1.0] * len(names), p.canon, p.lone_chars) if names else 1.0
+                own_cov = coverage([g for g, _ in own], [w for _, w in own], canon, p.lone_chars)
+            names_cov = coverage(names, [1.0] * len(names), canon, p.lone_chars) if names else 1.0
             got = by_chunk[s.hit.chunk_id] = (
-                coverage(groups, weights, p.canon, p.lone_chars),
+                coverage(groups, weights, canon, p.lone_chars),
                 own_cov,
                 names_cov,
             )
@@ -368,7 +389,9 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
         def lone(s: Sentence = s) -> frozenset[str]:
             return words_of(s, tags=False).lone_chars
 
-        s.cov = coverage(groups, local, s.canon, lone)
+        # (a sentence spells a foreign name only where its passage does)
+        s_canon = heard(q, s.canon, name_classes) if spelled_in.get(s.hit.chunk_id) else s.canon
+        s.cov = coverage(groups, local, s_canon, lone)
         # an article whose title the question names is about that subject, and every sentence
         # of it speaks of it, named or not (本鱼栖息在…): the terms of the title a sentence
         # lacks are credited to it by the policy's share
@@ -380,7 +403,7 @@ def lexical_features(q: Query, sents: Sequence[Sentence], weights: Sequence[floa
             def both(s: Sentence = s, p: Passage = p) -> frozenset[str]:
                 return words_of(s, tags=False).lone_chars | p.title_words().lone_chars
 
-            s.title_only = coverage(groups, local, f"{title}\n{s.canon}", both) - s.cov
+            s.title_only = coverage(groups, local, f"{title}\n{s_canon}", both) - s.cov
         else:
             s.title_only = 0.0
         s.retrieval = s.hit.score / top_hit

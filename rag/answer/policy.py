@@ -109,6 +109,10 @@ class Evidence:
 class Terms:
     light_weight: float  # weight factor of answer-type nouns and words about the article itself
     en_words_per_term: int  # Chinese words taken per English content word (commonest first)
+    # an English question's foreign name counts as named by a passage that spells it by sound
+    # when its skeleton has this many consonant classes at least (rag.transliteration;
+    # bench/transliteration.py --write)
+    en_name_classes: int
 
 
 @dataclass(frozen=True, slots=True)

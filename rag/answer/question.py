@@ -14,7 +14,7 @@ import numpy as np
 from rag.answer.policy import Policy
 from rag.bm25 import cut, cut_for_search, is_word, query_terms, tokenize_query
 from rag.cedict_table import table
-from rag.english import Rendering, pinyin_spellings, render, romanized_names, translations
+from rag.english import Rendering, pinyin_spellings, reads_as_pinyin, render, romanized_names, translations
 from rag.normalize import canonical_terms, detect_script, simplified_question, to_simplified
 from rag.postag import tagged
 from rag.span import WH
@@ -39,6 +39,9 @@ class Query:
     # a Chinese question's proper words (`proper_words`: 王晓岚, 桦林, 日本), canonical: an
     # article lacking one is likely about a look-alike subject (a feature of "not found")
     proper: frozenset[str] = frozenset()
+    # an English question's names kept in Latin letters that are no romanized Chinese name
+    # ("vivek ramaswamy", "dimon"): a passage also names one by spelling it by sound (拉马斯瓦米)
+    foreign: frozenset[str] = frozenset()
     years: frozenset[str] = frozenset()  # years the question names (2022年)
     days: frozenset[tuple[int, int]] = frozenset()  # (month, day) of the dates it names (8月5日)
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
@@ -81,6 +84,7 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     # when …?" asks no date); last, so a more telling pattern at the same word wins
     ("other", r"\b(what|which|why|how|whose)\b"),
 )
+_LATIN_NAME = re.compile(r"[a-z][a-z' .-]*")  # a name term kept in Latin letters (no Chinese word)
 _HOW_MUCH = re.compile(r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often)\b", re.IGNORECASE)
 _ASKS_YEAR = re.compile(r"哪一?年|何年|what year|which year")
 _PEOPLE_LIST = re.compile(r"出席|参加|列席|参会|到会|attend|present")
@@ -353,10 +357,10 @@ def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: 
 
 def _english_terms(
     search: str, policy: Policy, known: Callable[[Sequence[str]], list[bool]] | None
-) -> tuple[str, list[str], set[str]]:
+) -> tuple[str, list[str], set[str], frozenset[str]]:
     """An English question's search text (its Chinese words added), its terms (one per English
-    word or name: its Chinese words are alternatives) and the terms that name whom or what it
-    asks about."""
+    word or name: its Chinese words are alternatives), the terms that name whom or what it
+    asks about, and those of them that are foreign names in Latin letters (`Query.foreign`)."""
     # English words never occur in Chinese articles: search with their Chinese words too, and
     # judge coverage by English word (one term per word: its translations are alternatives)
     names_left: list[str] = []
@@ -429,7 +433,13 @@ def _english_terms(
     if groups:
         search = f"{search} {' '.join(zh for g in groups for zh in g)}"
     terms = [ALTERNATIVES.join(g) for g in groups]
-    return search, terms, {ALTERNATIVES.join(g) for g in named} & set(terms)
+    names = {ALTERNATIVES.join(g) for g in named} & set(terms)
+    return (
+        search,
+        terms,
+        names,
+        frozenset(n for n in names if _LATIN_NAME.fullmatch(n) and not reads_as_pinyin(n)),
+    )
 
 
 def analyse(
@@ -471,8 +481,9 @@ def analyse(
     if people_list:
         kind = "list"
     names: set[str] = set()
+    foreign: frozenset[str] = frozenset()
     if script == "en":
-        search, terms, names = _english_terms(search, policy, known)
+        search, terms, names, foreign = _english_terms(search, policy, known)
         terms += [t for t in query_terms(english_dates(question)[1]) if re.fullmatch(r"\d+", t)]
     else:
         # 3号 (spoken) or 3日 (written): either form covers the term
@@ -525,6 +536,7 @@ def analyse(
         from_context,
         names,
         proper=proper_words(simplified, known) if script != "en" else frozenset(),
+        foreign=foreign,
         years=frozenset(years_named(q) | (set(_EN_YEAR.findall(q)) if script == "en" else set())),
         days=frozenset(
             days_named(q) | (days_named("".join(english_dates(question)[0])) if script == "en" else set())

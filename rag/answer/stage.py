@@ -88,7 +88,9 @@ def known_words(index: Index) -> Callable[[Sequence[str]], list[bool]]:
 def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec: np.ndarray, policy: Policy) -> None:
     """Compute every feature and the policy's score of each sentence."""
     w = policy.score
-    lexical_features(q, sents, term_weights(index, q, policy.terms.light_weight))
+    lexical_features(
+        q, sents, term_weights(index, q, policy.terms.light_weight), policy.terms.en_name_classes
+    )
     ev = policy.evidence
     factor = ev.shortlist_en_factor if q.script == "en" else 1
     by_lexical = sorted(sents, key=lambda s: -partial_score(w, s))  # no cosine yet: lexical order

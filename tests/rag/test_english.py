@@ -171,6 +171,27 @@ def test_a_name_of_common_words_is_read_as_those_words_even_where_one_reads_as_p
     assert q.names == set()
 
 
+def test_a_foreign_name_is_named_by_a_passage_that_spells_it_by_sound(index_of) -> None:
+    """ "Vivek Ramaswamy" has no Chinese spelling the dictionary knows and is no pinyin: a
+    passage names him when it writes him by sound (拉马斯瓦米); one that does not is about
+    someone else, and the question is refused. A romanized Chinese name is spelled as the
+    index holds it instead, never by sound (王建华 is not 王剑华)."""
+    q = analyse("Where did Vivek Ramaswamy campaign?", known=lambda words: [False] * len(words))
+    assert q.foreign == {"vivek ramaswamy"} and "vivek ramaswamy" in q.names
+    assert analyse("What did Wang Jianhua say?", known=lambda words: [False] * len(words)).foreign == set()
+    question = "Where did Vivek Ramaswamy campaign this week?"
+    assert answered_from_the_first(
+        index_of,
+        question,
+        ("竞选活动", "本周，共和党总统竞选人维韦克·拉马斯瓦米在艾奥瓦州开展竞选活动。"),
+        ("体育新闻", "本周，足球队在主场迎战客队，比赛十分激烈。"),
+    )
+    index = index_of(
+        Article(id="other", title="竞选活动", text="本周，共和党总统竞选人在艾奥瓦州开展竞选活动。")
+    )
+    assert not ask(index, question).answered
+
+
 def test_an_english_question_about_someone_no_article_names_is_refused(fake_index) -> None:
     # the seed interview speaks of manufacturing, but not of this person
     assert not ask(fake_index, "What did Wang Jianhua say about manufacturing?").answered
