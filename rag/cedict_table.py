@@ -33,7 +33,7 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 5
+FORMAT = 6  # 6: no senses from a list after a colon
 _PARAMETERS = 500  # keys per IN query: within SQLite's limit before 3.32 (999)
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
@@ -82,14 +82,16 @@ def dictionary_entries() -> list[dict]:  # type: ignore[type-arg]
 
 def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignore[type-arg]
     """(sense, Simplified headword) in dictionary order: every sense of a definition (split at
-    ";" and ",", parentheses dropped, a leading "to " dropped) of one to three words; and, for
-    a proper name's entry ("Changsha prefecture-level city..."), "@" + its first word."""
+    ";" and ",", parentheses dropped, a leading "to " dropped) of one to three words, none of a
+    list after a colon ("the four elements: earth, water, fire, and wind" defines 四大 by its
+    head only, not as water); and, for a proper name's entry ("Changsha prefecture-level
+    city..."), "@" + its first word."""
     for e in entries:
         head = e["simplified"]
         if not _HEAD.fullmatch(head):
             continue
         for d in e["definitions"]:
-            for sense in re.split(r"[;,]", _PAREN.sub("", d)):
+            for sense in re.split(r"[;,]", _PAREN.sub("", d).split(":")[0]):
                 sense = sense.strip().lower().removeprefix("to ").strip()
                 if _SENSE.fullmatch(sense):
                     yield sense, head

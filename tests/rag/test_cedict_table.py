@@ -142,3 +142,14 @@ def test_an_unwritable_cache_folder_still_gives_a_table(tmp_path, small, caplog)
     assert tab.readings("hu") == (frozenset({"胡"}), frozenset({"胡"}))
     assert "temporary folder" in caplog.text
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_list_after_a_colon_is_no_sense_of_the_headword() -> None:
+    entry = {
+        "traditional": "四大",
+        "simplified": "四大",
+        "pinyin": "si4 da4",
+        "definitions": ["the four elements: earth, water, fire, and wind (Buddhism)"],
+    }
+    senses = {s for s, _ in cedict_table.sense_rows([entry])}
+    assert senses == {"the four elements"}  # not "water", "fire": 四大 means neither
