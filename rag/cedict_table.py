@@ -316,3 +316,9 @@ def common_word(word: str) -> bool:
     """Whether the dictionary knows `word` (Simplified) only as a common word, never as a
     proper noun (jieba's dictionary tags 安静, 祝福 and 毛巾 as person names)."""
     return bool(table().common_only([word]))
+
+
+@functools.lru_cache(maxsize=65_536)
+def headword(word: str) -> bool:
+    """Whether the dictionary defines `word` (Simplified) in English."""
+    return bool(table().freq([word]))

@@ -13,7 +13,7 @@ import numpy as np
 
 from rag.answer.policy import Policy
 from rag.bm25 import cut, cut_for_search, is_word, query_terms, tokenize_query
-from rag.cedict_table import table
+from rag.cedict_table import headword, table
 from rag.english import Rendering, pinyin_spellings, reads_as_pinyin, render, romanized_names, translations
 from rag.normalize import canonical_terms, detect_script, simplified_question, to_simplified
 from rag.postag import tagged
@@ -84,6 +84,7 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     # when …?" asks no date); last, so a more telling pattern at the same word wins
     ("other", r"\b(what|which|why|how|whose)\b"),
 )
+_COUNT_FLAGS = ("m", "q")  # jieba's numerals and measure words
 _LATIN_NAME = re.compile(r"[a-z][a-z' .-]*")  # a name term kept in Latin letters (no Chinese word)
 _HOW_MUCH = re.compile(r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often)\b", re.IGNORECASE)
 _ASKS_YEAR = re.compile(r"哪一?年|何年|what year|which year")
@@ -336,6 +337,18 @@ def negated(text: str) -> list[str]:
     return scopes
 
 
+def _count_word(simplified: str, start: int, end: int) -> bool:
+    """Whether the number question word at `start:end` of the question is one: not a piece of
+    a word CC-CEDICT defines as something else (几乎 almost, 几何 geometry, 几内亚 Guinea, 几经,
+    the 多大 across 多伦多|大学). A word jieba tags a numeral or a measure (几个, 第几, 多少) asks a
+    count; so does an unknown one (几世纪, 几胜), and the question word as a word itself (多长)."""
+    for a, b, flag in tagged(simplified):
+        if a <= start < b:
+            word = simplified[a:b]
+            return flag in _COUNT_FLAGS or (a, b) == (start, end) or not headword(word)
+    return False
+
+
 def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: bool = True) -> list[str]:
     """The spellings of one word of a name ("Rizhao", "Bozhong") the index holds: the
     dictionary's names that read as the word in pinyin (日照, 日照市), else its pinyin
@@ -474,7 +487,9 @@ def analyse(
             kind = _KIND_PATTERNS_EN[min(starts)[1]][0]
     else:
         for name, pat in _KIND_PATTERNS_ZH:
-            if re.search(pat, q):
+            if any(
+                name != "number" or _count_word(simplified, m.start(), m.end()) for m in re.finditer(pat, q)
+            ):
                 kind = name
                 break
     people_list = bool(_PEOPLE_LIST.search(q)) and kind in ("list", "person")

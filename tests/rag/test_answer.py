@@ -35,6 +35,23 @@ def test_question_kinds():
     assert analyse("How many years in a row?").kind == "number"
 
 
+def test_a_count_word_inside_another_word_asks_no_count():
+    # 几 of 几乎 (almost), 几何 (geometry), 几内亚 (Guinea); 多大 across 多伦多|大学
+    assert analyse("太阳在什么时期几乎没有黑子活动？").kind == "other"
+    assert analyse("几何光学又称为什么？").kind == "other"
+    assert analyse("几内亚采用什么货币？").kind == "other"
+    assert analyse("多伦多大学的主校区在哪里？").kind == "place"
+    for asks in (
+        "他有几个孩子？",
+        "他今年几岁？",
+        "面积有多大？",
+        "河有多长？",
+        "占百分之几？",
+        "值多少钱？",
+    ):
+        assert analyse(asks).kind == "number", asks
+
+
 def test_the_taiwanese_spelling_of_the_question_word_asks_as_the_usual_one():
     # 甚麼 (Taiwan's usual spelling of 什麼) is kept by OpenCC as 甚么: it must ask the same kind
     # and leave the same terms as 什麼, not be a term of its own no passage covers
