@@ -74,7 +74,11 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     ("list", r"\bwhich\b.*\b(are|were)\b|\blist\b|\bwho (attended|were)\b|\bwhat are\b"),
     ("date", r"\bwhen\b|\bwhat (year|date|day|month)\b|\bwhich (year|day)\b"),
     ("person", r"\bwho\b|\bwhom\b"),
-    ("number", r"\bhow (many|much|old|long|far|big|large)\b|\bwhat (percentage|number)\b"),
+    (
+        "number",
+        r"\bhow (many|much|old|long|far|big|large)\b"
+        r"|\bwhat (percentage|percent|share|proportion|fraction|number|amount|sum|price|rate)\b",
+    ),
     (
         "place",
         r"\bwhere\b|\b(which|what) (city|country|province|place|state|region|county|town|village|district"

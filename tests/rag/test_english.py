@@ -257,6 +257,7 @@ def test_the_questions_own_wh_phrase_gives_the_kind_and_how_old_is_no_term() -> 
     assert analyse("What did the mayor say when the session opened?").kind == "other"
     assert analyse("In which state was she campaigning when she spoke?").kind == "place"
     assert analyse("Which county does the river flow through?").kind == "place"
+    assert analyse("What share of the reserves did the dollar account for?").kind == "number"
 
 
 def test_a_place_the_question_names_must_be_in_the_answers_passage(fake_index) -> None:
