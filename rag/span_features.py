@@ -15,6 +15,7 @@ grammar words and characters at its edges, alone and with the question's wh-word
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -123,6 +124,10 @@ FEATURE_NAMES = (*PLAIN, *(f"{k}:{t}" for k in ("all", *KINDS) for t in TYPED))
 TREE_FEATURE_NAMES = (*FEATURE_NAMES, "linear_gap")
 
 
+# a digit or a numeral below ten (a magnitude alone is none: the 千 of 千米, the 百 of 百分)
+_NUMERAL = re.compile(r"[\d零〇○一二两三四五六七八九十半]")
+
+
 @dataclass(frozen=True, slots=True)
 class SpanCandidates:
     """The candidate spans of one sentence (offsets into the Simplified text `ss`) and their features."""
@@ -132,6 +137,17 @@ class SpanCandidates:
     compact: np.ndarray  # (len(spans), len(PLAIN) + len(TYPED)), float32
     keys: np.ndarray  # (len(spans), len(rag.span_lexical.TEMPLATES)): the lexical buckets
     kind: str  # one of KINDS: the kind of answer asked for (a reason question is its own kind)
+
+    def counted(self) -> SpanCandidates:
+        """For a number question, only the candidates that hold a numeral (a count answers it:
+        `平方千米` without its 3 does not); any other kind's, all of them (`rag.span_rank.sure_span`
+        picks among these when its pick among all holds no numeral)."""
+        if self.kind != "number":
+            return self
+        keep = [i for i, (a, b) in enumerate(self.spans) if _NUMERAL.search(self.ss, a, b)]
+        return dataclasses.replace(
+            self, spans=[self.spans[i] for i in keep], compact=self.compact[keep], keys=self.keys[keep]
+        )
 
     def expanded(self) -> np.ndarray:
         """The features as `FEATURE_NAMES` orders them: the typed ones under "all" and the kind."""

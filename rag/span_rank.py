@@ -133,6 +133,16 @@ def sure_span(
     best, sure = model.pick(found.expanded(), found.kind, found.keys)
     if sure < model.least_confidence(found.kind):
         return None
+    counted = found.counted()
+    if found.spans[best] not in counted.spans:
+        # a number question's pick that holds no numeral (平方千米 of 3平方千米): the best of
+        # those that do, if the model is sure enough of it among them
+        if not counted.spans:
+            return None
+        found = counted
+        best, sure = model.pick(found.expanded(), found.kind, found.keys)
+        if sure < model.least_confidence(found.kind):
+            return None
     span = to_original(sentence, ss, mapping, found.spans[best])
     return None if span is None else (span, sure)
 

@@ -46,6 +46,24 @@ def test_no_span_is_given_where_the_model_is_not_confident_in_any() -> None:
     assert 0.0 < SHIPPED.min_confidence < 0.5  # fitted by bench/fit_spans.py
 
 
+def test_a_number_question_is_answered_with_a_count() -> None:
+    """A pick without a numeral (the unit 平方千米 of 3平方千米, the shipped model's pick among
+    all) gives way to the best candidate that holds one; a magnitude alone (the 千 of 千米) is
+    no numeral."""
+    question, sentence = "古镇核心景区面积有多大？", "古镇历史悠久，核心景区面积3平方千米。"
+    shipped = Policy.load()
+    a, b = best_span(question, "number", sentence, shipped.spans, SHIPPED)
+    assert sentence[a:b] == "3平方千米"
+    # a model that prefers the unit: still the count
+    unit = only(**{"rule_exact": -5.0})
+    got = candidates(question, "number", sentence, RULES)
+    assert [got.ss[x:y] for x, y in got.counted().spans] and all(
+        any(c.isdigit() for c in got.ss[x:y]) for x, y in got.counted().spans
+    )
+    picked = best_span(question, "number", sentence, RULES, unit)
+    assert picked is not None and any(c.isdigit() for c in sentence[picked[0] : picked[1]])
+
+
 def one_split(feature: str, n_features: int = len(TREE_FEATURE_NAMES)) -> TreeEnsemble:
     """A one-tree model: +1 where `feature` is above 0.5, -1 elsewhere."""
     return TreeEnsemble.from_text(one_split_text(TREE_FEATURE_NAMES.index(feature), n_features))
