@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.policy import TypeCredit
-from rag.answer.question import ALTERNATIVES, Query, days_named, years_named
+from rag.answer.question import ALTERNATIVES, PLACE_UNITS, Query, days_named, years_named
 from rag.bm25 import cut
 from rag.bylines import asks_about_credits, credits, outside_credits
 from rag.cedict_table import common_word
@@ -447,11 +447,14 @@ def places(s: Sentence, exclude: str, min_chars: int) -> list[str]:
 
 _PERSON_FLAG = "nr"
 _PLACE_FLAG = "ns"
+# jieba's flags of a transliterated name (艾奥瓦州 and 新罕布什尔州 are tagged so, as persons are)
+_TRANSLITERATED = ("nrt", "nr")
 
 
 def _names(s: Sentence, flag: str, min_chars: int, with_credits: bool = False) -> list[str]:
     """The words of a sentence tagged `flag` (jieba POS: nr a person, ns a place), each
-    `min_chars` characters or more, in order, in the Simplified text its tags are of; none
+    `min_chars` characters or more, in order, in the Simplified text its tags are of (a
+    person's name, nr or nrt, that a place's unit ends is a place's: 艾奥瓦州); none
     of an article's credits (记者 张明, rag.bylines: they name who wrote it) unless
     `with_credits`."""
     ss = ""
@@ -459,12 +462,17 @@ def _names(s: Sentence, flag: str, min_chars: int, with_credits: bool = False) -
     tags = words_of(s).tags
     credited: list[tuple[int, int]] | None = None
     for a, b, f in tags:
-        if f == flag and b - a >= min_chars:
-            ss = ss or simplify_with_map(s.text)[0]
-            if credited is None:
-                credited = [] if with_credits else credits(ss, tags)
-            if ss[a:b] not in found and outside_credits([(a, b)], credited):
-                found.append(ss[a:b])
+        if b - a < min_chars or (f != flag and f not in _TRANSLITERATED):
+            continue
+        ss = ss or simplify_with_map(s.text)[0]
+        # a name tagged as a person's that a place's unit ends is a place's (艾奥瓦州)
+        place = f == _PLACE_FLAG or (f in _TRANSLITERATED and b - a > min_chars and ss[b - 1] in PLACE_UNITS)
+        if place != (flag == _PLACE_FLAG) or (not place and f != flag):
+            continue
+        if credited is None:
+            credited = [] if with_credits else credits(ss, tags)
+        if ss[a:b] not in found and outside_credits([(a, b)], credited):
+            found.append(ss[a:b])
     return found
 
 

@@ -163,7 +163,7 @@ def english_dates(question: str) -> tuple[list[str], str]:
 _DATE_TERMS = re.compile(r"(?<!\d)(?:(\d{4}年)(?:(\d{1,2}月(?:\d{1,2}[日号])?))?|(\d{1,2}月\d{1,2}[日号]))")
 # the units a place's name is written with (Binzhou: 滨州市; a town the dictionary lacks is one
 # word with its unit, 青岚镇)
-PLACE_UNITS = ("市", "县", "镇", "区", "省", "村", "乡")
+PLACE_UNITS = ("市", "县", "镇", "区", "省", "村", "乡", "州")
 # Words about the article itself (这篇报道的记者), not its content.
 META_WORDS = frozenset("这篇 本文 该文 文章 报道 报导 新闻 消息 采访 专访 记者 文中 稿件".split())
 # Words that point at the context or add a clause (这次全会, 而且), not content of their own.

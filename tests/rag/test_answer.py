@@ -625,6 +625,24 @@ def test_a_word_the_dictionary_knows_only_as_a_common_word_is_no_person() -> Non
     assert type_feature(q, _sentence("开幕式由王小明主持。"), types) == 1.0
 
 
+def test_a_name_tagged_as_a_persons_that_a_places_unit_ends_is_a_place() -> None:
+    """jieba tags 艾奥瓦州 and 新罕布什尔州 as transliterated persons' names: a 哪个州 question
+    finds a place in a sentence holding one, a 谁 question no person."""
+    from rag.answer import Policy
+    from rag.answer.features import type_feature
+
+    types = Policy.load().types
+    s = _sentence("他在艾奥瓦州发表讲话。")
+    assert type_feature(analyse("他在哪个州发表讲话？"), s, types) == 1.0
+    assert type_feature(analyse("谁发表了讲话？"), s, types) == 0.0
+    assert (
+        type_feature(
+            analyse("谁在新罕布什尔州举行集会？"), _sentence("王小明在新罕布什尔州举行集会。"), types
+        )
+        == 1.0
+    )
+
+
 def _sentence(text: str):
     from rag.answer.features import RECORDED_FEATURES, recorded_sentence
 
