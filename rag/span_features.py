@@ -149,6 +149,24 @@ class SpanCandidates:
             self, spans=[self.spans[i] for i in keep], compact=self.compact[keep], keys=self.keys[keep]
         )
 
+    def expressions(self, question: str) -> SpanCandidates:
+        """For a number (date) question, only the candidates that are a whole number (date)
+        expression (NUMBER, DATE) not written in `question` (an English question's `2022` is
+        the sentence's 2022年): what answers one where the question's words, in another
+        language, give the model no context to place a span by; any other kind's, all of them."""
+        if self.kind not in ("number", "date"):
+            return self
+        asked = set(re.findall(r"\d+", question))
+        whole = {
+            m.span()
+            for m in (NUMBER if self.kind == "number" else DATE).finditer(self.ss)
+            if m.group(0) and not set(re.findall(r"\d+", m.group(0))) & asked
+        }
+        keep = [i for i, span in enumerate(self.spans) if span in whole]
+        return dataclasses.replace(
+            self, spans=[self.spans[i] for i in keep], compact=self.compact[keep], keys=self.keys[keep]
+        )
+
     def expanded(self) -> np.ndarray:
         """The features as `FEATURE_NAMES` orders them: the typed ones under "all" and the kind."""
         n_plain, n_typed = len(PLAIN), len(TYPED)

@@ -117,17 +117,28 @@ def best_span(question: str, kind: str, sentence: str, rules: SpanRules, model: 
 
 
 def sure_span(
-    question: str, kind: str, sentence: str, rules: SpanRules, model: SpanModel, tags: Tags | None = None
+    question: str,
+    kind: str,
+    sentence: str,
+    rules: SpanRules,
+    model: SpanModel,
+    tags: Tags | None = None,
+    *,
+    expressions_only: bool = False,
 ) -> tuple[Span, float] | None:
     """`best_span` with the model's confidence in it (its probability among the sentence's
     candidates), which is at least `model.least_confidence`. `tags`: the sentence's stored
-    part-of-speech words (`rag.sentence_words`), else it is tagged here."""
+    part-of-speech words (`rag.sentence_words`), else it is tagged here. `expressions_only`
+    (an English question): a number or date question is answered by a whole number or date
+    expression of the sentence (`SpanCandidates.expressions`)."""
     model.check()
     if not question.strip() or not sentence.strip():
         return None
     qs = fold_width(simplified_question(question))
     ss, mapping = simplify_with_map(sentence)
     found = candidates_simplified(qs, kind, ss, rules, tags)
+    if expressions_only:
+        found = found.expressions(qs)
     if not found.spans:
         return None
     best, sure = model.pick(found.expanded(), found.kind, found.keys)

@@ -67,7 +67,13 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
     found = []
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
         got = sure_span(
-            q.asks or q.text, q.kind, sents[i].text, policy.spans, policy.span_model, words_of(sents[i]).tags
+            q.asks or q.text,
+            q.kind,
+            sents[i].text,
+            policy.spans,
+            policy.span_model,
+            words_of(sents[i]).tags,
+            expressions_only=q.script == "en",
         )
         if got is not None:
             found.append((i, *got))

@@ -11,7 +11,7 @@ from rag.answer import Policy
 from rag.normalize import to_traditional
 from rag.span import SpanRules, short_answer
 from rag.span_features import FEATURE_NAMES, TREE_FEATURE_NAMES, candidates
-from rag.span_rank import SpanModel, best_span, tree_rows
+from rag.span_rank import SpanModel, best_span, sure_span, tree_rows
 from rag.trees import TreeEnsemble
 from tests.rag.test_span_features import QUESTION, RULES, SENTENCE
 from tests.rag.tree_helpers import one_split_text
@@ -62,6 +62,21 @@ def test_a_number_question_is_answered_with_a_count() -> None:
     )
     picked = best_span(question, "number", sentence, RULES, unit)
     assert picked is not None and any(c.isdigit() for c in sentence[picked[0] : picked[1]])
+
+
+def test_an_english_questions_count_or_date_is_a_whole_expression_it_does_not_write() -> None:
+    """An English question's words place no span in a Chinese sentence: its number (date) is a
+    whole number (date) expression of the sentence, not one the question writes (2022)."""
+    question = "What share of reserves did the dollar account for in Q4 2022?"
+    sentence = "数据显示，2022年第四季度美元储备占所有外汇储备的54%。"
+    got = candidates(question, "number", sentence, RULES).expressions(question)
+    texts = [got.ss[a:b] for a, b in got.spans]
+    assert "54%" in texts and not any("2022" in t for t in texts)
+    assert all(got.ss[a:b] in ("54%", "四") for a, b in got.spans)  # 四 of 第四季度: a numeral
+    picked = sure_span(question, "number", sentence, RULES, SHIPPED, expressions_only=True)
+    assert picked is not None and sentence[slice(*picked[0])] == "54%"
+    when = candidates("When did it open?", "date", "该馆于2021年5月18日开馆，共投资3亿元。", RULES)
+    assert [when.ss[x:y] for x, y in when.expressions("When did it open?").spans] == ["2021年5月18日"]
 
 
 def one_split(feature: str, n_features: int = len(TREE_FEATURE_NAMES)) -> TreeEnsemble:
