@@ -68,6 +68,7 @@ def _model() -> _Viterbi:
 
 # jieba's person tags: a name (nr), a transliterated one (nrt: 姆巴 of 姆巴佩), a given name (nrfg)
 PERSON_FLAGS = ("nr", "nrfg", "nrt")
+PERSON_FLAG = "nr"  # a person's name proper (a transliterated part may be a common word: 二世)
 _MIN_FLOAT = -3.14e100  # jieba.posseg.viterbi's floor for an unseen emission
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.cedict_table import common_word
 from rag.normalize import fold_width, simplified_question, simplify_with_map, to_simplified
-from rag.postag import PERSON_FLAGS, tagged
+from rag.postag import PERSON_FLAG, PERSON_FLAGS, tagged
 from rag.sentence_words import Tags
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,6 @@ _DATE_ONE = (
 )
 DATE = re.compile(rf"{_DATE_ONE}(?:(?:至|到|－|-|—|~|～){_DATE_ONE})?(?:间)?")
 _TAGS = {"person": PERSON_FLAGS, "place": ("ns",)}  # jieba POS flags
-_PERSON = "nr"  # a name; a transliterated one (nrt) may be a common word (二世)
 # The noun a "what X" question names (开了什么会, 哪个委员会的驻地): the answer is a noun phrase
 # headed by it. Nominal words (jieba POS) make up such a phrase.
 _HEAD_NOUN = re.compile(
@@ -102,7 +101,7 @@ def _names(ss: str, words: Tags, tags: tuple[str, ...], rules: SpanRules) -> lis
     starts, ends = {a for a, _, _ in named}, {b for _, b, _ in named}
     for start, end, flag in named:
         alone = start not in ends and end not in starts
-        if flag == _PERSON and alone and common_word(ss[start:end]):
+        if flag == PERSON_FLAG and alone and common_word(ss[start:end]):
             continue
         joined = spans and ss[spans[-1][-1] : start] in ("·", "•", "・")
         spans[-1:] = [(spans[-1][0], end)] if joined else [*spans[-1:], (start, end)]

@@ -29,6 +29,7 @@ from rag.cedict_table import common_word
 from rag.chunk import split_long, split_sentences
 from rag.index import Index, SentenceRows
 from rag.normalize import canonical_terms, canonical_texts, fold_width, simplify_with_map
+from rag.postag import PERSON_FLAG, PERSON_FLAGS
 from rag.records import Hit
 from rag.retrieve import term_idf
 from rag.sentence_words import SentenceWords, all_stored, analyse, lone_in
@@ -435,7 +436,7 @@ def people(s: Sentence, exclude: str, min_chars: int) -> list[str]:
     only as a common word (jieba's dictionary tags 安静, 祝福 and 毛巾 as person names)."""
     return [
         w
-        for w in _names(s, _PERSON_FLAG, min_chars, asks_about_credits(exclude))
+        for w in _names(s, PERSON_FLAG, min_chars, asks_about_credits(exclude))
         if w not in exclude and not common_word(w)
     ]
 
@@ -445,10 +446,7 @@ def places(s: Sentence, exclude: str, min_chars: int) -> list[str]:
     return [w for w in _names(s, _PLACE_FLAG, min_chars, asks_about_credits(exclude)) if w not in exclude]
 
 
-_PERSON_FLAG = "nr"
 _PLACE_FLAG = "ns"
-# jieba's flags of a transliterated name (艾奥瓦州 and 新罕布什尔州 are tagged so, as persons are)
-_TRANSLITERATED = ("nrt", "nr")
 
 
 def _names(s: Sentence, flag: str, min_chars: int, with_credits: bool = False) -> list[str]:
@@ -462,12 +460,12 @@ def _names(s: Sentence, flag: str, min_chars: int, with_credits: bool = False) -
     tags = words_of(s).tags
     credited: list[tuple[int, int]] | None = None
     for a, b, f in tags:
-        if b - a < min_chars or (f != flag and f not in _TRANSLITERATED):
+        if b - a < min_chars or (f != flag and f not in PERSON_FLAGS):
             continue
         ss = ss or simplify_with_map(s.text)[0]
         # a name tagged as a person's that a place's unit ends is a place's (艾奥瓦州)
-        place = f == _PLACE_FLAG or (f in _TRANSLITERATED and b - a > min_chars and ss[b - 1] in PLACE_UNITS)
-        if place != (flag == _PLACE_FLAG) or (not place and f != flag):
+        place = f == _PLACE_FLAG or (f in PERSON_FLAGS and b - a > min_chars and ss[b - 1] in PLACE_UNITS)
+        if not (place if flag == _PLACE_FLAG else f == flag and not place):
             continue
         if credited is None:
             credited = [] if with_credits else credits(ss, tags)
