@@ -178,18 +178,42 @@ class SpanCandidates:
         return out
 
 
-def _common_suffix(a: str, b: str) -> int:
-    n = 0
-    while n < min(len(a), len(b)) and a[len(a) - 1 - n] == b[len(b) - 1 - n]:
-        n += 1
-    return n
+def _codes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
-def _common_prefix(a: str, b: str) -> int:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return n
+def suffix_runs(q: str, ss: str, cap: int) -> np.ndarray:
+    """For every position i of `ss` (0..len(ss)): how many characters before it, at most `cap`,
+    end as `q` ends (the common suffix of `q` and `ss[:i]`), all positions at once."""
+    n, qc, sc = len(ss), _codes(q), _codes(ss)
+    run = np.zeros(n + 1, dtype=np.int64)
+    alive = np.ones(n + 1, dtype=bool)
+    pos = np.arange(n + 1)
+    for j in range(min(cap, len(q))):
+        at = pos - 1 - j
+        ok = at >= 0
+        same = np.zeros(n + 1, dtype=bool)
+        same[ok] = sc[at[ok]] == qc[len(q) - 1 - j]
+        alive &= same
+        run += alive
+    return run
+
+
+def prefix_runs(q: str, ss: str, cap: int) -> np.ndarray:
+    """For every position i of `ss` (0..len(ss)): how many characters from it, at most `cap`,
+    begin as `q` begins (the common prefix of `q` and `ss[i:]`), all positions at once."""
+    n, qc, sc = len(ss), _codes(q), _codes(ss)
+    run = np.zeros(n + 1, dtype=np.int64)
+    alive = np.ones(n + 1, dtype=bool)
+    pos = np.arange(n + 1)
+    for j in range(min(cap, len(q))):
+        at = pos + j
+        ok = at < n
+        same = np.zeros(n + 1, dtype=bool)
+        same[ok] = sc[at[ok]] == qc[j]
+        alive &= same
+        run += alive
+    return run
 
 
 def _question_parts(qs: str) -> tuple[str, str, str]:
@@ -264,6 +288,19 @@ def _matches(pattern: re.Pattern[str] | str, ss: str) -> list[Span]:
     return [m.span() for m in re.finditer(pattern, ss) if m.end() > m.start()]
 
 
+def _found(literal: str, ss: str) -> list[Span]:
+    """`_matches` of a literal string, without a regular expression (its occurrences left to
+    right, none overlapping the one before, as `re.finditer` finds them)."""
+    out: list[Span] = []
+    if not literal:
+        return out
+    i = ss.find(literal)
+    while i >= 0:
+        out.append((i, i + len(literal)))
+        i = ss.find(literal, i + len(literal))
+    return out
+
+
 def _inside(found: list[Span], a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Per candidate [a, b): whether one of the `found` spans lies inside it."""
     if not found:
@@ -321,7 +358,7 @@ def candidates_simplified(
     right_rest = right_q[q_after[0][1] :] if q_after else ""  # past the type noun (哪家[公司]负责)
     head = head_noun(qs)
     asked = asked_noun(wh, [(right_q[x:y], flag) for x, y, flag in q_after])
-    hits = sorted(h for w in q_words for h in _matches(re.escape(w), ss))
+    hits = sorted(h for w in q_words for h in _found(w, ss))
 
     # per position of the sentence
     def prefix(flags: list[bool]) -> np.ndarray:
@@ -334,9 +371,9 @@ def candidates_simplified(
     clause_of = marks_before  # clause marks before a position: its clause's number
     at = _per_position  # shorthand
     cap = rules.anchor_chars  # characters of an anchor that count
-    left_anchor = at(ss, lambda i: _common_suffix(left_q, ss[max(0, i - cap) : i]) / cap)
-    right_anchor = at(ss, lambda i: _common_prefix(right_q, ss[i : i + cap]) / cap)
-    right_past = at(ss, lambda i: _common_prefix(right_rest, ss[i : i + cap]) / cap)
+    left_anchor = (suffix_runs(left_q, ss, cap) / cap).astype(np.float32)
+    right_anchor = (prefix_runs(right_q, ss, cap) / cap).astype(np.float32)
+    right_past = (prefix_runs(right_rest, ss, cap) / cap).astype(np.float32)
     word_from = {x: k for k, (x, _, _) in enumerate(words)}
     word_to = {y: k for k, (_, y, _) in enumerate(words)}
     left_gap = at(ss, lambda i: left_anchor[words[word_to[i]][0]] if i in word_to else 0.0)
@@ -344,7 +381,7 @@ def candidates_simplified(
     glue_from = np.full(n + 1, n + 1, dtype=np.int64)  # shortest grammar word starting here
     glue_to = np.zeros(n + 1, dtype=bool)  # a grammar word ends here
     for g in LEADING_GLUE:
-        for x, y in _matches(re.escape(g), ss):
+        for x, y in _found(g, ss):
             glue_from[x] = min(glue_from[x], y - x)
             glue_to[y] = True
     padded = ss + "\0"
@@ -427,7 +464,7 @@ def candidates_simplified(
     typed[:, 3] = _inside(_matches(NUM_CORE, ss), a, b)
     typed[:, 4] = _is(dates, a, b, n)
     typed[:, 5] = _inside(dates, a, b)
-    typed[:, 6] = _inside(_matches(re.escape(head), ss), a, b) if head else 0.0
+    typed[:, 6] = _inside(_found(head, ss), a, b) if head else 0.0
     typed[:, 7] = head_in_word[hi - 1]
     typed[:, 8] = asked_in_word[hi - 1]
     rows = np.arange(len(spans))

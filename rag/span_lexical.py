@@ -17,6 +17,7 @@ noun is learned, not listed.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Sequence
 
@@ -72,6 +73,7 @@ def _word(text: str, flag: str) -> str:
     return f"<{c}>" if c in _AS_CLASS else text
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same edges and words come back sentence after sentence
 def bucket(feature: str) -> int:
     """The bucket of a feature string (CRC-32: the same in every process, unlike `hash`)."""
     return zlib.crc32(feature.encode("utf-8")) % BUCKETS
