@@ -144,10 +144,7 @@ class SpanCandidates:
         picks among these when its pick among all holds no numeral)."""
         if self.kind != "number":
             return self
-        keep = [i for i, (a, b) in enumerate(self.spans) if _NUMERAL.search(self.ss, a, b)]
-        return dataclasses.replace(
-            self, spans=[self.spans[i] for i in keep], compact=self.compact[keep], keys=self.keys[keep]
-        )
+        return self._only([i for i, (a, b) in enumerate(self.spans) if _NUMERAL.search(self.ss, a, b)])
 
     def expressions(self, question: str) -> SpanCandidates:
         """For a number (date) question, only the candidates that are a whole number (date)
@@ -162,7 +159,10 @@ class SpanCandidates:
             for m in (NUMBER if self.kind == "number" else DATE).finditer(self.ss)
             if m.group(0) and not set(re.findall(r"\d+", m.group(0))) & asked
         }
-        keep = [i for i, span in enumerate(self.spans) if span in whole]
+        return self._only([i for i, span in enumerate(self.spans) if span in whole])
+
+    def _only(self, keep: list[int]) -> SpanCandidates:
+        """These candidates with only the rows `keep`."""
         return dataclasses.replace(
             self, spans=[self.spans[i] for i in keep], compact=self.compact[keep], keys=self.keys[keep]
         )
@@ -184,19 +184,9 @@ def _codes(text: str) -> np.ndarray:
 
 def suffix_runs(q: str, ss: str, cap: int) -> np.ndarray:
     """For every position i of `ss` (0..len(ss)): how many characters before it, at most `cap`,
-    end as `q` ends (the common suffix of `q` and `ss[:i]`), all positions at once."""
-    n, qc, sc = len(ss), _codes(q), _codes(ss)
-    run = np.zeros(n + 1, dtype=np.int64)
-    alive = np.ones(n + 1, dtype=bool)
-    pos = np.arange(n + 1)
-    for j in range(min(cap, len(q))):
-        at = pos - 1 - j
-        ok = at >= 0
-        same = np.zeros(n + 1, dtype=bool)
-        same[ok] = sc[at[ok]] == qc[len(q) - 1 - j]
-        alive &= same
-        run += alive
-    return run
+    end as `q` ends (the common suffix of `q` and `ss[:i]`), all positions at once: the
+    `prefix_runs` of both texts read backwards."""
+    return prefix_runs(q[::-1], ss[::-1], cap)[::-1].copy()
 
 
 def prefix_runs(q: str, ss: str, cap: int) -> np.ndarray:
