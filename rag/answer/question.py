@@ -222,6 +222,9 @@ def days_named(text: str) -> set[tuple[int, int]]:
 
 # numerals a measure word may carry in (几十个, 几千年): not part of the measure
 _NUMERALS = "零〇一二两三四五六七八九十百千万亿"
+# what may follow 多少 as a numeral-tagged word of its own and is an approximation, or the first
+# character of the next noun, never a measure: 多少多|酚 (polyphenols), 多少多余, 多少余|人
+_APPROXIMATE = "多余几"
 # 个 is the counter Chinese drops most (1024个核心 is written 1024 核心): it says nothing of
 # what the count must be written in (钱 does: an amount in a currency, rag.answer.counts_in)
 _OPEN_MEASURES = frozenset({"个"})
@@ -243,7 +246,7 @@ def asked_measure(simplified: str) -> str:
         if not rest and i + 1 < len(words):
             after, after_flag, _ = words[i + 1]
             if after_flag in ("q", "m") or (len(after) == 1 and after_flag.startswith("n")):
-                rest = after.lstrip(_NUMERALS)
+                rest = after.lstrip(_NUMERALS + (_APPROXIMATE if after_flag == "m" else ""))
         rest = rest.split("几")[0]  # 几天几夜: the first measure
         return "" if not rest or rest in _OPEN_MEASURES else canonical_terms(rest).strip()
     return ""

@@ -348,6 +348,8 @@ def test_a_question_about_one_day_is_not_answered_from_an_article_about_another_
         ("采用了多少个核心？", ""),  # 个 is the counter Chinese drops most
         ("收盘价是多少？", ""),
         ("这几年公司有哪些变化？", ""),  # 几 as "a few"
+        ("茶树根中含有约多少多酚类化合物？", ""),  # 多少|多|酚: 多 begins the noun, no measure
+        ("他有多少多余的钱？", ""),
     ],
 )
 def test_a_question_names_the_measure_it_asks_a_count_in(question: str, measure: str) -> None:
