@@ -218,10 +218,52 @@ def _passage_texts(passages: Sequence[Passage]) -> None:
         p.canon = t
 
 
+# years news names by their distance from the year it is published in (去年亏损…, 今年以来…),
+# as the first characters of a word (如今|年轻 holds 今年 across two words: not a year)
+_RELATIVE_YEARS = {"前年": -2, "去年": -1, "今年": 0, "明年": 1, "后年": 2}
+
+
+def relative_years(words: SentenceWords, published: str | None) -> set[str]:
+    """The years a sentence names relative to its article's publication (`published`, ISO):
+    去年 in an article of 2023 is 2022; none when the article has no date."""
+    m = _ISO_DATE.match(published or "")
+    if m is None:
+        return set()
+    out: set[str] = set()
+    at = 0
+    for n in words.word_lengths:
+        shift = _RELATIVE_YEARS.get(words.canon[at : at + 2]) if n >= 2 else None
+        if shift is not None:
+            out.add(str(int(m[1]) + shift))
+        at += n
+    return out
+
+
+def sentence_years(s: Sentence) -> set[str]:
+    """The years a sentence names: written, or relative to its article's date (`relative_years`)."""
+    return years_named(s.canon) | relative_years(words_of(s, tags=False), s.hit.published)
+
+
 def other_years(q: Query, s: Sentence) -> bool:
     """The sentence names years, none of them one the question names."""
-    named = years_named(s.canon)
+    named = sentence_years(s)
     return bool(named) and not named & q.years
+
+
+def article_of_other_years(q: Query, article: str, sents: Sequence[Sentence]) -> bool:
+    """A dated article (news) whose title and text (`article`) and candidate sentences
+    (`sents`, for the years they name relative to its date) name years, and that is neither
+    published in a year the question names nor writes one anywhere (1848 in 1848的选举): it
+    is about other years, and none of its sentences answers (an undated one neither). An
+    undated article (a reference text, which writes years more freely: 20世纪50年代 for 1950年代)
+    is judged sentence by sentence only (`other_years`)."""
+    published = _ISO_DATE.match(sents[0].hit.published or "") if sents else None
+    if published is None or published[1] in q.years:
+        return False
+    text = fold_width(article)
+    named = years_named(text).union(*(sentence_years(s) for s in sents))
+    written = any(re.search(rf"(?<!\d){y}(?!\d)", text) for y in q.years)
+    return bool(named) and not named & q.years and not written
 
 
 # a day followed by a range or more days (8月4日至6日, 8月4日—8月6日, 8月4日、5日): the days it

@@ -93,7 +93,7 @@ _LATIN_NAME = re.compile(r"[a-z][a-z' .-]*")  # a name term kept in Latin letter
 _HOW_MUCH = re.compile(r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often)\b", re.IGNORECASE)
 _ASKS_YEAR = re.compile(r"哪一?年|何年|what year|which year")
 _PEOPLE_LIST = re.compile(r"出席|参加|列席|参会|到会|attend|present")
-_YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4})年")
+_YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4}) ?年")  # news may space it: 2021 年
 _EN_YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?![\d.,]\d)")  # "in 2019", "the 2019 session"
 # English dates as Chinese articles write them (July 25 → 7月25日, in July → 7月): calendar
 # grammar; month names are capitalised, so the modal "may" is no month
@@ -208,7 +208,7 @@ def referent_terms(people: Sequence[str], terms: Sequence[str]) -> set[str]:
 
 
 def years_named(text: str) -> set[str]:
-    """The four-digit years written as 2022年 in (canonical) text."""
+    """The four-digit years written as 2022年 (or 2022 年) in (canonical) text."""
     return set(_YEAR_NUMBER.findall(text))
 
 

@@ -31,6 +31,7 @@ from rag.answer.choose import (
 )
 from rag.answer.features import (
     Sentence,
+    article_of_other_years,
     candidates,
     counts_in,
     dense_features,
@@ -127,8 +128,15 @@ def gather_evidence(
     )
     q.vector = r.query_vec
     sents = candidates(r.hits[: ev.passages], r.texts, r.sentences, policy.compose.max_answer_chars)
-    if q.years:  # a question about 2022 is never answered from a sentence about 2021 only
-        sents = [s for s in sents if not other_years(q, s)]
+    if q.years:  # a question about 2022 is never answered from a sentence about 2021 only,
+        # nor from an article that never names 2022 (each article read once)
+        of: dict[str, list[Sentence]] = {}
+        for s in sents:
+            of.setdefault(s.hit.article_id, []).append(s)
+        elsewhere = {
+            a for a, its in of.items() if article_of_other_years(q, f"{its[0].hit.title}\n{r.texts[a]}", its)
+        }
+        sents = [s for s in sents if s.hit.article_id not in elsewhere and not other_years(q, s)]
     if q.days:  # nor one about 8月5日 from an article about other days (each article read once)
         elsewhere = {aid for aid, text in r.texts.items() if other_days(q, text)}
         sents = [s for s in sents if s.hit.article_id not in elsewhere]

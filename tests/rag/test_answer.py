@@ -286,6 +286,7 @@ def test_a_question_about_one_year_is_not_answered_from_another_years_sentence(i
     a = ask(index, "2022年长沙市GDP是多少？")
     assert a.answered and "13966.1" in a.answer and "13270.7" not in a.answer
     assert analyse("2019年9月24日开了什么会？").years == frozenset({"2019"})
+    assert analyse("2019 年 9 月开了什么会？").years == frozenset({"2019"})  # spaced, as news may write it
     # a sentence without any year is still a candidate
     candidates = gather_evidence(index, analyse("2022年长沙新建了什么？")).sentences
     assert any(s.text.startswith("城市建设继续推进") for s in candidates)
@@ -295,6 +296,38 @@ def test_a_question_about_one_year_is_not_answered_from_another_years_sentence(i
     assert analyse("How many of the 2,000 members attended?").years == frozenset()
     a = ask(index, "What was Changsha's GDP in 2021?")
     assert a.answered and "13270.7" in a.answer and "13966.1" not in a.answer
+
+
+def test_a_year_named_relative_to_the_articles_date_counts_as_that_year(index_of):
+    """去年 in an article of 2023 is 2022: a question about 2024 is not answered from it, one
+    about 2022 may be; 今年 across two words (如今|年轻) names no year; an undated article's
+    去年 names none."""
+    from rag import Article
+
+    text = "去年公司亏损27.63亿元，连续两年亏损。如今年轻人更爱网购。"
+    index = index_of(Article(id="y", title="甲乙超市业绩", text=text, published="2023-08-01T17:14"))
+
+    def texts(question: str) -> list[str]:
+        return [s.text for s in gather_evidence(index, analyse(question)).sentences]
+
+    assert not any(t.startswith("去年") for t in texts("甲乙超市2024年亏损多少？"))
+    assert any(t.startswith("去年") for t in texts("甲乙超市2022年亏损多少？"))
+    assert any(t.startswith("如今") for t in texts("甲乙超市2023年的顾客喜欢什么？"))
+    # an article that names years, never the one asked nor published in it, answers none of
+    # its sentences
+    assert not texts("甲乙超市2025年的顾客喜欢什么？")
+    titled = index_of(Article(id="t", title="甲乙超市2025年展望", text=text, published="2023-08-01T17:14"))
+    assert gather_evidence(titled, analyse("甲乙超市2025年的顾客喜欢什么？")).sentences  # the title names it
+    spelled = index_of(
+        Article(id="s", title="甲乙超市业绩", text=text + "2025的计划已定。", published="2023-08-01")
+    )
+    assert gather_evidence(spelled, analyse("甲乙超市2025年的顾客喜欢什么？")).sentences  # 2025 without 年
+    undated = index_of(Article(id="u", title="甲乙超市业绩", text=text))
+    assert gather_evidence(undated, analyse("甲乙超市2025年的顾客喜欢什么？")).sentences
+    assert any(
+        s.text.startswith("去年")
+        for s in gather_evidence(undated, analyse("甲乙超市2024年亏损多少？")).sentences
+    )
 
 
 def test_a_question_about_one_day_is_not_answered_from_an_article_about_another_day(index_of):
