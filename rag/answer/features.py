@@ -251,10 +251,10 @@ def other_years(q: Query, s: Sentence) -> bool:
 
 
 def article_of_other_years(q: Query, article: str, sents: Sequence[Sentence]) -> bool:
-    """A dated article (news) whose title and text (`article`) and candidate sentences
-    (`sents`, for the years they name relative to its date) name years, and that is neither
-    published in a year the question names nor writes one anywhere (1848 in 1848的选举): it
-    is about other years, and none of its sentences answers (an undated one neither). An
+    """A dated article (news) neither published in a year the question names nor naming one,
+    in its title and text (`article`; written anywhere: 1848 in 1848的选举) or its candidate
+    sentences (`sents`, relative to its date: 去年): it is about its own year or the others it
+    names, and none of its sentences answers (an undated one neither). An
     undated article (a reference text, which writes years more freely: 20世纪50年代 for 1950年代)
     is judged sentence by sentence only (`other_years`)."""
     published = _ISO_DATE.match(sents[0].hit.published or "") if sents else None
@@ -262,8 +262,7 @@ def article_of_other_years(q: Query, article: str, sents: Sequence[Sentence]) ->
         return False
     text = fold_width(article)
     named = years_named(text).union(*(sentence_years(s) for s in sents))
-    written = any(re.search(rf"(?<!\d){y}(?!\d)", text) for y in q.years)
-    return bool(named) and not named & q.years and not written
+    return not named & q.years and not any(re.search(rf"(?<!\d){y}(?!\d)", text) for y in q.years)
 
 
 # a day followed by a range or more days (8月4日至6日, 8月4日—8月6日, 8月4日、5日): the days it

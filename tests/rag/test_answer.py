@@ -313,8 +313,11 @@ def test_a_year_named_relative_to_the_articles_date_counts_as_that_year(index_of
     assert not any(t.startswith("去年") for t in texts("甲乙超市2024年亏损多少？"))
     assert any(t.startswith("去年") for t in texts("甲乙超市2022年亏损多少？"))
     assert any(t.startswith("如今") for t in texts("甲乙超市2023年的顾客喜欢什么？"))
-    # an article that names years, never the one asked nor published in it, answers none of
-    # its sentences
+    # a dated article that never names the year asked, nor is published in it, answers none of
+    # its sentences (news is about its own year or the years it names)
+    yearless = index_of(Article(id="n", title="甲乙超市", text="超市顾客爱网购。", published="2023-08-01"))
+    assert not gather_evidence(yearless, analyse("甲乙超市2025年的顾客喜欢什么？")).sentences
+    assert gather_evidence(yearless, analyse("甲乙超市2023年的顾客喜欢什么？")).sentences
     assert not texts("甲乙超市2025年的顾客喜欢什么？")
     titled = index_of(Article(id="t", title="甲乙超市2025年展望", text=text, published="2023-08-01T17:14"))
     assert gather_evidence(titled, analyse("甲乙超市2025年的顾客喜欢什么？")).sentences  # the title names it
