@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from rag.cedict_table import table
+from rag.cedict_table import CedictTable, table
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ _DEMONYMS = (
 
 
 _BE = frozenset("is are was were be been being".split())
+_ARTICLES = frozenset({"a", "an", "the"})
 
 
 def _forms(word: str) -> list[str]:
@@ -75,6 +76,13 @@ def _forms(word: str) -> list[str]:
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             out.append(w[: -len(suffix)] + repl)
     return list(dict.fromkeys(out))
+
+
+def _lemmas(tab: CedictTable, word: str) -> list[str]:
+    """`word` in lower case, then the verbs it is a form of (took: take), then its plain forms
+    (joined: join)."""
+    w = word.lower()
+    return list(dict.fromkeys([w, *tab.verbs(w), *_forms(w)[1:]]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +121,11 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
                 for n in (3, 2)
                 if i + n <= len(words)
                 and words[i + n - 1].lower() not in _FUNCTION
-                and (heads := tab.heads(" ".join(w.lower() for w in words[i : i + n])))
+                and word.lower() not in _ARTICLES  # "a company" is no sense of its own (侪)
+                # a phrase with its first word as the dictionary writes it: "took part" is the
+                # sense "take part" (参加), "making landfall" "make landfall"
+                for first in _lemmas(tab, word)
+                if (heads := tab.heads(" ".join([first, *(w.lower() for w in words[i + 1 : i + n])])))
             ),
             None,
         )

@@ -21,6 +21,15 @@ def test_phrases_are_looked_up_before_their_words() -> None:
     assert "一排" not in flat("How many days in a row did it rain?")  # "row" alone is not used
 
 
+def test_a_phrase_is_found_with_its_verb_in_any_form_and_never_from_an_article() -> None:
+    """CC-CEDICT writes a phrase's verb plain ("take part": 参加); the question may not."""
+    for question in ("Who took part in the race?", "Who is taking part?", "How many people take part?"):
+        assert "参加" in flat(question)
+        assert "部分" not in flat(question)  # not "part" alone
+    assert "公司" in flat("Who set up a company?")  # "a company" is no phrase (侪)
+    assert "侪" not in flat("Who set up a company?")
+
+
 def test_function_words_give_nothing_and_names_are_looked_up() -> None:
     assert translations("What is the of and", 2) == []
     assert "长沙" in flat("What is the population of Changsha?")
