@@ -92,6 +92,7 @@ class Rendering:
     heads: list[str]  # up to `per_word`, commonest first
     name: bool  # a name the question asks about ("Beijing", "Premier League"), not a common word
     words: str = ""  # the question's word or phrase it renders, as written
+    more: tuple[str, ...] = ()  # the dictionary's other words for it, in the same order
 
 
 def translations(question: str, per_word: int, names_left: list[str] | None = None) -> list[list[str]]:
@@ -137,12 +138,9 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
             unique = list(dict.fromkeys(heads))
             freq = tab.freq(unique)
             named = all(_name_like(w) for w in words[i : i + n])
+            ranked = sorted(unique, key=lambda h: -freq.get(h, 0))
             groups.append(
-                Rendering(
-                    sorted(unique, key=lambda h: -freq.get(h, 0))[:per_word],
-                    named,
-                    " ".join(words[i : i + n]),
-                )
+                Rendering(ranked[:per_word], named, " ".join(words[i : i + n]), tuple(ranked[per_word:]))
             )
             rendered[i : i + n] = [True] * n
             i += n
@@ -178,7 +176,7 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
         freq = tab.freq(unique)
         cands = sorted(unique, key=lambda h: (h not in passive, len(h) == 1, -freq.get(h, 0)))
         if cands:
-            groups.append(Rendering(cands[:per_word], named, word))
+            groups.append(Rendering(cands[:per_word], named, word, tuple(cands[per_word:])))
             rendered[i - 1] = True
     if names_left is not None:
         names_left.extend(

@@ -124,8 +124,26 @@ FEATURE_NAMES = (*PLAIN, *(f"{k}:{t}" for k in ("all", *KINDS) for t in TYPED))
 TREE_FEATURE_NAMES = (*FEATURE_NAMES, "linear_gap")
 
 
+# a date that names a month, a day or a year of the calendar (not a count of years: 3年)
+_CALENDAR = re.compile(r"[月日号]|\d{4}年")
 # a digit or a numeral below ten (a magnitude alone is none: the 千 of 千米, the 百 of 百分)
 _NUMERAL = re.compile(r"[\d零〇○一二两三四五六七八九十半]")
+
+
+def whole_expressions(question: str, kind: str, ss: str) -> list[Span]:
+    """The whole number (`kind` "number") or date ("date") expressions of the Simplified text
+    `ss` that `question` does not write (its digits): a number is no day of the calendar (the
+    8月 of 8月1日, 25日); a count of years (3年) is one."""
+    asked = set(re.findall(r"\d+", question))
+    whole = [
+        m.span()
+        for m in (NUMBER if kind == "number" else DATE).finditer(ss)
+        if m.group(0) and not set(re.findall(r"\d+", m.group(0))) & asked
+    ]
+    if kind == "number":
+        days = [m.span() for m in DATE.finditer(ss) if _CALENDAR.search(m.group(0))]
+        whole = [(a, b) for a, b in whole if not any(c <= a and b <= d for c, d in days)]
+    return whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +171,7 @@ class SpanCandidates:
         language, give the model no context to place a span by; any other kind's, all of them."""
         if self.kind not in ("number", "date"):
             return self
-        asked = set(re.findall(r"\d+", question))
-        whole = {
-            m.span()
-            for m in (NUMBER if self.kind == "number" else DATE).finditer(self.ss)
-            if m.group(0) and not set(re.findall(r"\d+", m.group(0))) & asked
-        }
+        whole = set(whole_expressions(question, self.kind, self.ss))
         return self._only([i for i, span in enumerate(self.spans) if span in whole])
 
     def _only(self, keep: list[int]) -> SpanCandidates:

@@ -14,6 +14,8 @@ from rag.answer.neighbours import NEIGHBOUR_FEATURES, adjacent, margin, neighbou
 from rag.answer.policy import Policy, ScoreWeights
 from rag.answer.question import ALTERNATIVES, Query
 from rag.answer.rank import RANK_FEATURES, rank_features
+from rag.normalize import simplify_with_map
+from rag.span_features import whole_expressions
 
 _CLOSED = re.compile(r"[。！？!?；;」』”）)]$")
 
@@ -81,8 +83,8 @@ def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
         return False
     if not q.terms:
         return best.dense >= nf.min_dense_only
-    if q.script == "en":
-        return best.ctx_cov >= nf.min_coverage_en and best.names_cov == 1.0
+    if q.script == "en":  # ("how many": a sentence without a count answers nothing, see `counts`)
+        return best.ctx_cov >= nf.min_coverage_en and best.names_cov == 1.0 and counts(q, best)
     margin = sum(getattr(nf, n) * x for n, x in zip(BOUNDARY_INPUTS, boundary_inputs(q, best), strict=True))
     return margin + nf.bias >= 0
 
@@ -103,6 +105,13 @@ def boundary_inputs(q: Query, best: Sentence) -> tuple[float, ...]:
         best.rank,
         best.named_miss,
     )
+
+
+def counts(q: Query, s: Sentence) -> bool:
+    """Whether the sentence holds a count, when an English question asks for a number: a whole
+    number expression it does not write, not a day of the calendar (`whole_expressions`; the
+    learned boundary of a Chinese question weighs `type_miss` instead)."""
+    return q.kind != "number" or bool(whole_expressions(q.text, "number", simplify_with_map(s.text)[0]))
 
 
 def type_miss(q: Query, s: Sentence) -> float:

@@ -329,11 +329,13 @@ def coverage(
     weights: Sequence[float],
     canon: str,
     lone: Callable[[], AbstractSet[str]],
+    credit: Mapping[str, float] | None = None,
 ) -> float:
     """Weighted share of the terms found in `canon`, each term given as its alternatives (see
-    `alternatives`). A one-character term counts only as a word of its own (水 is not found in
-    the name 李水生): `lone()` gives the characters that stand alone in `canon`, asked for only
-    when such a term is there."""
+    `alternatives`), the first found counting (times its `credit`, where it has one: see
+    `widened`). A one-character term counts only as a word of its own (水 is not found in the
+    name 李水生): `lone()` gives the characters that stand alone in `canon`, asked for only when
+    such a term is there."""
     total = sum(weights)
     if total <= 0:
         return 0.0
@@ -341,7 +343,7 @@ def coverage(
     for group, w in zip(groups, weights, strict=True):
         for a in group:
             if a in canon and (len(a) > 1 or a.isdigit() or a in lone()):
-                found += w
+                found += w * (credit.get(a, 1.0) if credit else 1.0)
                 break
     return found / total
 
@@ -349,6 +351,37 @@ def coverage(
 def alternatives(terms: Sequence[str]) -> list[list[str]]:
     """Each term's alternatives (an English word's Chinese renderings), split once per question."""
     return [t.split(ALTERNATIVES) for t in terms]
+
+
+def widened(
+    q: Query, groups: list[list[str]], passages: Sequence[str], idf: Callable[[Sequence[str]], list[float]]
+) -> tuple[list[list[str]], dict[str, float]]:
+    """`groups` (`alternatives(q.terms)`), each English term's with those of its further
+    Chinese words (`Query.more`) that one of the retrieved `passages` (canonical) holds: a
+    dictionary has many words for a sense and the passages say which of them news uses here
+    ("save" money: 节省; "deputy": 副). And the credit (`coverage`) of each word added: as rare
+    as the words searched with (`idf`) or rarer, 1; commoner, its share of their rarity (说 for
+    "say", searched as 说道|说话, is no such rare find)."""
+    if not q.more:
+        return groups, {}
+    held = {p for p in passages if p}
+    searched = {a for g in groups for a in g}
+    added = [
+        [a for a in q.more.get(t, ()) if a not in searched and any(a in p for p in held)] for t in q.terms
+    ]
+    found = [a for more in added for a in more]
+    if not found:
+        return groups, {}
+    rarity = dict(zip(found, idf(found), strict=True))
+    base = idf([a for g in groups for a in g])
+    credit: dict[str, float] = {}
+    at = 0
+    for g, more in zip(groups, added, strict=True):
+        top = max(base[at : at + len(g)], default=0.0)
+        at += len(g)
+        for a in more:
+            credit[a] = min(credit.get(a, 1.0), 1.0 if top <= 0 else min(1.0, rarity[a] / top))
+    return [g + more for g, more in zip(groups, added, strict=True)], credit
 
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -384,17 +417,26 @@ def heard(q: Query, canon: str, min_classes: int) -> str:
 
 
 def lexical_features(
-    q: Query, sents: Sequence[Sentence], weights: Sequence[float], name_classes: int
+    q: Query,
+    sents: Sequence[Sentence],
+    weights: Sequence[float],
+    name_classes: int,
+    idf: Callable[[Sequence[str]], list[float]],
 ) -> None:
     """Set cov, ctx_cov, own_cov, names_cov, title_only, retrieval on every sentence
     (`name_classes`: the policy's `terms.en_name_classes`: a foreign name is found where it is
-    spelled by sound, see `heard`)."""
+    spelled by sound, see `heard`; `idf`: words' rarity in the index, for `widened`)."""
     top_hit = max((s.hit.score for s in sents), default=1.0) or 1.0
     # Within the candidate sentences a term found in many of them (usually the subject, e.g. the
     # person the article is about) says little about which sentence answers: weigh terms by
     # their sentence-level rarity as well when choosing the sentence.
     n_s = len(sents)
-    groups = alternatives(q.terms)
+    alone = [s for s in sents if s.passage is None]  # rebuilt sentences: their own passage
+    for s in alone:
+        s.passage = Passage(s.hit, None, [(s.hit.text, None)])
+    _passage_texts([s.passage for s in alone if s.passage is not None])
+    canons = [s.passage.canon for s in sents if s.passage is not None]
+    groups, credit = widened(q, alternatives(q.terms), canons, idf)
     local = [
         w * math.log(1.0 + n_s / (1.0 + sum(1 for s in sents if any(a in s.canon for a in g))))
         for g, w in zip(groups, weights, strict=True)
@@ -405,10 +447,6 @@ def lexical_features(
     titles: dict[str, str] = {}
     spelled_in: dict[str, bool] = {}  # chunk id: whether its passage spells a foreign name
     asked = canonical_terms(q.simplified)
-    alone = [s for s in sents if s.passage is None]  # rebuilt sentences: their own passage
-    for s in alone:
-        s.passage = Passage(s.hit, None, [(s.hit.text, None)])
-    _passage_texts([s.passage for s in alone if s.passage is not None])
     for s in sents:
         p = s.passage
         assert p is not None
@@ -422,7 +460,7 @@ def lexical_features(
                 own_cov = coverage([g for g, _ in own], [w for _, w in own], canon, p.lone_chars)
             names_cov = coverage(names, [1.0] * len(names), canon, p.lone_chars) if names else 1.0
             got = by_chunk[s.hit.chunk_id] = (
-                coverage(groups, weights, canon, p.lone_chars),
+                coverage(groups, weights, canon, p.lone_chars, credit),
                 own_cov,
                 names_cov,
             )
@@ -433,7 +471,7 @@ def lexical_features(
 
         # (a sentence spells a foreign name only where its passage does)
         s_canon = heard(q, s.canon, name_classes) if spelled_in.get(s.hit.chunk_id) else s.canon
-        s.cov = coverage(groups, local, s_canon, lone)
+        s.cov = coverage(groups, local, s_canon, lone, credit)
         # an article whose title the question names is about that subject, and every sentence
         # of it speaks of it, named or not (本鱼栖息在…): the terms of the title a sentence
         # lacks are credited to it by the policy's share
@@ -445,7 +483,7 @@ def lexical_features(
             def both(s: Sentence = s, p: Passage = p) -> frozenset[str]:
                 return words_of(s, tags=False).lone_chars | p.title_words().lone_chars
 
-            s.title_only = coverage(groups, local, f"{title}\n{s_canon}", both) - s.cov
+            s.title_only = coverage(groups, local, f"{title}\n{s_canon}", both, credit) - s.cov
         else:
             s.title_only = 0.0
         s.retrieval = s.hit.score / top_hit

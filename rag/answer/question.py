@@ -45,6 +45,10 @@ class Query:
     years: frozenset[str] = frozenset()  # years the question names (2022年)
     days: frozenset[tuple[int, int]] = frozenset()  # (month, day) of the dates it names (8月5日)
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
+    # an English term's further Chinese words (the dictionary's senses past the commonest
+    # `en_words_per_term`, which are searched with): alternatives where the retrieved passages
+    # hold them (rag.answer.features.widened): "save" is 保存|存储, and 节省 in a passage on money
+    more: dict[str, tuple[str, ...]] = field(default_factory=dict)
     measure: str = ""  # what a count is asked in (多少人 → 人, 几岁 → 岁; `asked_measure`), canonical
     tokens: list[str] = field(default_factory=list)  # BM25 tokens of search_text (rag.bm25)
     # the question a short answer is read against: `text`, or what an elliptical follow-up
@@ -377,10 +381,11 @@ def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: 
 
 def _english_terms(
     search: str, policy: Policy, known: Callable[[Sequence[str]], list[bool]] | None
-) -> tuple[str, list[str], set[str], frozenset[str]]:
+) -> tuple[str, list[str], set[str], frozenset[str], dict[str, tuple[str, ...]]]:
     """An English question's search text (its Chinese words added), its terms (one per English
     word or name: its Chinese words are alternatives), the terms that name whom or what it
-    asks about, and those of them that are foreign names in Latin letters (`Query.foreign`)."""
+    asks about, those of them that are foreign names in Latin letters (`Query.foreign`), and
+    the further Chinese words of its terms (`Query.more`)."""
     # English words never occur in Chinese articles: search with their Chinese words too, and
     # judge coverage by English word (one term per word: its translations are alternatives)
     names_left: list[str] = []
@@ -454,11 +459,13 @@ def _english_terms(
         search = f"{search} {' '.join(zh for g in groups for zh in g)}"
     terms = [ALTERNATIVES.join(g) for g in groups]
     names = {ALTERNATIVES.join(g) for g in named} & set(terms)
+    more = {t: r.more for r in rendered if r.more and (t := ALTERNATIVES.join(r.heads)) in terms}
     return (
         search,
         terms,
         names,
         frozenset(n for n in names if _LATIN_NAME.fullmatch(n) and not reads_as_pinyin(n)),
+        more,
     )
 
 
@@ -504,8 +511,9 @@ def analyse(
         kind = "list"
     names: set[str] = set()
     foreign: frozenset[str] = frozenset()
+    more: dict[str, tuple[str, ...]] = {}
     if script == "en":
-        search, terms, names, foreign = _english_terms(search, policy, known)
+        search, terms, names, foreign, more = _english_terms(search, policy, known)
         terms += [t for t in query_terms(english_dates(question)[1]) if re.fullmatch(r"\d+", t)]
     else:
         # 3号 (spoken) or 3日 (written): either form covers the term
@@ -564,6 +572,7 @@ def analyse(
             days_named(q) | (days_named("".join(english_dates(question)[0])) if script == "en" else set())
         ),
         asks_year=bool(_ASKS_YEAR.search(q)),
+        more={t: m for t, m in more.items() if t in terms},
         measure=query_measure(simplified, script, kind),
         tokens=tokenize_query(search),
         asks=asks or (asked_who_in_chinese(terms) if script == "en" and kind == "person" else "") or question,

@@ -49,7 +49,7 @@ from rag.errors import InputError, NotFoundError
 from rag.index import Index
 from rag.normalize import detect_script, to_script
 from rag.records import Answer, Citation, Filters, Hit, ShortAnswer, Turn
-from rag.retrieve import retrieve, validate_top_k
+from rag.retrieve import retrieve, term_idf, validate_top_k
 
 if TYPE_CHECKING:
     from rag.generate import LLMClient
@@ -90,7 +90,11 @@ def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec: np.ndar
     """Compute every feature and the policy's score of each sentence."""
     w = policy.score
     lexical_features(
-        q, sents, term_weights(index, q, policy.terms.light_weight), policy.terms.en_name_classes
+        q,
+        sents,
+        term_weights(index, q, policy.terms.light_weight),
+        policy.terms.en_name_classes,
+        lambda words: term_idf(index, words),
     )
     ev = policy.evidence
     factor = ev.shortlist_en_factor if q.script == "en" else 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from rag import Article, ask
@@ -361,3 +363,47 @@ def test_an_english_who_questions_short_answer_is_read_as_a_chinese_who_question
         assert b.short_answer is not None and b.short_answer.text == "李明"
     finally:
         index.close()
+
+
+def test_a_further_dictionary_word_counts_where_the_retrieved_passages_use_it(index_of) -> None:
+    """ "save" is searched as its commonest senses (保存|存储); 节省, further down the
+    dictionary's list, covers the term in a passage that writes it, with the credit of its
+    rarity against the words searched with."""
+    from rag.answer import Policy, gather_evidence, known_words
+    from rag.answer.features import coverage, widened
+
+    q = analyse("How much can residents save each year?")
+    save = next(t for t in q.terms if "保存" in t.split("|"))
+    assert "节省" in q.more[save] and "节省" not in save
+    text = "改革后，居民每年可节省300元以上。城乡居民基本医保实现全覆盖。"
+    index = index_of(Article(id="m", title="医保改革", text=text))
+    asked = analyse("How much can residents save each year?", known=known_words(index))
+
+    def best_cov(query) -> float:
+        return max(s.cov for s in gather_evidence(index, query).sentences if s.text.startswith("改革后"))
+
+    assert best_cov(asked) > best_cov(dataclasses.replace(asked, more={}))
+    a = ask(index, "How much can residents save each year?", policy=Policy.load())
+    assert a.answered and "300元" in a.answer
+
+    # the credit: a word commoner than those searched with counts for its share of their rarity
+    idf = {"保存": 4.0, "存储": 2.0, "节省": 3.0, "说": 1.0}.__getitem__
+    groups, credit = widened(
+        q,
+        [t.split("|") for t in q.terms],
+        ["居民每年可节省300元，他说"],
+        lambda ws: [idf(w) if w in ("保存", "存储", "节省", "说") else 5.0 for w in ws],
+    )
+    assert "节省" in groups[q.terms.index(save)] and credit["节省"] == 0.75
+    assert coverage([["保存", "节省"]], [2.0], "每年可节省", lambda: frozenset(), credit) == 0.75
+    assert coverage([["保存", "节省"]], [2.0], "每年可节省", lambda: frozenset()) == 1.0
+
+
+def test_an_english_how_many_question_is_not_answered_by_a_sentence_without_a_count(index_of) -> None:
+    """Asked "how many", a sentence whose only numbers are days of the calendar (8月1日) counts
+    nothing: "not found", where the same passage with a count is answered."""
+    dated = index_of(Article(id="d", title="体育中心", text="8月1日，泉州体育中心顶棚受损，主办方正在评估。"))
+    assert not ask(dated, "How many seats does the Quanzhou sports center have?").answered
+    counted = index_of(Article(id="c", title="体育中心", text="8月1日，泉州体育中心共有3万个座位，顶棚受损。"))
+    a = ask(counted, "How many seats does the Quanzhou sports center have?")
+    assert a.answered and "3万" in a.answer

@@ -77,6 +77,10 @@ def test_an_english_questions_count_or_date_is_a_whole_expression_it_does_not_wr
     assert picked is not None and sentence[slice(*picked[0])] == "54%"
     when = candidates("When did it open?", "date", "该馆于2021年5月18日开馆，共投资3亿元。", RULES)
     assert [when.ss[x:y] for x, y in when.expressions("When did it open?").spans] == ["2021年5月18日"]
+    # a count is no day of the calendar: not the 8月 of 8月1日, nor 25日; a count of years is one
+    many = "How many shops joined?"
+    shops = candidates(many, "number", "8月1日，共有90多家商户在25日加入，历时3年。", RULES).expressions(many)
+    assert {shops.ss[x:y] for x, y in shops.spans} <= {"90多家", "3年"} and shops.spans
 
 
 def one_split(feature: str, n_features: int = len(TREE_FEATURE_NAMES)) -> TreeEnsemble:
