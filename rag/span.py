@@ -43,6 +43,16 @@ WH = re.compile(
     r"多远|多重|(?<![任如为])何(?!况)|几(?!乎))(?:[一二两三四五六七八九十\d]*[个位家种项条座所名年次件部本只届类支样份间首]|时候|时间|地方)?"
 )
 CLAUSE = "，。；！？,;!?：:\n"
+# measures written for one another: people (多少人 is answered by 2000多名 or 3位), the hour
+# of the day (几点 by 12时 or 12点)
+_LIKE_MEASURES = (("人", "名", "位"), ("点", "时"))
+
+
+def measures_like(measure: str) -> tuple[str, ...]:
+    """The measures a count asked in `measure` may be written in (人: 人, 名 or 位)."""
+    return next((family for family in _LIKE_MEASURES if measure in family), (measure,))
+
+
 _EDGE = " \t\r\n，。；！？,;!?：:、.…·-—"
 _PAIRS = {"「": "」", "『": "』", "“": "”", "‘": "’", "《": "》", "（": "）", "(": ")", "【": "】", '"': '"'}
 _CLOSE = {v: k for k, v in _PAIRS.items()}

@@ -40,6 +40,7 @@ from rag.span import (
     SpanRules,
     head_noun,
     hollow,
+    measures_like,
     rule_span,
 )
 from rag.span_lexical import POS_CLASSES, TEMPLATES, asked_noun, pos_class
@@ -163,6 +164,29 @@ class SpanCandidates:
         if self.kind != "number":
             return self
         return self._only([i for i, (a, b) in enumerate(self.spans) if _NUMERAL.search(self.ss, a, b)])
+
+    def measured(self, measure: str) -> SpanCandidates:
+        """For a number question asking a count in `measure` (`rag.answer.Query.measure`:
+        多少名运动员 → 名), only the candidates that are a whole count written in it (3000名, not
+        48个; 第五届 asked 第几届; a count of people in 人, 名 or 位); any other kind's, or
+        without a measure, all."""
+        if self.kind != "number" or not measure:
+            return self
+        units = measures_like(measure)
+        return self._only(
+            [
+                i
+                for i, (a, b) in enumerate(self.spans)
+                if self.ss[a:b].endswith(units)
+                and NUMBER.fullmatch(self.ss, a + self.ss.startswith("第", a), b)
+            ]
+        )
+
+    def counts_in(self, span: Span, measure: str) -> bool:
+        """Whether the text of `span` holds a count in `measure` (or its like: `measured`):
+        四到五只, 两天两夜 and 3岁时 each hold one."""
+        units = measures_like(measure)
+        return any(m.group(0).endswith(units) for m in NUMBER.finditer(self.ss, *span))
 
     def expressions(self, question: str) -> SpanCandidates:
         """For a number (date) question, only the candidates that are a whole number (date)

@@ -125,12 +125,15 @@ def sure_span(
     tags: Tags | None = None,
     *,
     expressions_only: bool = False,
+    measure: str = "",
 ) -> tuple[Span, float] | None:
     """`best_span` with the model's confidence in it (its probability among the sentence's
     candidates), which is at least `model.least_confidence`. `tags`: the sentence's stored
     part-of-speech words (`rag.sentence_words`), else it is tagged here. `expressions_only`
     (an English question): a number or date question is answered by a whole number or date
-    expression of the sentence (`SpanCandidates.expressions`)."""
+    expression of the sentence (`SpanCandidates.expressions`). `measure`: what a number
+    question asks its count in (`rag.answer.Query.measure`): a pick that holds no count in it
+    gives way to the best candidate that is one, as a pick without a numeral does (`counted`)."""
     model.check()
     if not question.strip() or not sentence.strip():
         return None
@@ -154,6 +157,13 @@ def sure_span(
         best, sure = model.pick(found.expanded(), found.kind, found.keys)
         if sure < model.least_confidence(found.kind):
             return None
+    measured = found.measured(measure)
+    if measured.spans and not found.counts_in(found.spans[best], measure):
+        # a count in another measure (48个 asked 多少名运动员), where one in the asked measure
+        # is a candidate (3000名): the best of those, if the model is sure enough of it
+        m_best, m_sure = model.pick(measured.expanded(), measured.kind, measured.keys)
+        if m_sure >= model.least_confidence(measured.kind):
+            found, best, sure = measured, m_best, m_sure
     span = to_original(sentence, ss, mapping, found.spans[best])
     return None if span is None else (span, sure)
 

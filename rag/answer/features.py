@@ -33,6 +33,7 @@ from rag.postag import PERSON_FLAG, PERSON_FLAGS
 from rag.records import Hit
 from rag.retrieve import term_idf
 from rag.sentence_words import SentenceWords, all_stored, analyse, lone_in
+from rag.span import measures_like
 from rag.transliteration import spells
 
 logger = logging.getLogger(__name__)
@@ -295,8 +296,6 @@ _COUNT = r"(?:\d[\d.,]*|[零〇一二两三四五六七八九十百千万亿]+)\
 # a number standing alone: at a clause's end or before a Latin unit (约有80万，; 25km; 28℃),
 # not a score, a time or an ordinal (4:1, 8:00, 第2。), nor a share (100%)
 _BARE_COUNT = re.compile(rf"(?<![\d.,:：第]){_COUNT}(?=[，。；！？、,;!?）)\s]|[a-zA-Z℃°]|$)")
-# the measures that count people: a question's 多少人 is answered by 2000多名 or 3位
-_PEOPLE = ("人", "名", "位")
 # 多少钱 asks an amount of money: a number in a currency (4000元, 3万美元, 9800日元, 5块钱) or
 # after a currency's sign (¥120, $5)
 _MONEY = "钱"
@@ -311,9 +310,7 @@ def counts_in(canon: str, measure: str) -> bool:
         return True
     if measure == _MONEY:
         return bool(_AMOUNT.search(canon))
-    return any(
-        re.search(_COUNT + re.escape(m), canon) for m in (_PEOPLE if measure in _PEOPLE else (measure,))
-    )
+    return any(re.search(_COUNT + re.escape(m), canon) for m in measures_like(measure))
 
 
 def term_weights(index: Index, q: Query, light_weight: float) -> list[float]:

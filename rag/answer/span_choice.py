@@ -74,6 +74,9 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
             policy.span_model,
             words_of(sents[i]).tags,
             expressions_only=q.script == "en",
+            # (a follow-up read against an earlier question's frame, 涉案金额多少支, asks in no
+            # measure of its own)
+            measure=q.measure if q.asks == q.text else "",
         )
         if got is not None:
             found.append((i, *got))

@@ -404,6 +404,8 @@ def test_an_english_how_many_question_is_not_answered_by_a_sentence_without_a_co
     nothing: "not found", where the same passage with a count is answered."""
     dated = index_of(Article(id="d", title="体育中心", text="8月1日，泉州体育中心顶棚受损，主办方正在评估。"))
     assert not ask(dated, "How many seats does the Quanzhou sports center have?").answered
-    counted = index_of(Article(id="c", title="体育中心", text="8月1日，泉州体育中心共有3万个座位，顶棚受损。"))
+    counted = index_of(
+        Article(id="c", title="体育中心", text="8月1日，泉州体育中心共有3万个座位，顶棚受损。")
+    )
     a = ask(counted, "How many seats does the Quanzhou sports center have?")
     assert a.answered and "3万" in a.answer

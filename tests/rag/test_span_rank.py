@@ -211,3 +211,31 @@ def test_rules_stay_a_separate_proposal() -> None:
     # the rules' signature is unchanged: they still answer on their own
     assert isinstance(RULES, SpanRules)
     assert short_answer(QUESTION, "other", SENTENCE, RULES) is not None
+
+
+def test_a_count_asked_in_a_measure_is_answered_in_it_where_a_candidate_is() -> None:
+    """多少名运动员 asks a count in 名: 3000名, not the 48个 the model would pick; 多少人 is
+    answered by a count of people in 名 too; without a measure the pick is the model's."""
+    question = "运动会共有多少名运动员参赛？"
+    sentence = "运动会共有48个国家和地区的3000名运动员参赛。"
+    picked = sure_span(question, "number", sentence, RULES, SHIPPED, measure="名")
+    assert picked is not None and sentence[slice(*picked[0])] == "3000名"
+    people = sure_span(
+        "现场观众有多少人？", "number", "现场来了3个代表团，共2000多名观众。", RULES, SHIPPED, measure="人"
+    )
+    assert people is not None and "2000多名".startswith(
+        "现场来了3个代表团，共2000多名观众。"[slice(*people[0])]
+    )
+    found = candidates(question, "number", sentence, RULES)
+    assert {found.ss[a:b] for a, b in found.measured("名").spans} == {"3000名"}
+    assert found.measured("") is found
+
+
+def test_a_pick_that_holds_a_count_in_the_measure_stays() -> None:
+    """An ordinal (第五届 asked 第几届) or a pick that holds the count among more (两天两夜, 3岁时)
+    is already written in the measure: no other candidate replaces it."""
+    found = candidates("他当选了第几届常委？", "number", "1998年他当选第五届县政协常委。", RULES)
+    assert {found.ss[a:b] for a, b in found.measured("届").spans} >= {"第五届"}
+    nights = candidates("大雨连下了几天几夜？", "number", "大雨连下了两天两夜。", RULES)
+    span = next((a, b) for a, b in nights.spans if nights.ss[a:b] == "两天两夜")
+    assert nights.counts_in(span, "天") and not nights.counts_in((0, 2), "天")
