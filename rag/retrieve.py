@@ -23,7 +23,7 @@ from rag.bm25 import tokenize_query
 from rag.errors import InputError
 from rag.index import Index, SentenceRows, Snapshot
 from rag.index.vectors import top_k
-from rag.normalize import simplified_question, to_simplified
+from rag.normalize import detect_script, simplified_question, to_simplified
 from rag.records import Filters, Hit
 from rag.retrieval_policy import retrieval_policy
 
@@ -132,12 +132,13 @@ def candidates(
     bm_top, _ = top_k(bm, k)
     bm_top = bm_top[bm[bm_top] > 0]
     if query_vec is None:
-        query_vec = index.embedder.encode_queries([query])[0]
-    d_pos, _ = state.dense_search(query_vec, k, mask)
+        query_vec = query_vectors(index, query)
+    rows = query_vec.reshape(-1, query_vec.shape[-1])
+    d_pos = np.concatenate([state.dense_search(v, k, mask)[0] for v in rows])
     pool = np.unique(np.concatenate([bm_top, d_pos])).astype(np.int64)
     if pool.size == 0:
         return []
-    dense = state.dense_scores(query_vec, pool)
+    dense = np.max([state.dense_scores(v, pool) for v in rows], axis=0)
     cands = [Candidate(int(p), float(bm[p]), float(s)) for p, s in zip(pool, dense, strict=True)]
     fuse(cands)
     cands.sort(key=lambda c: -c.score)
@@ -238,10 +239,22 @@ class Retrieved:
 
     hits: list[Hit]
     texts: dict[str, str]  # article id -> stored text (every hit's article)
-    query_vec: np.ndarray
+    query_vec: np.ndarray  # `query_vectors`: one vector, or one row per script of the question
     # article id -> the article's sentences as stored at index time: offsets into the text
     # and float16 vectors (no embedding at query time)
     sentences: dict[str, SentenceRows] = field(default_factory=dict)
+
+
+def query_vectors(index: Index, query: str) -> np.ndarray:
+    """The query embedded for the dense leg: its Simplified form (most archives, and every
+    Simplified question, read best so), and a Traditional question also as written, one row
+    each: the embedder places a text nearer one in its own script (a DRCD question's gold
+    sentence, Traditional, is at cosine 0.55 from the question as written, 0.45 from its
+    Simplified form), so a passage's cosine is the greater of the two."""
+    simplified = simplified_question(query)
+    if detect_script(query) != "zh-Hant" or simplified == query:
+        return index.embedder.encode_queries([simplified])[0]
+    return index.embedder.encode_queries([simplified, query])
 
 
 def retrieve(
@@ -261,7 +274,7 @@ def retrieve(
     (a follow-up question prefers what the previous answer cited)."""
     with index.reading() as state:
         if query_vec is None:
-            query_vec = index.embedder.encode_queries([simplified_question(query)])[0]
+            query_vec = query_vectors(index, query)
         cands = candidates(index, state, query, filters=filters, query_vec=query_vec, tokens=tokens)
         if prefer and prefer_bonus:
             preferred = set(state.rowids_of(prefer).values())

@@ -489,17 +489,23 @@ def lexical_features(
 def dense_features(index: Index, sents: Sequence[Sentence], qvec: np.ndarray, shortlist: int) -> None:
     """Set dense: from the stored sentence vectors (no embedding at query time); sentences of
     an index stored without them are embedded, the first `shortlist` of `sents` only (the
-    caller orders them best first), the rest get the lowest cosine found."""
+    caller orders them best first), the rest get the lowest cosine found. `qvec` may hold a
+    row per script of the question (`rag.retrieve.query_vectors`): the greater cosine counts."""
     with_vec = [s for s in sents if s.vec is not None]
     if with_vec:
-        dense = np.stack([s.vec for s in with_vec if s.vec is not None]).astype(np.float32) @ qvec.astype(
-            np.float32
+        dense = (
+            np.stack([s.vec for s in with_vec if s.vec is not None]).astype(np.float32)
+            @ qvec.astype(np.float32).T
         )
+        if dense.ndim == 2:
+            dense = dense.max(axis=1)
         for s, d in zip(with_vec, dense, strict=True):
             s.dense = float(d)
     rest = [s for s in sents if s.vec is None]
     if rest:
-        got = index.embedder.encode_queries([s.text for s in rest[:shortlist]]) @ qvec
+        got = index.embedder.encode_queries([s.text for s in rest[:shortlist]]) @ qvec.T
+        if got.ndim == 2:
+            got = got.max(axis=1)
         for s, d in zip(rest, got, strict=False):
             s.dense = float(d)
         for s in rest[shortlist:]:

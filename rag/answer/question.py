@@ -55,7 +55,9 @@ class Query:
     # asks in full (涉案金额呢 → 涉案金额多少支？, see rag.conversation.Rewrite.asks), or an
     # English "who" question's Chinese words and 谁 (`asked_who_in_chinese`)
     asks: str = ""
-    vector: np.ndarray | None = None  # search_text embedded: set once, by the first search
+    # search_text embedded (rag.retrieve.query_vectors: a Traditional question in both
+    # scripts, one row each): set once, by the first search
+    vector: np.ndarray | None = None
 
 
 # Question words of the answer kinds (Chinese and English grammar, not vocabulary of any
