@@ -133,12 +133,12 @@ def candidates(
     bm_top = bm_top[bm[bm_top] > 0]
     if query_vec is None:
         query_vec = query_vectors(index, query)
-    rows = query_vec.reshape(-1, query_vec.shape[-1])
-    d_pos = np.concatenate([state.dense_search(v, k, mask)[0] for v in rows])
+    vec = query_vec.reshape(-1, query_vec.shape[-1])[0]  # the Simplified form (`query_vectors`)
+    d_pos, _ = state.dense_search(vec, k, mask)
     pool = np.unique(np.concatenate([bm_top, d_pos])).astype(np.int64)
     if pool.size == 0:
         return []
-    dense = np.max([state.dense_scores(v, pool) for v in rows], axis=0)
+    dense = state.dense_scores(vec, pool)
     cands = [Candidate(int(p), float(bm[p]), float(s)) for p, s in zip(pool, dense, strict=True)]
     fuse(cands)
     cands.sort(key=lambda c: -c.score)
@@ -246,11 +246,13 @@ class Retrieved:
 
 
 def query_vectors(index: Index, query: str) -> np.ndarray:
-    """The query embedded for the dense leg: its Simplified form (most archives, and every
-    Simplified question, read best so), and a Traditional question also as written, one row
-    each: the embedder places a text nearer one in its own script (a DRCD question's gold
-    sentence, Traditional, is at cosine 0.55 from the question as written, 0.45 from its
-    Simplified form), so a passage's cosine is the greater of the two."""
+    """The query embedded: its Simplified form, which the dense leg searches with, and a
+    Traditional question also as written (one row each), which the answer stage compares the
+    sentences of a Traditional passage with (`rag.answer.features.dense_features`): the
+    embedder places a text nearer one in its own script (a DRCD question's gold sentence,
+    Traditional, is at cosine 0.55 from the question as written, 0.45 from its Simplified
+    form; the passages' ranking was measured no better with the greater of the two, and a
+    Simplified archive's worse)."""
     simplified = simplified_question(query)
     if detect_script(query) != "zh-Hant" or simplified == query:
         return index.embedder.encode_queries([simplified])[0]

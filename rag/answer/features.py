@@ -28,7 +28,7 @@ from rag.bylines import asks_about_credits, credits, outside_credits
 from rag.cedict_table import common_word
 from rag.chunk import split_long, split_sentences
 from rag.index import Index, SentenceRows
-from rag.normalize import canonical_terms, canonical_texts, fold_width, simplify_with_map
+from rag.normalize import canonical_terms, canonical_texts, detect_script, fold_width, simplify_with_map
 from rag.postag import PERSON_FLAG, PERSON_FLAGS
 from rag.records import Hit
 from rag.retrieve import term_idf
@@ -486,11 +486,25 @@ def lexical_features(
         s.retrieval = s.hit.score / top_hit
 
 
+def _script_rows(sents: Sequence[Sentence]) -> np.ndarray:
+    """For a question embedded in both scripts (rows: Simplified, as written), the row to
+    compare each sentence with: the one in its passage's script (judged once per passage)."""
+    script: dict[str, int] = {}
+    for s in sents:
+        if s.hit.chunk_id not in script:
+            script[s.hit.chunk_id] = int(detect_script(s.hit.text[:_SCRIPT_SAMPLE]) == "zh-Hant")
+    return np.array([script[s.hit.chunk_id] for s in sents], dtype=np.int64)
+
+
+_SCRIPT_SAMPLE = 200  # characters of a passage enough to tell its script
+
+
 def dense_features(index: Index, sents: Sequence[Sentence], qvec: np.ndarray, shortlist: int) -> None:
     """Set dense: from the stored sentence vectors (no embedding at query time); sentences of
     an index stored without them are embedded, the first `shortlist` of `sents` only (the
     caller orders them best first), the rest get the lowest cosine found. `qvec` may hold a
-    row per script of the question (`rag.retrieve.query_vectors`): the greater cosine counts."""
+    row per script of the question (`rag.retrieve.query_vectors`): a sentence is compared with
+    the one in its passage's script (`_script_rows`)."""
     with_vec = [s for s in sents if s.vec is not None]
     if with_vec:
         dense = (
@@ -498,14 +512,14 @@ def dense_features(index: Index, sents: Sequence[Sentence], qvec: np.ndarray, sh
             @ qvec.astype(np.float32).T
         )
         if dense.ndim == 2:
-            dense = dense.max(axis=1)
+            dense = dense[np.arange(len(with_vec)), _script_rows(with_vec)]
         for s, d in zip(with_vec, dense, strict=True):
             s.dense = float(d)
     rest = [s for s in sents if s.vec is None]
     if rest:
         got = index.embedder.encode_queries([s.text for s in rest[:shortlist]]) @ qvec.T
         if got.ndim == 2:
-            got = got.max(axis=1)
+            got = got[np.arange(len(got)), _script_rows(rest[: len(got)])]
         for s, d in zip(rest, got, strict=False):
             s.dense = float(d)
         for s in rest[shortlist:]:
