@@ -251,8 +251,8 @@ def query_vectors(index: Index, query: str) -> np.ndarray:
     sentences of a Traditional passage with (`rag.answer.features.dense_features`): the
     embedder places a text nearer one in its own script (a DRCD question's gold sentence,
     Traditional, is at cosine 0.55 from the question as written, 0.45 from its Simplified
-    form; the passages' ranking was measured no better with the greater of the two, and a
-    Simplified archive's worse)."""
+    form; searching with the greater of the two moved a seed question's answer, over
+    Simplified articles, to another article)."""
     simplified = simplified_question(query)
     if detect_script(query) != "zh-Hant" or simplified == query:
         return index.embedder.encode_queries([simplified])[0]
