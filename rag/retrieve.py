@@ -131,8 +131,8 @@ def candidates(
         bm = np.where(mask, bm, 0.0)
     bm_top, _ = top_k(bm, k)
     bm_top = bm_top[bm[bm_top] > 0]
-    if query_vec is None:
-        query_vec = query_vectors(index, query)
+    if query_vec is None:  # (a search: the Simplified form alone, as `query_vectors` gives it first)
+        query_vec = index.embedder.encode_queries([simplified_question(query)])[0]
     vec = query_vec.reshape(-1, query_vec.shape[-1])[0]  # the Simplified form (`query_vectors`)
     d_pos, _ = state.dense_search(vec, k, mask)
     pool = np.unique(np.concatenate([bm_top, d_pos])).astype(np.int64)
