@@ -131,14 +131,13 @@ def candidates(
         bm = np.where(mask, bm, 0.0)
     bm_top, _ = top_k(bm, k)
     bm_top = bm_top[bm[bm_top] > 0]
-    if query_vec is None:  # (a search: the Simplified form alone, as `query_vectors` gives it first)
-        query_vec = index.embedder.encode_queries([simplified_question(query)])[0]
-    vec = query_vec.reshape(-1, query_vec.shape[-1])[0]  # the Simplified form (`query_vectors`)
-    d_pos, _ = state.dense_search(vec, k, mask)
+    if query_vec is None:
+        query_vec = query_vector(index, query)
+    d_pos, _ = state.dense_search(query_vec, k, mask)
     pool = np.unique(np.concatenate([bm_top, d_pos])).astype(np.int64)
     if pool.size == 0:
         return []
-    dense = state.dense_scores(vec, pool)
+    dense = state.dense_scores(query_vec, pool)
     cands = [Candidate(int(p), float(bm[p]), float(s)) for p, s in zip(pool, dense, strict=True)]
     fuse(cands)
     cands.sort(key=lambda c: -c.score)
@@ -239,24 +238,28 @@ class Retrieved:
 
     hits: list[Hit]
     texts: dict[str, str]  # article id -> stored text (every hit's article)
-    query_vec: np.ndarray  # `query_vectors`: one vector, or one row per script of the question
+    query_vec: np.ndarray  # the question's Simplified form embedded (`query_vector`)
     # article id -> the article's sentences as stored at index time: offsets into the text
     # and float16 vectors (no embedding at query time)
     sentences: dict[str, SentenceRows] = field(default_factory=dict)
 
 
-def query_vectors(index: Index, query: str) -> np.ndarray:
-    """The query embedded: its Simplified form, which the dense leg searches with, and a
-    Traditional question also as written (one row each), which the answer stage compares the
-    sentences of a Traditional passage with (`rag.answer.features.dense_features`): the
-    embedder places a text nearer one in its own script (a DRCD question's gold sentence,
+def query_vector(index: Index, query: str) -> np.ndarray:
+    """The query embedded in its Simplified form, which the dense leg searches with (searching
+    with the greater of its cosine and that of a Traditional question as written moved a seed
+    question's answer, over Simplified articles, to another article)."""
+    return index.embedder.encode_queries([simplified_question(query)])[0]
+
+
+def written_form(query: str) -> str:
+    """A Traditional question as written, where it differs from its Simplified form (else ""):
+    the embedder places a text nearer one in its own script (a DRCD question's gold sentence,
     Traditional, is at cosine 0.55 from the question as written, 0.45 from its Simplified
-    form; searching with the greater of the two moved a seed question's answer, over
-    Simplified articles, to another article)."""
-    simplified = simplified_question(query)
-    if detect_script(query) != "zh-Hant" or simplified == query:
-        return index.embedder.encode_queries([simplified])[0]
-    return index.embedder.encode_queries([simplified, query])
+    form), so the answer stage compares a Traditional passage's sentences with this form
+    (`rag.answer.features.dense_features`), embedded only when such a passage is retrieved."""
+    if detect_script(query) != "zh-Hant" or simplified_question(query) == query:
+        return ""
+    return query
 
 
 def retrieve(
@@ -276,7 +279,7 @@ def retrieve(
     (a follow-up question prefers what the previous answer cited)."""
     with index.reading() as state:
         if query_vec is None:
-            query_vec = query_vectors(index, query)
+            query_vec = query_vector(index, query)
         cands = candidates(index, state, query, filters=filters, query_vec=query_vec, tokens=tokens)
         if prefer and prefer_bonus:
             preferred = set(state.rowids_of(prefer).values())

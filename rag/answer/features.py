@@ -486,40 +486,46 @@ def lexical_features(
         s.retrieval = s.hit.score / top_hit
 
 
-def _script_rows(sents: Sequence[Sentence]) -> np.ndarray:
-    """For a question embedded in both scripts (rows: Simplified, as written), the row to
-    compare each sentence with: the one in its passage's script (judged once per passage)."""
-    script: dict[str, int] = {}
+def _traditional_passages(sents: Sequence[Sentence]) -> set[str]:
+    """The chunks among the sentences' passages written in Traditional (each judged once)."""
+    seen: dict[str, bool] = {}
     for s in sents:
-        if s.hit.chunk_id not in script:
-            script[s.hit.chunk_id] = int(detect_script(s.hit.text[:_SCRIPT_SAMPLE]) == "zh-Hant")
-    return np.array([script[s.hit.chunk_id] for s in sents], dtype=np.int64)
+        if s.hit.chunk_id not in seen:
+            seen[s.hit.chunk_id] = detect_script(s.hit.text[:_SCRIPT_SAMPLE]) == "zh-Hant"
+    return {c for c, traditional in seen.items() if traditional}
 
 
 _SCRIPT_SAMPLE = 200  # characters of a passage enough to tell its script
 
 
-def dense_features(index: Index, sents: Sequence[Sentence], qvec: np.ndarray, shortlist: int) -> None:
+def dense_features(
+    index: Index, sents: Sequence[Sentence], qvec: np.ndarray, shortlist: int, written: str = ""
+) -> None:
     """Set dense: from the stored sentence vectors (no embedding at query time); sentences of
     an index stored without them are embedded, the first `shortlist` of `sents` only (the
-    caller orders them best first), the rest get the lowest cosine found. `qvec` may hold a
-    row per script of the question (`rag.retrieve.query_vectors`): a sentence is compared with
-    the one in its passage's script (`_script_rows`)."""
+    caller orders them best first), the rest get the lowest cosine found. `qvec` is the
+    question's Simplified form embedded; `written`, a Traditional question as written
+    (`rag.retrieve.written_form`): a sentence of a Traditional passage is compared with it
+    instead, embedded once and only when such a passage is among `sents`."""
+    traditional = _traditional_passages(sents) if written else set()
+    wvec = index.embedder.encode_queries([written])[0] if traditional else qvec
+
+    def cosines(vectors: np.ndarray, of: Sequence[Sentence]) -> np.ndarray:
+        vectors = vectors.astype(np.float32)
+        out = vectors @ qvec.astype(np.float32)
+        if traditional:
+            rows = np.array([s.hit.chunk_id in traditional for s in of], dtype=bool)
+            out[rows] = vectors[rows] @ wvec.astype(np.float32)
+        return out
+
     with_vec = [s for s in sents if s.vec is not None]
     if with_vec:
-        dense = (
-            np.stack([s.vec for s in with_vec if s.vec is not None]).astype(np.float32)
-            @ qvec.astype(np.float32).T
-        )
-        if dense.ndim == 2:
-            dense = dense[np.arange(len(with_vec)), _script_rows(with_vec)]
+        dense = cosines(np.stack([s.vec for s in with_vec if s.vec is not None]), with_vec)
         for s, d in zip(with_vec, dense, strict=True):
             s.dense = float(d)
     rest = [s for s in sents if s.vec is None]
     if rest:
-        got = index.embedder.encode_queries([s.text for s in rest[:shortlist]]) @ qvec.T
-        if got.ndim == 2:
-            got = got[np.arange(len(got)), _script_rows(rest[: len(got)])]
+        got = cosines(index.embedder.encode_queries([s.text for s in rest[:shortlist]]), rest[:shortlist])
         for s, d in zip(rest, got, strict=False):
             s.dense = float(d)
         for s in rest[shortlist:]:

@@ -55,8 +55,8 @@ class Query:
     # asks in full (涉案金额呢 → 涉案金额多少支？, see rag.conversation.Rewrite.asks), or an
     # English "who" question's Chinese words and 谁 (`asked_who_in_chinese`)
     asks: str = ""
-    # search_text embedded (rag.retrieve.query_vectors: a Traditional question in both
-    # scripts, one row each): set once, by the first search
+    # search_text embedded in its Simplified form (rag.retrieve.query_vector): set once, by
+    # the first search
     vector: np.ndarray | None = None
 
 

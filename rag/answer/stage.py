@@ -49,7 +49,7 @@ from rag.errors import InputError, NotFoundError
 from rag.index import Index
 from rag.normalize import detect_script, to_script
 from rag.records import Answer, Citation, Filters, Hit, ShortAnswer, Turn
-from rag.retrieve import retrieve, term_idf, validate_top_k
+from rag.retrieve import retrieve, term_idf, validate_top_k, written_form
 
 if TYPE_CHECKING:
     from rag.generate import LLMClient
@@ -99,7 +99,7 @@ def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec: np.ndar
     ev = policy.evidence
     factor = ev.shortlist_en_factor if q.script == "en" else 1
     by_lexical = sorted(sents, key=lambda s: -partial_score(w, s))  # no cosine yet: lexical order
-    dense_features(index, by_lexical, qvec, ev.dense_shortlist * factor)
+    dense_features(index, by_lexical, qvec, ev.dense_shortlist * factor, written_form(q.search_text))
     # the answer type (part-of-speech tagging is the slow part), for a shortlist only
     for i in shortlist(w, sents, ev.type_shortlist * factor)[0]:
         sents[i].type_ok = type_feature(q, sents[i], policy.types)

@@ -379,41 +379,50 @@ def test_a_broken_policy_file_says_how_to_write_it_again(tmp_path, text, says):
     assert "bench/retrieval.py --fit --write-policy" in str(e.value)
 
 
-def test_a_traditional_question_is_embedded_in_both_scripts_for_its_passages_script(index_of) -> None:
+def test_a_traditional_question_is_compared_in_its_passages_script(index_of, monkeypatch) -> None:
     """The embedder places a text nearer one in its own script: a Traditional question is
-    embedded in Simplified (the dense leg searches with it) and as written (one row each); the
-    answer stage compares a sentence with the row in its passage's script. A Simplified or
-    English question keeps one vector."""
+    searched with its Simplified form; the answer stage compares a Traditional passage's
+    sentences with the question as written, embedded only when such a passage is retrieved
+    (a Traditional question over a Simplified archive pays one encoding, as a Simplified one)."""
     from rag.answer import analyse, gather_evidence
     from rag.normalize import simplified_question, to_simplified
-    from rag.retrieve import query_vectors, retrieve
+    from rag.retrieve import query_vector, retrieve, written_form
 
     traditional = "當時唐朝首都長安成了重要的佛教中心，許多僧侶來到這裡學習。"
     question = "唐朝首都長安成了什麼中心？"
+    assert written_form(question) == question
+    assert written_form(to_simplified(question)) == "" and written_form("What was Chang'an?") == ""
     index = index_of(Article(id="t", title="長安", text=traditional))
-    both = query_vectors(index, question)
-    assert both.shape == (2, index.embedder.dim)
-    assert np.allclose(both[0], index.embedder.encode_queries([simplified_question(question)])[0])
-    assert query_vectors(index, to_simplified(question)).ndim == 1
-    assert query_vectors(index, "What was Chang'an?").ndim == 1
+    simplified_vec = query_vector(index, question)
+    assert np.allclose(simplified_vec, index.embedder.encode_queries([simplified_question(question)])[0])
+    written_vec = index.embedder.encode_queries([question])[0]
     with index.reading() as state:
         (cand,) = candidates(index, state, question)
         written, simplified = (
-            float(state.dense_scores(v, np.array([cand.pos]))[0]) for v in (both[1], both[0])
+            float(state.dense_scores(v, np.array([cand.pos]))[0]) for v in (written_vec, simplified_vec)
         )
     assert written > simplified  # (the fake embedder's bigrams, like the model, follow the script)
     assert cand.dense == pytest.approx(simplified, abs=1e-5)  # the search: the Simplified form
-    assert retrieve(index, question).query_vec.shape == (2, index.embedder.dim)
+    assert retrieve(index, question).query_vec.shape == (index.embedder.dim,)
 
-    def dense_rows(article: Article) -> set[int]:
-        """Which row of `both` each sentence's cosine is that of."""
+    def dense_rows(article: Article) -> tuple[set[int], int]:
+        """Which form each sentence's cosine is that of (0 Simplified, 1 as written), and how
+        many texts the answer stage embedded."""
         ix = index_of(article)
+        encoded: list[str] = []
+        encode = ix.embedder.encode_queries
+
+        def counting(texts):
+            encoded.extend(texts)
+            return encode(texts)
+
+        monkeypatch.setattr(ix.embedder, "encode_queries", counting)
         rows = set()
         for s in gather_evidence(ix, analyse(question)).sentences:
             assert s.vec is not None
-            got = [float(s.vec.astype(np.float32) @ v) for v in both]
+            got = [float(s.vec.astype(np.float32) @ v) for v in (simplified_vec, written_vec)]
             rows |= {i for i, g in enumerate(got) if g == pytest.approx(s.dense, abs=1e-4)}
-        return rows
+        return rows, len(encoded)
 
-    assert dense_rows(Article(id="t2", title="長安", text=traditional)) == {1}
-    assert dense_rows(Article(id="s2", title="长安", text=to_simplified(traditional))) == {0}
+    assert dense_rows(Article(id="t2", title="長安", text=traditional)) == ({1}, 2)
+    assert dense_rows(Article(id="s2", title="长安", text=to_simplified(traditional))) == ({0}, 1)
