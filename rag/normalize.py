@@ -118,6 +118,8 @@ def detect_script(text: str) -> str:
         return "en" if _LATIN.search(text) else "zh-Hans"
     han = "".join(cjk)
     simp = to_simplified(han)
+    if simp == han:  # no character that t2s changes: Simplified, whatever s2t would change
+        return "zh-Hans"
     trad = to_traditional(han)
     n_trad_only = sum(1 for a, b in zip(han, simp, strict=False) if a != b)  # chars that t2s changes
     n_simp_only = sum(1 for a, b in zip(han, trad, strict=False) if a != b)  # chars that s2t changes
