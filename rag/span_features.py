@@ -72,6 +72,7 @@ PLAIN = (
     *(f"len<={n}" for n in _LEN_BUCKETS),
     "len>max_bucket",
     "q_char_share",
+    "q_whole",  # the question writes the span whole (「波塞冬」巡逻机的是哪一型…: not its answer)
     "q_word_inside",
     "left_anchor",
     "left_anchor_gap",
@@ -433,6 +434,7 @@ def candidates_simplified(
     out[np.arange(len(spans)), first + np.searchsorted(_LEN_BUCKETS, length, side="left")] = 1.0
     cjk_n = cjk_before[b] - cjk_before[a]
     put("q_char_share", np.where(cjk_n > 0, (q_before[b] - q_before[a]) / np.maximum(cjk_n, 1), 0.0))
+    put("q_whole", np.array([ss[x:y] in qs for x, y in spans]))
     put("left_anchor", left_anchor[a])
     put("right_anchor", right_anchor[b])
     put("right_anchor_past_noun", right_past[b])

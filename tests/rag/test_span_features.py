@@ -59,6 +59,18 @@ def test_anchor_features_see_the_question_around_the_span() -> None:
     assert row[FEATURE_NAMES.index("other:last_word_has_head_noun")] == 1.0  # the answer is a 公司
 
 
+def test_a_span_the_question_writes_whole_is_marked() -> None:
+    """`q_whole`: the question writes the span whole (a name it quotes: what it asks about, not
+    its answer); a span holding more than the question's words is not."""
+    question = "当天接走“海燕”号货轮船员的是哪艘救援船？"
+    sentence = "当天下午，救援船“远望9”号抵达现场，接走了“海燕”号货轮的全部船员。"
+    found = candidates(question, "other", sentence, RULES)
+    col = FEATURE_NAMES.index("q_whole")
+    marked = {found.ss[a:b] for (a, b), x in zip(found.spans, found.expanded()[:, col], strict=True) if x}
+    assert "海燕" in marked and all(m in question for m in marked)
+    assert {found.ss[a:b] for a, b in found.spans} - marked >= {"远望9", "全部船员"}
+
+
 def test_a_date_is_a_span_of_whole_words_even_where_jieba_joins_it_to_the_next() -> None:
     """jieba reads 日讯 (a dateline's 9月24日讯) as one word; the words are cut where the date
     ends, so the date alone is a candidate that cuts no word, and 讯 keeps its own tag."""

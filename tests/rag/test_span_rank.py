@@ -198,6 +198,31 @@ def test_the_shipped_model_on_plain_cases(question: str, kind: str, sentence: st
     assert span is not None and sentence[span[0] : span[1]] == expected
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "quoted"),
+    [
+        (
+            "当天接走“海燕”号货轮船员的是哪艘救援船？",
+            "当天下午，救援船“远望9”号抵达现场，接走了“海燕”号货轮的全部船员。",
+            "海燕",
+        ),
+        (
+            "在东海上空拦截“信天翁”侦察机的是哪一型战机？",
+            "一架歼-11战斗机紧急起飞，在东海上空拦截了一架正在接近领空的“信天翁”侦察机。",
+            "信天翁",
+        ),
+    ],
+)
+def test_a_name_the_question_quotes_is_not_its_short_answer(
+    question: str, sentence: str, quoted: str
+) -> None:
+    """The shipped model weighs `q_whole` (fitted: on the dev sets a gold answer is written
+    whole in its question for 0.5% and 1.1% of the questions): a quoted name of the question,
+    the most likely pick before, is what it asks about, not its answer."""
+    span = best_span(question, "other", sentence, RULES, SHIPPED)
+    assert span is None or sentence[span[0] : span[1]] != quoted
+
+
 def test_the_model_answers_where_the_rules_find_no_frame() -> None:
     # 有什么爱好 has no anchor in 喜欢钓鱼: the rules give nothing, the fitted model the object
     # (followed by another clause, 每个周末都去水库, it now picks that clause: README, "Short answers")
