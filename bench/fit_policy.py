@@ -291,6 +291,14 @@ def fit(
     return fit_boundary(fit_weights(policy, data), data, keep, lookalike_weight=lookalike_weight, each=each)
 
 
+def others_kept(own: dict[str, Any], before: dict[str, Any]) -> dict[str, Any]:
+    """This command's `fitted` section (`own`) with every entry of the policy's section
+    `before` that it does not write itself: the other fitting commands' (`span_model` of
+    bench/fit_spans.py, `sentence_model`, `neighbour_model`, `span_choice`, `en_name_classes` of
+    bench/transliteration.py, …) and `compose_cross_dataset` of an earlier version of this one."""
+    return {**own, **{k: v for k, v in before.items() if k not in own}}
+
+
 def summary(policy: Policy, data: list[Replayed]) -> dict[str, float | None]:
     kept, refused = decide(policy, data)
     return {
@@ -429,11 +437,7 @@ def main() -> int:
         "coverage_only_curve": coverage_only,
         "shipped": summary(shipped, both),
     }
-    # written by bench/fit_spans.py, bench/fit_ranker.py, bench/fit_neighbours.py,
-    # bench/fit_span_choice.py, and (compose.next_chars) by an earlier version of this command
-    for kept in ("span_model", "sentence_model", "neighbour_model", "span_choice", "compose_cross_dataset"):
-        if kept in base.fitted:
-            fitted_info[kept] = base.fitted[kept]
+    fitted_info = others_kept(fitted_info, base.fitted)
     if "compose_cross_dataset" in base.fitted:
         fitted_info["fitted"].append(
             "compose.next_chars: an earlier version of this command (compose_cross_dataset)"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from bench.fit_policy import decide, fit_boundary
+from bench.fit_policy import decide, fit_boundary, others_kept
 from bench.recording import Replayed, replayed
 from rag.answer import RECORDED_FEATURES, Policy
 
@@ -58,3 +58,18 @@ def test_the_boundary_keeps_the_share_of_each_set() -> None:
     # and the weights are the same regression's: only the shift moves
     assert pooled.not_found.ctx_cov == each.not_found.ctx_cov
     assert each.not_found.bias > pooled.not_found.bias  # (a lower margin passes)
+
+
+def test_the_other_commands_fitted_entries_are_kept() -> None:
+    """Fitting the boundary again keeps what bench/transliteration.py and the other fitting
+    commands wrote into the policy's `fitted` section (it once dropped `en_name_classes`)."""
+    before = {
+        "command": "bench/fit_policy.py (earlier)",
+        "not_found_curve": [{"target_keep": 0.9}],
+        "en_name_classes": {"chance_at_most": 0.05},
+        "span_model": {"fitted_on": "both"},
+    }
+    own = {"command": "bench/fit_policy.py --keep 0.95", "not_found_curve": [{"target_keep": 0.95}]}
+    got = others_kept(own, before)
+    assert got["command"] == own["command"] and got["not_found_curve"] == own["not_found_curve"]
+    assert got["en_name_classes"] == before["en_name_classes"] and got["span_model"] == before["span_model"]
