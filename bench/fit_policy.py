@@ -207,16 +207,18 @@ def fit_boundary(
     each: Sequence[list[Replayed]] = (),
 ) -> Policy:
     """The logistic boundary over `inputs`, shifted so that `keep` of the answerable
-    questions pass: of `data`, or of each part of `each` (the dev sets that make `data`: a
-    share kept of them pooled lets one set keep less than it, as DRCD kept 0.942 when both
-    kept 0.95). Its negatives are every unanswerable question of `data`: deleted-source and
-    look-alike ones, each look-alike weighing `lookalike_weight`."""
+    questions pass: of `data`, or of each part of `each` (the dev sets `data` is made of, in
+    order, each read once: a share kept of them pooled lets one set keep less than it, as DRCD
+    kept 0.942 when both kept 0.95). Its negatives are every unanswerable question of `data`:
+    deleted-source and look-alike ones, each look-alike weighing `lookalike_weight`."""
+    if each and sum(len(part) for part in each) != len(data):
+        raise ValueError("fit_boundary: `each` must be the parts `data` is made of")
     cols = [BOUNDARY.index(n) for n in inputs]
-    x, y, labels = boundary_inputs(policy, data)
+    parts = [boundary_inputs(policy, part) for part in each] or [boundary_inputs(policy, data)]
+    x, y, labels = (np.concatenate(column) for column in zip(*parts, strict=True))
     x = x[:, cols]
     w = logistic(x, y.astype(float), weights=np.where(labels == LOOKALIKE, lookalike_weight, 1.0))
-    parts = [(px[:, cols], py) for px, py, _ in (boundary_inputs(policy, part) for part in each)] or [(x, y)]
-    shift = min(float(np.quantile((px @ w[:-1] + w[-1])[py], 1.0 - keep)) for px, py in parts)
+    shift = min(float(np.quantile((px[:, cols] @ w[:-1] + w[-1])[py], 1.0 - keep)) for px, py, _ in parts)
     return with_boundary(policy, w[-1] - shift, **dict(zip(inputs, w[:-1], strict=True)))
 
 
