@@ -288,7 +288,8 @@ def retrieve(
                     c.score += prefer_bonus
             cands.sort(key=lambda c: -c.score)
         hits, texts, rowids = hits_with_texts(state, cands, top_k)
-        sentences = {aid: state.sentences(rowid) for aid, rowid in rowids.items()}
+        stored = state.articles_sentences(rowids.values())
+        sentences = {aid: stored[rowid] for aid, rowid in rowids.items()}
     return Retrieved(hits, texts, query_vec, sentences)
 
 

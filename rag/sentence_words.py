@@ -22,6 +22,7 @@ another format are not used.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -41,7 +42,7 @@ class SentenceWords:
     store, the words and tags are kept as stored and parsed when first asked for (a retrieved
     article's sentences are read whole; few of them are looked at that closely)."""
 
-    __slots__ = ("_lengths", "_raw_tags", "_raw_words", "_tags", "canon")
+    __slots__ = ("_lengths", "_lone", "_raw_tags", "_raw_words", "_tags", "canon")
 
     def __init__(
         self,
@@ -56,6 +57,7 @@ class SentenceWords:
         self._tags = tags
         self._raw_words = raw_words
         self._raw_tags = raw_tags
+        self._lone: frozenset[str] | None = None
 
     @classmethod
     def decoded(cls, canon: str, words: str, tags: str) -> SentenceWords:
@@ -99,14 +101,17 @@ class SentenceWords:
 
     @property
     def lone_chars(self) -> frozenset[str]:
-        """The characters that stand as a word of their own somewhere in `canon`."""
-        out: set[str] = set()
-        at = 0
-        for n in self.word_lengths:
-            if n == 1:
-                out.add(self.canon[at])
-            at += n
-        return frozenset(out)
+        """The characters that stand as a word of their own somewhere in `canon` (worked out
+        once: the answer stage asks for them at each one-character term of each coverage)."""
+        if self._lone is None:
+            out: set[str] = set()
+            at = 0
+            for n in self.word_lengths:
+                if n == 1:
+                    out.add(self.canon[at])
+                at += n
+            self._lone = frozenset(out)
+        return self._lone
 
     def encoded(self) -> tuple[str, str, str]:
         """(canon, words, tags) as stored: `words` the word lengths ("2 1 3"), `tags` each
@@ -156,6 +161,7 @@ def analyse_many(texts: Sequence[str]) -> list[tuple[SentenceWords, list[str]]]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)  # a few publication dates come back question after question
 def lone_in(text: str) -> frozenset[str]:
     """The characters that stand as a word of their own in a short text made at query time
     (a date written out), by jieba."""

@@ -404,8 +404,13 @@ def candidates_simplified(
     right_past = (prefix_runs(right_rest, ss, cap) / cap).astype(np.float32)
     word_from = {x: k for k, (x, _, _) in enumerate(words)}
     word_to = {y: k for k, (_, y, _) in enumerate(words)}
-    left_gap = at(ss, lambda i: left_anchor[words[word_to[i]][0]] if i in word_to else 0.0)
-    right_gap = at(ss, lambda i: right_anchor[words[word_from[i]][1]] if i in word_from else 0.0)
+    # at a word's end, the left anchor at its start; at a word's start, the right anchor at its end
+    left_gap = np.zeros(n + 1, dtype=np.float32)
+    right_gap = np.zeros(n + 1, dtype=np.float32)
+    if words:
+        w_from, w_to = (np.array(v, dtype=np.int64) for v in zip(*((x, y) for x, y, _ in words), strict=True))
+        left_gap[w_to] = left_anchor[w_from]
+        right_gap[w_from] = right_anchor[w_to]
     glue_from = np.full(n + 1, n + 1, dtype=np.int64)  # shortest grammar word starting here
     glue_to = np.zeros(n + 1, dtype=bool)  # a grammar word ends here
     for g in LEADING_GLUE:
@@ -413,8 +418,8 @@ def candidates_simplified(
             glue_from[x] = min(glue_from[x], y - x)
             glue_to[y] = True
     padded = ss + "\0"
-    opens = at(ss, lambda i: _OPENERS.get(ss[i - 1], -1) if i > 0 else -1)
-    closes = at(ss, lambda i: _CLOSERS.get(padded[i], -2))
+    opens = np.array([-1, *(_OPENERS.get(ch, -1) for ch in ss)], dtype=np.float32)  # the character before
+    closes = np.array([*(_CLOSERS.get(ch, -2) for ch in ss), -2], dtype=np.float32)  # the character at
     unit_next = at(ss, lambda i: bool(UNIT_AHEAD.match(ss, i)))
 
     # the rules' pick

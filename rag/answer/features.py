@@ -434,9 +434,9 @@ def lexical_features(
     _passage_texts([s.passage for s in alone if s.passage is not None])
     canons = [s.passage.canon for s in sents if s.passage is not None]
     groups, credit = widened(q, alternatives(q.terms), canons, idf)
+    texts = [s.canon for s in sents]
     local = [
-        w * math.log(1.0 + n_s / (1.0 + sum(1 for s in sents if any(a in s.canon for a in g))))
-        for g, w in zip(groups, weights, strict=True)
+        w * math.log(1.0 + n_s / (1.0 + _holding(g, texts))) for g, w in zip(groups, weights, strict=True)
     ]
     own = [(g, w) for t, g, w in zip(q.terms, groups, weights, strict=True) if t not in q.carried]
     names = [g for t, g in zip(q.terms, groups, strict=True) if t in q.names]
@@ -484,6 +484,14 @@ def lexical_features(
         else:
             s.title_only = 0.0
         s.retrieval = s.hit.score / top_hit
+
+
+def _holding(group: Sequence[str], texts: Sequence[str]) -> int:
+    """How many of `texts` hold one of the alternatives `group` (most terms have one)."""
+    if len(group) == 1:
+        a = group[0]
+        return sum(a in t for t in texts)
+    return sum(1 for t in texts if any(a in t for a in group))
 
 
 def _traditional_passages(sents: Sequence[Sentence]) -> set[str]:

@@ -17,6 +17,7 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from typing import Any
 
 import numpy as np
 
@@ -102,11 +103,56 @@ def read_sentences(
     ).fetchall()
     if not rows:
         return SentenceRows.empty(dim)
-    k = len(rows)
     readable = words_readable(conn)
     title_row = conn.execute(
         "SELECT title_canon, title_words, title_tags FROM articles WHERE rowid=?", (article_rowid,)
     ).fetchone()
+    return _rows(dim, article_rowid, rows, title_row, readable)
+
+
+def read_articles_sentences(
+    conn: sqlite3.Connection, dim: int, article_rowids: Sequence[int]
+) -> dict[int, SentenceRows]:
+    """`read_sentences` of several whole articles, in two queries (what a question's hits
+    read: a few articles, each read once), by article rowid (empty rows for one without
+    sentences)."""
+    keys = sorted(set(article_rowids))
+    if not keys:
+        return {}
+    marks = ",".join("?" * len(keys))
+    by_article: dict[int, list[tuple[int, int, bytes, str | None, str | None, str | None]]] = {}
+    for r in conn.execute(
+        "SELECT article_rowid, start_off, end_off, vec, canon, words, tags FROM sentences"
+        f" WHERE article_rowid IN ({marks}) ORDER BY article_rowid, start_off",
+        keys,
+    ):
+        by_article.setdefault(r[0], []).append(r[1:])
+    if not by_article:
+        return {a: SentenceRows.empty(dim) for a in keys}
+    readable = words_readable(conn)
+    titles = {
+        r[0]: r[1:]
+        for r in conn.execute(
+            f"SELECT rowid, title_canon, title_words, title_tags FROM articles WHERE rowid IN ({marks})", keys
+        )
+    }
+    return {
+        a: _rows(dim, a, rows, titles.get(a), readable)
+        if (rows := by_article.get(a))
+        else SentenceRows.empty(dim)
+        for a in keys
+    }
+
+
+def _rows(
+    dim: int,
+    article_rowid: int,
+    rows: Sequence[Sequence[Any]],
+    title_row: Sequence[str | None] | None,
+    readable: bool,
+) -> SentenceRows:
+    """One article's sentence rows (start, end, vector, canon, words, tags), by start, as read."""
+    k = len(rows)
     return SentenceRows(
         np.full(k, article_rowid, dtype=np.int64),
         np.fromiter((r[0] for r in rows), dtype=np.int64, count=k),

@@ -20,7 +20,7 @@ import numpy as np
 from rag.index.lexical import Lexical, Postings
 from rag.index.rows import ArticleMeta, ChunkRows, SentenceRows
 from rag.index.segment import Segment
-from rag.index.sentences import read_sentences
+from rag.index.sentences import read_articles_sentences, read_sentences
 from rag.index.store import Store
 from rag.index.vectors import top_k
 from rag.records import Filters
@@ -154,6 +154,10 @@ class Snapshot:
         """The stored sentences (offsets, float16 vectors, words) of one article lying in
         [start, end), read from the store on demand (a few rows per hit)."""
         return read_sentences(self.store.conn(), self.delta.vectors.shape[1], article_rowid, start, end)
+
+    def articles_sentences(self, article_rowids: Iterable[int]) -> dict[int, SentenceRows]:
+        """`sentences` of several whole articles, read together, by article rowid."""
+        return read_articles_sentences(self.store.conn(), self.delta.vectors.shape[1], list(article_rowids))
 
     def metas(self, article_rowids: Iterable[int]) -> dict[int, ArticleMeta]:
         return self.store.metas(article_rowids)

@@ -362,6 +362,34 @@ def test_sentence_vectors_are_stored_and_served_before_and_after_a_checkpoint(tm
     check()
 
 
+def test_articles_sentences_read_together_are_each_articles_own(tmp_path):
+    """The hits' articles read in one go (`Snapshot.articles_sentences`) give what reading each
+    alone gives (the oracle), for articles of the segment and of the delta; a rowid with no
+    sentences (deleted, unknown) reads as no rows."""
+    arts = _articles(6)
+    index = Index.open(tmp_path / "ix", FakeEmbedder())
+    index.add(arts[:4])
+    index.checkpoint()
+    index.add(arts[4:])
+    index.delete("a1")
+    snap = index.snapshot()
+    rowids = snap.rowids_of([a.id for a in arts])
+    unknown = max(rowids.values()) + 1000
+    together = snap.articles_sentences([*rowids.values(), unknown])
+    assert set(together) == {*rowids.values(), unknown}
+    assert len(together[unknown]) == 0
+    assert "a1" not in rowids  # deleted: not asked for
+    for rowid in rowids.values():
+        got, alone = together[rowid], snap.sentences(rowid)
+        assert len(got) > 0
+        assert got.article_rowids.tolist() == alone.article_rowids.tolist()
+        assert got.starts.tolist() == alone.starts.tolist() and got.ends.tolist() == alone.ends.tolist()
+        assert np.array_equal(got.vectors, alone.vectors)
+        assert got.words == alone.words and got.title == alone.title
+    assert snap.articles_sentences([]) == {}
+    index.close()
+
+
 @pytest.mark.parametrize("kind", ["ivf", "ivf-sq8", "hnsw-sq8"])
 def test_every_ann_kind_persists_and_finds_the_exact_best(tmp_path, kind):
     index = Index.open(tmp_path / kind, FakeEmbedder(), vector_index=kind)
