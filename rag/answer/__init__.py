@@ -1,6 +1,8 @@
 """The answer stage: question analysis -> candidate sentences with features -> the policy's
 decision -> verified citations (and a short answer span). Public API re-exported here."""
 
+from rag.answer.agreement import counts_in
+from rag.answer.candidates import LATER_FEATURES, RECORDED_FEATURES, Sentence, recorded_sentence
 from rag.answer.choose import (
     BOUNDARY_INPUTS,
     answerable,
@@ -15,7 +17,6 @@ from rag.answer.choose import (
     shortlist,
     type_miss,
 )
-from rag.answer.features import LATER_FEATURES, RECORDED_FEATURES, Sentence, counts_in, recorded_sentence
 from rag.answer.neighbours import NEIGHBOUR_FEATURES, neighbour_features
 from rag.answer.policy import (
     POLICY_FILE,

@@ -9,7 +9,8 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
-from rag.answer.features import Sentence, people
+from rag.answer.candidates import Sentence
+from rag.answer.features import people
 from rag.answer.neighbours import NEIGHBOUR_FEATURES, adjacent, margin, neighbour_features
 from rag.answer.policy import Policy, ScoreWeights
 from rag.answer.question import ALTERNATIVES, Query

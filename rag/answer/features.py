@@ -11,29 +11,24 @@ is the policy's business (rag.answer.choose); nothing here names a weight.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.candidates import Passage, Sentence, passage_texts, words_of
 from rag.answer.policy import TypeCredit
-from rag.answer.question import ALTERNATIVES, PLACE_UNITS, Query, days_named, years_named
+from rag.answer.question import ALTERNATIVES, PLACE_UNITS, Query
 from rag.bm25 import cut
 from rag.bylines import asks_about_credits, credits, outside_credits
 from rag.cedict_table import common_word
-from rag.chunk import split_long, split_sentences
-from rag.index import Index, SentenceRows
-from rag.normalize import canonical_terms, canonical_texts, detect_script, fold_width, simplify_with_map
+from rag.index import Index
+from rag.normalize import canonical_terms, detect_script, simplify_with_map
 from rag.postag import PERSON_FLAG, PERSON_FLAGS
-from rag.records import Hit
 from rag.retrieve import term_idf
-from rag.sentence_words import SentenceWords, all_stored, analyse, lone_in
-from rag.span import measures_like
 from rag.transliteration import spells
 
 logger = logging.getLogger(__name__)
@@ -44,273 +39,6 @@ _DATE = re.compile(
 )
 _YEAR = re.compile(r"\d{4}年|[一二三四五六七八九〇○零]{4}年")
 _ENUM = re.compile(r"[、]")
-
-
-@dataclass(slots=True)
-class Sentence:
-    hit: Hit
-    hit_rank: int
-    start: int  # offsets into the stored article text
-    end: int
-    text: str
-    canon: str
-    vec: np.ndarray | None = None  # stored at index time (float16), None on an index without them
-    words: SentenceWords | None = None  # stored at index time; see `words_of`
-    passage: Passage | None = None  # the passage it was read from (shared by its sentences)
-    cov: float = 0.0
-    title_only: float = 0.0  # share of the terms found in the article's title, not in the sentence
-    ctx_cov: float = 0.0
-    own_cov: float = 1.0  # coverage of a follow-up's own terms (without the carried context)
-    names_cov: float = 1.0  # share of the names the question asks about (Query.names) in the passage
-    named_miss: float = 0.0  # 1 when its article lacks one of the question's proper words (Query.proper)
-    retrieval: float = 0.0  # the passage's score over the best passage's
-    dense: float = 0.0
-    type_ok: float = 0.0
-    score: float = 0.0
-    rank: float = 0.0  # the sentence ranker's score (rag.answer.rank); -inf outside its shortlist
-
-
-# The features a recording of candidates keeps (bench/fit_policy.py, the golden decisions):
-# with the passage's rank, all a decision needs besides the sentence's place and text.
-RECORDED_FEATURES = ("cov", "title_only", "ctx_cov", "own_cov", "retrieval", "dense", "type_ok", "named_miss")
-# recorded since: a recording made before lacks them (replayed as 0; a fit that weighs one
-# asks for a new recording, see bench/fit_policy.py)
-LATER_FEATURES = ("named_miss",)
-
-
-def recorded_sentence(
-    article: str, rank: int, features: Mapping[str, float], text: str = "", start: int = 0
-) -> Sentence:
-    """A candidate rebuilt from recorded features (no index, no model), for replaying decisions."""
-    hit = Hit(chunk_id=article, article_id=article, title="", text="", start=0, end=0, score=1.0)
-    s = Sentence(hit, rank, start, start + len(text), text, canonical_terms(text))
-    for f in RECORDED_FEATURES:
-        setattr(s, f, features.get(f, 0.0) if f in LATER_FEATURES else features[f])
-    return s
-
-
-@dataclass(slots=True)
-class Passage:
-    """A retrieved passage as its sentences' context: the canonical text of its article's
-    title, its publication date written out and its sentences (`canon`, which question terms
-    are looked for in), and the characters standing as words of their own there."""
-
-    hit: Hit
-    title: SentenceWords | None  # stored at index time, else worked out when first needed
-    sentences: list[tuple[str, SentenceWords | None]]  # its sentences' texts and stored words
-    canon: str = ""
-    _lone: frozenset[str] | None = None
-
-    @property
-    def complete(self) -> bool:
-        """Whether every sentence's words (and the title's, when there is a title) are stored."""
-        return all_stored((w for _, w in self.sentences), self.title, bool(self.hit.title))
-
-    def title_words(self) -> SentenceWords:
-        """The title's words (their word lengths checked: lone characters are what is read of
-        them): stored, or worked out now (once)."""
-        self.title = _checked(self.title, self.hit.title, f"{self.hit.article_id} (title)", tags=False)
-        return self.title
-
-    def title_canon(self) -> str:
-        """The title's canonical text (stored, else converted now)."""
-        return self.title.canon if self.title is not None else canonical_terms(self.hit.title)
-
-    def lone_chars(self) -> frozenset[str]:
-        if self._lone is None:
-            found = set(self.title_words().lone_chars) | lone_in(written_date(self.hit))
-            for text, words in self.sentences:
-                found |= _checked(words, text, self.hit.article_id, tags=False).lone_chars
-            self._lone = frozenset(found)
-        return self._lone
-
-
-def words_of(s: Sentence, *, tags: bool = True) -> SentenceWords:
-    """The sentence's words: stored at index time, or (an index without them, a recording, or
-    stored words that do not fit the text) computed now, once. Without `tags`, only the word
-    lengths are checked (the tags are, when a caller asks with them)."""
-    words = _checked(s.words, s.text, f"{s.hit.article_id} [{s.start}:{s.end}]", tags=tags)
-    if words is not s.words:
-        s.words, s.canon = words, words.canon
-    return words
-
-
-def _checked(stored: SentenceWords | None, text: str, where: str, *, tags: bool = True) -> SentenceWords:
-    """`stored`, parsed (without `tags`: its word lengths only); else (none stored, or a damaged
-    row, which `zhiwen upgrade` does not rewrite: said in a warning) the words of `text`
-    computed now."""
-    if stored is not None:
-        try:
-            return stored.check(tags=tags)
-        except ValueError as exc:
-            logger.warning("%s: %s; computed from the text instead", where, exc)
-    return analyse(text)
-
-
-def candidates(
-    hits: Sequence[Hit], texts: dict[str, str], stored: dict[str, SentenceRows] | None, max_chars: int
-) -> list[Sentence]:
-    """The candidate sentences of the passages: the sentences stored at index time (with
-    their vectors and words) lying inside each passage, or, for an article stored without
-    them, the passage split again here (sentences longer than `max_chars` cut at clause
-    marks). A sentence in two passages is taken from the first."""
-    out: list[Sentence] = []
-    seen: set[tuple[str, int]] = set()
-    passages: list[Passage] = []
-    for rank, h in enumerate(hits):
-        text = texts[h.article_id]
-        rows = (stored or {}).get(h.article_id)
-        spans: list[tuple[int, int, np.ndarray | None, SentenceWords | None]]
-        if rows is not None and len(rows):
-            lo = int(np.searchsorted(rows.starts, h.start))
-            hi = int(np.searchsorted(rows.starts, h.end))
-            spans = [
-                (int(rows.starts[i]), int(rows.ends[i]), rows.vectors[i], rows.words_at(i))
-                for i in range(lo, hi)
-                if rows.ends[i] <= h.end
-            ]
-        else:
-            spans = [
-                (s, e, None, None)
-                for a, b in split_sentences(text[h.start : h.end])
-                for s, e in split_long(text, h.start + a, h.start + b, max_chars)
-            ]
-        spans = [x for x in spans if text[x[0] : x[1]].strip()]
-        passage = Passage(
-            h, rows.title if rows is not None else None, [(text[s:e], w) for s, e, _, w in spans]
-        )
-        passages.append(passage)
-        for s, e, vec, words in spans:
-            if (h.article_id, s) in seen:
-                continue
-            seen.add((h.article_id, s))
-            out.append(Sentence(h, rank, s, e, text[s:e], words.canon if words else "", vec, words, passage))
-    todo = [x for x in out if x.words is None]
-    if todo and stored:
-        _suggest_upgrade()
-    for sent, canon in zip(todo, canonical_texts([x.text for x in todo]), strict=True):
-        sent.canon = canon
-    _passage_texts(passages)
-    return out
-
-
-@functools.cache
-def _suggest_upgrade() -> None:
-    logger.warning(
-        "this index was built without sentence words; answers compute them from the text at "
-        "query time (the same answers, slower). Store them once with `zhiwen upgrade --index DIR`"
-    )
-
-
-def _passage_texts(passages: Sequence[Passage]) -> None:
-    """Set each passage's canonical context: joined from the stored canonical texts, or,
-    where some are not stored, converted here in one call for those passages."""
-    todo = []
-    for p in passages:
-        if p.complete:
-            title = p.title.canon if p.title is not None else ""
-            p.canon = "\n".join(
-                [title, canonical_terms(written_date(p.hit)), *(w.canon for _, w in p.sentences if w)]
-            )
-        else:
-            todo.append(p)
-    texts = canonical_texts([f"{p.hit.title}\n{written_date(p.hit)}\n{p.hit.text}" for p in todo])
-    for p, t in zip(todo, texts, strict=True):
-        p.canon = t
-
-
-# years news names by their distance from the year it is published in (去年亏损…, 今年以来…),
-# as the first characters of a word (如今|年轻 holds 今年 across two words: not a year)
-_RELATIVE_YEARS = {"前年": -2, "去年": -1, "今年": 0, "明年": 1, "后年": 2}
-
-
-def relative_years(words: SentenceWords, published: str | None) -> set[str]:
-    """The years a sentence names relative to its article's publication (`published`, ISO):
-    去年 in an article of 2023 is 2022; none when the article has no date."""
-    m = _ISO_DATE.match(published or "")
-    if m is None:
-        return set()
-    out: set[str] = set()
-    at = 0
-    for n in words.word_lengths:
-        shift = _RELATIVE_YEARS.get(words.canon[at : at + 2]) if n >= 2 else None
-        if shift is not None:
-            out.add(str(int(m[1]) + shift))
-        at += n
-    return out
-
-
-def sentence_years(s: Sentence) -> set[str]:
-    """The years a sentence names: written, or relative to its article's date (`relative_years`)."""
-    return years_named(s.canon) | relative_years(words_of(s, tags=False), s.hit.published)
-
-
-def other_years(q: Query, s: Sentence) -> bool:
-    """The sentence names years, none of them one the question names."""
-    named = sentence_years(s)
-    return bool(named) and not named & q.years
-
-
-def article_of_other_years(q: Query, article: str, sents: Sequence[Sentence]) -> bool:
-    """A dated article (news) neither published in a year the question names nor naming one,
-    in its title and text (`article`; written anywhere: 1848 in 1848的选举) or its candidate
-    sentences (`sents`, relative to its date: 去年): it is about its own year or the others it
-    names, and none of its sentences answers (an undated one neither). An
-    undated article (a reference text, which writes years more freely: 20世纪50年代 for 1950年代)
-    is judged sentence by sentence only (`other_years`)."""
-    published = _ISO_DATE.match(sents[0].hit.published or "") if sents else None
-    if published is None or published[1] in q.years:
-        return False
-    text = fold_width(article)
-    named = years_named(text).union(*(sentence_years(s) for s in sents))
-    return not named & q.years and not any(re.search(rf"(?<!\d){y}(?!\d)", text) for y in q.years)
-
-
-# a day followed by a range or more days (8月4日至6日, 8月4日—8月6日, 8月4日、5日): the days it
-# covers are not all written as month and day
-_MORE_DAYS = re.compile(r"[日号]\s*(?:至|到|—|–|-|~|～|、|和|与|及|或)\s*\d")
-# a day as news writes one of this month (5日，; 5日上午), not a count of days (近5日, 5日内)
-_BARE_DAY = re.compile(r"(?<![\d月近前后每数满隔])(\d{1,2})日(?![内以来])")
-
-
-def names_day(q: Query, text: str) -> bool:
-    """`text` names a day the question names (8月5日, or just 5日), or a range of days that may hold it."""
-    asked = {d for _, d in q.days}
-    return (
-        bool(days_named(text) & q.days)
-        or any(int(d) in asked for d in _BARE_DAY.findall(text))
-        or bool(_MORE_DAYS.search(text))
-    )
-
-
-def other_days(q: Query, article: str) -> bool:
-    """The article names days (8月4日) but never one the question names: it is about other days.
-    (Where it names the asked day, a sentence dated otherwise may tell what led to it, and stays.)"""
-    text = fold_width(article)
-    return bool(days_named(text)) and not names_day(q, text)
-
-
-# a number (digits, or numerals as written), "多/余/几" after it, and a power of ten (2000多名,
-# 30余人, 1.5万人, 三千余人)
-_COUNT = r"(?:\d[\d.,]*|[零〇一二两三四五六七八九十百千万亿]+)\s*[多余几]?\s*[万亿千百十]?\s*"
-# a number standing alone: at a clause's end or before a Latin unit (约有80万，; 25km; 28℃),
-# not a score, a time or an ordinal (4:1, 8:00, 第2。), nor a share (100%)
-_BARE_COUNT = re.compile(rf"(?<![\d.,:：第]){_COUNT}(?=[，。；！？、,;!?）)\s]|[a-zA-Z℃°]|$)")
-# 多少钱 asks an amount of money: a number in a currency (4000元, 3万美元, 9800日元, 5块钱) or
-# after a currency's sign (¥120, $5)
-_MONEY = "钱"
-_AMOUNT = re.compile(rf"{_COUNT}(?:[美欧日港韩台澳加]?元|英?镑|港币|美金|卢布|法郎|块)|[¥￥$€£]\s*\d")
-
-
-def counts_in(canon: str, measure: str) -> bool:
-    """Whether a sentence's canonical text holds a number counted in `measure` (`Query.measure`:
-    多少人 → 36万人, 2000多名; 几岁 → 9岁; 多少钱 → 4000元, $5), or a number standing alone, which
-    may be one (约有80万，)."""
-    if _BARE_COUNT.search(canon):
-        return True
-    if measure == _MONEY:
-        return bool(_AMOUNT.search(canon))
-    return any(re.search(_COUNT + re.escape(m), canon) for m in measures_like(measure))
 
 
 def term_weights(index: Index, q: Query, light_weight: float) -> list[float]:
@@ -381,16 +109,6 @@ def widened(
     return [g + more for g, more in zip(groups, added, strict=True)], credit
 
 
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-
-
-def written_date(hit: Hit) -> str:
-    """The article's publication date written as in Chinese text (2019年9月25日), so that a
-    question naming the date or year of the report finds it in the passage's context."""
-    m = _ISO_DATE.match(hit.published or "")
-    return f"{m[1]}年{int(m[2])}月{int(m[3])}日" if m else ""
-
-
 _DISAMBIGUATION = re.compile(r"\s*[（(][^）)]*[）)]\s*$")
 
 
@@ -431,7 +149,7 @@ def lexical_features(
     alone = [s for s in sents if s.passage is None]  # rebuilt sentences: their own passage
     for s in alone:
         s.passage = Passage(s.hit, None, [(s.hit.text, None)])
-    _passage_texts([s.passage for s in alone if s.passage is not None])
+    passage_texts([s.passage for s in alone if s.passage is not None])
     canons = [s.passage.canon for s in sents if s.passage is not None]
     groups, credit = widened(q, alternatives(q.terms), canons, idf)
     texts = [s.canon for s in sents]

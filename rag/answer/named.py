@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 
-from rag.answer.features import Sentence
+from rag.answer.candidates import Sentence
 from rag.answer.question import Query, proper_heads
 from rag.cedict_table import table
 from rag.index import SentenceRows

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from rag.answer.features import Sentence, words_of
+from rag.answer.candidates import Sentence, words_of
 from rag.answer.question import Query
 from rag.sentence_words import Tags
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rag.answer.features import Sentence
+from rag.answer.candidates import Sentence
 from rag.answer.question import ALTERNATIVES, Query
 
 QUESTION_KINDS = ("list", "date", "person", "number", "place", "other")  # rag.answer.question's kinds

@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from rag.answer.candidates import Sentence, words_of
 from rag.answer.choose import ordered
-from rag.answer.features import Sentence, words_of
 from rag.answer.neighbours import KINDS, margin, rank_gap
 from rag.answer.policy import LinearModel, Policy
 from rag.answer.question import Query

@@ -2,7 +2,8 @@
 
 1. Analyse the question once (rag.answer.question).
 2. Retrieve passages (hybrid) and read their sentences, stored at index time with their
-   vectors, as candidates with features (rag.answer.features).
+   vectors, as candidates (rag.answer.candidates) with features (rag.answer.features); drop
+   those that do not agree with the question's years, days or measure (rag.answer.agreement).
 3. Score them with the policy's weights, decide whether the best one answers, and pick the
    answer's sentences (rag.answer.choose; every number in rag/answer/policy.json).
 4. Cite each chosen sentence, checked against the article read again from the store, and
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.answer.agreement import article_of_other_years, counts_in, other_days, other_years
+from rag.answer.candidates import Sentence, candidates
 from rag.answer.choose import (
     answerable,
     choose,
@@ -29,18 +32,7 @@ from rag.answer.choose import (
     rank_sentences,
     shortlist,
 )
-from rag.answer.features import (
-    Sentence,
-    article_of_other_years,
-    candidates,
-    counts_in,
-    dense_features,
-    lexical_features,
-    other_days,
-    other_years,
-    term_weights,
-    type_feature,
-)
+from rag.answer.features import dense_features, lexical_features, term_weights, type_feature
 from rag.answer.named import named_features
 from rag.answer.policy import Policy
 from rag.answer.question import Query, analyse

@@ -88,7 +88,7 @@ def _decoded(row: Sequence[str | None]) -> SentenceWords | None:
     canon, words, tags = row
     if canon is None or words is None or tags is None:
         return None
-    return SentenceWords.decoded(canon, words, tags)  # parsed when used: see rag.answer.features.words_of
+    return SentenceWords.decoded(canon, words, tags)  # parsed when used: see rag.answer.candidates.words_of
 
 
 def read_sentences(

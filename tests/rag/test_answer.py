@@ -396,7 +396,7 @@ def test_a_question_names_the_measure_it_asks_a_count_in(question: str, measure:
 
 
 def test_a_sentence_counts_in_the_measure_or_holds_a_bare_number() -> None:
-    from rag.answer.features import counts_in
+    from rag.answer.agreement import counts_in
     from rag.normalize import canonical_terms
 
     def counts(text: str, measure: str) -> bool:
@@ -683,7 +683,7 @@ def test_a_name_tagged_as_a_persons_that_a_places_unit_ends_is_a_place() -> None
 
 
 def _sentence(text: str):
-    from rag.answer.features import RECORDED_FEATURES, recorded_sentence
+    from rag.answer.candidates import RECORDED_FEATURES, recorded_sentence
 
     return recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text)
 
@@ -723,7 +723,7 @@ def test_a_chinese_question_knows_its_proper_words():
 def test_a_candidate_whose_article_lacks_a_proper_word_is_marked():
     """named_miss is 1 for every sentence of an article that never names one of the
     question's proper words (its title counts), 0 otherwise; stored or computed alike."""
-    from rag.answer.features import Sentence
+    from rag.answer.candidates import Sentence
     from rag.answer.named import named_features
     from rag.records import Hit
 

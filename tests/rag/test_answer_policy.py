@@ -22,7 +22,7 @@ from rag.answer import (
     policy_to_dict,
     write_policy,
 )
-from rag.answer.features import written_date
+from rag.answer.candidates import written_date
 from rag.answer.policy import SPAN_TREES_FILE
 from rag.records import Hit
 from rag.span_features import FEATURE_NAMES
@@ -274,7 +274,7 @@ def test_fit_spans_refuses_an_unknown_tree_kind() -> None:
 def test_each_passage_context_is_its_title_date_and_text_canonical() -> None:
     """Read from the stored words, or (an index without them) converted at query time: the same
     context either way, and its lone characters the title's, the date's and the sentences'."""
-    from rag.answer.features import candidates
+    from rag.answer.candidates import candidates
     from rag.index import SentenceRows
     from rag.normalize import canonical_terms
     from rag.sentence_words import analyse

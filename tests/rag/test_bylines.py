@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from rag.answer import Policy, analyse
-from rag.answer.features import RECORDED_FEATURES, recorded_sentence, type_feature
+from rag.answer.candidates import RECORDED_FEATURES, recorded_sentence
+from rag.answer.features import type_feature
 from rag.bylines import credits, outside_credits
 from rag.postag import tagged
 from rag.span_features import candidates

@@ -211,8 +211,8 @@ def test_an_english_question_about_someone_no_article_names_is_refused(fake_inde
 
 def test_an_english_answer_must_name_whom_the_question_asks_about() -> None:
     from rag.answer import Policy
+    from rag.answer.candidates import recorded_sentence
     from rag.answer.choose import answerable
-    from rag.answer.features import recorded_sentence
 
     policy = Policy.load()
     q = analyse("What did Wang Jianhua say about manufacturing?", known=lambda words: [False] * len(words))

@@ -68,7 +68,7 @@ def test_every_sentence_and_title_is_stored_with_its_words(fake_index):
 
 
 def test_an_older_index_answers_the_same_and_upgrade_stores_its_words(tmp_path, seed_articles, caplog):
-    from rag.answer import features
+    from rag.answer import candidates
 
     path = tmp_path / "ix"
     with Index.open(path, FakeEmbedder()) as index:
@@ -79,8 +79,8 @@ def test_an_older_index_answers_the_same_and_upgrade_stores_its_words(tmp_path, 
         snap = index.snapshot()
         rows = snap.sentences(snap.rowids_of([seed_articles[0].id])[seed_articles[0].id])
         assert rows.words == (None,) * len(rows) and rows.title is None
-        features._suggest_upgrade.cache_clear()
-        with caplog.at_level(logging.WARNING, logger="rag.answer.features"):
+        candidates._suggest_upgrade.cache_clear()
+        with caplog.at_level(logging.WARNING, logger="rag.answer.candidates"):
             assert _answers(index) == built  # the words computed at query time: the same answers
         assert caplog.text.count("zhiwen upgrade --index") == 1  # said once, not per question
         assert index.upgrade().words == len(seed_articles)
@@ -152,7 +152,7 @@ def test_stored_words_that_do_not_fit_are_computed_again_with_a_warning(
     before = ask(fake_index, question)
     conn = fake_index.store.conn()
     conn.execute(f"UPDATE sentences SET {column}=? WHERE words IS NOT NULL", (damaged,))
-    with caplog.at_level(logging.WARNING, logger="rag.answer.features"):
+    with caplog.at_level(logging.WARNING, logger="rag.answer.candidates"):
         after = ask(fake_index, question)
     assert said in caplog.text
     assert (after.answered, after.answer, after.short_answer) == (
