@@ -10,10 +10,11 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.answer.candidates import Sentence
+from rag.answer.english_question import ALTERNATIVES
 from rag.answer.features import people
 from rag.answer.neighbours import NEIGHBOUR_FEATURES, adjacent, margin, neighbour_features
 from rag.answer.policy import Policy, ScoreWeights
-from rag.answer.question import ALTERNATIVES, Query
+from rag.answer.question import Query
 from rag.answer.rank import RANK_FEATURES, rank_features
 from rag.normalize import simplify_with_map
 from rag.span_features import whole_expressions

@@ -20,8 +20,9 @@ from collections.abc import Set as AbstractSet
 import numpy as np
 
 from rag.answer.candidates import Passage, Sentence, passage_texts, words_of
+from rag.answer.english_question import ALTERNATIVES, PLACE_UNITS
 from rag.answer.policy import TypeCredit
-from rag.answer.question import ALTERNATIVES, PLACE_UNITS, Query
+from rag.answer.question import Query
 from rag.bm25 import cut
 from rag.bylines import asks_about_credits, credits, outside_credits
 from rag.cedict_table import common_word

@@ -11,15 +11,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.answer.english_question import (
+    ALTERNATIVES,
+    EN_YEAR,
+    asked_who_in_chinese,
+    english_dates,
+    english_terms,
+)
 from rag.answer.policy import Policy
 from rag.bm25 import cut, cut_for_search, is_word, query_terms, tokenize_query
 from rag.cedict_table import headword, table
-from rag.english import Rendering, pinyin_spellings, reads_as_pinyin, render, romanized_names, translations
 from rag.normalize import canonical_terms, detect_script, simplified_question, to_simplified
 from rag.postag import tagged
 from rag.span import WH
-
-ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
 
 
 @dataclass(slots=True)
@@ -95,81 +99,12 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     ("other", r"\b(what|which|why|how|whose)\b"),
 )
 _COUNT_FLAGS = ("m", "q")  # jieba's numerals and measure words
-_LATIN_NAME = re.compile(r"[a-z][a-z' .-]*")  # a name term kept in Latin letters (no Chinese word)
-_HOW_MUCH = re.compile(r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often)\b", re.IGNORECASE)
 _ASKS_YEAR = re.compile(r"哪一?年|何年|what year|which year")
 _PEOPLE_LIST = re.compile(r"出席|参加|列席|参会|到会|attend|present")
 _YEAR_NUMBER = re.compile(r"(?<!\d)(\d{4}) ?年")  # news may space it: 2021 年
-_EN_YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?![\d.,]\d)")  # "in 2019", "the 2019 session"
-# English dates as Chinese articles write them (July 25 → 7月25日, in July → 7月): calendar
-# grammar; month names are capitalised, so the modal "may" is no month
-_EN_MONTHS = {
-    name: n
-    for n, names in enumerate(
-        (
-            "January Jan",
-            "February Feb",
-            "March Mar",
-            "April Apr",
-            "May",
-            "June Jun",
-            "July Jul",
-            "August Aug",
-            "September Sep Sept",
-            "October Oct",
-            "November Nov",
-            "December Dec",
-        ),
-        start=1,
-    )
-    for name in names.split()
-}
-_MONTH = "(" + "|".join(sorted(_EN_MONTHS, key=len, reverse=True)) + r")\b\.?"
-_DAY = r"(\d{1,2})(?:st|nd|rd|th)?\b"
-_EN_DATE = re.compile(
-    rf"\b{_MONTH}\s+{_DAY}(?!\s*(?:st|nd|rd|th)?\s*\d)|\b{_DAY}\s+(?:of\s+)?{_MONTH}|\b{_MONTH}"
-)
-
-
-# capitalised words beside a month that are no name: a question's first word, a year's "In"
-_NOT_NAMES = frozenset(
-    "in on since by until before after during from of what when who which how did was is".split()
-)
-
-
-def english_dates(question: str) -> tuple[list[str], str]:
-    """The dates an English question names, written as Chinese articles write them (July 25,
-    25 July, the 25th of July: 7月25日; July alone: 7月), and the question without them."""
-    dates: list[str] = []
-
-    def written(m: re.Match[str]) -> str:
-        if m[0].startswith("May") and not question[: m.start()].strip():
-            return m[0]  # "May I ask …": the modal opening a question
-        name = m[1] or m[4] or m[5]
-        day = m[2] or m[3]
-        if day and 1 <= int(day) <= 31:
-            dates.append(f"{_EN_MONTHS[name]}月{int(day)}日")
-            return " "
-        # a month alone is written out, and no part of a name (Theresa May, June Carter, Jan Koum)
-        before = question[: m.start()].split()[-1:]
-        after = question[m.end() :].split()[:1]
-        if (len(name) <= 4 and name not in ("May", "June", "July")) or any(
-            w[:1].isupper() and w.lower().strip(",.?!") not in _NOT_NAMES for w in before + after
-        ):
-            return m[0]
-        dates.append(f"{_EN_MONTHS[name]}月")
-        return " "
-
-    rest = _EN_DATE.sub(written, question)
-    return list(dict.fromkeys(dates)), rest
-
-
 # A written date (2019年9月24日, 9月24日, 2019年): kept whole as terms (a year and a month-day),
 # since cutting it into words glues its last character to the next word (24日开).
 _DATE_TERMS = re.compile(r"(?<!\d)(?:(\d{4}年)(?:(\d{1,2}月(?:\d{1,2}[日号])?))?|(\d{1,2}月\d{1,2}[日号]))")
-# the units a place's name is written with (Binzhou: 滨州市; a town the dictionary lacks is one
-# word with its unit, 青岚镇)
-PLACE_UNITS = ("市", "县", "镇", "区", "省", "村", "乡", "州")
 # Words about the article itself (这篇报道的记者), not its content.
 META_WORDS = frozenset("这篇 本文 该文 文章 报道 报导 新闻 消息 采访 专访 记者 文中 稿件".split())
 # Words that point at the context or add a clause (这次全会, 而且), not content of their own.
@@ -189,18 +124,6 @@ _TYPE_NOUN = re.compile(
     r"(?:什么|哪个|哪些|哪(?!一?[年天月日次届])一?[个位家种项条座所]?|几[个位项名种条家所座])"
     r"([\u4e00-\u9fff]{1,3}?)(?=[？?，,。的]|$)"
 )
-
-
-def asked_who_in_chinese(terms: Sequence[str]) -> str:
-    """An English "who" question as the span model reads a Chinese one: the first Chinese word
-    of each of its terms, then 谁 (Who is the chief economist of X? → 首席经济学家X谁？). The
-    model picks a span by the question's words around its question word, which an English
-    question does not give it: it took the organisation, not the economist's name."""
-    words = [t.split(ALTERNATIVES)[0] for t in terms if _CJK_CHAR.search(t)]
-    return "".join(words) + "谁？" if words else ""
-
-
-_CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
 
 
 def referent_terms(people: Sequence[str], terms: Sequence[str]) -> set[str]:
@@ -362,115 +285,6 @@ def _count_word(simplified: str, start: int, end: int) -> bool:
     return False
 
 
-def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: bool = True) -> list[str]:
-    """The spellings of one word of a name ("Rizhao", "Bozhong") the index holds: the
-    dictionary's names that read as the word in pinyin (日照, 日照市), else its pinyin
-    spellings (two or three syllables) alone or with a place's unit (a town the dictionary
-    lacks is written with its 镇), else (`latin`) the word in Latin letters."""
-    spelled_as = pinyin_spellings(word)
-    named = [h for h in table().heads("@" + word.lower()) if any(h.startswith(w) for w in spelled_as)]
-    if named:
-        return [w for w, ok in zip(named, known(named), strict=True) if ok] or named
-    for read in (
-        spelled_as,
-        [w + unit for unit in PLACE_UNITS for w in spelled_as],
-        [word.lower()] if latin else [],
-    ):
-        if found := [w for w, ok in zip(read, known(read), strict=True) if ok]:
-            return found
-    return []
-
-
-def _english_terms(
-    search: str, policy: Policy, known: Callable[[Sequence[str]], list[bool]] | None
-) -> tuple[str, list[str], set[str], frozenset[str], dict[str, tuple[str, ...]]]:
-    """An English question's search text (its Chinese words added), its terms (one per English
-    word or name: its Chinese words are alternatives), the terms that name whom or what it
-    asks about, those of them that are foreign names in Latin letters (`Query.foreign`), and
-    the further Chinese words of its terms (`Query.more`)."""
-    # English words never occur in Chinese articles: search with their Chinese words too, and
-    # judge coverage by English word (one term per word: its translations are alternatives)
-    names_left: list[str] = []
-    # a date is one term as articles write it (January 1: 1月1日, not 一月 and 1)
-    dates, undated = english_dates(search)
-    # the word of "how old / how long / how far" asks how much, like 多大, 多长: no term
-    asked = _HOW_MUCH.sub(" ", undated)
-    rendered = render(asked, policy.terms.en_words_per_term, names_left)
-    if known is not None:
-        # a name is also found as written where an article keeps it in Latin letters
-        # ("Parker", rendered 派克, is written Parker in an article quoting him)
-        latin = [r.words.lower() if r.name and r.words.isalpha() else "" for r in rendered]
-        held = dict(zip(filter(None, latin), known([w for w in latin if w]), strict=True))
-        rendered = [
-            Rendering([*r.heads, w], r.name, r.words) if held.get(w) else r
-            for r, w in zip(rendered, latin, strict=True)
-        ]
-    groups = [r.heads for r in rendered] + [[d] for d in dates]
-    # the names asked about ("Beijing", "Hu Henghua", "Messi"): an answer's passage holds each
-    named = [r.heads for r in rendered if r.name]
-    if known is not None:
-        spelled: list[list[str]] = []
-        for spellings in romanized_names(search):
-            if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
-                spelled.append(found)
-        # a name neither the dictionary nor its pinyin spellings render ("Messi") is still
-        # asked about: it stays a term, found only where an article writes it so, rather
-        # than leaving the question's other words to be covered by any article
-        plain: list[list[str]] = []  # words of a name the dictionary renders ("Port")
-        per_word = policy.terms.en_words_per_term
-        for name in names_left:
-            bare = name.removesuffix("'s")
-            spellings = [w for ws in romanized_names(bare) for w in ws]
-            if any(known(spellings)):
-                continue
-            # a name of a pinyin word and a common one ("Rizhao Port": 日照, 港口|港), word by
-            # word: the pinyin word gives the spellings the index holds (pinyin alone cannot
-            # tell 滨州 from 宾州), the common word its dictionary senses. A name of pinyin words
-            # alone ("Hu Henghua") is a person's, spelled whole above or not at all; a name of
-            # one word is spelled as the index holds it ("Binzhou")
-            words = bare.split()
-            common = [translations(w.lower(), per_word)[:1] if len(words) > 1 else [] for w in words]
-            if len(words) > 1 and not any(common):
-                spelled.append([bare.lower()])
-                continue
-            # a word the dictionary has a sense of is read as that word, not spelled: "Senate"
-            # reads as pinyin too (塞纳特), but "Senate Majority Leader" is an office
-            read = [[] if c else _spelled(w, known) for w, c in zip(words, common, strict=True)]
-            pairs = list(zip(read, common, strict=True))
-            if (
-                bool(read[0])
-                if len(words) == 1
-                else all(r or c for r, c in pairs) and any(c and not r for r, c in pairs)
-            ):
-                spelled += [r for r in read if r]
-                plain += [c[0] for r, c in pairs if c and not r]
-            else:
-                spelled.append([bare.lower()])
-        groups += spelled + plain
-        named += spelled
-    # one Chinese word once: a name the dictionary has ("Xi Jinping") is found again among
-    # the romanized names, and would weigh twice
-    seen: set[str] = set()
-    unique: list[list[str]] = []
-    for g in groups:
-        if not set(g) <= seen:
-            unique.append(g)
-            seen.update(g)
-    groups = unique
-    if groups:
-        search = f"{search} {' '.join(zh for g in groups for zh in g)}"
-    terms = [ALTERNATIVES.join(g) for g in groups]
-    names = {ALTERNATIVES.join(g) for g in named} & set(terms)
-    more = {t: r.more for r in rendered if r.more and (t := ALTERNATIVES.join(r.heads)) in terms}
-    return (
-        search,
-        terms,
-        names,
-        frozenset(n for n in names if _LATIN_NAME.fullmatch(n) and not reads_as_pinyin(n)),
-        more,
-    )
-
-
 def analyse(
     question: str,
     search_text: str | None = None,
@@ -515,7 +329,7 @@ def analyse(
     foreign: frozenset[str] = frozenset()
     more: dict[str, tuple[str, ...]] = {}
     if script == "en":
-        search, terms, names, foreign, more = _english_terms(search, policy, known)
+        search, terms, names, foreign, more = english_terms(search, policy, known)
         terms += [t for t in query_terms(english_dates(question)[1]) if re.fullmatch(r"\d+", t)]
     else:
         # 3号 (spoken) or 3日 (written): either form covers the term
@@ -569,7 +383,7 @@ def analyse(
         names,
         proper=proper_words(simplified, known) if script != "en" else frozenset(),
         foreign=foreign,
-        years=frozenset(years_named(q) | (set(_EN_YEAR.findall(q)) if script == "en" else set())),
+        years=frozenset(years_named(q) | (set(EN_YEAR.findall(q)) if script == "en" else set())),
         days=frozenset(
             days_named(q) | (days_named("".join(english_dates(question)[0])) if script == "en" else set())
         ),

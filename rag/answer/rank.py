@@ -21,7 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.answer.candidates import Sentence
-from rag.answer.question import ALTERNATIVES, Query
+from rag.answer.english_question import ALTERNATIVES
+from rag.answer.question import Query
 
 QUESTION_KINDS = ("list", "date", "person", "number", "place", "other")  # rag.answer.question's kinds
 _NEIGHBOUR = ("cov", "dense", "gap", "adds")

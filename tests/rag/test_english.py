@@ -314,7 +314,7 @@ def test_a_name_is_also_found_as_written_in_latin_letters() -> None:
 
 
 def test_an_english_date_is_one_term_as_articles_write_it() -> None:
-    from rag.answer.question import english_dates
+    from rag.answer.english_question import english_dates
 
     assert english_dates("What was the population as of January 1?")[0] == ["1月1日"]
     assert english_dates("What happened on the 25th of July, 2023?")[0] == ["7月25日"]
