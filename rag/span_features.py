@@ -3,7 +3,7 @@ described by general features for the span model (rag.span_rank) to score.
 
 Candidates are runs of jieba words inside a clause, runs of whole clauses, the numbers and
 dates of the sentence, and the rules' own pick (rag.span), so the rules' answer is always
-one of the choices. Features say how a span sits against the
+one of the choices (rag.span_text finds them). Features say how a span sits against the
 question (the question's words right before and right after its wh-word found around the
 span, distance to question words in the sentence), what it is (jieba part of speech of its
 first and last words, a name, a number, a date, a title in 《》, the noun a "what X"
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,12 +39,12 @@ from rag.span import (
     Span,
     SpanRules,
     head_noun,
-    hollow,
     measures_like,
     rule_span,
 )
 from rag.span_lexical import POS_CLASSES, TEMPLATES, asked_noun, pos_class
 from rag.span_lexical import keys as lexical_keys
+from rag.span_text import candidate_spans, dates_apart, found_literal, matches, prefix_runs, suffix_runs
 
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
 _NAME, _LATIN = POS_CLASSES.index("name"), POS_CLASSES.index("latin")
@@ -57,7 +57,6 @@ _PARENS = {"（": "）", "(": ")"}  # asides: a byline, a gloss
 # each pair numbered: quotes and titles first, then the parentheses
 _OPENERS = {o: k for k, o in enumerate([*_OPEN_CLOSE, *_PARENS])}
 _CLOSERS = {c: k for k, c in enumerate([*_OPEN_CLOSE.values(), *_PARENS.values()])}
-_PUNCT = set(CLAUSE) | set(" \t\r、…·—-()（）《》「」『』“”\"'‘’【】[]")
 _ENUM = re.compile(r"、|和|及|与|以及")
 _TRAILING = "的了"
 _WH_CHARS = set("什么哪谁几多少何时怎样如")
@@ -216,34 +215,6 @@ class SpanCandidates:
         return out
 
 
-def _codes(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-
-
-def suffix_runs(q: str, ss: str, cap: int) -> np.ndarray:
-    """For every position i of `ss` (0..len(ss)): how many characters before it, at most `cap`,
-    end as `q` ends (the common suffix of `q` and `ss[:i]`), all positions at once: the
-    `prefix_runs` of both texts read backwards."""
-    return prefix_runs(q[::-1], ss[::-1], cap)[::-1].copy()
-
-
-def prefix_runs(q: str, ss: str, cap: int) -> np.ndarray:
-    """For every position i of `ss` (0..len(ss)): how many characters from it, at most `cap`,
-    begin as `q` begins (the common prefix of `q` and `ss[i:]`), all positions at once."""
-    n, qc, sc = len(ss), _codes(q), _codes(ss)
-    run = np.zeros(n + 1, dtype=np.int64)
-    alive = np.ones(n + 1, dtype=bool)
-    pos = np.arange(n + 1)
-    for j in range(min(cap, len(q))):
-        at = pos + j
-        ok = at < n
-        same = np.zeros(n + 1, dtype=bool)
-        same[ok] = sc[at[ok]] == qc[j]
-        alive &= same
-        run += alive
-    return run
-
-
 def _question_parts(qs: str) -> tuple[str, str, str]:
     """(text before the wh-word, the wh-word, text after it), punctuation at the end dropped;
     without a wh-word, the question less a final 吗/呢/么 and two empty strings."""
@@ -254,79 +225,11 @@ def _question_parts(qs: str) -> tuple[str, str, str]:
     return qs[: m.start()], m.group(0), qs[m.end() :]
 
 
-def _spans(
-    ss: str, words: Sequence[tuple[int, int, str]], rule: Span | None, longest: int, rules: SpanRules
-) -> list[Span]:
-    found: set[Span] = set()
-    n = len(words)
-    marked = [any(ch in CLAUSE for ch in ss[x:y]) for x, y, _ in words]
-    for i in range(n):
-        a, _, _ = words[i]
-        if ss[a] in _PUNCT:
-            continue
-        for j in range(i, min(n, i + rules.candidate_words)):
-            b = words[j][1]
-            if marked[j] or b - a > longest:
-                break
-            if ss[b - 1] not in _PUNCT:
-                found.add((a, b))
-    clauses = [m.span() for m in re.finditer(rf"[^{CLAUSE}]+", ss)]
-    for i in range(len(clauses)):
-        for j in range(i + 1, min(len(clauses), i + rules.candidate_clauses)):
-            a, b = clauses[i][0], clauses[j][1]
-            if b - a <= longest:
-                found.add((a, b))
-    for pattern in (NUMBER, DATE):
-        found.update(m.span() for m in pattern.finditer(ss) if m.group(0))
-    if rule is not None:
-        found.add(rule)
-    out = []
-    for a, b in sorted(found):
-        while a < b and ss[a] in " \t\r":
-            a += 1
-        while b > a and ss[b - 1] in " \t\r" + "，。；！？,;!?：:":
-            b -= 1
-        if a < b and not hollow(ss[a:b]):
-            out.append((a, b))
-    return sorted(set(out))
-
-
 def candidates(question: str, kind: str, sentence: str, rules: SpanRules) -> SpanCandidates:
     """Every candidate span of `sentence` for `question` (both as written) with its features."""
     qs = fold_width(simplified_question(question))
     ss, _ = simplify_with_map(sentence)
     return candidates_simplified(qs, kind, ss, rules)
-
-
-def dates_apart(words: Sequence[tuple[int, int, str]], dates: Sequence[Span]) -> list[tuple[int, int, str]]:
-    """`words` (jieba's, with flags) cut where a date begins or ends inside one: jieba reads
-    the 日讯 of a dateline (…9月24日讯) or the 日电 of 3月5日电 as one word, which would make the
-    date alone a span that cuts a word. A piece inside the date is tagged a time word (t)."""
-    cuts = sorted({c for span in dates for c in span})
-    out: list[tuple[int, int, str]] = []
-    for x, y, flag in words:
-        inner = [c for c in cuts if x < c < y]
-        for a, b in zip([x, *inner], [*inner, y], strict=True):
-            in_date = any(d0 <= a and b <= d1 for d0, d1 in dates)
-            out.append((a, b, "t" if inner and in_date else flag))
-    return out
-
-
-def _matches(pattern: re.Pattern[str] | str, ss: str) -> list[Span]:
-    return [m.span() for m in re.finditer(pattern, ss) if m.end() > m.start()]
-
-
-def _found(literal: str, ss: str) -> list[Span]:
-    """`_matches` of a literal string, without a regular expression (its occurrences left to
-    right, none overlapping the one before, as `re.finditer` finds them)."""
-    out: list[Span] = []
-    if not literal:
-        return out
-    i = ss.find(literal)
-    while i >= 0:
-        out.append((i, i + len(literal)))
-        i = ss.find(literal, i + len(literal))
-    return out
 
 
 def _inside(found: list[Span], a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -361,9 +264,9 @@ def candidates_simplified(
     rule = rule_span(qs, kind, ss, rules, tags)
     if rule is not None and not outside_credits([rule], credited):
         rule = None
-    dates = _matches(DATE, ss)
+    dates = matches(DATE, ss)
     words = dates_apart(tags, dates)
-    spans = outside_credits(_spans(ss, words, rule, longest, rules), credited)
+    spans = outside_credits(candidate_spans(ss, words, rule, longest, rules), credited)
     ext_kind = "reason" if REASON_Q.search(qs) else kind
     ext_kind = ext_kind if ext_kind in KINDS else "other"
     out = np.zeros((len(spans), len(PLAIN) + len(TYPED)), dtype=np.float32)
@@ -386,7 +289,7 @@ def candidates_simplified(
     right_rest = right_q[q_after[0][1] :] if q_after else ""  # past the type noun (哪家[公司]负责)
     head = head_noun(qs)
     asked = asked_noun(wh, [(right_q[x:y], flag) for x, y, flag in q_after])
-    hits = sorted(h for w in q_words for h in _found(w, ss))
+    hits = sorted(h for w in q_words for h in found_literal(w, ss))
 
     # per position of the sentence
     def prefix(flags: list[bool]) -> np.ndarray:
@@ -414,7 +317,7 @@ def candidates_simplified(
     glue_from = np.full(n + 1, n + 1, dtype=np.int64)  # shortest grammar word starting here
     glue_to = np.zeros(n + 1, dtype=bool)  # a grammar word ends here
     for g in LEADING_GLUE:
-        for x, y in _found(g, ss):
+        for x, y in found_literal(g, ss):
             glue_from[x] = min(glue_from[x], y - x)
             glue_to[y] = True
     padded = ss + "\0"
@@ -466,7 +369,7 @@ def candidates_simplified(
     put("before_de", np.array([padded[y] == "的" for y in b]))
     crosses = marks_before[b] > marks_before[a]
     put("crosses_clause", crosses)
-    enum = _inside(_matches(_ENUM, ss), a, b)
+    enum = _inside(matches(_ENUM, ss), a, b)
     put("has_enum", enum)
     pair = opens[a] == closes[b]
     bracketed = pair & (opens[a] < len(_OPEN_CLOSE))
@@ -487,7 +390,7 @@ def candidates_simplified(
     name_words = prefix([c == _NAME for c in classes])
     namelike = prefix([c in (_NAME, _LATIN) for c in classes])
     lo, hi = word_of[a], word_of[b - 1] + 1  # the words the span touches: lo .. hi-1
-    numbers = [m for m in _matches(NUMBER, ss) if NUM_CORE.search(ss, m[0], m[1])]
+    numbers = [m for m in matches(NUMBER, ss) if NUM_CORE.search(ss, m[0], m[1])]
     head_in_word = np.array([bool(head) and head in ss[x:y] for x, y, _ in words])
     asked_in_word = np.array([bool(set(asked) & set(ss[x:y])) for x, y, _ in words])
     t = len(PLAIN)
@@ -495,10 +398,10 @@ def candidates_simplified(
     typed[:, 0] = name_words[hi] > name_words[lo]
     typed[:, 1] = namelike[hi] - namelike[lo] == hi - lo
     typed[:, 2] = _is(numbers, a, b, n)
-    typed[:, 3] = _inside(_matches(NUM_CORE, ss), a, b)
+    typed[:, 3] = _inside(matches(NUM_CORE, ss), a, b)
     typed[:, 4] = _is(dates, a, b, n)
     typed[:, 5] = _inside(dates, a, b)
-    typed[:, 6] = _inside(_found(head, ss), a, b) if head else 0.0
+    typed[:, 6] = _inside(found_literal(head, ss), a, b) if head else 0.0
     typed[:, 7] = head_in_word[hi - 1]
     typed[:, 8] = asked_in_word[hi - 1]
     rows = np.arange(len(spans))

@@ -9,7 +9,8 @@ import pytest
 
 from rag.answer import Policy
 from rag.span import short_answer
-from rag.span_features import FEATURE_NAMES, candidates, dates_apart
+from rag.span_features import FEATURE_NAMES, candidates
+from rag.span_text import dates_apart
 
 RULES = Policy.load().spans
 
@@ -128,32 +129,3 @@ def test_features_of_all_candidates_at_once_match_one_by_one(question: str, sent
         assert row[col["all:has_enum"]] == float(any(m in text for m in ("、", "和", "及", "与")))
         assert row[col["position"]] == pytest.approx(a / len(ss))
         assert row[col["all:len_log"]] == pytest.approx(np.log(b - a))
-
-
-def test_the_anchor_runs_equal_a_character_by_character_count() -> None:
-    """`suffix_runs` / `prefix_runs` (numpy, every position at once) against the plain count."""
-    import random
-
-    from rag.span_features import prefix_runs, suffix_runs
-
-    def suffix(a: str, b: str) -> int:
-        n = 0
-        while n < min(len(a), len(b)) and a[len(a) - 1 - n] == b[len(b) - 1 - n]:
-            n += 1
-        return n
-
-    def prefix(a: str, b: str) -> int:
-        n = 0
-        while n < min(len(a), len(b)) and a[n] == b[n]:
-            n += 1
-        return n
-
-    rng = random.Random(5)
-    for _ in range(300):
-        ss = "".join(rng.choice("甲乙丙丁,a") for _ in range(rng.randrange(0, 25)))
-        q = "".join(rng.choice("甲乙丙丁,a") for _ in range(rng.randrange(0, 6)))
-        cap = rng.randrange(1, 9)
-        assert suffix_runs(q, ss, cap).tolist() == [
-            suffix(q, ss[max(0, i - cap) : i]) for i in range(len(ss) + 1)
-        ]
-        assert prefix_runs(q, ss, cap).tolist() == [prefix(q, ss[i : i + cap]) for i in range(len(ss) + 1)]

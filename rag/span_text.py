@@ -1,0 +1,119 @@
+"""The text side of the span features (rag.span_features): the candidate spans of a sentence
+(runs of jieba words inside a clause, runs of whole clauses, its numbers and dates, and the
+rules' pick), jieba's words cut where a date begins or ends, the occurrences of a pattern or
+a literal, and for every position how many characters run as a question's text begins or
+ends (its anchors), all positions at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from rag.span import CLAUSE, DATE, NUMBER, Span, SpanRules, hollow
+
+_PUNCT = set(CLAUSE) | set(" \t\r、…·—-()（）《》「」『』“”\"'‘’【】[]")
+
+
+def _codes(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def suffix_runs(q: str, ss: str, cap: int) -> np.ndarray:
+    """For every position i of `ss` (0..len(ss)): how many characters before it, at most `cap`,
+    end as `q` ends (the common suffix of `q` and `ss[:i]`), all positions at once: the
+    `prefix_runs` of both texts read backwards."""
+    return prefix_runs(q[::-1], ss[::-1], cap)[::-1].copy()
+
+
+def prefix_runs(q: str, ss: str, cap: int) -> np.ndarray:
+    """For every position i of `ss` (0..len(ss)): how many characters from it, at most `cap`,
+    begin as `q` begins (the common prefix of `q` and `ss[i:]`), all positions at once."""
+    n, qc, sc = len(ss), _codes(q), _codes(ss)
+    run = np.zeros(n + 1, dtype=np.int64)
+    alive = np.ones(n + 1, dtype=bool)
+    pos = np.arange(n + 1)
+    for j in range(min(cap, len(q))):
+        at = pos + j
+        ok = at < n
+        same = np.zeros(n + 1, dtype=bool)
+        same[ok] = sc[at[ok]] == qc[j]
+        alive &= same
+        run += alive
+    return run
+
+
+def candidate_spans(
+    ss: str, words: Sequence[tuple[int, int, str]], rule: Span | None, longest: int, rules: SpanRules
+) -> list[Span]:
+    """The candidate spans of `ss` (Simplified; `words` its jieba words with flags, dates cut
+    out: `dates_apart`): runs of up to `rules.candidate_words` words inside a clause, runs of
+    up to `rules.candidate_clauses` whole clauses, the numbers and dates, and the rules' pick
+    `rule`; each at most `longest` characters, trimmed of spaces and closing punctuation, and
+    none of grammar words only (rag.span.hollow). Sorted, each once."""
+    found: set[Span] = set()
+    n = len(words)
+    marked = [any(ch in CLAUSE for ch in ss[x:y]) for x, y, _ in words]
+    for i in range(n):
+        a, _, _ = words[i]
+        if ss[a] in _PUNCT:
+            continue
+        for j in range(i, min(n, i + rules.candidate_words)):
+            b = words[j][1]
+            if marked[j] or b - a > longest:
+                break
+            if ss[b - 1] not in _PUNCT:
+                found.add((a, b))
+    clauses = [m.span() for m in re.finditer(rf"[^{CLAUSE}]+", ss)]
+    for i in range(len(clauses)):
+        for j in range(i + 1, min(len(clauses), i + rules.candidate_clauses)):
+            a, b = clauses[i][0], clauses[j][1]
+            if b - a <= longest:
+                found.add((a, b))
+    for pattern in (NUMBER, DATE):
+        found.update(m.span() for m in pattern.finditer(ss) if m.group(0))
+    if rule is not None:
+        found.add(rule)
+    out = []
+    for a, b in sorted(found):
+        while a < b and ss[a] in " \t\r":
+            a += 1
+        while b > a and ss[b - 1] in " \t\r" + "，。；！？,;!?：:":
+            b -= 1
+        if a < b and not hollow(ss[a:b]):
+            out.append((a, b))
+    return sorted(set(out))
+
+
+def dates_apart(words: Sequence[tuple[int, int, str]], dates: Sequence[Span]) -> list[tuple[int, int, str]]:
+    """`words` (jieba's, with flags) cut where a date begins or ends inside one: jieba reads
+    the 日讯 of a dateline (…9月24日讯) or the 日电 of 3月5日电 as one word, which would make the
+    date alone a span that cuts a word. A piece inside the date is tagged a time word (t)."""
+    cuts = sorted({c for span in dates for c in span})
+    out: list[tuple[int, int, str]] = []
+    for x, y, flag in words:
+        inner = [c for c in cuts if x < c < y]
+        for a, b in zip([x, *inner], [*inner, y], strict=True):
+            in_date = any(d0 <= a and b <= d1 for d0, d1 in dates)
+            out.append((a, b, "t" if inner and in_date else flag))
+    return out
+
+
+def matches(pattern: re.Pattern[str] | str, ss: str) -> list[Span]:
+    """The spans of the non-empty matches of `pattern` in `ss`, left to right."""
+    return [m.span() for m in re.finditer(pattern, ss) if m.end() > m.start()]
+
+
+def found_literal(literal: str, ss: str) -> list[Span]:
+    """`matches` of a literal string, without a regular expression (its occurrences left to
+    right, none overlapping the one before, as `re.finditer` finds them)."""
+    out: list[Span] = []
+    if not literal:
+        return out
+    i = ss.find(literal)
+    while i >= 0:
+        out.append((i, i + len(literal)))
+        i = ss.find(literal, i + len(literal))
+    return out

@@ -1,0 +1,64 @@
+"""rag.span_text: the candidate spans of a sentence and the text tables the span features are
+read from (each against a plain, one-at-a-time count)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+
+from rag.answer import Policy
+from rag.span import CLAUSE, hollow
+from rag.span_text import candidate_spans, found_literal, matches, prefix_runs, suffix_runs
+
+RULES = Policy.load().spans
+
+
+def test_the_anchor_runs_equal_a_character_by_character_count() -> None:
+    """`suffix_runs` / `prefix_runs` (numpy, every position at once) against the plain count."""
+
+    def suffix(a: str, b: str) -> int:
+        n = 0
+        while n < min(len(a), len(b)) and a[len(a) - 1 - n] == b[len(b) - 1 - n]:
+            n += 1
+        return n
+
+    def prefix(a: str, b: str) -> int:
+        n = 0
+        while n < min(len(a), len(b)) and a[n] == b[n]:
+            n += 1
+        return n
+
+    rng = random.Random(5)
+    for _ in range(300):
+        ss = "".join(rng.choice("甲乙丙丁,a") for _ in range(rng.randrange(0, 25)))
+        q = "".join(rng.choice("甲乙丙丁,a") for _ in range(rng.randrange(0, 6)))
+        cap = rng.randrange(1, 9)
+        assert suffix_runs(q, ss, cap).tolist() == [
+            suffix(q, ss[max(0, i - cap) : i]) for i in range(len(ss) + 1)
+        ]
+        assert prefix_runs(q, ss, cap).tolist() == [prefix(q, ss[i : i + cap]) for i in range(len(ss) + 1)]
+
+
+def test_a_literal_is_found_where_its_escaped_pattern_matches() -> None:
+    rng = random.Random(7)
+    for _ in range(300):
+        ss = "".join(rng.choice("甲乙甲.?") for _ in range(rng.randrange(0, 20)))
+        lit = "".join(rng.choice("甲乙.?") for _ in range(rng.randrange(0, 3)))
+        assert found_literal(lit, ss) == matches(re.escape(lit), ss)
+
+
+def test_candidate_spans_stay_inside_clauses_and_hold_the_rules_pick() -> None:
+    ss = "这条地铁线由城东轨道交通公司负责运营，全长约二十公里。"
+    cuts = [0, 2, 4, 5, 6, 8, 10, 12, 14, 16, 18, 19, 21, 22, 24, 26, 27]  # word edges
+    words = [(a, b, "n") for a, b in itertools.pairwise(cuts)]
+    rule = (7, 13)  # cuts words: a candidate only as the rules' pick
+    spans = candidate_spans(ss, words, rule, RULES.max_chars, RULES)
+    assert spans == sorted(set(spans)) and rule in spans
+    for a, b in spans:
+        assert 0 <= a < b <= len(ss) and b - a <= RULES.max_chars
+        assert ss[a] not in CLAUSE and ss[b - 1] not in CLAUSE + " "
+        assert not hollow(ss[a:b])
+    assert (ss.index("二十"), ss.index("公里") + 2) in spans  # a number with its unit
+    # the rules' pick is added to the candidates, nothing else changes
+    assert set(candidate_spans(ss, words, None, RULES.max_chars, RULES)) | {rule} == set(spans)
