@@ -37,8 +37,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.normalize import canonical_terms, detect_script, simplified_question, to_script, to_simplified
-from rag.postag import PERSON_FLAGS
+from rag.entities import CJK, PERSON_PRONOUNS, Entities, add_new, entities, tagged_words
+from rag.normalize import detect_script, simplified_question, to_script, to_simplified
 from rag.records import Turn
 from rag.span import WH
 
@@ -50,32 +50,7 @@ MAX_TURNS = 8
 MAX_CITATIONS = 5
 MAX_TEXT_CHARS = 600
 
-_NUM = "\\d一二三四五六七八九十百零〇"
-# 十二届三次全会, 第十二届委员会第三次全体会议, 十九届五中全会
-_PLENUM = re.compile(
-    rf"第?([{_NUM}]+)届(?:[\u4e00-\u9fff]{{0,8}}?委员会)?第?([{_NUM}]+)([次中])(?:全会|全体会议)"
-)
-_MEETING_SUFFIXES = (
-    "全体会议",
-    "座谈会",
-    "常委会",
-    "代表大会",
-    "党代会",
-    "全会",
-    "会议",
-    "大会",
-    "论坛",
-    "峰会",
-)
-_NAME_FLAGS = ("n", "nz", "vn", "ns", "nt", "j", "nr", "l", "an")
-_DATE = re.compile(
-    r"\d{4}年(?:\d{1,2}月(?:\d{1,2}[日号])?)?|\d{1,2}月\d{1,2}[日号]|[〇○零一二三四五六七八九]{4}年"
-    r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}(?:, \d{4})?\b"
-    r"|\b(?:19|20)\d{2}\b"
-)
-
 # Chinese pronouns and demonstratives (matched on jieba tokens of the Simplified text).
-_PERSON_PRONOUNS = frozenset({"他", "她", "他们", "她们", "其"})
 _PLURAL_PRONOUNS = frozenset({"他们", "她们"})
 _DEMONSTRATIVE_START = ("这", "那", "该", "此", "本", "上述")
 _NOT_DEMONSTRATIVE = frozenset(
@@ -96,12 +71,6 @@ _EN_MEETING = re.compile(
 _EN_ARTICLE = re.compile(r"\b(?:this|that|the)\s+(article|report|story|piece|interview)\b", re.IGNORECASE)
 _EN_OTHER = re.compile(r"\b(it|its|this|that|these|those)\b", re.IGNORECASE)
 _EN_ELLIPTIC = re.compile(r"^\s*(?:what about|how about|and)\b", re.IGNORECASE)
-_EN_FUNCTION_WORDS = frozenset(
-    "what who whom whose when where which why how is are was were did do does the a an in on at of and or "
-    "to for by with from about tell please list name could would can".split()
-)
-_EN_NAME = re.compile(r"\b[A-Z][a-zA-Z'-]+(?:\s+[A-Z][a-zA-Z'-]+)*")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 _WORDCHAR = re.compile(r"[\w\u3400-\u9fff]")
 
 
@@ -149,45 +118,6 @@ class _Notes:
 
 
 @dataclass(slots=True)
-class Entities:
-    """Names found in a text, in order of appearance, Simplified."""
-
-    people: list[str] = field(default_factory=list)
-    places: list[str] = field(default_factory=list)
-    orgs: list[str] = field(default_factory=list)
-    meetings: list[str] = field(default_factory=list)
-    dates: list[str] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)  # English capitalised names (kind unknown)
-
-    def merge(self, other: Entities) -> None:
-        for mine, theirs in (
-            (self.people, other.people),
-            (self.places, other.places),
-            (self.orgs, other.orgs),
-            (self.meetings, other.meetings),
-            (self.dates, other.dates),
-            (self.names, other.names),
-        ):
-            _extend(mine, theirs)
-
-    def is_empty(self) -> bool:
-        return not (self.people or self.places or self.orgs or self.meetings or self.dates or self.names)
-
-    def context(self, max_items: int) -> list[str]:
-        """What is put in front of a question with no subject, most specific first (at most
-        `max_items`)."""
-        out: list[str] = []
-        _extend(out, self.meetings)
-        _extend(out, self.people[:2])
-        _extend(out, self.names[:2])
-        _extend(out, self.orgs[:1])
-        if not self.orgs and not self.meetings:
-            _extend(out, self.places[:1])
-        _extend(out, self.dates[:1])
-        return _dedupe_contained(out)[:max_items]
-
-
-@dataclass(slots=True)
 class _State:
     """What the conversation so far is about."""
 
@@ -198,83 +128,6 @@ class _State:
     titles: list[str] = field(default_factory=list)  # of the articles the last answer cited
     outlets: list[str] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
-
-
-def _extend(out: list[str], items: Sequence[str]) -> None:
-    for x in items:
-        if x and x not in out:
-            out.append(x)
-
-
-def _dedupe_contained(items: list[str]) -> list[str]:
-    """Drop items contained in another item (南城 when 南城市委 is there)."""
-    return [x for x in items if not any(x != y and x in y for y in items)]
-
-
-def _tokens(simplified: str) -> list[tuple[str, str, int]]:
-    """jieba (word, flag, start) over Simplified text."""
-    from rag.postag import tagged
-
-    return [(simplified[a:b], flag, a) for a, b, flag in tagged(simplified)]
-
-
-def _meeting_display(m: re.Match[str]) -> str:
-    return f"{m.group(1)}届{m.group(2)}{m.group(3)}全会"
-
-
-def entities(text: str) -> Entities:
-    """People, places, organisations, meeting names and dates named in `text` (Simplified)."""
-    simp = to_simplified(text)
-    ent = Entities()
-    for m in _PLENUM.finditer(simp):
-        _extend(ent.meetings, [_meeting_display(m)])
-    plenum_spans = [(m.start(), m.end()) for m in _PLENUM.finditer(simp)]
-    toks = _tokens(simp)
-    for i, (word, flag, start) in enumerate(toks):
-        if len(word) < 2 or not _CJK.search(word):
-            continue
-        if flag in PERSON_FLAGS:
-            _extend(ent.people, [word])
-        elif flag == "ns":
-            _extend(ent.places, [word])
-        elif flag == "nt":
-            _extend(ent.orgs, [word])
-        if word.endswith(_MEETING_SUFFIXES) and not any(a <= start < b for a, b in plenum_spans):
-            # a meeting name: the noun-like words right before the meeting word
-            j = i
-            while j > 0 and i - j < 4:
-                w, f, _ = toks[j - 1]
-                if (
-                    not f.startswith(_NAME_FLAGS)
-                    or len(w) < 2
-                    or not _CJK.search(w)
-                    or w.endswith(_MEETING_SUFFIXES)
-                    or w in _PERSON_PRONOUNS
-                ):
-                    break
-                j -= 1
-            if j < i:
-                name = "".join(w for w, _, _ in toks[j : i + 1])
-                if len(name) <= 16:
-                    _extend(ent.meetings, [name])
-    _extend(ent.dates, [m.group(0) for m in _DATE.finditer(simp)])
-    for m in _EN_NAME.finditer(text):
-        words = [w for w in m.group(0).split() if w.lower() not in _EN_FUNCTION_WORDS]
-        if words:
-            _extend(ent.names, [" ".join(words)])
-    ent.meetings = _dedupe_canonical(ent.meetings)
-    return ent
-
-
-def _dedupe_canonical(items: list[str]) -> list[str]:
-    out: list[str] = []
-    seen: set[str] = set()
-    for x in items:
-        c = canonical_terms(x)
-        if c not in seen:
-            seen.add(c)
-            out.append(x)
-    return out
 
 
 def _own_subject(ent: Entities, has_pronoun: bool) -> bool:
@@ -294,9 +147,9 @@ def _answer_state(turn: Turn, state: _State) -> None:
     ids: list[str] = []
     for c in turn.citations[:MAX_CITATIONS]:
         ent.merge(entities(c.quote[:MAX_TEXT_CHARS]))
-        _extend(titles, [c.title.strip(" .…·-—")])
-        _extend(outlets, [c.source or ""])
-        _extend(ids, [c.article_id])
+        add_new(titles, [c.title.strip(" .…·-—")])
+        add_new(outlets, [c.source or ""])
+        add_new(ids, [c.article_id])
     for t in titles:
         ent.merge(entities(t))
     if not turn.citations:
@@ -309,7 +162,7 @@ def _answer_state(turn: Turn, state: _State) -> None:
 
 
 def _shown(items: Sequence[str], script: str) -> list[str]:
-    return [to_script(x, script) if script != "en" and _CJK.search(x) else x for x in items]
+    return [to_script(x, script) if script != "en" and CJK.search(x) else x for x in items]
 
 
 def _resolve(question: str, state: _State, notes: _Notes | None = None) -> tuple[str, list[str]]:
@@ -349,11 +202,11 @@ def _resolve_zh(
     question: str, state: _State, script: str, notes: _Notes | None = None
 ) -> tuple[str, list[str]]:
     simp = simplified_question(question)
-    toks = _tokens(simp)
+    toks = tagged_words(simp)
     own = entities(question)
     pronouns: list[int] = []  # token indexes
     for i, (word, flag, _) in enumerate(toks):
-        if word in _PERSON_PRONOUNS or (
+        if word in PERSON_PRONOUNS or (
             flag.startswith(("r", "b"))
             and word.startswith(_DEMONSTRATIVE_START)
             and word not in _NOT_DEMONSTRATIVE
@@ -387,16 +240,16 @@ def _resolve_zh(
     for i in pronouns:
         word, _, start = toks[i]
         nxt = toks[i + 1][0] if i + 1 < len(toks) else ""
-        if word in _PERSON_PRONOUNS:
+        if word in PERSON_PRONOUNS:
             people = _person_for(state, word in _PLURAL_PRONOUNS)
             if people:
                 shown = "、".join(_shown(people, script))
                 if word == "其" and nxt != "的":
                     shown += "的"
                 edits.append((start, start + len(word), shown))
-                _extend(carried, people)
+                add_new(carried, people)
                 if notes is not None:
-                    _extend(notes.about, people)
+                    add_new(notes.about, people)
                 continue
         else:
             meeting = _meeting_for(state)
@@ -404,16 +257,16 @@ def _resolve_zh(
             if meeting and (nxt in _MEETING_NOUNS or rest in _MEETING_NOUNS or rest.endswith("会")):
                 end = start + len(word) + (len(nxt) if nxt in _MEETING_NOUNS else 0)
                 edits.append((start, end, _shown([meeting], script)[0]))
-                _extend(carried, [meeting])
+                add_new(carried, [meeting])
                 continue
             if (nxt in _ARTICLE_NOUNS or rest in _ARTICLE_NOUNS) and state.titles:
-                _extend(prefix, _article_context(state))
+                add_new(prefix, _article_context(state))
                 continue
-        _extend(prefix, _context_for(state))
+        add_new(prefix, _context_for(state))
     if not pronouns:
-        _extend(prefix, _context_for(state))
+        add_new(prefix, _context_for(state))
     prefix = [p for p in prefix if to_simplified(p) not in simp and p not in carried]
-    _extend(carried, prefix)
+    add_new(carried, prefix)
     if not carried:
         return question, []
     out = base
@@ -456,19 +309,19 @@ def _resolve_en(question: str, state: _State, notes: _Notes | None = None) -> tu
         out = _EN_MEETING.sub(meeting, out, count=1)
         carried.append(meeting)
     if state.titles and _EN_ARTICLE.search(out):
-        _extend(prefix, _article_context(state))
+        add_new(prefix, _article_context(state))
     people = _person_for(state, plural=bool(re.search(r"\b(they|them|their)\b", out, re.IGNORECASE)))
     if people and (_EN_PERSON.search(out) or _EN_POSSESSIVE.search(out)):
         who = ", ".join(people)
         out = _EN_POSSESSIVE.sub(f"{who}'s", out)
         out = _EN_PERSON.sub(who, out)
-        _extend(carried, people)
+        add_new(carried, people)
         if notes is not None:
-            _extend(notes.about, people)
+            add_new(notes.about, people)
     if not carried and not prefix:
-        _extend(prefix, _context_for(state))
+        add_new(prefix, _context_for(state))
     prefix = [p for p in prefix if p not in out]
-    _extend(carried, prefix)
+    add_new(carried, prefix)
     if not carried:
         return question, []
     if prefix:

@@ -10,7 +10,8 @@ import pytest
 
 from rag import Index, ask, conversation, get_embedder, read_paths
 from rag.answer import Policy
-from rag.conversation import Rewrite, entities
+from rag.conversation import Rewrite
+from rag.entities import entities
 from rag.normalize import detect_script, to_simplified
 from rag.records import Article, Citation, Turn
 
@@ -62,24 +63,6 @@ def user(text: str) -> Turn:
 
 def assistant(text: str, *citations: Citation) -> Turn:
     return Turn(role="assistant", content=text, citations=tuple(citations))
-
-
-# ---------------------------------------------------------------- entities
-
-
-def test_entities_finds_people_meetings_places_and_dates() -> None:
-    ent = entities("2019年9月24日，中共长沙市第十三届委员会第八次全体会议召开，胡衡华发表讲话。")
-    assert "胡衡华" in ent.people
-    assert "十三届八次全会" in ent.meetings  # the long form, shown in the short form
-    assert "长沙市" in ent.places or "长沙" in ent.places
-    assert "2019年9月24日" in ent.dates
-    # Traditional text: found on the Simplified form
-    assert entities("省委常委、長沙市委書記胡衡華").people == ["胡衡华"]
-    assert entities("中共长沙市委十三届十一次全体会议暨经济工作会议").meetings == [
-        "十三届十一次全会",
-        "经济工作会议",
-    ]
-    assert entities("这次全会有哪些人出席？").meetings == []  # a demonstrative, not a name
 
 
 # ---------------------------------------------------------------- follow-ups resolved
