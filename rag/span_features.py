@@ -300,20 +300,17 @@ def candidates_simplified(
     q_before = prefix([c and ch in q_chars for c, ch in zip(is_cjk, ss, strict=True)])
     marks_before = prefix([ch in CLAUSE for ch in ss])
     clause_of = marks_before  # clause marks before a position: its clause's number
-    at = _per_position  # shorthand
     cap = rules.anchor_chars  # characters of an anchor that count
     left_anchor = (suffix_runs(left_q, ss, cap) / cap).astype(np.float32)
     right_anchor = (prefix_runs(right_q, ss, cap) / cap).astype(np.float32)
     right_past = (prefix_runs(right_rest, ss, cap) / cap).astype(np.float32)
-    word_from = {x: k for k, (x, _, _) in enumerate(words)}
-    word_to = {y: k for k, (_, y, _) in enumerate(words)}
+    w_from = np.array([x for x, _, _ in words], dtype=np.int64)  # where each word starts
+    w_to = np.array([y for _, y, _ in words], dtype=np.int64)  # and ends
     # at a word's end, the left anchor at its start; at a word's start, the right anchor at its end
     left_gap = np.zeros(n + 1, dtype=np.float32)
     right_gap = np.zeros(n + 1, dtype=np.float32)
-    if words:
-        w_from, w_to = (np.array(v, dtype=np.int64) for v in zip(*((x, y) for x, y, _ in words), strict=True))
-        left_gap[w_to] = left_anchor[w_from]
-        right_gap[w_from] = right_anchor[w_to]
+    left_gap[w_to] = left_anchor[w_from]
+    right_gap[w_from] = right_anchor[w_to]
     glue_from = np.full(n + 1, n + 1, dtype=np.int64)  # shortest grammar word starting here
     glue_to = np.zeros(n + 1, dtype=bool)  # a grammar word ends here
     for g in LEADING_GLUE:
@@ -323,7 +320,7 @@ def candidates_simplified(
     padded = ss + "\0"
     opens = np.array([-1, *(_OPENERS.get(ch, -1) for ch in ss)], dtype=np.float32)  # the character before
     closes = np.array([*(_CLOSERS.get(ch, -2) for ch in ss), -2], dtype=np.float32)  # the character at
-    unit_next = at(ss, lambda i: bool(UNIT_AHEAD.match(ss, i)))
+    unit_next = _per_position(ss, lambda i: bool(UNIT_AHEAD.match(ss, i)))
 
     # the rules' pick
     if rule is not None:
@@ -378,8 +375,8 @@ def candidates_simplified(
     put("position", a / max(1, n))
     starts = np.zeros(n + 1, dtype=bool)
     ends = np.zeros(n + 1, dtype=bool)
-    starts[list(word_from)] = True
-    ends[list(word_to)] = True
+    starts[w_from] = True
+    ends[w_to] = True
     put("cuts_word", ~starts[a] | ~ends[b])
 
     # what the span is: its words' part of speech, numbers, dates, the noun asked for
