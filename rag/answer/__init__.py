@@ -29,7 +29,13 @@ from rag.answer.policy import (
 )
 from rag.answer.question import Query, analyse, asked_measure, query_measure
 from rag.answer.rank import RANK_FEATURES, rank_features
-from rag.answer.span_choice import SPAN_CHOICE_FEATURES, choose_span, sentence_spans, span_choice_features
+from rag.answer.span_choice import (
+    SPAN_CHOICE_FEATURES,
+    choose_span,
+    picked_span,
+    sentence_spans,
+    span_choice_features,
+)
 from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, known_words, score_sentences
 
 __all__ = [
@@ -63,6 +69,7 @@ __all__ = [
     "neighbours",
     "ordered",
     "partial_score",
+    "picked_span",
     "policy_from_dict",
     "policy_to_dict",
     "query_measure",

@@ -24,6 +24,7 @@ from rag.answer.question import Query
 from rag.span import Span
 from rag.span_rank import sure_span
 
+_LEAST = 1e-6  # the confidence below which all count alike (its log stays finite)
 SPAN_CHOICE_FEATURES: tuple[str, ...] = (
     "is_best",
     "before_best",
@@ -49,7 +50,7 @@ def span_choice_features(q: Query, best: Sentence, s: Sentence, confidence: floa
         is_best,
         float(s.start < best.start),
         float(s.start > best.start),
-        math.log(max(confidence, 1e-6)),
+        math.log(max(confidence, _LEAST)),
         s.type_ok,
         s.cov,
         s.dense,
@@ -83,6 +84,51 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
     return found
 
 
+def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[int, Span, float] | None:
+    """What `choose_span` picks among `sentence_spans(policy, q, sents)` (the sentence's index
+    in `sents`, its span and confidence; None where no sentence has a span), finding spans only
+    where they can change the pick: a sentence whose score with the highest confidence a span
+    can have (1) does not beat the best found so far cannot be chosen (the score grows with the
+    confidence, a tie goes to the earlier sentence), so its candidates are never built. The
+    same pick as choosing among all."""
+    model = policy.span_choice
+    _check(model)
+    best = ordered(sents)[0]
+    # the confidence that scores highest: 1 for a model that weighs it up, the least otherwise
+    weight = dict(zip(model.features, model.weights, strict=True)).get("log_confidence", 0.0)
+    highest = 1.0 if weight >= 0 else _LEAST
+    top: tuple[int, Span, float] | None = None
+    top_margin = -math.inf
+    for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
+        if top is not None:
+            if not model.weights:
+                break  # without a model, the first sentence with a span
+            if (
+                margin(model.weights, model.bias, span_choice_features(q, best, sents[i], highest))
+                <= top_margin
+            ):
+                continue
+        got = sentence_spans(policy, q, [sents[i]])
+        if not got:
+            continue
+        _, span, sure = got[0]
+        m = (
+            margin(model.weights, model.bias, span_choice_features(q, best, sents[i], sure))
+            if model.weights
+            else 0.0
+        )
+        if top is None or m > top_margin:
+            top, top_margin = (i, span, sure), m
+    return top
+
+
+def _check(model: LinearModel) -> None:
+    if model.weights and model.features != SPAN_CHOICE_FEATURES:
+        raise ValueError(
+            "span choice model: its features are not the ones this code computes; run bench/fit_span_choice.py"
+        )
+
+
 def choose_span(
     model: LinearModel, q: Query, cited: Sequence[Sentence], found: Sequence[tuple[Sentence, float]]
 ) -> int:
@@ -90,10 +136,7 @@ def choose_span(
     gives the short answer: the highest margin of `model`; without a model, the first."""
     if not model.weights or len(found) < 2:
         return 0
-    if model.features != SPAN_CHOICE_FEATURES:
-        raise ValueError(
-            "span choice model: its features are not the ones this code computes; run bench/fit_span_choice.py"
-        )
+    _check(model)
     best = ordered(cited)[0]
     margins = [margin(model.weights, model.bias, span_choice_features(q, best, s, sure)) for s, sure in found]
     return margins.index(max(margins))

@@ -36,7 +36,7 @@ from rag.answer.features import dense_features, lexical_features, term_weights, 
 from rag.answer.named import named_features
 from rag.answer.policy import Policy
 from rag.answer.question import Query, analyse
-from rag.answer.span_choice import choose_span, sentence_spans
+from rag.answer.span_choice import picked_span
 from rag.errors import InputError, NotFoundError
 from rag.index import Index
 from rag.normalize import detect_script, to_script
@@ -195,12 +195,10 @@ def compose(index: Index, q: Query, chosen: list[Sentence]) -> tuple[str, list[t
 def pick_short_answer(policy: Policy, q: Query, cited: list[tuple[Sentence, Citation]]) -> ShortAnswer | None:
     """The short answer: of the cited sentences with a span (rag.span_rank), the one the span
     choice model scores highest (rag.answer.span_choice); without that model, the best-scored."""
-    sents = [s for s, _ in cited]
-    found = sentence_spans(policy, q, sents)
-    if not found:
+    picked = picked_span(policy, q, [s for s, _ in cited])
+    if picked is None:
         return None
-    pick = choose_span(policy.span_choice, q, sents, [(sents[i], sure) for i, _, sure in found])
-    i, (a, b), _ = found[pick]
+    i, (a, b), _ = picked
     s, c = cited[i]
     return ShortAnswer(_shown(q, s.text[a:b]), c.n, s.start + a, s.start + b)
 

@@ -15,7 +15,9 @@ from rag.answer import (
     Query,
     Sentence,
     choose_span,
+    picked_span,
     recorded_sentence,
+    sentence_spans,
     span_choice_features,
 )
 from rag.answer.stage import pick_short_answer
@@ -100,3 +102,59 @@ def test_the_shipped_model_is_fitted() -> None:
     assert m.features == SPAN_CHOICE_FEATURES and len(m.weights) == len(SPAN_CHOICE_FEATURES), (
         "the shipped policy has a span choice model (bench/fit_span_choice.py)"
     )
+
+
+AFTER = "萨伏依公国后来迁都到杜林，当时人口约两万。"
+
+
+def three() -> list[Sentence]:
+    """The sentence before the best one, the best, and one after it (the lowest scored)."""
+    before, best = answer()
+    s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), AFTER, best.end)
+    s.score, s.rank = 0.2, -1.0
+    return [before, best, s]
+
+
+def test_the_bounded_pick_is_the_choice_among_all_sentences_spans() -> None:
+    """`picked_span` (which skips sentences that cannot win) picks what `choose_span` picks
+    among every sentence's span, for models weighing the confidence up, down or not at all."""
+    import random
+
+    shipped = Policy.load()
+    q, sents = query(), three()
+    rng = random.Random(7)
+    models = [
+        LinearModel(),
+        shipped.span_choice,
+        model(is_best=5.0),
+        model(log_confidence=-2.0, after_best=1.0),
+    ]
+    models += [model(**{f: rng.uniform(-3, 3) for f in SPAN_CHOICE_FEATURES}) for _ in range(30)]
+    for m in models:
+        policy = dataclasses.replace(shipped, span_choice=m)
+        found = sentence_spans(policy, q, sents)
+        assert len(found) >= 2
+        want = found[choose_span(m, q, sents, [(sents[i], sure) for i, _, sure in found])]
+        assert picked_span(policy, q, sents) == want
+
+
+def test_a_sentence_that_cannot_be_chosen_is_not_read_for_spans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a model that weighs being the best sentence far above all else, once the best
+    sentence has a span no other sentence's candidates are built (the speed of `ask`)."""
+    import rag.answer.span_choice as span_choice
+
+    read: list[str] = []
+    real = span_choice.sentence_spans
+
+    def counted(policy: Policy, q: Query, sents: list[Sentence]) -> list[tuple[int, tuple[int, int], float]]:
+        read.extend(s.text for s in sents)
+        return real(policy, q, sents)
+
+    monkeypatch.setattr(span_choice, "sentence_spans", counted)
+    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=50.0))
+    got = picked_span(policy, query(), three())
+    assert got is not None and got[0] == 1
+    assert read == [BEST]
+    read.clear()
+    picked_span(dataclasses.replace(policy, span_choice=model(log_confidence=1.0)), query(), three())
+    assert len(read) == 3  # a model the confidence decides: every sentence read
