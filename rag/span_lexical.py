@@ -45,6 +45,7 @@ TEMPLATES = (
     "type_last_char",
     "type_last_word",
 )
+_COLUMN = {name: k for k, name in enumerate(TEMPLATES)}
 BUCKETS = 1 << 15  # hash buckets of the fitted weights (`span_lexical.npy` holds one per bucket)
 _START, _END, _CUT = "^", "$", "~"  # the sentence's start or end; an edge inside a word
 
@@ -111,47 +112,43 @@ def keys(
     m = WH.search(qs)
     wh = m.group(0) if m else "-"
     q_before = qs[m.start() - 1] if m and m.start() > 0 else _START
-    ending = {y: k for k, (_, y, _) in enumerate(words)}
-    starting = {x: k for k, (x, _, _) in enumerate(words)}
-    n = len(ss)
-
-    def ends_at(i: int) -> str:  # the word ending at position i
-        k = ending.get(i)
-        return _word(ss[words[k][0] : i], words[k][2]) if k is not None else (_START if i == 0 else _CUT)
-
-    def starts_at(i: int) -> str:  # the word starting at position i
-        k = starting.get(i)
-        return _word(ss[i : words[k][1]], words[k][2]) if k is not None else (_END if i == n else _CUT)
-
-    # what stands at a span's start depends on its start only, and likewise its end: the
-    # buckets of each start and each end are hashed once, then gathered for all spans
     out = np.zeros((len(spans), len(TEMPLATES)), dtype=np.int64)
     if not spans:
         return out
+    n = len(ss)
+    # each word as the features show it (a name or a noun as its class), worked out once
+    shown = [_word(ss[x:y], flag) for x, y, flag in words]
+    ending = {y: w for (_, y, _), w in zip(words, shown, strict=True)}  # the word ending at a position
+    starting = {x: w for (x, _, _), w in zip(words, shown, strict=True)}  # the word starting there
+    # what stands at a span's start depends on its start only, and likewise its end: the
+    # buckets of each start and each end are hashed once, then gathered for all spans
     a = np.array([x for x, _ in spans], dtype=np.int64)
     b = np.array([y for _, y in spans], dtype=np.int64)
     starts, a_at = np.unique(a, return_inverse=True)
     ends, b_at = np.unique(b, return_inverse=True)
-    # per start: the character and the word before it, the word it begins with
-    before = [(ss[i - 1] if i > 0 else _START, ends_at(i), starts_at(i)) for i in starts.tolist()]
-    # per end: the character and the word after it, the word it ends with
-    after = [(ss[i] if i < n else _END, starts_at(i), ends_at(i)) for i in ends.tolist()]
-    for values, at, names in (
-        (before, a_at, ("char_before", "word_before", "first_word")),
-        (after, b_at, ("char_after", "word_after", "last_word")),
-    ):
-        for k, name in enumerate(names):
-            plain = [bucket(f"{name}:{v[k]}") for v in values]
-            crossed = [bucket(f"wh_{name}:{wh}|{v[k]}") for v in values]
-            out[:, TEMPLATES.index(name)] = np.array(plain, dtype=np.int64)[at]
-            out[:, TEMPLATES.index(f"wh_{name}")] = np.array(crossed, dtype=np.int64)[at]
-    q_cross = "q_char_before_wh_char_before"
-    crossed = [bucket(f"{q_cross}:{q_before}|{v[0]}") for v in before]
-    out[:, TEMPLATES.index(q_cross)] = np.array(crossed, dtype=np.int64)[a_at]
+    at_start, at_end = starts.tolist(), ends.tolist()
+    word_before = [ending.get(i, _START if i == 0 else _CUT) for i in at_start]
+    last_word = [ending.get(i, _CUT) for i in at_end]  # a span is never empty: it ends past 0
+    edges = {  # per start: the character and the word before it, the word it begins with; per end, after
+        "char_before": ([ss[i - 1] if i > 0 else _START for i in at_start], a_at),
+        "word_before": (word_before, a_at),
+        "first_word": ([starting.get(i, _END if i == n else _CUT) for i in at_start], a_at),
+        "char_after": ([ss[i] if i < n else _END for i in at_end], b_at),
+        "word_after": ([starting.get(i, _END if i == n else _CUT) for i in at_end], b_at),
+        "last_word": (last_word, b_at),
+    }
+    for name, (values, at) in edges.items():
+        plain, crossed = f"{name}:", f"wh_{name}:{wh}|"
+        out[:, _COLUMN[name]] = np.array([bucket(plain + v) for v in values], dtype=np.int64)[at]
+        out[:, _COLUMN[f"wh_{name}"]] = np.array([bucket(crossed + v) for v in values], dtype=np.int64)[at]
+    q_cross = f"q_char_before_wh_char_before:{q_before}|"
+    chars_before = edges["char_before"][0]
+    out[:, _COLUMN["q_char_before_wh_char_before"]] = np.array(
+        [bucket(q_cross + v) for v in chars_before], dtype=np.int64
+    )[a_at]
     noun = asked or "-"
-    last_chars = [ss[i - 1] for i in ends.tolist()]  # a span is never empty
-    last_words = [v[2] for v in after]
-    for name, ends_with in (("type_last_char", last_chars), ("type_last_word", last_words)):
-        typed = [bucket(f"{name}:{noun}|{v}") for v in ends_with]
-        out[:, TEMPLATES.index(name)] = np.array(typed, dtype=np.int64)[b_at]
+    last_chars = [ss[i - 1] for i in at_end]
+    for name, ends_with in (("type_last_char", last_chars), ("type_last_word", last_word)):
+        typed = f"{name}:{noun}|"
+        out[:, _COLUMN[name]] = np.array([bucket(typed + v) for v in ends_with], dtype=np.int64)[b_at]
     return out
