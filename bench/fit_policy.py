@@ -143,7 +143,7 @@ def decisions(policy: Policy, data: list[Replayed], label: str) -> float | None:
     """The share of the Chinese questions labelled `label` the shipped decision function
     answers (None when there are none)."""
     answered = [
-        bool(r.sents) and answerable(policy, r.q, r.sents[best_of(policy, r)])
+        bool(r.sents) and answerable(policy, r.q, r.sents[best_of(policy, r)], r.sents)
         for r in data
         if r.label == label and r.q.script != "en"
     ]
@@ -177,7 +177,7 @@ def boundary_inputs(policy: Policy, data: list[Replayed]) -> tuple[np.ndarray, n
     """The BOUNDARY inputs of each Chinese question's best sentence, whether it is
     answerable, and its label."""
     zh = [r for r in data if r.q.script != "en" and r.q.terms and r.sents]
-    x = np.array([best_inputs(r.q, r.sents[best_of(policy, r)]) for r in zh])
+    x = np.array([best_inputs(r.q, r.sents[best_of(policy, r)], r.sents) for r in zh])
     return x, np.array([r.answerable for r in zh]), np.array([r.label for r in zh])
 
 
@@ -267,7 +267,7 @@ def composed(policy: Policy, data: list[Replayed], *, not_found: bool = False) -
             hits.append(False)
             continue
         best = r.sents[best_of(policy, r)]
-        if not_found and not answerable(policy, r.q, best):
+        if not_found and not answerable(policy, r.q, best, r.sents):
             hits.append(False)
             continue
         chosen = choose(policy, r.q, r.sents)

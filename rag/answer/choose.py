@@ -72,14 +72,15 @@ def ordered(sents: Sequence[Sentence]) -> list[Sentence]:
     return sorted(sents, key=lambda s: (-s.rank, -s.score))
 
 
-def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
+def answerable(policy: Policy, q: Query, best: Sentence, others: Sequence[Sentence]) -> bool:
     """Whether the best sentence answers: its passage and title cover enough of the question,
     weighed with its dense similarity (a follow-up: its own words covered too); an English
     question on coverage alone, its passage naming every name the question asks about; a
     question without any term on dense similarity. A question asking for a number or a date
     weighs whether the sentence holds one; every question, how well the sentence scored,
-    whether it holds the kind of thing asked for and whether its article names all the
-    question's proper words."""
+    whether it holds the kind of thing asked for, whether its article names all the
+    question's proper words, and how well the best sentence of another article of the
+    candidates `others` scored (the best one's rival: see `boundary_inputs`)."""
     nf = policy.not_found
     if best.own_cov < nf.min_own_coverage:
         return False
@@ -87,17 +88,24 @@ def answerable(policy: Policy, q: Query, best: Sentence) -> bool:
         return best.dense >= nf.min_dense_only
     if q.script == "en":  # ("how many": a sentence without a count answers nothing, see `counts`)
         return best.ctx_cov >= nf.min_coverage_en and best.names_cov == 1.0 and counts(q, best)
-    margin = sum(getattr(nf, n) * x for n, x in zip(BOUNDARY_INPUTS, boundary_inputs(q, best), strict=True))
+    margin = sum(
+        getattr(nf, n) * x for n, x in zip(BOUNDARY_INPUTS, boundary_inputs(q, best, others), strict=True)
+    )
     return margin + nf.bias >= 0
 
 
 # what the "not found" boundary weighs, each named as its weight in the policy (NotFound)
-BOUNDARY_INPUTS = ("ctx_cov", "dense", "type_miss", "score", "type_ok", "rank", "named_miss")
+BOUNDARY_INPUTS = ("ctx_cov", "dense", "type_miss", "score", "type_ok", "rank", "named_miss", "rival")
 
 
-def boundary_inputs(q: Query, best: Sentence) -> tuple[float, ...]:
+def boundary_inputs(q: Query, best: Sentence, others: Sequence[Sentence]) -> tuple[float, ...]:
     """The BOUNDARY_INPUTS of the best sentence, as `answerable` weighs them (and
-    bench/fit_policy.py fits them)."""
+    bench/fit_policy.py fits them). `rival`: the highest score of a sentence of another
+    article among the candidates `others` (0 without one): where the article that holds the
+    answer is missing, the best sentence is one of several articles' near the question, each
+    scoring about as well; where it is there, its sentence stands above the rest."""
+    best_article = best.hit.article_id
+    rival = max((s.score for s in others if s.hit.article_id != best_article), default=0.0)
     return (
         best.ctx_cov,
         best.dense,
@@ -106,6 +114,7 @@ def boundary_inputs(q: Query, best: Sentence) -> tuple[float, ...]:
         best.type_ok,
         best.rank,
         best.named_miss,
+        rival,
     )
 
 

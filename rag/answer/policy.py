@@ -50,7 +50,8 @@ class NotFound:
     the question (`dense`), whether a number or date is asked for and the sentence holds none
     (`type_miss`, 0 or 1), its score under the policy's weights (`score`), its answer-type
     feature (`type_ok`), the sentence ranker's score of it (`rank`, 0 without a ranker) and
-    whether its article lacks a proper word of the question (`named_miss`, 0 or 1), fitted
+    whether its article lacks a proper word of the question (`named_miss`, 0 or 1) and the
+    best score of a sentence of another article (`rival`), fitted
     as a logistic regression on answerable vs deleted-source dev questions: answered when
     the weighted sum of those plus `bias` is >= 0."""
 
@@ -61,6 +62,7 @@ class NotFound:
     type_ok: float
     rank: float
     named_miss: float  # the best sentence's article lacks one of the question's proper words (0 or 1)
+    rival: float  # the best score of a sentence of another article among the candidates
     bias: float
     min_own_coverage: float  # a follow-up's own words (not the carried ones) covered at least this much
     min_coverage_en: float  # English questions: ctx_cov alone (no English dev set to fit a boundary on)

@@ -245,7 +245,7 @@ def ask(
     sents = about_them(q, ev.sentences)
     if sents:
         best = ordered(sents)[0]
-        if answerable(policy, q, best):
+        if answerable(policy, q, best, sents):
             text, cited = compose(index, q, choose(policy, q, sents))
             if cited:
                 answer.answered = True

@@ -83,7 +83,7 @@ def record_decision(index, question: str) -> dict:
     sents = gather_evidence(index, q).sentences
     policy = Policy.load()
     best = ordered(sents)[0]
-    chosen = choose(policy, q, sents) if answerable(policy, q, best) else []
+    chosen = choose(policy, q, sents) if answerable(policy, q, best, sents) else []
     return {
         "query": {"script": q.script, "kind": q.kind, "list_of_people": q.list_of_people, "terms": q.terms},
         "candidates": [
@@ -105,7 +105,7 @@ def replay(rec: dict) -> list[int]:
         s.score = full_score(policy.score, q, s)
     rank_sentences(policy, q, sents)
     best = ordered(sents)[0]
-    if not answerable(policy, q, best):
+    if not answerable(policy, q, best, sents):
         return []
     return [sents.index(s) for s in choose(policy, q, sents)]
 

@@ -218,9 +218,9 @@ def test_an_english_answer_must_name_whom_the_question_asks_about() -> None:
     q = analyse("What did Wang Jianhua say about manufacturing?", known=lambda words: [False] * len(words))
     features = {"cov": 1.0, "title_only": 0.0, "ctx_cov": 0.9, "own_cov": 1.0, "retrieval": 1.0, "dense": 0.5}
     s = recorded_sentence("a", 0, {**features, "type_ok": 1.0}, "他说制造业很重要。")
-    assert answerable(policy, q, s)  # well covered, and its passage names him
+    assert answerable(policy, q, s, [s])  # well covered, and its passage names him
     s.names_cov = 0.0
-    assert not answerable(policy, q, s)  # as well covered, but about someone else
+    assert not answerable(policy, q, s, [s])  # as well covered, but about someone else
 
 
 @pytest.mark.parametrize(
