@@ -96,9 +96,11 @@ _HEAD_NOUN = re.compile(
     r"(?:什么|哪一?[个种类家所座条项部位只]?)(?![里儿])([\u4e00-\u9fff]{1,4}?)(?=[？?，,。！!的]|$)"
 )
 # A span of grammar words only (之一, 等, 并) answers nothing: no short answer rather than that.
-_HOLLOW = re.compile(
-    r"[一之其等并且而及与和或的了着过也都就又还再被把将对向从在于以为是有个些这那此该各每某]+"
+# the characters of grammar words (之一, 等, 并): a span of these only answers nothing (`hollow`)
+HOLLOW_CHARS = frozenset(
+    "一之其等并且而及与和或的了着过也都就又还再被把将对向从在于以为是有个些这那此该各每某"
 )
+_HOLLOW = re.compile(f"[{''.join(sorted(HOLLOW_CHARS))}]+")
 _NOMINAL = ("n", "j", "m", "q", "b", "eng")
 
 

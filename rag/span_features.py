@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,15 +239,16 @@ def _inside(found: list[Span], a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return ((a[:, None] <= fs) & (fe <= b[:, None])).any(axis=1)
 
 
-def _is(found: list[Span], a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
-    """Per candidate [a, b): whether it is one of the `found` spans."""
-    keys = np.array([s * (n + 1) + e for s, e in found], dtype=np.int64)
-    return np.isin(a * (n + 1) + b, keys)
+def _is(found: list[Span], spans: list[Span]) -> np.ndarray:
+    """Per candidate of `spans`: whether it is one of the `found` spans."""
+    keys = set(found)
+    return np.array([span in keys for span in spans], dtype=bool)
 
 
-def _per_position(ss: str, test: Callable[[int], float]) -> np.ndarray:
-    """`test(i)` for every position 0..len(ss) (both ends included)."""
-    return np.array([test(i) for i in range(len(ss) + 1)], dtype=np.float32)
+def _unit_ahead(ss: str, ends: np.ndarray) -> np.ndarray:
+    """Per span end: whether a unit follows it (UNIT_AHEAD)."""
+    match = UNIT_AHEAD.match
+    return np.array([match(ss, i) is not None for i in range(len(ss) + 1)], dtype=bool)[ends]
 
 
 def candidates_simplified(
@@ -320,7 +320,6 @@ def candidates_simplified(
     padded = ss + "\0"
     opens = np.array([-1, *(_OPENERS.get(ch, -1) for ch in ss)], dtype=np.float32)  # the character before
     closes = np.array([*(_CLOSERS.get(ch, -2) for ch in ss), -2], dtype=np.float32)  # the character at
-    unit_next = _per_position(ss, lambda i: bool(UNIT_AHEAD.match(ss, i)))
 
     # the rules' pick
     if rule is not None:
@@ -361,9 +360,9 @@ def candidates_simplified(
     put("starts_clause", (a == 0) | is_clause[np.maximum(a - 1, 0)])
     put("ends_clause", is_clause[b])
     put("starts_glue", glue_from[a] < length)
-    put("ends_trailing", np.array([ss[y - 1] in _TRAILING for y in b]))
+    put("ends_trailing", np.array([ch in _TRAILING for ch in ss], dtype=bool)[b - 1])
     put("after_glue", glue_to[a])
-    put("before_de", np.array([padded[y] == "的" for y in b]))
+    put("before_de", np.array([ch == "的" for ch in padded], dtype=bool)[b])
     crosses = marks_before[b] > marks_before[a]
     put("crosses_clause", crosses)
     enum = _inside(matches(_ENUM, ss), a, b)
@@ -394,9 +393,9 @@ def candidates_simplified(
     typed = out[:, t:]
     typed[:, 0] = name_words[hi] > name_words[lo]
     typed[:, 1] = namelike[hi] - namelike[lo] == hi - lo
-    typed[:, 2] = _is(numbers, a, b, n)
+    typed[:, 2] = _is(numbers, spans)
     typed[:, 3] = _inside(matches(NUM_CORE, ss), a, b)
-    typed[:, 4] = _is(dates, a, b, n)
+    typed[:, 4] = _is(dates, spans)
     typed[:, 5] = _inside(dates, a, b)
     typed[:, 6] = _inside(found_literal(head, ss), a, b) if head else 0.0
     typed[:, 7] = head_in_word[hi - 1]
@@ -406,6 +405,6 @@ def candidates_simplified(
     typed[rows, 9 + len(POS_CLASSES) + classes[hi - 1]] = 1.0
     rest = 9 + 2 * len(POS_CLASSES)
     typed[:, rest : rest + 6] = np.stack(
-        [enum, bracketed, np.log(length), exact, crosses, unit_next[b].astype(bool)], axis=1
+        [enum, bracketed, np.log(length), exact, crosses, _unit_ahead(ss, b)], axis=1
     )
     return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words, asked), ext_kind)

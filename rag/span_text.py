@@ -7,41 +7,54 @@ ends (its anchors), all positions at once.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 
 import numpy as np
 
-from rag.span import CLAUSE, DATE, NUMBER, Span, SpanRules, hollow
+from rag.span import CLAUSE, DATE, HOLLOW_CHARS, NUMBER, Span, SpanRules
 
 _PUNCT = set(CLAUSE) | set(" \t\r、…·—-()（）《》「」『』“”\"'‘’【】[]")
-
-
-def _codes(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+_CLAUSE = frozenset(CLAUSE)
+_SPACE = " \t\r"  # trimmed from a span's start
+_TRIMMED = _SPACE + "，。；！？,;!?：:"  # and these from its end
 
 
 def suffix_runs(q: str, ss: str, cap: int) -> np.ndarray:
     """For every position i of `ss` (0..len(ss)): how many characters before it, at most `cap`,
-    end as `q` ends (the common suffix of `q` and `ss[:i]`), all positions at once: the
-    `prefix_runs` of both texts read backwards."""
-    return prefix_runs(q[::-1], ss[::-1], cap)[::-1].copy()
+    end as `q` ends (the common suffix of `q` and `ss[:i]`). Only where `ss` holds `q`'s last
+    character is there a run to count (a sentence holds it a few times at most)."""
+    run = np.zeros(len(ss) + 1, dtype=np.int64)
+    most = min(cap, len(q))
+    if most == 0:
+        return run
+    i = ss.find(q[-1])
+    while i >= 0:
+        k = 1
+        while k < most and k <= i and ss[i - k] == q[-1 - k]:
+            k += 1
+        run[i + 1] = k
+        i = ss.find(q[-1], i + 1)
+    return run
 
 
 def prefix_runs(q: str, ss: str, cap: int) -> np.ndarray:
     """For every position i of `ss` (0..len(ss)): how many characters from it, at most `cap`,
-    begin as `q` begins (the common prefix of `q` and `ss[i:]`), all positions at once."""
-    n, qc, sc = len(ss), _codes(q), _codes(ss)
-    run = np.zeros(n + 1, dtype=np.int64)
-    alive = np.ones(n + 1, dtype=bool)
-    pos = np.arange(n + 1)
-    for j in range(min(cap, len(q))):
-        at = pos + j
-        ok = at < n
-        same = np.zeros(n + 1, dtype=bool)
-        same[ok] = sc[at[ok]] == qc[j]
-        alive &= same
-        run += alive
+    begin as `q` begins (the common prefix of `q` and `ss[i:]`), counted only where `ss` holds
+    `q`'s first character."""
+    run = np.zeros(len(ss) + 1, dtype=np.int64)
+    most = min(cap, len(q))
+    if most == 0:
+        return run
+    n = len(ss)
+    i = ss.find(q[0])
+    while i >= 0:
+        k = 1
+        while k < most and i + k < n and ss[i + k] == q[k]:
+            k += 1
+        run[i] = k
+        i = ss.find(q[0], i + 1)
     return run
 
 
@@ -55,7 +68,7 @@ def candidate_spans(
     none of grammar words only (rag.span.hollow). Sorted, each once."""
     found: set[Span] = set()
     n = len(words)
-    marked = [any(ch in CLAUSE for ch in ss[x:y]) for x, y, _ in words]
+    marked = [not _CLAUSE.isdisjoint(ss[x:y]) for x, y, _ in words]
     for i in range(n):
         a, _, _ = words[i]
         if ss[a] in _PUNCT:
@@ -76,25 +89,31 @@ def candidate_spans(
         found.update(m.span() for m in pattern.finditer(ss) if m.group(0))
     if rule is not None:
         found.add(rule)
-    out = []
-    for a, b in sorted(found):
-        while a < b and ss[a] in " \t\r":
+    # characters up to each position that are not a grammar word's: a span with none is hollow
+    solid = [0]
+    for ch in ss:
+        solid.append(solid[-1] + (ch not in HOLLOW_CHARS))
+    out = set()
+    for a, b in found:
+        while a < b and ss[a] in _SPACE:
             a += 1
-        while b > a and ss[b - 1] in " \t\r" + "，。；！？,;!?：:":
+        while b > a and ss[b - 1] in _TRIMMED:
             b -= 1
-        if a < b and not hollow(ss[a:b]):
-            out.append((a, b))
-    return sorted(set(out))
+        if a < b and solid[b] > solid[a]:
+            out.add((a, b))
+    return sorted(out)
 
 
 def dates_apart(words: Sequence[tuple[int, int, str]], dates: Sequence[Span]) -> list[tuple[int, int, str]]:
     """`words` (jieba's, with flags) cut where a date begins or ends inside one: jieba reads
     the 日讯 of a dateline (…9月24日讯) or the 日电 of 3月5日电 as one word, which would make the
     date alone a span that cuts a word. A piece inside the date is tagged a time word (t)."""
+    if not dates:
+        return list(words)
     cuts = sorted({c for span in dates for c in span})
     out: list[tuple[int, int, str]] = []
     for x, y, flag in words:
-        inner = [c for c in cuts if x < c < y]
+        inner = cuts[bisect.bisect_right(cuts, x) : bisect.bisect_left(cuts, y)]
         for a, b in zip([x, *inner], [*inner, y], strict=True):
             in_date = any(d0 <= a and b <= d1 for d0, d1 in dates)
             out.append((a, b, "t" if inner and in_date else flag))

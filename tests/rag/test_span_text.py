@@ -15,7 +15,7 @@ RULES = Policy.load().spans
 
 
 def test_the_anchor_runs_equal_a_character_by_character_count() -> None:
-    """`suffix_runs` / `prefix_runs` (numpy, every position at once) against the plain count."""
+    """`suffix_runs` / `prefix_runs` (every position at once) against the plain count."""
 
     def suffix(a: str, b: str) -> int:
         n = 0
