@@ -161,6 +161,21 @@ def _skip_aside(ss: str, a: int) -> int:
     return a
 
 
+def found_literal(literal: str, ss: str) -> list[Span]:
+    """The occurrences of a literal string in `ss`, left to right, none overlapping the one
+    before (as `re.finditer` of its escaped pattern finds them, without making a pattern of
+    every anchor and question word: they would crowd constant patterns out of `re`'s cache);
+    none for an empty one."""
+    out: list[Span] = []
+    if not literal:
+        return out
+    i = ss.find(literal)
+    while i >= 0:
+        out.append((i, i + len(literal)))
+        i = ss.find(literal, i + len(literal))
+    return out
+
+
 def _align(qs: str, ss: str, rules: SpanRules, longest: int) -> tuple[Span | None, int | None]:
     """The aligned span (cleaned) and a position near the answer (for the type rules)."""
     m = WH.search(qs)
@@ -172,8 +187,8 @@ def _align(qs: str, ss: str, rules: SpanRules, longest: int) -> tuple[Span | Non
     # the noun opening the right part (哪家[公司]管理) belongs to the answer
     _, noun_end, flag = tagged(right)[0] if ra and not rk else (0, 0, "")
     noun = right[:noun_end] if flag.startswith("n") else ""
-    lefts = [x.end() for x in re.finditer(re.escape(la), ss)] if la else []
-    rights = [x.start() for x in re.finditer(re.escape(ra), ss)] if ra else []
+    lefts = [e for _, e in found_literal(la, ss)]
+    rights = [a for a, _ in found_literal(ra, ss)]
     pairs = sorted(
         (r - e, e, r) for e in lefts for r in rights if r > e and _clause(ss, _skip_aside(ss, e))[1] >= r
     )

@@ -37,13 +37,14 @@ from rag.span import (
     WH,
     Span,
     SpanRules,
+    found_literal,
     head_noun,
     measures_like,
     rule_span,
 )
 from rag.span_lexical import POS_CLASSES, TEMPLATES, asked_noun, pos_class
 from rag.span_lexical import keys as lexical_keys
-from rag.span_text import candidate_spans, dates_apart, found_literal, matches, prefix_runs, suffix_runs
+from rag.span_text import candidate_spans, dates_apart, matches, prefix_runs, suffix_runs
 
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
 _NAME, _LATIN = POS_CLASSES.index("name"), POS_CLASSES.index("latin")

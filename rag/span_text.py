@@ -1,8 +1,8 @@
 """The text side of the span features (rag.span_features): the candidate spans of a sentence
 (runs of jieba words inside a clause, runs of whole clauses, its numbers and dates, and the
-rules' pick), jieba's words cut where a date begins or ends, the occurrences of a pattern or
-a literal, and for every position how many characters run as a question's text begins or
-ends (its anchors), all positions at once.
+rules' pick), jieba's words cut where a date begins or ends, the occurrences of a pattern
+(a literal's: rag.span's `found_literal`), and for every position how many characters run as
+a question's text begins or ends (its anchors), all positions at once.
 """
 
 from __future__ import annotations
@@ -123,16 +123,3 @@ def dates_apart(words: Sequence[tuple[int, int, str]], dates: Sequence[Span]) ->
 def matches(pattern: re.Pattern[str] | str, ss: str) -> list[Span]:
     """The spans of the non-empty matches of `pattern` in `ss`, left to right."""
     return [m.span() for m in re.finditer(pattern, ss) if m.end() > m.start()]
-
-
-def found_literal(literal: str, ss: str) -> list[Span]:
-    """`matches` of a literal string, without a regular expression (its occurrences left to
-    right, none overlapping the one before, as `re.finditer` finds them)."""
-    out: list[Span] = []
-    if not literal:
-        return out
-    i = ss.find(literal)
-    while i >= 0:
-        out.append((i, i + len(literal)))
-        i = ss.find(literal, i + len(literal))
-    return out

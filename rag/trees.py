@@ -1,5 +1,7 @@
 """A gradient-boosted tree ensemble read from LightGBM's own text model format and evaluated
-with numpy, so that serving needs neither LightGBM nor its imports (about 3 s here).
+without LightGBM, so that serving needs neither it nor its imports (about 3 s here): each row
+walked down each tree by a loop compiled by numba, or, where a split has a missing-value rule
+or a row holds NaN, numpy over all nodes at once.
 
 Only what a model fitted on numeric features holds is read: numerical splits with LightGBM's
 missing-value rules (none, zero, NaN), one output. A model with categorical splits, linear
@@ -10,9 +12,14 @@ leaf values it reaches, as `lightgbm.Booster.predict(..., raw_score=True)` gives
 
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+logger = logging.getLogger(__name__)
 
 _ZERO = 1e-35  # LightGBM's kZeroThreshold: |value| at most this is "zero" for a zero-missing split
 _DEFAULT_LEFT = 2  # decision_type bit: missing values go left
@@ -37,6 +44,10 @@ class TreeEnsemble:
     leaf_value: np.ndarray  # (split trees, 64) float64: leaf values, left to right
     constant: float  # the sum of the trees that are one leaf
     n_features: int
+    # (nodes,) int64 each: where a row goes from each inner node, left and right: another inner
+    # node (its index in these arrays) or, below 0, leaf ~child (numbered left to right)
+    left_child: np.ndarray
+    right_child: np.ndarray
 
     @classmethod
     def from_text(cls, text: str) -> TreeEnsemble:
@@ -52,6 +63,7 @@ class TreeEnsemble:
         decision: list[int] = []
         keep: list[int] = []
         first: list[int] = []
+        children: list[int] = []  # left then right child of each inner node, as `left_child` holds them
         values: list[list[float]] = []
         constant = 0.0
         for block in blocks:
@@ -64,6 +76,9 @@ class TreeEnsemble:
                     f"tree model: trees of at most {_MAX_LEAVES} leaves are supported; fit with num_leaves <= {_MAX_LEAVES}"
                 )
             order, below_left = _left_to_right(t.left_child, t.right_child)
+            base, position = len(feature), {leaf: k for k, leaf in enumerate(order)}
+            for pair in zip(t.left_child, t.right_child, strict=True):
+                children += [base + c if c >= 0 else ~position[~c] for c in pair]
             first.append(len(feature))
             feature += t.split_feature
             threshold += t.threshold
@@ -87,6 +102,8 @@ class TreeEnsemble:
             leaf_value=leaf_value,
             constant=constant,
             n_features=n_features,
+            left_child=np.array(children[0::2], np.int64),
+            right_child=np.array(children[1::2], np.int64),
         )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -98,6 +115,25 @@ class TreeEnsemble:
         out = np.full(len(x), self.constant, dtype=np.float64)
         if not len(self.first_node) or not len(x):
             return out
+        exit_leaf = self.exit_leaves(x)
+        out += self.leaf_value[np.arange(len(self.first_node))[None, :], exit_leaf].sum(axis=1)
+        return out
+
+    def exit_leaves(self, x: np.ndarray, *, compiled: bool = True) -> np.ndarray:
+        """(rows, split trees) int64: the leaf (numbered left to right) each row of `x`
+        (float64, rows of n_features) exits each tree at. Splits without a missing-value rule
+        on rows without NaN are walked down, root to leaf, by a loop compiled by numba
+        (`_exits`); others, or `compiled=False`, evaluated with numpy over all nodes at once.
+        Both give the same leaves."""
+        if compiled and not (self.missing != 0).any() and not np.isnan(x).any():
+            return _compiled_exits()(  # type: ignore[no-any-return]
+                np.ascontiguousarray(x),
+                self.feature,
+                self.threshold,
+                self.left_child,
+                self.right_child,
+                self.first_node,
+            )
         value = x[:, self.feature]  # (rows, nodes)
         if (self.missing != 0).any() or np.isnan(value).any():
             go_left = _decide(value, self.threshold, self.missing, self.default_left)
@@ -106,9 +142,53 @@ class TreeEnsemble:
         masks = np.where(go_left, np.uint64(~np.uint64(0)), self.keep_if_right)
         alive = np.bitwise_and.reduceat(masks, self.first_node, axis=1)  # (rows, split trees)
         lowest = alive & (~alive + np.uint64(1))  # the leftmost leaf still possible
-        exit_leaf = np.log2(lowest.astype(np.float64)).astype(np.int64)  # exact for powers of two
-        out += self.leaf_value[np.arange(len(self.first_node))[None, :], exit_leaf].sum(axis=1)
-        return out
+        return np.log2(lowest.astype(np.float64)).astype(np.int64)  # exact for powers of two
+
+
+def warm_up() -> None:
+    """Load (or compile) the compiled walk by using it once: a server does it before it says
+    it is ready, so the first question is not slow."""
+    one = np.zeros(1, dtype=np.int64)
+    _compiled_exits()(np.zeros((1, 1)), np.zeros(1, np.int64), np.zeros(1), ~one, ~one, np.zeros(1, np.int64))
+
+
+@functools.cache
+def _compiled_exits() -> Any:
+    """`_exits` compiled by numba (imported on first use), its machine code cached as the
+    tagger's is (rag.postag): compiling takes about a second once."""
+    import numba
+
+    try:
+        return numba.njit(cache=True)(_exits)
+    except RuntimeError:  # numba: "cannot cache function …: no locator available"
+        logger.warning(
+            "numba cannot cache the tree model's compiled code; set NUMBA_CACHE_DIR to a writable directory"
+        )
+        return numba.njit(_exits)
+
+
+def _exits(
+    x: np.ndarray,
+    feature: np.ndarray,
+    threshold: np.ndarray,
+    left_child: np.ndarray,
+    right_child: np.ndarray,
+    first_node: np.ndarray,
+) -> np.ndarray:
+    """`TreeEnsemble.exit_leaves` for splits without missing-value rules: each row walked down
+    each tree from its root (left when the value is at most the threshold) to its leaf."""
+    rows, trees = x.shape[0], first_node.shape[0]
+    out = np.empty((rows, trees), dtype=np.int64)
+    for r in range(rows):
+        for t in range(trees):
+            node = first_node[t]
+            while True:
+                child = left_child[node] if x[r, feature[node]] <= threshold[node] else right_child[node]
+                if child < 0:
+                    out[r, t] = ~child
+                    break
+                node = child
+    return out
 
 
 def _decide(

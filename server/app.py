@@ -72,18 +72,21 @@ def open_index(settings: Settings, embedder: Embedder | None = None) -> Index:
 
 def warm(index: Index) -> None:
     """Load what the first question would need (the embedder's weights, the segmenter's and
-    tagger's dictionary and models, the answer policy with its span trees) now, two at a time,
+    tagger's dictionary and models, the answer policy with its span trees and their compiled
+    walk) now, two at a time,
     so the server is ready sooner and the first question is not slow."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from rag.answer import Policy
     from rag.postag import warm_up
+    from rag.trees import warm_up as trees_warm_up
 
     with ThreadPoolExecutor(2) as pool:
         loads: list[Future[object]] = [
             pool.submit(index.embedder.encode_queries, ["预热"]),
             pool.submit(warm_up),
             pool.submit(Policy.load),
+            pool.submit(trees_warm_up),
         ]
         for f in loads:
             f.result()

@@ -8,8 +8,8 @@ import random
 import re
 
 from rag.answer import Policy
-from rag.span import CLAUSE, hollow
-from rag.span_text import candidate_spans, found_literal, matches, prefix_runs, suffix_runs
+from rag.span import CLAUSE, found_literal, hollow
+from rag.span_text import candidate_spans, matches, prefix_runs, suffix_runs
 
 RULES = Policy.load().spans
 
