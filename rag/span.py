@@ -95,8 +95,8 @@ _TAGS = {"person": PERSON_FLAGS, "place": ("ns",)}  # jieba POS flags
 _HEAD_NOUN = re.compile(
     r"(?:什么|哪一?[个种类家所座条项部位只]?)(?![里儿])([\u4e00-\u9fff]{1,4}?)(?=[？?，,。！!的]|$)"
 )
-# A span of grammar words only (之一, 等, 并) answers nothing: no short answer rather than that.
-# the characters of grammar words (之一, 等, 并): a span of these only answers nothing (`hollow`)
+# A span of grammar words only (之一, 等, 并) answers nothing: no short answer rather than that
+# (`hollow`; rag.span_text counts these characters to tell it for every candidate at once).
 HOLLOW_CHARS = frozenset(
     "一之其等并且而及与和或的了着过也都就又还再被把将对向从在于以为是有个些这那此该各每某"
 )
