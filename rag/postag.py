@@ -26,6 +26,7 @@ import numpy as np
 
 from rag.bm25 import fast_route_available, is_word
 from rag.bm25 import warm_up as bm25_warm_up
+from rag.compiled import compiled
 
 # jieba.posseg's patterns (re.match: anchored at the start only, as jieba uses them)
 _HAN_INTERNAL = re.compile(r"([\u4E00-\u9FD5a-zA-Z0-9+#&\._]+)")
@@ -139,19 +140,9 @@ class _Viterbi:
 
 @functools.cache
 def _compiled_route() -> Any:
-    """`_route` compiled by numba (imported here, a few tenths of a second, by what tags
-    text), its machine code cached beside this file (`__pycache__`) or, where that cannot be
-    written, in the user's cache directory (or `NUMBA_CACHE_DIR`): compiling takes ~3 s once.
-    With no writable place it compiles in every process."""
-    import numba
-
-    try:
-        return numba.njit(cache=True)(_route)
-    except RuntimeError:  # numba: "cannot cache function …: no locator available"
-        logger.warning(
-            "numba cannot cache the tagger's compiled code; set NUMBA_CACHE_DIR to a writable directory"
-        )
-        return numba.njit(_route)
+    """`_route` compiled by numba when something first tags text (rag.compiled: compiling takes
+    ~3 s once, its machine code cached)."""
+    return compiled(_route, "the tagger's", logger)
 
 
 def _route(

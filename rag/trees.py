@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from rag.compiled import compiled
+
 logger = logging.getLogger(__name__)
 
 _ZERO = 1e-35  # LightGBM's kZeroThreshold: |value| at most this is "zero" for a zero-missing split
@@ -154,17 +156,9 @@ def warm_up() -> None:
 
 @functools.cache
 def _compiled_exits() -> Any:
-    """`_exits` compiled by numba (imported on first use), its machine code cached as the
-    tagger's is (rag.postag): compiling takes about a second once."""
-    import numba
-
-    try:
-        return numba.njit(cache=True)(_exits)
-    except RuntimeError:  # numba: "cannot cache function …: no locator available"
-        logger.warning(
-            "numba cannot cache the tree model's compiled code; set NUMBA_CACHE_DIR to a writable directory"
-        )
-        return numba.njit(_exits)
+    """`_exits` compiled by numba on first use (rag.compiled: about a second once, its machine
+    code cached)."""
+    return compiled(_exits, "the tree model's", logger)
 
 
 def _exits(
