@@ -2,9 +2,9 @@
 ratio of the two; this says which part of the stage to work on).
 
 On the 20,000-article index of bench/load_server.py (or `--index DIR`), the questions of
-bench/indexing.py's latency part (first sentences of random corpus articles, plus dev-set
-questions): each question asked once, its stages timed by wrapping the functions
-`rag.answer.stage.ask` calls (analysing the question, retrieving, reading the candidate
+bench/indexing.py's latency part on an existing index (`latency_questions`: first sentences
+of random corpus articles, plus dev-set questions): each question asked once, its stages timed
+by wrapping the functions `rag.answer.stage.ask` calls (analysing the question, retrieving, reading the candidate
 sentences, scoring them, the "not found" decision, composing, the short answer), medians and
 means per stage for answered and refused questions apart. Then, on the cited sentences of the
 answered questions: how many the short answer reads for spans (`picked_span` skips those whose
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import random
 import sys
 import time
 from collections.abc import Callable
@@ -34,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from indexing import CORPUS, RESULTS, dev_questions, read_records  # noqa: E402
+from indexing import CORPUS, RESULTS, latency_questions  # noqa: E402
 
 from rag import Index, ask, get_embedder, search  # noqa: E402
 
@@ -49,16 +48,6 @@ STAGES = (
     "compose",
     "pick_short_answer",
 )
-
-
-def questions(n_generic: int, n_dev: int) -> list[str]:
-    """bench/indexing.py's latency questions: the same sample, the same seeds."""
-    from load_server import question_from
-
-    recs = read_records(CORPUS, 0, 5000)
-    sample = random.Random(0).sample(recs, min(500, len(recs)))
-    qs = [q for q in (question_from(str(r["text"])) for r in sample) if len(q) >= 6]
-    return random.Random(1).sample(qs, min(n_generic, len(qs))) + dev_questions(n_dev)
 
 
 def timed(module: Any, name: str, into: collections.Counter[str]) -> None:
@@ -196,10 +185,11 @@ def main() -> int:
     if not path.exists():
         print(f"skipped: no index at {path}; build it with bench/indexing.py --skip-throughput first")
         return 0
+    _, generic, dev = latency_questions(20_000, "use", args.questions, path, args.dev_questions)
     emb = get_embedder("use")
     emb.encode_queries(["预热"])
     index = Index.open(path, emb)
-    report = {"index": str(path), **stage_times(index, questions(args.questions, args.dev_questions))}
+    report = {"index": str(path), **stage_times(index, generic + dev)}
     index.close()
     report |= span_and_tree_times(report.pop("quoted"))
     for label in ("answered", "refused"):

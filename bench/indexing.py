@@ -203,9 +203,12 @@ def answer_stage(ask_ms: list[float], search_ms: list[float], answered: list[boo
     }
 
 
-def latency(
+def latency_questions(
     n: int, embedder_spec: str, questions: int, existing: Path | None = None, n_dev: int = 100
-) -> dict[str, float]:
+) -> tuple[Path, list[str], list[str]]:
+    """The index the latency part measures and its questions: `existing`, or the `n`-article
+    index of bench/load_server.py (built here if missing); `questions` generic ones (first
+    sentences of random corpus articles, the same sample each run) and `n_dev` of each dev set."""
     if existing is not None:  # an index of the corpus built elsewhere (bench/corpus.py)
         from load_server import question_from
 
@@ -216,8 +219,13 @@ def latency(
     else:
         path, qs = build_base_index(argparse.Namespace(articles=n, embedder=embedder_spec))
     rng = random.Random(1)
-    qs = rng.sample(qs, min(questions, len(qs)))
-    dev = dev_questions(n_dev)
+    return path, rng.sample(qs, min(questions, len(qs))), dev_questions(n_dev)
+
+
+def latency(
+    n: int, embedder_spec: str, questions: int, existing: Path | None = None, n_dev: int = 100
+) -> dict[str, float]:
+    path, qs, dev = latency_questions(n, embedder_spec, questions, existing, n_dev)
     emb = get_embedder(embedder_spec)
     emb.encode_queries(["预热"])  # load the model outside the open time
     rss_before = rss_mb()
