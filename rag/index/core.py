@@ -7,8 +7,8 @@ writer lock). Retrieval and answering read through `Index.snapshot()` only.
 
 Writes: each batch of an `add` and each `delete` is one store transaction that bumps the
 generation, so a crash or kill leaves the last committed state loadable. When enough has
-changed since the persisted segment, a checkpoint writes a new segment (all live chunks)
-and switches the store to it in one transaction.
+changed since the persisted segment, a checkpoint (`rag.index.checkpoint`) writes a new
+segment (all live chunks) and switches the store to it in one transaction.
 """
 
 from __future__ import annotations
@@ -26,17 +26,17 @@ from rag.bm25 import TERMS_FORMAT
 from rag.chunk import DEFAULT_OVERLAP, DEFAULT_TARGET
 from rag.embed import Embedder
 from rag.errors import EmbedderMismatchError, IndexCorruptError, IndexMissingError, InputError
-from rag.index.lexical import Postings
+from rag.index.checkpoint import ann_kind_for, due, write_checkpoint, write_with_new_terms
 from rag.index.lock import writer_lock
 from rag.index.manifest import FORMAT_VERSION, Manifest
 from rag.index.rows import NewChunk
-from rag.index.segment import Segment, remove_other_segments, write_segment
+from rag.index.segment import Segment
 from rag.index.sentences import FORMAT_KEY as WORDS_FORMAT_KEY
 from rag.index.sentences import fill_words, insert_sentences, set_title_words
 from rag.index.snapshot import Snapshot
 from rag.index.store import STORE_FILE, Store, now_iso
-from rag.index.terms import new_chunk_rows, refresh_terms, stored_terms_format, switch_terms, terms_current
-from rag.index.vectors import ANN_SPECS, ann_policy
+from rag.index.terms import refresh_terms, stored_terms_format, terms_current
+from rag.index.vectors import ANN_SPECS
 from rag.prepare import PreparedArticle, RecentVectors
 from rag.records import AddStats, Article, Upgraded
 
@@ -44,14 +44,6 @@ logger = logging.getLogger(__name__)
 
 VECTOR_INDEX_KINDS = ("auto", "flat", *ANN_SPECS)
 BATCH_ARTICLES = 128
-# A checkpoint (new persisted segment) is written when the chunks committed or deleted
-# since the last one reach max(CHECKPOINT_MIN_CHUNKS, min(CHECKPOINT_FRACTION x segment
-# size, CHECKPOINT_MAX_CHUNKS)): below that, reading them from the store when a snapshot
-# is built is cheaper than rewriting the segment; the cap bounds that read (and so the
-# time to open the index, and to see a new commit) whatever the index's size.
-CHECKPOINT_MIN_CHUNKS = 4096
-CHECKPOINT_FRACTION = 0.5
-CHECKPOINT_MAX_CHUNKS = 20_000
 UPGRADE_BATCH = 256  # articles whose sentence words `upgrade` commits at a time
 
 
@@ -77,6 +69,7 @@ class Index:
         self.chunk_overlap = chunk_overlap
         self.vector_index = vector_index
         self.ann_threshold = ann_threshold
+        self._ann_kind = ann_kind_for(vector_index, ann_threshold)
         # store each sentence's words as it is indexed (rag.sentence_words); False indexes
         # faster and leaves them to `upgrade` (answers compute them meanwhile)
         self.store_words = store_words
@@ -370,29 +363,19 @@ class Index:
         return len(rowids)
 
     # ------------------------------------------------------------------ checkpoints
-    def _ann_kind(self, n: int) -> str | None:
-        """The ANN structure a segment of `n` chunks gets: `auto` follows the measured policy
-        (rag/index/vector_policy.json, written by bench/vectors.py); below its size, exact."""
-        if self.vector_index == "flat":
-            return None
-        if self.vector_index != "auto":
-            return self.vector_index
-        kind, threshold = ann_policy()
-        return kind if n >= (self.ann_threshold if self.ann_threshold is not None else threshold) else None
-
     def _maybe_checkpoint(self) -> None:
         # counted in the store: building a snapshot after every batch to count its delta read
         # every uncheckpointed chunk again (quadratic over a long run)
         with self.store.read() as conn:
             segment = self._segment_named(self.store.meta(conn).get("segment", ""))
             changed = Store.changed_since(conn, segment.max_rowid)
-        if changed >= max(CHECKPOINT_MIN_CHUNKS, min(CHECKPOINT_FRACTION * segment.n, CHECKPOINT_MAX_CHUNKS)):
-            self._checkpoint(self.snapshot())
+        if due(changed, segment.n):
+            write_checkpoint(self.path, self.store, self.snapshot(), self._ann_kind)
 
     def checkpoint(self) -> None:
         """Persist every live chunk as a new segment now (`zhiwen index --checkpoint`)."""
         with self._writing():
-            self._checkpoint(self.snapshot())
+            write_checkpoint(self.path, self.store, self.snapshot(), self._ann_kind)
             self._write_manifest()
 
     def upgrade(self, *, progress: bool = False, workers: int | None = None) -> Upgraded:
@@ -420,7 +403,7 @@ class Index:
                     progress=bar.update if bar is not None else None,
                 )
                 if not terms_current(self.store.conn()):
-                    self._switch_terms()
+                    write_with_new_terms(self.path, self.store, self.embedder.dim, self._ann_kind)
                     # (an earlier, interrupted run may have made them all)
                     terms = terms or self.store.count_articles()
                 if bar is not None:
@@ -439,63 +422,6 @@ class Index:
             self._write_manifest()
         logger.info("upgrade: made the terms of %d articles again, stored the words of %d", terms, filled)
         return Upgraded(words=filled, terms=terms)
-
-    def _switch_terms(self) -> None:
-        """Write a segment of every chunk with the terms `refresh_terms` made, then switch the
-        store to them and to it in one transaction (rag.index.terms, steps 2 and 3)."""
-        with self.store.read() as conn:
-            rows = new_chunk_rows(conn, self.embedder.dim)
-            generation = int(self.store.meta(conn).get("generation", "0"))
-        name = f"seg-{generation + 1:010d}"
-        logger.info("upgrade: writing %s (%d chunks) with the new terms", name, len(rows))
-        write_segment(
-            self.path,
-            name,
-            chunk_rowids=rows.rowids,
-            article_rowids=rows.article_rowids,
-            chunk_n=rows.n,
-            starts=rows.starts,
-            ends=rows.ends,
-            vectors=rows.vectors,
-            postings=Postings.from_docs(rows.term_ids, rows.term_counts),
-            ann_kind=self._ann_kind(len(rows)),
-        )
-        with self.store.write() as conn:
-            switch_terms(conn, name, int(rows.rowids.max()) if len(rows) else 0)
-        remove_other_segments(self.path, keep=name)
-
-    def _checkpoint(self, snap: Snapshot) -> None:
-        seg, delta = snap.segment, snap.delta
-        keep = np.asarray(snap.alive[: seg.n])
-        live = np.flatnonzero(keep)
-        n = int(live.size) + len(delta)
-        name = f"seg-{snap.generation + 1:010d}"
-        logger.info("checkpoint: writing %s (%d chunks)", name, n)
-        chunk_rowids = np.concatenate([np.asarray(seg.chunk_rowids)[live], delta.rowids])
-        article_rowids = np.concatenate([np.asarray(seg.article_rowids)[live], delta.article_rowids])
-        write_segment(
-            self.path,
-            name,
-            chunk_rowids=chunk_rowids,
-            article_rowids=article_rowids,
-            chunk_n=np.concatenate([np.asarray(seg.chunk_n)[live], delta.n]),
-            starts=np.concatenate([np.asarray(seg.starts)[live], delta.starts]),
-            ends=np.concatenate([np.asarray(seg.ends)[live], delta.ends]),
-            vectors=np.concatenate([np.asarray(seg.vectors.matrix[live]), delta.vectors]),
-            postings=Postings.concat(
-                [seg.postings.keep(keep), Postings.from_docs(delta.term_ids, delta.term_counts)]
-            ),
-            ann_kind=self._ann_kind(n),
-        )
-        with self.store.write() as conn:
-            conn.execute("DELETE FROM tombstones")
-            Store.set_meta(
-                conn,
-                segment=name,
-                segment_max_rowid=str(int(chunk_rowids.max()) if chunk_rowids.size else 0),
-            )
-            Store.bump_generation(conn)
-        remove_other_segments(self.path, keep=name)
 
     def _write_manifest(self) -> None:
         snap = self.snapshot()

@@ -296,14 +296,14 @@ def test_unreadable_segment_is_a_clear_error(tmp_path):
 CHECKPOINT_CRASH = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
-import rag.index.core as core
+import rag.index.checkpoint as checkpoint
 from rag import FakeEmbedder, Index
 ix = Index.open({path!r}, FakeEmbedder())
-real = core.write_segment
+real = checkpoint.write_segment
 def dying(*args, **kwargs):
     real(*args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)  # the segment is written, the store not yet switched
-core.write_segment = dying
+checkpoint.write_segment = dying
 ix.checkpoint()
 """
 
@@ -406,9 +406,9 @@ def test_every_ann_kind_persists_and_finds_the_exact_best(tmp_path, kind):
 
 
 def test_auto_follows_the_measured_policy(tmp_path, monkeypatch):
-    import rag.index.core as core
+    import rag.index.checkpoint as checkpoint
 
-    monkeypatch.setattr(core, "ann_policy", lambda: ("ivf", 50))
+    monkeypatch.setattr(checkpoint, "ann_policy", lambda: ("ivf", 50))
     small = Index.open(tmp_path / "small", FakeEmbedder())
     small.add(_articles(3))
     small.checkpoint()
@@ -420,9 +420,10 @@ def test_auto_follows_the_measured_policy(tmp_path, monkeypatch):
 
 
 def test_a_long_run_checkpoints_by_itself_once_enough_has_changed(tmp_path, monkeypatch):
+    import rag.index.checkpoint as checkpoint
     import rag.index.core as core
 
-    monkeypatch.setattr(core, "CHECKPOINT_MIN_CHUNKS", 8)
+    monkeypatch.setattr(checkpoint, "CHECKPOINT_MIN_CHUNKS", 8)
     monkeypatch.setattr(core, "BATCH_ARTICLES", 2)
     index = Index.open(tmp_path / "ix", FakeEmbedder())
     index.add(_articles(3))
