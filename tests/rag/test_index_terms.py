@@ -145,7 +145,7 @@ def test_killed_before_the_switch_the_index_opens_as_it_was_and_upgrade_goes_on(
     """Killed after the new segment is written but before the store switches to it: the
     index opens with its old terms and old segment (no chunk read into memory from the
     store), and the next upgrade finishes, leaving one segment."""
-    import rag.index.core as core_mod
+    import rag.index.checkpoint as checkpoint_mod
 
     path = tmp_path / "old"
     with Index.open(path, FakeEmbedder()) as index:
@@ -157,7 +157,7 @@ def test_killed_before_the_switch_the_index_opens_as_it_was_and_upgrade_goes_on(
         def killed(*args):  # type: ignore[no-untyped-def]
             raise RuntimeError("killed")
 
-        monkeypatch.setattr(core_mod, "switch_terms", killed)
+        monkeypatch.setattr(checkpoint_mod, "switch_terms", killed)
         with pytest.raises(RuntimeError):
             index.upgrade()
     monkeypatch.undo()
