@@ -1,6 +1,6 @@
 """An English question's side of the analysis (rag.answer.question): the dates it names as
 Chinese articles write them, its words and names rendered in Chinese (CC-CEDICT's senses,
-romanized names spelled as the index holds them), and a "who" question written as the span
+romanized names spelled as the index holds them), and the question written as the span
 model reads a Chinese one. An English word's Chinese words are alternatives of one term,
 joined by `ALTERNATIVES`.
 """
@@ -89,13 +89,31 @@ def english_dates(question: str) -> tuple[list[str], str]:
 PLACE_UNITS = ("市", "县", "镇", "区", "省", "村", "乡", "州")
 
 
-def asked_who_in_chinese(terms: Sequence[str]) -> str:
-    """An English "who" question as the span model reads a Chinese one: the first Chinese word
-    of each of its terms, then 谁 (Who is the chief economist of X? → 首席经济学家X谁？). The
-    model picks a span by the question's words around its question word, which an English
-    question does not give it: it took the organisation, not the economist's name."""
-    words = [t.split(ALTERNATIVES)[0] for t in terms if _CJK_CHAR.search(t)]
-    return "".join(words) + "谁？" if words else ""
+# the Chinese question word each kind of answer is asked with, as the span model reads it
+ASKED_WITH = {
+    "person": "谁",
+    "place": "哪里",
+    "number": "多少",
+    "date": "什么时候",
+    "list": "哪些",
+    "other": "什么",
+}
+_WHY = re.compile(r"\bwhy\b|\bhow come\b", re.IGNORECASE)
+
+
+def asked_in_chinese(question: str, kind: str, terms: Sequence[str]) -> str:
+    """An English question as the span model reads a Chinese one: the first Chinese word of
+    each of its terms (and the numbers it writes, which its answer is not), then the Chinese
+    question word of its `kind` (为什么 for a "why";
+    Who is the chief economist of X? → 首席经济学家X谁？). The model places a span by the
+    question's words around it, which an English question's own words, in no sentence, do not
+    give it: it took the organisation, not the economist's name, and among a sentence's
+    numbers the first, not the one next to the words asked about. "" without a Chinese term."""
+    words = [t.split(ALTERNATIVES)[0] for t in terms if _CJK_CHAR.search(t) or t.isdigit()]
+    if not any(_CJK_CHAR.search(w) for w in words):
+        return ""
+    wh = "为什么" if kind == "other" and _WHY.search(question) else ASKED_WITH.get(kind, ASKED_WITH["other"])
+    return "".join(words) + wh + "？"
 
 
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff]")

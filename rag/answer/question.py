@@ -14,7 +14,7 @@ import numpy as np
 from rag.answer.english_question import (
     ALTERNATIVES,
     EN_YEAR,
-    asked_who_in_chinese,
+    asked_in_chinese,
     english_dates,
     english_terms,
 )
@@ -57,7 +57,7 @@ class Query:
     tokens: list[str] = field(default_factory=list)  # BM25 tokens of search_text (rag.bm25)
     # the question a short answer is read against: `text`, or what an elliptical follow-up
     # asks in full (涉案金额呢 → 涉案金额多少支？, see rag.conversation.Rewrite.asks), or an
-    # English "who" question's Chinese words and 谁 (`asked_who_in_chinese`)
+    # English question's Chinese words and question word (`asked_in_chinese`)
     asks: str = ""
     # search_text embedded in its Simplified form (rag.retrieve.query_vector): set once, by
     # the first search
@@ -391,5 +391,5 @@ def analyse(
         more={t: m for t, m in more.items() if t in terms},
         measure=query_measure(simplified, script, kind),
         tokens=tokenize_query(search),
-        asks=asks or (asked_who_in_chinese(terms) if script == "en" and kind == "person" else "") or question,
+        asks=asks or (asked_in_chinese(question, kind, terms) if script == "en" else "") or question,
     )

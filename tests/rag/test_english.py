@@ -344,7 +344,7 @@ def test_an_english_who_questions_short_answer_is_read_as_a_chinese_who_question
     from rag import Article, Index, get_embedder
 
     assert analyse("Who is the chief economist of the fund?").asks.endswith("经济学家基金谁？")
-    assert analyse("How many people came?").asks == "How many people came?"  # "who" questions only
+    assert analyse("How many people came?").asks.endswith("多少？")  # every kind, its own question word
     index = Index.open(tmp_path / "ix", get_embedder("use"), create=True)
     try:
         index.add(
@@ -409,3 +409,25 @@ def test_an_english_how_many_question_is_not_answered_by_a_sentence_without_a_co
     )
     a = ask(counted, "How many seats does the Quanzhou sports center have?")
     assert a.answered and "3万" in a.answer
+
+
+def test_an_english_question_is_read_by_the_span_model_as_a_chinese_one_of_its_terms() -> None:
+    """The span model places a span by the question's words around it: read as written, an
+    English question gives it none, and the short answer of "What did the museum open?" was the
+    whole sentence; read as its terms' Chinese words and 什么, the hall the museum opened."""
+    from rag.answer import Policy
+    from rag.span_rank import sure_span
+
+    policy = Policy.load()
+    sentence = "博物馆昨天开放了新的展厅，展出了一批明代瓷器。"
+    q = analyse("What did the museum open?", policy=policy)
+    assert q.asks.endswith("什么？") and "博物馆" in q.asks
+    picked = sure_span(q.asks, q.kind, sentence, policy.spans, policy.span_model, expressions_only=True)
+    assert picked is not None and sentence[slice(*picked[0])] == "新的展厅"
+    as_written = sure_span(q.text, q.kind, sentence, policy.spans, policy.span_model, expressions_only=True)
+    assert as_written is not None and sentence[slice(*as_written[0])] != "新的展厅"
+    # the question word of its kind; a "why" asks 为什么; the numbers it writes are kept
+    assert analyse("Where was the factory built?", policy=policy).asks.endswith("哪里？")
+    assert analyse("Why did the bridge close?", policy=policy).asks.endswith("为什么？")
+    assert "2023" in analyse("How many people joined in 2023?", policy=policy).asks
+    assert analyse("Who is the chief economist of the fund?", policy=policy).asks.endswith("谁？")
