@@ -31,6 +31,7 @@ import argparse
 import collections
 import json
 import random
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def read_as(q: Query, mode: str, seed: str) -> str:
     """The question the span model reads for `q` (a Chinese dev question) in `mode`."""
     if mode == "as_written":
         return q.text
-    digits = [t for t in q.terms if t.isdigit()]
+    digits = re.findall(r"\d+", q.text)  # what an English question shares with the sentence
     if mode == "no_chinese":
         return " ".join(digits) + " ?"
     terms = list(q.terms)
