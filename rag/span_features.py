@@ -44,7 +44,7 @@ from rag.span import (
 )
 from rag.span_lexical import POS_CLASSES, TEMPLATES, asked_noun, pos_class
 from rag.span_lexical import keys as lexical_keys
-from rag.span_text import candidate_spans, dates_apart, matches, prefix_runs, suffix_runs
+from rag.span_text import candidate_spans, dates_apart, matches, names_joined, prefix_runs, suffix_runs
 
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
 _NAME, _LATIN = POS_CLASSES.index("name"), POS_CLASSES.index("latin")
@@ -259,7 +259,9 @@ def candidates_simplified(
     their features computed for all candidates at once from per-position tables. `tags`:
     `ss`'s part-of-speech words when stored at index time (else tagged here)."""
     longest = rules.max_list_chars if kind == "list" else rules.max_chars
-    tags = tagged(ss) if tags is None else tags
+    # a transliterated name one word (卡斯滕·科斯费尔德, which jieba cuts into a name and a noun and
+    # a name), for the rules' pick as for the candidates: no span a piece of it
+    tags = tuple(names_joined(ss, tagged(ss) if tags is None else tags))
     # a reporter's byline answers nothing about the story, only a question about its credits
     credited = [] if asks_about_credits(qs) else credits(ss, tags)
     rule = rule_span(qs, kind, ss, rules, tags)

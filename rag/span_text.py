@@ -120,6 +120,59 @@ def dates_apart(words: Sequence[tuple[int, int, str]], dates: Sequence[Span]) ->
     return out
 
 
+NAME_DOTS = frozenset("·•・‧")  # the middle dots between the parts of a transliterated name
+_PERSON = ("nr", "nrfg", "nrt")  # jieba's flags of a person's name (rag.postag.PERSON_FLAGS)
+
+
+def names_joined(ss: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """`words` (jieba's, with flags) with each transliterated name written across a middle dot
+    made one word, tagged a transliterated name (nrt): jieba cuts such names apart and tags a
+    part a common word (卡斯滕·科 / 斯费尔德: the 科 a noun), so a span could end or begin inside
+    the name and the short answer be a piece of it. A name is parts joined by middle dots, each
+    a run of words tagged a person's name or single characters tagged a noun, one of them at
+    least a person's name (a part tagged a place's name, or a word run together with a
+    conjunction, 曼和, ends it: two names joined by 和 stay two); anything else next to a dot leaves it alone."""
+    if not any(ch in NAME_DOTS for ch in ss):
+        return list(words)
+
+    def part(k: int, step: int) -> tuple[int, bool]:
+        """From word k, going by `step`: the last word of the run of name-like words, and
+        whether the run holds a person's name; k - step where the run is empty."""
+        last, person = k - step, False
+        while 0 <= k < len(out):
+            x, y, flag = out[k]
+            if flag.startswith(_PERSON) or (
+                y - x == 1 and flag.startswith("n") and "\u4e00" <= ss[x] <= "\u9fff"
+            ):
+                last, person = k, person or flag.startswith(_PERSON)
+                k += step
+            else:
+                break
+        return last, person
+
+    out = list(words)
+    k = 0
+    while k < len(out):
+        x, y, _ = out[k]
+        if not (y - x == 1 and ss[x] in NAME_DOTS) or k == 0:
+            k += 1
+            continue
+        first, before = part(k - 1, -1)
+        last, after, j = k, False, k
+        # each dot and the part after it, as long as the name goes on
+        while j < len(out) and out[j][1] - out[j][0] == 1 and ss[out[j][0]] in NAME_DOTS:
+            end, person = part(j + 1, 1)
+            if end < j + 1:
+                break
+            last, after, j = end, after or person, end + 1
+        if first <= k - 1 and last > k and (before or after):
+            out[first : last + 1] = [(out[first][0], out[last][1], "nrt")]
+            k = first + 1
+        else:
+            k += 1
+    return out
+
+
 def matches(pattern: re.Pattern[str] | str, ss: str) -> list[Span]:
     """The spans of the non-empty matches of `pattern` in `ss`, left to right."""
     return [m.span() for m in re.finditer(pattern, ss) if m.end() > m.start()]

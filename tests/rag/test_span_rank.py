@@ -264,3 +264,17 @@ def test_a_pick_that_holds_a_count_in_the_measure_stays() -> None:
     nights = candidates("大雨连下了几天几夜？", "number", "大雨连下了两天两夜。", RULES)
     span = next((a, b) for a, b in nights.spans if nights.ss[a:b] == "两天两夜")
     assert nights.counts_in(span, "天") and not nights.counts_in((0, 2), "天")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "name"),
+    [
+        ("俱乐部主教练彼得·科斯费尔德说，球队状态正在恢复。", "俱乐部主教练是谁？", "彼得·科斯费尔德"),
+        ("乐团指挥安娜·科斯特尔曼表示，巡演将在下月开始。", "乐团指挥是谁？", "安娜·科斯特尔曼"),
+    ],
+)
+def test_a_transliterated_name_is_answered_whole(sentence: str, question: str, name: str) -> None:
+    """jieba cuts these names inside (科 a noun): the short answer was the last piece
+    (斯费尔德), now the name across its middle dot."""
+    picked = sure_span(question, "person", sentence, RULES, SHIPPED)
+    assert picked is not None and sentence[slice(*picked[0])] == name

@@ -62,3 +62,21 @@ def test_candidate_spans_stay_inside_clauses_and_hold_the_rules_pick() -> None:
     assert (ss.index("二十"), ss.index("公里") + 2) in spans  # a number with its unit
     # the rules' pick is added to the candidates, nothing else changes
     assert set(candidate_spans(ss, words, None, RULES.max_chars, RULES)) | {rule} == set(spans)
+
+
+def test_a_transliterated_name_across_a_middle_dot_is_one_word() -> None:
+    """jieba cuts 彼得·科斯费尔德 into 彼得 / · / 科 (a noun) / 斯费尔德: joined, tagged nrt."""
+    from rag.postag import tagged
+    from rag.span_text import names_joined
+
+    def joined(s: str) -> list[tuple[str, str]]:
+        return [(s[a:b], flag) for a, b, flag in names_joined(s, tagged(s))]
+
+    assert ("彼得·科斯费尔德", "nrt") in joined("俱乐部主教练彼得·科斯费尔德说")
+    both = joined("彼得·科斯费尔德和卡尔·齐默尔曼会面")  # two names, not one
+    assert ("彼得·科斯费尔德", "nrt") in both and ("卡尔·齐默尔曼", "nrt") in both
+    assert ("约翰·菲茨杰拉德·肯尼迪", "nrt") in joined("约翰·菲茨杰拉德·肯尼迪遇刺")
+    # a dot that joins no person's name, or a word that is no name, is left alone
+    for text in ("2023·中国国际车展开幕", "美国·纽约", "他说·我们走", "首席执行官·主席"):
+        assert [w for w, _ in joined(text)] == [text[a:b] for a, b, _ in tagged(text)]
+    assert names_joined("没有圆点", tagged("没有圆点")) == list(tagged("没有圆点"))
