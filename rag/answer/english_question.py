@@ -98,20 +98,41 @@ ASKED_WITH = {
     "list": "哪些",
     "other": "什么",
 }
+# before the noun a "what / which X" question asks for (What crime → 什么罪, Which city → 哪个城市)
+ASKED_BEFORE_NOUN = {"other": "什么", "place": "哪个", "person": "哪个", "list": "哪些"}
 _WHY = re.compile(r"\bwhy\b|\bhow come\b", re.IGNORECASE)
+_ASKED_NOUN = re.compile(r"\b(?:what|which)\s+(?:(?:kind|sort|type)s?\s+of\s+)?([a-z]+)\b", re.IGNORECASE)
+_NOT_NOUNS = frozenset(
+    "is was are were be been do does did has have had can could will would shall should may might must".split()
+)
 
 
-def asked_in_chinese(question: str, kind: str, terms: Sequence[str]) -> str:
+def asked_noun_in_chinese(question: str) -> str:
+    """The Chinese word (CC-CEDICT's commonest) of the noun a "what / which X" question asks for
+    ("What crime did he commit?" → 犯罪), "" where the question word is followed by no noun
+    ("What did she say?")."""
+    m = _ASKED_NOUN.search(question)
+    if m is None or m.group(1).lower() in _NOT_NOUNS:
+        return ""
+    heads = translations(m.group(1).lower(), 1)
+    return heads[0][0] if heads and heads[0] else ""
+
+
+def asked_in_chinese(question: str, kind: str, terms: Sequence[str], noun: str = "") -> str:
     """An English question as the span model reads a Chinese one: the first Chinese word of
     each of its terms (and the numbers it writes, which its answer is not), then the Chinese
-    question word of its `kind` (为什么 for a "why";
-    Who is the chief economist of X? → 首席经济学家X谁？). The model places a span by the
-    question's words around it, which an English question's own words, in no sentence, do not
-    give it: it took the organisation, not the economist's name, and among a sentence's
-    numbers the first, not the one next to the words asked about. "" without a Chinese term."""
+    question word of its `kind` (为什么 for a "why"), and after it the Chinese `noun` it asks
+    for, where it asks for one (`asked_noun_in_chinese`: 什么犯罪, 哪个城市), as a Chinese
+    question writes it (Who is the chief economist of X? → 首席经济学家X谁？). The model places a
+    span by the question's words around it, which an English question's own words, in no
+    sentence, do not give it: it took the organisation, not the economist's name, and among a
+    sentence's numbers the first, not the one next to the words asked about; and the noun after
+    the question word says what the span is (a crime ends in 罪). "" without a Chinese term."""
     words = [t.split(ALTERNATIVES)[0] for t in terms if _CJK_CHAR.search(t) or t.isdigit()]
     if not any(_CJK_CHAR.search(w) for w in words):
         return ""
+    if noun and kind in ASKED_BEFORE_NOUN:
+        return "".join(w for w in words if w != noun) + ASKED_BEFORE_NOUN[kind] + noun + "？"
     wh = "为什么" if kind == "other" and _WHY.search(question) else ASKED_WITH.get(kind, ASKED_WITH["other"])
     return "".join(words) + wh + "？"
 

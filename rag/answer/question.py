@@ -15,6 +15,7 @@ from rag.answer.english_question import (
     ALTERNATIVES,
     EN_YEAR,
     asked_in_chinese,
+    asked_noun_in_chinese,
     english_dates,
     english_terms,
 )
@@ -391,5 +392,9 @@ def analyse(
         more={t: m for t, m in more.items() if t in terms},
         measure=query_measure(simplified, script, kind),
         tokens=tokenize_query(search),
-        asks=asks or (asked_in_chinese(question, kind, terms) if script == "en" else "") or question,
+        asks=asks
+        or (
+            asked_in_chinese(question, kind, terms, asked_noun_in_chinese(question)) if script == "en" else ""
+        )
+        or question,
     )
