@@ -431,3 +431,37 @@ def test_an_english_question_is_read_by_the_span_model_as_a_chinese_one_of_its_t
     assert analyse("Why did the bridge close?", policy=policy).asks.endswith("为什么？")
     assert "2023" in analyse("How many people joined in 2023?", policy=policy).asks
     assert analyse("Who is the chief economist of the fund?", policy=policy).asks.endswith("谁？")
+
+
+def test_the_noun_a_what_question_asks_for_follows_its_question_word() -> None:
+    """ "What crime…?" is read as a Chinese question writes it, 什么 then the crime's word: the
+    span model reads that noun after the question word (a crime's name ends in 罪). Without it
+    the frame got the sentence's prison term for the crime asked."""
+    from rag.answer import Policy
+    from rag.answer.english_question import asked_in_chinese, asked_noun_in_chinese
+    from rag.span_rank import sure_span
+
+    policy = Policy.load()
+    assert asked_noun_in_chinese("What crime was he sentenced for?") == "犯罪"
+    assert asked_noun_in_chinese("Which kind of weapon did they use?") == "武器"
+    assert asked_noun_in_chinese("What did she say?") == asked_noun_in_chinese("Who is he?") == ""
+    cases = [
+        (
+            "What crime was the defendant sentenced for?",
+            "法院以故意伤害罪判处被告有期徒刑六年，被告当庭表示将提起上诉。",
+            "故意伤害罪",
+        ),
+        (
+            "Which stadium was damaged by the typhoon?",
+            "台风过境后，市区多处树木倒伏，海峡体育中心的屋顶被大风掀开。",
+            "海峡体育中心",
+        ),
+    ]
+    for question, sentence, answer in cases:
+        q = analyse(question, policy=policy)
+        assert "什么" + asked_noun_in_chinese(question) in q.asks
+        picked = sure_span(q.asks, q.kind, sentence, policy.spans, policy.span_model, expressions_only=True)
+        assert picked is not None and sentence[slice(*picked[0])] == answer
+        plain = asked_in_chinese(question, q.kind, q.terms)  # without the noun after 什么
+        missed = sure_span(plain, q.kind, sentence, policy.spans, policy.span_model, expressions_only=True)
+        assert missed is None or sentence[slice(*missed[0])] != answer
