@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rag.postag import PERSON_FLAGS
 from rag.span import CLAUSE, DATE, HOLLOW_CHARS, NUMBER, Span, SpanRules
 
 _PUNCT = set(CLAUSE) | set(" \t\r、…·—-()（）《》「」『』“”\"'‘’【】[]")
@@ -121,7 +122,6 @@ def dates_apart(words: Sequence[tuple[int, int, str]], dates: Sequence[Span]) ->
 
 
 NAME_DOTS = frozenset("·•・‧")  # the middle dots between the parts of a transliterated name
-_PERSON = ("nr", "nrfg", "nrt")  # jieba's flags of a person's name (rag.postag.PERSON_FLAGS)
 
 
 def names_joined(ss: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -131,7 +131,8 @@ def names_joined(ss: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[i
     the name and the short answer be a piece of it. A name is parts joined by middle dots, each
     a run of words tagged a person's name or single characters tagged a noun, one of them at
     least a person's name (a part tagged a place's name, or a word run together with a
-    conjunction, 曼和, ends it: two names joined by 和 stay two); anything else next to a dot leaves it alone."""
+    conjunction, 曼和, ends it: two names joined by 和 stay two); anything else next to a dot
+    leaves it alone."""
     if not any(ch in NAME_DOTS for ch in ss):
         return list(words)
 
@@ -141,10 +142,10 @@ def names_joined(ss: str, words: Sequence[tuple[int, int, str]]) -> list[tuple[i
         last, person = k - step, False
         while 0 <= k < len(out):
             x, y, flag = out[k]
-            if flag.startswith(_PERSON) or (
+            if flag.startswith(PERSON_FLAGS) or (
                 y - x == 1 and flag.startswith("n") and "\u4e00" <= ss[x] <= "\u9fff"
             ):
-                last, person = k, person or flag.startswith(_PERSON)
+                last, person = k, person or flag.startswith(PERSON_FLAGS)
                 k += step
             else:
                 break
