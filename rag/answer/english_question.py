@@ -98,24 +98,34 @@ ASKED_WITH = {
     "list": "哪些",
     "other": "什么",
 }
-# before the noun a "what / which X" question asks for (What crime → 什么罪, Which city → 哪个城市)
-ASKED_BEFORE_NOUN = {"other": "什么", "place": "哪个", "person": "哪个", "list": "哪些"}
+# before the noun a "what / which / how many X" question asks for (What crime → 什么罪, Which city →
+# 哪个城市, How many employees → 多少员工)
+ASKED_BEFORE_NOUN = {"other": "什么", "place": "哪个", "person": "哪个", "list": "哪些", "number": "多少"}
 _WHY = re.compile(r"\bwhy\b|\bhow come\b", re.IGNORECASE)
-_ASKED_NOUN = re.compile(r"\b(?:what|which)\s+(?:(?:kind|sort|type)s?\s+of\s+)?([a-z]+)\b", re.IGNORECASE)
+_ASKED_NOUN = re.compile(
+    r"\b(?:what|which|how many|how much)\s+(?:(?:kind|sort|type)s?\s+of\s+)?([a-z]+)(?:\s+([a-z]+))?",
+    re.IGNORECASE,
+)
 _NOT_NOUNS = frozenset(
-    "is was are were be been do does did has have had can could will would shall should may might must".split()
+    "is was are were be been do does did has have had can could will would shall should may might must"
+    " more less".split()
 )
 
 
 def asked_noun_in_chinese(question: str) -> str:
-    """The Chinese word (CC-CEDICT's commonest) of the noun a "what / which X" question asks for
-    ("What crime did he commit?" → 犯罪), "" where the question word is followed by no noun
-    ("What did she say?")."""
+    """The Chinese word (CC-CEDICT's commonest) of the noun a "what / which / how many X"
+    question asks for ("What crime did he commit?" → 犯罪, "How many employees…" → 员工; the
+    next word too where the two are one entry: "how many young people" → 年轻人), "" where the
+    question word is followed by no noun ("What did she say?", "How much did…")."""
     m = _ASKED_NOUN.search(question)
     if m is None or m.group(1).lower() in _NOT_NOUNS:
         return ""
-    heads = translations(m.group(1).lower(), 1)
-    return heads[0][0] if heads and heads[0] else ""
+    first = translations(m.group(1).lower(), 1)
+    if m.group(2) and m.group(2).lower() not in _NOT_NOUNS:
+        both = translations(f"{m.group(1)} {m.group(2)}".lower(), 1)
+        if len(both) == 1 and both != first:  # one dictionary entry for the two words
+            first = both
+    return first[0][0] if first and first[0] else ""
 
 
 def asked_in_chinese(question: str, kind: str, terms: Sequence[str], noun: str = "") -> str:
