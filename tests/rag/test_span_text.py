@@ -80,3 +80,29 @@ def test_a_transliterated_name_across_a_middle_dot_is_one_word() -> None:
     for text in ("2023·中国国际车展开幕", "美国·纽约", "他说·我们走", "首席执行官·主席"):
         assert [w for w, _ in joined(text)] == [text[a:b] for a, b, _ in tagged(text)]
     assert names_joined("没有圆点", tagged("没有圆点")) == list(tagged("没有圆点"))
+
+
+def test_joining_names_keeps_the_words_covering_the_text_whatever_the_input() -> None:
+    """Random texts of names, dots and other words, tagged at random: every word of the result
+    is one word of the input or consecutive ones joined, in order, covering the same text."""
+    from rag.span_text import NAME_DOTS, names_joined
+
+    rng = random.Random(7)
+    pieces = ["·", "•", "・", "科", "斯", "李明", "彼得", "说", "和", "2023", "，", "中国"]
+    flags = ["nr", "nrt", "nrfg", "n", "ns", "v", "x", "m", "c"]
+    for _ in range(500):
+        parts = [rng.choice(pieces) for _ in range(rng.randint(0, 8))]
+        text = "".join(parts)
+        words, at = [], 0
+        for p in parts:
+            words.append((at, at + len(p), rng.choice(flags)))
+            at += len(p)
+        out = names_joined(text, words)
+        assert [(a, b) for a, b, _ in out] == sorted((a, b) for a, b, _ in out)
+        assert all(b1 == a2 for (_, b1, _), (a2, _, _) in itertools.pairwise(out))
+        assert (out[0][0], out[-1][1]) == (0, len(text)) if out else not words
+        starts, ends = {a for a, _, _ in words}, {b for _, b, _ in words}
+        for a, b, flag in out:
+            assert a in starts and b in ends
+            if (a, b, flag) not in words:  # joined: a name across a dot
+                assert flag == "nrt" and any(ch in NAME_DOTS for ch in text[a:b])
