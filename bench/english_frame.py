@@ -13,7 +13,8 @@ given as
   read before, the question word aside);
 - `frame`: `asked_in_chinese` over the question's terms (what an English question is read as
   now: the terms' first Chinese words, then the question word of its kind and, where the
-  question asks "what / which X", X: the noun right after the Chinese question word);
+  question asks "what / which X", X: the noun the span model reads as the one it asks for,
+  `rag.span_features.asked_in`);
 - `frame_half`: the same with each term, and the noun, kept with probability 1/2 (seeded by the
   question), for translations that miss the article's words;
 - `as_written`: the Chinese question itself (the reference: a Chinese question's figure).
@@ -45,9 +46,9 @@ from bench.spans import SETS, oracle_items  # noqa: E402
 from rag.answer import Policy, Query, analyse  # noqa: E402
 from rag.answer.english_question import asked_in_chinese  # noqa: E402
 from rag.evaluate import span_scores  # noqa: E402
-from rag.postag import tagged  # noqa: E402
-from rag.span import REASON_Q, WH  # noqa: E402
-from rag.span_lexical import asked_noun  # noqa: E402
+from rag.normalize import fold_width, simplified_question  # noqa: E402
+from rag.span import REASON_Q  # noqa: E402
+from rag.span_features import asked_in  # noqa: E402
 from rag.span_rank import sure_span  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -61,7 +62,7 @@ def read_as(q: Query, mode: str, seed: str) -> str:
     digits = re.findall(r"\d+", q.text)  # what an English question shares with the sentence
     if mode == "no_chinese":
         return " ".join(digits) + " ?"
-    terms, noun = list(q.terms), asked_noun_of(q.simplified)
+    terms, noun = list(q.terms), asked_in(fold_width(simplified_question(q.text)))
     if mode == "frame_half":
         rng = random.Random(seed)
         terms = [t for t in terms if rng.random() < 0.5]
@@ -69,16 +70,6 @@ def read_as(q: Query, mode: str, seed: str) -> str:
     # a Chinese reason question's English would ask "why"
     why = "why" if REASON_Q.search(q.simplified) else ""
     return asked_in_chinese(why, q.kind, terms, noun) or " ".join(digits) + " ?"
-
-
-def asked_noun_of(simplified: str) -> str:
-    """The noun a Chinese question asks for right after its question word (什么罪: 罪), as an
-    English "what / which X" question gives it (`asked_noun_in_chinese`)."""
-    m = WH.search(simplified)
-    if m is None:
-        return ""
-    rest = simplified[m.end() :]
-    return asked_noun(m.group(0), [(rest[a:b], flag) for a, b, flag in tagged(rest)] if rest else [])
 
 
 def run_set(name: str, policy: Policy, limit: int) -> dict[str, Any]:

@@ -225,6 +225,18 @@ def _question_parts(qs: str) -> tuple[str, str, str]:
     return qs[: m.start()], m.group(0), qs[m.end() :]
 
 
+def _asked(wh: str, right_q: str, q_after: Tags) -> str:
+    """`asked_noun` of the question part `right_q` after its wh-word `wh` (`q_after`: its words)."""
+    return asked_noun(wh, [(right_q[x:y], flag) for x, y, flag in q_after])
+
+
+def asked_in(qs: str) -> str:
+    """The noun the question `qs` (Simplified, width-folded) asks for, as its candidates'
+    features read it (`rag.span_lexical.asked_noun`: 什么罪 → 罪); "" where it asks for none."""
+    _, wh, right_q = _question_parts(qs)
+    return _asked(wh, right_q, tagged(right_q) if right_q else ())
+
+
 def candidates(question: str, kind: str, sentence: str, rules: SpanRules) -> SpanCandidates:
     """Every candidate span of `sentence` for `question` (both as written) with its features."""
     qs = fold_width(simplified_question(question))
@@ -291,7 +303,7 @@ def candidates_simplified(
     q_after = tagged(right_q) if right_q else ()
     right_rest = right_q[q_after[0][1] :] if q_after else ""  # past the type noun (哪家[公司]负责)
     head = head_noun(qs)
-    asked = asked_noun(wh, [(right_q[x:y], flag) for x, y, flag in q_after])
+    asked = _asked(wh, right_q, q_after)
     hits = sorted(h for w in q_words for h in found_literal(w, ss))
 
     # per position of the sentence
