@@ -32,10 +32,12 @@ _MAX_LEAVES = 64  # one bit per leaf in a uint64
 
 @dataclass(frozen=True, slots=True)
 class TreeEnsemble:
-    """The inner nodes of all trees side by side, evaluated the QuickScorer way: each node
-    whose test sends a row right rules out the leaves of its left subtree (a bit mask over its
-    tree's leaves, numbered left to right), and the leftmost leaf not ruled out is where the
-    row exits. One pass over all nodes for all rows, no walking down tree by tree."""
+    """The inner nodes of all trees side by side, with each node's children (`left_child`,
+    `right_child`) for the compiled walk down each tree (`exit_leaves`), and, for splits with
+    missing-value rules or rows with NaN, what the QuickScorer way needs: each node whose test
+    sends a row right rules out the leaves of its left subtree (a bit mask over its tree's
+    leaves, numbered left to right), and the leftmost leaf not ruled out is where the row
+    exits, one pass over all nodes for all rows."""
 
     feature: np.ndarray  # (nodes,) int64: the feature each inner node splits on
     threshold: np.ndarray  # (nodes,) float64: go left when value <= threshold
