@@ -4,7 +4,8 @@ which ranks again the shortlist the linear score puts first (rag.answer.choose.r
 
 The linear score (rag.answer.choose.full_score) weighs each sentence alone. The trees also see
 it among the others (how far it is behind the best), how much of the question's wording it
-repeats, its shape, and its neighbours: a question often restates one sentence and asks about
+repeats, and in what order and how close to where the question word stands
+(rag.answer.wording), its shape, and its neighbours: a question often restates one sentence and asks about
 the next one (市政府提出扩建机场的方案后，因谁反对而搁置？ restates 市政府去年提出了扩建机场的方案。
 and is answered by the sentence after it, 但因环保组织反对，方案被暂时搁置。). Every feature is a function of the recorded
 candidate features (RECORDED_FEATURES), the sentences' text and place and the question's
@@ -23,6 +24,7 @@ import numpy as np
 from rag.answer.candidates import Sentence
 from rag.answer.english_question import ALTERNATIVES
 from rag.answer.question import Query
+from rag.answer.wording import question_wording, wording_matches
 
 QUESTION_KINDS = ("list", "date", "person", "number", "place", "other")  # rag.answer.question's kinds
 _NEIGHBOUR = ("cov", "dense", "gap", "adds")
@@ -49,6 +51,16 @@ RANK_FEATURES = (
     *(f"kind:{k}" for k in QUESTION_KINDS),
     *(f"{side}_{f}" for side in ("prev", "next") for f in _NEIGHBOUR),
     "named_miss",  # its article lacks one of the question's proper words (rag.answer.named)
+    # (rag.answer.wording) the share of the question's wording it repeats in the question's
+    # order, and behind the best of the shortlist; the longest stretch of the wording it
+    # repeats as it stands, as a share, and behind the best; how many characters right
+    # before the question word it repeats as they stand, and right after it
+    "in_order",
+    "in_order_gap",
+    "run",
+    "run_gap",
+    "wh_before",
+    "wh_after",
 )
 _DIGIT = re.compile(r"\d")
 _CLOSED = re.compile(r"[。！？!?；;」』”）)]\s*$")
@@ -92,8 +104,12 @@ def rank_features(
     prev, nxt = _neighbours(sents, adjacent)
     kind = [float(q.kind == k) for k in QUESTION_KINDS]
     n_chars, n_pairs = max(1, len(q_chars)), max(1, len(q_pairs))
+    wording, at = question_wording(q.asks or q.text)
+    n_wording = max(1, len(wording))
+    matched = wording_matches(wording, at, [sents[i].canon for i in shortlist])
+    ordered, runs = matched[:, 0] / n_wording, matched[:, 1] / n_wording
     rows = []
-    for i in shortlist:
+    for k, i in enumerate(shortlist):
         s = sents[i]
         text = s.canon
         # membership in the sentence's text, not sets of its characters: questions are short
@@ -129,5 +145,13 @@ def rank_features(
             adds = sum(c not in u.canon for c in mine)  # question characters this one has, the neighbour not
             row += [u.cov, u.dense, partial[j] - top_score, adds / n_chars]
         row.append(s.named_miss)
+        row += [
+            ordered[k],
+            ordered[k] - ordered.max(),
+            runs[k],
+            runs[k] - runs.max(),
+            matched[k, 2],
+            matched[k, 3],
+        ]
         rows.append(row)
     return np.array(rows, dtype=np.float64)

@@ -156,10 +156,15 @@ def test_a_ranker_fitted_on_other_features_is_refused_with_the_fix() -> None:
 def test_the_shipped_ranker_reads_on_past_a_restated_sentence() -> None:
     """The behaviour the ranker was fitted for: the question restates one sentence and asks
     about the next; the linear score picks the restated sentence, the shipped ranker the one
-    after it that holds a person's name (the questions and sentences are made up)."""
+    after it that holds a person's name (the questions and sentences are made up). The question
+    is given as written: the ranker reads its wording (rag.answer.wording), and the answer
+    repeats the words right after its question word (反对…搁置)."""
     p = Policy.load()
     assert p.sentence_model.trees is not None, "the shipped policy has a sentence ranker"
-    q = query(["市政府", "提出", "扩建", "机场", "方案", "反对", "搁置"], kind="person")
+    q = dataclasses.replace(
+        query(["市政府", "提出", "扩建", "机场", "方案", "反对", "搁置"], kind="person"),
+        text="市政府提出扩建机场的方案后，因谁反对而搁置？",
+    )
     sents = candidates(
         [
             (
