@@ -60,15 +60,18 @@ def enable_multiprocess() -> str:
 
 def preload() -> None:
     """Import the app's modules and load the segmenter's and the tagger's dictionary and HMMs
-    and the answer policy (with its span trees and their compiled walk), once, before forking."""
+    and the answer policy (with its span trees and their compiled walk, and the ranker's
+    compiled wording features), once, before forking."""
     import server.app  # noqa: F401  (the import is the point: the workers inherit it)
     from rag.answer import Policy
+    from rag.answer.wording import warm_up as wording_warm_up
     from rag.postag import warm_up
     from rag.trees import warm_up as trees_warm_up
 
     warm_up()
     Policy.load()
     trees_warm_up()
+    wording_warm_up()
 
 
 class ForkedWorkers:

@@ -61,8 +61,16 @@ def wording_matches(wording: str, at: int, sentences: Sequence[str]) -> np.ndarr
     return _kernel()(_codes(wording), at, joined, offsets).astype(np.float64)
 
 
+def warm_up() -> None:
+    """Load (or compile) the kernel by using it once: a server does it before it says it is
+    ready, so the first question is not slow."""
+    wording_matches("问", 0, ["问"])
+
+
 @functools.cache
 def _kernel() -> Any:
+    """`_matches` compiled by numba on first use (rag.compiled: about a second once, its
+    machine code cached)."""
     return compiled(_matches, "the sentence ranker's wording features'", logger)
 
 

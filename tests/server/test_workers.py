@@ -413,3 +413,14 @@ def test_preload_reads_the_answer_policy_for_every_worker() -> None:
     Policy.load.cache_clear()
     workers.preload()
     assert Policy.load.cache_info().currsize == 1
+
+
+def test_preload_loads_the_rankers_compiled_wording_kernel() -> None:
+    """The ranker's wording features are compiled (or read from numba's cache) before the
+    workers fork, not at a worker's first question."""
+    from rag.answer import wording
+    from server import workers
+
+    wording._kernel.cache_clear()
+    workers.preload()
+    assert wording._kernel.cache_info().currsize == 1
