@@ -23,7 +23,7 @@ from rag.bm25 import tokenize_query
 from rag.errors import InputError
 from rag.index import Index, SentenceRows, Snapshot
 from rag.index.vectors import top_k
-from rag.normalize import detect_script, simplified_question, to_simplified
+from rag.normalize import detect_script, simplified_question, to_simplified, to_traditional
 from rag.records import Filters, Hit
 from rag.retrieval_policy import retrieval_policy
 
@@ -252,14 +252,21 @@ def query_vector(index: Index, query: str) -> np.ndarray:
 
 
 def written_form(query: str) -> str:
-    """A Traditional question as written, where it differs from its Simplified form (else ""):
-    the embedder places a text nearer one in its own script (a DRCD question's gold sentence,
-    Traditional, is at cosine 0.55 from the question as written, 0.45 from its Simplified
-    form), so the answer stage compares a Traditional passage's sentences with this form
-    (`rag.answer.features.dense_features`), embedded only when such a passage is retrieved."""
-    if detect_script(query) != "zh-Hant" or simplified_question(query) == query:
-        return ""
-    return query
+    """The question in Traditional, where that differs from its Simplified form (else ""): a
+    Traditional question as written, a Simplified one converted (OpenCC s2tw). The embedder
+    places a text nearer one in its own script (a DRCD question's gold sentence, Traditional,
+    is at cosine 0.55 from the question as written, 0.45 from its Simplified form), so the
+    answer stage compares a Traditional passage's sentences with this form
+    (`rag.answer.features.dense_features`), embedded only when such a passage is retrieved:
+    a question is read in the script of the sentences it is weighed against, whichever script
+    it was asked in."""
+    script = detect_script(query)
+    if script == "zh-Hant":
+        return "" if simplified_question(query) == query else query
+    if script == "zh-Hans":
+        traditional = to_traditional(query)
+        return "" if traditional == query else traditional
+    return ""
 
 
 def retrieve(

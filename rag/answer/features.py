@@ -231,9 +231,10 @@ def dense_features(
     """Set dense: from the stored sentence vectors (no embedding at query time); sentences of
     an index stored without them are embedded, the first `shortlist` of `sents` only (the
     caller orders them best first), the rest get the lowest cosine found. `qvec` is the
-    question's Simplified form embedded; `written`, a Traditional question as written
-    (`rag.retrieve.written_form`): a sentence of a Traditional passage is compared with it
-    instead, embedded once and only when such a passage is among `sents`."""
+    question's Simplified form embedded; `written`, the question in Traditional (as written,
+    or a Simplified question converted: `rag.retrieve.written_form`): a sentence of a
+    Traditional passage is compared with it instead, embedded once and only when such a
+    passage is among `sents`."""
     traditional = _traditional_passages(sents) if written else set()
     wvec = index.embedder.encode_queries([written])[0] if traditional else qvec
 

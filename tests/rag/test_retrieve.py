@@ -383,15 +383,18 @@ def test_a_traditional_question_is_compared_in_its_passages_script(index_of, mon
     """The embedder places a text nearer one in its own script: a Traditional question is
     searched with its Simplified form; the answer stage compares a Traditional passage's
     sentences with the question as written, embedded only when such a passage is retrieved
-    (a Traditional question over a Simplified archive pays one encoding, as a Simplified one)."""
+    (a Traditional question over a Simplified archive pays one encoding, as a Simplified one);
+    a Simplified question's with the question converted to Traditional."""
     from rag.answer import analyse, gather_evidence
-    from rag.normalize import simplified_question, to_simplified
+    from rag.normalize import simplified_question, to_simplified, to_traditional
     from rag.retrieve import query_vector, retrieve, written_form
 
     traditional = "當時唐朝首都長安成了重要的佛教中心，許多僧侶來到這裡學習。"
     question = "唐朝首都長安成了什麼中心？"
     assert written_form(question) == question
-    assert written_form(to_simplified(question)) == "" and written_form("What was Chang'an?") == ""
+    # a Simplified question is read in Traditional against a Traditional passage too
+    assert written_form(to_simplified(question)) == to_traditional(to_simplified(question)) == question
+    assert written_form("What was Chang'an?") == "" and written_form("2019年") == ""
     index = index_of(Article(id="t", title="長安", text=traditional))
     simplified_vec = query_vector(index, question)
     assert np.allclose(simplified_vec, index.embedder.encode_queries([simplified_question(question)])[0])
@@ -405,7 +408,7 @@ def test_a_traditional_question_is_compared_in_its_passages_script(index_of, mon
     assert cand.dense == pytest.approx(simplified, abs=1e-5)  # the search: the Simplified form
     assert retrieve(index, question).query_vec.shape == (index.embedder.dim,)
 
-    def dense_rows(article: Article) -> tuple[set[int], int]:
+    def dense_rows(article: Article, asked: str = question) -> tuple[set[int], int]:
         """Which form each sentence's cosine is that of (0 Simplified, 1 as written), and how
         many texts the answer stage embedded."""
         ix = index_of(article)
@@ -418,7 +421,7 @@ def test_a_traditional_question_is_compared_in_its_passages_script(index_of, mon
 
         monkeypatch.setattr(ix.embedder, "encode_queries", counting)
         rows = set()
-        for s in gather_evidence(ix, analyse(question)).sentences:
+        for s in gather_evidence(ix, analyse(asked)).sentences:
             assert s.vec is not None
             got = [float(s.vec.astype(np.float32) @ v) for v in (simplified_vec, written_vec)]
             rows |= {i for i, g in enumerate(got) if g == pytest.approx(s.dense, abs=1e-4)}
@@ -426,3 +429,6 @@ def test_a_traditional_question_is_compared_in_its_passages_script(index_of, mon
 
     assert dense_rows(Article(id="t2", title="長安", text=traditional)) == ({1}, 2)
     assert dense_rows(Article(id="s2", title="长安", text=to_simplified(traditional))) == ({0}, 1)
+    # a Simplified question over a Traditional passage: its sentences are compared with the
+    # question converted to Traditional (here the same text as the Traditional question)
+    assert dense_rows(Article(id="t3", title="長安", text=traditional), to_simplified(question)) == ({1}, 2)
