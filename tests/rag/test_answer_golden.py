@@ -85,7 +85,13 @@ def record_decision(index, question: str) -> dict:
     best = ordered(sents)[0]
     chosen = choose(policy, q, sents) if answerable(policy, q, best, sents) else []
     return {
-        "query": {"script": q.script, "kind": q.kind, "list_of_people": q.list_of_people, "terms": q.terms},
+        "query": {
+            "text": q.text,  # the sentence ranker reads its wording (rag.answer.wording)
+            "script": q.script,
+            "kind": q.kind,
+            "list_of_people": q.list_of_people,
+            "terms": q.terms,
+        },
         "candidates": [
             {"article": s.hit.article_id, "rank": s.hit_rank, "start": s.start, "text": s.text}
             | {f: round(getattr(s, f), 6) for f in RECORDED_FEATURES}
@@ -98,7 +104,7 @@ def record_decision(index, question: str) -> dict:
 def replay(rec: dict) -> list[int]:
     """The shipped policy's decision on the recorded features (no index, no model)."""
     qd = rec["query"]
-    q = Query("", qd["script"], "", "", qd["kind"], qd["list_of_people"], qd["terms"])
+    q = Query(qd["text"], qd["script"], "", "", qd["kind"], qd["list_of_people"], qd["terms"])
     policy = Policy.load()
     sents = [recorded_sentence(c["article"], c["rank"], c, c["text"], c["start"]) for c in rec["candidates"]]
     for s in sents:
