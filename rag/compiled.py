@@ -1,5 +1,5 @@
 """Numeric kernels compiled by numba, shared by the modules that have one (rag.postag's
-Viterbi, rag.trees' walk down the trees).
+Viterbi, rag.trees' walk down the trees, rag.answer.wording's matches of a question's wording).
 
 numba is imported on first use (a few tenths of a second). The machine code is cached beside
 the kernel's module (`__pycache__`) or, where that cannot be written, in the user's cache

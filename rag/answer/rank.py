@@ -5,8 +5,8 @@ which ranks again the shortlist the linear score puts first (rag.answer.choose.r
 The linear score (rag.answer.choose.full_score) weighs each sentence alone. The trees also see
 it among the others (how far it is behind the best), how much of the question's wording it
 repeats, and in what order and how close to where the question word stands
-(rag.answer.wording), its shape, and its neighbours: a question often restates one sentence and asks about
-the next one (市政府提出扩建机场的方案后，因谁反对而搁置？ restates 市政府去年提出了扩建机场的方案。
+(rag.answer.wording), its shape, and its neighbours: a question often restates one sentence
+and asks about the next one (市政府提出扩建机场的方案后，因谁反对而搁置？ restates 市政府去年提出了扩建机场的方案。
 and is answered by the sentence after it, 但因环保组织反对，方案被暂时搁置。). Every feature is a function of the recorded
 candidate features (RECORDED_FEATURES), the sentences' text and place and the question's
 kind and terms, so a recording replays exactly.

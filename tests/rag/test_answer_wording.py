@@ -8,7 +8,8 @@ import random
 import pytest
 
 from rag.answer import RANK_FEATURES, Policy, Query, ordered, rank_features, rank_sentences
-from rag.answer.wording import question_wording, wording_matches
+from rag.answer import wording as wording_module
+from rag.answer.wording import question_wording, warm_up, wording_matches
 from tests.rag.test_answer_rank import candidates, scored
 
 
@@ -95,9 +96,15 @@ def test_the_shipped_ranker_prefers_the_sentence_that_restates_the_question_arou
         RANK_FEATURES.index(n)
         for n in ("in_order", "in_order_gap", "run", "run_gap", "wh_before", "wh_after")
     ]
-    others = [
-        i for i in range(len(RANK_FEATURES)) if i not in wording and RANK_FEATURES[i] not in ("prev_cov",)
-    ]
+    others = [i for i in range(len(RANK_FEATURES)) if i not in wording]
     assert x[0, others].tolist() == x[1, others].tolist()  # only the wording tells them apart
     rank_sentences(p, q, sents)
     assert ordered(sents)[0] is sents[1]
+
+
+def test_warm_up_loads_the_compiled_kernel() -> None:
+    """What the server's preload calls before forking (server.workers.preload): the kernel
+    compiled or read from numba's cache, once, for every later question."""
+    wording_module._kernel.cache_clear()
+    warm_up()
+    assert wording_module._kernel.cache_info().currsize == 1
