@@ -9,7 +9,7 @@ repeats, and in what order and how close to where the question word stands
 and asks about the next one (市政府提出扩建机场的方案后，因谁反对而搁置？ restates 市政府去年提出了扩建机场的方案。
 and is answered by the sentence after it, 但因环保组织反对，方案被暂时搁置。). Every feature is a function of the recorded
 candidate features (RECORDED_FEATURES), the sentences' text and place and the question's
-kind and terms, so a recording replays exactly.
+kind, terms and text, so a recording that keeps the question's text replays exactly.
 """
 
 from __future__ import annotations
