@@ -108,6 +108,7 @@ def rank_features(
     n_wording = max(1, len(wording))
     matched = wording_matches(wording, at, [sents[i].canon for i in shortlist])
     ordered, runs = matched[:, 0] / n_wording, matched[:, 1] / n_wording
+    ordered_gap, runs_gap = ordered - ordered.max(), runs - runs.max()
     rows = []
     for k, i in enumerate(shortlist):
         s = sents[i]
@@ -145,13 +146,6 @@ def rank_features(
             adds = sum(c not in u.canon for c in mine)  # question characters this one has, the neighbour not
             row += [u.cov, u.dense, partial[j] - top_score, adds / n_chars]
         row.append(s.named_miss)
-        row += [
-            ordered[k],
-            ordered[k] - ordered.max(),
-            runs[k],
-            runs[k] - runs.max(),
-            matched[k, 2],
-            matched[k, 3],
-        ]
+        row += [ordered[k], ordered_gap[k], runs[k], runs_gap[k], matched[k, 2], matched[k, 3]]
         rows.append(row)
     return np.array(rows, dtype=np.float64)
