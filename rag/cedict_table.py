@@ -28,17 +28,20 @@ import os
 import re
 import sqlite3
 import threading
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 6  # 6: no senses from a list after a colon
+FORMAT = 7  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
 _PARAMETERS = 500  # keys per IN query: within SQLite's limit before 3.32 (999)
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
 _NAME_WORD = re.compile(r"[a-z][a-z'-]+")
 _HEAD = re.compile(r"[\u4e00-\u9fff]{1,6}")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_TWO_NAMES = re.compile(r"([A-Z][A-Za-z'-]+) or ([A-Z][A-Za-z'-]+)")
 _READ_HEAD = re.compile(r"[\u4e00-\u9fff]{1,2}")
 _SURNAME = re.compile(r"surname [A-Z][a-z]+")
 
@@ -84,20 +87,61 @@ def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignor
     """(sense, Simplified headword) in dictionary order: every sense of a definition (split at
     ";" and ",", parentheses dropped, a leading "to " dropped) of one to three words, none of a
     list after a colon ("the four elements: earth, water, fire, and wind" defines 四大 by its
-    head only, not as water); and, for a proper name's entry ("Changsha prefecture-level
-    city..."), "@" + its first word."""
+    head only, not as water); each of two one-word names joined by "or" ("Weixin or WeChat":
+    weixin, wechat; "X or Y" of three words is a sense whole); and, for a proper name's entry ("Changsha prefecture-level
+    city..."), the key of the name it opens with (`_name_key`: "@changsha")."""
     for e in entries:
         head = e["simplified"]
         if not _HEAD.fullmatch(head):
             continue
-        for d in e["definitions"]:
-            for sense in re.split(r"[;,]", _PAREN.sub("", d).split(":")[0]):
-                sense = sense.strip().lower().removeprefix("to ").strip()
+        for d in map(fold_accents, e["definitions"]):
+            for written in re.split(r"[;,]", _PAREN.sub("", d).split(":")[0]):
+                sense = written.strip().lower().removeprefix("to ").strip()
                 if _SENSE.fullmatch(sense):
                     yield sense, head
-            first = d.split()[0].lower().rstrip(",;:.") if d.split() else ""  # "Beijing, capital of …"
-            if e["pinyin"][:1].isupper() and _NAME_WORD.fullmatch(first):
-                yield f"@{first}", head
+                # two names of one thing ("Weixin or WeChat", "Green or Greene"): each a sense
+                if m := _TWO_NAMES.fullmatch(written.strip()):
+                    yield m[1].lower(), head
+                    yield m[2].lower(), head
+            if e["pinyin"][:1].isupper() and (key := _name_key(d, e["pinyin"])):
+                yield key, head
+
+
+def fold_accents(text: str) -> str:
+    """`text` with the accents of Latin letters dropped (épée: epee, Dêqên: Deqen), as English
+    questions are often typed and as the dictionary's senses are looked up."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _name_key(definition: str, pinyin: str) -> str:
+    """The key a proper noun's definition is found by: "@" + the name it opens with, in lower
+    case, where that name is one word ("Beijing, capital of …": @beijing; "Changsha
+    prefecture-level city": @changsha; the head's own pinyin: "Hubei Province (Hupeh) …", hu2
+    bei3: @hubei); "@@" + that word where it opens a longer name or one of two ("International
+    Olympic Committee": @@international; "Zhang Juzheng (1525-1582)": @@zhang; "Chengdu 成都 and
+    Chongqing": @@chengdu), which a capitalised word means only where it has no sense of its
+    own ("Parker", not "International": rag.english); "" for an idiom or no name."""
+    words = definition.split()
+    if not words or "(idiom)" in definition:
+        return ""
+    first = words[0].lower().rstrip(",;:.")
+    if not _NAME_WORD.fullmatch(first):
+        return ""
+    syllables = [re.sub(r"[\d:]", "", p) for p in pinyin.lower().split()]
+    if (
+        words[0].lower() != first
+        or first == "".join(syllables)
+        or (len(syllables) >= 3 and first == "".join(syllables[:-1]))
+    ):
+        # the name ends at its punctuation, or it is the head's pinyin, or that of all but the
+        # head's unit ("Heilongjiang Province", hei1 long2 jiang1 sheng3)
+        return f"@{first}"
+    rest = [w for w in words[1:] if not _CJK.search(w)]  # "Chengdu 成都 and …": past the Chinese
+    if rest and (rest[0][:1].isupper() or rest[0] == "and"):
+        return f"@@{first}"
+    return f"@{first}"
 
 
 def reading_rows(entries: list[dict]) -> Iterator[tuple[str, str, bool]]:  # type: ignore[type-arg]

@@ -153,3 +153,45 @@ def test_a_list_after_a_colon_is_no_sense_of_the_headword() -> None:
     }
     senses = {s for s, _ in cedict_table.sense_rows([entry])}
     assert senses == {"the four elements"}  # not "water", "fire": 四大 means neither
+
+
+def test_a_proper_names_key_is_its_one_word_name_or_marks_the_first_word_of_a_longer_one() -> None:
+    def rows(simplified: str, pinyin: str, definition: str) -> set[tuple[str, str]]:
+        entry = {
+            "traditional": simplified,
+            "simplified": simplified,
+            "pinyin": pinyin,
+            "definitions": [definition],
+        }
+        return {(s, h) for s, h in cedict_table.sense_rows([entry]) if s.startswith("@")}
+
+    assert rows("长沙", "Chang2 sha1", "Changsha prefecture-level city") == {("@changsha", "长沙")}
+    assert rows("巴黎", "Ba1 li2", "Paris, capital of France") == {("@paris", "巴黎")}
+    # the head's own pinyin (with or without its unit), though the next word is capitalised
+    assert ("@hubei", "湖北省") in rows(
+        "湖北省", "Hu2 bei3 Sheng3", "Hubei Province (Hupeh) in central China"
+    )
+    # the first word of a longer name, or of two names, is only marked as such
+    assert rows("国际奥委会", "Guo2 ji4 Ao4 wei3 hui4", "International Olympic Committee") == {
+        ("@@international", "国际奥委会")
+    }
+    assert rows("成渝", "Cheng2 Yu2", "Chengdu 成都 and Chongqing 重庆") == {("@@chengdu", "成渝")}
+    assert rows("张三李四", "Zhang1 san1 Li3 si4", "Zhang the Third and Li the Fourth (idiom)") == set()
+
+
+def test_two_names_joined_by_or_are_each_a_sense_and_accents_are_folded() -> None:
+    entry = {
+        "traditional": "微信",
+        "simplified": "微信",
+        "pinyin": "Wei1 xin4",
+        "definitions": ["Weixin or WeChat"],
+    }
+    assert {"weixin", "wechat"} <= {s for s, _ in cedict_table.sense_rows([entry])}
+    entry = {
+        "traditional": "重劍",
+        "simplified": "重剑",
+        "pinyin": "zhong4 jian4",
+        "definitions": ["épée (fencing)"],
+    }
+    assert "epee" in {s for s, _ in cedict_table.sense_rows([entry])}
+    assert cedict_table.fold_accents("Dêqên épée") == "Deqen epee"
