@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from rag.cedict_table import CedictTable, table
+from rag.cedict_table import CedictTable, fold_accents, table
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
     names (runs of capitalised words) that gave no Chinese word at all."""
     tab = table()
     groups: list[Rendering] = []
-    words = [m.group(0) for m in _WORD.finditer(question)]
+    words = [m.group(0) for m in _WORD.finditer(fold_accents(question))]
     in_names = _in_names(words)
     rendered = [False] * len(words)
     i = 0
@@ -124,9 +124,15 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
                 and words[i + n - 1].lower() not in _FUNCTION
                 and word.lower() not in _ARTICLES  # "a company" is no sense of its own (侪)
                 # a phrase with its first word as the dictionary writes it: "took part" is the
-                # sense "take part" (参加), "making landfall" "make landfall"
+                # sense "take part" (参加), "making landfall" "make landfall"; and its last word
+                # in its plain form: "gold medals" is the sense "gold medal" (金牌)
                 for first in _lemmas(tab, word)
-                if (heads := tab.heads(" ".join([first, *(w.lower() for w in words[i + 1 : i + n])])))
+                for last in _forms(words[i + n - 1])
+                if (
+                    heads := tab.heads(
+                        " ".join([first, *(w.lower() for w in words[i + 1 : i + n - 1]), last])
+                    )
+                )
             ),
             None,
         )
@@ -156,7 +162,11 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
         # a people's adjective ("the Chinese delegation") is its country's name, and not a
         # name the answer must hold: Chinese articles often leave it out (代表团, 中方)
         country = demonym_country(bare) if capital else []
-        cands.extend(country or (tab.heads("@" + bare.lower()) if capital else []))
+        # a capitalised word of one pinyin syllable that is a surname ("Zhang", "Xu") names a
+        # person, as English news names one by the surname alone: that surname's characters,
+        # not the places the dictionary spells so (漳县)
+        surnames = [] if country or not capital else sorted(tab.readings(bare.lower())[1])
+        cands.extend(country or surnames or (proper_names(tab, bare) if capital else []))
         named = bool(cands) and not country
         # a passive or a state (when was he born, where is it located): the dictionary's "be
         # born" (出生), "be located" (坐落) come first, then the word's own senses
@@ -185,6 +195,18 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
             if not any(rendered[k] for k in run)
         )
     return groups
+
+
+def proper_names(tab: CedictTable, word: str) -> list[str]:
+    """The dictionary's proper names a capitalised `word` stands for: those it names alone
+    ("Shaanxi": 陕西), else, where the word has no sense of its own, those whose longer name it
+    opens ("Parker": 派克 of "Parker Pen Company"; but "International" is 国际, not 国际奥委会)."""
+    w = word.lower()
+    if heads := tab.heads("@" + w):
+        return heads
+    if any(tab.heads(f) for f in _lemmas(tab, w)):
+        return []
+    return tab.heads("@@" + w)
 
 
 def demonym_country(word: str) -> list[str]:

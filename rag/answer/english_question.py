@@ -11,13 +11,24 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.answer.policy import Policy
+from rag.bm25 import is_word
 from rag.cedict_table import table
-from rag.english import Rendering, pinyin_spellings, reads_as_pinyin, render, romanized_names, translations
+from rag.english import (
+    Rendering,
+    pinyin_spellings,
+    proper_names,
+    reads_as_pinyin,
+    render,
+    romanized_names,
+    translations,
+)
 
 ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
 
 _LATIN_NAME = re.compile(r"[a-z][a-z' .-]*")  # a name term kept in Latin letters (no Chinese word)
-_HOW_MUCH = re.compile(r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often)\b", re.IGNORECASE)
+# "how old / how long / how tall …" asks how much of a measure (多大, 多长, 多高): a number
+HOW_MEASURE = r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often)\b"
+_HOW_MUCH = re.compile(HOW_MEASURE, re.IGNORECASE)
 
 EN_YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?![\d.,]\d)")  # "in 2019", "the 2019 session"
 
@@ -156,7 +167,7 @@ def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: 
     spellings (two or three syllables) alone or with a place's unit (a town the dictionary
     lacks is written with its 镇), else (`latin`) the word in Latin letters."""
     spelled_as = pinyin_spellings(word)
-    named = [h for h in table().heads("@" + word.lower()) if any(h.startswith(w) for w in spelled_as)]
+    named = [h for h in proper_names(table(), word) if any(h.startswith(w) for w in spelled_as)]
     if named:
         return [w for w, ok in zip(named, known(named), strict=True) if ok] or named
     for read in (
@@ -167,6 +178,18 @@ def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: 
         if found := [w for w, ok in zip(read, known(read), strict=True) if ok]:
             return found
     return []
+
+
+def known_spellings(spellings: Sequence[str], known: Callable[[Sequence[str]], list[bool]]) -> list[str]:
+    """Those Chinese spellings of a romanized name (`romanized_names`) the index knows as a
+    word; where it knows none, those of a one-character surname and a given name the index
+    knows as a word of jieba's dictionary: jieba cuts some names after the surname (孙|德山), so
+    the whole name is no word of the index, while a given name outside the dictionary (珂怡) is
+    joined to its surname by jieba's HMM and known whole."""
+    if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
+        return found
+    split = [w for w in spellings if len(w) == 3 and is_word(w[1:])]
+    return [w for w, ok in zip(split, known([w[1:] for w in split]), strict=True) if ok]
 
 
 def english_terms(
@@ -199,7 +222,7 @@ def english_terms(
     if known is not None:
         spelled: list[list[str]] = []
         for spellings in romanized_names(search):
-            if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
+            if found := known_spellings(spellings, known):
                 spelled.append(found)
         # a name neither the dictionary nor its pinyin spellings render ("Messi") is still
         # asked about: it stays a term, found only where an article writes it so, rather
@@ -209,7 +232,7 @@ def english_terms(
         for name in names_left:
             bare = name.removesuffix("'s")
             spellings = [w for ws in romanized_names(bare) for w in ws]
-            if any(known(spellings)):
+            if known_spellings(spellings, known):
                 continue
             # a name of a pinyin word and a common one ("Rizhao Port": 日照, 港口|港), word by
             # word: the pinyin word gives the spellings the index holds (pinyin alone cannot
@@ -219,7 +242,14 @@ def english_terms(
             words = bare.split()
             common = [translations(w.lower(), per_word)[:1] if len(words) > 1 else [] for w in words]
             if len(words) > 1 and not any(common):
-                spelled.append([bare.lower()])
+                # no common word in it; where it is no romanized Chinese name but some of its
+                # words are names the dictionary has ("Chengdu Universiade": 成都), it is read
+                # from those, as an article writing it in Chinese holds them
+                proper = [] if reads_as_pinyin(bare) else [translations(w, per_word)[:1] for w in words]
+                if any(proper) and not all(proper):
+                    spelled += [p[0] for p in proper if p]
+                else:
+                    spelled.append([bare.lower()])
                 continue
             # a word the dictionary has a sense of is read as that word, not spelled: "Senate"
             # reads as pinyin too (塞纳特), but "Senate Majority Leader" is an office

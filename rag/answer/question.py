@@ -14,6 +14,7 @@ import numpy as np
 from rag.answer.english_question import (
     ALTERNATIVES,
     EN_YEAR,
+    HOW_MEASURE,
     asked_in_chinese,
     asked_noun_in_chinese,
     english_dates,
@@ -87,7 +88,7 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     ("person", r"\bwho\b|\bwhom\b"),
     (
         "number",
-        r"\bhow (many|much|old|long|far|big|large)\b"
+        rf"\bhow (many|much)\b|{HOW_MEASURE}"
         r"|\bwhat (percentage|percent|share|proportion|fraction|number|amount|sum|price|rate)\b",
     ),
     (

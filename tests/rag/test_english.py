@@ -160,7 +160,11 @@ def test_a_name_of_a_pinyin_word_and_a_common_word_is_read_word_by_word(index_of
     assert "青岚" in q.terms and q.names == {"青岚"}
     assert any("港口" in t.split("|") for t in q.terms)
     q = analyse("What did Wang Jianhua say?", known=lambda words: [w in ("王", "建华") for w in words])
-    assert "wang jianhua" in q.terms  # not 王 and 建华 as two words
+    # not 王 and 建华 as two words: the whole name, jieba's cut (王|建华) being no word of the index
+    (name,) = q.names
+    assert "王建华" in name.split("|") and all(len(w) == 3 for w in name.split("|"))
+    q = analyse("What did Wang Jianhua say?", known=lambda words: [w == "王" for w in words])
+    assert "wang jianhua" in q.terms  # no spelling the index knows: kept whole, in Latin letters
     assert answered_from_the_first(
         index_of,
         "How many berths has Qinglan Port built?",
@@ -470,3 +474,66 @@ def test_the_noun_a_what_question_asks_for_follows_its_question_word() -> None:
         plain = asked_in_chinese(question, q.kind, q.terms)  # without the noun after 什么
         missed = sure_span(plain, q.kind, sentence, policy.spans, policy.span_model, expressions_only=True)
         assert missed is None or sentence[slice(*missed[0])] != answer
+
+
+def test_a_capitalised_common_word_is_not_read_as_the_longer_names_it_opens() -> None:
+    """ "BOCOM International": CC-CEDICT's names that open with "International" (International
+    Olympic Committee: 国际奥委会, International Labour Day: 劳动节) are no sense of the word; a
+    word with no sense of its own is still read as the names it opens ("Parker": 派克)."""
+    (group,) = [g for g in translations("What did BOCOM International say?", 2) if "国际" in g]
+    assert group[0] == "国际" and not {"国际奥委会", "劳动节"} & set(group)
+    assert flat("What did Parker say?")[0] == "派克"
+    assert "湖北" in flat("How many stores are in Hubei?")  # "Hubei Province (Hupeh) …": its own pinyin
+
+
+def test_a_surname_alone_is_read_as_that_surname() -> None:
+    """News in English names a person by the surname alone ("Zhang", "Xu"): the surname's
+    characters, not a famous bearer (张居正) nor a county spelled so (漳县)."""
+    assert "张" in flat("How much did Zhang pay?") and "徐" in flat("What did Xu demand?")
+    assert not {"张居正", "张献忠", "漳县"} & set(flat("How much did Zhang pay?"))
+
+
+def test_a_phrase_is_found_with_its_last_word_plural_and_accents_are_folded() -> None:
+    assert "金牌" in flat("How many gold medals did they win?")
+    assert "车牌" in flat("How many cars had no license plates?")
+    assert flat("Who won the épée final?") == flat("Who won the epee final?") and "重剑" in flat(
+        "Who won the epee final?"
+    )
+    assert "微信" in flat("How much was paid via WeChat?")  # "Weixin or WeChat": each a sense
+
+
+def test_a_romanized_name_jieba_cuts_after_the_surname_is_spelled_whole() -> None:
+    """jieba cuts 孙德山 into 孙|德山 (德山 is a word of its dictionary), so the whole name is no
+    word of the index: the spelling of a surname and a given name the index knows as a word
+    stands for it."""
+    q = analyse("How old is Sun Deshan?", known=lambda words: [w in ("孙", "德山") for w in words])
+    assert any("孙德山" in n.split("|") for n in q.names)
+    assert not any("太阳" in t.split("|") for t in q.terms)  # "Sun" is his surname, not the sun
+
+
+def test_a_name_of_a_dictionary_name_and_a_word_it_lacks_is_read_from_the_name() -> None:
+    """ "Chengdu Universiade": the dictionary has Chengdu (成都), not Universiade; the name kept
+    whole in Latin letters would be found in no Chinese article."""
+    q = analyse(
+        "How many gold medals were awarded at the Chengdu Universiade?", known=lambda w: [False] * len(w)
+    )
+    assert "chengdu universiade" not in q.terms
+    assert any("成都" in n.split("|") for n in q.names)
+
+
+@pytest.mark.parametrize("measure", ["old", "tall", "high", "deep", "heavy", "long", "far"])
+def test_how_and_a_measure_asks_for_a_number(measure: str) -> None:
+    assert analyse(f"How {measure} is the statue?").kind == "number"
+
+
+def test_an_english_search_finds_the_chinese_article_through_the_dictionary(index_of) -> None:
+    """`search` reads an English query as `ask` does: its English words are in no Chinese
+    article, and the fake embedder's dense leg cannot bridge the languages."""
+    from rag import search
+
+    index = index_of(
+        Article(id="medals", title="运动会", text="本届运动会共产生12枚金牌，击剑项目在体育馆举行。"),
+        Article(id="other", title="天气", text="明天多云转晴，气温回升，适合出行。"),
+    )
+    hits = search(index, "gold medals in fencing", top_k=2)
+    assert hits and hits[0].article_id == "medals" and hits[0].scores["bm25"] > 0  # found by its words
