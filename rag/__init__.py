@@ -4,7 +4,7 @@ Stages, one module each: ingest -> normalize -> chunk -> embed -> index -> retri
 """
 
 from rag import errors
-from rag.answer import ask
+from rag.answer import ask, search
 from rag.chunk import chunk_article, split_sentences
 from rag.embed import Embedder, FakeEmbedder, SentenceTransformerEmbedder, USEEmbedder, get_embedder
 from rag.index import Index
@@ -27,7 +27,6 @@ from rag.records import (
     hits_to_dict,
 )
 from rag.retrieval_policy import RetrievalPolicy, retrieval_policy
-from rag.retrieve import search
 from rag.sentence_words import SentenceWords
 from rag.span import SpanRules, short_answer
 from rag.span_rank import SpanModel, best_span

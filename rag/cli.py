@@ -224,8 +224,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from rag.answer import search
     from rag.records import hits_to_dict
-    from rag.retrieve import search
 
     settings = _settings(args)
     filters = _filters(args, settings)

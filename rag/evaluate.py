@@ -21,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answer import ask
+from rag.answer import ask, search
 from rag.errors import InputError
 from rag.index import Index
 from rag.normalize import to_simplified
 from rag.records import Answer
-from rag.retrieve import search
 
 logger = logging.getLogger(__name__)
 _CITE_MARK = re.compile(r"\[\d+\]")

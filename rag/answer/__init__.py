@@ -36,7 +36,16 @@ from rag.answer.span_choice import (
     sentence_spans,
     span_choice_features,
 )
-from rag.answer.stage import NOT_FOUND, Evidence, ask, cite, gather_evidence, known_words, score_sentences
+from rag.answer.stage import (
+    NOT_FOUND,
+    Evidence,
+    ask,
+    cite,
+    gather_evidence,
+    known_words,
+    score_sentences,
+    search,
+)
 
 __all__ = [
     "BOUNDARY_INPUTS",
@@ -78,6 +87,7 @@ __all__ = [
     "reads_into",
     "recorded_sentence",
     "score_sentences",
+    "search",
     "sentence_spans",
     "shortlist",
     "span_choice_features",

@@ -42,6 +42,7 @@ from rag.index import Index
 from rag.normalize import detect_script, to_script
 from rag.records import Answer, Citation, Filters, Hit, ShortAnswer, Turn
 from rag.retrieve import retrieve, term_idf, validate_top_k, written_form
+from rag.retrieve import search as search_passages
 
 if TYPE_CHECKING:
     from rag.generate import LLMClient
@@ -201,6 +202,19 @@ def pick_short_answer(policy: Policy, q: Query, cited: list[tuple[Sentence, Cita
     i, (a, b), _ = picked
     s, c = cited[i]
     return ShortAnswer(_shown(q, s.text[a:b]), c.n, s.start + a, s.start + b)
+
+
+def search(index: Index, query: str, *, top_k: int = 10, filters: Filters | None = None) -> list[Hit]:
+    """The `top_k` passages best matching `query` (rag.retrieve.search). An English query is
+    searched as `ask` searches an English question, with the Chinese words of its terms, its
+    dates as articles write them and the romanized names the index spells
+    (rag.answer.english_question): its English words are in no Chinese article, which left the
+    dense leg alone to find one (bench/english.py measures both)."""
+    if isinstance(query, str) and query.strip() and detect_script(query.strip()) == "en":
+        validate_top_k(top_k)
+        q = analyse(query.strip(), known=known_words(index))
+        return retrieve(index, q.search_text, top_k=top_k, filters=filters, tokens=q.tokens).hits
+    return search_passages(index, query, top_k=top_k, filters=filters)
 
 
 def ask(
