@@ -221,6 +221,12 @@ def demonym_country(word: str) -> list[str]:
     return []
 
 
+def codes(question: str) -> list[str]:
+    """The codes of letters and digits an English question writes (K396, S508, G20), in lower
+    case as the index's tokens hold them: Chinese articles write them so (K396次列车)."""
+    return list(dict.fromkeys(w.lower() for w in _WORD.findall(question) if _code(w) and w[0].isalpha()))
+
+
 def _code(word: str) -> bool:
     """Letters and digits (Q4, G20)."""
     return any(c.isdigit() for c in word)

@@ -15,6 +15,7 @@ from rag.bm25 import is_word
 from rag.cedict_table import table
 from rag.english import (
     Rendering,
+    codes,
     pinyin_spellings,
     proper_names,
     reads_as_pinyin,
@@ -266,6 +267,10 @@ def english_terms(
                 spelled.append([bare.lower()])
         groups += spelled + plain
         named += spelled
+        # a code the index holds (K396, S508) is a term, as written; one it does not (Q4, which
+        # news writes 第四季度) is none
+        held_codes = codes(search)
+        groups += [[c] for c, ok in zip(held_codes, known(held_codes), strict=True) if ok]
     # one Chinese word once: a name the dictionary has ("Xi Jinping") is found again among
     # the romanized names, and would weigh twice
     seen: set[str] = set()

@@ -84,7 +84,7 @@ _KIND_PATTERNS_ZH: tuple[tuple[str, str], ...] = (
 )
 _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     ("list", r"\bwhich\b.*\b(are|were)\b|\blist\b|\bwho (attended|were)\b|\bwhat are\b"),
-    ("date", r"\bwhen\b|\bwhat (year|date|day|month)\b|\bwhich (year|day)\b"),
+    ("date", r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|day)\b"),
     ("person", r"\bwho\b|\bwhom\b"),
     (
         "number",

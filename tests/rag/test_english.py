@@ -537,3 +537,17 @@ def test_an_english_search_finds_the_chinese_article_through_the_dictionary(inde
     )
     hits = search(index, "gold medals in fencing", top_k=2)
     assert hits and hits[0].article_id == "medals" and hits[0].scores["bm25"] > 0  # found by its words
+
+
+def test_a_code_the_index_holds_is_a_term_as_written() -> None:
+    """K396 (a train), S508 (a road): Chinese articles write them so; Q4, which the index does not
+    hold (news writes 第四季度), is no term."""
+    q = analyse(
+        "Who was the attendant of train K396 in Q4?", known=lambda words: [w == "k396" for w in words]
+    )
+    assert "k396" in q.terms and "q4" not in q.terms and "k396" not in q.names
+
+
+def test_at_what_time_asks_for_a_date() -> None:
+    assert analyse("At what time did the response start?").kind == "date"
+    assert analyse("What time did the meeting open?").kind == "date"

@@ -26,3 +26,8 @@ def test_a_short_skeleton_or_a_common_word_spells_nothing() -> None:
     # 发展 reads W-K-N as 瓦金 does, but it is a common word, no transliteration
     assert spells("Wakin", cut("瓦金表示"), 3)
     assert not spells("Wakin", cut("经济发展"), 3)
+
+
+def test_kh_is_heard_as_k() -> None:
+    # Khanun, a typhoon's name, is written 卡努 (ka nu): kh is one sound, not k then h
+    assert latin_skeleton("Khanun") == latin_skeleton("Kanun")
