@@ -133,6 +133,9 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
                         " ".join([first, *(w.lower() for w in words[i + 1 : i + n - 1]), last])
                     )
                 )
+                # and one of its Chinese words a word of jieba's dictionary: "organ transplant"
+                # is CC-CEDICT's 器官移殖, which news does not write (器官移植: its words, one by one)
+                and any(tab.freq(heads).values())
             ),
             None,
         )
