@@ -18,9 +18,11 @@ from collections.abc import Sequence
 
 from rag.answer.candidates import Sentence, words_of
 from rag.answer.choose import ordered
+from rag.answer.english_question import asked_in_chinese, asked_in_sentence, asked_noun_in_chinese
 from rag.answer.neighbours import KINDS, margin, rank_gap
 from rag.answer.policy import LinearModel, Policy
 from rag.answer.question import Query
+from rag.normalize import to_simplified
 from rag.span import Span
 from rag.span_rank import sure_span
 
@@ -66,9 +68,18 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
     """The sentences of an answer that have a span (rag.span_rank), best-scored first: each
     one's index in `sents`, its span and the span model's confidence in it."""
     found = []
+    # an English question's frame, where it is its own (not a follow-up's), in each sentence's words
+    framed = q.script == "en" and q.asks == asked_in_chinese(
+        q.text, q.kind, q.terms, asked_noun_in_chinese(q.text)
+    )
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
+        asks = (
+            asked_in_sentence(q.text, q.kind, q.terms, q.more, to_simplified(sents[i].text))
+            if framed
+            else q.asks or q.text
+        )
         got = sure_span(
-            q.asks or q.text,
+            asks,
             q.kind,
             sents[i].text,
             policy.spans,
@@ -77,7 +88,7 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
             expressions_only=q.script == "en",
             # (a follow-up read against an earlier question's frame, 涉案金额多少支, asks in no
             # measure of its own)
-            measure=q.measure if q.asks == q.text else "",
+            measure=q.measure if asks == q.text else "",
         )
         if got is not None:
             found.append((i, *got))

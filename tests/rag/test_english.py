@@ -557,3 +557,16 @@ def test_a_phrase_whose_chinese_is_no_word_of_jiebas_dictionary_is_read_word_by_
     # CC-CEDICT's "organ transplant" is 器官移殖, which news does not write: 器官 and 移植 find 器官移植
     words = flat("How many organ transplants were done?")
     assert "器官移殖" not in words and {"器官", "移植"} <= set(words)
+
+
+def test_an_english_questions_frame_is_read_in_the_words_of_the_sentence() -> None:
+    """ "meet" is searched as 遇到|满足; a sentence that says 会晤 frames the question with 会晤, the
+    word the span model finds around the answer (a single character, 会, is inside too many words)."""
+    from rag.answer.english_question import asked_in_sentence
+
+    q = analyse(
+        "Whom did Wang Yi meet in Kunming?", known=lambda words: [w in ("王毅", "昆明") for w in words]
+    )
+    framed = asked_in_sentence(q.text, q.kind, q.terms, q.more, "王毅在昆明会晤斯里兰卡总理。")
+    assert "会晤" in framed and "遇到" not in framed and framed.endswith("谁？")
+    assert "遇到" in asked_in_sentence(q.text, q.kind, q.terms, q.more, "王毅在昆明会见斯里兰卡总理。")
