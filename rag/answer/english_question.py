@@ -199,13 +199,33 @@ def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: 
 def known_spellings(spellings: Sequence[str], known: Callable[[Sequence[str]], list[bool]]) -> list[str]:
     """Those Chinese spellings of a romanized name (`romanized_names`) the index knows as a
     word; where it knows none, those of a one-character surname and a given name the index
-    knows as a word of jieba's dictionary: jieba cuts some names after the surname (孙|德山), so
-    the whole name is no word of the index, while a given name outside the dictionary (珂怡) is
-    joined to its surname by jieba's HMM and known whole."""
+    knows as a word of jieba's dictionary: jieba cuts a name whose given name is a word of its
+    dictionary after the surname (李|建国), so the whole name is no word of the index, while a
+    given name outside the dictionary is joined to its surname by jieba's HMM and known whole."""
     if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
         return found
     split = [w for w in spellings if len(w) == 3 and is_word(w[1:])]
     return [w for w, ok in zip(split, known([w[1:] for w in split]), strict=True) if ok]
+
+
+def named_parts(name: str, per_word: int) -> list[list[str]]:
+    """The dictionary's proper names among the words of a several-word `name` that is no
+    romanized Chinese name, where some of its words are such names and others are not ("Hangzhou
+    Asiad": 杭州, 杭州市; the dictionary lacks "Asiad"): the name is read from those, as an
+    article writing it in Chinese holds them, not kept whole in Latin letters that no Chinese
+    article holds. Nothing otherwise."""
+    words = name.split()
+    if len(words) < 2 or reads_as_pinyin(name):
+        return []
+    tab = table()
+    parts = [proper_names(tab, w) for w in words]
+    if all(parts) or not any(parts):
+        return []
+    out = []
+    for heads in filter(None, parts):
+        freq = tab.freq(heads)
+        out.append(sorted(dict.fromkeys(heads), key=lambda h: -freq.get(h, 0))[:per_word])
+    return out
 
 
 def english_terms(
@@ -258,14 +278,7 @@ def english_terms(
             words = bare.split()
             common = [translations(w.lower(), per_word)[:1] if len(words) > 1 else [] for w in words]
             if len(words) > 1 and not any(common):
-                # no common word in it; where it is no romanized Chinese name but some of its
-                # words are names the dictionary has ("Chengdu Universiade": 成都), it is read
-                # from those, as an article writing it in Chinese holds them
-                proper = [] if reads_as_pinyin(bare) else [translations(w, per_word)[:1] for w in words]
-                if any(proper) and not all(proper):
-                    spelled += [p[0] for p in proper if p]
-                else:
-                    spelled.append([bare.lower()])
+                spelled += named_parts(bare, per_word) or [[bare.lower()]]
                 continue
             # a word the dictionary has a sense of is read as that word, not spelled: "Senate"
             # reads as pinyin too (塞纳特), but "Senate Majority Leader" is an office
@@ -279,10 +292,10 @@ def english_terms(
                 spelled += [r for r in read if r]
                 plain += [c[0] for r, c in pairs if c and not r]
             else:
-                spelled.append([bare.lower()])
+                spelled += named_parts(bare, per_word) or [[bare.lower()]]
         groups += spelled + plain
         named += spelled
-        # a code the index holds (K396, S508) is a term, as written; one it does not (Q4, which
+        # a code the index holds (T123, G15) is a term, as written; one it does not (Q4, which
         # news writes 第四季度) is none
         held_codes = codes(search)
         groups += [[c] for c, ok in zip(held_codes, known(held_codes), strict=True) if ok]

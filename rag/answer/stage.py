@@ -43,6 +43,7 @@ from rag.normalize import detect_script, to_script
 from rag.records import Answer, Citation, Filters, Hit, ShortAnswer, Turn
 from rag.retrieve import retrieve, term_idf, validate_top_k, written_form
 from rag.retrieve import search as search_passages
+from rag.span_text import with_title_marks
 
 if TYPE_CHECKING:
     from rag.generate import LLMClient
@@ -201,6 +202,7 @@ def pick_short_answer(policy: Policy, q: Query, cited: list[tuple[Sentence, Cita
         return None
     i, (a, b), _ = picked
     s, c = cited[i]
+    a, b = with_title_marks(s.text, a, b)
     return ShortAnswer(_shown(q, s.text[a:b]), c.n, s.start + a, s.start + b)
 
 

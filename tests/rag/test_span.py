@@ -212,3 +212,15 @@ def test_a_span_never_ends_inside_a_word() -> None:
 def test_news_dates_keep_their_own_bounds(question, sentence, expected) -> None:
     span = short_answer(question, "date", sentence, RULES)
     assert span is not None and sentence[span[0] : span[1]] == expected
+
+
+def test_a_short_answer_that_is_a_whole_title_keeps_its_title_marks() -> None:
+    from rag.span_text import with_title_marks
+
+    text = "这部小说名为《山城旧事》，去年出版。"
+    a = text.index("山城")
+    assert with_title_marks(text, a, a + len("山城旧事")) == (a - 1, a + len("山城旧事") + 1)
+    assert with_title_marks(text, a, a + len("山城")) == (a, a + len("山城"))  # part of a title
+    quoted = "他说「不用宣传」。"
+    b = quoted.index("不用")
+    assert with_title_marks(quoted, b, b + 4) == (b, b + 4)  # 「」 stay out, as the gold has them
