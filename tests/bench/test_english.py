@@ -13,6 +13,11 @@ def table(right: list[int]) -> dict[float, list[bool]]:
 
 def test_the_highest_value_that_keeps_enough_right_answers_is_chosen() -> None:
     right = [4, 4, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0, 0]
-    assert best(table(right), [0, 1, 2, 3], keep=0.95) == GRID[3]  # the last with all 4
-    assert best(table(right), [0, 1, 2, 3], keep=0.75) == GRID[5]  # 3 of 4 kept
-    assert best(table(right), [0], keep=0.95) == GRID[9]  # question 0 is right up to 1 right in all
+    assert best(table(right), [0, 1, 2, 3], keep=0.95, allowed=GRID) == GRID[3]  # the last with all 4
+    assert best(table(right), [0, 1, 2, 3], keep=0.75, allowed=GRID) == GRID[5]  # 3 of 4 kept
+    assert (
+        best(table(right), [0], keep=0.95, allowed=GRID) == GRID[9]
+    )  # question 0 is right up to 1 right in all
+    assert best(table(right), [0, 1, 2, 3], keep=0.95, allowed=GRID[:2]) == GRID[1]  # only those allowed
+    # none of those allowed keeps 0.95: the highest of those that keep the most
+    assert best(table(right), [0, 1, 2, 3], keep=0.95, allowed=GRID[4:8]) == GRID[5]
