@@ -263,8 +263,10 @@ def main() -> int:
     )
     ap.add_argument("--distractors", type=int, default=2000)
     ap.add_argument("--json", default=None, help="write the reports as JSON here")
-    ap.add_argument("--fit", action="store_true", help="fit not_found.min_coverage_en (see above)")
-    ap.add_argument("--write", action="store_true", help="with --fit: write it into the policy")
+    ap.add_argument(
+        "--fit", action="store_true", help="fit the English numbers of the answer policy (see above)"
+    )
+    ap.add_argument("--write", action="store_true", help="with --fit: write them into the policy")
     ap.add_argument("--keep", type=float, default=0.95, help="with --fit: share of right answers kept")
     ap.add_argument("--out", default=str(POLICY_FILE))
     args = ap.parse_args()
@@ -283,26 +285,21 @@ def main() -> int:
         print(f"the corpus lacks the questions' articles {sorted(missing)}; is ../shared up to date?")
         return 1
     root = Path(args.index)
-    without = build(root / f"without-{args.distractors}", distractors)
-    if args.fit:
-        without.close()
-        with_ = build(root / f"with-{args.distractors}", articles, root / f"without-{args.distractors}")
-        without = build(root / f"without-{args.distractors}", distractors)
-        try:
-            return fit(args, files, with_, without)
-        finally:
-            with_.close()
-            without.close()
-    refused = [
-        evaluate(
-            without, [dataclasses.replace(it, answerable=False) for it in items], name=f"{name} (without)"
-        )
-        for name, items in files.items()
-    ]
-    without.close()
+    # "with" is built from a copy of "without", which must be closed while it is copied
+    build(root / f"without-{args.distractors}", distractors).close()
     with_ = build(root / f"with-{args.distractors}", articles, root / f"without-{args.distractors}")
-    answered = [evaluate(with_, items, name=name) for name, items in files.items()]
-    with_.close()
+    without = build(root / f"without-{args.distractors}", distractors)
+    try:
+        if args.fit:
+            return fit(args, files, with_, without)
+        answered = [evaluate(with_, items, name=name) for name, items in files.items()]
+        unanswerable = {
+            name: [dataclasses.replace(it, answerable=False) for it in items] for name, items in files.items()
+        }
+        refused = [evaluate(without, items, name=f"{name} (without)") for name, items in unanswerable.items()]
+    finally:
+        with_.close()
+        without.close()
     print(f"{len(articles)} articles asked about, {len(distractors)} distractors\n")
     print(report_table(answered + refused))
     if args.json:

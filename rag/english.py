@@ -227,7 +227,7 @@ def demonym_country(word: str) -> list[str]:
 def codes(question: str) -> list[str]:
     """The codes of letters and digits an English question writes (T123, G15, G20), in lower
     case as the index's tokens hold them: Chinese articles write them so (T123次列车)."""
-    return list(dict.fromkeys(w.lower() for w in _WORD.findall(question) if _code(w) and w[0].isalpha()))
+    return list(dict.fromkeys(w.lower() for w in _WORD.findall(question) if _code(w)))
 
 
 def _code(word: str) -> bool:

@@ -163,18 +163,24 @@ _CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
 
 
 def asked_in_sentence(
-    question: str, kind: str, terms: Sequence[str], more: Mapping[str, Sequence[str]], sentence: str
+    question: str,
+    kind: str,
+    terms: Sequence[str],
+    more: Mapping[str, Sequence[str]],
+    sentence: str,
+    noun: str = "",
 ) -> str:
-    """`asked_in_chinese` in the words of the `sentence` it is read against (Simplified): each
-    term as the first of its Chinese words (or of the dictionary's further ones, `more`) the
-    sentence writes, else its first ("meet", searched as 遇到|满足, is 会见 in a sentence that
-    says 会见): the span model places a span by the question's words around it."""
+    """`asked_in_chinese` (with the asked `noun`) in the words of the `sentence` it is read
+    against (Simplified): each term as the first of its Chinese words (or of the dictionary's
+    further ones, `more`) the sentence writes, else its first ("meet", searched as 遇到|满足, is
+    会见 in a sentence that says 会见): the span model places a span by the question's words
+    around it."""
     used = []
     for t in terms:
         # (a word of two characters or more: a single one, 会 of "meet", is inside many words)
         written = [w for w in (*t.split(ALTERNATIVES), *more.get(t, ())) if len(w) >= 2 and w in sentence]
         used.append(written[0] if written else t)
-    return asked_in_chinese(question, kind, used, asked_noun_in_chinese(question))
+    return asked_in_chinese(question, kind, used, noun)
 
 
 def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: bool = True) -> list[str]:

@@ -69,12 +69,11 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
     one's index in `sents`, its span and the span model's confidence in it."""
     found = []
     # an English question's frame, where it is its own (not a follow-up's), in each sentence's words
-    framed = q.script == "en" and q.asks == asked_in_chinese(
-        q.text, q.kind, q.terms, asked_noun_in_chinese(q.text)
-    )
+    noun = asked_noun_in_chinese(q.text) if q.script == "en" else ""
+    framed = q.script == "en" and q.asks == asked_in_chinese(q.text, q.kind, q.terms, noun)
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
         asks = (
-            asked_in_sentence(q.text, q.kind, q.terms, q.more, to_simplified(sents[i].text))
+            asked_in_sentence(q.text, q.kind, q.terms, q.more, to_simplified(sents[i].text), noun)
             if framed
             else q.asks or q.text
         )

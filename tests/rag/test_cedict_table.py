@@ -144,54 +144,39 @@ def test_an_unwritable_cache_folder_still_gives_a_table(tmp_path, small, caplog)
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_a_list_after_a_colon_is_no_sense_of_the_headword() -> None:
+def senses_of(simplified: str, pinyin: str, definition: str) -> set[str]:
+    """The sense rows (and name keys) of a one-entry dictionary."""
     entry = {
-        "traditional": "四大",
-        "simplified": "四大",
-        "pinyin": "si4 da4",
-        "definitions": ["the four elements: earth, water, fire, and wind (Buddhism)"],
+        "traditional": simplified,
+        "simplified": simplified,
+        "pinyin": pinyin,
+        "definitions": [definition],
     }
-    senses = {s for s, _ in cedict_table.sense_rows([entry])}
+    return {s for s, _ in cedict_table.sense_rows([entry])}
+
+
+def test_a_list_after_a_colon_is_no_sense_of_the_headword() -> None:
+    senses = senses_of("四大", "si4 da4", "the four elements: earth, water, fire, and wind (Buddhism)")
     assert senses == {"the four elements"}  # not "water", "fire": 四大 means neither
 
 
 def test_a_proper_names_key_is_its_one_word_name_or_marks_the_first_word_of_a_longer_one() -> None:
-    def rows(simplified: str, pinyin: str, definition: str) -> set[tuple[str, str]]:
-        entry = {
-            "traditional": simplified,
-            "simplified": simplified,
-            "pinyin": pinyin,
-            "definitions": [definition],
-        }
-        return {(s, h) for s, h in cedict_table.sense_rows([entry]) if s.startswith("@")}
+    def keys(simplified: str, pinyin: str, definition: str) -> set[str]:
+        return {s for s in senses_of(simplified, pinyin, definition) if s.startswith("@")}
 
-    assert rows("长沙", "Chang2 sha1", "Changsha prefecture-level city") == {("@changsha", "长沙")}
-    assert rows("巴黎", "Ba1 li2", "Paris, capital of France") == {("@paris", "巴黎")}
+    assert keys("长沙", "Chang2 sha1", "Changsha prefecture-level city") == {"@changsha"}
+    assert keys("巴黎", "Ba1 li2", "Paris, capital of France") == {"@paris"}
     # the head's own pinyin (with or without its unit), though the next word is capitalised
-    assert ("@hubei", "湖北省") in rows(
-        "湖北省", "Hu2 bei3 Sheng3", "Hubei Province (Hupeh) in central China"
-    )
+    assert "@hubei" in keys("湖北省", "Hu2 bei3 Sheng3", "Hubei Province (Hupeh) in central China")
     # the first word of a longer name, or of two names, is only marked as such
-    assert rows("国际奥委会", "Guo2 ji4 Ao4 wei3 hui4", "International Olympic Committee") == {
-        ("@@international", "国际奥委会")
+    assert keys("国际奥委会", "Guo2 ji4 Ao4 wei3 hui4", "International Olympic Committee") == {
+        "@@international"
     }
-    assert rows("成渝", "Cheng2 Yu2", "Chengdu 成都 and Chongqing 重庆") == {("@@chengdu", "成渝")}
-    assert rows("张三李四", "Zhang1 san1 Li3 si4", "Zhang the Third and Li the Fourth (idiom)") == set()
+    assert keys("成渝", "Cheng2 Yu2", "Chengdu 成都 and Chongqing 重庆") == {"@@chengdu"}
+    assert keys("张三李四", "Zhang1 san1 Li3 si4", "Zhang the Third and Li the Fourth (idiom)") == set()
 
 
 def test_two_names_joined_by_or_are_each_a_sense_and_accents_are_folded() -> None:
-    entry = {
-        "traditional": "微信",
-        "simplified": "微信",
-        "pinyin": "Wei1 xin4",
-        "definitions": ["Weixin or WeChat"],
-    }
-    assert {"weixin", "wechat"} <= {s for s, _ in cedict_table.sense_rows([entry])}
-    entry = {
-        "traditional": "重劍",
-        "simplified": "重剑",
-        "pinyin": "zhong4 jian4",
-        "definitions": ["épée (fencing)"],
-    }
-    assert "epee" in {s for s, _ in cedict_table.sense_rows([entry])}
+    assert {"weixin", "wechat"} <= senses_of("微信", "Wei1 xin4", "Weixin or WeChat")
+    assert "epee" in senses_of("重剑", "zhong4 jian4", "épée (fencing)")
     assert cedict_table.fold_accents("Dêqên épée") == "Deqen epee"

@@ -560,11 +560,12 @@ def test_a_phrase_whose_chinese_is_no_word_of_jiebas_dictionary_is_read_word_by_
 def test_an_english_questions_frame_is_read_in_the_words_of_the_sentence() -> None:
     """ "meet" is searched as 遇到|满足; a sentence that says 会晤 frames the question with 会晤, the
     word the span model finds around the answer (a single character, 会, is inside too many words)."""
-    from rag.answer.english_question import asked_in_sentence
+    from rag.answer.english_question import asked_in_sentence, asked_noun_in_chinese
 
     q = analyse(
         "Whom did Li Qiang meet in Xiamen?", known=lambda words: [w in ("李强", "厦门") for w in words]
     )
-    framed = asked_in_sentence(q.text, q.kind, q.terms, q.more, "李强在厦门会晤来访的客人。")
+    noun = asked_noun_in_chinese(q.text)
+    framed = asked_in_sentence(q.text, q.kind, q.terms, q.more, "李强在厦门会晤来访的客人。", noun)
     assert "会晤" in framed and "遇到" not in framed and framed.endswith("谁？")
-    assert "遇到" in asked_in_sentence(q.text, q.kind, q.terms, q.more, "李强在厦门会见来访的客人。")
+    assert "遇到" in asked_in_sentence(q.text, q.kind, q.terms, q.more, "李强在厦门会见来访的客人。", noun)
