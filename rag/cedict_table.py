@@ -34,7 +34,8 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 7  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
+# 8: surnames the dictionary writes with more than the name ("surname Huang or Hwang"); 7: "@@"
+FORMAT = 8  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
 _PARAMETERS = 500  # keys per IN query: within SQLite's limit before 3.32 (999)
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
@@ -43,7 +44,9 @@ _HEAD = re.compile(r"[\u4e00-\u9fff]{1,6}")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _TWO_NAMES = re.compile(r"([A-Z][A-Za-z'-]+) or ([A-Z][A-Za-z'-]+)")
 _READ_HEAD = re.compile(r"[\u4e00-\u9fff]{1,2}")
-_SURNAME = re.compile(r"surname [A-Z][a-z]+")
+# "surname Hu", and as the dictionary also writes one: "surname Huang or Hwang" (黄), "surname Lü"
+# (吕), "surname E" (鄂), "surname Yan (sometimes written …)" (阎); not "surname and given name"
+_SURNAME = re.compile(r"surname [A-Z]\S*(?: .*)?")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -73,6 +73,31 @@ def test_the_table_answers_as_the_dictionary_does(full) -> None:
     assert tab.verbs("held") == ["hold"] and tab.verbs("hold") == []
 
 
+def test_a_surname_is_one_however_the_dictionary_words_it() -> None:
+    """CC-CEDICT writes most surnames "surname Hu", but some with more: 黄 "surname Huang or
+    Hwang", 吕 "surname Lü", 阎 with a note. Each is a surname (before format 8 黄 was not, so
+    "Huang Baomei" could only be spelled 皇…, a rare surname); "surname and given name" is not."""
+    entries = [
+        {"simplified": "黄", "pinyin": "Huang2", "definitions": ["surname Huang or Hwang"]},
+        {"simplified": "吕", "pinyin": "Lu:3", "definitions": ["surname Lü"]},
+        {"simplified": "鄂", "pinyin": "E4", "definitions": ["surname E"]},
+        {"simplified": "阎", "pinyin": "Yan2", "definitions": ["surname Yan (sometimes written 闫)"]},
+        {"simplified": "胡", "pinyin": "Hu2", "definitions": ["surname Hu"]},
+        {"simplified": "姓名", "pinyin": "xing4 ming2", "definitions": ["surname and given name"]},
+        {"simplified": "黄", "pinyin": "huang2", "definitions": ["yellow"]},
+    ]
+    rows = set(cedict_table.reading_rows(entries))
+    surnames = {(spelled, head) for spelled, head, surname in rows if surname}
+    assert surnames == {
+        ("huang", "黄"),
+        ("lu", "吕"),
+        ("lv", "吕"),
+        ("e", "鄂"),
+        ("yan", "阎"),
+        ("hu", "胡"),
+    }
+
+
 def test_the_table_knows_which_words_are_only_common_words(full) -> None:
     """A headword whose every entry has lower-case pinyin is a common word; one with a
     capitalised entry (a proper noun) is not, nor is a word the dictionary lacks."""
