@@ -327,8 +327,12 @@ def romanized_names(question: str) -> list[list[str]]:
     words = [m.group(0) for m in _WORD.finditer(question)]
     runs: list[list[str]] = [[]]
     for w in words:
-        if w[0].isupper() and w.isalpha() and w.lower() not in _FUNCTION:
-            runs[-1].append(w)
+        # a possessive ends the name it closes ("Hu Henghua's speech": Hu Henghua)
+        bare = w.removesuffix("'s")
+        if bare[0].isupper() and bare.isalpha() and bare.lower() not in _FUNCTION:
+            runs[-1].append(bare)
+            if bare != w:
+                runs.append([])
         elif runs[-1]:
             runs.append([])
     names: list[list[str]] = []

@@ -63,6 +63,10 @@ def test_a_romanized_name_is_spelled_in_chinese_either_order() -> None:
         assert "胡衡华" in spellings
     assert romanized_names("Did Michael Jordan play in Changsha?") == []  # not pinyin
     assert romanized_names("What did Hu say?") == []  # a surname alone is no name
+    # a possessive closes the name: "Henghua's" is the given name
+    (spellings,) = romanized_names("Where was Hu Henghua's speech given in Changsha?")
+    assert "胡衡华" in spellings
+    assert romanized_names("Where is Hu's Changsha office?") == []
 
 
 def test_only_the_spellings_the_index_knows_become_a_term() -> None:
