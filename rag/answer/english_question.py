@@ -234,6 +234,35 @@ def named_parts(name: str, per_word: int) -> list[list[str]]:
     return out
 
 
+def _noun(word: str) -> bool:
+    """Whether the English `word` can be a noun (lemminflect's tables: "meeting" can, "held" not)."""
+    from lemminflect import getAllLemmas
+
+    return "NOUN" in getAllLemmas(word.lower())
+
+
+def compounds(
+    question: str, rendered: list[Rendering], known: Callable[[Sequence[str]], list[bool]]
+) -> list[Rendering]:
+    """Two adjacent words rendered by single characters that make a word together ("new book":
+    新 + 书, 新书): the word is added to both, as a Chinese article writes the pair."""
+    out = list(rendered)
+    for k in range(len(rendered) - 1):
+        a, b = rendered[k], rendered[k + 1]
+        if a.name or b.name or not re.search(rf"\b{re.escape(a.words)}\s+{re.escape(b.words)}\b", question):
+            continue
+        if not _noun(b.words):
+            continue  # a compound ends with a noun: "the meeting held" makes none
+        firsts = [h for h in (*a.heads, *a.more) if len(h) == 1]
+        seconds = [h for h in (*b.heads, *b.more) if len(h) == 1]
+        made = [x + y for x in firsts for y in seconds if is_word(x + y)]
+        made = [w for w, ok in zip(made, known(made), strict=True) if ok and w not in a.heads + b.heads]
+        if made:
+            out[k] = Rendering([*out[k].heads, *made], a.name, a.words, a.more)
+            out[k + 1] = Rendering([*out[k + 1].heads, *made], b.name, b.words, b.more)
+    return out
+
+
 def english_terms(
     search: str, policy: Policy, known: Callable[[Sequence[str]], list[bool]] | None
 ) -> tuple[str, list[str], set[str], frozenset[str], dict[str, tuple[str, ...]]]:
@@ -258,6 +287,8 @@ def english_terms(
             Rendering([*r.heads, w], r.name, r.words) if held.get(w) else r
             for r, w in zip(rendered, latin, strict=True)
         ]
+    if known is not None:
+        rendered = compounds(asked, rendered, known)
     groups = [r.heads for r in rendered] + [[d] for d in dates]
     # the names asked about ("Beijing", "Hu Henghua", "Messi"): an answer's passage holds each
     named = [r.heads for r in rendered if r.name]

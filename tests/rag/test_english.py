@@ -8,6 +8,7 @@ import pytest
 
 from rag import Article, ask
 from rag.answer import analyse
+from rag.answer.english_question import ALTERNATIVES
 from rag.english import pinyin_spellings, romanized_names, translations
 from rag.normalize import to_simplified
 
@@ -573,3 +574,16 @@ def test_an_english_questions_frame_is_read_in_the_words_of_the_sentence() -> No
     framed = asked_in_sentence(q.text, q.kind, q.terms, q.more, "李强在厦门会晤来访的客人。", noun)
     assert "会晤" in framed and "遇到" not in framed and framed.endswith("谁？")
     assert "遇到" in asked_in_sentence(q.text, q.kind, q.terms, q.more, "李强在厦门会见来访的客人。", noun)
+
+
+def test_two_words_whose_characters_make_a_word_are_read_as_that_word() -> None:
+    """ "new book" is no sense of CC-CEDICT's, but 新 (new) and 书 (book) make 新书, the word an
+    article writes: it joins both words' terms, so a sentence holding it covers both. Only a
+    word the index holds, and only before a noun: a verb after its noun ("held") makes none."""
+    every = analyse("Where was the new book launched?", known=lambda words: [True] * len(words))
+    assert [t for t in every.terms if "新书" in t.split(ALTERNATIVES)] == every.terms[:2]
+    unheld = analyse("Where was the new book launched?", known=lambda words: [w != "新书" for w in words])
+    assert not any("新书" in t.split(ALTERNATIVES) for t in unheld.terms)
+    # "book held": 书 + 包 (held, as in 包 "to hold") and 定 + 做 are words, but "held" is no noun
+    held = analyse("Where was the new book held?", known=lambda words: [True] * len(words))
+    assert not {"书包", "定做"} & {w for t in held.terms for w in t.split(ALTERNATIVES)}
