@@ -183,6 +183,15 @@ def asked_in_sentence(
     return asked_in_chinese(question, kind, used, noun)
 
 
+def pinyin_name(word: str) -> bool:
+    """Whether the dictionary has a proper name that reads as the capitalised `word` in pinyin
+    (Shanghai: 上海; not Book, Fair)."""
+    if not word[:1].isupper():
+        return False
+    spelled_as = pinyin_spellings(word)
+    return any(h.startswith(w) for h in proper_names(table(), word) for w in spelled_as)
+
+
 def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: bool = True) -> list[str]:
     """The spellings of one word of a name ("Rizhao", "Bozhong") the index holds: the
     dictionary's names that read as the word in pinyin (日照, 日照市), else its pinyin
@@ -313,7 +322,14 @@ def english_terms(
             # alone ("Hu Henghua") is a person's, spelled whole above or not at all; a name of
             # one word is spelled as the index holds it ("Binzhou")
             words = bare.split()
-            common = [translations(w.lower(), per_word)[:1] if len(words) > 1 else [] for w in words]
+            # a word of the name the dictionary has as a name read as its pinyin ("Shanghai" in
+            # "Shanghai Book Fair": 上海) is that name, spelled below, not its lower-case senses,
+            # which are the entries whose definitions mention it (复旦大学, "Fudan University in
+            # Shanghai")
+            common = [
+                translations(w.lower(), per_word)[:1] if len(words) > 1 and not pinyin_name(w) else []
+                for w in words
+            ]
             if len(words) > 1 and not any(common):
                 spelled += named_parts(bare, per_word) or [[bare.lower()]]
                 continue

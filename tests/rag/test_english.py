@@ -587,3 +587,12 @@ def test_two_words_whose_characters_make_a_word_are_read_as_that_word() -> None:
     # "book held": 书 + 包 (held, as in 包 "to hold") and 定 + 做 are words, but "held" is no noun
     held = analyse("Where was the new book held?", known=lambda words: [True] * len(words))
     assert not {"书包", "定做"} & {w for t in held.terms for w in t.split(ALTERNATIVES)}
+
+
+def test_a_city_inside_a_longer_name_is_that_city() -> None:
+    """In "Hangzhou Rice Market" the word Hangzhou is the dictionary's name 杭州 (read as its
+    pinyin), not its lower-case senses: the entries whose definitions mention Hangzhou (孤山,
+    a hill there), which no article about the market holds."""
+    q = analyse("Where is the Hangzhou Rice Market?", known=lambda words: [True] * len(words))
+    assert any("杭州" in t.split(ALTERNATIVES) for t in q.terms)
+    assert not any("孤山" in t.split(ALTERNATIVES) for t in q.terms)
