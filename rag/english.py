@@ -59,7 +59,8 @@ _ARTICLES = frozenset({"a", "an", "the"})
 
 
 def _forms(word: str) -> list[str]:
-    w = word.lower().strip("'")
+    # a possessive is no form of the word ("New Zealand's" is the phrase "new zealand")
+    w = word.lower().removesuffix("'s").strip("'")
     out = [w]
     for suffix, repl in (
         ("iest", "y"),

@@ -596,3 +596,9 @@ def test_a_city_inside_a_longer_name_is_that_city() -> None:
     q = analyse("Where is the Hangzhou Rice Market?", known=lambda words: [True] * len(words))
     assert any("杭州" in t.split(ALTERNATIVES) for t in q.terms)
     assert not any("孤山" in t.split(ALTERNATIVES) for t in q.terms)
+
+
+def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
+    """ "New Zealand's minister": the phrase is "New Zealand" (新西兰), not a name kept whole in
+    Latin letters that no Chinese article holds, which refused every such question."""
+    assert translations("Who is New Zealand's trade minister?", 2)[0][0] == "新西兰"
