@@ -18,6 +18,9 @@
 
     .venv/bin/python bench/fit_policy.py --index .zhiwen/dev --limit 600 --lookalikes /tmp/lookalikes.jsonl
     .venv/bin/python bench/fit_policy.py --features /tmp/features.jsonl   # refit from a recording
+
+A new boundary moves the margin English questions are held to (`not_found.min_margin_en`):
+run bench/english.py --fit --write after writing one.
 """
 
 from __future__ import annotations

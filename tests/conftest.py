@@ -103,19 +103,45 @@ def fake_index(tmp_path, seed_articles):
     index.close()
 
 
-@pytest.fixture
-def index_of(tmp_path):
-    """Builds a fake-embedder index of the articles given; closed after the test."""
-    from rag import FakeEmbedder, Index
+def _index_builder(tmp_path, embedder):
+    from rag import Index
 
     opened = []
 
     def build(*articles):
-        index = Index.open(tmp_path / f"ix{len(opened)}", FakeEmbedder())
+        index = Index.open(tmp_path / f"ix{len(opened)}", embedder)
         index.add(list(articles))
         opened.append(index)
         return index
 
+    return build, opened
+
+
+@pytest.fixture
+def index_of(tmp_path):
+    """Builds a fake-embedder index of the articles given; closed after the test."""
+    from rag import FakeEmbedder
+
+    build, opened = _index_builder(tmp_path, FakeEmbedder())
+    yield build
+    for index in opened:
+        index.close()
+
+
+@pytest.fixture(scope="session")
+def use_embedder():
+    """The real default embedder (USE multilingual v3), loaded once."""
+    from rag import get_embedder
+
+    return get_embedder("use")
+
+
+@pytest.fixture
+def use_index_of(tmp_path, use_embedder):
+    """Builds an index of the articles given with the real embedder, for what depends on its
+    cosines (an English question's "not found" weighs its cosine with the sentence, which the
+    fake embedder's hashes cannot give); closed after the test."""
+    build, opened = _index_builder(tmp_path, use_embedder)
     yield build
     for index in opened:
         index.close()

@@ -13,7 +13,7 @@ from rag.answer.candidates import Sentence
 from rag.answer.english_question import ALTERNATIVES
 from rag.answer.features import people
 from rag.answer.neighbours import NEIGHBOUR_FEATURES, adjacent, margin, neighbour_features
-from rag.answer.policy import Policy, ScoreWeights
+from rag.answer.policy import NotFound, Policy, ScoreWeights
 from rag.answer.question import Query
 from rag.answer.rank import RANK_FEATURES, rank_features
 from rag.normalize import simplify_with_map
@@ -87,11 +87,22 @@ def answerable(policy: Policy, q: Query, best: Sentence, others: Sequence[Senten
     if not q.terms:
         return best.dense >= nf.min_dense_only
     if q.script == "en":  # ("how many": a sentence without a count answers nothing, see `counts`)
-        return best.ctx_cov >= nf.min_coverage_en and best.names_cov == 1.0 and counts(q, best)
-    margin = sum(
-        getattr(nf, n) * x for n, x in zip(BOUNDARY_INPUTS, boundary_inputs(q, best, others), strict=True)
-    )
-    return margin + nf.bias >= 0
+        # its coverage, its names, and the Chinese questions' boundary at a margin of its own:
+        # an English question's terms are dictionary guesses, so its coverage runs lower
+        return (
+            best.ctx_cov >= nf.min_coverage_en
+            and best.names_cov == 1.0
+            and counts(q, best)
+            and boundary_margin(nf, q, best, others) >= nf.min_margin_en
+        )
+    return boundary_margin(nf, q, best, others) >= 0
+
+
+def boundary_margin(nf: NotFound, q: Query, best: Sentence, others: Sequence[Sentence]) -> float:
+    """The "not found" boundary's weighted sum of the best sentence's BOUNDARY_INPUTS plus its
+    bias: a Chinese question is answered at 0 or more."""
+    inputs = boundary_inputs(q, best, others)
+    return sum(getattr(nf, n) * x for n, x in zip(BOUNDARY_INPUTS, inputs, strict=True)) + nf.bias
 
 
 # what the "not found" boundary weighs, each named as its weight in the policy (NotFound)

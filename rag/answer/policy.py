@@ -26,7 +26,7 @@ POLICY_FILE = Path(__file__).with_name("policy.json")
 SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
 SPAN_LEXICAL_FILE = "span_lexical.npy"  # the span model's lexical weights (numpy's format), likewise
 SENTENCE_TREES_FILE = "sentence_trees.txt"  # the sentence ranker's trees, likewise
-FORMAT_VERSION = 12  # 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up; 10: span_model.lexical_file and lexical_templates; 11: neighbour_model replaces compose.next_chars; 12: span_choice
+FORMAT_VERSION = 13  # 13: not_found.min_margin_en; 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up; 10: span_model.lexical_file and lexical_templates; 11: neighbour_model replaces compose.next_chars; 12: span_choice
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,10 @@ class NotFound:
     rival: float  # the best score of a sentence of another article among the candidates
     bias: float
     min_own_coverage: float  # a follow-up's own words (not the carried ones) covered at least this much
-    min_coverage_en: float  # English questions: ctx_cov alone (no English dev set to fit a boundary on)
+    min_coverage_en: float  # English questions: ctx_cov at least this (bench/english.py --fit)
+    # English questions: the boundary's margin (its weighted sum plus bias, 0 for a Chinese
+    # question) at least this; fitted after the boundary by bench/english.py --fit
+    min_margin_en: float
     min_dense_only: float  # a question without any term: the best sentence's cosine
 
 

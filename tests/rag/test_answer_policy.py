@@ -23,6 +23,7 @@ from rag.answer import (
     write_policy,
 )
 from rag.answer.candidates import written_date
+from rag.answer.choose import boundary_margin
 from rag.answer.policy import SPAN_TREES_FILE
 from rag.records import Hit
 from rag.span_features import FEATURE_NAMES
@@ -136,8 +137,16 @@ def test_english_follow_up_and_termless_questions_have_their_own_rules() -> None
     p = Policy.load()
     nf = p.not_found
     en = query(script="en")
-    assert alone(p, en, sentence(ctx_cov=nf.min_coverage_en, dense=-1.0))
-    assert not alone(p, en, sentence(ctx_cov=nf.min_coverage_en - 0.01, dense=1.0))
+    covered = sentence(ctx_cov=nf.min_coverage_en, dense=1.0, score=1.0)
+    assert alone(p, en, covered)
+    assert not alone(p, en, sentence(ctx_cov=nf.min_coverage_en - 0.01, dense=1.0, score=1.0))
+    # covered, but the boundary's margin below the English one (bench/english.py --fit): refused
+    assert nf.min_margin_en > -10  # fitted, not left out
+    over = boundary_margin(nf, en, covered, [covered]) - nf.min_margin_en
+    assert over > 0
+    below = sentence(ctx_cov=nf.min_coverage_en, dense=1.0 - (over + 0.01) / nf.dense, score=1.0)
+    above = sentence(ctx_cov=nf.min_coverage_en, dense=1.0 - (over - 0.01) / nf.dense, score=1.0)
+    assert alone(p, en, above) and not alone(p, en, below)
     bare = query(terms=())
     assert alone(p, bare, sentence(dense=nf.min_dense_only))
     assert not alone(p, bare, sentence(ctx_cov=1.0, dense=nf.min_dense_only - 0.01))

@@ -139,7 +139,7 @@ def answered_from_the_first(index_of, question: str, about: tuple[str, str], oth
     return a.answered and all(c.article_id == "about" for c in a.citations)
 
 
-def test_one_word_that_reads_as_pinyin_is_spelled_as_the_index_knows_it(index_of) -> None:
+def test_one_word_that_reads_as_pinyin_is_spelled_as_the_index_knows_it(use_index_of) -> None:
     """A place the dictionary lacks ("Qinglan"): its pinyin spellings the index holds are the
     term's alternatives, so the article about 青岚 answers; no spelling of it held, it stays a
     Latin term that no article covers."""
@@ -150,7 +150,7 @@ def test_one_word_that_reads_as_pinyin_is_spelled_as_the_index_knows_it(index_of
     q = analyse("How many people live in Qinglan?", known=lambda words: [False] * len(words))
     assert "qinglan" in q.terms
     assert answered_from_the_first(
-        index_of,
+        use_index_of,
         "How many people live in Qinglan?",
         ("青岚镇概况", "青岚镇位于山区，常住人口约三万人。"),
         ("白石镇概况", "白石镇位于平原，常住人口约五万人。"),
@@ -342,8 +342,8 @@ def test_an_english_date_is_one_term_as_articles_write_it() -> None:
     assert not any(w in t.split("|") for t in terms for w in ("九月", "24"))
 
 
-def test_an_english_question_finds_the_date_as_written(fake_index) -> None:
-    a = ask(fake_index, "Which plenary session was held in Changsha on September 24?")
+def test_an_english_question_finds_the_date_as_written(use_index) -> None:
+    a = ask(use_index, "Which plenary session was held in Changsha on September 24?")
     assert a.answered and "9月24日" in to_simplified(a.answer)
 
 
@@ -374,7 +374,7 @@ def test_an_english_who_questions_short_answer_is_read_as_a_chinese_who_question
         index.close()
 
 
-def test_a_further_dictionary_word_counts_where_the_retrieved_passages_use_it(index_of) -> None:
+def test_a_further_dictionary_word_counts_where_the_retrieved_passages_use_it(use_index_of) -> None:
     """ "save" is searched as its commonest senses (保存|存储); 节省, further down the
     dictionary's list, covers the term in a passage that writes it, with the credit of its
     rarity against the words searched with."""
@@ -385,7 +385,7 @@ def test_a_further_dictionary_word_counts_where_the_retrieved_passages_use_it(in
     save = next(t for t in q.terms if "保存" in t.split("|"))
     assert "节省" in q.more[save] and "节省" not in save
     text = "改革后，居民每年可节省300元以上。城乡居民基本医保实现全覆盖。"
-    index = index_of(Article(id="m", title="医保改革", text=text))
+    index = use_index_of(Article(id="m", title="医保改革", text=text))
     asked = analyse("How much can residents save each year?", known=known_words(index))
 
     def best_cov(query) -> float:
