@@ -183,13 +183,16 @@ def asked_in_sentence(
     return asked_in_chinese(question, kind, used, noun)
 
 
+def _pinyin_names(word: str, spelled_as: Sequence[str]) -> list[str]:
+    """The dictionary's proper names of `word` that read as it in pinyin (`spelled_as`, its
+    `pinyin_spellings`): Rizhao: 日照, 日照市."""
+    return [h for h in proper_names(table(), word) if any(h.startswith(w) for w in spelled_as)]
+
+
 def pinyin_name(word: str) -> bool:
     """Whether the dictionary has a proper name that reads as the capitalised `word` in pinyin
     (Shanghai: 上海; not Book, Fair)."""
-    if not word[:1].isupper():
-        return False
-    spelled_as = pinyin_spellings(word)
-    return any(h.startswith(w) for h in proper_names(table(), word) for w in spelled_as)
+    return word[:1].isupper() and bool(_pinyin_names(word, pinyin_spellings(word)))
 
 
 def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: bool = True) -> list[str]:
@@ -198,7 +201,7 @@ def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: 
     spellings (two or three syllables) alone or with a place's unit (a town the dictionary
     lacks is written with its 镇), else (`latin`) the word in Latin letters."""
     spelled_as = pinyin_spellings(word)
-    named = [h for h in proper_names(table(), word) if any(h.startswith(w) for w in spelled_as)]
+    named = _pinyin_names(word, spelled_as)
     if named:
         return [w for w, ok in zip(named, known(named), strict=True) if ok] or named
     for read in (
