@@ -59,7 +59,7 @@ _ARTICLES = frozenset({"a", "an", "the"})
 
 
 def _forms(word: str) -> list[str]:
-    # a possessive is no form of the word ("New Zealand's" is the phrase "new zealand")
+    # a possessive is no form of the word ("South Africa's" is the phrase "south africa")
     w = word.lower().removesuffix("'s").strip("'")
     out = [w]
     for suffix, repl in (

@@ -191,7 +191,7 @@ def _pinyin_names(word: str, spelled_as: Sequence[str]) -> list[str]:
 
 def pinyin_name(word: str) -> bool:
     """Whether the dictionary has a proper name that reads as the capitalised `word` in pinyin
-    (Shanghai: 上海; not Book, Fair)."""
+    (Hangzhou: 杭州; not Rice, Market)."""
     return word[:1].isupper() and bool(_pinyin_names(word, pinyin_spellings(word)))
 
 
@@ -256,8 +256,8 @@ def _noun(word: str) -> bool:
 def compounds(
     question: str, rendered: list[Rendering], known: Callable[[Sequence[str]], list[bool]]
 ) -> list[Rendering]:
-    """Two adjacent words rendered by single characters that make a word together ("new book":
-    新 + 书, 新书): the word is added to both, as a Chinese article writes the pair."""
+    """Two adjacent words rendered by single characters that make a word together ("new car":
+    新 + 车, 新车): the word is added to both, as a Chinese article writes the pair."""
     out = list(rendered)
     for k in range(len(rendered) - 1):
         a, b = rendered[k], rendered[k + 1]
@@ -325,10 +325,9 @@ def english_terms(
             # alone ("Hu Henghua") is a person's, spelled whole above or not at all; a name of
             # one word is spelled as the index holds it ("Binzhou")
             words = bare.split()
-            # a word of the name the dictionary has as a name read as its pinyin ("Shanghai" in
-            # "Shanghai Book Fair": 上海) is that name, spelled below, not its lower-case senses,
-            # which are the entries whose definitions mention it (复旦大学, "Fudan University in
-            # Shanghai")
+            # a word of the name the dictionary has as a name read as its pinyin ("Hangzhou" in
+            # "Hangzhou Rice Market": 杭州) is that name, spelled below, not its lower-case senses,
+            # which are the entries whose definitions mention it (孤山, a hill in Hangzhou)
             common = [
                 translations(w.lower(), per_word)[:1] if len(words) > 1 and not pinyin_name(w) else []
                 for w in words
