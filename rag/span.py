@@ -74,13 +74,22 @@ REASON_Q = re.compile(r"为什么|为何|原因|何故|怎么会")
 _REASON_S = re.compile(r"因为|由于|因(?!此|而)")
 _DIGITS = r"(?:\d[\d,.]*|[零〇○一二两三四五六七八九十百千]+)"
 _MAGNITUDE = r"(?:多|余|十|百|千|万|亿)"
-_UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米 英里 英尺 公顷 公斤 千克 美元 港元 欧元 日元 人民币 元 % ％ 倍 个
-    人次 人 名 位 家 座 部 种 项 场 届 条 件 岁 年 月 天 日 小时 分钟 秒 次 吨 米 克 度 里 亩 户 册 卷 集 首 本 台 辆 架 艘 层 所
-    株 只 支 篇 章 款 代 周 世纪 分 票 球 局 枚 头 匹 班"""
+# the words a count is written in; a longer one before a shorter one it begins with (个小时
+# before 个: the first that matches is taken), a magnitude left out (百帕 is 百 and 帕)
+_UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米 英里 英尺 公顷 公斤 千克 美元
+    港元 欧元 日元 人民币 元 % ％ 倍 个多小时 个小时 个多月 个月 个星期 个
+    人次 人 名 位 家 座 部 种 项 场 届 条 件 岁 年 月 天 日 小时 分钟 秒
+    次 吨 米 克 度 里 亩 户 册 卷 集 首 本 台 辆 架 艘 层 所 株 只 支
+    篇 章 款 代 周 世纪 分 票 球 局 枚 头 匹 班 级 处 例 起 批 轮 期 份
+    栋 间 张 块 根 道 遍 趟 番 摄氏度 ℃ 帕 兆瓦 瓦时 瓦 毫升 升 英寸"""
 _UNITS = f"(?:{'|'.join(_UNIT_WORDS.split())})"
 UNIT_AHEAD = re.compile(_UNITS)  # a unit word starting here (364.6|公里)
+# A length of time in two units or more (1小时零1分钟, 2小时30分, 3年零5个月, 1分30秒).
+_DURATION = rf"{_DIGITS}(?:个多?)?(?:小时|年|天|分钟?)(?:零?{_DIGITS}(?:个多?)?(?:分钟?|秒|个月|天|小时))+"
 # A number with its magnitude, unit and a trailing 前/后/左右 (364.6公里, 三百多户, 6000年前).
-NUMBER = re.compile(rf"(?:约|近|超过|逾|多达)?{_DIGITS}{_MAGNITUDE}*(?:{_UNITS}(?:人民币|前|后|左右)?)?")
+NUMBER = re.compile(
+    rf"(?:约|近|超过|逾|多达)?(?:{_DURATION}|{_DIGITS}{_MAGNITUDE}*(?:{_UNITS}(?:人民币|前|后|左右)?)?)"
+)
 NUM_CORE = re.compile(rf"\d|[零〇○一二两三四五六七八九十百千万亿]{_MAGNITUDE}*{_UNITS}")
 _DATE_ONE = (
     rf"(?:公元前?)?(?:{_DIGITS}(?:年|世纪)(?:代)?(?:{_DIGITS}月(?:{_DIGITS}[日号])?)?|{_DIGITS}月(?:{_DIGITS}[日号])?"

@@ -22,6 +22,7 @@ def test_question_kinds():
     assert analyse("谁受市委常委会委托向全会报告工作？").kind == "person"
     assert analyse("出席全会的市委委员应到多少人？").kind == "number"
     assert analyse("全会是哪天召开的？").kind == "date"
+    assert analyse("救助响应在几时启动？").kind == "date"  # 几时: what time, not how many
     # a classifier or 一 after the question word, and the literary forms (何年), keep the kind
     assert analyse("这座桥于何年建成？").kind == "date" and analyse("这座桥于何年建成？").asks_year
     assert analyse("他是哪一年出生的？").asks_year

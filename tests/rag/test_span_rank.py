@@ -64,6 +64,41 @@ def test_a_number_question_is_answered_with_a_count() -> None:
     assert picked is not None and any(c.isdigit() for c in sentence[picked[0] : picked[1]])
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        # a count in a measure news writes (级, 处): the count with it, not another number
+        ("青山县的地震是几级？", "河北某市青山县发生4.7级地震，震源深度12公里。", "4.7级"),
+        ("这次行动拆除了多少处广告牌？", "原标题：某路段拆除违规广告牌60余处执法人员正在拆除。", "60余处"),
+    ],
+)
+def test_a_count_in_the_measure_asked_is_whole(question: str, sentence: str, expected: str) -> None:
+    shipped = Policy.load()
+    picked = best_span(question, "number", sentence, shipped.spans, SHIPPED)
+    assert picked is not None and sentence[picked[0] : picked[1]] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("巡查持续了两个小时。", "两个小时"),  # 个 before the unit
+        ("搜救进行了三个多月。", "三个多月"),
+        ("经过1小时零1分钟的飞行，飞机降落。", "1小时零1分钟"),  # a length of time in two units
+        ("他用了2分30秒跑完。", "2分30秒"),
+        ("两国谈判历时13年零8个月。", "13年零8个月"),
+        ("当地气温达38摄氏度。", "38摄氏度"),
+        ("中心气压975百帕。", "975百帕"),  # a magnitude (百) before the unit
+        ("共拆除标牌70余处。", "70余处"),
+        ("发生5.5级地震。", "5.5级"),
+        ("今年已发生12起事故。", "12起"),
+    ],
+)
+def test_number_expressions_hold_their_measure(text: str, expected: str) -> None:
+    from rag.span import NUMBER
+
+    assert expected in [m.group(0) for m in NUMBER.finditer(text)]
+
+
 def test_an_english_questions_count_or_date_is_a_whole_expression_it_does_not_write() -> None:
     """An English question's words place no span in a Chinese sentence: its number (date) is a
     whole number (date) expression of the sentence, not one the question writes (2022)."""
