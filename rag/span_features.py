@@ -264,6 +264,18 @@ def _unit_ahead(ss: str, ends: np.ndarray) -> np.ndarray:
     return np.array([match(ss, i) is not None for i in range(len(ss) + 1)], dtype=bool)[ends]
 
 
+def whole_counts(ss: str, spans: list[Span], dates: list[Span]) -> list[Span]:
+    """`spans` without those ending after a digit inside a number or date expression of `ss`
+    (`dates`: its DATE matches): 2023年8月4日23 of 2023年8月4日23时, 10 of 10公里, which
+    cut the count from its unit."""
+    inside = [False] * (len(ss) + 1)
+    for a, b in [*dates, *matches(NUMBER, ss)]:
+        for p in range(a + 1, b):
+            inside[p] = True
+    # (a number's pattern runs on over a comma or a full stop after it: 编号L2，为 is no cut)
+    return [(a, b) for a, b in spans if not (inside[b] and ss[b - 1].isdigit() and ss[b] not in ",.")]
+
+
 def candidates_simplified(
     qs: str, kind: str, ss: str, rules: SpanRules, tags: Tags | None = None
 ) -> SpanCandidates:
@@ -282,6 +294,7 @@ def candidates_simplified(
     dates = matches(DATE, ss)
     words = dates_apart(tags, dates)
     spans = outside_credits(candidate_spans(ss, words, rule, longest, rules), credited)
+    spans = whole_counts(ss, spans, dates)
     ext_kind = "reason" if REASON_Q.search(qs) else kind
     ext_kind = ext_kind if ext_kind in KINDS else "other"
     out = np.zeros((len(spans), len(PLAIN) + len(TYPED)), dtype=np.float32)

@@ -89,7 +89,8 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     (
         "number",
         rf"\bhow (many|much)\b|{HOW_MEASURE}"
-        r"|\bwhat (percentage|percent|share|proportion|fraction|number|amount|sum|price|rate)\b",
+        r"|\bwhat (?:(?:is|was|are|were) the )?(percentage|percent|share|proportion|fraction|number|amount|sum|price"
+        r"|rate|magnitude)\b",
     ),
     (
         "place",

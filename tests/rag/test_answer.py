@@ -34,6 +34,8 @@ def test_question_kinds():
     assert info.kind == "list" and info.list_of_people
     assert analyse("Who attended the plenary session?").kind == "list"
     assert analyse("How many years in a row?").kind == "number"
+    assert analyse("What magnitude was the earthquake?").kind == "number"
+    assert analyse("What was the magnitude of the earthquake?").kind == "number"
 
 
 def test_a_count_word_inside_another_word_asks_no_count():

@@ -129,3 +129,23 @@ def test_features_of_all_candidates_at_once_match_one_by_one(question: str, sent
         assert row[col["all:has_enum"]] == float(any(m in text for m in ("、", "和", "及", "与")))
         assert row[col["position"]] == pytest.approx(a / len(ss))
         assert row[col["all:len_log"]] == pytest.approx(np.log(b - a))
+
+
+def test_no_candidate_cuts_a_count_from_its_unit() -> None:
+    """A span ending after a digit inside a number or date expression (the 21 of 21时, the 10
+    of 10公里) is no candidate; a code before a comma (编号L2，) is whole."""
+    from rag.span import DATE
+    from rag.span_features import whole_counts
+    from rag.span_text import matches
+
+    ss = "决定于2022年7月9日21时启动,震源深度10公里,编号L2,为"
+    spans = [(3, 14), (3, 15), (22, 24), (22, 26), (29, 31)]  # …21, …21时, 10, 10公里, L2
+    assert whole_counts(ss, spans, matches(DATE, ss)) == [(3, 15), (22, 26), (29, 31)]
+    # and the pick that follows: the time with its unit
+    question = "指挥部在几时启动防汛应急响应？"
+    sentence = "为做好防汛工作，市防汛指挥部决定于2022年7月9日21时启动防汛Ⅳ级应急响应。"
+    shipped = Policy.load()
+    from rag.span_rank import best_span
+
+    picked = best_span(question, "date", sentence, shipped.spans, shipped.span_model)
+    assert picked is not None and sentence[picked[0] : picked[1]] == "2022年7月9日21时"
