@@ -81,20 +81,23 @@ _UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米
     人次 人 名 位 家 座 部 种 项 场 届 条 件 岁 年 月 天 日 小时 分钟 秒
     次 吨 米 克 度 里 亩 户 册 卷 集 首 本 台 辆 架 艘 层 所 株 只 支
     篇 章 款 代 周 世纪 分 票 球 局 枚 头 匹 班 级 处 例 起 批 轮 期 份
-    栋 间 张 块 根 道 遍 趟 番 摄氏度 ℃ 帕 兆瓦 瓦时 瓦 毫升 升 英寸"""
+    栋 间 张 块 根 道 遍 趟 番 摄氏度 ℃ 帕 兆瓦 瓦时 瓦 毫升 升 英寸 纳米 微米"""
 _UNITS = f"(?:{'|'.join(_UNIT_WORDS.split())})"
 UNIT_AHEAD = re.compile(_UNITS)  # a unit word starting here (364.6|公里)
 # A length of time in two units or more (1小时零1分钟, 2小时30分, 3年零5个月, 1分30秒).
 _DURATION = rf"{_DIGITS}(?:个多?)?(?:小时|年|天|分钟?)(?:零?{_DIGITS}(?:个多?)?(?:分钟?|秒|个月|天|小时))+"
 # A number with its magnitude, unit and a trailing 前/后/左右 (364.6公里, 三百多户, 6000年前).
+# (a space may stand between a number and its magnitude or unit, as some sites write them: 2 纳米)
 NUMBER = re.compile(
-    rf"(?:约|近|超过|逾|多达)?(?:{_DURATION}|{_DIGITS}{_MAGNITUDE}*(?:{_UNITS}(?:人民币|前|后|左右)?)?)"
+    rf"(?:约|近|超过|逾|多达)?(?:{_DURATION}|{_DIGITS}(?: ?{_MAGNITUDE}+)?(?: ?{_UNITS}(?:人民币|前|后|左右)?)?)"
 )
 NUM_CORE = re.compile(rf"\d|[零〇○一二两三四五六七八九十百千万亿]{_MAGNITUDE}*{_UNITS}")
+# (a space may stand between a date's numbers and their units: 2024 年 8 月 16 日)
 _DATE_ONE = (
-    rf"(?:公元前?)?(?:{_DIGITS}(?:年|世纪)(?:代)?(?:{_DIGITS}月(?:{_DIGITS}[日号])?)?|{_DIGITS}月(?:{_DIGITS}[日号])?"
-    rf"|(?<![\d第]){_DIGITS}日)"  # a day alone (13日下午): news gives the month only when it is not the current one
-    r"(?:初|中|末|底|初期|中期|末期|早期|晚期|后期|前期|上半叶|下半叶)?"
+    rf"(?:公元前?)?(?:{_DIGITS} ?(?:年|世纪)(?:代)?(?: ?{_DIGITS} ?月(?: ?{_DIGITS} ?[日号])?)?"
+    rf"|{_DIGITS} ?月(?: ?{_DIGITS} ?[日号])?"
+    rf"|(?<![\d第]){_DIGITS} ?日)"  # a day alone (13日下午): news gives the month only when it is not the current one
+    r"(?:初|中|末|底|初期|中期|末期|早期|晚期|后期|前期|上半叶|下半叶|上半年|下半年|第[一二三四]季度)?"
     rf"(?:{_DIGITS}[时点](?:{_DIGITS}分)?)?"
 )
 DATE = re.compile(rf"{_DATE_ONE}(?:(?:至|到|－|-|—|~|～){_DATE_ONE})?(?:间)?")

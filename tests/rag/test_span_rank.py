@@ -91,12 +91,29 @@ def test_a_count_in_the_measure_asked_is_whole(question: str, sentence: str, exp
         ("共拆除标牌70余处。", "70余处"),
         ("发生5.5级地震。", "5.5级"),
         ("今年已发生12起事故。", "12起"),
+        ("高雄厂以 2 纳米的制程生产。", "2 纳米"),  # a space before the unit, as some sites write
+        ("投资总金额预估超过 100 亿欧元。", "100 亿欧元"),
     ],
 )
 def test_number_expressions_hold_their_measure(text: str, expected: str) -> None:
     from rag.span import NUMBER
 
     assert expected in [m.group(0) for m in NUMBER.finditer(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("该厂预定 2024 年下半年建厂。", "2024 年下半年"),
+        ("IT之家 8 月 16 日消息，新版本发布。", "8 月 16 日"),
+        ("新系统将于2025年第一季度上线。", "2025年第一季度"),
+        ("决定于2023年8月4日23时启动响应。", "2023年8月4日23时"),
+    ],
+)
+def test_date_expressions_are_whole(text: str, expected: str) -> None:
+    from rag.span import DATE
+
+    assert expected in [m.group(0) for m in DATE.finditer(text)]
 
 
 def test_an_english_questions_count_or_date_is_a_whole_expression_it_does_not_write() -> None:
