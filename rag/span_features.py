@@ -182,6 +182,19 @@ class SpanCandidates:
             ]
         )
 
+    def counting(self, noun: str) -> SpanCandidates:
+        """For a number question asking how many of `noun` in 个 (多少个州 → 州: `counted_noun`),
+        only the candidates that are a whole count followed by the noun, or ending with it (8个
+        of 8个州, or 8个州); any other kind's, or without a noun, all."""
+        if self.kind != "number" or not noun:
+            return self
+        keep = []
+        for i, (a, b) in enumerate(self.spans):
+            count = b - len(noun) if self.ss.endswith(noun, a, b) else b
+            if NUMBER.fullmatch(self.ss, a, count) and self.ss.startswith(noun, count):
+                keep.append(i)
+        return self._only(keep)
+
     def counts_in(self, span: Span, measure: str) -> bool:
         """Whether the text of `span` holds a count in `measure` (or its like: `measured`):
         四到五只, 两天两夜 and 3岁时 each hold one."""
@@ -262,6 +275,21 @@ def _unit_ahead(ss: str, ends: np.ndarray) -> np.ndarray:
     """Per span end: whether a unit follows it (UNIT_AHEAD)."""
     match = UNIT_AHEAD.match
     return np.array([match(ss, i) is not None for i in range(len(ss) + 1)], dtype=bool)[ends]
+
+
+_COUNTED = re.compile(r"(?:多少|几)个([\u4e00-\u9fff]+)")
+
+
+def counted_noun(qs: str) -> str:
+    """The noun a Chinese question counts in 个 (多少个州 → 州, 几个出入口 → 出入口: the first
+    word after it, as jieba cuts the question `qs`, Simplified), "" where it counts none so."""
+    m = _COUNTED.search(qs)
+    if m is None:
+        return ""
+    word = next(((a, b) for a, b, _ in tagged(qs) if a <= m.start(1) < b), None)
+    if word is None or word[0] != m.start(1):
+        return ""  # 个 and the next character are one word (个人): no noun counted
+    return qs[word[0] : word[1]]
 
 
 def whole_counts(ss: str, spans: list[Span], dates: list[Span]) -> list[Span]:

@@ -18,7 +18,7 @@ import numpy as np
 from rag.normalize import fold_width, simplified_question, simplify_with_map
 from rag.sentence_words import Tags
 from rag.span import Span, SpanRules, to_original
-from rag.span_features import FEATURE_NAMES, KINDS, TREE_FEATURE_NAMES, candidates_simplified
+from rag.span_features import FEATURE_NAMES, KINDS, TREE_FEATURE_NAMES, candidates_simplified, counted_noun
 from rag.span_lexical import BUCKETS, TEMPLATES
 from rag.trees import TreeEnsemble
 
@@ -157,6 +157,13 @@ def sure_span(
         best, sure = model.pick(found.expanded(), found.kind, found.keys)
         if sure < model.least_confidence(found.kind):
             return None
+    counting = found.counting(counted_noun(qs))
+    if counting.spans and found.spans[best] not in counting.spans:
+        # a count of something else (70个 of 70个目击者 asked 多少个州), where a count of what is
+        # asked is a candidate (8个 of 8个州): the best of those, if the model is sure enough of it
+        c_best, c_sure = model.pick(counting.expanded(), counting.kind, counting.keys)
+        if c_sure >= model.least_confidence(counting.kind):
+            found, best, sure = counting, c_best, c_sure
     measured = found.measured(measure)
     if measured.spans and not found.counts_in(found.spans[best], measure):
         # a count in another measure (48个 asked 多少名运动员), where one in the asked measure

@@ -330,3 +330,19 @@ def test_a_transliterated_name_is_answered_whole(sentence: str, question: str, n
     (斯费尔德), now the name across its middle dot."""
     picked = sure_span(question, "person", sentence, RULES, SHIPPED)
     assert picked is not None and sentence[slice(*picked[0])] == name
+
+
+def test_a_count_in_ge_is_a_count_of_the_noun_asked() -> None:
+    """多少个州 counts states: 6个州, not the 50个 of 50个目击者报告 that the question's words
+    around it point at; the noun is the question's word after 个 (none where 个 begins a word)."""
+    from rag.span_features import counted_noun
+
+    assert counted_noun("美国有多少个州收到了报告？") == "州"
+    assert counted_noun("这座车站有几个出入口？") == "出入口"
+    assert counted_noun("有多少个人参加？") == ""  # 个人: no noun counted in 个
+    question = "多少个州收到了流星的目击者报告？"
+    sentence = (
+        "已知的情况是有——包含了甲州、乙州在内的6个州，总计收到超过50个目击者报告，看来看到的人还是很多。"
+    )
+    picked = best_span(question, "number", sentence, Policy.load().spans, SHIPPED)
+    assert picked is not None and sentence[picked[0] : picked[1]].startswith("6个")
