@@ -34,8 +34,9 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-# 8: surnames the dictionary writes with more than the name ("surname Huang or Hwang"); 7: "@@"
-FORMAT = 8  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
+# 9: the classifiers a noun is counted with ("CL:"); 8: surnames the dictionary writes with more
+# than the name ("surname Huang or Hwang"); 7: "@@"
+FORMAT = 9  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
 _PARAMETERS = 500  # keys per IN query: within SQLite's limit before 3.32 (999)
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
@@ -47,6 +48,9 @@ _READ_HEAD = re.compile(r"[\u4e00-\u9fff]{1,2}")
 # "surname Hu", and as the dictionary also writes one: "surname Huang or Hwang" (黄), "surname Lü"
 # (吕), "surname E" (鄂), "surname Yan (sometimes written …)" (阎); not "surname and given name"
 _SURNAME = re.compile(r"surname [A-Z]\S*(?: .*)?")
+# a noun's classifiers, as the dictionary lists them: "CL:個|个[ge4],位[wei4]" (Traditional|Simplified)
+_CLASSIFIERS = re.compile(r"^CL:(.*)$")
+_ONE_CLASSIFIER = re.compile(r"(?:[^,|\[]+\|)?([\u4e00-\u9fff]{1,2})\[")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,11 +60,13 @@ CREATE TABLE readings (spelled TEXT NOT NULL, head TEXT NOT NULL, surname INTEGE
 CREATE TABLE verbs (form TEXT NOT NULL, verb TEXT NOT NULL);
 CREATE TABLE common (head TEXT PRIMARY KEY);
 CREATE TABLE sounds (head TEXT PRIMARY KEY, sound TEXT NOT NULL);
+CREATE TABLE classifiers (head TEXT NOT NULL, cl TEXT NOT NULL);
 """
 _INDEXES = """
 CREATE INDEX senses_by_sense ON senses (sense, ord);
 CREATE INDEX readings_by_spelling ON readings (spelled);
 CREATE INDEX verbs_by_form ON verbs (form);
+CREATE INDEX classifiers_by_head ON classifiers (head);
 """
 
 
@@ -185,6 +191,21 @@ def sound_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignor
         yield head, min(readings[head])
 
 
+def classifier_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignore[type-arg]
+    """(Simplified headword, a classifier it is counted with, Simplified), once each: 列车 is
+    counted in 列, 节, 班 and 趟 ("CL:列[lie4],節|节[jie2],班[ban1],趟[tang4]")."""
+    seen: set[tuple[str, str]] = set()
+    for e in entries:
+        head = e["simplified"]
+        for d in e["definitions"]:
+            if (m := _CLASSIFIERS.match(d.strip())) is None:
+                continue
+            for cl in _ONE_CLASSIFIER.findall(m[1]):
+                if (head, cl) not in seen:
+                    seen.add((head, cl))
+                    yield head, cl
+
+
 def verb_rows(senses: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
     """(form, verb): every inflected form (lemminflect) of each one-word sense that is a verb,
     other than the verb itself, once each."""
@@ -229,6 +250,7 @@ def build(path: Path) -> None:
             conn.executemany("INSERT INTO verbs VALUES (?, ?)", verb_rows(senses))
             conn.executemany("INSERT INTO common VALUES (?)", ((h,) for h in sorted(common_heads(entries))))
             conn.executemany("INSERT INTO sounds VALUES (?, ?)", sound_rows(entries))
+            conn.executemany("INSERT INTO classifiers VALUES (?, ?)", classifier_rows(entries))
             conn.executescript(_INDEXES)
             conn.executemany("INSERT INTO meta VALUES (?, ?)", _versions().items())
             conn.commit()
@@ -275,6 +297,13 @@ class CedictTable:
         whole (rag.answer.named keeps what it derives from them)."""
         with self._lock:
             return dict(self._conn.execute("SELECT head, sound FROM sounds").fetchall())
+
+    def classifiers(self, heads: list[str]) -> dict[str, list[str]]:
+        """The classifiers each of `heads` is counted with (those the dictionary lists)."""
+        out: dict[str, list[str]] = {}
+        for h, cl in self._rows_in("SELECT head, cl FROM classifiers WHERE head IN", heads):
+            out.setdefault(h, []).append(cl)
+        return out
 
     def verbs(self, form: str) -> list[str]:
         """The verbs `form` is an inflection of (held: hold; saw: see), the verb itself excluded."""

@@ -83,6 +83,9 @@ _UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米
     篇 章 款 代 周 世纪 分 票 球 局 枚 头 匹 班 级 处 例 起 批 轮 期 份
     栋 间 张 块 根 道 遍 趟 番 摄氏度 ℃ 帕 兆瓦 瓦时 瓦 毫升 升 英寸 纳米 微米"""
 _UNITS = f"(?:{'|'.join(_UNIT_WORDS.split())})"
+_UNIT_SET = frozenset(_UNIT_WORDS.split())
+
+
 UNIT_AHEAD = re.compile(_UNITS)  # a unit word starting here (364.6|公里)
 # A length of time in two units or more (1小时零1分钟, 2小时30分, 3年零5个月, 1分30秒).
 _DURATION = rf"{_DIGITS}(?:个多?)?(?:小时|年|天|分钟?)(?:零?{_DIGITS}(?:个多?)?(?:分钟?|秒|个月|天|小时))+"
@@ -91,6 +94,18 @@ _DURATION = rf"{_DIGITS}(?:个多?)?(?:小时|年|天|分钟?)(?:零?{_DIGITS}(?
 NUMBER = re.compile(
     rf"(?:约|近|超过|逾|多达)?(?:{_DURATION}|{_DIGITS}(?: ?{_MAGNITUDE}+)?(?: ?{_UNITS}(?:人民币|前|后|左右)?)?)"
 )
+
+
+def counts_in_units(text: str, units: tuple[str, ...]) -> bool:
+    """Whether `text` (Simplified) holds a count written in one of `units` (3000名 for 名)."""
+    return any(m.group(0).endswith(units) for m in NUMBER.finditer(text) if m.group(0))
+
+
+def is_unit(word: str) -> bool:
+    """Whether `word` is one a count is written in (公里, 天, 吨)."""
+    return word in _UNIT_SET
+
+
 NUM_CORE = re.compile(rf"\d|[零〇○一二两三四五六七八九十百千万亿]{_MAGNITUDE}*{_UNITS}")
 # (a space may stand between a date's numbers and their units: 2024 年 8 月 16 日)
 _DATE_ONE = (

@@ -165,14 +165,14 @@ class SpanCandidates:
             return self
         return self._only([i for i, (a, b) in enumerate(self.spans) if _NUMERAL.search(self.ss, a, b)])
 
-    def measured(self, measure: str) -> SpanCandidates:
+    def measured(self, measure: str | tuple[str, ...]) -> SpanCandidates:
         """For a number question asking a count in `measure` (`rag.answer.Query.measure`:
         多少名运动员 → 名), only the candidates that are a whole count written in it (3000名, not
         48个; 第五届 asked 第几届; a count of people in 人, 名 or 位); any other kind's, or
         without a measure, all."""
-        if self.kind != "number" or not measure:
+        units = _units(measure)
+        if self.kind != "number" or not units:
             return self
-        units = measures_like(measure)
         return self._only(
             [
                 i
@@ -195,10 +195,10 @@ class SpanCandidates:
                 keep.append(i)
         return self._only(keep)
 
-    def counts_in(self, span: Span, measure: str) -> bool:
+    def counts_in(self, span: Span, measure: str | tuple[str, ...]) -> bool:
         """Whether the text of `span` holds a count in `measure` (or its like: `measured`):
         四到五只, 两天两夜 and 3岁时 each hold one."""
-        units = measures_like(measure)
+        units = _units(measure)
         return any(m.group(0).endswith(units) for m in NUMBER.finditer(self.ss, *span))
 
     def expressions(self, question: str) -> SpanCandidates:
@@ -275,6 +275,15 @@ def _unit_ahead(ss: str, ends: np.ndarray) -> np.ndarray:
     """Per span end: whether a unit follows it (UNIT_AHEAD)."""
     match = UNIT_AHEAD.match
     return np.array([match(ss, i) is not None for i in range(len(ss) + 1)], dtype=bool)[ends]
+
+
+def _units(measure: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The units a count asked in `measure` is written in: a Chinese question's measure and its
+    like (`measures_like`: 人 → 人, 名, 位), or the units themselves (an English question's,
+    rag.answer.english_question.counted_in); none for ""."""
+    if isinstance(measure, tuple):
+        return measure
+    return measures_like(measure) if measure else ()
 
 
 _COUNTED = re.compile(r"(?:多少|几)个([\u4e00-\u9fff]+)")

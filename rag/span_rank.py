@@ -125,14 +125,15 @@ def sure_span(
     tags: Tags | None = None,
     *,
     expressions_only: bool = False,
-    measure: str = "",
+    measure: str | tuple[str, ...] = "",
 ) -> tuple[Span, float] | None:
     """`best_span` with the model's confidence in it (its probability among the sentence's
     candidates), which is at least `model.least_confidence`. `tags`: the sentence's stored
     part-of-speech words (`rag.sentence_words`), else it is tagged here. `expressions_only`
     (an English question): a number or date question is answered by a whole number or date
     expression of the sentence (`SpanCandidates.expressions`). `measure`: what a number
-    question asks its count in (`rag.answer.Query.measure`): a pick that holds no count in it
+    question asks its count in (`rag.answer.Query.measure`, or the units an English question
+    counts in): a pick that holds no count in it
     gives way to the best candidate that is one, as a pick without a numeral does (`counted`)."""
     model.check()
     if not question.strip() or not sentence.strip():

@@ -23,6 +23,7 @@ from rag.english import (
     romanized_names,
     translations,
 )
+from rag.span import is_unit
 
 ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
 
@@ -138,6 +139,47 @@ def asked_noun_in_chinese(question: str) -> str:
         if len(both) == 1 and both != first:  # one dictionary entry for the two words
             first = both
     return first[0][0] if first and first[0] else ""
+
+
+# "how old" asks an age or how long ago something was made: a count of years (93岁, 150年)
+_HOW_OLD = re.compile(r"\bhow old\b", re.IGNORECASE)
+_HOW_MANY = re.compile(r"\bhow many\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
+# the endings of a Chinese word for people (工人, 人员, 投资者, 护士, 教师, 居民, 学生, 职工, 士兵,
+# 选手): counted in 人, 名 or 位
+_PEOPLE = ("人", "员", "者", "士", "师", "民", "生", "工", "兵", "手")
+_PEOPLE_UNITS = ("人", "名", "位")
+_COUNTED_SENSES = 4  # the commonest Chinese words of the noun counted whose units count
+_ALL_SENSES = 1_000  # (every sense of it: one that is a unit itself comes last, 天 of "days")
+
+
+def counted_in(question: str, kind: str) -> tuple[str, ...]:
+    """The units an English question asking a number counts in, as a Chinese sentence writes
+    them: "how old", 岁 or 年; "how many X", those of X's Chinese words (CC-CEDICT's senses of
+    the one or two words after "many"): a word that is a unit itself (days: 天, 日), the
+    classifiers the dictionary counts a word with (trains, 火车: 列, 节, 班, 趟; 个, which
+    counts anything, left out), and 人, 名, 位 for a word for people (staff: 人员). None
+    otherwise, or where the dictionary gives none."""
+    if kind != "number":
+        return ()
+    if _HOW_OLD.search(question):
+        return ("岁", "年")
+    m = _HOW_MANY.search(question)
+    if m is None:
+        return ()
+    # the noun counted: the second word where it is one ("medical staff", "computer monitors"),
+    # not a verb's form ("trains passing", "people attended")
+    first, second = (m.group(1) or "").lower(), (m.group(2) or "").lower()
+    noun = second if second and _noun(second) and not second.endswith(("ing", "ed")) else first
+    if noun in _NOT_NOUNS:
+        return ()
+    senses = [h for r in render(noun, _ALL_SENSES) for h in r.heads]  # commonest first
+    heads = senses[:_COUNTED_SENSES]
+    tab = table()
+    units: list[str] = [h for h in senses if is_unit(h)]
+    if any(h.endswith(_PEOPLE) for h in heads):
+        units += _PEOPLE_UNITS
+    units += [cl for cls in tab.classifiers(heads).values() for cl in cls if cl != "个"]
+    return tuple(dict.fromkeys(units))
 
 
 def asked_in_chinese(question: str, kind: str, terms: Sequence[str], noun: str = "") -> str:

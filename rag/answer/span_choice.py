@@ -18,12 +18,12 @@ from collections.abc import Sequence
 
 from rag.answer.candidates import Sentence, words_of
 from rag.answer.choose import ordered
-from rag.answer.english_question import asked_in_chinese, asked_in_sentence, asked_noun_in_chinese
+from rag.answer.english_question import asked_in_chinese, asked_in_sentence, asked_noun_in_chinese, counted_in
 from rag.answer.neighbours import KINDS, margin, rank_gap
 from rag.answer.policy import LinearModel, Policy
 from rag.answer.question import Query
 from rag.normalize import to_simplified
-from rag.span import Span
+from rag.span import Span, counts_in_units
 from rag.span_rank import sure_span
 
 _LEAST = 1e-6  # the confidence below which all count alike (its log stays finite)
@@ -70,7 +70,11 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
     found = []
     # an English question's frame, where it is its own (not a follow-up's), in each sentence's words
     noun = asked_noun_in_chinese(q.text) if q.script == "en" else ""
-    framed = q.script == "en" and q.asks == asked_in_chinese(q.text, q.kind, q.terms, noun)
+    framed = _framed(q, noun)
+    # what the count is written in: an English question's units ("how many trains": 列, 趟…);
+    # a follow-up read against an earlier question's frame (涉案金额多少支) asks in no measure
+    # of its own
+    english = counted_in(q.text, q.kind) if framed else ()
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
         asks = (
             asked_in_sentence(q.text, q.kind, q.terms, q.more, to_simplified(sents[i].text), noun)
@@ -85,13 +89,25 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
             policy.span_model,
             words_of(sents[i]).tags,
             expressions_only=q.script == "en",
-            # (a follow-up read against an earlier question's frame, 涉案金额多少支, asks in no
-            # measure of its own)
-            measure=q.measure if asks == q.text else "",
+            measure=english or (q.measure if asks == q.text else ""),
         )
         if got is not None:
             found.append((i, *got))
     return found
+
+
+def _framed(q: Query, noun: str) -> bool:
+    """Whether `q` is an English question read in its own Chinese frame (`asked_in_chinese`,
+    with the asked `noun`), not a follow-up's."""
+    return q.script == "en" and q.asks == asked_in_chinese(q.text, q.kind, q.terms, noun)
+
+
+def _english_units(q: Query) -> tuple[str, ...]:
+    """The units an English question's count is written in (`counted_in`), where it is read
+    in its own frame; none otherwise."""
+    if q.script != "en" or q.kind != "number":
+        return ()
+    return counted_in(q.text, q.kind) if _framed(q, asked_noun_in_chinese(q.text)) else ()
 
 
 def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[int, Span, float] | None:
@@ -109,6 +125,23 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
     highest = 1.0 if weight >= 0 else _LEAST
     top: tuple[int, Span, float] | None = None
     top_margin = -math.inf
+    if units := _english_units(q):
+        # an English count: the sentences whose span counts in what is asked ("how many
+        # staff": 50名, not the 两天 of another cited sentence), where one does, as a Chinese
+        # question's candidates all count in its measure (rag.answer.agreement.counts_in)
+        found = sentence_spans(policy, q, sents)
+        counted = [f for f in found if counts_in_units(to_simplified(sents[f[0]].text[slice(*f[1])]), units)]
+        for i, span, sure in counted or found:
+            m = (
+                margin(model.weights, model.bias, span_choice_features(q, best, sents[i], sure))
+                if model.weights
+                else 0.0
+            )
+            if top is None or m > top_margin:
+                top, top_margin = (i, span, sure), m
+            if not model.weights:
+                break
+        return top
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
         if top is not None:
             if not model.weights:

@@ -158,3 +158,27 @@ def test_a_sentence_that_cannot_be_chosen_is_not_read_for_spans(monkeypatch: pyt
     read.clear()
     picked_span(dataclasses.replace(policy, span_choice=model(log_confidence=1.0)), query(), three())
     assert len(read) == 3  # a model the confidence decides: every sentence read
+
+
+def test_an_english_count_comes_from_a_sentence_that_counts_what_is_asked() -> None:
+    """ "How many nurses …?" asks a count of people: the cited sentence whose span is one (50名)
+    gives the short answer, not the best one's count of days (两天), which the span choice
+    would take; without such a sentence, the choice stands."""
+    from rag.answer.english_question import asked_in_chinese, asked_noun_in_chinese
+
+    question = "How many nurses took part in the training?"
+    terms = ["护士|护理", "培训|训练"]
+    asks = asked_in_chinese(question, "number", terms, asked_noun_in_chinese(question))
+    q = Query(question, "en", question, question, "number", terms=terms, asks=asks)
+    days = "医院于7月27日起开展为期两天的急救培训。"
+    people = "共有50名护士参加了本次培训。"
+    sents = []
+    for start, text, score, rank in ((0, days, 0.9, 2.0), (len(days), people, 0.5, 1.0)):
+        s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, start)
+        s.score, s.rank = score, rank
+        sents.append(s)
+    shipped = Policy.load()
+    picked = picked_span(dataclasses.replace(shipped, span_choice=model(is_best=5.0)), q, sents)
+    assert picked is not None and picked[0] == 1 and people[slice(*picked[1])] == "50名"
+    alone = picked_span(dataclasses.replace(shipped, span_choice=model(is_best=5.0)), q, sents[:1])
+    assert alone is not None and alone[0] == 0

@@ -205,3 +205,29 @@ def test_two_names_joined_by_or_are_each_a_sense_and_accents_are_folded() -> Non
     assert {"weixin", "wechat"} <= senses_of("微信", "Wei1 xin4", "Weixin or WeChat")
     assert "epee" in senses_of("重剑", "zhong4 jian4", "épée (fencing)")
     assert cedict_table.fold_accents("Dêqên épée") == "Deqen epee"
+
+
+def test_a_nouns_classifiers_are_read_from_its_definition() -> None:
+    """CC-CEDICT lists the classifiers a noun is counted with ("CL:列[lie4],節|节[jie2]"), by
+    their Traditional and Simplified forms: the Simplified ones are kept (table format 9)."""
+    entries = [
+        {
+            "simplified": "火车",
+            "pinyin": "huo3 che1",
+            "definitions": ["train", "CL:列[lie4],節|节[jie2],趟[tang4]"],
+        },
+        {"simplified": "人", "pinyin": "ren2", "definitions": ["person; people", "CL:個|个[ge4],位[wei4]"]},
+        {"simplified": "乘客", "pinyin": "cheng2 ke4", "definitions": ["passenger"]},
+    ]
+    assert list(cedict_table.classifier_rows(entries)) == [
+        ("火车", "列"),
+        ("火车", "节"),
+        ("火车", "趟"),
+        ("人", "个"),
+        ("人", "位"),
+    ]
+
+
+def test_the_table_gives_each_nouns_classifiers(full) -> None:
+    _, tab = full
+    assert tab.classifiers(["直升机", "乘客"]) == {"直升机": ["架"]}

@@ -428,7 +428,7 @@ def test_an_english_question_is_read_by_the_span_model_as_a_chinese_one_of_its_t
     from rag.span_rank import sure_span
 
     policy = Policy.load()
-    sentence = "博物馆昨天开放了新的展厅，展出了一批明代瓷器。"
+    sentence = "博物馆昨天开放了新的展厅，展出了明代瓷器。"
     q = analyse("What did the museum open?", policy=policy)
     assert q.asks.endswith("什么？") and "博物馆" in q.asks
     picked = sure_span(q.asks, q.kind, sentence, policy.spans, policy.span_model, expressions_only=True)
@@ -602,3 +602,26 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
     """ "New Zealand's minister": the phrase is "New Zealand" (新西兰), not a name kept whole in
     Latin letters that no Chinese article holds, which refused every such question."""
     assert translations("Who is New Zealand's trade minister?", 2)[0][0] == "新西兰"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("How old is the retired teacher?", ("岁", "年")),
+        ("How many helicopters flew to the village?", ("架",)),  # the dictionary's classifier
+        ("How many nurses took part in the training?", ("人", "名", "位")),  # a word for people
+        ("How many tons of rice were shipped?", ("吨",)),  # a unit itself
+        ("How many factory workers joined?", ("人", "名", "位")),  # the second word is the noun
+        ("How many people attended the meeting?", ("人", "名", "位")),  # not "attended"
+        ("What did the mayor say?", ()),
+    ],
+)
+def test_an_english_count_is_written_in_the_units_of_what_it_counts(question, expected) -> None:
+    from rag.answer.english_question import counted_in
+
+    kind = "number" if question.startswith("How") else "other"
+    assert (
+        counted_in(question, kind)[: len(expected)] == expected
+        if expected
+        else not counted_in(question, kind)
+    )

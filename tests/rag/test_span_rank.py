@@ -346,3 +346,14 @@ def test_a_count_in_ge_is_a_count_of_the_noun_asked() -> None:
     )
     picked = best_span(question, "number", sentence, Policy.load().spans, SHIPPED)
     assert picked is not None and sentence[picked[0] : picked[1]].startswith("6个")
+
+
+def test_an_english_count_is_picked_in_the_units_it_asks() -> None:
+    """An English question's units (rag.answer.english_question.counted_in) work as a Chinese
+    question's measure: the count of people, not the sentence's other count."""
+    sentence = "医院组织了为期两天的急救培训，共50名护士参加。"
+    args = ("How many nurses took part?", "number", sentence, RULES, SHIPPED)
+    plain = sure_span(*args, expressions_only=True)
+    people = sure_span(*args, expressions_only=True, measure=("人", "名", "位"))
+    assert plain is not None and sentence[slice(*plain[0])] == "两天"  # what the model alone takes
+    assert people is not None and sentence[slice(*people[0])] == "50名"
