@@ -89,6 +89,7 @@ _UNIT_SET = frozenset(_UNIT_WORDS.split())
 UNIT_AHEAD = re.compile(_UNITS)  # a unit word starting here (364.6|公里)
 # A length of time in two units or more (1小时零1分钟, 2小时30分, 3年零5个月, 1分30秒).
 _DURATION = rf"{_DIGITS}(?:个多?)?(?:小时|年|天|分钟?)(?:零?{_DIGITS}(?:个多?)?(?:分钟?|秒|个月|天|小时))+"
+DURATION = re.compile(_DURATION)
 # A number with its magnitude, unit and a trailing 前/后/左右 (364.6公里, 三百多户, 6000年前).
 # (a space may stand between a number and its magnitude or unit, as some sites write them: 2 纳米)
 NUMBER = re.compile(
@@ -99,6 +100,15 @@ NUMBER = re.compile(
 def counts_in_units(text: str, units: tuple[str, ...]) -> bool:
     """Whether `text` (Simplified) holds a count written in one of `units` (3000名 for 名)."""
     return any(m.group(0).endswith(units) for m in NUMBER.finditer(text) if m.group(0))
+
+
+# what a length of time is counted in (持续了多长时间: 两个小时, 1小时零1分钟, 3年)
+# (not 月, 日 or 分, which news writes dates and times of day in: 6日 is a day of the month)
+DURATION_UNITS = ("年", "个月", "个多月", "周", "星期", "天", "小时", "分钟", "秒")
+# and a length (how long is the bridge: 1.2公里)
+LENGTH_UNITS = ("公里", "千米", "米", "厘米", "毫米", "英里", "英尺")
+# a question asking how long something lasted (多长时间, 多久)
+ASKS_DURATION = re.compile(r"多长时间|多久|多少时间|多长的时间|多少天时间")
 
 
 def is_unit(word: str) -> bool:

@@ -29,6 +29,7 @@ from rag.sentence_words import Tags
 from rag.span import (
     CLAUSE,
     DATE,
+    DURATION,
     LEADING_GLUE,
     NUM_CORE,
     NUMBER,
@@ -173,14 +174,28 @@ class SpanCandidates:
         units = _units(measure)
         if self.kind != "number" or not units:
             return self
+        days = self._calendar()
         return self._only(
             [
                 i
                 for i, (a, b) in enumerate(self.spans)
                 if self.ss[a:b].endswith(units)
                 and NUMBER.fullmatch(self.ss, a + self.ss.startswith("第", a), b)
+                and not any(c <= a and b <= d for c, d in days)
             ]
         )
+
+    def _calendar(self) -> list[Span]:
+        """The calendar dates of the sentence (a month, a day or a year of four digits: 8月15日,
+        16时37分 after a day, 2023年), no part of which is a count (the 37分 of 16时37分); and
+        the parts of a length of time in two units (the 1分钟 of 1小时零1分钟)."""
+        dates = [m.span() for m in DATE.finditer(self.ss) if _CALENDAR.search(m.group(0))]
+        parts = [
+            (a, b)
+            for m in DURATION.finditer(self.ss)
+            for a, b in ((m.start(), m.end() - 1), (m.start() + 1, m.end()))
+        ]
+        return dates + parts
 
     def counting(self, noun: str) -> SpanCandidates:
         """For a number question asking how many of `noun` in 个 (多少个州 → 州: `counted_noun`),
@@ -199,7 +214,11 @@ class SpanCandidates:
         """Whether the text of `span` holds a count in `measure` (or its like: `measured`):
         四到五只, 两天两夜 and 3岁时 each hold one."""
         units = _units(measure)
-        return any(m.group(0).endswith(units) for m in NUMBER.finditer(self.ss, *span))
+        days = self._calendar()
+        return any(
+            m.group(0).endswith(units) and not any(c <= m.start() and m.end() <= d for c, d in days)
+            for m in NUMBER.finditer(self.ss, *span)
+        )
 
     def expressions(self, question: str) -> SpanCandidates:
         """For a number (date) question, only the candidates that are a whole number (date)

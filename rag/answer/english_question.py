@@ -23,7 +23,7 @@ from rag.english import (
     romanized_names,
     translations,
 )
-from rag.span import is_unit
+from rag.span import DURATION_UNITS, LENGTH_UNITS, is_unit
 
 ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
 
@@ -143,6 +143,8 @@ def asked_noun_in_chinese(question: str) -> str:
 
 # "how old" asks an age or how long ago something was made: a count of years (93岁, 150年)
 _HOW_OLD = re.compile(r"\bhow old\b", re.IGNORECASE)
+# "how long" asks a length of time or of a thing
+_HOW_LONG = re.compile(r"\bhow long\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow many\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
 # the endings of a Chinese word for people (工人, 人员, 投资者, 护士, 教师, 居民, 学生, 职工, 士兵,
 # 选手): counted in 人, 名 or 位
@@ -154,7 +156,7 @@ _ALL_SENSES = 1_000  # (every sense of it: one that is a unit itself comes last,
 
 def counted_in(question: str, kind: str) -> tuple[str, ...]:
     """The units an English question asking a number counts in, as a Chinese sentence writes
-    them: "how old", 岁 or 年; "how many X", those of X's Chinese words (CC-CEDICT's senses of
+    them: "how old", 岁 or 年; "how long", a length of time or of a thing; "how many X", those of X's Chinese words (CC-CEDICT's senses of
     the one or two words after "many"): a word that is a unit itself (days: 天, 日), the
     classifiers the dictionary counts a word with (trains, 火车: 列, 节, 班, 趟; 个, which
     counts anything, left out), and 人, 名, 位 for a word for people (staff: 人员). None
@@ -163,6 +165,8 @@ def counted_in(question: str, kind: str) -> tuple[str, ...]:
         return ()
     if _HOW_OLD.search(question):
         return ("岁", "年")
+    if _HOW_LONG.search(question):
+        return DURATION_UNITS + LENGTH_UNITS
     m = _HOW_MANY.search(question)
     if m is None:
         return ()

@@ -23,7 +23,7 @@ from rag.answer.neighbours import KINDS, margin, rank_gap
 from rag.answer.policy import LinearModel, Policy
 from rag.answer.question import Query
 from rag.normalize import to_simplified
-from rag.span import Span, counts_in_units
+from rag.span import ASKS_DURATION, DURATION_UNITS, Span, counts_in_units
 from rag.span_rank import sure_span
 
 _LEAST = 1e-6  # the confidence below which all count alike (its log stays finite)
@@ -74,7 +74,7 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
     # what the count is written in: an English question's units ("how many trains": 列, 趟…);
     # a follow-up read against an earlier question's frame (涉案金额多少支) asks in no measure
     # of its own
-    english = counted_in(q.text, q.kind) if framed else ()
+    units = counted_in(q.text, q.kind) if framed else _units(q)
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
         asks = (
             asked_in_sentence(q.text, q.kind, q.terms, q.more, to_simplified(sents[i].text), noun)
@@ -89,7 +89,7 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
             policy.span_model,
             words_of(sents[i]).tags,
             expressions_only=q.script == "en",
-            measure=english or (q.measure if asks == q.text else ""),
+            measure=units or (q.measure if asks == q.text else ""),
         )
         if got is not None:
             found.append((i, *got))
@@ -110,6 +110,17 @@ def _english_units(q: Query) -> tuple[str, ...]:
     return counted_in(q.text, q.kind) if _framed(q, asked_noun_in_chinese(q.text)) else ()
 
 
+def _units(q: Query) -> tuple[str, ...]:
+    """The units the count a question asks for is written in: an English question's
+    (`_english_units`); a Chinese one's asking how long something lasted (多长时间, 多久: a
+    length of time), where it names no measure of its own; none otherwise."""
+    if q.script == "en":
+        return _english_units(q)
+    if q.kind == "number" and not q.measure and ASKS_DURATION.search(q.asks or q.text):
+        return DURATION_UNITS
+    return ()
+
+
 def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[int, Span, float] | None:
     """What `choose_span` picks among `sentence_spans(policy, q, sents)` (the sentence's index
     in `sents`, its span and confidence; None where no sentence has a span), finding spans only
@@ -125,10 +136,11 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
     highest = 1.0 if weight >= 0 else _LEAST
     top: tuple[int, Span, float] | None = None
     top_margin = -math.inf
-    if units := _english_units(q):
-        # an English count: the sentences whose span counts in what is asked ("how many
-        # staff": 50名, not the 两天 of another cited sentence), where one does, as a Chinese
-        # question's candidates all count in its measure (rag.answer.agreement.counts_in)
+    if units := _units(q):
+        # a count in units: the sentences whose span counts in what is asked ("how many
+        # staff": 50名, not the 两天 of another cited sentence; 多长时间: 两个小时, not 2时), where
+        # one does, as a Chinese question's candidates all count in its measure
+        # (rag.answer.agreement.counts_in)
         found = sentence_spans(policy, q, sents)
         counted = [f for f in found if counts_in_units(to_simplified(sents[f[0]].text[slice(*f[1])]), units)]
         for i, span, sure in counted or found:

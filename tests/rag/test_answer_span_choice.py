@@ -182,3 +182,28 @@ def test_an_english_count_comes_from_a_sentence_that_counts_what_is_asked() -> N
     assert picked is not None and picked[0] == 1 and people[slice(*picked[1])] == "50名"
     alone = picked_span(dataclasses.replace(shipped, span_choice=model(is_best=5.0)), q, sents[:1])
     assert alone is not None and alone[0] == 0
+
+
+def test_a_length_of_time_is_answered_with_one_not_with_a_time_of_day() -> None:
+    """多长时间 asks a length of time: the whole 1小时零1分钟, not the 37分 of the day's 16时37分
+    nor the 1分钟 inside it; among the cited sentences, the one whose span is a length of time
+    (两个小时), not a day of the month (6日)."""
+    question = "这次试飞持续了多长时间？"
+    q = Query(question, "zh-Hans", question, question, "number", terms=["试飞", "持续"])
+    flight = "7月26日16时37分，经过1小时零1分钟的飞行，飞机成功完成首次试飞。"
+    s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), flight, 0)
+    s.score, s.rank = 0.9, 2.0
+    picked = picked_span(Policy.load(), q, [s])
+    assert picked is not None and flight[slice(*picked[1])] == "1小时零1分钟"
+
+    search = "警方随即对机场进行了两个小时的搜查。"
+    asked = "警方搜查了多长时间？"
+    q2 = Query(asked, "zh-Hans", asked, asked, "number", terms=["警方", "搜查"])
+    day = "据报道，警方6日再次接到报警。"
+    sents = []
+    for start, text, score, rank in ((0, day, 0.9, 2.0), (len(day), search, 0.5, 1.0)):
+        t = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, start)
+        t.score, t.rank = score, rank
+        sents.append(t)
+    got = picked_span(dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0)), q2, sents)
+    assert got is not None and got[0] == 1 and search[slice(*got[1])] == "两个小时"

@@ -608,6 +608,7 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
     ("question", "expected"),
     [
         ("How old is the retired teacher?", ("岁", "年")),
+        ("How long did the flight last?", ("年", "个月")),  # a length of time (or of a thing)
         ("How many helicopters flew to the village?", ("架",)),  # the dictionary's classifier
         ("How many nurses took part in the training?", ("人", "名", "位")),  # a word for people
         ("How many tons of rice were shipped?", ("吨",)),  # a unit itself
