@@ -92,9 +92,9 @@ _DURATION = rf"{_DIGITS}(?:个多?)?(?:小时|年|天|分钟?)(?:零?{_DIGITS}(?
 DURATION = re.compile(_DURATION)
 # A number with its magnitude, unit and a trailing 前/后/左右 (364.6公里, 三百多户, 6000年前).
 # (a space may stand between a number and its magnitude or unit, as some sites write them: 2 纳米)
-NUMBER = re.compile(
-    rf"(?:约|近|超过|逾|多达)?(?:{_DURATION}|{_DIGITS}(?: ?{_MAGNITUDE}+)?(?: ?{_UNITS}(?:人民币|前|后|左右)?)?)"
-)
+# (and a range of two: 4—6个月, 5至8级, 10到15人)
+_ONE_NUMBER = rf"{_DIGITS}(?: ?{_MAGNITUDE}+)?(?: ?{_UNITS}(?:人民币|前|后|左右)?)?"
+NUMBER = re.compile(rf"(?:约|近|超过|逾|多达)?(?:{_DURATION}|{_ONE_NUMBER}(?:(?:至|到|—|~){_ONE_NUMBER})?)")
 
 
 def counts_in_units(text: str, units: tuple[str, ...]) -> bool:
@@ -107,6 +107,8 @@ def counts_in_units(text: str, units: tuple[str, ...]) -> bool:
 DURATION_UNITS = ("年", "个月", "个多月", "周", "星期", "天", "小时", "分钟", "秒")
 # and a length (how long is the bridge: 1.2公里)
 LENGTH_UNITS = ("公里", "千米", "米", "厘米", "毫米", "英里", "英尺")
+# a question asking for a day (哪一天, 几号): answered with a date that names one (8月3日, not 8月)
+ASKS_DAY = re.compile(r"哪一?天|几号|哪一?日|何日|什么日子")  # (几日 often asks how many days)
 # a question asking how long something lasted (多长时间, 多久)
 ASKS_DURATION = re.compile(r"多长时间|多久|多少时间|多长的时间|多少天时间")
 

@@ -128,6 +128,8 @@ TREE_FEATURE_NAMES = (*FEATURE_NAMES, "linear_gap")
 
 # a date that names a month, a day or a year of the calendar (not a count of years: 3年)
 _CALENDAR = re.compile(r"[月日号]|\d{4}年")
+_DAY = re.compile(r"[日号]")
+_RANGE = re.compile(r"\d[^\d]*(?:至|到|—|~)")  # a range of two numbers (3—5个月)
 # a digit or a numeral below ten (a magnitude alone is none: the 千 of 千米, the 百 of 百分)
 _NUMERAL = re.compile(r"[\d零〇○一二两三四五六七八九十半]")
 
@@ -188,14 +190,27 @@ class SpanCandidates:
     def _calendar(self) -> list[Span]:
         """The calendar dates of the sentence (a month, a day or a year of four digits: 8月15日,
         16时37分 after a day, 2023年), no part of which is a count (the 37分 of 16时37分); and
-        the parts of a length of time in two units (the 1分钟 of 1小时零1分钟)."""
+        the parts of a length of time in two units or of a range (the 1分钟 of 1小时零1分钟, the
+        5个月 of 3—5个月)."""
         dates = [m.span() for m in DATE.finditer(self.ss) if _CALENDAR.search(m.group(0))]
-        parts = [
-            (a, b)
-            for m in DURATION.finditer(self.ss)
-            for a, b in ((m.start(), m.end() - 1), (m.start() + 1, m.end()))
+        whole = [
+            m for m in NUMBER.finditer(self.ss) if DURATION.match(m.group(0)) or _RANGE.search(m.group(0))
         ]
+        parts = [(a, b) for m in whole for a, b in ((m.start(), m.end() - 1), (m.start() + 1, m.end()))]
         return dates + parts
+
+    def dated(self) -> SpanCandidates:
+        """For a date question, only the candidates that are a whole date naming a day (8月3日,
+        2022年12月27日, 3日), for a question asking one (`rag.span.ASKS_DAY`); any other kind's, all."""
+        if self.kind != "date":
+            return self
+        return self._only(
+            [
+                i
+                for i, (a, b) in enumerate(self.spans)
+                if DATE.fullmatch(self.ss, a, b) and _DAY.search(self.ss, a, b)
+            ]
+        )
 
     def counting(self, noun: str) -> SpanCandidates:
         """For a number question asking how many of `noun` in 个 (多少个州 → 州: `counted_noun`),

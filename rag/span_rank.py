@@ -17,7 +17,7 @@ import numpy as np
 
 from rag.normalize import fold_width, simplified_question, simplify_with_map
 from rag.sentence_words import Tags
-from rag.span import Span, SpanRules, to_original
+from rag.span import ASKS_DAY, Span, SpanRules, to_original
 from rag.span_features import FEATURE_NAMES, KINDS, TREE_FEATURE_NAMES, candidates_simplified, counted_noun
 from rag.span_lexical import BUCKETS, TEMPLATES
 from rag.trees import TreeEnsemble
@@ -158,6 +158,13 @@ def sure_span(
         best, sure = model.pick(found.expanded(), found.kind, found.keys)
         if sure < model.least_confidence(found.kind):
             return None
+    dated = found.dated() if ASKS_DAY.search(qs) else found
+    if dated is not found and dated.spans and found.spans[best] not in dated.spans:
+        # a date without the day asked for (2022年 of 2022年12月27日, 哪一天): the best that
+        # names one, if the model is sure enough of it
+        d_best, d_sure = model.pick(dated.expanded(), dated.kind, dated.keys)
+        if d_sure >= model.least_confidence(dated.kind):
+            found, best, sure = dated, d_best, d_sure
     counting = found.counting(counted_noun(qs))
     if counting.spans and found.spans[best] not in counting.spans:
         # a count of something else (70个 of 70个目击者 asked 多少个州), where a count of what is

@@ -207,3 +207,14 @@ def test_a_length_of_time_is_answered_with_one_not_with_a_time_of_day() -> None:
         sents.append(t)
     got = picked_span(dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0)), q2, sents)
     assert got is not None and got[0] == 1 and search[slice(*got[1])] == "两个小时"
+
+
+def test_a_range_of_lengths_is_answered_whole() -> None:
+    """多久 answered from a range (3—5个月): the whole range, not its second number."""
+    asked = "法医的调查结果要多久才能知道？"
+    q = Query(asked, "zh-Hans", asked, asked, "number", terms=["法医", "调查", "结果"])
+    text = "家属则回应，现在法医的调查结果要等3—5个月才能知道。"
+    s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, 0)
+    s.score, s.rank = 0.9, 2.0
+    picked = picked_span(Policy.load(), q, [s])
+    assert picked is not None and text[slice(*picked[1])] == "3—5个月"

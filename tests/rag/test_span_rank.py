@@ -93,6 +93,8 @@ def test_a_count_in_the_measure_asked_is_whole(question: str, sentence: str, exp
         ("今年已发生12起事故。", "12起"),
         ("高雄厂以 2 纳米的制程生产。", "2 纳米"),  # a space before the unit, as some sites write
         ("投资总金额预估超过 100 亿欧元。", "100 亿欧元"),
+        ("调查结果要等4—6个月才能知道。", "4—6个月"),  # a range
+        ("预计有5至8级大风。", "5至8级"),
     ],
 )
 def test_number_expressions_hold_their_measure(text: str, expected: str) -> None:
@@ -357,3 +359,15 @@ def test_an_english_count_is_picked_in_the_units_it_asks() -> None:
     people = sure_span(*args, expressions_only=True, measure=("人", "名", "位"))
     assert plain is not None and sentence[slice(*plain[0])] == "两天"  # what the model alone takes
     assert people is not None and sentence[slice(*people[0])] == "50名"
+
+
+def test_a_question_asking_a_day_is_answered_with_a_date_that_names_one() -> None:
+    """哪一天 asks a day: the whole 2021年11月23日, not its year, which the model preferred; 几日
+    (often "how many days") asks no day."""
+    question = "深交所于哪一天受理了该公司的上市申请？"
+    sentence = "深交所于2021年11月23日依法受理了该公司首次公开发行股票并在创业板上市的申请文件，并依法依规进行了审核。"
+    picked = best_span(question, "date", sentence, Policy.load().spans, SHIPPED)
+    assert picked is not None and sentence[picked[0] : picked[1]] == "2021年11月23日"
+    from rag.span import ASKS_DAY
+
+    assert ASKS_DAY.search("会议在哪天召开？") and not ASKS_DAY.search("上映期间不得少于几日？")
