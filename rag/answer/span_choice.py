@@ -71,10 +71,9 @@ def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[
     # an English question's frame, where it is its own (not a follow-up's), in each sentence's words
     noun = asked_noun_in_chinese(q.text) if q.script == "en" else ""
     framed = _framed(q, noun)
-    # what the count is written in: an English question's units ("how many trains": 列, 趟…);
-    # a follow-up read against an earlier question's frame (涉案金额多少支) asks in no measure
-    # of its own
-    units = counted_in(q.text, q.kind) if framed else _units(q)
+    # what the count is written in (`_units`: "how many trains", 列, 趟…; 多长时间); a follow-up
+    # read against an earlier question's frame (涉案金额多少支) asks in no measure of its own
+    units = _units(q)
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
         asks = (
             asked_in_sentence(q.text, q.kind, q.terms, q.more, to_simplified(sents[i].text), noun)
@@ -127,7 +126,8 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
     where they can change the pick: a sentence whose score with the highest confidence a span
     can have (1) does not beat the best found so far cannot be chosen (the score grows with the
     confidence, a tie goes to the earlier sentence), so its candidates are never built. The
-    same pick as choosing among all."""
+    same pick as choosing among all. A question whose count is asked in units (`_units`) reads
+    every sentence's span, and chooses among those that count in them where any does."""
     model = policy.span_choice
     _check(model)
     best = ordered(sents)[0]
