@@ -45,7 +45,15 @@ from rag.span import (
 )
 from rag.span_lexical import POS_CLASSES, TEMPLATES, asked_noun, pos_class
 from rag.span_lexical import keys as lexical_keys
-from rag.span_text import candidate_spans, dates_apart, matches, names_joined, prefix_runs, suffix_runs
+from rag.span_text import (
+    candidate_spans,
+    dates_apart,
+    matches,
+    names_joined,
+    prefix_runs,
+    suffix_runs,
+    whole_counts,
+)
 
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
 _NAME, _LATIN = POS_CLASSES.index("name"), POS_CLASSES.index("latin")
@@ -318,33 +326,6 @@ def _units(measure: str | tuple[str, ...]) -> tuple[str, ...]:
     if isinstance(measure, tuple):
         return measure
     return measures_like(measure) if measure else ()
-
-
-_COUNTED = re.compile(r"(?:多少|几)个([\u4e00-\u9fff]+)")
-
-
-def counted_noun(qs: str) -> str:
-    """The noun a Chinese question counts in 个 (多少个州 → 州, 几个出入口 → 出入口: the first
-    word after it, as jieba cuts the question `qs`, Simplified), "" where it counts none so."""
-    m = _COUNTED.search(qs)
-    if m is None:
-        return ""
-    word = next(((a, b) for a, b, _ in tagged(qs) if a <= m.start(1) < b), None)
-    if word is None or word[0] != m.start(1):
-        return ""  # 个 and the next character are one word (个人): no noun counted
-    return qs[word[0] : word[1]]
-
-
-def whole_counts(ss: str, spans: list[Span], dates: list[Span]) -> list[Span]:
-    """`spans` without those ending after a digit inside a number or date expression of `ss`
-    (`dates`: its DATE matches): 2023年8月4日23 of 2023年8月4日23时, 10 of 10公里, which
-    cut the count from its unit."""
-    inside = [False] * (len(ss) + 1)
-    for a, b in [*dates, *matches(NUMBER, ss)]:
-        for p in range(a + 1, b):
-            inside[p] = True
-    # (a number's pattern runs on over a comma or a full stop after it: 编号L2，为 is no cut)
-    return [(a, b) for a, b in spans if not (inside[b] and ss[b - 1].isdigit() and ss[b] not in ",.")]
 
 
 def candidates_simplified(

@@ -18,8 +18,15 @@ import numpy as np
 from rag.normalize import fold_width, simplified_question, simplify_with_map
 from rag.sentence_words import Tags
 from rag.span import ASKS_DAY, Span, SpanRules, to_original
-from rag.span_features import FEATURE_NAMES, KINDS, TREE_FEATURE_NAMES, candidates_simplified, counted_noun
+from rag.span_features import (
+    FEATURE_NAMES,
+    KINDS,
+    TREE_FEATURE_NAMES,
+    SpanCandidates,
+    candidates_simplified,
+)
 from rag.span_lexical import BUCKETS, TEMPLATES
+from rag.span_text import counted_noun
 from rag.trees import TreeEnsemble
 
 
@@ -158,29 +165,31 @@ def sure_span(
         best, sure = model.pick(found.expanded(), found.kind, found.keys)
         if sure < model.least_confidence(found.kind):
             return None
-    dated = found.dated() if ASKS_DAY.search(qs) else found
-    if dated is not found and dated.spans and found.spans[best] not in dated.spans:
-        # a date without the day asked for (2022年 of 2022年12月27日, 哪一天): the best that
-        # names one, if the model is sure enough of it
-        d_best, d_sure = model.pick(dated.expanded(), dated.kind, dated.keys)
-        if d_sure >= model.least_confidence(dated.kind):
-            found, best, sure = dated, d_best, d_sure
-    counting = found.counting(counted_noun(qs))
-    if counting.spans and found.spans[best] not in counting.spans:
-        # a count of something else (70个 of 70个目击者 asked 多少个州), where a count of what is
-        # asked is a candidate (8个 of 8个州): the best of those, if the model is sure enough of it
-        c_best, c_sure = model.pick(counting.expanded(), counting.kind, counting.keys)
-        if c_sure >= model.least_confidence(counting.kind):
-            found, best, sure = counting, c_best, c_sure
+    # the pick gives way to the best of the candidates that are what is asked, where it is not
+    # one of them and the model is sure enough of that one: a date naming the day asked for
+    # (2022年12月27日 over its 2022年, 哪一天); a count of the noun asked (8个 of 8个州 over 70个
+    # of 70个目击者, 多少个州); a count in the measure asked (3000名 over 48个, 多少名运动员)
+    if ASKS_DAY.search(qs):
+        found, best, sure = _narrowed(model, found, best, sure, found.dated())
+    found, best, sure = _narrowed(model, found, best, sure, found.counting(counted_noun(qs)))
     measured = found.measured(measure)
-    if measured.spans and not found.counts_in(found.spans[best], measure):
-        # a count in another measure (48个 asked 多少名运动员), where one in the asked measure
-        # is a candidate (3000名): the best of those, if the model is sure enough of it
-        m_best, m_sure = model.pick(measured.expanded(), measured.kind, measured.keys)
-        if m_sure >= model.least_confidence(measured.kind):
-            found, best, sure = measured, m_best, m_sure
+    found, best, sure = _narrowed(
+        model, found, best, sure, measured, keep=found.counts_in(found.spans[best], measure)
+    )
     span = to_original(sentence, ss, mapping, found.spans[best])
     return None if span is None else (span, sure)
+
+
+def _narrowed(
+    model: SpanModel, found: SpanCandidates, best: int, sure: float, among: SpanCandidates, keep: bool = False
+) -> tuple[SpanCandidates, int, float]:
+    """`(found, best, sure)`, or the best of `among` (a subset of `found`) with the model's
+    confidence in it, where the pick is not one of them (nor `keep`), `among` has any, and the
+    model is sure enough of its best."""
+    if keep or not among.spans or found.spans[best] in among.spans:
+        return found, best, sure
+    b, s = model.pick(among.expanded(), among.kind, among.keys)
+    return (among, b, s) if s >= model.least_confidence(among.kind) else (found, best, sure)
 
 
 def confidence(scores: np.ndarray) -> float:

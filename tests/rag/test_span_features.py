@@ -135,8 +135,7 @@ def test_no_candidate_cuts_a_count_from_its_unit() -> None:
     """A span ending after a digit inside a number or date expression (the 21 of 21时, the 10
     of 10公里) is no candidate; a code before a comma (编号L2，) is whole."""
     from rag.span import DATE
-    from rag.span_features import whole_counts
-    from rag.span_text import matches
+    from rag.span_text import matches, whole_counts
 
     ss = "决定于2022年7月9日21时启动,震源深度10公里,编号L2,为"
     spans = [(3, 14), (3, 15), (22, 24), (22, 26), (29, 31)]  # …21, …21时, 10, 10公里, L2

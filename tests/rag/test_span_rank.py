@@ -337,7 +337,7 @@ def test_a_transliterated_name_is_answered_whole(sentence: str, question: str, n
 def test_a_count_in_ge_is_a_count_of_the_noun_asked() -> None:
     """多少个州 counts states: 6个州, not the 50个 of 50个目击者报告 that the question's words
     around it point at; the noun is the question's word after 个 (none where 个 begins a word)."""
-    from rag.span_features import counted_noun
+    from rag.span_text import counted_noun
 
     assert counted_noun("美国有多少个州收到了报告？") == "州"
     assert counted_noun("这座车站有几个出入口？") == "出入口"
