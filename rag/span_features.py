@@ -16,6 +16,7 @@ grammar words and characters at its edges, alone and with the question's wh-word
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 
@@ -184,7 +185,7 @@ class SpanCandidates:
         units = _units(measure)
         if self.kind != "number" or not units:
             return self
-        days = self._calendar()
+        days = _calendar(self.ss)
         return self._only(
             [
                 i
@@ -194,18 +195,6 @@ class SpanCandidates:
                 and not any(c <= a and b <= d for c, d in days)
             ]
         )
-
-    def _calendar(self) -> list[Span]:
-        """The calendar dates of the sentence (a month, a day or a year of four digits: 8月15日,
-        16时37分 after a day, 2023年), no part of which is a count (the 37分 of 16时37分); and
-        the parts of a length of time in two units or of a range (the 1分钟 of 1小时零1分钟, the
-        5个月 of 3—5个月)."""
-        dates = [m.span() for m in DATE.finditer(self.ss) if _CALENDAR.search(m.group(0))]
-        whole = [
-            m for m in NUMBER.finditer(self.ss) if DURATION.match(m.group(0)) or _RANGE.search(m.group(0))
-        ]
-        parts = [(a, b) for m in whole for a, b in ((m.start(), m.end() - 1), (m.start() + 1, m.end()))]
-        return dates + parts
 
     def dated(self) -> SpanCandidates:
         """For a date question, only the candidates that are a whole date naming a day (8月3日,
@@ -237,11 +226,9 @@ class SpanCandidates:
         """Whether the text of `span` holds a count in `measure` (or its like: `measured`):
         四到五只, 两天两夜 and 3岁时 each hold one."""
         units = _units(measure)
-        days = self._calendar()
-        return any(
-            m.group(0).endswith(units) and not any(c <= m.start() and m.end() <= d for c, d in days)
-            for m in NUMBER.finditer(self.ss, *span)
-        )
+        counts = [m for m in NUMBER.finditer(self.ss, *span) if units and m.group(0).endswith(units)]
+        days = _calendar(self.ss) if counts else ()
+        return any(not any(c <= m.start() and m.end() <= d for c, d in days) for m in counts)
 
     def expressions(self, question: str) -> SpanCandidates:
         """For a number (date) question, only the candidates that are a whole number (date)
@@ -317,6 +304,18 @@ def _unit_ahead(ss: str, ends: np.ndarray) -> np.ndarray:
     """Per span end: whether a unit follows it (UNIT_AHEAD)."""
     match = UNIT_AHEAD.match
     return np.array([match(ss, i) is not None for i in range(len(ss) + 1)], dtype=bool)[ends]
+
+
+@functools.lru_cache(maxsize=1_024)
+def _calendar(ss: str) -> tuple[Span, ...]:
+    """The calendar dates of the sentence `ss` (a month, a day or a year of four digits:
+    8月15日, 16时37分 after a day, 2023年), no part of which is a count (the 37分 of 16时37分);
+    and the parts of a length of time in two units or of a range (the 1分钟 of 1小时零1分钟, the
+    5个月 of 3—5个月). Asked for twice of a sentence (`SpanCandidates.measured`, `counts_in`)."""
+    dates = [m.span() for m in DATE.finditer(ss) if _CALENDAR.search(m.group(0))]
+    whole = [m for m in NUMBER.finditer(ss) if DURATION.match(m.group(0)) or _RANGE.search(m.group(0))]
+    parts = [(a, b) for m in whole for a, b in ((m.start(), m.end() - 1), (m.start() + 1, m.end()))]
+    return (*dates, *parts)
 
 
 def _units(measure: str | tuple[str, ...]) -> tuple[str, ...]:

@@ -173,20 +173,19 @@ def sure_span(
         found, best, sure = _narrowed(model, found, best, sure, found.dated())
     found, best, sure = _narrowed(model, found, best, sure, found.counting(counted_noun(qs)))
     measured = found.measured(measure)
-    found, best, sure = _narrowed(
-        model, found, best, sure, measured, keep=found.counts_in(found.spans[best], measure)
-    )
+    if measured is not found and not found.counts_in(found.spans[best], measure):
+        found, best, sure = _narrowed(model, found, best, sure, measured)
     span = to_original(sentence, ss, mapping, found.spans[best])
     return None if span is None else (span, sure)
 
 
 def _narrowed(
-    model: SpanModel, found: SpanCandidates, best: int, sure: float, among: SpanCandidates, keep: bool = False
+    model: SpanModel, found: SpanCandidates, best: int, sure: float, among: SpanCandidates
 ) -> tuple[SpanCandidates, int, float]:
     """`(found, best, sure)`, or the best of `among` (a subset of `found`) with the model's
-    confidence in it, where the pick is not one of them (nor `keep`), `among` has any, and the
-    model is sure enough of its best."""
-    if keep or not among.spans or found.spans[best] in among.spans:
+    confidence in it, where the pick is not one of them, `among` has any, and the model is sure
+    enough of its best."""
+    if not among.spans or found.spans[best] in among.spans:
         return found, best, sure
     b, s = model.pick(among.expanded(), among.kind, among.keys)
     return (among, b, s) if s >= model.least_confidence(among.kind) else (found, best, sure)

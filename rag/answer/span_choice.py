@@ -64,16 +64,19 @@ def span_choice_features(q: Query, best: Sentence, s: Sentence, confidence: floa
     ]
 
 
-def sentence_spans(policy: Policy, q: Query, sents: Sequence[Sentence]) -> list[tuple[int, Span, float]]:
+def sentence_spans(
+    policy: Policy, q: Query, sents: Sequence[Sentence], *, units: tuple[str, ...] | None = None
+) -> list[tuple[int, Span, float]]:
     """The sentences of an answer that have a span (rag.span_rank), best-scored first: each
-    one's index in `sents`, its span and the span model's confidence in it."""
+    one's index in `sents`, its span and the span model's confidence in it. `units`: the
+    question's (`_units`), where the caller has them already."""
     found = []
     # an English question's frame, where it is its own (not a follow-up's), in each sentence's words
     noun = asked_noun_in_chinese(q.text) if q.script == "en" else ""
     framed = _framed(q, noun)
-    # what the count is written in (`_units`: "how many trains", 列, 趟…; 多长时间); a follow-up
-    # read against an earlier question's frame (涉案金额多少支) asks in no measure of its own
-    units = _units(q)
+    # what the count is written in ("how many trains", 列, 趟…; 多长时间); a follow-up read
+    # against an earlier question's frame (涉案金额多少支) asks in no measure of its own
+    units = _units(q, framed) if units is None else units
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
         asks = (
             asked_in_sentence(q.text, q.kind, q.terms, q.more, to_simplified(sents[i].text), noun)
@@ -101,20 +104,13 @@ def _framed(q: Query, noun: str) -> bool:
     return q.script == "en" and q.asks == asked_in_chinese(q.text, q.kind, q.terms, noun)
 
 
-def _english_units(q: Query) -> tuple[str, ...]:
-    """The units an English question's count is written in (`counted_in`), where it is read
-    in its own frame; none otherwise."""
-    if q.script != "en" or q.kind != "number":
-        return ()
-    return counted_in(q.text, q.kind) if _framed(q, asked_noun_in_chinese(q.text)) else ()
-
-
-def _units(q: Query) -> tuple[str, ...]:
+def _units(q: Query, framed: bool) -> tuple[str, ...]:
     """The units the count a question asks for is written in: an English question's
-    (`_english_units`); a Chinese one's asking how long something lasted (多长时间, 多久: a
-    length of time), where it names no measure of its own; none otherwise."""
+    (`counted_in`), where it is read in its own frame (`framed`); a Chinese one's asking how
+    long something lasted (多长时间, 多久: a length of time), where it names no measure of its
+    own; none otherwise."""
     if q.script == "en":
-        return _english_units(q)
+        return counted_in(q.text, q.kind) if framed else ()
     if q.kind == "number" and not q.measure and ASKS_DURATION.search(q.asks or q.text):
         return DURATION_UNITS
     return ()
@@ -131,47 +127,40 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
     model = policy.span_choice
     _check(model)
     best = ordered(sents)[0]
+
+    def scored(i: int, sure: float) -> float:
+        """The span choice's margin for taking the span of `sents[i]` with confidence `sure`."""
+        return margin(model.weights, model.bias, span_choice_features(q, best, sents[i], sure))
+
     # the confidence that scores highest: 1 for a model that weighs it up, the least otherwise
     weight = dict(zip(model.features, model.weights, strict=True)).get("log_confidence", 0.0)
     highest = 1.0 if weight >= 0 else _LEAST
     top: tuple[int, Span, float] | None = None
     top_margin = -math.inf
-    if units := _units(q):
+    units = _units(q, q.script == "en" and _framed(q, asked_noun_in_chinese(q.text)))
+    if units:
         # a count in units: the sentences whose span counts in what is asked ("how many
         # staff": 50名, not the 两天 of another cited sentence; 多长时间: 两个小时, not 2时), where
         # one does, as a Chinese question's candidates all count in its measure
         # (rag.answer.agreement.counts_in)
-        found = sentence_spans(policy, q, sents)
+        found = sentence_spans(policy, q, sents, units=units)
         counted = [f for f in found if counts_in_units(to_simplified(sents[f[0]].text[slice(*f[1])]), units)]
-        for i, span, sure in counted or found:
-            m = (
-                margin(model.weights, model.bias, span_choice_features(q, best, sents[i], sure))
-                if model.weights
-                else 0.0
-            )
+        for i, span, sure in counted or found:  # (without a model, the first: ties keep it)
+            m = scored(i, sure) if model.weights else 0.0
             if top is None or m > top_margin:
                 top, top_margin = (i, span, sure), m
-            if not model.weights:
-                break
         return top
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
         if top is not None:
             if not model.weights:
                 break  # without a model, the first sentence with a span
-            if (
-                margin(model.weights, model.bias, span_choice_features(q, best, sents[i], highest))
-                <= top_margin
-            ):
+            if scored(i, highest) <= top_margin:
                 continue
-        got = sentence_spans(policy, q, [sents[i]])
+        got = sentence_spans(policy, q, [sents[i]], units=units)
         if not got:
             continue
         _, span, sure = got[0]
-        m = (
-            margin(model.weights, model.bias, span_choice_features(q, best, sents[i], sure))
-            if model.weights
-            else 0.0
-        )
+        m = scored(i, sure) if model.weights else 0.0
         if top is None or m > top_margin:
             top, top_margin = (i, span, sure), m
     return top

@@ -38,14 +38,21 @@ def query() -> Query:
     )
 
 
-def answer() -> list[Sentence]:
-    """The sentence a pronoun points at, then the best one (ranked and scored first)."""
+def sentences(*rows: tuple[str, float, float]) -> list[Sentence]:
+    """Candidate sentences of one article, one after the other: (text, score, rank) each."""
     out = []
-    for start, text, score, rank in ((0, BEFORE, 0.3, -1.0), (len(BEFORE), BEST, 0.9, 2.0)):
+    start = 0
+    for text, score, rank in rows:
         s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, start)
         s.score, s.rank = score, rank
         out.append(s)
+        start += len(text)
     return out
+
+
+def answer() -> list[Sentence]:
+    """The sentence a pronoun points at, then the best one (ranked and scored first)."""
+    return sentences((BEFORE, 0.3, -1.0), (BEST, 0.9, 2.0))
 
 
 def model(**weights: float) -> LinearModel:
@@ -146,9 +153,11 @@ def test_a_sentence_that_cannot_be_chosen_is_not_read_for_spans(monkeypatch: pyt
     read: list[str] = []
     real = span_choice.sentence_spans
 
-    def counted(policy: Policy, q: Query, sents: list[Sentence]) -> list[tuple[int, tuple[int, int], float]]:
+    def counted(
+        policy: Policy, q: Query, sents: list[Sentence], *, units: tuple[str, ...] | None = None
+    ) -> list[tuple[int, tuple[int, int], float]]:
         read.extend(s.text for s in sents)
-        return real(policy, q, sents)
+        return real(policy, q, sents, units=units)
 
     monkeypatch.setattr(span_choice, "sentence_spans", counted)
     policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=50.0))
@@ -172,11 +181,7 @@ def test_an_english_count_comes_from_a_sentence_that_counts_what_is_asked() -> N
     q = Query(question, "en", question, question, "number", terms=terms, asks=asks)
     days = "医院于7月27日起开展为期两天的急救培训。"
     people = "共有50名护士参加了本次培训。"
-    sents = []
-    for start, text, score, rank in ((0, days, 0.9, 2.0), (len(days), people, 0.5, 1.0)):
-        s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, start)
-        s.score, s.rank = score, rank
-        sents.append(s)
+    sents = sentences((days, 0.9, 2.0), (people, 0.5, 1.0))
     shipped = Policy.load()
     picked = picked_span(dataclasses.replace(shipped, span_choice=model(is_best=5.0)), q, sents)
     assert picked is not None and picked[0] == 1 and people[slice(*picked[1])] == "50名"
@@ -191,20 +196,14 @@ def test_a_length_of_time_is_answered_with_one_not_with_a_time_of_day() -> None:
     question = "这次试飞持续了多长时间？"
     q = Query(question, "zh-Hans", question, question, "number", terms=["试飞", "持续"])
     flight = "7月26日16时37分，经过1小时零1分钟的飞行，飞机成功完成首次试飞。"
-    s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), flight, 0)
-    s.score, s.rank = 0.9, 2.0
-    picked = picked_span(Policy.load(), q, [s])
+    picked = picked_span(Policy.load(), q, sentences((flight, 0.9, 2.0)))
     assert picked is not None and flight[slice(*picked[1])] == "1小时零1分钟"
 
     search = "警方随即对机场进行了两个小时的搜查。"
     asked = "警方搜查了多长时间？"
     q2 = Query(asked, "zh-Hans", asked, asked, "number", terms=["警方", "搜查"])
     day = "据报道，警方6日再次接到报警。"
-    sents = []
-    for start, text, score, rank in ((0, day, 0.9, 2.0), (len(day), search, 0.5, 1.0)):
-        t = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, start)
-        t.score, t.rank = score, rank
-        sents.append(t)
+    sents = sentences((day, 0.9, 2.0), (search, 0.5, 1.0))
     got = picked_span(dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0)), q2, sents)
     assert got is not None and got[0] == 1 and search[slice(*got[1])] == "两个小时"
 
@@ -214,7 +213,5 @@ def test_a_range_of_lengths_is_answered_whole() -> None:
     asked = "法医的调查结果要多久才能知道？"
     q = Query(asked, "zh-Hans", asked, asked, "number", terms=["法医", "调查", "结果"])
     text = "家属则回应，现在法医的调查结果要等3—5个月才能知道。"
-    s = recorded_sentence("a", 0, dict.fromkeys(RECORDED_FEATURES, 0.0), text, 0)
-    s.score, s.rank = 0.9, 2.0
-    picked = picked_span(Policy.load(), q, [s])
+    picked = picked_span(Policy.load(), q, sentences((text, 0.9, 2.0)))
     assert picked is not None and text[slice(*picked[1])] == "3—5个月"
