@@ -82,24 +82,37 @@ _UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米
     次 吨 米 克 度 里 亩 户 册 卷 集 首 本 台 辆 架 艘 层 所 株 只 支
     篇 章 款 代 周 世纪 分 票 球 局 枚 头 匹 班 级 处 例 起 批 轮 期 份
     栋 间 张 块 根 道 遍 趟 番 摄氏度 ℃ 帕 兆瓦 瓦时 瓦 毫升 升 英寸 纳米 微米"""
-_UNITS = f"(?:{'|'.join(_UNIT_WORDS.split())})"
-_UNIT_SET = frozenset(_UNIT_WORDS.split())
+# and the Latin ones news writes for devices and speeds (5000mAh, 65W, 120km/h, 256GB), each a
+# whole word (the G of 5G is none); the longer first
+_LATIN_UNIT_WORDS = "km/h kWh mAh kW MW GW Wh W TB GB MB GHz MHz Hz nm mm cm km kg dB Mbps Gbps"
+_UNITS = f"(?:{'|'.join(_UNIT_WORDS.split())}|(?:{'|'.join(_LATIN_UNIT_WORDS.split())})(?![A-Za-z]))"
+_UNIT_SET = frozenset(_UNIT_WORDS.split()) | frozenset(_LATIN_UNIT_WORDS.lower().split())
 
 
 UNIT_AHEAD = re.compile(_UNITS)  # a unit word starting here (364.6|公里)
 # A length of time in two units or more (1小时零1分钟, 2小时30分, 3年零5个月, 1分30秒).
 _DURATION = rf"{_DIGITS}(?:个多?)?(?:小时|年|天|分钟?)(?:零?{_DIGITS}(?:个多?)?(?:分钟?|秒|个月|天|小时))+"
 DURATION = re.compile(_DURATION)
-# A number with its magnitude, unit and a trailing 前/后/左右 (364.6公里, 三百多户, 6000年前).
+# A number with its magnitude, unit and a trailing 前/后/左右 or a speed's time (364.6公里, 三百多户,
+# 6000年前, 300公里每小时).
 # (a space may stand between a number and its magnitude or unit, as some sites write them: 2 纳米)
 # (and a range of two: 4—6个月, 5至8级, 10到15人)
-_ONE_NUMBER = rf"{_DIGITS}(?: ?{_MAGNITUDE}+)?(?: ?{_UNITS}(?:人民币|前|后|左右)?)?"
+_ONE_NUMBER = rf"{_DIGITS}(?: ?{_MAGNITUDE}+)?(?: ?{_UNITS}(?:人民币|前|后|左右|每小时|每秒|/小时|/秒)?)?"
 NUMBER = re.compile(rf"(?:约|近|超过|逾|多达)?(?:{_DURATION}|{_ONE_NUMBER}(?:(?:至|到|—|~){_ONE_NUMBER})?)")
+
+
+_PER_TIME = re.compile(r"(?:每小时|每秒|/小时|/秒)$")
+
+
+def in_units(count: str, units: tuple[str, ...]) -> bool:
+    """Whether the count `count` (a NUMBER) is written in one of `units` (3000名 for 名; a speed
+    in its length's unit, 300公里每小时 for 公里, not in 小时)."""
+    return _PER_TIME.sub("", count).endswith(units)
 
 
 def counts_in_units(text: str, units: tuple[str, ...]) -> bool:
     """Whether `text` (Simplified) holds a count written in one of `units` (3000名 for 名)."""
-    return any(m.group(0).endswith(units) for m in NUMBER.finditer(text) if m.group(0))
+    return any(in_units(m.group(0), units) for m in NUMBER.finditer(text) if m.group(0))
 
 
 # what a length of time is counted in (持续了多长时间: 两个小时, 1小时零1分钟, 3年)

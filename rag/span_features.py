@@ -41,6 +41,7 @@ from rag.span import (
     SpanRules,
     found_literal,
     head_noun,
+    in_units,
     measures_like,
     rule_span,
 )
@@ -190,7 +191,7 @@ class SpanCandidates:
             [
                 i
                 for i, (a, b) in enumerate(self.spans)
-                if self.ss[a:b].endswith(units)
+                if in_units(self.ss[a:b], units)
                 and NUMBER.fullmatch(self.ss, a + self.ss.startswith("第", a), b)
                 and not any(c <= a and b <= d for c, d in days)
             ]
@@ -226,7 +227,7 @@ class SpanCandidates:
         """Whether the text of `span` holds a count in `measure` (or its like: `measured`):
         四到五只, 两天两夜 and 3岁时 each hold one."""
         units = _units(measure)
-        counts = [m for m in NUMBER.finditer(self.ss, *span) if units and m.group(0).endswith(units)]
+        counts = [m for m in NUMBER.finditer(self.ss, *span) if units and in_units(m.group(0), units)]
         days = _calendar(self.ss) if counts else ()
         return any(not any(c <= m.start() and m.end() <= d for c, d in days) for m in counts)
 

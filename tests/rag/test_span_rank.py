@@ -95,12 +95,24 @@ def test_a_count_in_the_measure_asked_is_whole(question: str, sentence: str, exp
         ("投资总金额预估超过 100 亿欧元。", "100 亿欧元"),
         ("调查结果要等4—6个月才能知道。", "4—6个月"),  # a range
         ("预计有5至8级大风。", "5至8级"),
+        ("新款平板内置5000mAh电池，支持65W快充。", "5000mAh"),  # a Latin unit
+        ("新款平板内置5000mAh电池，支持65W快充。", "65W"),
+        ("新车最高时速120km/h。", "120km/h"),
+        ("列车时速可达300公里每小时。", "300公里每小时"),  # a speed: a length a time
     ],
 )
 def test_number_expressions_hold_their_measure(text: str, expected: str) -> None:
     from rag.span import NUMBER
 
     assert expected in [m.group(0) for m in NUMBER.finditer(text)]
+
+
+def test_a_latin_unit_is_a_whole_word_and_a_speed_counts_in_its_length() -> None:
+    from rag.span import NUMBER, counts_in_units
+
+    assert [m.group(0) for m in NUMBER.finditer("首批5G基站") if m.group(0)] == ["5"]  # G is no unit
+    assert counts_in_units("列车时速可达300公里每小时。", ("公里",))
+    assert not counts_in_units("列车时速可达300公里每小时。", ("小时",))  # no length of time
 
 
 @pytest.mark.parametrize(
