@@ -11,6 +11,7 @@ index knows. The dictionary's lookups are a SQLite table built once per machine
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -285,6 +286,26 @@ def reads_as_pinyin(name: str) -> bool:
     as a foreign one is (rag.transliteration)."""
     words = [w for w in re.split(r"[^a-z]+", name.lower()) if w]
     return bool(words) and all(_syllables(w, len(w)) for w in words)
+
+
+@functools.lru_cache(maxsize=256)
+def pinyin_sound(name: str, min_syllables: int) -> re.Pattern[str] | None:
+    """The characters a romanized Chinese name (`reads_as_pinyin`) is written in, one for each
+    of its syllables, as a pattern: any character read as the first syllable, then one read as
+    the second… ("Jinshilong": 金石龙, and every other spelling read so), its words in the
+    order written or the reverse (a surname first or last). A name the index holds no spelling
+    of as a word (jieba cuts 金石|龙) is still found where a text writes it. Every way to cut it
+    into syllables counts, with `min_syllables` at least (fewer are too often found by chance:
+    bench/transliteration.py measures both); None where no cut has that many."""
+    words = [w for w in re.split(r"[^a-z]+", name.lower()) if w]
+    tab = table()
+    alternatives = []
+    for order in dict.fromkeys([tuple(words), tuple(reversed(words))]):
+        for cut in _syllables("".join(order), 12):
+            chars = [tab.readings(syl)[0] for syl in cut]
+            if len(cut) >= min_syllables and all(chars):
+                alternatives.append("".join(f"[{''.join(sorted(c))}]" for c in chars))
+    return re.compile("|".join(dict.fromkeys(alternatives))) if alternatives else None
 
 
 def _spellings(surname: str, given: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from rag.answer.policy import Policy
 from rag.bm25 import is_word
@@ -29,7 +30,7 @@ ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into on
 
 _LATIN_NAME = re.compile(r"[a-z][a-z' .-]*")  # a name term kept in Latin letters (no Chinese word)
 # "how old / how long / how tall …" asks how much of a measure (多大, 多长, 多高): a number
-HOW_MEASURE = r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often)\b"
+HOW_MEASURE = r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often|fast|hot|cold|thick)\b"
 _HOW_MUCH = re.compile(HOW_MEASURE, re.IGNORECASE)
 
 EN_YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?![\d.,]\d)")  # "in 2019", "the 2019 session"
@@ -145,6 +146,10 @@ def asked_noun_in_chinese(question: str) -> str:
 _HOW_OLD = re.compile(r"\bhow old\b", re.IGNORECASE)
 # "how long" asks a length of time or of a thing
 _HOW_LONG = re.compile(r"\bhow long\b", re.IGNORECASE)
+# "how fast", "what is its top speed": a speed, written as a length a time (300公里每小时, 时速300公里,
+# 120km/h) or in a speed's own unit
+_HOW_FAST = re.compile(r"\bhow fast\b|\bspeed\b", re.IGNORECASE)
+SPEED_UNITS = ("公里", "千米", "米", "km/h", "马赫", "节")
 _HOW_MANY = re.compile(r"\bhow many\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
 # the endings of a Chinese word for people (工人, 人员, 投资者, 护士, 教师, 居民, 学生, 职工, 士兵,
 # 选手): counted in 人, 名 or 位
@@ -156,7 +161,8 @@ _ALL_SENSES = 1_000  # (every sense of it: one that is a unit itself comes last,
 
 def counted_in(question: str, kind: str) -> tuple[str, ...]:
     """The units an English question asking a number counts in, as a Chinese sentence writes
-    them: "how old", 岁 or 年; "how long", a length of time or of a thing; "how many X", those of X's Chinese words (CC-CEDICT's senses of
+    them: "how old", 岁 or 年; "how long", a length of time or of a thing; "how fast", a speed's
+    (公里 of 300公里每小时); "how many X", those of X's Chinese words (CC-CEDICT's senses of
     the one or two words after "many"): a word that is a unit itself (days: 天, 日), the
     classifiers the dictionary counts a word with (trains, 火车: 列, 节, 班, 趟; 个, which
     counts anything, left out), and 人, 名, 位 for a word for people (staff: 人员). None
@@ -167,6 +173,8 @@ def counted_in(question: str, kind: str) -> tuple[str, ...]:
         return ("岁", "年")
     if _HOW_LONG.search(question):
         return DURATION_UNITS + LENGTH_UNITS
+    if _HOW_FAST.search(question):
+        return SPEED_UNITS
     m = _HOW_MANY.search(question)
     if m is None:
         return ()
@@ -186,7 +194,9 @@ def counted_in(question: str, kind: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(units))
 
 
-def asked_in_chinese(question: str, kind: str, terms: Sequence[str], noun: str = "") -> str:
+def asked_in_chinese(
+    question: str, kind: str, terms: Sequence[str], noun: str = "", written: frozenset[str] = frozenset()
+) -> str:
     """An English question as the span model reads a Chinese one: the first Chinese word of
     each of its terms (and the numbers it writes, which its answer is not), then the Chinese
     question word of its `kind` (为什么 for a "why"), and after it the Chinese `noun` it asks
@@ -195,8 +205,9 @@ def asked_in_chinese(question: str, kind: str, terms: Sequence[str], noun: str =
     span by the question's words around it, which an English question's own words, in no
     sentence, do not give it: it took the organisation, not the economist's name, and among a
     sentence's numbers the first, not the one next to the words asked about; and the noun after
-    the question word says what the span is (a crime ends in 罪). "" without a Chinese term."""
-    words = [t.split(ALTERNATIVES)[0] for t in terms if _CJK_CHAR.search(t) or t.isdigit()]
+    the question word says what the span is (a crime ends in 罪). "" without a Chinese term.
+    `written`: words in Latin letters kept as the sentence writes them (Pioneer)."""
+    words = [t.split(ALTERNATIVES)[0] for t in terms if _CJK_CHAR.search(t) or t.isdigit() or t in written]
     if not any(_CJK_CHAR.search(w) for w in words):
         return ""
     if noun and kind in ASKED_BEFORE_NOUN:
@@ -219,14 +230,26 @@ def asked_in_sentence(
     """`asked_in_chinese` (with the asked `noun`) in the words of the `sentence` it is read
     against (Simplified): each term as the first of its Chinese words (or of the dictionary's
     further ones, `more`) the sentence writes, else its first ("meet", searched as 遇到|满足, is
-    会见 in a sentence that says 会见): the span model places a span by the question's words
-    around it."""
+    会见 in a sentence that says 会见; a word in Latin letters as the sentence writes it,
+    Pioneer for "pioneer"): the span model places a span by the question's words around it."""
     used = []
+    latin: set[str] = set()
+    folded = sentence.lower()
     for t in terms:
         # (a word of two characters or more: a single one, 会 of "meet", is inside many words)
-        written = [w for w in (*t.split(ALTERNATIVES), *more.get(t, ())) if len(w) >= 2 and w in sentence]
-        used.append(written[0] if written else t)
-    return asked_in_chinese(question, kind, used, noun)
+        at = [
+            (k, len(w))
+            for w in (*t.split(ALTERNATIVES), *more.get(t, ()))
+            if len(w) >= 2 and (k := (sentence if _CJK_CHAR.search(w) else folded).find(w)) >= 0
+        ]
+        if not at:
+            used.append(t)
+            continue
+        k, n = at[0]
+        used.append(sentence[k : k + n])
+        if not _CJK_CHAR.search(used[-1]):
+            latin.add(used[-1])
+    return asked_in_chinese(question, kind, used, noun, frozenset(latin))
 
 
 def _pinyin_names(word: str, spelled_as: Sequence[str]) -> list[str]:
@@ -321,13 +344,24 @@ def compounds(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class EnglishTerms:
+    """What `english_terms` reads from an English question."""
+
+    search: str  # the search text: the question and its terms' Chinese words
+    terms: list[str]  # one per English word or name: its Chinese words are alternatives
+    names: set[str]  # the terms that name whom or what it asks about
+    foreign: frozenset[str]  # those of them that are foreign names in Latin letters (Query.foreign)
+    pinyin: frozenset[
+        str
+    ]  # those that are romanized Chinese names the index spells in no word (Query.pinyin)
+    more: dict[str, tuple[str, ...]]  # the further Chinese words of its terms (Query.more)
+
+
 def english_terms(
     search: str, policy: Policy, known: Callable[[Sequence[str]], list[bool]] | None
-) -> tuple[str, list[str], set[str], frozenset[str], dict[str, tuple[str, ...]]]:
-    """An English question's search text (its Chinese words added), its terms (one per English
-    word or name: its Chinese words are alternatives), the terms that name whom or what it
-    asks about, those of them that are foreign names in Latin letters (`Query.foreign`), and
-    the further Chinese words of its terms (`Query.more`)."""
+) -> EnglishTerms:
+    """An English question's search text, terms, names and their kinds (`EnglishTerms`)."""
     # English words never occur in Chinese articles: search with their Chinese words too, and
     # judge coverage by English word (one term per word: its translations are alternatives)
     names_left: list[str] = []
@@ -338,11 +372,16 @@ def english_terms(
     rendered = render(asked, policy.terms.en_words_per_term, names_left)
     if known is not None:
         # a name is also found as written where an article keeps it in Latin letters
-        # ("Parker", rendered 派克, is written Parker in an article quoting him)
-        latin = [r.words.lower() if r.name and r.words.isalpha() else "" for r in rendered]
+        # ("Parker", rendered 派克, is written Parker in an article quoting him), and so is a
+        # capitalised word of a common sense, a product's or a firm's name ("Pioneer", rendered
+        # 先锋, is written Pioneer in an article on the phone)
+        latin = [
+            r.words.lower() if r.words.isalpha() and (r.name or r.words[0].isupper()) else ""
+            for r in rendered
+        ]
         held = dict(zip(filter(None, latin), known([w for w in latin if w]), strict=True))
         rendered = [
-            Rendering([*r.heads, w], r.name, r.words) if held.get(w) else r
+            Rendering([*r.heads, w], r.name, r.words, r.more) if held.get(w) else r
             for r, w in zip(rendered, latin, strict=True)
         ]
     if known is not None:
@@ -414,10 +453,12 @@ def english_terms(
     terms = [ALTERNATIVES.join(g) for g in groups]
     names = {ALTERNATIVES.join(g) for g in named} & set(terms)
     more = {t: r.more for r in rendered if r.more and (t := ALTERNATIVES.join(r.heads)) in terms}
-    return (
+    latin = [n for n in names if _LATIN_NAME.fullmatch(n)]
+    return EnglishTerms(
         search,
         terms,
         names,
-        frozenset(n for n in names if _LATIN_NAME.fullmatch(n) and not reads_as_pinyin(n)),
+        frozenset(n for n in latin if not reads_as_pinyin(n)),
+        frozenset(n for n in latin if reads_as_pinyin(n)),
         more,
     )

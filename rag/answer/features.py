@@ -21,11 +21,12 @@ import numpy as np
 
 from rag.answer.candidates import Passage, Sentence, passage_texts, words_of
 from rag.answer.english_question import ALTERNATIVES, PLACE_UNITS
-from rag.answer.policy import TypeCredit
+from rag.answer.policy import Terms, TypeCredit
 from rag.answer.question import Query
 from rag.bm25 import cut
 from rag.bylines import asks_about_credits, credits, outside_credits
 from rag.cedict_table import common_word
+from rag.english import pinyin_sound
 from rag.index import Index
 from rag.normalize import canonical_terms, detect_script, simplify_with_map
 from rag.postag import PERSON_FLAG, PERSON_FLAGS
@@ -120,28 +121,34 @@ def subject(title: str, asked: str) -> str:
     return t if t and t in asked else ""
 
 
-def heard(q: Query, canon: str, min_classes: int) -> str:
+def heard(q: Query, canon: str, min_classes: int, min_syllables: int) -> str:
     """`canon` with the question's foreign names (`Query.foreign`) it spells by sound written
-    after it (拉马斯瓦米…: "vivek ramaswamy"), so that coverage finds them as it finds any term;
-    `canon` itself when it spells none."""
+    after it (拉马斯瓦米…: "vivek ramaswamy"), and its romanized Chinese names (`Query.pinyin`)
+    it writes in characters read so (金石龙: "jinshilong"; `pinyin_sound`), so that coverage
+    finds them as it finds any term; `canon` itself when it spells none."""
     missing = [n for n in q.foreign if n not in canon]
-    if not missing:
-        return canon
-    words = cut(canon)
-    spelled = [n for n in missing if spells(n, words, min_classes)]
-    return "\n".join([canon, *spelled])
+    spelled = []
+    if missing:
+        words = cut(canon)
+        spelled = [n for n in missing if spells(n, words, min_classes)]
+    for n in q.pinyin:
+        if n not in canon and (sound := pinyin_sound(n, min_syllables)) is not None and sound.search(canon):
+            spelled.append(n)
+    return "\n".join([canon, *spelled]) if spelled else canon
 
 
 def lexical_features(
     q: Query,
     sents: Sequence[Sentence],
     weights: Sequence[float],
-    name_classes: int,
+    terms: Terms,
     idf: Callable[[Sequence[str]], list[float]],
 ) -> None:
     """Set cov, ctx_cov, own_cov, names_cov, title_only, retrieval on every sentence
-    (`name_classes`: the policy's `terms.en_name_classes`: a foreign name is found where it is
-    spelled by sound, see `heard`; `idf`: words' rarity in the index, for `widened`)."""
+    (`terms`: the policy's, whose `en_name_classes` and `en_pinyin_syllables` say when a name
+    is found where it is spelled by sound, see `heard`; `idf`: words' rarity in the index, for
+    `widened`)."""
+    name_classes, syllables = terms.en_name_classes, terms.en_pinyin_syllables
     top_hit = max((s.hit.score for s in sents), default=1.0) or 1.0
     # Within the candidate sentences a term found in many of them (usually the subject, e.g. the
     # person the article is about) says little about which sentence answers: weigh terms by
@@ -168,7 +175,7 @@ def lexical_features(
         assert p is not None
         got = by_chunk.get(s.hit.chunk_id)
         if got is None:
-            canon = heard(q, p.canon, name_classes)
+            canon = heard(q, p.canon, name_classes, syllables)
             spelled_in[s.hit.chunk_id] = canon != p.canon
             own_cov = 1.0
             # a follow-up: its own words must be covered too, not just the carried context
@@ -186,7 +193,7 @@ def lexical_features(
             return words_of(s, tags=False).lone_chars
 
         # (a sentence spells a foreign name only where its passage does)
-        s_canon = heard(q, s.canon, name_classes) if spelled_in.get(s.hit.chunk_id) else s.canon
+        s_canon = heard(q, s.canon, name_classes, syllables) if spelled_in.get(s.hit.chunk_id) else s.canon
         s.cov = coverage(groups, local, s_canon, lone, credit)
         # an article whose title the question names is about that subject, and every sentence
         # of it speaks of it, named or not (本鱼栖息在…): the terms of the title a sentence

@@ -26,7 +26,7 @@ POLICY_FILE = Path(__file__).with_name("policy.json")
 SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
 SPAN_LEXICAL_FILE = "span_lexical.npy"  # the span model's lexical weights (numpy's format), likewise
 SENTENCE_TREES_FILE = "sentence_trees.txt"  # the sentence ranker's trees, likewise
-FORMAT_VERSION = 13  # 13: not_found.min_margin_en; 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up; 10: span_model.lexical_file and lexical_templates; 11: neighbour_model replaces compose.next_chars; 12: span_choice
+FORMAT_VERSION = 14  # 14: terms.en_pinyin_syllables; 13: not_found.min_margin_en; 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up; 10: span_model.lexical_file and lexical_templates; 11: neighbour_model replaces compose.next_chars; 12: span_choice
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,9 @@ class Terms:
     # when its skeleton has this many consonant classes at least (rag.transliteration;
     # bench/transliteration.py --write)
     en_name_classes: int
+    # and a romanized Chinese name one written in characters read as its syllables, when it is
+    # cut into this many at least (rag.english.pinyin_sound; bench/transliteration.py --write)
+    en_pinyin_syllables: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,9 @@ class Query:
     # an English question's names kept in Latin letters that are no romanized Chinese name
     # ("vivek ramaswamy", "dimon"): a passage also names one by spelling it by sound (拉马斯瓦米)
     foreign: frozenset[str] = frozenset()
+    # an English question's names that read as pinyin and that the index holds as no word
+    # ("jinshilong": jieba cuts 金石|龙): a passage names one by writing characters read so
+    pinyin: frozenset[str] = frozenset()
     years: frozenset[str] = frozenset()  # years the question names (2022年)
     days: frozenset[tuple[int, int]] = frozenset()  # (month, day) of the dates it names (8月5日)
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
@@ -89,8 +92,13 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     (
         "number",
         rf"\bhow (many|much)\b|{HOW_MEASURE}"
-        r"|\bwhat (?:(?:is|was|are|were) the )?(percentage|percent|share|proportion|fraction|number|amount|sum|price"
-        r"|rate|magnitude)\b",
+        # "what (is the) price", and a measure named with up to two words before it ("what is
+        # the expected starting price", "what was the maximum takeoff weight", "what was the
+        # city's GDP")
+        r"|\bwhat (?:(?:is|was|are|were|will be) (?:the|its|their|[a-z-]+'s) (?:[a-z'-]+ ){0,2})?"
+        r"(percentage|percent|share|proportion|fraction|number|amount|sum|price|rate|magnitude|speed"
+        r"|weight|capacity|pressure|height|length|distance|depth|width|altitude|area|size|volume"
+        r"|population|temperature|cost|value|valuation|revenue|budget|income|output|salary|fee|rainfall|gdp)\b",
     ),
     (
         "place",
@@ -330,9 +338,18 @@ def analyse(
         kind = "list"
     names: set[str] = set()
     foreign: frozenset[str] = frozenset()
+    pinyin: frozenset[str] = frozenset()
     more: dict[str, tuple[str, ...]] = {}
     if script == "en":
-        search, terms, names, foreign, more = english_terms(search, policy, known)
+        en = english_terms(search, policy, known)
+        search, terms, names, foreign, pinyin, more = (
+            en.search,
+            en.terms,
+            en.names,
+            en.foreign,
+            en.pinyin,
+            en.more,
+        )
         terms += [t for t in query_terms(english_dates(question)[1]) if re.fullmatch(r"\d+", t)]
     else:
         # 3号 (spoken) or 3日 (written): either form covers the term
@@ -386,6 +403,7 @@ def analyse(
         names,
         proper=proper_words(simplified, known) if script != "en" else frozenset(),
         foreign=foreign,
+        pinyin=pinyin,
         years=frozenset(years_named(q) | (set(EN_YEAR.findall(q)) if script == "en" else set())),
         days=frozenset(
             days_named(q) | (days_named("".join(english_dates(question)[0])) if script == "en" else set())

@@ -87,7 +87,7 @@ def score_sentences(index: Index, q: Query, sents: list[Sentence], qvec: np.ndar
         q,
         sents,
         term_weights(index, q, policy.terms.light_weight),
-        policy.terms.en_name_classes,
+        policy.terms,
         lambda words: term_idf(index, words),
     )
     ev = policy.evidence

@@ -524,7 +524,7 @@ def test_a_name_of_a_dictionary_name_and_a_word_it_lacks_is_read_from_the_name()
     assert any("杭州" in n.split("|") for n in q.names)
 
 
-@pytest.mark.parametrize("measure", ["old", "tall", "high", "deep", "heavy", "long", "far"])
+@pytest.mark.parametrize("measure", ["old", "tall", "high", "deep", "heavy", "long", "far", "fast"])
 def test_how_and_a_measure_asks_for_a_number(measure: str) -> None:
     assert analyse(f"How {measure} is the statue?").kind == "number"
 
@@ -614,6 +614,7 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
         ("How many tons of rice were shipped?", ("吨",)),  # a unit itself
         ("How many factory workers joined?", ("人", "名", "位")),  # the second word is the noun
         ("How many people attended the meeting?", ("人", "名", "位")),  # not "attended"
+        ("How fast can the new train run?", ("公里", "千米")),  # a speed: a length a time
         ("What did the mayor say?", ()),
     ],
 )
@@ -626,3 +627,79 @@ def test_an_english_count_is_written_in_the_units_of_what_it_counts(question, ex
         if expected
         else not counted_in(question, kind)
     )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the expected starting price of the new phone?",
+        "What was the maximum takeoff weight of the aircraft?",
+        "What was the city's GDP in the first half of the year?",
+        "What is the battery capacity of the tablet?",
+        "What price did the company set?",
+    ],
+)
+def test_what_and_a_measure_named_with_a_few_words_before_it_asks_for_a_number(question: str) -> None:
+    assert analyse(question).kind == "number"
+
+
+def test_what_and_a_noun_that_is_no_measure_asks_for_no_number() -> None:
+    assert analyse("What is the main theme of the book fair?").kind == "other"
+    assert analyse("What was the official reason for the delay?").kind == "other"
+
+
+def test_a_capitalised_common_word_the_index_holds_in_latin_letters_is_found_so_too() -> None:
+    """ "Pioneer" is 先锋 in the dictionary, but an article on a product of that name writes it
+    in Latin letters: where the index holds the word so, it is one more alternative of the term
+    (not a name the answer must hold); a lower-case word is only ever its senses."""
+    held = analyse("What is the price of the Pioneer tablet?", known=lambda words: [True] * len(words))
+    (term,) = [t for t in held.terms if "先锋" in t.split(ALTERNATIVES)]
+    assert "pioneer" in term.split(ALTERNATIVES) and term not in held.names
+    lower = analyse("Who is the pioneer of the tablet?", known=lambda words: [True] * len(words))
+    assert not any("pioneer" in t.split(ALTERNATIVES) for t in lower.terms)
+    unheld = analyse(
+        "What is the price of the Pioneer tablet?", known=lambda words: [w != "pioneer" for w in words]
+    )
+    assert not any("pioneer" in t.split(ALTERNATIVES) for t in unheld.terms)
+
+
+def test_a_latin_word_of_the_question_frames_it_as_the_sentence_writes_it() -> None:
+    """The span model places a span by the question's words around it: a term the sentence
+    writes in Latin letters ("Pioneer", its case as written) frames the question too, beside
+    the Chinese ones, so 5000mAh (next to 电池) is read as the answer, not a number far off."""
+    from rag.answer.english_question import asked_in_sentence
+
+    q = analyse(
+        "What is the battery capacity of the Pioneer tablet?", known=lambda words: [True] * len(words)
+    )
+    sentence = "新款Pioneer平板内置5000mAh电池，支持65W快充。"
+    framed = asked_in_sentence(q.text, q.kind, q.terms, q.more, sentence)
+    assert "Pioneer" in framed and "pioneer" not in framed and "电池" in framed
+
+
+def test_a_romanized_name_no_word_of_the_index_spells_is_found_by_its_syllables_characters(index_of) -> None:
+    """ "Jinshilong" reads as pinyin, but jieba cuts 金石|龙, so no spelling of it is a word of
+    the index and it stays a Latin term. A passage naming it writes characters read jin, shi,
+    long in a row: it names the thing asked about, and the question is answered from it; a
+    passage that does not is about something else, and the question is refused."""
+    from rag.english import pinyin_sound
+
+    sound = pinyin_sound("jinshilong", 2)
+    assert sound is not None and sound.search("新型金石龙飞行器") and not sound.search("新型金石飞行器")
+    assert pinyin_sound("jinshilong", 4) is None  # three syllables only
+    assert pinyin_sound("long jinshi", 2).search("金石龙")  # a surname last or first
+    q = analyse(
+        "How many people can the Jinshilong aircraft carry?", known=lambda words: [False] * len(words)
+    )
+    assert q.pinyin == {"jinshilong"} and "jinshilong" in q.names and not q.foreign
+    question = "How many people can the Jinshilong aircraft carry?"
+    assert answered_from_the_first(
+        index_of,
+        question,
+        ("新型飞行器", "这款金石龙航空器最多可运输5人，最大起飞重量2吨。"),
+        ("体育新闻", "本周，足球队在主场迎战客队，比赛十分激烈。"),
+    )
+    index = index_of(
+        Article(id="other", title="新型飞行器", text="这款新型航空器最多可运输5人，最大起飞重量2吨。")
+    )
+    assert not ask(index, question).answered
