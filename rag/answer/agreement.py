@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.candidates import ISO_DATE, Sentence, words_of
-from rag.answer.question import Query, days_named, years_named
+from rag.answer.question import MONEY, Query, days_named, years_named
 from rag.normalize import fold_width
 from rag.sentence_words import SentenceWords
 from rag.span import measures_like
@@ -94,7 +94,6 @@ _COUNT = r"(?:\d[\d.,]*|[零〇一二两三四五六七八九十百千万亿]+)\
 _BARE_COUNT = re.compile(rf"(?<![\d.,:：第]){_COUNT}(?=[，。；！？、,;!?）)\s]|[a-zA-Z℃°]|$)")
 # 多少钱 asks an amount of money: a number in a currency (4000元, 3万美元, 9800日元, 5块钱) or
 # after a currency's sign (¥120, $5)
-_MONEY = "钱"
 _AMOUNT = re.compile(rf"{_COUNT}(?:[美欧日港韩台澳加]?元|英?镑|港币|美金|卢布|法郎|块)|[¥￥$€£]\s*\d")
 
 
@@ -104,6 +103,6 @@ def counts_in(canon: str, measure: str) -> bool:
     may be one (约有80万，)."""
     if _BARE_COUNT.search(canon):
         return True
-    if measure == _MONEY:
+    if measure == MONEY:
         return bool(_AMOUNT.search(canon))
     return any(re.search(_COUNT + re.escape(m), canon) for m in measures_like(measure))

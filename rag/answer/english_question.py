@@ -151,6 +151,27 @@ _HOW_LONG = re.compile(r"\bhow long\b", re.IGNORECASE)
 _HOW_FAST = re.compile(r"\bhow fast\b|\bspeed\b", re.IGNORECASE)
 SPEED_UNITS = ("公里", "千米", "米", "km/h", "马赫", "节")
 _HOW_MANY = re.compile(r"\bhow many\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
+# "how much" asks an amount of money where a verb follows it or it names money ("how much did
+# they pay", "how much does it cost", "how much prize money"), not where a noun follows ("how
+# much rainfall") or the question asks by how much something changed ("how much has it fallen")
+_HOW_MUCH_MONEY = re.compile(
+    r"\bhow much\s+(?:(?:[a-z-]+\s+)?money\b|(?:did|does|do|is|was|were|are|has|have|had|will|would|could|can|should)\b)",
+    re.IGNORECASE,
+)
+_CHANGE = re.compile(
+    r"\b(?:rise|rose|risen|rising|fall|fell|fallen|falling|grow|grew|grown|increased?|decreased?|drop(?:ped)?"
+    r"|declined?|lose|lost|gain(?:ed)?|shrink|shrank|expand(?:ed)?|weigh|cut|reduced?)\b",
+    re.IGNORECASE,
+)
+# the units an amount of money is written in (4000元, 320亿美元)
+MONEY_UNITS = ("元", "美元", "欧元", "港元", "日元", "英镑", "人民币", "块")
+
+
+def asks_money(question: str) -> bool:
+    """Whether an English question asks an amount of money (`_HOW_MUCH_MONEY`), as 多少钱 does."""
+    return bool(_HOW_MUCH_MONEY.search(question)) and not _CHANGE.search(question)
+
+
 # the endings of a Chinese word for people (工人, 人员, 投资者, 护士, 教师, 居民, 学生, 职工, 士兵,
 # 选手): counted in 人, 名 or 位
 _PEOPLE = ("人", "员", "者", "士", "师", "民", "生", "工", "兵", "手")
@@ -162,7 +183,7 @@ _ALL_SENSES = 1_000  # (every sense of it: one that is a unit itself comes last,
 def counted_in(question: str, kind: str) -> tuple[str, ...]:
     """The units an English question asking a number counts in, as a Chinese sentence writes
     them: "how old", 岁 or 年; "how long", a length of time or of a thing; "how fast", a speed's
-    (公里 of 300公里每小时); "how many X", those of X's Chinese words (CC-CEDICT's senses of
+    (公里 of 300公里每小时); "how much" asking money, a currency's; "how many X", those of X's Chinese words (CC-CEDICT's senses of
     the one or two words after "many"): a word that is a unit itself (days: 天, 日), the
     classifiers the dictionary counts a word with (trains, 火车: 列, 节, 班, 趟; 个, which
     counts anything, left out), and 人, 名, 位 for a word for people (staff: 人员). None
@@ -175,6 +196,8 @@ def counted_in(question: str, kind: str) -> tuple[str, ...]:
         return DURATION_UNITS + LENGTH_UNITS
     if _HOW_FAST.search(question):
         return SPEED_UNITS
+    if asks_money(question):
+        return MONEY_UNITS
     m = _HOW_MANY.search(question)
     if m is None:
         return ()

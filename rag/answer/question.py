@@ -17,6 +17,7 @@ from rag.answer.english_question import (
     HOW_MEASURE,
     asked_in_chinese,
     asked_noun_in_chinese,
+    asks_money,
     english_dates,
     english_terms,
 )
@@ -192,9 +193,18 @@ def asked_measure(simplified: str) -> str:
     return ""
 
 
+# the measure of a question asking an amount of money (多少钱; an English "how much did it cost")
+MONEY = "钱"
+
+
 def query_measure(simplified: str, script: str, kind: str) -> str:
-    """`Query.measure`: `asked_measure` of a Chinese question asking for a number, else ""."""
-    return asked_measure(simplified) if script != "en" and kind == "number" else ""
+    """`Query.measure`: `asked_measure` of a Chinese question asking for a number; of an English
+    one asking an amount of money (`asks_money`), 钱, as 多少钱 asks; else ""."""
+    if kind != "number":
+        return ""
+    if script == "en":
+        return MONEY if asks_money(simplified) else ""
+    return asked_measure(simplified)
 
 
 # jieba's part-of-speech flags of proper names: a person, a place, an organisation, another

@@ -615,6 +615,8 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
         ("How many factory workers joined?", ("人", "名", "位")),  # the second word is the noun
         ("How many people attended the meeting?", ("人", "名", "位")),  # not "attended"
         ("How fast can the new train run?", ("公里", "千米")),  # a speed: a length a time
+        ("How much did the city pay for the land?", ("元", "美元")),  # an amount of money
+        ("How much prize money does the winner get?", ("元", "美元")),
         ("What did the mayor say?", ()),
     ],
 )
@@ -703,3 +705,24 @@ def test_a_romanized_name_no_word_of_the_index_spells_is_found_by_its_syllables_
         Article(id="other", title="新型飞行器", text="这款新型航空器最多可运输5人，最大起飞重量2吨。")
     )
     assert not ask(index, question).answered
+
+
+@pytest.mark.parametrize(
+    ("question", "money"),
+    [
+        ("How much did the city pay for the land?", True),
+        ("How much was the driver fined?", True),
+        ("How much does the new phone cost?", True),
+        ("How much prize money does the winner get?", True),
+        ("How much rainfall did the city receive?", False),  # a noun after "how much"
+        ("By how much did the river's level fall?", False),  # a change, often a share
+        ("How much has the price risen this year?", False),
+    ],
+)
+def test_how_much_with_a_verb_asks_an_amount_of_money_as_duoshaoqian_does(question: str, money: bool) -> None:
+    """An English "how much" asking money has the measure of 多少钱: only a sentence holding an
+    amount (4000元, 3万美元) or a number standing alone answers it, not one whose only count is
+    一位 (a person) or 5楼."""
+    from rag.answer.question import MONEY
+
+    assert (analyse(question).measure == MONEY) is money
