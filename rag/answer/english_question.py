@@ -32,6 +32,11 @@ _LATIN_NAME = re.compile(r"[a-z][a-z' .-]*")  # a name term kept in Latin letter
 # "how old / how long / how tall …" asks how much of a measure (多大, 多长, 多高): a number
 HOW_MEASURE = r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often|fast|hot|cold|thick)\b"
 _HOW_MUCH = re.compile(HOW_MEASURE, re.IGNORECASE)
+# the noun of "what date / which year / what time / which day of the week" is the question
+# word of a date question, as 哪天, 哪一年 are: no term an answer holds (a date answers it)
+_ASKED_WHEN = re.compile(
+    r"\b(?:what|which)\s+(?:year|date|month|time|day(?:\s+of\s+the\s+(?:week|month))?)\b", re.IGNORECASE
+)
 
 EN_YEAR = re.compile(r"(?<![\d.,])(1[89]\d\d|20\d\d)(?![\d.,]\d)")  # "in 2019", "the 2019 session"
 
@@ -391,7 +396,8 @@ def english_terms(
     # a date is one term as articles write it (January 1: 1月1日, not 一月 and 1)
     dates, undated = english_dates(search)
     # the word of "how old / how long / how far" asks how much, like 多大, 多长: no term
-    asked = _HOW_MUCH.sub(" ", undated)
+    # and so does the noun of "what date", "which year"
+    asked = _ASKED_WHEN.sub(" ", _HOW_MUCH.sub(" ", undated))
     rendered = render(asked, policy.terms.en_words_per_term, names_left)
     if known is not None:
         # a name is also found as written where an article keeps it in Latin letters

@@ -87,7 +87,12 @@ _KIND_PATTERNS_ZH: tuple[tuple[str, str], ...] = (
     ),
 )
 _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
-    ("list", r"\bwhich\b.*\b(are|were)\b|\blist\b|\bwho (attended|were)\b|\bwhat are\b"),
+    # ("which year were they found" asks a date, not a list)
+    (
+        "list",
+        r"\bwhich\b(?!\s+(?:year|date|day|month|time)\b).*\b(are|were)\b|\blist\b|\bwho (attended|were)\b"
+        r"|\bwhat are\b",
+    ),
     ("date", r"\bwhen\b|\bwhat (year|date|day|month|time)\b|\bwhich (year|day)\b"),
     ("person", r"\bwho\b|\bwhom\b"),
     (

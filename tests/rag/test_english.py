@@ -726,3 +726,24 @@ def test_how_much_with_a_verb_asks_an_amount_of_money_as_duoshaoqian_does(questi
     from rag.answer.question import MONEY
 
     assert (analyse(question).measure == MONEY) is money
+
+
+@pytest.mark.parametrize(
+    ("question", "asked_word"),
+    [
+        ("In which year were the bones found near the tomb?", "年度"),
+        ("On what date did the bank cut its rate?", "日期"),
+        ("What time did the meeting open?", "何许"),
+        ("On which day of the week is the tally made?", "星期"),
+    ],
+)
+def test_the_noun_of_what_date_or_which_year_is_the_question_word_not_a_term(
+    question: str, asked_word: str
+) -> None:
+    """ "which year" asks a date as 哪一年 does: a date question ("which year were they found" is
+    no list), and "year" (年度), "date" (日期, and 交往, "to date"), "what time" (何许) or "day of
+    the week" is no term an answer's sentence must hold, which lowered every such question's
+    coverage."""
+    q = analyse(question)
+    assert q.kind == "date"
+    assert not any(asked_word in t.split(ALTERNATIVES) for t in q.terms)
