@@ -386,6 +386,15 @@ class EnglishTerms:
     more: dict[str, tuple[str, ...]]  # the further Chinese words of its terms (Query.more)
 
 
+def _latin_forms(words: str) -> list[str]:
+    """The Latin-letter forms an article may write an English word in, lower case as the index
+    holds them: the word, and a plural's singular (UFOs: ufo); none for a phrase."""
+    w = words.lower()
+    if not w.isalpha():
+        return []
+    return [w, w[:-1]] if w.endswith("s") and len(w) > 3 else [w]
+
+
 def english_terms(
     search: str, policy: Policy, known: Callable[[Sequence[str]], list[bool]] | None
 ) -> EnglishTerms:
@@ -402,16 +411,17 @@ def english_terms(
     if known is not None:
         # a name is also found as written where an article keeps it in Latin letters
         # ("Parker", rendered 派克, is written Parker in an article quoting him), and so is a
-        # capitalised word of a common sense, a product's or a firm's name ("Pioneer", rendered
-        # 先锋, is written Pioneer in an article on the phone)
-        latin = [
-            r.words.lower() if r.words.isalpha() and (r.name or r.words[0].isupper()) else ""
-            for r in rendered
-        ]
-        held = dict(zip(filter(None, latin), known([w for w in latin if w]), strict=True))
+        # capitalised word Chinese news writes in Latin letters where the index holds it so: a
+        # product's or a firm's name ("Pioneer", rendered 先锋), an acronym ("UFOs": UFO). (Not a
+        # lower-case word: "speed" or "event" held from an English passage covers the wrong one.)
+        forms = [_latin_forms(r.words) if r.name or r.words[:1].isupper() else [] for r in rendered]
+        asked_forms = [f for fs in forms for f in fs]
+        held = dict(zip(asked_forms, known(asked_forms), strict=True))
         rendered = [
-            Rendering([*r.heads, w], r.name, r.words, r.more) if held.get(w) else r
-            for r, w in zip(rendered, latin, strict=True)
+            Rendering([*r.heads, w], r.name, r.words, r.more)
+            if (w := next((f for f in fs if held[f]), ""))
+            else r
+            for r, fs in zip(rendered, forms, strict=True)
         ]
     if known is not None:
         rendered = compounds(asked, rendered, known)

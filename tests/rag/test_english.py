@@ -659,6 +659,9 @@ def test_a_capitalised_common_word_the_index_holds_in_latin_letters_is_found_so_
     assert "pioneer" in term.split(ALTERNATIVES) and term not in held.names
     lower = analyse("Who is the pioneer of the tablet?", known=lambda words: [True] * len(words))
     assert not any("pioneer" in t.split(ALTERNATIVES) for t in lower.terms)
+    # a plural acronym is found as its singular (UFOs: ufo), as an article writes it
+    ufos = analyse("Who has seen UFOs this year?", known=lambda words: [w == "ufo" for w in words])
+    assert any("ufo" in t.split(ALTERNATIVES) for t in ufos.terms)
     unheld = analyse(
         "What is the price of the Pioneer tablet?", known=lambda words: [w != "pioneer" for w in words]
     )
