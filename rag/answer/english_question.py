@@ -172,9 +172,20 @@ _CHANGE = re.compile(
 MONEY_UNITS = ("元", "美元", "欧元", "港元", "日元", "英镑", "人民币", "块")
 
 
+# "what was the total investment / the city's revenue / the direct economic loss": an amount
+# of money too (not "price" or "value", which a stock index gives in points)
+_WHAT_MONEY = re.compile(
+    r"\bwhat\b[^?]*?\b(?:cost|costs|revenue|budget|income|investment|loss|losses|salary|fee|fees|valuation|gdp)\b",
+    re.IGNORECASE,
+)
+
+
 def asks_money(question: str) -> bool:
-    """Whether an English question asks an amount of money (`_HOW_MUCH_MONEY`), as 多少钱 does."""
-    return bool(_HOW_MUCH_MONEY.search(question)) and not _CHANGE.search(question)
+    """Whether an English question asks an amount of money (`_HOW_MUCH_MONEY`, `_WHAT_MONEY`),
+    as 多少钱 does."""
+    return bool(_HOW_MUCH_MONEY.search(question) or _WHAT_MONEY.search(question)) and not _CHANGE.search(
+        question
+    )
 
 
 # the endings of a Chinese word for people (工人, 人员, 投资者, 护士, 教师, 居民, 学生, 职工, 士兵,

@@ -98,13 +98,13 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     (
         "number",
         rf"\bhow (many|much)\b|{HOW_MEASURE}"
-        # "what (is the) price", and a measure named with up to two words before it ("what is
-        # the expected starting price", "what was the maximum takeoff weight", "what was the
-        # city's GDP")
-        r"|\bwhat (?:(?:is|was|are|were|will be) (?:the|its|their|[a-z-]+'s) (?:[a-z'-]+ ){0,2})?"
+        # "what (is the) price", and a measure named with up to four words before it, none a
+        # preposition ("what is the expected starting price", "what target price", "what was
+        # the city's GDP"; not "what is the reason for the price rise")
+        r"|\bwhat (?:(?:is|was|are|were|will be) (?:the|its|their|[a-z-]+'s) )?(?:(?!(?:of|for|in|on|at|to|with|by|from)\b)[a-z'-]+ ){0,4}"
         r"(percentage|percent|share|proportion|fraction|number|amount|sum|price|rate|magnitude|speed"
         r"|weight|capacity|pressure|height|length|distance|depth|width|altitude|area|size|volume"
-        r"|population|temperature|cost|value|valuation|revenue|budget|income|output|salary|fee|rainfall|gdp)\b",
+        r"|population|temperature|cost|value|valuation|revenue|budget|income|output|salary|fee|rainfall|gdp|investment|loss|losses)\b",
     ),
     (
         "place",

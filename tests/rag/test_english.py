@@ -639,6 +639,8 @@ def test_an_english_count_is_written_in_the_units_of_what_it_counts(question, ex
         "What was the city's GDP in the first half of the year?",
         "What is the battery capacity of the tablet?",
         "What price did the company set?",
+        "What target price did the bank set?",  # a word before the measure
+        "What was the province's general public budget revenue in 2022?",
     ],
 )
 def test_what_and_a_measure_named_with_a_few_words_before_it_asks_for_a_number(question: str) -> None:
@@ -648,6 +650,7 @@ def test_what_and_a_measure_named_with_a_few_words_before_it_asks_for_a_number(q
 def test_what_and_a_noun_that_is_no_measure_asks_for_no_number() -> None:
     assert analyse("What is the main theme of the book fair?").kind == "other"
     assert analyse("What was the official reason for the delay?").kind == "other"
+    assert analyse("What is the reason for the price rise?").kind == "other"  # no preposition before
 
 
 def test_a_capitalised_common_word_the_index_holds_in_latin_letters_is_found_so_too() -> None:
@@ -720,6 +723,9 @@ def test_a_romanized_name_no_word_of_the_index_spells_is_found_by_its_syllables_
         ("How much rainfall did the city receive?", False),  # a noun after "how much"
         ("By how much did the river's level fall?", False),  # a change, often a share
         ("How much has the price risen this year?", False),
+        ("What was the total investment in the new hospital?", True),  # a sum of money named
+        ("What was the county's direct economic loss from the floods?", True),
+        ("What was the closing price of the index?", False),  # an index closes in points
     ],
 )
 def test_how_much_with_a_verb_asks_an_amount_of_money_as_duoshaoqian_does(question: str, money: bool) -> None:
