@@ -155,6 +155,8 @@ _HOW_LONG = re.compile(r"\bhow long\b", re.IGNORECASE)
 # 120km/h) or in a speed's own unit
 _HOW_FAST = re.compile(r"\bhow fast\b|\bspeed\b", re.IGNORECASE)
 SPEED_UNITS = ("公里", "千米", "米", "km/h", "马赫", "节")
+# an earthquake's magnitude, a wind's or a typhoon's force: counted in 级 (5.5级)
+_MAGNITUDE = re.compile(r"\bmagnitude\b|\bwhat (?:level|force|grade)\b", re.IGNORECASE)
 _HOW_MANY = re.compile(r"\bhow many\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
 # "how much" asks an amount of money where a verb follows it or it names money ("how much did
 # they pay", "how much does it cost", "how much prize money"), not where a noun follows ("how
@@ -199,7 +201,7 @@ _ALL_SENSES = 1_000  # (every sense of it: one that is a unit itself comes last,
 def counted_in(question: str, kind: str) -> tuple[str, ...]:
     """The units an English question asking a number counts in, as a Chinese sentence writes
     them: "how old", 岁 or 年; "how long", a length of time or of a thing; "how fast", a speed's
-    (公里 of 300公里每小时); "how much" asking money, a currency's; "how many X", those of X's Chinese words (CC-CEDICT's senses of
+    (公里 of 300公里每小时); a magnitude, 级; "how much" asking money, a currency's; "how many X", those of X's Chinese words (CC-CEDICT's senses of
     the one or two words after "many"): a word that is a unit itself (days: 天, 日), the
     classifiers the dictionary counts a word with (trains, 火车: 列, 节, 班, 趟; 个, which
     counts anything, left out), and 人, 名, 位 for a word for people (staff: 人员). None
@@ -212,6 +214,8 @@ def counted_in(question: str, kind: str) -> tuple[str, ...]:
         return DURATION_UNITS + LENGTH_UNITS
     if _HOW_FAST.search(question):
         return SPEED_UNITS
+    if _MAGNITUDE.search(question):
+        return ("级",)
     if asks_money(question):
         return MONEY_UNITS
     m = _HOW_MANY.search(question)

@@ -615,6 +615,7 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
         ("How many factory workers joined?", ("人", "名", "位")),  # the second word is the noun
         ("How many people attended the meeting?", ("人", "名", "位")),  # not "attended"
         ("How fast can the new train run?", ("公里", "千米")),  # a speed: a length a time
+        ("What was the magnitude of the earthquake?", ("级",)),  # not the 37.16度 of its place
         ("How much did the city pay for the land?", ("元", "美元")),  # an amount of money
         ("How much prize money does the winner get?", ("元", "美元")),
         ("What did the mayor say?", ()),
@@ -623,7 +624,7 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
 def test_an_english_count_is_written_in_the_units_of_what_it_counts(question, expected) -> None:
     from rag.answer.english_question import counted_in
 
-    kind = "number" if question.startswith("How") else "other"
+    kind = "number" if question.startswith(("How", "What was the magnitude")) else "other"
     assert (
         counted_in(question, kind)[: len(expected)] == expected
         if expected
