@@ -131,6 +131,17 @@ _NOT_NOUNS = frozenset(
 )
 
 
+def asks_a_person(question: str) -> bool:
+    """Whether a "which / what X" question's X is a word for people ("Which senator", "what
+    player": 参议员, 选手, a Chinese word for people, `_PEOPLE`): it asks who, as 哪位 does. The
+    word right after the question word only ("which Republican congressman" names a party)."""
+    m = _ASKED_NOUN.search(question)
+    if m is None or not re.match(r"(?:which|what)\b", m.group(0), re.IGNORECASE) or not _noun(m.group(1)):
+        return False  # ("what new name": an adjective, 新 of 新生, a student, is no person)
+    first = translations(m.group(1).lower(), 1)
+    return bool(first and first[0]) and first[0][0].endswith(_PEOPLE)
+
+
 def asked_noun_in_chinese(question: str) -> str:
     """The Chinese word (CC-CEDICT's commonest) of the noun a "what / which / how many X"
     question asks for ("What crime did he commit?" → 犯罪, "How many employees…" → 员工; the

@@ -17,6 +17,7 @@ from rag.answer.english_question import (
     HOW_MEASURE,
     asked_in_chinese,
     asked_noun_in_chinese,
+    asks_a_person,
     asks_money,
     english_dates,
     english_terms,
@@ -341,6 +342,8 @@ def analyse(
         starts = [(m.start(), k) for k, (_, pat) in enumerate(_KIND_PATTERNS_EN) if (m := re.search(pat, q))]
         if starts:
             kind = _KIND_PATTERNS_EN[min(starts)[1]][0]
+        if kind == "other" and asks_a_person(q):
+            kind = "person"  # "which senator": who
     else:
         for name, pat in _KIND_PATTERNS_ZH:
             if any(

@@ -757,3 +757,19 @@ def test_the_noun_of_what_date_or_which_year_is_the_question_word_not_a_term(
     q = analyse(question)
     assert q.kind == "date"
     assert not any(asked_word in t.split(ALTERNATIVES) for t in q.terms)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Which senator is blocking the bill?", "person"),  # 参议员: a word for people
+        ("Which player scored the winning goal?", "person"),  # 选手
+        ("Which company built the bridge?", "other"),
+        ("What new name did the firm take?", "other"),  # "new" is no noun (新生: a student)
+        ("Which Republican congressman spoke?", "other"),  # the word after "which" names a party
+    ],
+)
+def test_which_and_a_word_for_people_asks_who(question: str, kind: str) -> None:
+    """ "Which senator" asks who, as 哪位 does: its short answer is the name (约翰·史密斯),
+    not a phrase around the word (共和党参议员)."""
+    assert analyse(question).kind == kind
