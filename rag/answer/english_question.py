@@ -495,7 +495,15 @@ def english_terms(
                 else all(r or c for r, c in pairs) and any(c and not r for r, c in pairs)
             ):
                 spelled += [r for r in read if r]
-                plain += [c[0] for r, c in pairs if c and not r]
+                # its common words read together where their characters make a word the index
+                # holds ("Liangjiang New Area": 新 + 区, 新区, as `compounds` reads "new book")
+                lower = [w.lower() for (r, c), w in zip(pairs, words, strict=True) if c and not r]
+                senses = [next(iter(render(w, per_word)), Rendering([], False, w)) for w in lower]
+                joined = compounds(" ".join(lower), senses, known)
+                plain += [
+                    j.heads if j.heads != s.heads else c[0]
+                    for j, s, c in zip(joined, senses, [c for r, c in pairs if c and not r], strict=True)
+                ]
             else:
                 spelled += named_parts(bare, per_word) or [[bare.lower()]]
         groups += spelled + plain

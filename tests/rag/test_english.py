@@ -773,3 +773,18 @@ def test_which_and_a_word_for_people_asks_who(question: str, kind: str) -> None:
     """ "Which senator" asks who, as 哪位 does: its short answer is the name (约翰·史密斯),
     not a phrase around the word (共和党参议员)."""
     assert analyse(question).kind == kind
+
+
+def test_the_common_words_of_a_name_are_read_together_where_their_characters_make_a_word() -> None:
+    """ "Qinglan New Area": 青岚 as the index spells it, and "New Area" the word 新区 (新 + 区) an
+    article writes, as "new book" is 新书; not only 新生 and 地区, which it does not write."""
+    q = analyse(
+        "How many firms are in the Qinglan New Area?",
+        known=lambda words: [w in ("青岚", "新区") for w in words],
+    )
+    assert "青岚" in q.names
+    assert any("新区" in t.split(ALTERNATIVES) for t in q.terms)
+    unheld = analyse(
+        "How many firms are in the Qinglan New Area?", known=lambda words: [w == "青岚" for w in words]
+    )
+    assert not any("新区" in t.split(ALTERNATIVES) for t in unheld.terms)
