@@ -232,9 +232,13 @@ def codes(question: str) -> list[str]:
     return list(dict.fromkeys(w.lower() for w in _WORD.findall(question) if _code(w)))
 
 
+# a Roman numeral of two letters or more (level III, Phase II): a number, no name
+_ROMAN = re.compile(r"(?=[IVX]{2,}$)X{0,3}(?:IX|IV|V?I{0,3})")
+
+
 def _code(word: str) -> bool:
-    """Letters and digits (Q4, G20)."""
-    return any(c.isdigit() for c in word)
+    """Letters and digits (Q4, G20), or a Roman numeral (III): no name."""
+    return any(c.isdigit() for c in word) or bool(_ROMAN.fullmatch(word))
 
 
 def _name_like(word: str) -> bool:

@@ -788,3 +788,10 @@ def test_the_common_words_of_a_name_are_read_together_where_their_characters_mak
         "How many firms are in the Qinglan New Area?", known=lambda words: [w == "青岚" for w in words]
     )
     assert not any("新区" in t.split(ALTERNATIVES) for t in unheld.terms)
+
+
+def test_a_roman_numeral_is_no_name_the_answer_must_hold() -> None:
+    """ "level III" is a number (Ⅲ级, 三级), not a foreign name an answer's passage must spell:
+    as a name it refused every question whose article writes the level in Chinese numerals."""
+    q = analyse("When did the city start its level III emergency response?", known=lambda w: [True] * len(w))
+    assert not any("iii" in n.split(ALTERNATIVES) for n in q.names) and not q.foreign
