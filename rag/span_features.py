@@ -322,7 +322,7 @@ def _calendar(ss: str) -> tuple[Span, ...]:
 def _units(measure: str | tuple[str, ...]) -> tuple[str, ...]:
     """The units a count asked in `measure` is written in: a Chinese question's measure and its
     like (`measures_like`: 人 → 人, 名, 位), or the units themselves (an English question's,
-    rag.answer.english_question.counted_in); none for ""."""
+    rag.answer.english_asked.counted_in); none for ""."""
     if isinstance(measure, tuple):
         return measure
     return measures_like(measure) if measure else ()

@@ -2,7 +2,8 @@
 Chinese articles write them, its words and names rendered in Chinese (CC-CEDICT's senses,
 romanized names spelled as the index holds them), and the question written as the span
 model reads a Chinese one. An English word's Chinese words are alternatives of one term,
-joined by `ALTERNATIVES`.
+joined by `ALTERNATIVES`. What it asks for beyond its words (the noun asked, who, money, the
+units of a count) is rag.answer.english_asked.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from rag.answer.english_asked import is_noun
 from rag.answer.policy import Policy
 from rag.bm25 import is_word
 from rag.cedict_table import table
@@ -24,7 +26,6 @@ from rag.english import (
     romanized_names,
     translations,
 )
-from rag.span import DURATION_UNITS, LENGTH_UNITS, is_unit
 
 ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
 
@@ -121,131 +122,6 @@ ASKED_WITH = {
 # 哪个城市, How many employees → 多少员工)
 ASKED_BEFORE_NOUN = {"other": "什么", "place": "哪个", "person": "哪个", "list": "哪些", "number": "多少"}
 _WHY = re.compile(r"\bwhy\b|\bhow come\b", re.IGNORECASE)
-_ASKED_NOUN = re.compile(
-    r"\b(?:what|which|how many|how much)\s+(?:(?:kind|sort|type)s?\s+of\s+)?([a-z]+)(?:\s+([a-z]+))?",
-    re.IGNORECASE,
-)
-_NOT_NOUNS = frozenset(
-    "is was are were be been do does did has have had can could will would shall should may might must"
-    " more less".split()
-)
-
-
-def asks_a_person(question: str) -> bool:
-    """Whether a "which / what X" question's X is a word for people ("Which senator", "what
-    player": 参议员, 选手, a Chinese word for people, `_PEOPLE`): it asks who, as 哪位 does. The
-    word right after the question word only ("which Republican congressman" names a party)."""
-    m = _ASKED_NOUN.search(question)
-    if m is None or not re.match(r"(?:which|what)\b", m.group(0), re.IGNORECASE) or not _noun(m.group(1)):
-        return False  # ("what new name": an adjective, 新 of 新生, a student, is no person)
-    first = translations(m.group(1).lower(), 1)
-    return bool(first and first[0]) and first[0][0].endswith(_PEOPLE)
-
-
-def asked_noun_in_chinese(question: str) -> str:
-    """The Chinese word (CC-CEDICT's commonest) of the noun a "what / which / how many X"
-    question asks for ("What crime did he commit?" → 犯罪, "How many employees…" → 员工; the
-    next word too where the two are one entry: "how many young people" → 年轻人), "" where the
-    question word is followed by no noun ("What did she say?", "How much did…")."""
-    m = _ASKED_NOUN.search(question)
-    if m is None or m.group(1).lower() in _NOT_NOUNS:
-        return ""
-    first = translations(m.group(1).lower(), 1)
-    if m.group(2) and m.group(2).lower() not in _NOT_NOUNS:
-        both = translations(f"{m.group(1)} {m.group(2)}".lower(), 1)
-        if len(both) == 1 and both != first:  # one dictionary entry for the two words
-            first = both
-    return first[0][0] if first and first[0] else ""
-
-
-# "how old" asks an age or how long ago something was made: a count of years (93岁, 150年)
-_HOW_OLD = re.compile(r"\bhow old\b", re.IGNORECASE)
-# "how long" asks a length of time or of a thing
-_HOW_LONG = re.compile(r"\bhow long\b", re.IGNORECASE)
-# "how fast", "what is its top speed": a speed, written as a length a time (300公里每小时, 时速300公里,
-# 120km/h) or in a speed's own unit
-_HOW_FAST = re.compile(r"\bhow fast\b|\bspeed\b", re.IGNORECASE)
-SPEED_UNITS = ("公里", "千米", "米", "km/h", "马赫", "节")
-# an earthquake's magnitude, a wind's or a typhoon's force: counted in 级 (5.5级)
-_MAGNITUDE = re.compile(r"\bmagnitude\b|\bwhat (?:level|force|grade)\b", re.IGNORECASE)
-_HOW_MANY = re.compile(r"\bhow many\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
-# "how much" asks an amount of money where a verb follows it or it names money ("how much did
-# they pay", "how much does it cost", "how much prize money"), not where a noun follows ("how
-# much rainfall") or the question asks by how much something changed ("how much has it fallen")
-_HOW_MUCH_MONEY = re.compile(
-    r"\bhow much\s+(?:(?:[a-z-]+\s+)?money\b|(?:did|does|do|is|was|were|are|has|have|had|will|would|could|can|should)\b)",
-    re.IGNORECASE,
-)
-_CHANGE = re.compile(
-    r"\b(?:rise|rose|risen|rising|fall|fell|fallen|falling|grow|grew|grown|increased?|decreased?|drop(?:ped)?"
-    r"|declined?|lose|lost|gain(?:ed)?|shrink|shrank|expand(?:ed)?|weigh|cut|reduced?)\b",
-    re.IGNORECASE,
-)
-# the units an amount of money is written in (4000元, 320亿美元)
-MONEY_UNITS = ("元", "美元", "欧元", "港元", "日元", "英镑", "人民币", "块")
-
-
-# "what was the total investment / the city's revenue / the direct economic loss": an amount
-# of money too (not "price" or "value", which a stock index gives in points)
-_WHAT_MONEY = re.compile(
-    r"\bwhat\b[^?]*?\b(?:cost|costs|revenue|budget|income|investment|loss|losses|salary|fee|fees|valuation|gdp)\b",
-    re.IGNORECASE,
-)
-
-
-def asks_money(question: str) -> bool:
-    """Whether an English question asks an amount of money (`_HOW_MUCH_MONEY`, `_WHAT_MONEY`),
-    as 多少钱 does."""
-    return bool(_HOW_MUCH_MONEY.search(question) or _WHAT_MONEY.search(question)) and not _CHANGE.search(
-        question
-    )
-
-
-# the endings of a Chinese word for people (工人, 人员, 投资者, 护士, 教师, 居民, 学生, 职工, 士兵,
-# 选手): counted in 人, 名 or 位
-_PEOPLE = ("人", "员", "者", "士", "师", "民", "生", "工", "兵", "手")
-_PEOPLE_UNITS = ("人", "名", "位")
-_COUNTED_SENSES = 4  # the commonest Chinese words of the noun counted whose units count
-_ALL_SENSES = 1_000  # (every sense of it: one that is a unit itself comes last, 天 of "days")
-
-
-def counted_in(question: str, kind: str) -> tuple[str, ...]:
-    """The units an English question asking a number counts in, as a Chinese sentence writes
-    them: "how old", 岁 or 年; "how long", a length of time or of a thing; "how fast", a speed's
-    (公里 of 300公里每小时); a magnitude, 级; "how much" asking money, a currency's; "how many X", those of X's Chinese words (CC-CEDICT's senses of
-    the one or two words after "many"): a word that is a unit itself (days: 天, 日), the
-    classifiers the dictionary counts a word with (trains, 火车: 列, 节, 班, 趟; 个, which
-    counts anything, left out), and 人, 名, 位 for a word for people (staff: 人员). None
-    otherwise, or where the dictionary gives none."""
-    if kind != "number":
-        return ()
-    if _HOW_OLD.search(question):
-        return ("岁", "年")
-    if _HOW_LONG.search(question):
-        return DURATION_UNITS + LENGTH_UNITS
-    if _HOW_FAST.search(question):
-        return SPEED_UNITS
-    if _MAGNITUDE.search(question):
-        return ("级",)
-    if asks_money(question):
-        return MONEY_UNITS
-    m = _HOW_MANY.search(question)
-    if m is None:
-        return ()
-    # the noun counted: the second word where it is one ("medical staff", "computer monitors"),
-    # not a verb's form ("trains passing", "people attended")
-    first, second = (m.group(1) or "").lower(), (m.group(2) or "").lower()
-    noun = second if second and _noun(second) and not second.endswith(("ing", "ed")) else first
-    if noun in _NOT_NOUNS:
-        return ()
-    senses = [h for r in render(noun, _ALL_SENSES) for h in r.heads]  # commonest first
-    heads = senses[:_COUNTED_SENSES]
-    tab = table()
-    units: list[str] = [h for h in senses if is_unit(h)]
-    if any(h.endswith(_PEOPLE) for h in heads):
-        units += _PEOPLE_UNITS
-    units += [cl for cls in tab.classifiers(heads).values() for cl in cls if cl != "个"]
-    return tuple(dict.fromkeys(units))
 
 
 def asked_in_chinese(
@@ -369,13 +245,6 @@ def named_parts(name: str, per_word: int) -> list[list[str]]:
     return out
 
 
-def _noun(word: str) -> bool:
-    """Whether the English `word` can be a noun (lemminflect's tables: "meeting" can, "held" not)."""
-    from lemminflect import getAllLemmas
-
-    return "NOUN" in getAllLemmas(word.lower())
-
-
 def compounds(
     question: str, rendered: list[Rendering], known: Callable[[Sequence[str]], list[bool]]
 ) -> list[Rendering]:
@@ -386,7 +255,7 @@ def compounds(
         a, b = rendered[k], rendered[k + 1]
         if a.name or b.name or not re.search(rf"\b{re.escape(a.words)}\s+{re.escape(b.words)}\b", question):
             continue
-        if not _noun(b.words):
+        if not is_noun(b.words):
             continue  # a compound ends with a noun: "the meeting held" makes none
         firsts = [h for h in (*a.heads, *a.more) if len(h) == 1]
         seconds = [h for h in (*b.heads, *b.more) if len(h) == 1]
@@ -406,9 +275,8 @@ class EnglishTerms:
     terms: list[str]  # one per English word or name: its Chinese words are alternatives
     names: set[str]  # the terms that name whom or what it asks about
     foreign: frozenset[str]  # those of them that are foreign names in Latin letters (Query.foreign)
-    pinyin: frozenset[
-        str
-    ]  # those that are romanized Chinese names the index spells in no word (Query.pinyin)
+    # those that are romanized Chinese names the index spells in no word (Query.pinyin)
+    pinyin: frozenset[str]
     more: dict[str, tuple[str, ...]]  # the further Chinese words of its terms (Query.more)
 
 
@@ -496,7 +364,7 @@ def english_terms(
             ):
                 spelled += [r for r in read if r]
                 # its common words read together where their characters make a word the index
-                # holds ("Liangjiang New Area": 新 + 区, 新区, as `compounds` reads "new book")
+                # holds ("Qinglan New Area": 新 + 区, 新区, as `compounds` reads "new book")
                 lower = [w.lower() for (r, c), w in zip(pairs, words, strict=True) if c and not r]
                 senses = [next(iter(render(w, per_word)), Rendering([], False, w)) for w in lower]
                 joined = compounds(" ".join(lower), senses, known)

@@ -11,14 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.answer.english_asked import asked_noun_in_chinese, asks_a_person, asks_money
 from rag.answer.english_question import (
     ALTERNATIVES,
     EN_YEAR,
     HOW_MEASURE,
     asked_in_chinese,
-    asked_noun_in_chinese,
-    asks_a_person,
-    asks_money,
     english_dates,
     english_terms,
 )

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 
 from rag.answer.candidates import Sentence, words_of
 from rag.answer.choose import ordered
-from rag.answer.english_question import asked_in_chinese, asked_in_sentence, asked_noun_in_chinese, counted_in
+from rag.answer.english_asked import asked_noun_in_chinese, counted_in
+from rag.answer.english_question import asked_in_chinese, asked_in_sentence
 from rag.answer.neighbours import KINDS, margin, rank_gap
 from rag.answer.policy import LinearModel, Policy
 from rag.answer.question import Query

@@ -173,7 +173,8 @@ def test_an_english_count_comes_from_a_sentence_that_counts_what_is_asked() -> N
     """ "How many nurses …?" asks a count of people: the cited sentence whose span is one (50名)
     gives the short answer, not the best one's count of days (两天), which the span choice
     would take; without such a sentence, the choice stands."""
-    from rag.answer.english_question import asked_in_chinese, asked_noun_in_chinese
+    from rag.answer.english_asked import asked_noun_in_chinese
+    from rag.answer.english_question import asked_in_chinese
 
     question = "How many nurses took part in the training?"
     terms = ["护士|护理", "培训|训练"]

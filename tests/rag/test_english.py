@@ -447,7 +447,8 @@ def test_the_noun_a_what_question_asks_for_follows_its_question_word() -> None:
     span model reads that noun after the question word (a crime's name ends in 罪). Without it
     the frame got the sentence's prison term for the crime asked."""
     from rag.answer import Policy
-    from rag.answer.english_question import asked_in_chinese, asked_noun_in_chinese
+    from rag.answer.english_asked import asked_noun_in_chinese
+    from rag.answer.english_question import asked_in_chinese
     from rag.span_rank import sure_span
 
     policy = Policy.load()
@@ -565,7 +566,8 @@ def test_a_phrase_whose_chinese_is_no_word_of_jiebas_dictionary_is_read_word_by_
 def test_an_english_questions_frame_is_read_in_the_words_of_the_sentence() -> None:
     """ "meet" is searched as 遇到|满足; a sentence that says 会晤 frames the question with 会晤, the
     word the span model finds around the answer (a single character, 会, is inside too many words)."""
-    from rag.answer.english_question import asked_in_sentence, asked_noun_in_chinese
+    from rag.answer.english_asked import asked_noun_in_chinese
+    from rag.answer.english_question import asked_in_sentence
 
     q = analyse(
         "Whom did Li Qiang meet in Xiamen?", known=lambda words: [w in ("李强", "厦门") for w in words]
@@ -622,7 +624,7 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
     ],
 )
 def test_an_english_count_is_written_in_the_units_of_what_it_counts(question, expected) -> None:
-    from rag.answer.english_question import counted_in
+    from rag.answer.english_asked import counted_in
 
     kind = "number" if question.startswith(("How", "What was the magnitude")) else "other"
     assert (

@@ -363,7 +363,7 @@ def test_a_count_in_ge_is_a_count_of_the_noun_asked() -> None:
 
 
 def test_an_english_count_is_picked_in_the_units_it_asks() -> None:
-    """An English question's units (rag.answer.english_question.counted_in) work as a Chinese
+    """An English question's units (rag.answer.english_asked.counted_in) work as a Chinese
     question's measure: the count of people, not the sentence's other count."""
     sentence = "医院组织了为期两天的急救培训，共50名护士参加。"
     args = ("How many nurses took part?", "number", sentence, RULES, SHIPPED)

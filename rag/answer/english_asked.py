@@ -1,0 +1,147 @@
+"""What an English question asks for, beyond its words (rag.answer.english_question): the noun
+a "what / which / how many X" question asks for, in Chinese; whether it asks who ("which
+senator") or an amount of money ("how much did it cost"); and the units its count is written in
+("how many trains": 列, 节, 班, 趟; "how fast": 公里), as a Chinese sentence writes them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.cedict_table import table
+from rag.english import render, translations
+from rag.span import DURATION_UNITS, LENGTH_UNITS, is_unit
+
+
+def is_noun(word: str) -> bool:
+    """Whether the English `word` can be a noun (lemminflect's tables: "meeting" can, "held" not)."""
+    from lemminflect import getAllLemmas
+
+    return "NOUN" in getAllLemmas(word.lower())
+
+
+_ASKED_NOUN = re.compile(
+    r"\b(?:what|which|how many|how much)\s+(?:(?:kind|sort|type)s?\s+of\s+)?([a-z]+)(?:\s+([a-z]+))?",
+    re.IGNORECASE,
+)
+_NOT_NOUNS = frozenset(
+    "is was are were be been do does did has have had can could will would shall should may might must"
+    " more less".split()
+)
+
+
+def asks_a_person(question: str) -> bool:
+    """Whether a "which / what X" question's X is a word for people ("Which senator", "what
+    player": 参议员, 选手, a Chinese word for people, `_PEOPLE`): it asks who, as 哪位 does. The
+    word right after the question word only ("which Republican congressman" names a party)."""
+    m = _ASKED_NOUN.search(question)
+    if m is None or not re.match(r"(?:which|what)\b", m.group(0), re.IGNORECASE) or not is_noun(m.group(1)):
+        return False  # ("what new name": an adjective, 新 of 新生, a student, is no person)
+    first = translations(m.group(1).lower(), 1)
+    return bool(first and first[0]) and first[0][0].endswith(_PEOPLE)
+
+
+def asked_noun_in_chinese(question: str) -> str:
+    """The Chinese word (CC-CEDICT's commonest) of the noun a "what / which / how many X"
+    question asks for ("What crime did he commit?" → 犯罪, "How many employees…" → 员工; the
+    next word too where the two are one entry: "how many young people" → 年轻人), "" where the
+    question word is followed by no noun ("What did she say?", "How much did…")."""
+    m = _ASKED_NOUN.search(question)
+    if m is None or m.group(1).lower() in _NOT_NOUNS:
+        return ""
+    first = translations(m.group(1).lower(), 1)
+    if m.group(2) and m.group(2).lower() not in _NOT_NOUNS:
+        both = translations(f"{m.group(1)} {m.group(2)}".lower(), 1)
+        if len(both) == 1 and both != first:  # one dictionary entry for the two words
+            first = both
+    return first[0][0] if first and first[0] else ""
+
+
+# "how old" asks an age or how long ago something was made: a count of years (93岁, 150年)
+_HOW_OLD = re.compile(r"\bhow old\b", re.IGNORECASE)
+# "how long" asks a length of time or of a thing
+_HOW_LONG = re.compile(r"\bhow long\b", re.IGNORECASE)
+# "how fast", "what is its top speed": a speed, written as a length a time (300公里每小时, 时速300公里,
+# 120km/h) or in a speed's own unit
+_HOW_FAST = re.compile(r"\bhow fast\b|\bspeed\b", re.IGNORECASE)
+SPEED_UNITS = ("公里", "千米", "米", "km/h", "马赫", "节")
+# an earthquake's magnitude, a wind's or a typhoon's force: counted in 级 (5.5级)
+_MAGNITUDE = re.compile(r"\bmagnitude\b|\bwhat (?:level|force|grade)\b", re.IGNORECASE)
+_HOW_MANY = re.compile(r"\bhow many\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
+# "how much" asks an amount of money where a verb follows it or it names money ("how much did
+# they pay", "how much does it cost", "how much prize money"), not where a noun follows ("how
+# much rainfall") or the question asks by how much something changed ("how much has it fallen")
+_HOW_MUCH_MONEY = re.compile(
+    r"\bhow much\s+(?:(?:[a-z-]+\s+)?money\b|(?:did|does|do|is|was|were|are|has|have|had|will|would|could|can|should)\b)",
+    re.IGNORECASE,
+)
+_CHANGE = re.compile(
+    r"\b(?:rise|rose|risen|rising|fall|fell|fallen|falling|grow|grew|grown|increased?|decreased?|drop(?:ped)?"
+    r"|declined?|lose|lost|gain(?:ed)?|shrink|shrank|expand(?:ed)?|weigh|cut|reduced?)\b",
+    re.IGNORECASE,
+)
+# the units an amount of money is written in (4000元, 320亿美元)
+MONEY_UNITS = ("元", "美元", "欧元", "港元", "日元", "英镑", "人民币", "块")
+
+
+# "what was the total investment / the city's revenue / the direct economic loss": an amount
+# of money too (not "price" or "value", which a stock index gives in points)
+_WHAT_MONEY = re.compile(
+    r"\bwhat\b[^?]*?\b(?:cost|costs|revenue|budget|income|investment|loss|losses|salary|fee|fees|valuation|gdp)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_money(question: str) -> bool:
+    """Whether an English question asks an amount of money (`_HOW_MUCH_MONEY`, `_WHAT_MONEY`),
+    as 多少钱 does."""
+    return bool(_HOW_MUCH_MONEY.search(question) or _WHAT_MONEY.search(question)) and not _CHANGE.search(
+        question
+    )
+
+
+# the endings of a Chinese word for people (工人, 人员, 投资者, 护士, 教师, 居民, 学生, 职工, 士兵,
+# 选手): counted in 人, 名 or 位
+_PEOPLE = ("人", "员", "者", "士", "师", "民", "生", "工", "兵", "手")
+_PEOPLE_UNITS = ("人", "名", "位")
+_COUNTED_SENSES = 4  # the commonest Chinese words of the noun counted whose units count
+_ALL_SENSES = 1_000  # (every sense of it: one that is a unit itself comes last, 天 of "days")
+
+
+def counted_in(question: str, kind: str) -> tuple[str, ...]:
+    """The units an English question asking a number counts in, as a Chinese sentence writes
+    them: "how old", 岁 or 年; "how long", a length of time or of a thing; "how fast", a speed's
+    (公里 of 300公里每小时); a magnitude, 级; "how much" asking money, a currency's; "how many X", those of X's Chinese words (CC-CEDICT's senses of
+    the one or two words after "many"): a word that is a unit itself (days: 天, 日), the
+    classifiers the dictionary counts a word with (trains, 火车: 列, 节, 班, 趟; 个, which
+    counts anything, left out), and 人, 名, 位 for a word for people (staff: 人员). None
+    otherwise, or where the dictionary gives none."""
+    if kind != "number":
+        return ()
+    if _HOW_OLD.search(question):
+        return ("岁", "年")
+    if _HOW_LONG.search(question):
+        return DURATION_UNITS + LENGTH_UNITS
+    if _HOW_FAST.search(question):
+        return SPEED_UNITS
+    if _MAGNITUDE.search(question):
+        return ("级",)
+    if asks_money(question):
+        return MONEY_UNITS
+    m = _HOW_MANY.search(question)
+    if m is None:
+        return ()
+    # the noun counted: the second word where it is one ("medical staff", "computer monitors"),
+    # not a verb's form ("trains passing", "people attended")
+    first, second = (m.group(1) or "").lower(), (m.group(2) or "").lower()
+    noun = second if second and is_noun(second) and not second.endswith(("ing", "ed")) else first
+    if noun in _NOT_NOUNS:
+        return ()
+    senses = [h for r in render(noun, _ALL_SENSES) for h in r.heads]  # commonest first
+    heads = senses[:_COUNTED_SENSES]
+    tab = table()
+    units: list[str] = [h for h in senses if is_unit(h)]
+    if any(h.endswith(_PEOPLE) for h in heads):
+        units += _PEOPLE_UNITS
+    units += [cl for cls in tab.classifiers(heads).values() for cl in cls if cl != "个"]
+    return tuple(dict.fromkeys(units))
