@@ -30,14 +30,52 @@ _NOT_NOUNS = frozenset(
 )
 
 
+# after "which / what / how many": the words of the noun phrase asked for, up to its head
+_AFTER_WH = re.compile(
+    r"\b(which|what|how many)\s+(?:(?:kind|sort|type)s?\s+of\s+)?((?:[A-Za-z][A-Za-z'-]*\s*){1,6})",
+    re.IGNORECASE,
+)
+_PHRASE_ENDS = frozenset(
+    "of in on at to by for from with about into after before since during than as that who which whose"
+    " the a an this these those his her its their".split()
+)
+_MOST_PHRASE_WORDS = 5
+
+
+def asked_head(question: str, wh: tuple[str, ...] = ("which", "what", "how many")) -> str:
+    """The head of the noun phrase a "which / what / how many X" question asks for, lower case:
+    its last word before a verb, an auxiliary or a preposition ("which Republican congressman
+    said": congressman; "how many new energy vehicles did": vehicles; "how many people
+    attended": people), a word lemminflect does not know counting as a noun (a name, BYD); ""
+    where none follows (`wh`: the question words looked after)."""
+    from lemminflect import getAllLemmas
+
+    m = _AFTER_WH.search(question)
+    if m is None or m.group(1).lower() not in wh:
+        return ""
+    head = ""
+    for word in m.group(2).split()[:_MOST_PHRASE_WORDS]:
+        w = word.lower()
+        kinds = getAllLemmas(w)
+        if w in _NOT_NOUNS or w in _PHRASE_ENDS or (w.endswith("ed") and "NOUN" not in kinds):
+            break
+        if kinds and not {"NOUN", "ADJ", "PROPN"} & set(kinds):
+            break  # a verb or an adverb ends the phrase
+        if w.endswith("ing") and "VERB" in kinds and head:
+            break  # ("trains passing")
+        if "VERB" in kinds and kinds["VERB"][0] != w and not w.endswith("s"):
+            break  # a verb's past ("which congressman spoke": not the spoke of a wheel)
+        if not kinds or "NOUN" in kinds:
+            head = w
+    return head
+
+
 def asks_a_person(question: str) -> bool:
-    """Whether a "which / what X" question's X is a word for people ("Which senator", "what
-    player": 参议员, 选手, a Chinese word for people, `_PEOPLE`): it asks who, as 哪位 does. The
-    word right after the question word only ("which Republican congressman" names a party)."""
-    m = _ASKED_NOUN.search(question)
-    if m is None or not re.match(r"(?:which|what)\b", m.group(0), re.IGNORECASE) or not is_noun(m.group(1)):
-        return False  # ("what new name": an adjective, 新 of 新生, a student, is no person)
-    first = translations(m.group(1).lower(), 1)
+    """Whether a "which / what X" question's X is a word for people ("Which senator", "which
+    Republican congressman": 参议员, 国会议员, a Chinese word for people, `_PEOPLE`): it asks
+    who, as 哪位 does. Its head (`asked_head`) decides ("what new name": name, no person)."""
+    head = asked_head(question, ("which", "what"))
+    first = translations(head, 1) if head else []
     return bool(first and first[0]) and first[0][0].endswith(_PEOPLE)
 
 
@@ -67,7 +105,6 @@ _HOW_FAST = re.compile(r"\bhow fast\b|\bspeed\b", re.IGNORECASE)
 SPEED_UNITS = ("公里", "千米", "米", "km/h", "马赫", "节")
 # an earthquake's magnitude, a wind's or a typhoon's force: counted in 级 (5.5级)
 _MAGNITUDE = re.compile(r"\bmagnitude\b|\bwhat (?:level|force|grade)\b", re.IGNORECASE)
-_HOW_MANY = re.compile(r"\bhow many\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
 # "how much" asks an amount of money where a verb follows it or it names money ("how much did
 # they pay", "how much does it cost", "how much prize money"), not where a noun follows ("how
 # much rainfall") or the question asks by how much something changed ("how much has it fallen")
@@ -128,14 +165,10 @@ def counted_in(question: str, kind: str) -> tuple[str, ...]:
         return ("级",)
     if asks_money(question):
         return MONEY_UNITS
-    m = _HOW_MANY.search(question)
-    if m is None:
-        return ()
-    # the noun counted: the second word where it is one ("medical staff", "computer monitors"),
-    # not a verb's form ("trains passing", "people attended")
-    first, second = (m.group(1) or "").lower(), (m.group(2) or "").lower()
-    noun = second if second and is_noun(second) and not second.endswith(("ing", "ed")) else first
-    if noun in _NOT_NOUNS:
+    # the noun counted: the head of the words after "how many" ("medical staff", "computer
+    # monitors", "new energy vehicles"), not a verb's form ("trains passing", "people attended")
+    noun = asked_head(question, ("how many",))
+    if not noun:
         return ()
     senses = [h for r in render(noun, _ALL_SENSES) for h in r.heads]  # commonest first
     heads = senses[:_COUNTED_SENSES]

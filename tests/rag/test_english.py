@@ -616,6 +616,8 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
         ("How many tons of rice were shipped?", ("吨",)),  # a unit itself
         ("How many factory workers joined?", ("人", "名", "位")),  # the second word is the noun
         ("How many people attended the meeting?", ("人", "名", "位")),  # not "attended"
+        ("How many students does the school have?", ("人", "名", "位")),  # not "does" (a doe's plural)
+        ("How many new energy trains were built?", ("列", "节")),  # the head of the noun phrase
         ("How fast can the new train run?", ("公里", "千米")),  # a speed: a length a time
         ("What was the magnitude of the earthquake?", ("级",)),  # not the 37.16度 of its place
         ("How much did the city pay for the land?", ("元", "美元")),  # an amount of money
@@ -768,7 +770,7 @@ def test_the_noun_of_what_date_or_which_year_is_the_question_word_not_a_term(
         ("Which player scored the winning goal?", "person"),  # 选手
         ("Which company built the bridge?", "other"),
         ("What new name did the firm take?", "other"),  # "new" is no noun (新生: a student)
-        ("Which Republican congressman spoke?", "other"),  # the word after "which" names a party
+        ("Which Republican congressman spoke?", "person"),  # the phrase's head, not its first word
     ],
 )
 def test_which_and_a_word_for_people_asks_who(question: str, kind: str) -> None:
