@@ -83,12 +83,15 @@ def asked_noun_in_chinese(question: str) -> str:
     """The Chinese word (CC-CEDICT's commonest) of the noun a "what / which / how many X"
     question asks for ("What crime did he commit?" → 犯罪, "How many employees…" → 员工; the
     next word too where the two are one entry: "how many young people" → 年轻人), "" where the
-    question word is followed by no noun ("What did she say?", "How much did…")."""
+    question word is followed by no noun ("What did she say?", "How much did…"). The noun is
+    the phrase's head (`asked_head`: "which state news agency" → 机构, not its first word)."""
     m = _ASKED_NOUN.search(question)
     if m is None or m.group(1).lower() in _NOT_NOUNS:
         return ""
-    first = translations(m.group(1).lower(), 1)
-    if m.group(2) and m.group(2).lower() not in _NOT_NOUNS:
+    head = asked_head(question)
+    first = translations(head or m.group(1).lower(), 1)
+    # (the two words as one entry only where the second is the head: "young people", 年轻人)
+    if m.group(2) and m.group(2).lower() not in _NOT_NOUNS and head in ("", m.group(2).lower()):
         both = translations(f"{m.group(1)} {m.group(2)}".lower(), 1)
         if len(both) == 1 and both != first:  # one dictionary entry for the two words
             first = both

@@ -799,3 +799,14 @@ def test_a_roman_numeral_is_no_name_the_answer_must_hold() -> None:
     as a name it refused every question whose article writes the level in Chinese numerals."""
     q = analyse("When did the city start its level III emergency response?", known=lambda w: [True] * len(w))
     assert not any("iii" in n.split(ALTERNATIVES) for n in q.names) and not q.foreign
+
+
+def test_the_noun_a_which_question_asks_for_is_its_phrases_head_in_the_frame() -> None:
+    """The span model reads "什么 + noun" after an English question's words: the noun is the
+    phrase's head ("which … news agency": 机关-like, not 朝鲜人 of its first words "North Korean";
+    "which … unit": 单位), two words one entry only where the second is the head (年轻人)."""
+    from rag.answer.english_asked import asked_noun_in_chinese
+
+    assert asked_noun_in_chinese("Which North Korean state news agency reported it?") != "朝鲜人"
+    assert asked_noun_in_chinese("Which US Air Force unit had he served in?") == "单位"
+    assert asked_noun_in_chinese("How many young people came?") == "年轻人"
