@@ -193,7 +193,7 @@ class SpanCandidates:
                 for i, (a, b) in enumerate(self.spans)
                 if in_units(self.ss[a:b], units)
                 and NUMBER.fullmatch(self.ss, a + self.ss.startswith("第", a), b)
-                and not any(c <= a and b <= d for c, d in days)
+                and not _within(days, a, b)
             ]
         )
 
@@ -229,7 +229,7 @@ class SpanCandidates:
         units = _units(measure)
         counts = [m for m in NUMBER.finditer(self.ss, *span) if units and in_units(m.group(0), units)]
         days = _calendar(self.ss) if counts else ()
-        return any(not any(c <= m.start() and m.end() <= d for c, d in days) for m in counts)
+        return any(not _within(days, *m.span()) for m in counts)
 
     def expressions(self, question: str) -> SpanCandidates:
         """For a number (date) question, only the candidates that are a whole number (date)
@@ -317,6 +317,12 @@ def _calendar(ss: str) -> tuple[Span, ...]:
     whole = [m for m in NUMBER.finditer(ss) if DURATION.match(m.group(0)) or _RANGE.search(m.group(0))]
     parts = [(a, b) for m in whole for a, b in ((m.start(), m.end() - 1), (m.start() + 1, m.end()))]
     return (*dates, *parts)
+
+
+def _within(spans: tuple[Span, ...], a: int, b: int) -> bool:
+    """Whether `a`..`b` lies within one of `spans` (`_calendar`'s: a part of a date or a range;
+    the converse of `_inside`)."""
+    return any(c <= a and b <= d for c, d in spans)
 
 
 def _units(measure: str | tuple[str, ...]) -> tuple[str, ...]:

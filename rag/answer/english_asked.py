@@ -6,6 +6,7 @@ senator") or an amount of money ("how much did it cost"); and the units its coun
 
 from __future__ import annotations
 
+import functools
 import re
 
 from rag.cedict_table import table
@@ -42,6 +43,7 @@ _PHRASE_ENDS = frozenset(
 _MOST_PHRASE_WORDS = 5
 
 
+@functools.lru_cache(maxsize=1_024)
 def asked_head(question: str, wh: tuple[str, ...] = ("which", "what", "how many")) -> str:
     """The head of the noun phrase a "which / what / how many X" question asks for, lower case:
     its last word before a verb, an auxiliary or a preposition ("which Republican congressman
@@ -79,12 +81,14 @@ def asks_a_person(question: str) -> bool:
     return bool(first and first[0]) and first[0][0].endswith(_PEOPLE)
 
 
+@functools.lru_cache(maxsize=1_024)
 def asked_noun_in_chinese(question: str) -> str:
     """The Chinese word (CC-CEDICT's commonest) of the noun a "what / which / how many X"
     question asks for ("What crime did he commit?" → 犯罪, "How many employees…" → 员工; the
     next word too where the two are one entry: "how many young people" → 年轻人), "" where the
     question word is followed by no noun ("What did she say?", "How much did…"). The noun is
-    the phrase's head (`asked_head`: "which state news agency" → 机构, not its first word)."""
+    the phrase's head (`asked_head`: "which state news agency" → 机构, not its first word).
+    Cached: the span choice asks it again for every cited sentence it reads."""
     m = _ASKED_NOUN.search(question)
     if m is None or m.group(1).lower() in _NOT_NOUNS:
         return ""

@@ -365,12 +365,12 @@ def english_terms(
                 spelled += [r for r in read if r]
                 # its common words read together where their characters make a word the index
                 # holds ("Qinglan New Area": 新 + 区, 新区, as `compounds` reads "new book")
-                lower = [w.lower() for (r, c), w in zip(pairs, words, strict=True) if c and not r]
-                senses = [next(iter(render(w, per_word)), Rendering([], False, w)) for w in lower]
-                joined = compounds(" ".join(lower), senses, known)
+                commons = [(w.lower(), c[0]) for (r, c), w in zip(pairs, words, strict=True) if c and not r]
+                senses = [next(iter(render(w, per_word)), Rendering([], False, w)) for w, _ in commons]
+                joined = compounds(" ".join(w for w, _ in commons), senses, known)
                 plain += [
-                    j.heads if j.heads != s.heads else c[0]
-                    for j, s, c in zip(joined, senses, [c for r, c in pairs if c and not r], strict=True)
+                    j.heads if j.heads != s.heads else heads
+                    for j, s, (_, heads) in zip(joined, senses, commons, strict=True)
                 ]
             else:
                 spelled += named_parts(bare, per_word) or [[bare.lower()]]
