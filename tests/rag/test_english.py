@@ -139,6 +139,14 @@ def answered_from_the_first(index_of, question: str, about: tuple[str, str], oth
     return a.answered and all(c.article_id == "about" for c in a.citations)
 
 
+_SPORTS = ("体育新闻", "本周，足球队在主场迎战客队，比赛十分激烈。")
+
+
+def refused_over(index_of, question: str, article: tuple[str, str]) -> bool:
+    """`question` over an index of the one article (title, text) is refused ("not found")."""
+    return not ask(index_of(Article(id="other", title=article[0], text=article[1])), question).answered
+
+
 def test_one_word_that_reads_as_pinyin_is_spelled_as_the_index_knows_it(use_index_of) -> None:
     """A place the dictionary lacks ("Qinglan"): its pinyin spellings the index holds are the
     term's alternatives, so the article about 青岚 answers; no spelling of it held, it stays a
@@ -204,12 +212,9 @@ def test_a_foreign_name_is_named_by_a_passage_that_spells_it_by_sound(index_of) 
         index_of,
         question,
         ("竞选活动", "本周，共和党总统竞选人维韦克·拉马斯瓦米在艾奥瓦州开展竞选活动。"),
-        ("体育新闻", "本周，足球队在主场迎战客队，比赛十分激烈。"),
+        _SPORTS,
     )
-    index = index_of(
-        Article(id="other", title="竞选活动", text="本周，共和党总统竞选人在艾奥瓦州开展竞选活动。")
-    )
-    assert not ask(index, question).answered
+    assert refused_over(index_of, question, ("竞选活动", "本周，共和党总统竞选人在艾奥瓦州开展竞选活动。"))
 
 
 def test_an_english_question_about_someone_no_article_names_is_refused(fake_index) -> None:
@@ -707,15 +712,9 @@ def test_a_romanized_name_no_word_of_the_index_spells_is_found_by_its_syllables_
     assert q.pinyin == {"jinshilong"} and "jinshilong" in q.names and not q.foreign
     question = "How many people can the Jinshilong aircraft carry?"
     assert answered_from_the_first(
-        index_of,
-        question,
-        ("新型飞行器", "这款金石龙航空器最多可运输5人，最大起飞重量2吨。"),
-        ("体育新闻", "本周，足球队在主场迎战客队，比赛十分激烈。"),
+        index_of, question, ("新型飞行器", "这款金石龙航空器最多可运输5人，最大起飞重量2吨。"), _SPORTS
     )
-    index = index_of(
-        Article(id="other", title="新型飞行器", text="这款新型航空器最多可运输5人，最大起飞重量2吨。")
-    )
-    assert not ask(index, question).answered
+    assert refused_over(index_of, question, ("新型飞行器", "这款新型航空器最多可运输5人，最大起飞重量2吨。"))
 
 
 @pytest.mark.parametrize(
