@@ -112,8 +112,10 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
     names (runs of capitalised words) that gave no Chinese word at all."""
     tab = table()
     groups: list[Rendering] = []
-    words = [m.group(0) for m in _WORD.finditer(fold_accents(question))]
-    in_names = _in_names(words)
+    found = list(_WORD.finditer(fold_accents(question)))
+    words = [m.group(0) for m in found]
+    apart = _apart(found)
+    in_names = _in_names(words, apart)
     rendered = [False] * len(words)
     i = 0
     while i < len(words):
@@ -196,7 +198,7 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
     if names_left is not None:
         names_left.extend(
             " ".join(words[k] for k in run)
-            for run in _names(words, in_names)
+            for run in _names(words, in_names, apart)
             if not any(rendered[k] for k in run)
         )
     return groups
@@ -246,24 +248,37 @@ def _name_like(word: str) -> bool:
     return word[0].isupper() and not word.isupper() and word.lower() not in _FUNCTION and not _code(word)
 
 
-def _in_names(words: list[str]) -> list[bool]:
+# what may stand between two words of one name: white space only ("Shangzhi, Heilongjiang" is two)
+_IN_NAME_GAP = re.compile(r"\s*")
+
+
+def _apart(found: list[re.Match[str]]) -> list[bool]:
+    """For each word (`_WORD`'s matches, in order), whether a mark stands between it and the
+    word before (a comma, a bracket, a quote): no name runs across it."""
+    return [
+        k == 0 or not _IN_NAME_GAP.fullmatch(m.string, found[k - 1].end(), m.start())
+        for k, m in enumerate(found)
+    ]
+
+
+def _in_names(words: list[str], apart: list[bool]) -> list[bool]:
     """Whether each word is part of a name of several words ("Hu Henghua", "Paris
-    Saint-Germain"): name-like, beside another name-like word with no possessive between
-    ("Changsha's GDP" is no name)."""
+    Saint-Germain"): name-like, beside another name-like word with no possessive or mark
+    between (`apart`: "Changsha's GDP" is no name, nor "Shangzhi, Heilongjiang")."""
     out = []
     for k, w in enumerate(words):
-        before = k > 0 and _name_like(words[k - 1]) and not words[k - 1].endswith("'s")
-        after = k + 1 < len(words) and _name_like(words[k + 1]) and not w.endswith("'s")
+        before = k > 0 and not apart[k] and _name_like(words[k - 1]) and not words[k - 1].endswith("'s")
+        after = k + 1 < len(words) and not apart[k + 1] and _name_like(words[k + 1]) and not w.endswith("'s")
         out.append(_name_like(w) and (before or after))
     return out
 
 
-def _names(words: list[str], in_names: list[bool]) -> list[list[int]]:
+def _names(words: list[str], in_names: list[bool], apart: list[bool]) -> list[list[int]]:
     """The indexes of each name of the question: a run of words of a several-word name, or a
     capitalised word on its own that is no function word (not "What", "Did")."""
     runs: list[list[int]] = []
     for k, w in enumerate(words):
-        if in_names[k] and k > 0 and in_names[k - 1] and not words[k - 1].endswith("'s"):
+        if in_names[k] and k > 0 and in_names[k - 1] and not apart[k] and not words[k - 1].endswith("'s"):
             runs[-1].append(k)
         elif in_names[k] or (w[0].isupper() and w.lower() not in _FUNCTION and not _code(w)):
             runs.append([k])
@@ -350,10 +365,13 @@ def romanized_names(question: str) -> list[list[str]]:
     that read as pinyin: "Wang Jianhua", "Jianhua Wang", "Ouyang Xiu"), every Chinese spelling of
     it, surname first or last. The caller keeps the spellings its index knows: pinyin alone
     cannot tell 王建华 from 王剑华."""
-    words = [m.group(0) for m in _WORD.finditer(question)]
+    found = list(_WORD.finditer(question))
     runs: list[list[str]] = [[]]
-    for w in words:
-        # a possessive ends the name it closes ("Hu Henghua's speech": Hu Henghua)
+    for w, apart in zip((m.group(0) for m in found), _apart(found), strict=True):
+        # a possessive ends the name it closes ("Hu Henghua's speech": Hu Henghua), and so does
+        # a mark ("Shangzhi, Heilongjiang": two names)
+        if apart and runs[-1]:
+            runs.append([])
         bare = w.removesuffix("'s")
         if bare[0].isupper() and bare.isalpha() and bare.lower() not in _FUNCTION:
             runs[-1].append(bare)
@@ -365,7 +383,7 @@ def romanized_names(question: str) -> list[list[str]]:
     for run in runs:
         if not 2 <= len(run) <= 3:
             continue
-        found = _spellings(run[0], run[1:]) + _spellings(run[-1], run[:-1])
-        if found:
-            names.append(list(dict.fromkeys(found)))
+        spelled = _spellings(run[0], run[1:]) + _spellings(run[-1], run[:-1])
+        if spelled:
+            names.append(list(dict.fromkeys(spelled)))
     return names

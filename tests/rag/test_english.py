@@ -252,6 +252,15 @@ def test_an_irregular_verb_form_is_looked_up_as_its_verb(question, expected, not
     assert expected in words and not_expected not in words
 
 
+def test_a_mark_between_two_names_keeps_them_apart() -> None:
+    left: list[str] = []
+    together = translations("Which river flooded Shangzhi Heilongjiang?", 2, left)
+    apart = translations("Which river flooded Shangzhi, Heilongjiang?", 2)
+    assert left == ["Shangzhi Heilongjiang"] and ["黑龙江", "黑龙江省"] not in together  # one unknown name
+    assert ["黑龙江", "黑龙江省"] in apart  # two: the province is read as the dictionary's
+    assert romanized_names("Which river flooded Shangzhi, Heilongjiang?") == []  # no one two-word name
+
+
 def test_a_regular_form_keeps_its_own_senses() -> None:
     assert "会议" in flat("Who spoke at the meeting?")  # meeting: the noun, not only "meet"
 
