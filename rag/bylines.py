@@ -8,7 +8,7 @@ sentence holding only a reporter's name holds no person for the answer-type feat
 the question asks about the credits themselves (这篇报道的记者是谁？, `asks_about_credits`). A credit is
 a role word of news credits (as a word, or ending one: 新闻记者, 责任编辑) followed by person
 names, written apart from it (a space or a colon) or inside parentheses; or a person name
-followed by 摄. A role word running into a name with nothing between, outside parentheses
+followed by 摄; or a short role and a slash before the names (文/林晓华). A role word running into a name with nothing between, outside parentheses
 (美国记者斯诺访问了延安), is the story's own person and no credit.
 """
 
@@ -27,6 +27,8 @@ _APART = " \u3000：:"  # between a role and its first name
 _BETWEEN = " \u3000：:、，,/"  # between the names of one credit
 _OPEN, _CLOSE = "（(", "）)"
 _PHOTO = re.compile(r"[\u4e00-\u9fff]{1,4}[ \u3000]*摄(?![\u4e00-\u9fff])")  # a photo's credit: 韦立新 摄
+# a credit's short role and a slash before the names: （文/林晓华）, 图/王强, 文字/张明
+_SLASHED = re.compile(r"(?<![\u4e00-\u9fff])(?:文|图|摄|文字|图文|视频)[ \u3000]*[/／][ \u3000]*")
 
 
 def _in_parens(text: str, at: int) -> bool:
@@ -63,6 +65,13 @@ def credits(text: str, tags: Tags) -> list[Span]:
         elif flag in PERSON_FLAGS and (m := _PHOTO.match(text, a)):
             out.append(m.span())  # the name's run of characters, a few at most (jieba may cut a name in two)
             while k < len(tags) and tags[k][0] < m.end():
+                k += 1
+            continue
+        elif (m := _SLASHED.match(text, a)) and (
+            end := _names_after(text, tags, starts, m.end(), apart_needed=False)
+        ):
+            out.append((a, end))
+            while k < len(tags) and tags[k][0] < end:
                 k += 1
             continue
         k += 1

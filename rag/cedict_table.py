@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 
 # 9: the classifiers a noun is counted with ("CL:"); 8: surnames the dictionary writes with more
 # than the name ("surname Huang or Hwang"); 7: "@@"
-FORMAT = 9  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
+# 10: a pronunciation note ("Taiwan pr. [Chao2 xian1]") is no name
+FORMAT = 10  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
 _PARAMETERS = 500  # keys per IN query: within SQLite's limit before 3.32 (999)
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
@@ -50,6 +51,8 @@ _READ_HEAD = re.compile(r"[\u4e00-\u9fff]{1,2}")
 _SURNAME = re.compile(r"surname [A-Z]\S*(?: .*)?")
 # a noun's classifiers, as the dictionary lists them: "CL:個|个[ge4],位[wei4]" (Traditional|Simplified)
 _CLASSIFIERS = re.compile(r"^CL:(.*)$")
+# a note of how a region says the word ("Taiwan pr. [Chao2 xian1]", of 朝鲜): no name it means
+_PRONUNCIATION = re.compile(r"[A-Z][a-z]* pr\. ")
 _ONE_CLASSIFIER = re.compile(r"(?:[^,|\[]+\|)?([\u4e00-\u9fff]{1,2})\[")
 
 _SCHEMA = """
@@ -133,7 +136,7 @@ def _name_key(definition: str, pinyin: str) -> str:
     Chongqing": @@chengdu), which a capitalised word means only where it has no sense of its
     own ("Parker", not "International": rag.english); "" for an idiom or no name."""
     words = definition.split()
-    if not words or "(idiom)" in definition:
+    if not words or "(idiom)" in definition or _PRONUNCIATION.match(definition):
         return ""
     first = words[0].lower().rstrip(",;:.")
     if not _NAME_WORD.fullmatch(first):

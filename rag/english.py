@@ -172,7 +172,8 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
         # a capitalised word of one pinyin syllable that is a surname ("Zhang", "Xu") names a
         # person, as English news names one by the surname alone: that surname's characters,
         # not the places the dictionary spells so (漳县)
-        surnames = [] if country or not capital else sorted(tab.readings(bare.lower())[1])
+        # (an abbreviation in capitals is none: AI)
+        surnames = [] if country or not capital or bare.isupper() else sorted(tab.readings(bare.lower())[1])
         cands.extend(country or surnames or (proper_names(tab, bare) if capital else []))
         named = bool(cands) and not country
         # a passive or a state (when was he born, where is it located): the dictionary's "be
@@ -210,7 +211,10 @@ def proper_names(tab: CedictTable, word: str) -> list[str]:
     opens ("Parker": 派克 of "Parker Pen Company"; but "International" is 国际, not 国际奥委会)."""
     w = word.lower()
     if heads := tab.heads("@" + w):
-        return heads
+        # a name that is the word's common sense and a noun ("Apple computer": 苹果电脑) is also
+        # that sense alone (苹果), first: news names the firm so
+        common = [h for h in tab.heads(w) if len(h) >= 2 and all(n.startswith(h) and n != h for n in heads)]
+        return list(dict.fromkeys(common + heads))
     if any(tab.heads(f) for f in _lemmas(tab, w)):
         return []
     return tab.heads("@@" + w)
@@ -342,8 +346,9 @@ def _spellings(surname: str, given: list[str]) -> list[str]:
 
 
 # the most spellings `pinyin_spellings` tries for one cut of a word into syllables (two
-# syllables of common readings give about 1,500): a bound on the lookups
-_MOST_SPELLINGS = 20_000
+# syllables of common readings give about 1,500; three, tens of thousands: Baotuquan 35,964,
+# looked up in the 68k index's vocabulary in about 20 ms): a bound on the lookups
+_MOST_SPELLINGS = 50_000
 
 
 def pinyin_spellings(word: str) -> list[str]:

@@ -102,8 +102,9 @@ def asked_noun_in_chinese(question: str) -> str:
     return first[0][0] if first and first[0] else ""
 
 
-# "how old" asks an age or how long ago something was made: a count of years (93岁, 150年)
-_HOW_OLD = re.compile(r"\bhow old\b", re.IGNORECASE)
+# "how old" (or "at what age") asks an age or how long ago something was made: a count of
+# years (93岁, 150年)
+_HOW_OLD = re.compile(r"\bhow old\b|\bwhat age\b", re.IGNORECASE)
 # "how long" asks a length of time or of a thing
 _HOW_LONG = re.compile(r"\bhow long\b", re.IGNORECASE)
 # "how fast", "what is its top speed": a speed, written as a length a time (300公里每小时, 时速300公里,

@@ -30,8 +30,11 @@ from rag.english import (
 ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
 
 _LATIN_NAME = re.compile(r"[a-z][a-z' .-]*")  # a name term kept in Latin letters (no Chinese word)
-# "how old / how long / how tall …" asks how much of a measure (多大, 多长, 多高): a number
-HOW_MEASURE = r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often|fast|hot|cold|thick)\b"
+# "how old / how long / how tall …" asks how much of a measure (多大, 多长, 多高): a number; and
+# so does "at what age", as "how old" (几岁)
+HOW_MEASURE = (
+    r"\bhow (?:old|long|far|big|large|tall|high|deep|wide|heavy|often|fast|hot|cold|thick)\b|\bwhat age\b"
+)
 _HOW_MUCH = re.compile(HOW_MEASURE, re.IGNORECASE)
 # the noun of "what date / which year / what time / which day of the week" is the question
 # word of a date question, as 哪天, 哪一年 are: no term an answer holds (a date answers it)

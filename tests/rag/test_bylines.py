@@ -28,6 +28,8 @@ def _credited(text: str) -> list[str]:
         ("责任编辑：王晓", ["责任编辑：王晓"]),
         ("（记者李明）今天上午，", ["记者李明"]),  # in parentheses, nothing between is needed
         ("韦立新 摄 7月27日，工人们在装配。", ["韦立新 摄"]),
+        ("集微网消息（文/林晓华）8月11日，", ["文/林晓华"]),  # a short role and a slash
+        ("图/王强 工人们在装配。", ["图/王强"]),
     ],
 )
 def test_a_credit_is_a_role_and_the_names_written_apart_from_it(text: str, expected: list[str]) -> None:
@@ -41,6 +43,7 @@ def test_a_credit_is_a_role_and_the_names_written_apart_from_it(text: str, expec
         "记者了解到，张三表示同意。",
         "张三摄影作品展昨天开幕。",
         "李四摄于2020年的照片。",
+        "论文/张三的研究",  # 文 inside a word is no role
     ],
 )
 def test_a_role_word_in_the_story_is_no_credit(text: str) -> None:

@@ -180,6 +180,12 @@ def senses_of(simplified: str, pinyin: str, definition: str) -> set[str]:
     return {s for s, _ in cedict_table.sense_rows([entry])}
 
 
+def test_a_note_of_how_a_region_says_a_word_is_no_name() -> None:
+    # 朝鲜 is North Korea; "Taiwan pr." says how Taiwan reads it, and made it a name of Taiwan
+    assert not {s for s in senses_of("朝鲜", "Chao2 xian3", "Taiwan pr. [Chao2 xian1]") if s.startswith("@")}
+    assert "@taiwan" in senses_of("台湾", "Tai2 wan1", "Taiwan")
+
+
 def test_a_list_after_a_colon_is_no_sense_of_the_headword() -> None:
     senses = senses_of("四大", "si4 da4", "the four elements: earth, water, fire, and wind (Buddhism)")
     assert senses == {"the four elements"}  # not "water", "fire": 四大 means neither

@@ -153,6 +153,8 @@ def test_one_word_that_reads_as_pinyin_is_spelled_as_the_index_knows_it(use_inde
     Latin term that no article covers."""
     assert "青岚" in pinyin_spellings("Qinglan") and "清蓝" in pinyin_spellings("Qinglan")
     assert pinyin_spellings("Messi") == []  # no pinyin
+    # three syllables of many readings each (bai-yun-shan: 30,135 spellings) are still tried
+    assert "白云山" in pinyin_spellings("Baiyunshan")
     q = analyse("How many people live in Qinglan?", known=lambda words: [w == "青岚" for w in words])
     assert "青岚" in q.terms and "青岚" in q.names
     q = analyse("How many people live in Qinglan?", known=lambda words: [False] * len(words))
@@ -261,6 +263,18 @@ def test_a_mark_between_two_names_keeps_them_apart() -> None:
     assert romanized_names("Which river flooded Shangzhi, Heilongjiang?") == []  # no one two-word name
 
 
+def test_a_name_made_of_a_common_word_and_a_noun_is_also_that_word() -> None:
+    # CC-CEDICT names Apple only as "Apple computer" (苹果电脑) and "Apple iPhone"; news: 苹果
+    (apple,) = translations("Apple", 2)
+    assert apple[0] == "苹果" and "苹果电脑" in apple
+    assert translations("Beijing", 2) == [["北京", "北京市"]]  # a name of its own is unchanged
+
+
+def test_an_abbreviation_in_capitals_is_no_surname() -> None:
+    assert "艾" not in flat("How is AI used in hospitals?")  # not the surname Ai
+    assert "艾" in flat("What did Ai say?")
+
+
 def test_a_regular_form_keeps_its_own_senses() -> None:
     assert "会议" in flat("Who spoke at the meeting?")  # meeting: the noun, not only "meet"
 
@@ -292,6 +306,8 @@ def test_the_questions_own_wh_phrase_gives_the_kind_and_how_old_is_no_term() -> 
     assert analyse("In which state was she campaigning when she spoke?").kind == "place"
     assert analyse("Which county does the river flow through?").kind == "place"
     assert analyse("What share of the reserves did the dollar account for?").kind == "number"
+    q = analyse("At what age did the pianist win her first prize?")  # as "how old"
+    assert q.kind == "number" and not any("时代" in t.split("|") for t in q.terms)  # no era
 
 
 def test_a_place_the_question_names_must_be_in_the_answers_passage(fake_index) -> None:
@@ -624,6 +640,7 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
     ("question", "expected"),
     [
         ("How old is the retired teacher?", ("岁", "年")),
+        ("At what age did the pianist win her first prize?", ("岁", "年")),  # as "how old"
         ("How long did the flight last?", ("年", "个月")),  # a length of time (or of a thing)
         ("How many helicopters flew to the village?", ("架",)),  # the dictionary's classifier
         ("How many nurses took part in the training?", ("人", "名", "位")),  # a word for people
@@ -642,7 +659,7 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
 def test_an_english_count_is_written_in_the_units_of_what_it_counts(question, expected) -> None:
     from rag.answer.english_asked import counted_in
 
-    kind = "number" if question.startswith(("How", "What was the magnitude")) else "other"
+    kind = "number" if question.startswith(("How", "What was the magnitude", "At what age")) else "other"
     assert (
         counted_in(question, kind)[: len(expected)] == expected
         if expected
