@@ -144,6 +144,15 @@ _RANGE = re.compile(r"\d[^\d]*(?:至|到|—|~)")  # a range of two numbers (3�
 _NUMERAL = re.compile(r"[\d零〇○一二两三四五六七八九十半]")
 
 
+def _in_code(ss: str, a: int, b: int) -> bool:
+    """Whether the number `ss[a:b]` is part of a code of Latin letters and digits, a digit of it
+    touching a letter (the 7985 of 7985WX, the 5 of DDR5 or 5G): a model's name, no count (not
+    600亿美元 of a title run into its text, 600亿美元Arm)."""
+    return (a > 0 and ss[a].isdigit() and ss[a - 1].isascii() and ss[a - 1].isalpha()) or (
+        b < len(ss) and ss[b - 1].isdigit() and ss[b].isascii() and ss[b].isalpha()
+    )
+
+
 def whole_expressions(question: str, kind: str, ss: str) -> list[Span]:
     """The whole number (`kind` "number") or date ("date") expressions of the Simplified text
     `ss` that `question` does not write (its digits): a number is no day of the calendar (the
@@ -152,7 +161,7 @@ def whole_expressions(question: str, kind: str, ss: str) -> list[Span]:
     whole = [
         m.span()
         for m in (NUMBER if kind == "number" else DATE).finditer(ss)
-        if m.group(0) and not set(re.findall(r"\d+", m.group(0))) & asked
+        if m.group(0) and not set(re.findall(r"\d+", m.group(0))) & asked and not _in_code(ss, *m.span())
     ]
     if kind == "number":
         days = [m.span() for m in DATE.finditer(ss) if _CALENDAR.search(m.group(0))]
