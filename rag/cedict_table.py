@@ -36,8 +36,9 @@ logger = logging.getLogger(__name__)
 
 # 9: the classifiers a noun is counted with ("CL:"); 8: surnames the dictionary writes with more
 # than the name ("surname Huang or Hwang"); 7: "@@"
-# 10: a pronunciation note ("Taiwan pr. [Chao2 xian1]") is no name
-FORMAT = 10  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
+# 11: a proper noun's place after a comma is no sense ("Los Angeles, California"); 10: a
+# pronunciation note ("Taiwan pr. [Chao2 xian1]") is no name
+FORMAT = 11  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
 _PARAMETERS = 500  # keys per IN query: within SQLite's limit before 3.32 (999)
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
@@ -51,6 +52,8 @@ _READ_HEAD = re.compile(r"[\u4e00-\u9fff]{1,2}")
 _SURNAME = re.compile(r"surname [A-Z]\S*(?: .*)?")
 # a noun's classifiers, as the dictionary lists them: "CL:個|个[ge4],位[wei4]" (Traditional|Simplified)
 _CLASSIFIERS = re.compile(r"^CL:(.*)$")
+# the dictionary's note before what it defines a proper noun as ("abbr. for 朝鲜战争, Korean War")
+_NOTE = re.compile(r"abbr\.|also written|variant of|old variant|same as|see also|also pr\.")
 # a note of how a region says the word ("Taiwan pr. [Chao2 xian1]", of 朝鲜): no name it means
 _PRONUNCIATION = re.compile(r"[A-Z][a-z]* pr\. ")
 _ONE_CLASSIFIER = re.compile(r"(?:[^,|\[]+\|)?([\u4e00-\u9fff]{1,2})\[")
@@ -97,7 +100,8 @@ def dictionary_entries() -> list[dict]:  # type: ignore[type-arg]
 
 def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignore[type-arg]
     """(sense, Simplified headword) in dictionary order: every sense of a definition (split at
-    ";" and ",", parentheses dropped, a leading "to " dropped) of one to three words, none of a
+    ";" and "," (a proper noun's at ";" only, each part's place after a comma dropped),
+    parentheses dropped, a leading "to " dropped) of one to three words, none of a
     list after a colon ("the four elements: earth, water, fire, and wind" defines 四大 by its
     head only, not as water); each of two one-word names joined by "or" ("Weixin or WeChat":
     weixin, wechat; "X or Y" of three words is a sense whole); and, for a proper name's entry ("Changsha prefecture-level
@@ -106,15 +110,24 @@ def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignor
         head = e["simplified"]
         if not _HEAD.fullmatch(head):
             continue
+        proper = e["pinyin"][:1].isupper()
         for d in map(fold_accents, e["definitions"]):
-            for written in re.split(r"[;,]", _PAREN.sub("", d).split(":")[0]):
-                sense = written.strip().lower().removeprefix("to ").strip()
-                if _SENSE.fullmatch(sense):
-                    yield sense, head
-                # two names of one thing ("Weixin or WeChat", "Green or Greene"): each a sense
-                if m := _TWO_NAMES.fullmatch(written.strip()):
-                    yield m[1].lower(), head
-                    yield m[2].lower(), head
+            for part in _PAREN.sub("", d).split(":")[0].split(";"):
+                # a proper noun's definition names it first, then where it is ("Los Angeles,
+                # California"; "Hainan district of Wuhai city, Inner Mongolia"): what follows a
+                # comma is no other name of it (California is no sense of its cities), but after a
+                # dictionary's note it is ("abbr. for 朝鲜战争, Korean War")
+                pieces = part.split(",")
+                if proper:
+                    pieces = pieces[1:2] if _NOTE.match(pieces[0].strip()) else pieces[:1]
+                for written in pieces:
+                    sense = written.strip().lower().removeprefix("to ").strip()
+                    if _SENSE.fullmatch(sense):
+                        yield sense, head
+                    # two names of one thing ("Weixin or WeChat", "Green or Greene"): each a sense
+                    if m := _TWO_NAMES.fullmatch(written.strip()):
+                        yield m[1].lower(), head
+                        yield m[2].lower(), head
             if e["pinyin"][:1].isupper() and (key := _name_key(d, e["pinyin"])):
                 yield key, head
 

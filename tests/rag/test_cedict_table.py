@@ -186,6 +186,17 @@ def test_a_note_of_how_a_region_says_a_word_is_no_name() -> None:
     assert "@taiwan" in senses_of("台湾", "Tai2 wan1", "Taiwan")
 
 
+def test_a_proper_nouns_place_after_a_comma_is_no_sense_of_it() -> None:
+    # the entries that mention California or Inner Mongolia as where they are are not named so
+    assert senses_of("洛杉矶", "Luo4 shan1 ji1", "Los Angeles, California") >= {"los angeles"}
+    assert "california" not in senses_of("洛杉矶", "Luo4 shan1 ji1", "Los Angeles, California")
+    # after the dictionary's note, the name it defines is a sense
+    assert "korean war" in senses_of(
+        "朝战", "Chao2 Zhan4", "abbr. for 朝鲜战争[Chao2 xian3 Zhan4 zheng1], Korean War"
+    )
+    assert senses_of("庭院", "ting2 yuan4", "courtyard, court") == {"courtyard", "court"}  # a common word's
+
+
 def test_a_list_after_a_colon_is_no_sense_of_the_headword() -> None:
     senses = senses_of("四大", "si4 da4", "the four elements: earth, water, fire, and wind (Buddhism)")
     assert senses == {"the four elements"}  # not "water", "fire": 四大 means neither
