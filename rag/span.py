@@ -45,7 +45,7 @@ WH = re.compile(
 CLAUSE = "，。；！？,;!?：:\n"
 # measures written for one another: people (多少人 is answered by 2000多名 or 3位), the hour
 # of the day (几点 by 12时 or 12点)
-_LIKE_MEASURES = (("人", "名", "位"), ("点", "时"))
+_LIKE_MEASURES = (("人", "名", "位"), ("点", "时"), ("度", "摄氏度", "华氏度", "℃", "°C", "°F"))
 
 
 def measures_like(measure: str) -> tuple[str, ...]:

@@ -410,6 +410,8 @@ def test_a_sentence_counts_in_the_measure_or_holds_a_bare_number() -> None:
     assert counts("说这种方言的约有80万，多数住在山区。", "人")  # a bare number may be the count
     assert counts("雷达探测距离25km。", "米")
     assert counts("古迹将在12时至17时30分之间关闭。", "点")  # 几点: the hour, in 时 or 点
+    assert counts("气温预计将攀升至41摄氏度，创下纪录。", "度")  # 多少度: in 摄氏度 as in 度
+    assert counts("午后气温达到39℃，湿度较高。", "度")
     assert not counts("朗斯在第68分钟扳回一球。", "人")
     assert not counts("7月27日，工人们在装配风力发电机组。", "台")
     assert not counts("主场4:1大胜对手，暂列第二。", "人")  # a score, an ordinal
