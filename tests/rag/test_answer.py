@@ -23,6 +23,8 @@ def test_question_kinds():
     assert analyse("出席全会的市委委员应到多少人？").kind == "number"
     assert analyse("全会是哪天召开的？").kind == "date"
     assert analyse("救助响应在几时启动？").kind == "date"  # 几时: what time, not how many
+    assert analyse("展会的开幕日期是哪天？").kind == "date"
+    assert analyse("该联盟在3月1日至5月9日期间共有多少个成员？").kind == "number"  # 9日 + 期间, no 日期
     # a classifier or 一 after the question word, and the literary forms (何年), keep the kind
     assert analyse("这座桥于何年建成？").kind == "date" and analyse("这座桥于何年建成？").asks_year
     assert analyse("他是哪一年出生的？").asks_year
