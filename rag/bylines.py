@@ -8,8 +8,9 @@ sentence holding only a reporter's name holds no person for the answer-type feat
 the question asks about the credits themselves (这篇报道的记者是谁？, `asks_about_credits`). A credit is
 a role word of news credits (as a word, or ending one: 新闻记者, 责任编辑) followed by person
 names, written apart from it (a space or a colon) or inside parentheses; or a person name
-followed by 摄; or a short role and a slash before the names (文/林晓华). A role word running into a name with nothing between, outside parentheses
-(美国记者斯诺访问了延安), is the story's own person and no credit.
+followed by 摄; or a short role and a slash before the names (文/林晓华). A role word running
+into a name with nothing between, outside parentheses (美国记者斯诺访问了延安), is the story's
+own person and no credit.
 """
 
 from __future__ import annotations

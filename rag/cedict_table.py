@@ -128,7 +128,7 @@ def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignor
                     if m := _TWO_NAMES.fullmatch(written.strip()):
                         yield m[1].lower(), head
                         yield m[2].lower(), head
-            if e["pinyin"][:1].isupper() and (key := _name_key(d, e["pinyin"])):
+            if proper and (key := _name_key(d, e["pinyin"])):
                 yield key, head
 
 

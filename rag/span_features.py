@@ -164,8 +164,8 @@ def whole_expressions(question: str, kind: str, ss: str) -> list[Span]:
         if m.group(0) and not set(re.findall(r"\d+", m.group(0))) & asked and not _in_code(ss, *m.span())
     ]
     if kind == "number":
-        days = [m.span() for m in DATE.finditer(ss) if _CALENDAR.search(m.group(0))]
-        whole = [(a, b) for a, b in whole if not any(c <= a and b <= d for c, d in days)]
+        days = tuple(m.span() for m in DATE.finditer(ss) if _CALENDAR.search(m.group(0)))
+        whole = [(a, b) for a, b in whole if not _within(days, a, b)]
     return whole
 
 
