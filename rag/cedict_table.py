@@ -114,7 +114,7 @@ def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignor
         for d in map(fold_accents, e["definitions"]):
             for part in _PAREN.sub("", d).split(":")[0].split(";"):
                 # a proper noun's definition names it first, then where it is ("Los Angeles,
-                # California"; "Hainan district of Wuhai city, Inner Mongolia"): what follows a
+                # California"; "X district of Y city, Z province"): what follows a
                 # comma is no other name of it (California is no sense of its cities), but after a
                 # dictionary's note it is ("abbr. for 朝鲜战争, Korean War")
                 pieces = part.split(",")

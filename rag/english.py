@@ -211,8 +211,8 @@ def proper_names(tab: CedictTable, word: str) -> list[str]:
     opens ("Parker": 派克 of "Parker Pen Company"; but "International" is 国际, not 国际奥委会)."""
     w = word.lower()
     if heads := tab.heads("@" + w):
-        # a name that is the word's common sense and a noun ("Apple computer": 苹果电脑) is also
-        # that sense alone (苹果), first: news names the firm so
+        # a name the dictionary gives only as the word's common sense and a noun ("X computer":
+        # its sense + 电脑) is also that sense alone, first: news names the firm so
         common = [h for h in tab.heads(w) if len(h) >= 2 and all(n.startswith(h) and n != h for n in heads)]
         return list(dict.fromkeys(common + heads))
     if any(tab.heads(f) for f in _lemmas(tab, w)):
@@ -252,7 +252,7 @@ def _name_like(word: str) -> bool:
     return word[0].isupper() and not word.isupper() and word.lower() not in _FUNCTION and not _code(word)
 
 
-# what may stand between two words of one name: white space only ("Shangzhi, Heilongjiang" is two)
+# what may stand between two words of one name: white space only ("Hailun, Heilongjiang" is two)
 _IN_NAME_GAP = re.compile(r"\s*")
 
 
@@ -268,7 +268,7 @@ def _apart(found: list[re.Match[str]]) -> list[bool]:
 def _in_names(words: list[str], apart: list[bool]) -> list[bool]:
     """Whether each word is part of a name of several words ("Hu Henghua", "Paris
     Saint-Germain"): name-like, beside another name-like word with no possessive or mark
-    between (`apart`: "Changsha's GDP" is no name, nor "Shangzhi, Heilongjiang")."""
+    between (`apart`: "Changsha's GDP" is no name, nor "Hailun, Heilongjiang")."""
     out = []
     for k, w in enumerate(words):
         before = k > 0 and not apart[k] and _name_like(words[k - 1]) and not words[k - 1].endswith("'s")
@@ -346,8 +346,8 @@ def _spellings(surname: str, given: list[str]) -> list[str]:
 
 
 # the most spellings `pinyin_spellings` tries for one cut of a word into syllables (two
-# syllables of common readings give about 1,500; three, tens of thousands: Baotuquan 35,964,
-# looked up in the 68k index's vocabulary in about 20 ms): a bound on the lookups
+# syllables of common readings give about 1,500; three, tens of thousands: Baiyunshan 30,135;
+# 36,000 are looked up in the 68k index's vocabulary in about 20 ms): a bound on the lookups
 _MOST_SPELLINGS = 50_000
 
 
@@ -374,7 +374,7 @@ def romanized_names(question: str) -> list[list[str]]:
     runs: list[list[str]] = [[]]
     for w, apart in zip((m.group(0) for m in found), _apart(found), strict=True):
         # a possessive ends the name it closes ("Hu Henghua's speech": Hu Henghua), and so does
-        # a mark ("Shangzhi, Heilongjiang": two names)
+        # a mark ("Hailun, Heilongjiang": two names)
         if apart and runs[-1]:
             runs.append([])
         bare = w.removesuffix("'s")

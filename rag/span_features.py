@@ -146,8 +146,8 @@ _NUMERAL = re.compile(r"[\d零〇○一二两三四五六七八九十半]")
 
 def _in_code(ss: str, a: int, b: int) -> bool:
     """Whether the number `ss[a:b]` is part of a code of Latin letters and digits, a digit of it
-    touching a letter (the 7985 of 7985WX, the 5 of DDR5 or 5G): a model's name, no count (not
-    600亿美元 of a title run into its text, 600亿美元Arm)."""
+    touching a letter (the 9950 of 9950HX, the 5 of DDR5 or 5G): a model's name, no count (not
+    300亿美元 of a title run into its text, 300亿美元Apex)."""
     return (a > 0 and ss[a].isdigit() and ss[a - 1].isascii() and ss[a - 1].isalpha()) or (
         b < len(ss) and ss[b - 1].isdigit() and ss[b].isascii() and ss[b].isalpha()
     )
