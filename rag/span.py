@@ -141,6 +141,20 @@ _DATE_ONE = (
     rf"(?:{_DIGITS}[时点](?:{_DIGITS}分)?)?"
 )
 DATE = re.compile(rf"{_DATE_ONE}(?:(?:至|到|－|-|—|~|～){_DATE_ONE})?(?:间)?")
+# a clause that ends in one of these tells a time (出征时, 引入军制后, 东汉时期, 战国时代)
+_TIME_ENDINGS = tuple("时后前期间代初末")
+
+
+def reads_as_time(text: str) -> bool:
+    """Whether a short answer to a date question reads as a time: it holds a date (`DATE`), a
+    word jieba tags as one of time (春节, 清末, 当天: "t"), or ends in a word of time."""
+    return (
+        DATE.search(text) is not None
+        or text.endswith(_TIME_ENDINGS)
+        or any(flag == "t" for _, _, flag in tagged(text))
+    )
+
+
 _TAGS = {"person": PERSON_FLAGS, "place": ("ns",)}  # jieba POS flags
 # The noun a "what X" question names (开了什么会, 哪个委员会的驻地): the answer is a noun phrase
 # headed by it. Nominal words (jieba POS) make up such a phrase.

@@ -24,7 +24,7 @@ from rag.answer.neighbours import KINDS, margin, rank_gap
 from rag.answer.policy import LinearModel, Policy
 from rag.answer.question import Query
 from rag.normalize import to_simplified
-from rag.span import ASKS_DURATION, DURATION_UNITS, Span, counts_in_units
+from rag.span import ASKS_DURATION, DURATION_UNITS, Span, counts_in_units, reads_as_time
 from rag.span_rank import sure_span
 
 _LEAST = 1e-6  # the confidence below which all count alike (its log stays finite)
@@ -124,7 +124,8 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
     can have (1) does not beat the best found so far cannot be chosen (the score grows with the
     confidence, a tie goes to the earlier sentence), so its candidates are never built. The
     same pick as choosing among all. A question whose count is asked in units (`_units`) reads
-    every sentence's span, and chooses among those that count in them where any does."""
+    every sentence's span, and chooses among those that count in them where any does; a
+    Chinese date question among those that read as a time (`rag.span.reads_as_time`)."""
     model = policy.span_choice
     _check(model)
     best = ordered(sents)[0]
@@ -139,14 +140,21 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
     top: tuple[int, Span, float] | None = None
     top_margin = -math.inf
     units = _units(q, q.script == "en" and _framed(q, asked_noun_in_chinese(q.text)))
-    if units:
+    dated = q.kind == "date" and q.script != "en" and len(sents) > 1
+    if units or dated:
         # a count in units: the sentences whose span counts in what is asked ("how many
         # staff": 50名, not the 两天 of another cited sentence; 多长时间: 两个小时, not 2时), where
         # one does, as a Chinese question's candidates all count in its measure
-        # (rag.answer.agreement.counts_in)
+        # (rag.answer.agreement.counts_in); a date: those whose span reads as a time (8月2日,
+        # not the name of the bus line the best sentence is about), where one does
         found = sentence_spans(policy, q, sents, units=units)
-        counted = [f for f in found if counts_in_units(to_simplified(sents[f[0]].text[slice(*f[1])]), units)]
-        for i, span, sure in counted or found:  # (without a model, the first: ties keep it)
+        what = [
+            f
+            for f in found
+            for text in [to_simplified(sents[f[0]].text[slice(*f[1])])]
+            if (counts_in_units(text, units) if units else reads_as_time(text))
+        ]
+        for i, span, sure in what or found:  # (without a model, the first: ties keep it)
             m = scored(i, sure) if model.weights else 0.0
             if top is None or m > top_margin:
                 top, top_margin = (i, span, sure), m

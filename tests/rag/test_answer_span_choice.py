@@ -216,3 +216,23 @@ def test_a_range_of_lengths_is_answered_whole() -> None:
     text = "家属则回应，现在法医的调查结果要等3—5个月才能知道。"
     picked = picked_span(Policy.load(), q, sentences((text, 0.9, 2.0)))
     assert picked is not None and text[slice(*picked[1])] == "3—5个月"
+
+
+def test_a_date_comes_from_a_cited_sentence_whose_span_reads_as_a_time() -> None:
+    """哪天 asked, the best sentence names no day: its span (the line's name) gives way to
+    the cited sentence whose span is a date (8月2日); where no cited sentence's span reads as
+    a time, the choice stands; a time without a numeral (春节时期) is one."""
+    asked = "县里的公交线路开通仪式是在哪天举行的？"
+    q = Query(asked, "zh-Hans", asked, asked, "date", terms=["公交", "线路", "开通", "仪式", "举行"])
+    line = "日前，县里正式开通“东关—西桥”公交线路。"
+    day = "8月2日，县里举行了公交线路开通仪式。"
+    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0))
+    got = picked_span(policy, q, sentences((line, 0.9, 2.0), (day, 0.5, 1.0)))
+    assert got is not None and got[0] == 1 and day[slice(*got[1])] == "8月2日"
+    alone = picked_span(policy, q, sentences((line, 0.9, 2.0)))
+    assert alone is not None and alone[0] == 0 and "8月" not in line[slice(*alone[1])]
+
+    from rag.span import reads_as_time
+
+    assert reads_as_time("春节时期") and reads_as_time("清末民初") and reads_as_time("出征陈友谅时")
+    assert not reads_as_time("双方") and not reads_as_time("盛京、吉林、黑龙江")
