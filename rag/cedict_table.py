@@ -36,9 +36,10 @@ logger = logging.getLogger(__name__)
 
 # 9: the classifiers a noun is counted with ("CL:"); 8: surnames the dictionary writes with more
 # than the name ("surname Huang or Hwang"); 7: "@@"
-# 11: a proper noun's place after a comma is no sense ("Los Angeles, California"); 10: a
+# 12: a common word's capitalised note after a comma is no sense ("wen xiang, Henan province"
+# of 阌); 11: a proper noun's place after a comma is no sense ("Los Angeles, California"); 10: a
 # pronunciation note ("Taiwan pr. [Chao2 xian1]") is no name
-FORMAT = 11  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
+FORMAT = 12  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
 _PARAMETERS = 500  # keys per IN query: within SQLite's limit before 3.32 (999)
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
@@ -100,7 +101,8 @@ def dictionary_entries() -> list[dict]:  # type: ignore[type-arg]
 
 def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignore[type-arg]
     """(sense, Simplified headword) in dictionary order: every sense of a definition (split at
-    ";" and "," (a proper noun's at ";" only, each part's place after a comma dropped),
+    ";" and "," (a proper noun's at ";" only, each part's place after a comma dropped; a
+    common word's capitalised parts after a comma dropped too),
     parentheses dropped, a leading "to " dropped) of one to three words, none of a
     list after a colon ("the four elements: earth, water, fire, and wind" defines 四大 by its
     head only, not as water); each of two one-word names joined by "or" ("Weixin or WeChat":
@@ -120,6 +122,10 @@ def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignor
                 pieces = part.split(",")
                 if proper:
                     pieces = pieces[1:2] if _NOTE.match(pieces[0].strip()) else pieces[:1]
+                elif not _NOTE.match(pieces[0].strip()):
+                    # a common word's capitalised part after a comma says where or whose it is
+                    # ("wen xiang, Henan province" of 阌; "…, Sri Lanka" of 楞), no other word for it
+                    pieces = pieces[:1] + [p for p in pieces[1:] if not p.strip()[:1].isupper()]
                 for written in pieces:
                     sense = written.strip().lower().removeprefix("to ").strip()
                     if _SENSE.fullmatch(sense):

@@ -197,6 +197,17 @@ def test_a_proper_nouns_place_after_a_comma_is_no_sense_of_it() -> None:
     assert senses_of("庭院", "ting2 yuan4", "courtyard, court") == {"courtyard", "court"}  # a common word's
 
 
+def test_a_common_words_capitalised_note_after_a_comma_is_no_sense_of_it() -> None:
+    # 阌 is used in a place name of Henan: "Henan Province" had been read as 阌, not 河南省
+    assert senses_of("阌", "wen2", "wen xiang, Henan province") == {"wen xiang"}
+    assert senses_of("柑", "gan1", "mandarin orange, Citrus reticulata") == {"mandarin orange"}
+    # after a note it is the word it stands for; a lowercase part is another word for it
+    assert "communist party" in senses_of(
+        "共", "gong4", "abbr. for 共產黨|共产党[Gong4 chan3 dang3], Communist party"
+    )
+    assert senses_of("庭院", "ting2 yuan4", "courtyard, court") == {"courtyard", "court"}
+
+
 def test_a_list_after_a_colon_is_no_sense_of_the_headword() -> None:
     senses = senses_of("四大", "si4 da4", "the four elements: earth, water, fire, and wind (Buddhism)")
     assert senses == {"the four elements"}  # not "water", "fire": 四大 means neither
