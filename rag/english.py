@@ -57,6 +57,7 @@ _DEMONYMS = (
 
 _BE = frozenset("is are was were be been being".split())
 _ARTICLES = frozenset({"a", "an", "the"})
+_ES_AFTER = ("s", "x", "z", "ch", "sh", "o")
 
 
 def _forms(word: str) -> list[str]:
@@ -76,6 +77,8 @@ def _forms(word: str) -> list[str]:
         ("ing", "e"),
     ):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            if suffix == "es" and not w[:-2].endswith(_ES_AFTER):
+                continue  # "-es" is a plural's after a hiss or an o (taxes, heroes): rates is no rat
             out.append(w[: -len(suffix)] + repl)
     return list(dict.fromkeys(out))
 

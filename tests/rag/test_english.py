@@ -538,6 +538,12 @@ def test_a_phrase_is_found_with_its_last_word_plural_and_accents_are_folded() ->
     assert "微信" in flat("How much was paid via WeChat?")  # "Weixin or WeChat": each a sense
 
 
+def test_a_plural_in_es_is_read_so_only_after_a_hiss_or_an_o() -> None:
+    rates = flat("How did the bank change its rates?")
+    assert "比率" in rates and "老鼠" not in rates  # rates: rate, not rat
+    assert "盒子" in flat("How many boxes were sold?")  # boxes: box
+
+
 def test_a_romanized_name_jieba_cuts_after_the_surname_is_spelled_whole() -> None:
     """jieba cuts 孙建国 into 孙|建国 (建国 is a word of its dictionary), so the whole name is no
     word of the index: the spelling of a surname and a given name the index knows as a word
