@@ -90,8 +90,9 @@ def other_days(q: Query, article: str) -> bool:
 # 30余人, 1.5万人, 三千余人)
 _COUNT = r"(?:\d[\d.,]*|[零〇一二两三四五六七八九十百千万亿]+)\s*[多余几]?\s*[万亿千百十]?\s*"
 # a number standing alone: at a clause's end or before a Latin unit (约有80万，; 25km; 28℃),
-# not a score, a time or an ordinal (4:1, 8:00, 第2。), nor a share (100%)
-_BARE_COUNT = re.compile(rf"(?<![\d.,:：第]){_COUNT}(?=[，。；！？、,;!?）)\s]|[a-zA-Z℃°]|$)")
+# not a score, a time or an ordinal (4:1, 8:00, 第2。), nor a share (100%), nor the end of a
+# model's code (the 1 of M1A1，)
+_BARE_COUNT = re.compile(rf"(?<![\d.,:：第A-Za-z]){_COUNT}(?=[，。；！？、,;!?）)\s]|[a-zA-Z℃°]|$)")
 # 多少钱 asks an amount of money: a number in a currency (4000元, 3万美元, 9800日元, 5块钱) or
 # after a currency's sign (¥120, $5)
 _AMOUNT = re.compile(rf"{_COUNT}(?:[美欧日港韩台澳加]?元|英?镑|港币|美金|卢布|法郎|块)|[¥￥$€£]\s*\d")

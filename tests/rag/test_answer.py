@@ -418,6 +418,7 @@ def test_a_sentence_counts_in_the_measure_or_holds_a_bare_number() -> None:
     assert not counts("7月27日，工人们在装配风力发电机组。", "台")
     assert not counts("主场4:1大胜对手，暂列第二。", "人")  # a score, an ordinal
     assert not counts("零部件100%自主研发。", "台")  # a share is no count
+    assert not counts("美方不提供M1A2，而是较旧的M1A1，重量更轻。", "辆")  # a model's code is no count
     # 多少钱: an amount in a currency, or after a currency's sign
     for amount in ("总价值约4000元。", "耗资3万美元。", "售价9800日元到14800日元", "门票5块钱", "定价$5一杯"):
         assert counts(amount, "钱"), amount
