@@ -36,10 +36,10 @@ logger = logging.getLogger(__name__)
 
 # 9: the classifiers a noun is counted with ("CL:"); 8: surnames the dictionary writes with more
 # than the name ("surname Huang or Hwang"); 7: "@@"
-# 12: a common word's capitalised note after a comma is no sense ("wen xiang, Henan province"
-# of 阌); 11: a proper noun's place after a comma is no sense ("Los Angeles, California"); 10: a
+# 13: a sense's leading "a" or "an" dropped ("a man": 男子); 12: a common word's capitalised
+# note after a comma is no sense ("wen xiang, Henan province" of 阌); 11: a proper noun's place after a comma is no sense ("Los Angeles, California"); 10: a
 # pronunciation note ("Taiwan pr. [Chao2 xian1]") is no name
-FORMAT = 12  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
+FORMAT = 13  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
 _PARAMETERS = 500  # keys per IN query: within SQLite's limit before 3.32 (999)
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
@@ -57,6 +57,9 @@ _CLASSIFIERS = re.compile(r"^CL:(.*)$")
 _NOTE = re.compile(r"abbr\.|also written|variant of|old variant|same as|see also|also pr\.")
 # a note of how a region says the word ("Taiwan pr. [Chao2 xian1]", of 朝鲜): no name it means
 _PRONUNCIATION = re.compile(r"[A-Z][a-z]* pr\. ")
+_ARTICLE = re.compile(
+    r"^an? (?=\S)"
+)  # "a man" (男子) is a sense of "man" ("the people" is 人民, no sense of "people")
 _ONE_CLASSIFIER = re.compile(r"(?:[^,|\[]+\|)?([\u4e00-\u9fff]{1,2})\[")
 
 _SCHEMA = """
@@ -127,7 +130,7 @@ def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignor
                     # ("wen xiang, Henan province" of 阌; "…, Sri Lanka" of 楞), no other word for it
                     pieces = pieces[:1] + [p for p in pieces[1:] if not p.strip()[:1].isupper()]
                 for written in pieces:
-                    sense = written.strip().lower().removeprefix("to ").strip()
+                    sense = _ARTICLE.sub("", written.strip().lower().removeprefix("to ").strip())
                     if _SENSE.fullmatch(sense):
                         yield sense, head
                     # two names of one thing ("Weixin or WeChat", "Green or Greene"): each a sense

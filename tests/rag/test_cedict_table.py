@@ -208,6 +208,13 @@ def test_a_common_words_capitalised_note_after_a_comma_is_no_sense_of_it() -> No
     assert senses_of("庭院", "ting2 yuan4", "courtyard, court") == {"courtyard", "court"}
 
 
+def test_a_senses_leading_article_is_dropped() -> None:
+    # CC-CEDICT defines 男子 "a man": "the man" in a question is 男子 too, as 男人 is
+    assert senses_of("男子", "nan2 zi3", "a man; a male") == {"man", "male"}
+    assert senses_of("人民", "ren2 min2", "the people") == {"the people"}  # a collective, not any people
+    assert senses_of("一", "yi1", "a") == {"a"}  # an article alone stays
+
+
 def test_a_list_after_a_colon_is_no_sense_of_the_headword() -> None:
     senses = senses_of("四大", "si4 da4", "the four elements: earth, water, fire, and wind (Buddhism)")
     assert senses == {"the four elements"}  # not "water", "fire": 四大 means neither
