@@ -34,12 +34,13 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-# 9: the classifiers a noun is counted with ("CL:"); 8: surnames the dictionary writes with more
-# than the name ("surname Huang or Hwang"); 7: "@@"
-# 13: a sense's leading "a" or "an" dropped ("a man": 男子); 12: a common word's capitalised
-# note after a comma is no sense ("wen xiang, Henan province" of 阌); 11: a proper noun's place after a comma is no sense ("Los Angeles, California"); 10: a
-# pronunciation note ("Taiwan pr. [Chao2 xian1]") is no name
-FORMAT = 13  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
+# 14: "X of Y" is a longer name ("Game of Thrones": @@game); 13: a sense's leading "a" or "an"
+# dropped ("a man": 男子); 12: a common word's capitalised note after a comma is no sense ("wen
+# xiang, Henan province" of 阌); 11: a proper noun's place after a comma is no sense ("Los
+# Angeles, California"); 10: a pronunciation note ("Taiwan pr. [Chao2 xian1]") is no name; 9: the
+# classifiers a noun is counted with ("CL:"); 8: surnames the dictionary writes with more than the
+# name ("surname Huang or Hwang"); 7: "@@"
+FORMAT = 14  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
 _PARAMETERS = 500  # keys per IN query: within SQLite's limit before 3.32 (999)
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
@@ -154,7 +155,7 @@ def _name_key(definition: str, pinyin: str) -> str:
     case, where that name is one word ("Beijing, capital of …": @beijing; "Changsha
     prefecture-level city": @changsha; the head's own pinyin: "Hubei Province (Hupeh) …", hu2
     bei3: @hubei); "@@" + that word where it opens a longer name or one of two ("International
-    Olympic Committee": @@international; "Zhang Juzheng (1525-1582)": @@zhang; "Chengdu 成都 and
+    Olympic Committee": @@international; "Game of Thrones": @@game; "Zhang Juzheng (1525-1582)": @@zhang; "Chengdu 成都 and
     Chongqing": @@chengdu), which a capitalised word means only where it has no sense of its
     own ("Parker", not "International": rag.english); "" for an idiom or no name."""
     words = definition.split()
@@ -173,7 +174,9 @@ def _name_key(definition: str, pinyin: str) -> str:
         # head's unit ("Heilongjiang Province", hei1 long2 jiang1 sheng3)
         return f"@{first}"
     rest = [w for w in words[1:] if not _CJK.search(w)]  # "Chengdu 成都 and …": past the Chinese
-    if rest and (rest[0][:1].isupper() or rest[0] == "and"):
+    # "of" joins a name's words too ("Game of Thrones" is no sense of "Game")
+    joined = len(rest) > 1 and rest[0] == "of" and rest[1][:1].isupper()
+    if rest and (rest[0][:1].isupper() or rest[0] == "and" or joined):
         return f"@@{first}"
     return f"@{first}"
 

@@ -233,6 +233,8 @@ def test_a_proper_names_key_is_its_one_word_name_or_marks_the_first_word_of_a_lo
         "@@international"
     }
     assert keys("成渝", "Cheng2 Yu2", "Chengdu 成都 and Chongqing 重庆") == {"@@chengdu"}
+    assert keys("权力的游戏", "Quan2 li4 de5 You2 xi4", "Game of Thrones (TV series)") == {"@@game"}
+    assert keys("东京", "Dong1 jing1", "Tokyo, capital of Japan") == {"@tokyo"}
     assert keys("张三李四", "Zhang1 san1 Li3 si4", "Zhang the Third and Li the Fourth (idiom)") == set()
 
 
