@@ -139,6 +139,9 @@ TREE_FEATURE_NAMES = (*FEATURE_NAMES, "linear_gap")
 # a date that names a month, a day or a year of the calendar (not a count of years: 3年)
 _CALENDAR = re.compile(r"[月日号]|\d{4}年")
 _DAY = re.compile(r"[日号]")
+# a clock time after a day: the stamp of a page's publication, which news heads its text with
+# ("来源：X日报 | 2023年07月28日 11:01:23，正文："), not the day of what it tells
+_CLOCK = re.compile(r"\s*\d{1,2}:\d{2}")
 _RANGE = re.compile(r"\d[^\d]*(?:至|到|—|~)")  # a range of two numbers (3—5个月)
 # a digit or a numeral below ten (a magnitude alone is none: the 千 of 千米, the 百 of 百分)
 _NUMERAL = re.compile(r"[\d零〇○一二两三四五六七八九十半]")
@@ -215,7 +218,9 @@ class SpanCandidates:
             [
                 i
                 for i, (a, b) in enumerate(self.spans)
-                if DATE.fullmatch(self.ss, a, b) and _DAY.search(self.ss, a, b)
+                if DATE.fullmatch(self.ss, a, b)
+                and _DAY.search(self.ss, a, b)
+                and not _CLOCK.match(self.ss, b)  # a stamp's day (2023年07月28日 11:01:23)
             ]
         )
 

@@ -383,3 +383,15 @@ def test_a_question_asking_a_day_is_answered_with_a_date_that_names_one() -> Non
     from rag.span import ASKS_DAY
 
     assert ASKS_DAY.search("会议在哪天召开？") and not ASKS_DAY.search("上映期间不得少于几日？")
+
+
+def test_a_day_is_not_the_stamp_a_page_is_headed_with() -> None:
+    """A news page's text may open with its publication stamp (a day and a clock time): 哪一天
+    asks the day of what it tells, 7月26日, not the stamp's 2023年07月28日."""
+    question = "市委书记在市里会见考察团一行是在哪一天？"
+    sentence = (
+        "来源：某某日报  |  2023年07月28日 11:01:23，正文：  本报讯（记者 甲乙）7月26日上午，"
+        "市委书记在市里会见了考察团一行。"
+    )
+    picked = best_span(question, "date", sentence, Policy.load().spans, SHIPPED)
+    assert picked is not None and sentence[picked[0] : picked[1]].startswith("7月26日")
