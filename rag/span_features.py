@@ -210,8 +210,9 @@ class SpanCandidates:
         )
 
     def dated(self) -> SpanCandidates:
-        """For a date question, only the candidates that are a whole date naming a day (8月3日,
-        2022年12月27日, 3日), for a question asking one (`rag.span.ASKS_DAY`); any other kind's, all."""
+        """For a date question, only the candidates that are a whole date naming a day and ending
+        with it (8月3日, 2022年12月27日, 3日; not 7月28日20点), for a question asking one
+        (`rag.span.ASKS_DAY`); any other kind's, all."""
         if self.kind != "date":
             return self
         return self._only(
@@ -221,6 +222,7 @@ class SpanCandidates:
                 if DATE.fullmatch(self.ss, a, b)
                 and _DAY.search(self.ss, a, b)
                 and not _CLOCK.match(self.ss, b)  # a stamp's day (2023年07月28日 11:01:23)
+                and self.ss[b - 1] in "日号"  # the day, not its hour (7月28日 of 7月28日20点)
             ]
         )
 

@@ -395,3 +395,11 @@ def test_a_day_is_not_the_stamp_a_page_is_headed_with() -> None:
     )
     picked = best_span(question, "date", sentence, Policy.load().spans, SHIPPED)
     assert picked is not None and sentence[picked[0] : picked[1]].startswith("7月26日")
+
+
+def test_a_day_asked_is_answered_without_its_hour() -> None:
+    """哪一天 asks the day: 7月28日, not the 7月28日20点 the model prefers."""
+    question = "运动会在哪一天开幕？"
+    sentence = "本报成都7月28日电 7月28日20点，运动会在体育公园开幕。"
+    picked = best_span(question, "date", sentence, Policy.load().spans, SHIPPED)
+    assert picked is not None and sentence[picked[0] : picked[1]] == "7月28日"
