@@ -58,9 +58,9 @@ _CLASSIFIERS = re.compile(r"^CL:(.*)$")
 _NOTE = re.compile(r"abbr\.|also written|variant of|old variant|same as|see also|also pr\.")
 # a note of how a region says the word ("Taiwan pr. [Chao2 xian1]", of 朝鲜): no name it means
 _PRONUNCIATION = re.compile(r"[A-Z][a-z]* pr\. ")
-_ARTICLE = re.compile(
-    r"^an? (?=\S)"
-)  # "a man" (男子) is a sense of "man" ("the people" is 人民, no sense of "people")
+# a sense's leading article: "a man" (男子) is a sense of "man"; "the" stays ("the people" is
+# 人民, a collective, no sense of "people")
+_ARTICLE = re.compile(r"^an? (?=\S)")
 _ONE_CLASSIFIER = re.compile(r"(?:[^,|\[]+\|)?([\u4e00-\u9fff]{1,2})\[")
 
 _SCHEMA = """
@@ -105,12 +105,12 @@ def dictionary_entries() -> list[dict]:  # type: ignore[type-arg]
 
 def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignore[type-arg]
     """(sense, Simplified headword) in dictionary order: every sense of a definition (split at
-    ";" and "," (a proper noun's at ";" only, each part's place after a comma dropped; a
-    common word's capitalised parts after a comma dropped too),
-    parentheses dropped, a leading "to " dropped) of one to three words, none of a
-    list after a colon ("the four elements: earth, water, fire, and wind" defines 四大 by its
-    head only, not as water); each of two one-word names joined by "or" ("Weixin or WeChat":
-    weixin, wechat; "X or Y" of three words is a sense whole); and, for a proper name's entry ("Changsha prefecture-level
+    ";" and "," (a proper noun's at ";" only, each part's place after a comma dropped; a common
+    word's capitalised parts after a comma dropped too), parentheses dropped, a leading "to ",
+    "a" or "an" dropped) of one to three words, none of a list after a colon ("the four
+    elements: earth, water, fire, and wind" defines 四大 by its head only, not as water); each
+    of two one-word names joined by "or" ("Weixin or WeChat": weixin, wechat; "X or Y" of three
+    words is a sense whole); and, for a proper name's entry ("Changsha prefecture-level
     city..."), the key of the name it opens with (`_name_key`: "@changsha")."""
     for e in entries:
         head = e["simplified"]
@@ -155,9 +155,10 @@ def _name_key(definition: str, pinyin: str) -> str:
     case, where that name is one word ("Beijing, capital of …": @beijing; "Changsha
     prefecture-level city": @changsha; the head's own pinyin: "Hubei Province (Hupeh) …", hu2
     bei3: @hubei); "@@" + that word where it opens a longer name or one of two ("International
-    Olympic Committee": @@international; "Game of Thrones": @@game; "Zhang Juzheng (1525-1582)": @@zhang; "Chengdu 成都 and
-    Chongqing": @@chengdu), which a capitalised word means only where it has no sense of its
-    own ("Parker", not "International": rag.english); "" for an idiom or no name."""
+    Olympic Committee": @@international; "Game of Thrones": @@game; "Zhang Juzheng
+    (1525-1582)": @@zhang; "Chengdu 成都 and Chongqing": @@chengdu), which a capitalised word
+    means only where it has no sense of its own ("Parker", not "International": rag.english);
+    "" for an idiom or no name."""
     words = definition.split()
     if not words or "(idiom)" in definition or _PRONUNCIATION.match(definition):
         return ""

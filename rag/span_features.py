@@ -219,10 +219,11 @@ class SpanCandidates:
             [
                 i
                 for i, (a, b) in enumerate(self.spans)
+                # ending with its day, not its hour (7月28日 of 7月28日20点), and no stamp's day
+                # (2023年07月28日 11:01:23)
                 if DATE.fullmatch(self.ss, a, b)
-                and _DAY.search(self.ss, a, b)
-                and not _CLOCK.match(self.ss, b)  # a stamp's day (2023年07月28日 11:01:23)
-                and self.ss[b - 1] in "日号"  # the day, not its hour (7月28日 of 7月28日20点)
+                and _DAY.match(self.ss, b - 1)
+                and not _CLOCK.match(self.ss, b)
             ]
         )
 

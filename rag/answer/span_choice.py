@@ -148,12 +148,13 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
         # (rag.answer.agreement.counts_in); a date: those whose span reads as a time (8月2日,
         # not the name of the bus line the best sentence is about), where one does
         found = sentence_spans(policy, q, sents, units=units)
-        what = [
-            f
-            for f in found
-            for text in [to_simplified(sents[f[0]].text[slice(*f[1])])]
-            if (counts_in_units(text, units) if units else reads_as_time(text))
-        ]
+
+        def asked(i: int, span: Span) -> bool:
+            """Whether the span of `sents[i]` is what is asked: a count in the units, or a time."""
+            text = to_simplified(sents[i].text[slice(*span)])
+            return counts_in_units(text, units) if units else reads_as_time(text)
+
+        what = [f for f in found if asked(f[0], f[1])]
         for i, span, sure in what or found:  # (without a model, the first: ties keep it)
             m = scored(i, sure) if model.weights else 0.0
             if top is None or m > top_margin:
