@@ -56,6 +56,11 @@ _DEMONYMS = (
 
 
 _BE = frozenset("is are was were be been being".split())
+# The news is China's own, and it writes of China as "our country" (我国: "China's largest
+# ball mill" is 我国…最大的球磨机), a name the answer's passage may hold instead of 中国
+_HOME = ("中国", "我国")
+# an English title before a surname, and how Chinese news writes it after the surname (张女士)
+_HONORIFICS = {"mr": ("先生",), "ms": ("女士",), "mrs": ("女士", "太太"), "miss": ("女士", "小姐")}
 _ARTICLES = frozenset({"a", "an", "the"})
 _ES_AFTER = ("s", "x", "z", "ch", "sh", "o")
 
@@ -162,43 +167,30 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
             i += n
             continue
         # (function words, "What" included, were passed over above; a code is no name)
-        capital = word[0].isupper() and not _code(word)
         in_name = in_names[i]
         i += 1
         if in_name:
             continue  # part of a multi-word name (a person's): left to the dense leg
-        cands: list[str] = []
-        bare = word.removesuffix("'s")
-        # a people's adjective ("the Chinese delegation") is its country's name, and not a
-        # name the answer must hold: Chinese articles often leave it out (代表团, 中方)
-        country = demonym_country(bare) if capital else []
-        # a capitalised word of one pinyin syllable that is a surname ("Zhang", "Xu") names a
-        # person, as English news names one by the surname alone: that surname's characters,
-        # not the places the dictionary spells so (漳县)
-        # (an abbreviation in capitals is none: AI)
-        surnames = [] if country or not capital or bare.isupper() else sorted(tab.readings(bare.lower())[1])
-        cands.extend(country or surnames or (proper_names(tab, bare) if capital else []))
-        named = bool(cands) and not country
-        # a passive or a state (when was he born, where is it located): the dictionary's "be
-        # born" (出生), "be located" (坐落) come first, then the word's own senses
-        passive = tab.heads("be " + bare.lower()) if any(w.lower() in _BE for w in words[: i - 1]) else []
-        if not cands:  # (a name the dictionary has is looked up no further)
-            forms = _forms(bare)
-            verbs = tab.verbs(bare.lower())
-            if len(forms) == 1:
-                # an irregular verb form is read as its verb (led: lead, not LED; won: win), when
-                # the dictionary has that verb; a regular one (-ed, -ing, -s) as before, both ways
-                for v in verbs:
-                    cands.extend(tab.heads(v))
-            if not cands:
-                for f in dict.fromkeys([*forms, *verbs]):
-                    cands.extend(tab.heads(f))
-        unique = list(dict.fromkeys(passive + cands))
-        freq = tab.freq(unique)
-        cands = sorted(unique, key=lambda h: (h not in passive, len(h) == 1, -freq.get(h, 0)))
-        if cands:
-            groups.append(Rendering(cands[:per_word], named, word, tuple(cands[per_word:])))
-            rendered[i - 1] = True
+        if i < len(found) and _titled(found, i):
+            rendered[i - 1] = True  # a title before a name ("Ms." of "Ms. Zhang"): read with it
+            continue
+        after_be = any(w.lower() in _BE for w in words[: i - 1])
+        got = [r] if (r := _one_word(tab, word, after_be, per_word)) else []
+        if not got and "-" in word.strip("-") and word[0].isupper():
+            # a compound the dictionary lacks whole ("Chinese-developed") is read part by part,
+            # each part as a word of its own: kept whole, it was a name in Latin letters that
+            # the answer had to hold and no Chinese article writes
+            parts = [p for p in word.split("-") if p and p.lower() not in _FUNCTION]
+            got = [r for p in parts if (r := _one_word(tab, p, after_be, per_word))]
+        title = _titled(found, i - 1)
+        if title and len(got) == 1 and got[0].name and all(len(h) == 1 for h in got[0].heads):
+            # "Ms. Zhang": Chinese news writes the surname and the title as one word (张女士),
+            # in which the surname alone stands as no word of its own
+            g = got[0]
+            titled = [h + t for h in (*g.heads, *g.more) for t in title]
+            got = [Rendering([*g.heads, *titled], True, g.words, g.more)]
+        groups.extend(got)
+        rendered[i - 1] = bool(got)
     if names_left is not None:
         names_left.extend(
             " ".join(words[k] for k in run)
@@ -208,12 +200,71 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
     return groups
 
 
+_TITLE_GAP = re.compile(r"\.?\s+")
+
+
+def _titled(found: list[re.Match[str]], k: int) -> tuple[str, ...]:
+    """How Chinese news writes the title (`_HONORIFICS`) that the `k`th word follows ("Ms.
+    Zhang": 女士), or nothing."""
+    if k < 1 or not _TITLE_GAP.fullmatch(found[k].string, found[k - 1].end(), found[k].start()):
+        return ()
+    return _HONORIFICS.get(found[k - 1].group(0).lower(), ())
+
+
+def _one_word(tab: CedictTable, word: str, after_be: bool, per_word: int) -> Rendering | None:
+    """The Chinese words of one word of a question (no phrase's, no function word), or None:
+    a capitalised word's country, surname or proper name, else its senses, those of the verb
+    it is a form of, or of its plain forms (`after_be`: it follows a form of "be")."""
+    capital = word[0].isupper() and not _code(word)
+    cands: list[str] = []
+    bare = word.removesuffix("'s")
+    # a people's adjective ("the Chinese delegation") is its country's name, and not a
+    # name the answer must hold: Chinese articles often leave it out (代表团, 中方)
+    country = demonym_country(bare) if capital else []
+    # a capitalised word of one pinyin syllable that is a surname ("Zhang", "Xu") names a
+    # person, as English news names one by the surname alone: that surname's characters,
+    # not the places the dictionary spells so (漳县)
+    # (an abbreviation in capitals is none: AI)
+    surnames = [] if country or not capital or bare.isupper() else sorted(tab.readings(bare.lower())[1])
+    cands.extend(country or surnames or (proper_names(tab, bare) if capital else []))
+    named = bool(cands) and not country
+    # a passive or a state (when was he born, where is it located): the dictionary's "be
+    # born" (出生), "be located" (坐落) come first, then the word's own senses
+    passive = tab.heads("be " + bare.lower()) if after_be else []
+    if not cands:  # (a name the dictionary has is looked up no further)
+        forms = _forms(bare)
+        verbs = tab.verbs(bare.lower())
+        if len(forms) == 1:
+            # an irregular verb form is read as its verb (led: lead, not LED; won: win), when
+            # the dictionary has that verb; a regular one (-ed, -ing, -s) as before, both ways
+            for v in verbs:
+                cands.extend(tab.heads(v))
+        if not cands:
+            for f in dict.fromkeys([*forms, *verbs]):
+                cands.extend(tab.heads(f))
+    unique = list(dict.fromkeys(passive + cands))
+    freq = tab.freq(unique)
+    cands = sorted(unique, key=lambda h: (h not in passive, len(h) == 1, -freq.get(h, 0)))
+    heads = cands[:per_word]
+    if _HOME[0] in heads:
+        heads.append(_HOME[1])
+    return Rendering(heads, named, word, tuple(cands[per_word:])) if cands else None
+
+
 def proper_names(tab: CedictTable, word: str) -> list[str]:
     """The dictionary's proper names a capitalised `word` stands for: those it names alone
-    ("Shaanxi": 陕西), else, where the word has no sense of its own, those whose longer name it
-    opens ("Parker": 派克 of "Parker Pen Company"; but "International" is 国际, not 国际奥委会)."""
+    ("Shaanxi": 陕西) where the word has no senses or they are among them, else, where the word
+    has no sense of its own, those whose longer name it opens ("Parker": 派克 of "Parker Pen
+    Company"; but "International" is 国际, not 国际奥委会)."""
     w = word.lower()
     if heads := tab.heads("@" + w):
+        senses = {h for f in _lemmas(tab, w) for h in tab.heads(f)}
+        if senses and _english_word(w) and not any(_of_sense(n, senses) for n in heads):
+            # an English word written with a capital, its names none of its senses nor made
+            # from one (Apple: 苹果电脑): a title or a common noun ("Minister": 部长, not 司徒;
+            # "Court": 法院, not 太仆寺; "River": 河, not 沅江). (A place's "senses" are the
+            # entries that mention it, Fujian's 厦: it is no English word.)
+            return []
         # a name the dictionary gives only as the word's common sense and a noun ("X computer":
         # its sense + 电脑) is also that sense alone, first: news names the firm so
         common = [h for h in tab.heads(w) if len(h) >= 2 and all(n.startswith(h) and n != h for n in heads)]
@@ -221,6 +272,19 @@ def proper_names(tab: CedictTable, word: str) -> list[str]:
     if any(tab.heads(f) for f in _lemmas(tab, w)):
         return []
     return tab.heads("@@" + w)
+
+
+def _of_sense(name: str, senses: set[str]) -> bool:
+    """Whether a proper name is one of a word's `senses` or begins with one of two characters
+    or more (苹果电脑 of "apple": 苹果)."""
+    return name in senses or any(len(s) >= 2 and name.startswith(s) for s in senses)
+
+
+def _english_word(word: str) -> bool:
+    """Whether lemminflect's English tables know `word` (minister, court; not fujian)."""
+    from lemminflect import getAllLemmas
+
+    return bool(getAllLemmas(word))
 
 
 def demonym_country(word: str) -> list[str]:

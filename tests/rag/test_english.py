@@ -841,3 +841,67 @@ def test_the_noun_a_which_question_asks_for_is_its_phrases_head_in_the_frame() -
     assert asked_noun_in_chinese("Which North Korean state news agency reported it?") != "朝鲜人"
     assert asked_noun_in_chinese("Which US Air Force unit had he served in?") == "单位"
     assert asked_noun_in_chinese("How many young people came?") == "年轻人"
+
+
+def test_a_capitalised_compound_the_dictionary_lacks_is_read_part_by_part() -> None:
+    """ "Chinese-developed": no sense as a whole. Kept whole, it was a name in Latin letters that
+    the answer's passage had to hold, and no Chinese article writes it: its parts are read as
+    words of their own (the people's adjective its country, not a name the answer must hold)."""
+    from rag.english import render
+
+    names_left: list[str] = []
+    got = {r.words: r for r in render("What is the Chinese-developed seabed equipment?", 2, names_left)}
+    assert names_left == [] and "Chinese-developed" not in got
+    assert "中国" in got["Chinese"].heads and not got["Chinese"].name and got["developed"].heads
+    q = analyse("What is the Chinese-developed seabed equipment?", known=lambda words: [True] * len(words))
+    assert not q.foreign and "chinese-developed" not in q.terms
+    assert "国有" in flat("Which state-owned bank was it?")  # a compound the dictionary has is read whole
+
+
+def test_a_capitalised_english_word_whose_names_are_none_of_its_senses_is_no_name() -> None:
+    """ "Economy Minister": CC-CEDICT's names whose definition opens with "Minister" are titles
+    of ancient China (司徒), "Court" opens 太仆寺: none is a sense of the word, so the word is
+    read by its senses, not as a name the answer's passage must hold. A place whose lower-case
+    "senses" are the entries that mention it (Fujian: 厦) is no English word and stays a name;
+    so does a word one of whose senses its names are made from (Apple: 苹果, 苹果电脑)."""
+    from rag.cedict_table import table
+    from rag.english import proper_names, render
+
+    tab = table()
+    assert proper_names(tab, "Minister") == [] and proper_names(tab, "Court") == []
+    (minister,) = [r for r in render("What did the Minister say?", 2) if r.words == "Minister"]
+    assert "部长" in (*minister.heads, *minister.more) and not minister.name
+    assert "福建" in proper_names(tab, "Fujian") and "苹果" in proper_names(tab, "Apple")
+    (apple,) = [r for r in render("Who supplies Apple's phones?", 2) if r.words == "Apple's"]
+    assert apple.name
+
+
+def test_a_title_before_a_surname_is_read_with_it_as_news_writes_them() -> None:
+    """ "Ms. Zhang" is 张女士 in Chinese news, one word of jieba's, in which 张 stands as no word
+    of its own: the surname's term holds the pair; "Ms." is no term of its own, nor a name in
+    Latin letters the answer must hold."""
+    from rag.english import render
+
+    names_left: list[str] = []
+    got = render("How much did Ms. Zhang borrow?", 2, names_left)
+    (zhang,) = [r for r in got if r.words == "Zhang"]
+    assert "张女士" in zhang.heads and "张" in zhang.heads and zhang.name
+    assert not any(r.words == "Ms" for r in got) and names_left == []
+    (ma,) = [r for r in render("What did Mr. Ma say?", 2) if r.words == "Ma"]
+    assert "马先生" in ma.heads
+    (zhang,) = [r for r in render("How much did Zhang borrow?", 2) if r.words == "Zhang"]
+    assert "张女士" not in zhang.heads
+
+
+def test_china_is_also_our_country_as_chinese_news_writes_it() -> None:
+    """An article of China's news writes "China's largest ball mill" as 我国…最大的球磨机."""
+    from rag.english import render
+
+    (china,) = [
+        r for r in render("Where was China's largest ball mill delivered?", 2) if r.words == "China's"
+    ]
+    assert "我国" in china.heads and "中国" in china.heads
+    (chinese,) = [r for r in render("Who led the Chinese delegation?", 2) if r.words == "Chinese"]
+    assert "我国" in chinese.heads
+    (russia,) = [r for r in render("Where was Russia's largest mill?", 2) if r.words == "Russia's"]
+    assert "我国" not in russia.heads
