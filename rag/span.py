@@ -81,7 +81,8 @@ _UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米
     人次 人 名 位 家 座 部 种 项 场 届 条 件 岁 年 月 天 日 小时 分钟 秒
     次 吨 米 克 度 里 亩 户 册 卷 集 首 本 台 辆 架 艘 层 所 株 只 支
     篇 章 款 代 周 世纪 分 票 球 局 枚 头 匹 班 级 处 例 起 批 轮 期 份
-    栋 间 张 块 根 道 遍 趟 番 摄氏度 ℃ 帕 兆瓦 瓦时 瓦 毫升 升 英寸 纳米 微米"""
+    栋 间 张 块 根 道 遍 趟 番 摄氏度 ℃ 帕 兆瓦 瓦时 瓦 毫升 升 英寸 纳米 微米
+    颗 粒 棵 瓶 杯 碗 盒 箱 袋 套 双 片 扇 盏 斤 桶 幅 幢 节 门 笔 顿 餐 针 剂 尊 副 封 则 帧 列"""
 # and the Latin ones news writes for devices and speeds (5000mAh, 65W, 120km/h, 256GB), each a
 # whole word (the G of 5G is none); the longer first
 _LATIN_UNIT_WORDS = "km/h kWh mAh kW MW GW Wh W TB GB MB GHz MHz Hz nm mm cm km kg dB Mbps Gbps"

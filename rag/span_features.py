@@ -138,6 +138,13 @@ TREE_FEATURE_NAMES = (*FEATURE_NAMES, "linear_gap")
 
 # a date that names a month, a day or a year of the calendar (not a count of years: 3年)
 _CALENDAR = re.compile(r"[月日号]|\d{4}年")
+_YEAR = re.compile(r"(?<!\d)\d{4}\s*年")  # a year of the calendar
+# a question asking a year (西元几年, 哪一年, 多少年)
+ASKS_YEAR = re.compile(r"[几幾]年|哪一?年|多少年|何年")
+# a month and day of the calendar (8月17日, 12月, 3日; not the year of 2023年8月, nor 日元)
+_MONTH_DAY = re.compile(
+    r"(?<![\d.])\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号](?!元))?|(?<![\d.])\d{1,2}\s*[日号](?!元)"
+)
 _DAY = re.compile(r"[日号]")
 # a clock time after a day: the stamp of a page's publication, which news heads its text with
 # ("来源：X日报 | 2023年07月28日 11:01:23，正文："), not the day of what it tells
@@ -182,13 +189,25 @@ class SpanCandidates:
     keys: np.ndarray  # (len(spans), len(rag.span_lexical.TEMPLATES)): the lexical buckets
     kind: str  # one of KINDS: the kind of answer asked for (a reason question is its own kind)
 
-    def counted(self) -> SpanCandidates:
-        """For a number question, only the candidates that hold a numeral (a count answers it:
-        `平方千米` without its 3 does not); any other kind's, all of them (`rag.span_rank.sure_span`
-        picks among these when its pick among all holds no numeral)."""
+    def counted(self, *, asks_year: bool = False) -> SpanCandidates:
+        """For a number question, only the candidates that hold a numeral of no day of the
+        calendar (a count answers it: `平方千米` without its 3 does not, nor 8月17日, which opens
+        many a news story) and, unless it asks a year (`asks_year`: 西元几年, the 1949 of
+        1949年12月7日), of no year (2023年 answers no 多少台); any other kind's, all of them
+        (`rag.span_rank.sure_span` picks among these when its pick among all holds no such
+        numeral)."""
         if self.kind != "number":
             return self
-        return self._only([i for i, (a, b) in enumerate(self.spans) if _NUMERAL.search(self.ss, a, b)])
+        days = tuple(m.span() for m in _MONTH_DAY.finditer(self.ss))
+        if not asks_year:
+            days += tuple(m.span() for m in _YEAR.finditer(self.ss))
+        return self._only(
+            [
+                i
+                for i, (a, b) in enumerate(self.spans)
+                if any(not _within(days, k, k + 1) for k in _numerals(self.ss, a, b))
+            ]
+        )
 
     def measured(self, measure: str | tuple[str, ...]) -> SpanCandidates:
         """For a number question asking a count in `measure` (`rag.answer.Query.measure`:
@@ -334,6 +353,11 @@ def _calendar(ss: str) -> tuple[Span, ...]:
     whole = [m for m in NUMBER.finditer(ss) if DURATION.match(m.group(0)) or _RANGE.search(m.group(0))]
     parts = [(a, b) for m in whole for a, b in ((m.start(), m.end() - 1), (m.start() + 1, m.end()))]
     return (*dates, *parts)
+
+
+def _numerals(ss: str, a: int, b: int) -> list[int]:
+    """Where the numerals of `ss[a:b]` stand."""
+    return [m.start() for m in _NUMERAL.finditer(ss, a, b)]
 
 
 def _within(spans: tuple[Span, ...], a: int, b: int) -> bool:

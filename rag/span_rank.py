@@ -19,6 +19,7 @@ from rag.normalize import fold_width, simplified_question, simplify_with_map
 from rag.sentence_words import Tags
 from rag.span import ASKS_DAY, Span, SpanRules, to_original
 from rag.span_features import (
+    ASKS_YEAR,
     FEATURE_NAMES,
     KINDS,
     TREE_FEATURE_NAMES,
@@ -155,7 +156,7 @@ def sure_span(
     best, sure = model.pick(found.expanded(), found.kind, found.keys)
     if sure < model.least_confidence(found.kind):
         return None
-    counted = found.counted()
+    counted = found.counted(asks_year=bool(ASKS_YEAR.search(qs)))
     if found.spans[best] not in counted.spans:
         # a number question's pick that holds no numeral (平方千米 of 3平方千米): the best of
         # those that do, if the model is sure enough of it among them

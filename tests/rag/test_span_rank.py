@@ -70,6 +70,7 @@ def test_a_number_question_is_answered_with_a_count() -> None:
         # a count in a measure news writes (级, 处): the count with it, not another number
         ("青山县的地震是几级？", "河北某市青山县发生4.7级地震，震源深度12公里。", "4.7级"),
         ("这次行动拆除了多少处广告牌？", "原标题：某路段拆除违规广告牌60余处执法人员正在拆除。", "60余处"),
+        ("这棵老树今年结了多少颗果子？", "今年这棵老树结了300颗果子，比去年多了一倍。", "300颗"),
     ],
 )
 def test_a_count_in_the_measure_asked_is_whole(question: str, sentence: str, expected: str) -> None:
@@ -99,6 +100,9 @@ def test_a_count_in_the_measure_asked_is_whole(question: str, sentence: str, exp
         ("新款平板内置5000mAh电池，支持65W快充。", "65W"),
         ("新车最高时速120km/h。", "120km/h"),
         ("列车时速可达300公里每小时。", "300公里每小时"),  # a speed: a length a time
+        ("今年这棵老树结了300颗果子。", "300颗"),  # classifiers of things counted one by one
+        ("他一口气喝了7瓶啤酒。", "7瓶"),
+        ("村里新栽了200棵桂花树。", "200棵"),
     ],
 )
 def test_number_expressions_hold_their_measure(text: str, expected: str) -> None:
@@ -403,3 +407,19 @@ def test_a_day_asked_is_answered_without_its_hour() -> None:
     sentence = "本报成都7月28日电 7月28日20点，运动会在体育公园开幕。"
     picked = best_span(question, "date", sentence, Policy.load().spans, SHIPPED)
     assert picked is not None and sentence[picked[0] : picked[1]] == "7月28日"
+
+
+def test_a_day_of_the_calendar_is_no_count() -> None:
+    """News opens with the day (8月17日，…): a number question's sentence that holds no other
+    numeral has no count to answer with, so no span; a year is a count only where the question
+    asks one (西元几年: the 1949 of 1949年12月7日); an amount in yen (日元) is one."""
+    shipped = Policy.load()
+    sentence = "8月17日，某汽车公司官方发布了新车的更多官方图片。"
+    got = candidates("新车的轴距是多少？", "number", sentence, shipped.spans)
+    assert got.spans and not got.counted().spans
+    assert sure_span("新车的轴距是多少？", "number", sentence, shipped.spans, SHIPPED) is None
+    year = candidates("政府于西元几年迁往该市？", "number", "政府于1949年12月7日迁往该市。", shipped.spans)
+    assert "1949年" in [year.ss[a:b] for a, b in year.counted(asks_year=True).spans]
+    assert "1949年" not in [year.ss[a:b] for a, b in year.counted().spans]  # 多少台 asks no year
+    yen = candidates("新版最高卖到多少钱？", "number", "新版最高卖到14800日元。", shipped.spans)
+    assert "14800日元" in [yen.ss[a:b] for a, b in yen.counted().spans]
