@@ -123,6 +123,15 @@ DURATION_UNITS = ("年", "个月", "个多月", "周", "星期", "天", "小时"
 LENGTH_UNITS = ("公里", "千米", "米", "厘米", "毫米", "英里", "英尺")
 # a question asking for a day (哪一天, 几号): answered with a date that names one (8月3日, not 8月)
 ASKS_DAY = re.compile(r"哪一?天|几号|哪一?日|何日|什么日子")  # (几日 often asks how many days)
+# a question asking a year (西元几年, 哪一年: a count of years, 3年, is no year of the calendar,
+# so 几年 and 多少年 asking one let no wrong year in)
+ASKS_YEAR = re.compile(r"[几幾]年|哪一?年|多少年|何年")
+YEAR = re.compile(r"(?<!\d)\d{4}\s*年")  # a year of the calendar
+# a month, or a month and its day, or a day, of the calendar (8月17日, 12月, 3日; not the year
+# of 2023年8月, nor the 日 of 日元)
+MONTH_DAY = re.compile(
+    r"(?<![\d.])\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号](?!元))?|(?<![\d.])\d{1,2}\s*[日号](?!元)"
+)
 # a question asking how long something lasted (多长时间, 多久)
 ASKS_DURATION = re.compile(r"多长时间|多久|多少时间|多长的时间|多少天时间")
 

@@ -32,11 +32,13 @@ from rag.span import (
     DATE,
     DURATION,
     LEADING_GLUE,
+    MONTH_DAY,
     NUM_CORE,
     NUMBER,
     REASON_Q,
     UNIT_AHEAD,
     WH,
+    YEAR,
     Span,
     SpanRules,
     found_literal,
@@ -138,13 +140,6 @@ TREE_FEATURE_NAMES = (*FEATURE_NAMES, "linear_gap")
 
 # a date that names a month, a day or a year of the calendar (not a count of years: 3年)
 _CALENDAR = re.compile(r"[月日号]|\d{4}年")
-_YEAR = re.compile(r"(?<!\d)\d{4}\s*年")  # a year of the calendar
-# a question asking a year (西元几年, 哪一年, 多少年)
-ASKS_YEAR = re.compile(r"[几幾]年|哪一?年|多少年|何年")
-# a month and day of the calendar (8月17日, 12月, 3日; not the year of 2023年8月, nor 日元)
-_MONTH_DAY = re.compile(
-    r"(?<![\d.])\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号](?!元))?|(?<![\d.])\d{1,2}\s*[日号](?!元)"
-)
 _DAY = re.compile(r"[日号]")
 # a clock time after a day: the stamp of a page's publication, which news heads its text with
 # ("来源：X日报 | 2023年07月28日 11:01:23，正文："), not the day of what it tells
@@ -198,9 +193,9 @@ class SpanCandidates:
         numeral)."""
         if self.kind != "number":
             return self
-        days = tuple(m.span() for m in _MONTH_DAY.finditer(self.ss))
+        days = tuple(m.span() for m in MONTH_DAY.finditer(self.ss))
         if not asks_year:
-            days += tuple(m.span() for m in _YEAR.finditer(self.ss))
+            days += tuple(m.span() for m in YEAR.finditer(self.ss))
         return self._only(
             [
                 i

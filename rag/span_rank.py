@@ -17,9 +17,8 @@ import numpy as np
 
 from rag.normalize import fold_width, simplified_question, simplify_with_map
 from rag.sentence_words import Tags
-from rag.span import ASKS_DAY, Span, SpanRules, to_original
+from rag.span import ASKS_DAY, ASKS_YEAR, Span, SpanRules, to_original
 from rag.span_features import (
-    ASKS_YEAR,
     FEATURE_NAMES,
     KINDS,
     TREE_FEATURE_NAMES,
