@@ -141,6 +141,7 @@ TREE_FEATURE_NAMES = (*FEATURE_NAMES, "linear_gap")
 # a date that names a month, a day or a year of the calendar (not a count of years: 3年)
 _CALENDAR = re.compile(r"[月日号]|\d{4}年")
 _DAY = re.compile(r"[日号]")
+_NAME_FLAGS = ("nr", "ns", "nt", "nz")  # jieba's proper names: a person's, a place's, a body's, others
 # a clock time after a day: the stamp of a page's publication, which news heads its text with
 # ("来源：X日报 | 2023年07月28日 11:01:23，正文："), not the day of what it tells
 _CLOCK = re.compile(r"\s*\d{1,2}:\d{2}")
@@ -183,17 +184,18 @@ class SpanCandidates:
     compact: np.ndarray  # (len(spans), len(PLAIN) + len(TYPED)), float32
     keys: np.ndarray  # (len(spans), len(rag.span_lexical.TEMPLATES)): the lexical buckets
     kind: str  # one of KINDS: the kind of answer asked for (a reason question is its own kind)
+    names: tuple[Span, ...] = ()  # the sentence's proper names (五菱, 四川): no numeral in one counts
 
     def counted(self, *, asks_year: bool = False) -> SpanCandidates:
         """For a number question, only the candidates that hold a numeral of no day of the
         calendar (a count answers it: `平方千米` without its 3 does not, nor 8月17日, which opens
-        many a news story) and, unless it asks a year (`asks_year`: 西元几年, the 1949 of
+        many a news story), of no proper name (the 五 of 五菱) and, unless it asks a year (`asks_year`: 西元几年, the 1949 of
         1949年12月7日), of no year (2023年 answers no 多少台); any other kind's, all of them
         (`rag.span_rank.sure_span` picks among these when its pick among all holds no such
         numeral)."""
         if self.kind != "number":
             return self
-        days = tuple(m.span() for m in MONTH_DAY.finditer(self.ss))
+        days = self.names + tuple(m.span() for m in MONTH_DAY.finditer(self.ss))
         if not asks_year:
             days += tuple(m.span() for m in YEAR.finditer(self.ss))
         return self._only(
@@ -529,4 +531,6 @@ def candidates_simplified(
     typed[:, rest : rest + 6] = np.stack(
         [enum, bracketed, np.log(length), exact, crosses, _unit_ahead(ss, b)], axis=1
     )
-    return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words, asked), ext_kind)
+    # (an ordinal in a body's name counts: 第八届全国政协, asked 第几届)
+    names = tuple((x, y) for x, y, flag in tags if flag.startswith(_NAME_FLAGS) and "第" not in ss[x:y])
+    return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words, asked), ext_kind, names)

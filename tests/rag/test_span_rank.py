@@ -423,3 +423,19 @@ def test_a_day_of_the_calendar_is_no_count() -> None:
     assert "1949年" not in [year.ss[a:b] for a, b in year.counted().spans]  # 多少台 asks no year
     yen = candidates("新版最高卖到多少钱？", "number", "新版最高卖到14800日元。", shipped.spans)
     assert "14800日元" in [yen.ss[a:b] for a, b in yen.counted().spans]
+
+
+def test_a_numeral_inside_a_proper_name_is_no_count() -> None:
+    """一汽集团 and 四川 are names (jieba: nt, ns), not counts: a number question's sentence that
+    holds no other numeral has no span; a count beside a name is one."""
+    shipped = Policy.load()
+    sentence = "一汽集团近日发布了新车的官方图片。"
+    got = candidates("新车的轴距是多少？", "number", sentence, shipped.spans)
+    assert got.spans and not got.counted().spans
+    assert sure_span("新车的轴距是多少？", "number", sentence, shipped.spans, SHIPPED) is None
+    picked = sure_span("四川有多少人？", "number", "四川有8000万人。", shipped.spans, SHIPPED)
+    assert picked is not None and "四川有8000万人。"[picked[0][0] : picked[0][1]] == "8000万人"
+    # an ordinal in a body's name (jieba: 第八届全国政协, nt) is a count still
+    sentence = "他1993年当选为第八届全国政协常委。"
+    picked = sure_span("他1993年当选了第几届全国政协常委？", "number", sentence, shipped.spans, SHIPPED)
+    assert picked is not None and "八" in sentence[picked[0][0] : picked[0][1]]
