@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -189,22 +190,23 @@ class SpanCandidates:
     def counted(self, *, asks_year: bool = False) -> SpanCandidates:
         """For a number question, only the candidates that hold a numeral of no day of the
         calendar (a count answers it: `平方千米` without its 3 does not, nor 8月17日, which opens
-        many a news story), of no proper name (the 五 of 五菱) and, unless it asks a year (`asks_year`: 西元几年, the 1949 of
-        1949年12月7日), of no year (2023年 answers no 多少台); any other kind's, all of them
-        (`rag.span_rank.sure_span` picks among these when its pick among all holds no such
-        numeral)."""
+        many a news story), of no proper name (the 五 of 五菱) and, unless it asks a year
+        (`asks_year`: 西元几年, the 1949 of 1949年12月7日), of no year (2023年 answers no 多少台);
+        any other kind's, all of them (`rag.span_rank.sure_span` picks among these when its
+        pick among all holds no such numeral)."""
         if self.kind != "number":
             return self
         days = self.names + tuple(m.span() for m in MONTH_DAY.finditer(self.ss))
         if not asks_year:
             days += tuple(m.span() for m in YEAR.finditer(self.ss))
-        return self._only(
-            [
-                i
-                for i, (a, b) in enumerate(self.spans)
-                if any(not _within(days, k, k + 1) for k in _numerals(self.ss, a, b))
-            ]
+        # how many such numerals stand before each position, worked out once for all candidates
+        before = list(
+            itertools.accumulate(
+                (bool(_NUMERAL.match(ch)) and not _within(days, k, k + 1) for k, ch in enumerate(self.ss)),
+                initial=0,
+            )
         )
+        return self._only([i for i, (a, b) in enumerate(self.spans) if before[b] > before[a]])
 
     def measured(self, measure: str | tuple[str, ...]) -> SpanCandidates:
         """For a number question asking a count in `measure` (`rag.answer.Query.measure`:
@@ -350,11 +352,6 @@ def _calendar(ss: str) -> tuple[Span, ...]:
     whole = [m for m in NUMBER.finditer(ss) if DURATION.match(m.group(0)) or _RANGE.search(m.group(0))]
     parts = [(a, b) for m in whole for a, b in ((m.start(), m.end() - 1), (m.start() + 1, m.end()))]
     return (*dates, *parts)
-
-
-def _numerals(ss: str, a: int, b: int) -> list[int]:
-    """Where the numerals of `ss[a:b]` stand."""
-    return [m.start() for m in _NUMERAL.finditer(ss, a, b)]
 
 
 def _within(spans: tuple[Span, ...], a: int, b: int) -> bool:
