@@ -528,6 +528,6 @@ def candidates_simplified(
     typed[:, rest : rest + 6] = np.stack(
         [enum, bracketed, np.log(length), exact, crosses, _unit_ahead(ss, b)], axis=1
     )
-    # (an ordinal in a body's name counts: 第八届全国政协, asked 第几届)
+    # (an ordinal in a body's name counts: the 第N届 of a congress, asked 第几届)
     names = tuple((x, y) for x, y, flag in tags if flag.startswith(_NAME_FLAGS) and "第" not in ss[x:y])
     return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words, asked), ext_kind, names)
