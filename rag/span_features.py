@@ -147,16 +147,20 @@ _NAME_FLAGS = ("nr", "ns", "nt", "nz")  # jieba's proper names: a person's, a pl
 # ("来源：X日报 | 2023年07月28日 11:01:23，正文："), not the day of what it tells
 _CLOCK = re.compile(r"\s*\d{1,2}:\d{2}")
 _RANGE = re.compile(r"\d[^\d]*(?:至|到|—|~)")  # a range of two numbers (3—5个月)
+_VERSION = re.compile(r"[A-Za-z] \d+$")  # a Latin word, a space, then digits: a model's version
 # a digit or a numeral below ten (a magnitude alone is none: the 千 of 千米, the 百 of 百分)
 _NUMERAL = re.compile(r"[\d零〇○一二两三四五六七八九十半]")
 
 
 def _in_code(ss: str, a: int, b: int) -> bool:
     """Whether the number `ss[a:b]` is part of a code of Latin letters and digits, a digit of it
-    touching a letter (the 9950 of 9950HX, the 5 of DDR5 or 5G): a model's name, no count (not
-    300亿美元 of a title run into its text, 300亿美元Apex)."""
-    return (a > 0 and ss[a].isdigit() and ss[a - 1].isascii() and ss[a - 1].isalpha()) or (
-        b < len(ss) and ss[b - 1].isdigit() and ss[b].isascii() and ss[b].isalpha()
+    touching a letter (the 9950 of 9950HX, the 5 of DDR5 or 5G), or is bare digits after a
+    Latin word and a space (the 4 of HarmonyOS 4, the 5 of Galaxy Z Flip 5): a model's name or
+    version, no count (not 300亿美元 of a title run into its text, 300亿美元Apex; not 64 个核心)."""
+    return (
+        (a > 0 and ss[a].isdigit() and ss[a - 1].isascii() and ss[a - 1].isalpha())
+        or (b < len(ss) and ss[b - 1].isdigit() and ss[b].isascii() and ss[b].isalpha())
+        or bool(_VERSION.match(ss, max(a - 2, 0), b) and a >= 2 and ss[a:b].isdigit())
     )
 
 
