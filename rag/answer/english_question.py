@@ -248,6 +248,24 @@ def named_parts(name: str, per_word: int) -> list[list[str]]:
     return out
 
 
+def syllable_places(
+    words: Sequence[str], per_word: int, known: Callable[[Sequence[str]], list[bool]]
+) -> list[list[str]]:
+    """A name of one pinyin syllable and a common noun ("Nen River", "Tai Lake"), which the
+    dictionary lacks: each character read as the syllable joined to each one-character sense
+    of the noun (嫩 + 江), as a Chinese article names the place, those the index holds (嫩江);
+    nothing otherwise (a syllable alone is too often found by chance to be spelled by itself)."""
+    if len(words) != 2:
+        return []
+    chars = table().readings(words[0].lower())[0]
+    senses = next(iter(render(words[1].lower(), per_word)), None)
+    if not chars or senses is None:
+        return []
+    made = sorted(c + h for c in chars for h in (*senses.heads, *senses.more) if len(h) == 1)
+    found = [w for w, ok in zip(made, known(made), strict=True) if ok]
+    return [found] if found else []
+
+
 def compounds(
     question: str, rendered: list[Rendering], known: Callable[[Sequence[str]], list[bool]]
 ) -> list[Rendering]:
@@ -376,7 +394,9 @@ def english_terms(
                     for j, s, (_, heads) in zip(joined, senses, commons, strict=True)
                 ]
             else:
-                spelled += named_parts(bare, per_word) or [[bare.lower()]]
+                spelled += (
+                    named_parts(bare, per_word) or syllable_places(words, per_word, known) or [[bare.lower()]]
+                )
         groups += spelled + plain
         named += spelled
         # a code the index holds (T123, G15) is a term, as written; one it does not (Q4, which

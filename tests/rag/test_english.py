@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import pytest
 
@@ -905,3 +906,23 @@ def test_china_is_also_our_country_as_chinese_news_writes_it() -> None:
     assert "我国" in chinese.heads
     (russia,) = [r for r in render("Where was Russia's largest mill?", 2) if r.words == "Russia's"]
     assert "我国" not in russia.heads
+
+
+def test_a_place_of_one_syllable_and_a_common_noun_is_spelled_as_the_index_holds_it() -> None:
+    """ "Nen River": the dictionary lacks it, and one syllable alone is too often found by
+    chance to be spelled; read with its noun's one-character senses (河, 江…) it is 嫩江, where
+    the index holds that word: a name the answer's passage must hold, not "nen river" in Latin
+    letters that no Chinese article writes."""
+    from rag.answer.english_question import syllable_places
+
+    held = {"嫩江", "太湖"}
+
+    def known(words: Sequence[str]) -> list[bool]:
+        return [w in held for w in words]
+
+    assert syllable_places(["Nen", "River"], 2, known) == [["嫩江"]]
+    assert syllable_places(["Tai", "Lake"], 2, known) == [["太湖"]]
+    assert syllable_places(["Nen", "River"], 2, lambda words: [False] * len(words)) == []
+    assert syllable_places(["Nen", "River", "Basin"], 2, known) == []
+    q = analyse("What was the water level on the Nen River?", known=known)
+    assert "嫩江" in q.names and not q.foreign
