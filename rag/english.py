@@ -258,7 +258,8 @@ def proper_names(tab: CedictTable, word: str) -> list[str]:
     Company"; but "International" is 国际, not 国际奥委会)."""
     w = word.lower()
     if heads := tab.heads("@" + w):
-        senses = {h for f in _lemmas(tab, w) for h in tab.heads(f)}
+        own = tab.heads(w)  # (the word's own senses, the first of its lemmas')
+        senses = {*own, *(h for f in _lemmas(tab, w)[1:] for h in tab.heads(f))}
         if senses and _english_word(w) and not any(_of_sense(n, senses) for n in heads):
             # an English word written with a capital, its names none of its senses nor made
             # from one (Apple: 苹果电脑): a title or a common noun ("Minister": 部长, not 司徒;
@@ -267,7 +268,7 @@ def proper_names(tab: CedictTable, word: str) -> list[str]:
             return []
         # a name the dictionary gives only as the word's common sense and a noun ("X computer":
         # its sense + 电脑) is also that sense alone, first: news names the firm so
-        common = [h for h in tab.heads(w) if len(h) >= 2 and all(n.startswith(h) and n != h for n in heads)]
+        common = [h for h in own if len(h) >= 2 and all(n.startswith(h) and n != h for n in heads)]
         return list(dict.fromkeys(common + heads))
     if any(tab.heads(f) for f in _lemmas(tab, w)):
         return []

@@ -147,7 +147,6 @@ _NAME_FLAGS = ("nr", "ns", "nt", "nz")  # jieba's proper names: a person's, a pl
 # ("来源：X日报 | 2023年07月28日 11:01:23，正文："), not the day of what it tells
 _CLOCK = re.compile(r"\s*\d{1,2}:\d{2}")
 _RANGE = re.compile(r"\d[^\d]*(?:至|到|—|~)")  # a range of two numbers (3—5个月)
-_VERSION = re.compile(r"[A-Za-z] \d+$")  # a Latin word, a space, then digits: a model's version
 # a digit or a numeral below ten (a magnitude alone is none: the 千 of 千米, the 百 of 百分)
 _NUMERAL = re.compile(r"[\d零〇○一二两三四五六七八九十半]")
 
@@ -160,7 +159,13 @@ def _in_code(ss: str, a: int, b: int) -> bool:
     return (
         (a > 0 and ss[a].isdigit() and ss[a - 1].isascii() and ss[a - 1].isalpha())
         or (b < len(ss) and ss[b - 1].isdigit() and ss[b].isascii() and ss[b].isalpha())
-        or bool(_VERSION.match(ss, max(a - 2, 0), b) and a >= 2 and ss[a:b].isdigit())
+        or (
+            a >= 2
+            and ss[a - 1] == " "
+            and ss[a - 2].isascii()
+            and ss[a - 2].isalpha()
+            and ss[a:b].isdecimal()
+        )
     )
 
 
@@ -532,6 +537,11 @@ def candidates_simplified(
     typed[:, rest : rest + 6] = np.stack(
         [enum, bracketed, np.log(length), exact, crosses, _unit_ahead(ss, b)], axis=1
     )
-    # (an ordinal in a body's name counts: the 第N届 of a congress, asked 第几届)
-    names = tuple((x, y) for x, y, flag in tags if flag.startswith(_NAME_FLAGS) and "第" not in ss[x:y])
+    # the proper names, whose numerals a number question's count excludes (`counted`); an
+    # ordinal in a body's name counts (the 第N届 of a congress, asked 第几届)
+    names = (
+        tuple((x, y) for x, y, flag in tags if flag.startswith(_NAME_FLAGS) and "第" not in ss[x:y])
+        if ext_kind == "number"
+        else ()
+    )
     return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words, asked), ext_kind, names)
