@@ -77,7 +77,7 @@ _MAGNITUDE = r"(?:多|余|十|百|千|万|亿)"
 # the words a count is written in; a longer one before a shorter one it begins with (个小时
 # before 个: the first that matches is taken), a magnitude left out (百帕 is 百 and 帕)
 _UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米 英里 英尺 公顷 公斤 千克 美元
-    港元 欧元 日元 人民币 元 % ％ 倍 个多小时 个小时 个多月 个月 个星期 个
+    港元 欧元 日元 人民币 英镑 韩元 卢比 卢布 港币 美金 美分 澳元 加元 新台币 台币 泰铢 比索 法郎 元 % ％ 倍 个多小时 个小时 个多月 个月 个星期 个
     人次 人 名 位 家 座 部 种 项 场 届 条 件 岁 年 月 天 日 小时 分钟 秒
     次 吨 米 克 度 里 亩 户 册 卷 集 首 本 台 辆 架 艘 层 所 株 只 支
     篇 章 款 代 周 世纪 分 票 球 局 枚 头 匹 班 级 处 例 起 批 轮 期 份
@@ -169,7 +169,7 @@ _TAGS = {"person": PERSON_FLAGS, "place": ("ns",)}  # jieba POS flags
 # The noun a "what X" question names (开了什么会, 哪个委员会的驻地): the answer is a noun phrase
 # headed by it. Nominal words (jieba POS) make up such a phrase.
 _HEAD_NOUN = re.compile(
-    r"(?:什么|哪一?[个种类家所座条项部位只]?)(?![里儿])([\u4e00-\u9fff]{1,4}?)(?=[？?，,。！!的]|$)"
+    r"(?:什么|哪一?[个种类家所座条项部位只]?)(?![里儿])([\u4e00-\u9fff]{1,6}?)(?=[？?，,。！!的]|$)"
 )
 # A span of grammar words only (之一, 等, 并) answers nothing: no short answer rather than that
 # (`hollow`; rag.span_text counts these characters to tell it for every candidate at once).

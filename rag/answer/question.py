@@ -87,6 +87,9 @@ _KIND_PATTERNS_ZH: tuple[tuple[str, str], ...] = (
         r"|什么(?:地方|地区|国家|城市)",
     ),
 )
+# a Chinese question asking the name of someone named by a word for people (空勤员叫什么名字,
+# 校长的名字是什么): who, as 谁 asks; a thing's name (主题曲叫什么名字) is no person
+_NAME_ASKED = re.compile(r"[人员者士师民生工兵手长](?:的?名字是什么|叫什么|叫做什么|名叫什么)")
 _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     # ("which year were they found" asks a date, not a list)
     (
@@ -351,6 +354,8 @@ def analyse(
             ):
                 kind = name
                 break
+        if kind == "other" and _NAME_ASKED.search(q):
+            kind = "person"  # 空勤员叫什么名字: who
     people_list = bool(_PEOPLE_LIST.search(q)) and kind in ("list", "person")
     if people_list:
         kind = "list"

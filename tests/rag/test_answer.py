@@ -32,6 +32,10 @@ def test_question_kinds():
     assert analyse("該公司總部設在哪一個城市？").kind == "place"
     assert analyse("这种鱼分布在什么地区？").kind == "place"
     assert analyse("这条河流经哪一国？").kind == "place"
+    # the name of someone named by a word for people asks who; a thing's name does not
+    assert analyse("救援队的空勤员叫什么名字？").kind == "person"
+    assert analyse("这所学校现任校长的名字是什么？").kind == "person"
+    assert analyse("这部动画的主题曲叫什么名字？").kind == "other"
     info = analyse("十三届八次全会有哪些人出席？")
     assert info.kind == "list" and info.list_of_people
     assert analyse("Who attended the plenary session?").kind == "list"

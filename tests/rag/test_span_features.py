@@ -58,6 +58,11 @@ def test_anchor_features_see_the_question_around_the_span() -> None:
     found = candidates("运营这条线的是哪家公司？", "other", SENTENCE, RULES)
     row = found.expanded()[found.spans.index((6, 14))]
     assert row[FEATURE_NAMES.index("other:last_word_has_head_noun")] == 1.0  # the answer is a 公司
+    # a head noun of five characters or six (律师事务所) is the noun asked for too
+    sentence = "河南某某律师事务所主任付某告诉记者，游客可要求检查。"
+    found = candidates("律师付某担任哪家律师事务所的主任？", "other", sentence, RULES)
+    row = found.expanded()[found.spans.index((0, sentence.index("主任")))]
+    assert row[FEATURE_NAMES.index("other:has_head_noun")] == 1.0
 
 
 def test_a_span_the_question_writes_whole_is_marked() -> None:

@@ -71,6 +71,8 @@ def test_a_number_question_is_answered_with_a_count() -> None:
         ("青山县的地震是几级？", "河北某市青山县发生4.7级地震，震源深度12公里。", "4.7级"),
         ("这次行动拆除了多少处广告牌？", "原标题：某路段拆除违规广告牌60余处执法人员正在拆除。", "60余处"),
         ("这棵老树今年结了多少颗果子？", "今年这棵老树结了300颗果子，比去年多了一倍。", "300颗"),
+        # a currency beside the yuan and the dollar (卢比, 新台币): the amount with it
+        ("这款手机在当地预计售价低于多少卢比？", "这款手机在当地的售价预计将低于30000卢比。", "30000卢比"),
     ],
 )
 def test_a_count_in_the_measure_asked_is_whole(question: str, sentence: str, expected: str) -> None:
@@ -102,6 +104,9 @@ def test_a_count_in_the_measure_asked_is_whole(question: str, sentence: str, exp
         ("列车时速可达300公里每小时。", "300公里每小时"),  # a speed: a length a time
         ("今年这棵老树结了300颗果子。", "300颗"),  # classifiers of things counted one by one
         ("他一口气喝了7瓶啤酒。", "7瓶"),
+        ("售价预计将低于 30000 卢比。", "30000 卢比"),  # currencies
+        ("门票为每人500新台币。", "500新台币"),
+        ("总共投入了40 亿美金。", "40 亿美金"),
         ("村里新栽了200棵桂花树。", "200棵"),
     ],
 )
