@@ -23,8 +23,8 @@ from rag.cedict_table import CedictTable, fold_accents, table
 logger = logging.getLogger(__name__)
 
 # a word, or a code of letters and digits (Q4, H1, G20: no name the answer must hold; news
-# writes Q4 as 第四季度)
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'-]*")
+# writes Q4 as 第四季度); never ending in a quote or a hyphen (the 'Zero-Carbon Future' exhibition)
+_WORD = re.compile(r"[A-Za-z](?:[A-Za-z0-9'-]*[A-Za-z0-9])?")
 _FUNCTION = frozenset(
     "what who whom whose when where which why how is are was were did do does done the a an in on at of and or "
     "to for by with from about tell please list name could would can will has have had be been being it its "
@@ -124,6 +124,14 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
     words = [m.group(0) for m in found]
     apart = _apart(found)
     in_names = _in_names(words, apart)
+    # a name of several common English words, no pinyin among them (the 'Zero-Carbon Future'
+    # exhibition): Chinese news translates such a name word by word (零碳未来), so its words are
+    # read as common words; left whole it was a name in Latin letters no article writes
+    common = [False] * len(words)
+    for run in _names(words, in_names, apart):
+        if len(run) > 1 and all(_common_english(tab, words[k]) for k in run):
+            for k in run:
+                common[k] = True
     rendered = [False] * len(words)
     i = 0
     while i < len(words):
@@ -169,6 +177,12 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
         # (function words, "What" included, were passed over above; a code is no name)
         in_name = in_names[i]
         i += 1
+        if common[i - 1]:
+            parts = [p for p in word.lower().split("-") if p and p not in _FUNCTION]
+            got = [r for p in parts if (r := _one_word(tab, p, False, per_word))]
+            groups.extend(got)
+            rendered[i - 1] = bool(got)
+            continue
         if in_name:
             continue  # part of a multi-word name (a person's): left to the dense leg
         if i < len(found) and _titled(found, i):
@@ -279,6 +293,13 @@ def _of_sense(name: str, senses: set[str]) -> bool:
     """Whether a proper name is one of a word's `senses` or begins with one of two characters
     or more (苹果电脑 of "apple": 苹果)."""
     return name in senses or any(len(s) >= 2 and name.startswith(s) for s in senses)
+
+
+def _common_english(tab: CedictTable, word: str) -> bool:
+    """Whether every part of `word` (a hyphen's) is an English word that no pinyin syllable
+    spells ("Zero-Carbon", "Future"; not "Long", which is also 龙)."""
+    parts = [p.lower() for p in word.removesuffix("'s").split("-") if p]
+    return bool(parts) and all(_english_word(p) and not tab.readings(p)[0] for p in parts)
 
 
 def _english_word(word: str) -> bool:

@@ -59,7 +59,13 @@ def asked_head(question: str, wh: tuple[str, ...] = ("which", "what", "how many"
     for word in m.group(2).split()[:_MOST_PHRASE_WORDS]:
         w = word.lower()
         kinds = getAllLemmas(w)
-        if w in _NOT_NOUNS or w in _PHRASE_ENDS or (w.endswith("ed") and "NOUN" not in kinds):
+        # (a hyphenated "-ed" word is an adjective inside the phrase, "which state-owned bank";
+        # a bare one a verb after it, "which company launched")
+        if (
+            w in _NOT_NOUNS
+            or w in _PHRASE_ENDS
+            or (w.endswith("ed") and "-" not in w and "NOUN" not in kinds)
+        ):
             break
         if kinds and not {"NOUN", "ADJ", "PROPN"} & set(kinds):
             break  # a verb or an adverb ends the phrase

@@ -80,6 +80,13 @@ _NOT_NAMES = frozenset(
 )
 
 
+def _name_part(word: str) -> bool:
+    """Whether `word`, beside a month, may be the other part of a person's name (Theresa,
+    Carter): in title case, not in capitals (WTI) nor a possessive (Reserve's)."""
+    w = word.strip(",.?!")
+    return w[:1].isupper() and not w.isupper() and not w.endswith(("'s", "’s"))
+
+
 def english_dates(question: str) -> tuple[list[str], str]:
     """The dates an English question names, written as Chinese articles write them (July 25,
     25 July, the 25th of July: 7月25日; July alone: 7月), and the question without them."""
@@ -93,11 +100,13 @@ def english_dates(question: str) -> tuple[list[str], str]:
         if day and 1 <= int(day) <= 31:
             dates.append(f"{_EN_MONTHS[name]}月{int(day)}日")
             return " "
-        # a month alone is written out, and no part of a name (Theresa May, June Carter, Jan Koum)
+        # a month alone is written out, and no part of a name (Theresa May, June Carter, Jan Koum):
+        # a name's other part is a word in title case, not an acronym ("the WTI September
+        # contract") nor a possessive ("the Federal Reserve's September meeting")
         before = question[: m.start()].split()[-1:]
         after = question[m.end() :].split()[:1]
         if (len(name) <= 4 and name not in ("May", "June", "July")) or any(
-            w[:1].isupper() and w.lower().strip(",.?!") not in _NOT_NAMES for w in before + after
+            _name_part(w) and w.lower().strip(",.?!") not in _NOT_NAMES for w in before + after
         ):
             return m[0]
         dates.append(f"{_EN_MONTHS[name]}月")

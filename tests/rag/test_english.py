@@ -365,6 +365,9 @@ def test_an_english_date_is_one_term_as_articles_write_it() -> None:
     # a month alone is no part of a name, nor an abbreviation (Jan is also a given name)
     assert english_dates("What did Theresa May say in May?")[0] == ["5月"]
     assert english_dates("What did June Carter sing?")[0] == []
+    # beside an acronym or a possessive a month is the month (the WTI September contract)
+    assert english_dates("What was the WTI September contract's price?")[0] == ["9月"]
+    assert english_dates("When was the Federal Reserve's September meeting?")[0] == ["9月"]
     assert english_dates("Who is Jan Koum?")[0] == [] and english_dates("What happened on Jan 5?")[0] == [
         "1月5日"
     ]
@@ -490,6 +493,9 @@ def test_the_noun_a_what_question_asks_for_follows_its_question_word() -> None:
     assert asked_noun_in_chinese("How many employees does the company have?") == "员工"
     assert asked_noun_in_chinese("How many young people took part?") == "年轻人"
     assert asked_noun_in_chinese("How much did they spend?") == ""
+    # a hyphenated "-ed" adjective inside the phrase does not end it
+    assert asked_noun_in_chinese("Which state-owned bank has launched the service?") == "银行"
+    assert asked_noun_in_chinese("Which company launched the service?") == "公司"
     assert analyse("How many employees does the company have?", policy=policy).asks.endswith("多少员工？")
     cases = [
         (
@@ -857,6 +863,26 @@ def test_a_capitalised_compound_the_dictionary_lacks_is_read_part_by_part() -> N
     q = analyse("What is the Chinese-developed seabed equipment?", known=lambda words: [True] * len(words))
     assert not q.foreign and "chinese-developed" not in q.terms
     assert "国有" in flat("Which state-owned bank was it?")  # a compound the dictionary has is read whole
+
+
+def test_a_name_of_common_english_words_is_read_word_by_word() -> None:
+    """The 'Zero-Carbon Future' exhibition: a name made of common English words, none a pinyin
+    syllable, is translated word by word in Chinese news (零碳未来); left whole, it was a name in
+    Latin letters (with the closing quote) that the answer's passage had to hold. A name with
+    a word that is no English word (Lujiazui Center) or that pinyin spells (Long) stays one."""
+    from rag.english import render
+
+    names_left: list[str] = []
+    question = "Which foundation funded the 'Zero-Carbon Future' youth art exhibition?"
+    got = {r.words: r for r in render(question, 2, names_left)}
+    assert names_left == [] and "未来" in got["future"].heads and not got["future"].name
+    assert "碳" in got["carbon"].heads
+    q = analyse(question, known=lambda words: [True] * len(words))
+    assert not q.foreign and not any("zero" in t or "'" in t for t in q.terms)
+    for kept in ("What did Lujiazui Center announce?", "What did Long Xiang say?"):
+        names_left = []
+        render(kept, 2, names_left)
+        assert names_left == [kept.split()[2] + " " + kept.split()[3]]
 
 
 def test_a_capitalised_english_word_whose_names_are_none_of_its_senses_is_no_name() -> None:
