@@ -22,14 +22,21 @@ indexes, and the pair with the most good outcomes (a right answer over "with", a
 "without") is kept, ties going to the shipped pair; only pairs (and, below, values) under which
 the English questions of ../shared/eval/seeds_qa.jsonl are answered right, or refused where
 unanswerable, over the seeds are tried, and the answers issue's English question ("What did Hu
-Henghua say about manufacturing?") answered from the interview: the issue requires them. Then the least coverage an English
+Henghua say about manufacturing?") answered from the interview: the issue requires them. Then
+the least share of the question's names an English question's best passage must name
+(`not_found.min_names_en`: one of two may be missing, one of three, one of four, or none; a
+name the dictionary renders as no word the article writes, an acronym or a company's own
+rendering, need not refuse a question whose other names are there), at the shipped coverage
+and margin, fitted as the coverage is. Then the least coverage an English
 question's best sentence needs to be answered (`not_found.min_coverage_en`). For
 each value of a grid it asks every English question over both indexes with the shipped policy
 at that value (`ask`, the real decision): right answers over "with", refusals over "without".
 The value chosen is the highest that keeps at least `--keep` (0.95) of the most right answers
 any value of the grid gives, as the "not found" target of the dev sets keeps 0.95 of the
 answerable questions: the most refusals a kept answer allows. Held apart: fitted on
-`news68k_first`, reported on the other English sets, and the reverse; `--write` puts the value
+`news68k_first`, reported on the other English sets, and the reverse, and with `--newest SET`
+fitted on every set but SET and reported on it (the newest set, written after the code it
+measures: `--newest news68k_twentieth`); `--write` puts the value
 fitted on all of them into rag/answer/policy.json (the grid's table under
 `fitted.min_coverage_en`). The coverage is fitted with the next number left out; then, at the
 coverage chosen, the same way, the least margin of the Chinese questions' "not found" boundary
@@ -67,6 +74,9 @@ GRID = [round(0.2 + 0.05 * i, 2) for i in range(13)]  # 0.20 … 0.80
 # the least margin of the "not found" boundary an English question's best sentence needs; the
 # first value leaves it out (no boundary margin is that low)
 MARGIN_GRID = [-10.0, -3.0, -2.5, -2.0, -1.75, -1.5, -1.25, -1.0, -0.75, -0.5, -0.25, 0.0]
+# the least share of an English question's names its best passage names: one of two, of three,
+# of four missing, or none
+NAMES_GRID = [0.5, 0.66, 0.75, 1.0]
 # the answers issue's English question over the seeds, answered from the 2020 interview (its
 # sentences on 制造业) as the issue states
 ISSUE_QUESTIONS = [
@@ -115,6 +125,7 @@ def with_values(
     factor: int | None = None,
     coverage: float | None = None,
     margin: float | None = None,
+    names: float | None = None,
 ) -> Policy:
     """`policy` with the English values given."""
     terms = policy.terms if words is None else dataclasses.replace(policy.terms, en_words_per_term=words)
@@ -128,6 +139,8 @@ def with_values(
         nf = dataclasses.replace(nf, min_coverage_en=coverage)
     if margin is not None:
         nf = dataclasses.replace(nf, min_margin_en=margin)
+    if names is not None:
+        nf = dataclasses.replace(nf, min_names_en=names)
     return dataclasses.replace(policy, terms=terms, evidence=ev, not_found=nf)
 
 
@@ -162,6 +175,24 @@ def best(table: dict[float, list[bool]], keys: list[int], keep: float, allowed: 
     kept = [v for v in allowed if right[v] >= keep * max(right.values())]
     most = max(right[v] for v in allowed)
     return max(kept or [v for v in allowed if right[v] == most])
+
+
+# a held-apart protocol: fitted on the questions of one part, reported on the other's
+Split = tuple[str, str, list[int], list[int]]
+
+
+def held_apart(owner: list[str], newest: str | None) -> list[Split]:
+    """The held-apart fits: on `news68k_first`, reported on the other sets, and the reverse;
+    with `newest` (a set's name), also on every set but it, reported on it."""
+    first = [k for k, o in enumerate(owner) if o.endswith("_first")]
+    rest = [k for k, o in enumerate(owner) if not o.endswith("_first")]
+    splits = [("first", "the others", first, rest), ("the others", "first", rest, first)]
+    if newest:
+        if newest not in owner:
+            raise SystemExit(f"--newest {newest}: no English set of that name in bench/english/")
+        older = [k for k, o in enumerate(owner) if o != newest]
+        splits.append(("all but " + newest, newest, older, [k for k, o in enumerate(owner) if o == newest]))
+    return splits
 
 
 @dataclasses.dataclass
@@ -199,14 +230,13 @@ def threshold(
     without: Index,
     items: list[QAItem],
     owner: list[str],
+    splits: list[Split],
 ) -> Threshold:
-    """Fit the policy's `value` ("coverage": `min_coverage_en`, or "margin": `min_margin_en`)
-    over `grid_all`: among the values under which the seed and issue questions hold, the
-    highest that keeps `keep` of the most right answers (`best`); on all questions, and held
-    apart (first ↔ the others). Prints the grid's table."""
+    """Fit the policy's `value` ("coverage": `min_coverage_en`, "margin": `min_margin_en`, or
+    "names": `min_names_en`) over `grid_all`: among the values under which the seed and issue
+    questions hold, the highest that keeps `keep` of the most right answers (`best`); on all
+    questions, and held apart (`splits`). Prints the grid's table."""
     english = list(dict.fromkeys(owner))
-    first = [k for k, o in enumerate(owner) if o.endswith("_first")]
-    rest = [k for k, o in enumerate(owner) if not o.endswith("_first")]
     grid = [v for v in grid_all if seeds_hold(with_values(policy, **{value: v}), seeds, seed_items)]
     print(f"\n{name}: values under which the seed and issue questions hold: {grid}")
     table = outcomes(policy, with_, without, items, grid_all, value)
@@ -222,10 +252,7 @@ def threshold(
         held = "" if v in grid else " (seed or issue questions fail)"
         print(f"| {v:.2f}{' (shipped)' if v == shipped else ''}{held} | " + " | ".join(cells) + " |")
     apart = []
-    for fit_on, report_on, a, b in (
-        ("first", "the others", first, rest),
-        ("the others", "first", rest, first),
-    ):
+    for fit_on, report_on, a, b in splits:
         v = best(table, a, keep, grid)
         apart.append({"fitted_on": fit_on, "value": v, "reported_on": report_on,
                       "at_fitted": share(v, b), "at_shipped": share(shipped, b)})  # fmt: skip
@@ -245,6 +272,7 @@ def fit(args: argparse.Namespace, files: dict[str, list[QAItem]], with_: Index, 
     policy = Policy.load(Path(args.out))
     first = [k for k, o in enumerate(owner) if o.endswith("_first")]
     rest = [k for k, o in enumerate(owner) if not o.endswith("_first")]
+    splits = held_apart(owner, args.newest)
     everyone = list(range(len(items)))
     # what an English question is searched and weighed with: the Chinese words per English
     # word (the rest count only where a retrieved passage holds them) and how much longer its
@@ -276,10 +304,7 @@ def fit(args: argparse.Namespace, files: dict[str, list[QAItem]], with_: Index, 
             f"| {c}{' (shipped)' if c == pair0 else ''} | {good(c, everyone)} | {good(c, first)} | {good(c, rest)} |"
         )
     search_apart = []
-    for fit_on, report_on, a, b in (
-        ("first", "the others", first, rest),
-        ("the others", "first", rest, first),
-    ):
+    for fit_on, report_on, a, b in splits:
         c = best_search(pairs, a, pair0)
         search_apart.append({"fitted_on": fit_on, "value": list(c), "reported_on": report_on,
                              "good_at_fitted": good(c, b), "good_at_shipped": good(pair0, b), "of": 2 * len(b)})  # fmt: skip
@@ -288,22 +313,29 @@ def fit(args: argparse.Namespace, files: dict[str, list[QAItem]], with_: Index, 
         )
     pair = best_search(pairs, everyone, pair0)
     print(f"fitted on all: {pair} ({good(pair, everyone)} good of {2 * len(everyone)})\n")
-    # the least coverage, the boundary's margin left out; then the least margin at that coverage
+    # the least share of the names, at the shipped coverage and margin; then the least
+    # coverage, the boundary's margin left out; then the least margin at that coverage
     policy = with_values(policy, words=pair[0], factor=pair[1])
+    names = threshold(
+        "min_names_en", "names", NAMES_GRID, policy, policy.not_found.min_names_en,
+        seeds, seed_items, args.keep, with_, without, items, owner, splits,
+    )  # fmt: skip
+    policy = with_values(policy, names=names.chosen)
     coverage = threshold(
         "min_coverage_en", "coverage", GRID, with_values(policy, margin=MARGIN_GRID[0]),
-        policy.not_found.min_coverage_en, seeds, seed_items, args.keep, with_, without, items, owner,
+        policy.not_found.min_coverage_en, seeds, seed_items, args.keep, with_, without, items, owner, splits,
     )  # fmt: skip
     policy = with_values(policy, coverage=coverage.chosen)
     margin = threshold(
         "min_margin_en", "margin", MARGIN_GRID, policy, policy.not_found.min_margin_en,
-        seeds, seed_items, args.keep, with_, without, items, owner,
+        seeds, seed_items, args.keep, with_, without, items, owner, splits,
     )  # fmt: skip
     seeds.close()
     if args.write:
         questions = {n: len(its) for n, its in english.items()}
         fitted = {
             **policy.fitted,
+            "min_names_en": names.record(args.keep, questions),
             "min_coverage_en": coverage.record(args.keep, questions),
             "min_margin_en": margin.record(args.keep, questions),
             "en_search": {
@@ -334,6 +366,11 @@ def main() -> int:
     ap.add_argument("--write", action="store_true", help="with --fit: write them into the policy")
     ap.add_argument("--keep", type=float, default=0.95, help="with --fit: share of right answers kept")
     ap.add_argument("--out", default=str(POLICY_FILE))
+    ap.add_argument(
+        "--newest",
+        default=None,
+        help="with --fit: a set's name (news68k_twentieth) to hold apart too: fitted on the others, reported on it",
+    )
     args = ap.parse_args()
     corpus = SHARED / "corpora" / "crud_news_2023.jsonl.gz"
     if not corpus.exists():

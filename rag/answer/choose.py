@@ -75,9 +75,9 @@ def ordered(sents: Sequence[Sentence]) -> list[Sentence]:
 def answerable(policy: Policy, q: Query, best: Sentence, others: Sequence[Sentence]) -> bool:
     """Whether the best sentence answers: its passage and title cover enough of the question,
     weighed with its dense similarity (a follow-up: its own words covered too); an English
-    question on its coverage, its passage naming every name the question asks about, and the
-    same boundary at a margin of its own (`min_margin_en`); a question without any term on
-    dense similarity. A question asking for a number or a date
+    question on its coverage, its passage naming enough of the names the question asks about
+    (`min_names_en`), and the same boundary at a margin of its own (`min_margin_en`); a
+    question without any term on dense similarity. A question asking for a number or a date
     weighs whether the sentence holds one; every question, how well the sentence scored,
     whether it holds the kind of thing asked for, whether its article names all the
     question's proper words, and how well the best sentence of another article of the
@@ -92,7 +92,7 @@ def answerable(policy: Policy, q: Query, best: Sentence, others: Sequence[Senten
         # an English question's terms are dictionary guesses, so its coverage runs lower
         return (
             best.ctx_cov >= nf.min_coverage_en
-            and best.names_cov == 1.0
+            and best.names_cov >= nf.min_names_en
             and counts(q, best)
             and boundary_margin(nf, q, best, others) >= nf.min_margin_en
         )

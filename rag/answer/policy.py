@@ -26,7 +26,7 @@ POLICY_FILE = Path(__file__).with_name("policy.json")
 SPAN_TREES_FILE = "span_trees.txt"  # the span model's trees, when fitted: beside the policy that names them
 SPAN_LEXICAL_FILE = "span_lexical.npy"  # the span model's lexical weights (numpy's format), likewise
 SENTENCE_TREES_FILE = "sentence_trees.txt"  # the sentence ranker's trees, likewise
-FORMAT_VERSION = 14  # 14: terms.en_pinyin_syllables; 13: not_found.min_margin_en; 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up; 10: span_model.lexical_file and lexical_templates; 11: neighbour_model replaces compose.next_chars; 12: span_choice
+FORMAT_VERSION = 15  # 15: not_found.min_names_en; 14: terms.en_pinyin_syllables; 13: not_found.min_margin_en; 2: span_model; 3: not_found weighs the best sentence's score and answer type, span_model.min_confidence; 4: span_model.shortlist and trees_file; 5: span_model.tree_kinds and tree_min_confidence; 6: compose.next_chars; 7: sentence_model; 8: evidence.adjacent_chars, spans.anchor_chars; 9: follow_up; 10: span_model.lexical_file and lexical_templates; 11: neighbour_model replaces compose.next_chars; 12: span_choice
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,11 @@ class NotFound:
     # English questions: the boundary's margin (its weighted sum plus bias, 0 for a Chinese
     # question) at least this; fitted after the boundary by bench/english.py --fit
     min_margin_en: float
+    # English questions: the share of the names the question asks about (Query.names) that the
+    # best sentence's passage names, at least this (names_cov; bench/english.py --fit): a name
+    # the dictionary renders as no word the article writes (an acronym, a company's own
+    # rendering) need not refuse a question whose other names are there
+    min_names_en: float
     min_dense_only: float  # a question without any term: the best sentence's cosine
 
 

@@ -21,3 +21,17 @@ def test_the_highest_value_that_keeps_enough_right_answers_is_chosen() -> None:
     assert best(table(right), [0, 1, 2, 3], keep=0.95, allowed=GRID[:2]) == GRID[1]  # only those allowed
     # none of those allowed keeps 0.95: the highest of those that keep the most
     assert best(table(right), [0, 1, 2, 3], keep=0.95, allowed=GRID[4:8]) == GRID[5]
+
+
+def test_the_newest_set_is_held_apart_when_named() -> None:
+    import pytest
+
+    from bench.english import held_apart
+
+    owner = ["news68k_first", "news68k_first", "news68k_second", "news68k_twentieth"]
+    splits = held_apart(owner, None)
+    assert [(a, b) for _, _, a, b in splits] == [([0, 1], [2, 3]), ([2, 3], [0, 1])]
+    newest = held_apart(owner, "news68k_twentieth")[-1]
+    assert newest[2:] == ([0, 1, 2], [3])
+    with pytest.raises(SystemExit, match="no English set"):
+        held_apart(owner, "news68k_missing")

@@ -147,6 +147,14 @@ def test_english_follow_up_and_termless_questions_have_their_own_rules() -> None
     below = sentence(ctx_cov=nf.min_coverage_en, dense=1.0 - (over + 0.01) / nf.dense, score=1.0)
     above = sentence(ctx_cov=nf.min_coverage_en, dense=1.0 - (over - 0.01) / nf.dense, score=1.0)
     assert alone(p, en, above) and not alone(p, en, below)
+    # its passage naming too few of the names it asks about (min_names_en): refused
+    spare = dataclasses.replace(p, not_found=dataclasses.replace(nf, min_names_en=0.5))
+    one_of_two = sentence(ctx_cov=nf.min_coverage_en, dense=1.0, score=1.0, names_cov=0.5)
+    assert alone(spare, en, one_of_two) and not alone(
+        spare, en, dataclasses.replace(one_of_two, names_cov=0.4)
+    )
+    strict = dataclasses.replace(p, not_found=dataclasses.replace(nf, min_names_en=1.0))
+    assert not alone(strict, en, one_of_two) and alone(strict, en, covered)
     bare = query(terms=())
     assert alone(p, bare, sentence(dense=nf.min_dense_only))
     assert not alone(p, bare, sentence(ctx_cov=1.0, dense=nf.min_dense_only - 0.01))
