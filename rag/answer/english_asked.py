@@ -95,17 +95,28 @@ def asked_noun_in_chinese(question: str) -> str:
     question word is followed by no noun ("What did she say?", "How much did…"). The noun is
     the phrase's head (`asked_head`: "which state news agency" → 机构, not its first word).
     Cached: the span choice asks it again for every cited sentence it reads."""
+    nouns = asked_nouns_in_chinese(question)
+    return nouns[0] if nouns else ""
+
+
+@functools.lru_cache(maxsize=1_024)
+def asked_nouns_in_chinese(question: str) -> tuple[str, ...]:
+    """Every Chinese word CC-CEDICT gives for the noun `asked_noun_in_chinese` reads, commonest
+    first ("which court": 朝廷, 宫廷, 法院, …): a sentence that writes one of them names what is
+    asked in its own word (rag.answer.span_choice). () where no noun is asked."""
     m = _ASKED_NOUN.search(question)
     if m is None or m.group(1).lower() in _NOT_NOUNS:
-        return ""
+        return ()
     head = asked_head(question)
-    first = translations(head or m.group(1).lower(), 1)
+    found = render(head or m.group(1).lower(), _ALL_SENSES)
     # (the two words as one entry only where the second is the head: "young people", 年轻人)
     if m.group(2) and m.group(2).lower() not in _NOT_NOUNS and head in ("", m.group(2).lower()):
-        both = translations(f"{m.group(1)} {m.group(2)}".lower(), 1)
-        if len(both) == 1 and both != first:  # one dictionary entry for the two words
-            first = both
-    return first[0][0] if first and first[0] else ""
+        both = render(f"{m.group(1)} {m.group(2)}".lower(), _ALL_SENSES)
+        if len(both) == 1 and [r.heads[:1] for r in both] != [r.heads[:1] for r in found]:
+            found = both  # one dictionary entry for the two words
+    if not found or not found[0].heads:
+        return ()
+    return tuple(dict.fromkeys([*found[0].heads, *found[0].more]))
 
 
 # "how old" (or "at what age") asks an age or how long ago something was made: a count of

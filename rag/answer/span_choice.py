@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from rag.answer.candidates import Sentence, words_of
 from rag.answer.choose import ordered
-from rag.answer.english_asked import asked_noun_in_chinese, counted_in
+from rag.answer.english_asked import asked_noun_in_chinese, asked_nouns_in_chinese, counted_in
 from rag.answer.english_question import asked_in_chinese, asked_in_sentence
 from rag.answer.neighbours import KINDS, margin, rank_gap
 from rag.answer.policy import LinearModel, Policy
@@ -74,16 +74,17 @@ def sentence_spans(
     found = []
     # an English question's frame, where it is its own (not a follow-up's), in each sentence's words
     noun = asked_noun_in_chinese(q.text) if q.script == "en" else ""
+    nouns = asked_nouns_in_chinese(q.text) if noun else ()
     framed = _framed(q, noun)
     # what the count is written in ("how many trains", 列, 趟…; 多长时间); a follow-up read
     # against an earlier question's frame (涉案金额多少支) asks in no measure of its own
     units = _units(q, framed) if units is None else units
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
-        asks = (
-            asked_in_sentence(q.text, q.kind, q.terms, q.more, to_simplified(sents[i].text), noun)
-            if framed
-            else q.asks or q.text
-        )
+        text = to_simplified(sents[i].text)
+        # the noun asked in the sentence's own word, as a term is (法院 of "which court", whose
+        # commonest sense is 朝廷; two characters or more, a single one is inside many words)
+        here = next((n for n in nouns if len(n) >= 2 and n in text), noun)
+        asks = asked_in_sentence(q.text, q.kind, q.terms, q.more, text, here) if framed else q.asks or q.text
         got = sure_span(
             asks,
             q.kind,

@@ -236,3 +236,19 @@ def test_a_date_comes_from_a_cited_sentence_whose_span_reads_as_a_time() -> None
 
     assert reads_as_time("春节时期") and reads_as_time("清末民初") and reads_as_time("出征陈友谅时")
     assert not reads_as_time("双方") and not reads_as_time("盛京、吉林、黑龙江")
+
+
+def test_an_english_questions_noun_is_read_in_the_sentences_own_word(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "Which court": CC-CEDICT's commonest sense is 朝廷; a sentence that writes 法院 is read
+    with 什么法院, and its span is the court, not the sentence's other noun phrase."""
+    from rag.answer import analyse, span_choice
+
+    policy = Policy.load()
+    q = analyse("Which court heard the case of the poisoned trees?", policy=policy)
+    sents = sentences(("此案由某市中级人民法院审理，被告人当庭认罪。", 0.9, 2.0))
+    ((_, span, _),) = sentence_spans(policy, q, sents)
+    assert "法院" in sents[0].text[slice(*span)]
+    # read with the commonest sense alone, the span is another
+    monkeypatch.setattr(span_choice, "asked_nouns_in_chinese", lambda question: ())
+    ((_, span, _),) = sentence_spans(policy, q, sents)
+    assert "法院" not in sents[0].text[slice(*span)]

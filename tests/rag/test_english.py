@@ -481,7 +481,7 @@ def test_the_noun_a_what_question_asks_for_follows_its_question_word() -> None:
     span model reads that noun after the question word (a crime's name ends in 罪). Without it
     the frame got the sentence's prison term for the crime asked."""
     from rag.answer import Policy
-    from rag.answer.english_asked import asked_noun_in_chinese
+    from rag.answer.english_asked import asked_noun_in_chinese, asked_nouns_in_chinese
     from rag.answer.english_question import asked_in_chinese
     from rag.span_rank import sure_span
 
@@ -493,6 +493,8 @@ def test_the_noun_a_what_question_asks_for_follows_its_question_word() -> None:
     assert asked_noun_in_chinese("How many employees does the company have?") == "员工"
     assert asked_noun_in_chinese("How many young people took part?") == "年轻人"
     assert asked_noun_in_chinese("How much did they spend?") == ""
+    # every word the dictionary gives for it, commonest first: a sentence may write another
+    assert asked_nouns_in_chinese("Which court sentenced them?")[:3] == ("朝廷", "宫廷", "法院")
     # a hyphenated "-ed" adjective inside the phrase does not end it
     assert asked_noun_in_chinese("Which state-owned bank has launched the service?") == "银行"
     assert asked_noun_in_chinese("Which company launched the service?") == "公司"
