@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rag.answer.english_asked import is_noun
 from rag.answer.policy import Policy
@@ -308,6 +308,7 @@ class EnglishTerms:
     # those that are romanized Chinese names the index spells in no word (Query.pinyin)
     pinyin: frozenset[str]
     more: dict[str, tuple[str, ...]]  # the further Chinese words of its terms (Query.more)
+    sounds: dict[str, str] = field(default_factory=dict)  # (Query.sounds)
 
 
 def _latin_forms(words: str) -> list[str]:
@@ -427,6 +428,12 @@ def english_terms(
     names = {ALTERNATIVES.join(g) for g in named} & set(terms)
     more = {t: r.more for r in rendered if r.more and (t := ALTERNATIVES.join(r.heads)) in terms}
     latin = [n for n in names if _LATIN_NAME.fullmatch(n)]
+    # a name the dictionary renders whose word reads as pinyin ("Xiling": 西陵), by that word
+    sounds = {
+        t: r.words
+        for r in rendered
+        if r.name and (t := ALTERNATIVES.join(r.heads)) in names and pinyin_name(r.words)
+    }
     return EnglishTerms(
         search,
         terms,
@@ -434,4 +441,5 @@ def english_terms(
         frozenset(n for n in latin if not reads_as_pinyin(n)),
         frozenset(n for n in latin if reads_as_pinyin(n)),
         more,
+        sounds,
     )

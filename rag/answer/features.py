@@ -124,7 +124,9 @@ def subject(title: str, asked: str) -> str:
 def heard(q: Query, canon: str, min_classes: int, min_syllables: int) -> str:
     """`canon` with the question's foreign names (`Query.foreign`) it spells by sound written
     after it (拉马斯瓦米…: "vivek ramaswamy"), and its romanized Chinese names (`Query.pinyin`)
-    it writes in characters read so (金石龙: "jinshilong"; `pinyin_sound`), so that coverage
+    it writes in characters read so (金石龙: "jinshilong"; `pinyin_sound`), and the names the
+    dictionary renders that it writes in other characters read as their word (西岭 for
+    "Xiling", 西陵 in CC-CEDICT: `Query.sounds`), so that coverage
     finds them as it finds any term; `canon` itself when it spells none."""
     missing = [n for n in q.foreign if n not in canon]
     spelled = []
@@ -134,6 +136,11 @@ def heard(q: Query, canon: str, min_classes: int, min_syllables: int) -> str:
     for n in q.pinyin:
         if n not in canon and (sound := pinyin_sound(n, min_syllables)) is not None and sound.search(canon):
             spelled.append(n)
+    for t, word in q.sounds.items():
+        heads = t.split(ALTERNATIVES)
+        if not any(h in canon for h in heads) and (sound := pinyin_sound(word, min_syllables)) is not None:
+            if sound.search(canon):
+                spelled.append(heads[0])
     return "\n".join([canon, *spelled]) if spelled else canon
 
 

@@ -51,6 +51,10 @@ class Query:
     # an English question's names that read as pinyin and that the index holds as no word
     # ("jinshilong": jieba cuts 金石|龙): a passage names one by writing characters read so
     pinyin: frozenset[str] = frozenset()
+    # an English question's names the dictionary renders whose word reads as pinyin, by that
+    # word ("西陵|西陵区": "Xiling"): a passage also names one by writing other characters read
+    # so (西岭), as an article spells a place the dictionary spells otherwise
+    sounds: dict[str, str] = field(default_factory=dict)
     years: frozenset[str] = frozenset()  # years the question names (2022年)
     days: frozenset[tuple[int, int]] = frozenset()  # (month, day) of the dates it names (8月5日)
     asks_year: bool = False  # 哪年 / what year: a year, not any date, answers
@@ -363,6 +367,7 @@ def analyse(
     foreign: frozenset[str] = frozenset()
     pinyin: frozenset[str] = frozenset()
     more: dict[str, tuple[str, ...]] = {}
+    sounds: dict[str, str] = {}
     if script == "en":
         en = english_terms(search, policy, known)
         search, terms, names, foreign, pinyin, more = (
@@ -373,6 +378,7 @@ def analyse(
             en.pinyin,
             en.more,
         )
+        sounds = en.sounds
         terms += [t for t in query_terms(english_dates(question)[1]) if re.fullmatch(r"\d+", t)]
     else:
         # 3号 (spoken) or 3日 (written): either form covers the term
@@ -427,6 +433,7 @@ def analyse(
         proper=proper_words(simplified, known) if script != "en" else frozenset(),
         foreign=foreign,
         pinyin=pinyin,
+        sounds={t: w for t, w in sounds.items() if t in terms},
         years=frozenset(years_named(q) | (set(EN_YEAR.findall(q)) if script == "en" else set())),
         days=frozenset(
             days_named(q) | (days_named("".join(english_dates(question)[0])) if script == "en" else set())

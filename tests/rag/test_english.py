@@ -954,3 +954,23 @@ def test_a_place_of_one_syllable_and_a_common_noun_is_spelled_as_the_index_holds
     assert syllable_places(["Nen", "River", "Basin"], 2, known) == []
     q = analyse("What was the water level on the Nen River?", known=known)
     assert "嫩江" in q.names and not q.foreign
+
+
+def test_a_dictionary_name_is_also_found_written_in_other_characters_read_as_its_word() -> None:
+    """ "Xiling": CC-CEDICT's 西陵 (a district of Yichang), while the article writes the gold
+    mine 西岭. The passage that writes characters read as the question's word names it, as a
+    romanized name the dictionary lacks is found (`Query.pinyin`); one that does not, does not."""
+    from rag.answer import Policy
+    from rag.answer.features import heard
+
+    q = analyse("How much gold was found at the Xiling mine?", known=lambda words: [True] * len(words))
+    ((term, word),) = q.sounds.items()
+    assert word == "Xiling" and "西陵" in term.split("|") and term in q.names
+    syllables = Policy.load().terms.en_pinyin_syllables
+    found = heard(q, "山东黄金集团在西岭金矿探明金资源量580吨", 3, syllables)
+    assert "西陵" in found.split("\n")[1:]
+    assert (
+        heard(q, "山东黄金集团在某金矿探明金资源量580吨", 3, syllables)
+        == "山东黄金集团在某金矿探明金资源量580吨"
+    )
+    assert not analyse("What did the Fed say?", known=lambda words: [True] * len(words)).sounds
