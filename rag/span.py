@@ -98,16 +98,17 @@ DURATION = re.compile(_DURATION)
 # 6000年前, 300公里每小时).
 # (a space may stand between a number and its magnitude or unit, as some sites write them: 2 纳米)
 # (and a range of two: 4—6个月, 5至8级, 10到15人)
-_ONE_NUMBER = rf"{_DIGITS}(?: ?{_MAGNITUDE}+)?(?: ?{_UNITS}(?:人民币|前|后|左右|每小时|每秒|/小时|/秒)?)?"
+# (a rate's "per" too: 82.17美元/桶, 61.72元/股, 730.75美分/蒲式耳)
+_ONE_NUMBER = rf"{_DIGITS}(?: ?{_MAGNITUDE}+)?(?: ?{_UNITS}(?:人民币|前|后|左右|每小时|每秒|/(?:{_UNITS}|[\u4e00-\u9fff]{{1,3}}))?)?"
 NUMBER = re.compile(rf"(?:约|近|超过|逾|多达)?(?:{_DURATION}|{_ONE_NUMBER}(?:(?:至|到|—|~){_ONE_NUMBER})?)")
 
 
-_PER_TIME = re.compile(r"(?:每小时|每秒|/小时|/秒)$")
+_PER_TIME = re.compile(r"(?:每小时|每秒|/[^/]+)$")  # a rate's "per" (每小时, /小时, /股)
 
 
 def in_units(count: str, units: tuple[str, ...]) -> bool:
     """Whether the count `count` (a NUMBER) is written in one of `units` (3000名 for 名; a speed
-    in its length's unit, 300公里每小时 for 公里, not in 小时)."""
+    in its length's unit, 300公里每小时 for 公里, not in 小时; a rate in its first, 61.72元/股 in 元)."""
     return _PER_TIME.sub("", count).endswith(units)
 
 

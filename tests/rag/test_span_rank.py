@@ -107,6 +107,8 @@ def test_a_count_in_the_measure_asked_is_whole(question: str, sentence: str, exp
         ("售价预计将低于 30000 卢比。", "30000 卢比"),  # currencies
         ("门票为每人500新台币。", "500新台币"),
         ("总共投入了40 亿美金。", "40 亿美金"),
+        ("小麦期货最高报到730.75美分/蒲式耳。", "730.75美分/蒲式耳"),  # a rate, with its "per"
+        ("原油期货报82.17美元/桶。", "82.17美元/桶"),
         ("村里新栽了200棵桂花树。", "200棵"),
     ],
 )
@@ -122,6 +124,7 @@ def test_a_latin_unit_is_a_whole_word_and_a_speed_counts_in_its_length() -> None
     assert [m.group(0) for m in NUMBER.finditer("首批5G基站") if m.group(0)] == ["5"]  # G is no unit
     assert counts_in_units("列车时速可达300公里每小时。", ("公里",))
     assert not counts_in_units("列车时速可达300公里每小时。", ("小时",))  # no length of time
+    assert counts_in_units("发行价为61.72元/股。", ("元",))  # a rate counts in its first unit
 
 
 @pytest.mark.parametrize(
