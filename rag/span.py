@@ -103,13 +103,13 @@ _ONE_NUMBER = rf"{_DIGITS}(?: ?{_MAGNITUDE}+)?(?: ?{_UNITS}(?:人民币|前|后|
 NUMBER = re.compile(rf"(?:约|近|超过|逾|多达)?(?:{_DURATION}|{_ONE_NUMBER}(?:(?:至|到|—|~){_ONE_NUMBER})?)")
 
 
-_PER_TIME = re.compile(r"(?:每小时|每秒|/[^/]+)$")  # a rate's "per" (每小时, /小时, /股)
+_PER = re.compile(r"(?:每小时|每秒|/[^/]+)$")  # a rate's "per" (每小时, /小时, /股)
 
 
 def in_units(count: str, units: tuple[str, ...]) -> bool:
     """Whether the count `count` (a NUMBER) is written in one of `units` (3000名 for 名; a speed
     in its length's unit, 300公里每小时 for 公里, not in 小时; a rate in its first, 61.72元/股 in 元)."""
-    return _PER_TIME.sub("", count).endswith(units)
+    return _PER.sub("", count).endswith(units)
 
 
 def counts_in_units(text: str, units: tuple[str, ...]) -> bool:

@@ -80,11 +80,11 @@ def asked_head(question: str, wh: tuple[str, ...] = ("which", "what", "how many"
 
 def asks_a_person(question: str) -> bool:
     """Whether a "which / what X" question's X is a word for people ("Which senator", "which
-    Republican congressman": 参议员, 国会议员, a Chinese word for people, `_PEOPLE`): it asks
+    Republican congressman": 参议员, 国会议员, a Chinese word for people, `PEOPLE_ENDINGS`): it asks
     who, as 哪位 does. Its head (`asked_head`) decides ("what new name": name, no person)."""
     head = asked_head(question, ("which", "what"))
     first = translations(head, 1) if head else []
-    return bool(first and first[0]) and first[0][0].endswith(_PEOPLE)
+    return bool(first and first[0]) and first[0][0].endswith(PEOPLE_ENDINGS)
 
 
 @functools.lru_cache(maxsize=1_024)
@@ -164,7 +164,7 @@ def asks_money(question: str) -> bool:
 
 # the endings of a Chinese word for people (工人, 人员, 投资者, 护士, 教师, 居民, 学生, 职工, 士兵,
 # 选手): counted in 人, 名 or 位
-_PEOPLE = ("人", "员", "者", "士", "师", "民", "生", "工", "兵", "手")
+PEOPLE_ENDINGS = ("人", "员", "者", "士", "师", "民", "生", "工", "兵", "手")
 _PEOPLE_UNITS = ("人", "名", "位")
 _COUNTED_SENSES = 4  # the commonest Chinese words of the noun counted whose units count
 _ALL_SENSES = 1_000  # (every sense of it: one that is a unit itself comes last, 天 of "days")
@@ -199,7 +199,7 @@ def counted_in(question: str, kind: str) -> tuple[str, ...]:
     heads = senses[:_COUNTED_SENSES]
     tab = table()
     units: list[str] = [h for h in senses if is_unit(h)]
-    if any(h.endswith(_PEOPLE) for h in heads):
+    if any(h.endswith(PEOPLE_ENDINGS) for h in heads):
         units += _PEOPLE_UNITS
     units += [cl for cls in tab.classifiers(heads).values() for cl in cls if cl != "个"]
     return tuple(dict.fromkeys(units))

@@ -168,30 +168,37 @@ def asked_in_sentence(
     more: Mapping[str, Sequence[str]],
     sentence: str,
     noun: str = "",
+    nouns: Sequence[str] = (),
 ) -> str:
     """`asked_in_chinese` (with the asked `noun`) in the words of the `sentence` it is read
     against (Simplified): each term as the first of its Chinese words (or of the dictionary's
     further ones, `more`) the sentence writes, else its first ("meet", searched as 遇到|满足, is
     会见 in a sentence that says 会见; a word in Latin letters as the sentence writes it,
-    Pioneer for "pioneer"): the span model places a span by the question's words around it."""
+    Pioneer for "pioneer"), and the noun likewise among all its words, `nouns`
+    (`asked_nouns_in_chinese`: "which court" is 法院 where the sentence writes it, not 朝廷): the
+    span model places a span by the question's words around it."""
     used = []
     latin: set[str] = set()
     folded = sentence.lower()
     for t in terms:
-        # (a word of two characters or more: a single one, 会 of "meet", is inside many words)
-        at = [
-            (k, len(w))
-            for w in (*t.split(ALTERNATIVES), *more.get(t, ()))
-            if len(w) >= 2 and (k := (sentence if _CJK_CHAR.search(w) else folded).find(w)) >= 0
-        ]
-        if not at:
+        w = _written((*t.split(ALTERNATIVES), *more.get(t, ())), sentence, folded)
+        if not w:
             used.append(t)
             continue
-        k, n = at[0]
-        used.append(sentence[k : k + n])
-        if not _CJK_CHAR.search(used[-1]):
-            latin.add(used[-1])
-    return asked_in_chinese(question, kind, used, noun, frozenset(latin))
+        used.append(w)
+        if not _CJK_CHAR.search(w):
+            latin.add(w)
+    return asked_in_chinese(question, kind, used, _written(nouns, sentence, folded) or noun, frozenset(latin))
+
+
+def _written(words: Sequence[str], sentence: str, folded: str) -> str:
+    """The first of `words` that `sentence` writes (a word in Latin letters in any case,
+    `folded` being the sentence in lower case), as the sentence writes it; "" where none. Only
+    a word of two characters or more: a single one, 会 of "meet", is inside many words."""
+    for w in words:
+        if len(w) >= 2 and (k := (sentence if _CJK_CHAR.search(w) else folded).find(w)) >= 0:
+            return sentence[k : k + len(w)]
+    return ""
 
 
 def _pinyin_names(word: str, spelled_as: Sequence[str]) -> list[str]:

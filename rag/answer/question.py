@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.answer.english_asked import asked_noun_in_chinese, asks_a_person, asks_money
+from rag.answer.english_asked import PEOPLE_ENDINGS, asked_noun_in_chinese, asks_a_person, asks_money
 from rag.answer.english_question import (
     ALTERNATIVES,
     EN_YEAR,
@@ -93,7 +93,7 @@ _KIND_PATTERNS_ZH: tuple[tuple[str, str], ...] = (
 )
 # a Chinese question asking the name of someone named by a word for people (空勤员叫什么名字,
 # 校长的名字是什么): who, as 谁 asks; a thing's name (主题曲叫什么名字) is no person
-_NAME_ASKED = re.compile(r"[人员者士师民生工兵手长](?:的?名字是什么|叫什么|叫做什么|名叫什么)")
+_NAME_ASKED = re.compile(f"[{''.join(PEOPLE_ENDINGS)}长](?:的?名字是什么|叫什么|叫做什么|名叫什么)")
 _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
     # ("which year were they found" asks a date, not a list)
     (
@@ -370,15 +370,15 @@ def analyse(
     sounds: dict[str, str] = {}
     if script == "en":
         en = english_terms(search, policy, known)
-        search, terms, names, foreign, pinyin, more = (
+        search, terms, names, foreign, pinyin, more, sounds = (
             en.search,
             en.terms,
             en.names,
             en.foreign,
             en.pinyin,
             en.more,
+            en.sounds,
         )
-        sounds = en.sounds
         terms += [t for t in query_terms(english_dates(question)[1]) if re.fullmatch(r"\d+", t)]
     else:
         # 3号 (spoken) or 3日 (written): either form covers the term

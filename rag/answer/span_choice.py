@@ -80,11 +80,12 @@ def sentence_spans(
     # against an earlier question's frame (涉案金额多少支) asks in no measure of its own
     units = _units(q, framed) if units is None else units
     for i in sorted(range(len(sents)), key=lambda i: -sents[i].score):
-        text = to_simplified(sents[i].text)
-        # the noun asked in the sentence's own word, as a term is (法院 of "which court", whose
-        # commonest sense is 朝廷; two characters or more, a single one is inside many words)
-        here = next((n for n in nouns if len(n) >= 2 and n in text), noun)
-        asks = asked_in_sentence(q.text, q.kind, q.terms, q.more, text, here) if framed else q.asks or q.text
+        # (the noun asked in the sentence's own word, as a term is: 法院 of "which court")
+        asks = (
+            asked_in_sentence(q.text, q.kind, q.terms, q.more, to_simplified(sents[i].text), noun, nouns)
+            if framed
+            else q.asks or q.text
+        )
         got = sure_span(
             asks,
             q.kind,
