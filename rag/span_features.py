@@ -16,7 +16,6 @@ grammar words and characters at its edges, alone and with the question's wh-word
 from __future__ import annotations
 
 import dataclasses
-import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from rag.sentence_words import Tags
 from rag.span import (
     CLAUSE,
     DATE,
-    DURATION,
     LEADING_GLUE,
     MONTH_DAY,
     NUM_CORE,
@@ -45,11 +43,11 @@ from rag.span import (
     found_literal,
     head_noun,
     in_units,
-    measures_like,
     rule_span,
 )
 from rag.span_lexical import POS_CLASSES, TEMPLATES, asked_noun, pos_class
 from rag.span_lexical import keys as lexical_keys
+from rag.span_numbers import CLOCK, DAY, NUMERAL, calendar_parts, units_of, whole_expressions, within
 from rag.span_text import (
     candidate_spans,
     dates_apart,
@@ -138,51 +136,7 @@ FEATURE_NAMES = (*PLAIN, *(f"{k}:{t}" for k in ("all", *KINDS) for t in TYPED))
 # what the trees see of a candidate (`tree_rows`): its features, then its linear score less the best one's
 TREE_FEATURE_NAMES = (*FEATURE_NAMES, "linear_gap")
 
-
-# a date that names a month, a day or a year of the calendar (not a count of years: 3年)
-_CALENDAR = re.compile(r"[月日号]|\d{4}年")
-_DAY = re.compile(r"[日号]")
 _NAME_FLAGS = ("nr", "ns", "nt", "nz")  # jieba's proper names: a person's, a place's, a body's, others
-# a clock time after a day: the stamp of a page's publication, which news heads its text with
-# ("来源：X日报 | 2023年07月28日 11:01:23，正文："), not the day of what it tells
-_CLOCK = re.compile(r"\s*\d{1,2}:\d{2}")
-_RANGE = re.compile(r"\d[^\d]*(?:至|到|—|~)")  # a range of two numbers (3—5个月)
-# a digit or a numeral below ten (a magnitude alone is none: the 千 of 千米, the 百 of 百分)
-_NUMERAL = re.compile(r"[\d零〇○一二两三四五六七八九十半]")
-
-
-def _in_code(ss: str, a: int, b: int) -> bool:
-    """Whether the number `ss[a:b]` is part of a code of Latin letters and digits, a digit of it
-    touching a letter (the 9950 of 9950HX, the 5 of DDR5 or 5G), or is bare digits after a
-    Latin word and a space (the 4 of HarmonyOS 4, the 5 of Galaxy Z Flip 5): a model's name or
-    version, no count (not 300亿美元 of a title run into its text, 300亿美元Apex; not 64 个核心)."""
-    return (
-        (a > 0 and ss[a].isdigit() and ss[a - 1].isascii() and ss[a - 1].isalpha())
-        or (b < len(ss) and ss[b - 1].isdigit() and ss[b].isascii() and ss[b].isalpha())
-        or (
-            a >= 2
-            and ss[a - 1] == " "
-            and ss[a - 2].isascii()
-            and ss[a - 2].isalpha()
-            and ss[a:b].isdecimal()
-        )
-    )
-
-
-def whole_expressions(question: str, kind: str, ss: str) -> list[Span]:
-    """The whole number (`kind` "number") or date ("date") expressions of the Simplified text
-    `ss` that `question` does not write (its digits): a number is no day of the calendar (the
-    8月 of 8月1日, 25日); a count of years (3年) is one."""
-    asked = set(re.findall(r"\d+", question))
-    whole = [
-        m.span()
-        for m in (NUMBER if kind == "number" else DATE).finditer(ss)
-        if m.group(0) and not set(re.findall(r"\d+", m.group(0))) & asked and not _in_code(ss, *m.span())
-    ]
-    if kind == "number":
-        days = tuple(m.span() for m in DATE.finditer(ss) if _CALENDAR.search(m.group(0)))
-        whole = [(a, b) for a, b in whole if not _within(days, a, b)]
-    return whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +165,7 @@ class SpanCandidates:
         # how many such numerals stand before each position, worked out once for all candidates
         before = list(
             itertools.accumulate(
-                (bool(_NUMERAL.match(ch)) and not _within(days, k, k + 1) for k, ch in enumerate(self.ss)),
+                (bool(NUMERAL.match(ch)) and not within(days, k, k + 1) for k, ch in enumerate(self.ss)),
                 initial=0,
             )
         )
@@ -222,17 +176,17 @@ class SpanCandidates:
         多少名运动员 → 名), only the candidates that are a whole count written in it (3000名, not
         48个; 第五届 asked 第几届; a count of people in 人, 名 or 位); any other kind's, or
         without a measure, all."""
-        units = _units(measure)
+        units = units_of(measure)
         if self.kind != "number" or not units:
             return self
-        days = _calendar(self.ss)
+        days = calendar_parts(self.ss)
         return self._only(
             [
                 i
                 for i, (a, b) in enumerate(self.spans)
                 if in_units(self.ss[a:b], units)
                 and NUMBER.fullmatch(self.ss, a + self.ss.startswith("第", a), b)
-                and not _within(days, a, b)
+                and not within(days, a, b)
             ]
         )
 
@@ -248,9 +202,7 @@ class SpanCandidates:
                 for i, (a, b) in enumerate(self.spans)
                 # ending with its day, not its hour (7月28日 of 7月28日20点), and no stamp's day
                 # (2023年07月28日 11:01:23)
-                if DATE.fullmatch(self.ss, a, b)
-                and _DAY.match(self.ss, b - 1)
-                and not _CLOCK.match(self.ss, b)
+                if DATE.fullmatch(self.ss, a, b) and DAY.match(self.ss, b - 1) and not CLOCK.match(self.ss, b)
             ]
         )
 
@@ -270,10 +222,10 @@ class SpanCandidates:
     def counts_in(self, span: Span, measure: str | tuple[str, ...]) -> bool:
         """Whether the text of `span` holds a count in `measure` (or its like: `measured`):
         四到五只, 两天两夜 and 3岁时 each hold one."""
-        units = _units(measure)
+        units = units_of(measure)
         counts = [m for m in NUMBER.finditer(self.ss, *span) if units and in_units(m.group(0), units)]
-        days = _calendar(self.ss) if counts else ()
-        return any(not _within(days, *m.span()) for m in counts)
+        days = calendar_parts(self.ss) if counts else ()
+        return any(not within(days, *m.span()) for m in counts)
 
     def expressions(self, question: str) -> SpanCandidates:
         """For a number (date) question, only the candidates that are a whole number (date)
@@ -349,33 +301,6 @@ def _unit_ahead(ss: str, ends: np.ndarray) -> np.ndarray:
     """Per span end: whether a unit follows it (UNIT_AHEAD)."""
     match = UNIT_AHEAD.match
     return np.array([match(ss, i) is not None for i in range(len(ss) + 1)], dtype=bool)[ends]
-
-
-@functools.lru_cache(maxsize=1_024)
-def _calendar(ss: str) -> tuple[Span, ...]:
-    """The calendar dates of the sentence `ss` (a month, a day or a year of four digits:
-    8月15日, 16时37分 after a day, 2023年), no part of which is a count (the 37分 of 16时37分);
-    and the parts of a length of time in two units or of a range (the 1分钟 of 1小时零1分钟, the
-    5个月 of 3—5个月). Asked for twice of a sentence (`SpanCandidates.measured`, `counts_in`)."""
-    dates = [m.span() for m in DATE.finditer(ss) if _CALENDAR.search(m.group(0))]
-    whole = [m for m in NUMBER.finditer(ss) if DURATION.match(m.group(0)) or _RANGE.search(m.group(0))]
-    parts = [(a, b) for m in whole for a, b in ((m.start(), m.end() - 1), (m.start() + 1, m.end()))]
-    return (*dates, *parts)
-
-
-def _within(spans: tuple[Span, ...], a: int, b: int) -> bool:
-    """Whether `a`..`b` lies within one of `spans` (`_calendar`'s: a part of a date or a range;
-    the converse of `_inside`)."""
-    return any(c <= a and b <= d for c, d in spans)
-
-
-def _units(measure: str | tuple[str, ...]) -> tuple[str, ...]:
-    """The units a count asked in `measure` is written in: a Chinese question's measure and its
-    like (`measures_like`: 人 → 人, 名, 位), or the units themselves (an English question's,
-    rag.answer.english_asked.counted_in); none for ""."""
-    if isinstance(measure, tuple):
-        return measure
-    return measures_like(measure) if measure else ()
 
 
 def candidates_simplified(

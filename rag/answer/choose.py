@@ -17,7 +17,7 @@ from rag.answer.policy import NotFound, Policy, ScoreWeights
 from rag.answer.question import Query
 from rag.answer.rank import RANK_FEATURES, rank_features
 from rag.normalize import simplify_with_map
-from rag.span_features import whole_expressions
+from rag.span_numbers import whole_expressions
 
 _CLOSED = re.compile(r"[。！？!?；;」』”）)]$")
 

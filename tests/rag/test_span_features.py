@@ -153,16 +153,3 @@ def test_no_candidate_cuts_a_count_from_its_unit() -> None:
 
     picked = best_span(question, "date", sentence, shipped.spans, shipped.span_model)
     assert picked is not None and sentence[picked[0] : picked[1]] == "2022年7月9日21时"
-
-
-def test_a_number_in_a_code_of_letters_and_digits_is_no_whole_number() -> None:
-    from rag.span_features import whole_expressions
-
-    def numbers(text: str) -> list[str]:
-        return [text[a:b] for a, b in whole_expressions("有多少个核心？", "number", text)]
-
-    assert numbers("新款处理器 7985WX 拥有 64 个核心，支持 DDR5 内存。") == ["64 个"]  # a model, a standard
-    assert numbers("估值或超600亿美元Arm 资料图") == ["600亿美元"]  # a title run into its text
-    # bare digits after a Latin word and a space: a version (a phone's, a system's), no count
-    assert numbers("除了面向消费者的 SomeOS 4 之外，还有开发者版，开发者超过 220 万。") == ["220 万"]
-    assert numbers("新款 Flip 5 国行版售价 7499 元。") == ["7499 元"]

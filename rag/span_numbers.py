@@ -1,0 +1,84 @@
+"""The numbers and dates of a sentence as short-answer candidates see them: which number is a
+whole count or date (not a model's code, not a day of the calendar), which parts of a text are
+calendar dates or pieces of a length or a range, and the units a count is asked in.
+`rag.span_features` narrows its candidates with these; `rag.answer.choose` reads whole
+expressions for questions in another language.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from rag.span import DATE, DURATION, NUMBER, Span, measures_like
+
+# a date that names a month, a day or a year of the calendar (not a count of years: 3年)
+CALENDAR = re.compile(r"[月日号]|\d{4}年")
+DAY = re.compile(r"[日号]")
+# a clock time after a day: the stamp of a page's publication, which news heads its text with
+# ("来源：X日报 | 2023年07月28日 11:01:23，正文："), not the day of what it tells
+CLOCK = re.compile(r"\s*\d{1,2}:\d{2}")
+_RANGE = re.compile(r"\d[^\d]*(?:至|到|—|~)")  # a range of two numbers (3—5个月)
+# a digit or a numeral below ten (a magnitude alone is none: the 千 of 千米, the 百 of 百分)
+NUMERAL = re.compile(r"[\d零〇○一二两三四五六七八九十半]")
+
+
+def in_code(ss: str, a: int, b: int) -> bool:
+    """Whether the number `ss[a:b]` is part of a code of Latin letters and digits, a digit of it
+    touching a letter (the 9950 of 9950HX, the 5 of DDR5 or 5G), or is bare digits after a
+    Latin word and a space (the 4 of HarmonyOS 4, the 5 of Galaxy Z Flip 5): a model's name or
+    version, no count (not 300亿美元 of a title run into its text, 300亿美元Apex; not 64 个核心)."""
+    return (
+        (a > 0 and ss[a].isdigit() and ss[a - 1].isascii() and ss[a - 1].isalpha())
+        or (b < len(ss) and ss[b - 1].isdigit() and ss[b].isascii() and ss[b].isalpha())
+        or (
+            a >= 2
+            and ss[a - 1] == " "
+            and ss[a - 2].isascii()
+            and ss[a - 2].isalpha()
+            and ss[a:b].isdecimal()
+        )
+    )
+
+
+def whole_expressions(question: str, kind: str, ss: str) -> list[Span]:
+    """The whole number (`kind` "number") or date ("date") expressions of the Simplified text
+    `ss` that `question` does not write (its digits): a number is no day of the calendar (the
+    8月 of 8月1日, 25日); a count of years (3年) is one."""
+    asked = set(re.findall(r"\d+", question))
+    whole = [
+        m.span()
+        for m in (NUMBER if kind == "number" else DATE).finditer(ss)
+        if m.group(0) and not set(re.findall(r"\d+", m.group(0))) & asked and not in_code(ss, *m.span())
+    ]
+    if kind == "number":
+        days = tuple(m.span() for m in DATE.finditer(ss) if CALENDAR.search(m.group(0)))
+        whole = [(a, b) for a, b in whole if not within(days, a, b)]
+    return whole
+
+
+@functools.lru_cache(maxsize=1_024)
+def calendar_parts(ss: str) -> tuple[Span, ...]:
+    """The calendar dates of the sentence `ss` (a month, a day or a year of four digits:
+    8月15日, 16时37分 after a day, 2023年), no part of which is a count (the 37分 of 16时37分);
+    and the parts of a length of time in two units or of a range (the 1分钟 of 1小时零1分钟, the
+    5个月 of 3—5个月). Asked for twice of a sentence (`SpanCandidates.measured`, `counts_in`)."""
+    dates = [m.span() for m in DATE.finditer(ss) if CALENDAR.search(m.group(0))]
+    whole = [m for m in NUMBER.finditer(ss) if DURATION.match(m.group(0)) or _RANGE.search(m.group(0))]
+    parts = [(a, b) for m in whole for a, b in ((m.start(), m.end() - 1), (m.start() + 1, m.end()))]
+    return (*dates, *parts)
+
+
+def within(spans: tuple[Span, ...], a: int, b: int) -> bool:
+    """Whether `a`..`b` lies within one of `spans` (`calendar_parts`'s: a part of a date or a range;
+    the converse of `_inside`)."""
+    return any(c <= a and b <= d for c, d in spans)
+
+
+def units_of(measure: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The units a count asked in `measure` is written in: a Chinese question's measure and its
+    like (`measures_like`: 人 → 人, 名, 位), or the units themselves (an English question's,
+    rag.answer.english_asked.counted_in); none for ""."""
+    if isinstance(measure, tuple):
+        return measure
+    return measures_like(measure) if measure else ()

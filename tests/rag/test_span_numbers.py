@@ -1,0 +1,27 @@
+"""rag.span_numbers: which numbers of a sentence are whole counts and dates."""
+
+from rag.span_numbers import calendar_parts, whole_expressions, within
+
+
+def test_a_number_in_a_code_of_letters_and_digits_is_no_whole_number() -> None:
+    def numbers(text: str) -> list[str]:
+        return [text[a:b] for a, b in whole_expressions("有多少个核心？", "number", text)]
+
+    assert numbers("新款处理器 7985WX 拥有 64 个核心，支持 DDR5 内存。") == ["64 个"]  # a model, a standard
+    assert numbers("估值或超600亿美元Arm 资料图") == ["600亿美元"]  # a title run into its text
+    # bare digits after a Latin word and a space: a version (a phone's, a system's), no count
+    assert numbers("除了面向消费者的 SomeOS 4 之外，还有开发者版，开发者超过 220 万。") == ["220 万"]
+    assert numbers("新款 Flip 5 国行版售价 7499 元。") == ["7499 元"]
+
+
+def test_calendar_parts_hold_dates_and_the_pieces_of_lengths_and_ranges() -> None:
+    text = "8月15日起，工期为3—5个月，全程1小时零1分钟。"
+    parts = calendar_parts(text)
+
+    def inside(piece: str) -> bool:
+        at = text.index(piece)
+        return within(parts, at, at + len(piece))
+
+    assert inside("8月15日") and inside("15日")  # a day of the calendar
+    assert inside("5个月") and inside("1分钟")  # a piece of a range, of a length in two units
+    assert not inside("工期") and not inside("3—5个月")  # the whole range is a count
