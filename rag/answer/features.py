@@ -11,6 +11,7 @@ is the policy's business (rag.answer.choose); nothing here names a weight.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -20,6 +21,7 @@ from collections.abc import Set as AbstractSet
 import numpy as np
 
 from rag.answer.candidates import Passage, Sentence, passage_texts, words_of
+from rag.answer.english_asked import asked_head, counted_in
 from rag.answer.english_question import ALTERNATIVES, PLACE_UNITS
 from rag.answer.policy import Terms, TypeCredit
 from rag.answer.question import Query
@@ -31,6 +33,8 @@ from rag.index import Index
 from rag.normalize import canonical_terms, detect_script, simplify_with_map
 from rag.postag import PERSON_FLAG, PERSON_FLAGS
 from rag.retrieve import term_idf
+from rag.span import in_units
+from rag.span_numbers import whole_expressions
 from rag.transliteration import spells
 
 logger = logging.getLogger(__name__)
@@ -318,9 +322,27 @@ def _names(s: Sentence, flag: str, min_chars: int, with_credits: bool = False) -
     return found
 
 
+def english_count(q: Query, s: Sentence) -> bool:
+    """For an English question asking a number, whether the sentence holds a whole count the
+    question does not write and no day of the calendar (`whole_expressions`: not the 8月 of
+    8月1日, which opens many a news story), in one of the units the question counts in where
+    it names them (`counted_in`: "how many helicopters", 架; "how much money", a currency) or,
+    for "how many" things, in 个, which counts anything (1068个 of "how many people")."""
+    ss = simplify_with_map(s.text)[0]
+    units = _counted_in(q.text, q.kind)
+    if units and asked_head(q.text, ("how many",)):
+        units += ("个",)
+    return any(not units or in_units(ss[a:b], units) for a, b in whole_expressions(q.text, "number", ss))
+
+
+_counted_in = functools.lru_cache(maxsize=256)(counted_in)  # asked of each shortlisted sentence
+
+
 def type_feature(q: Query, s: Sentence, types: TypeCredit) -> float:
     """How well the sentence holds the kind of thing asked for, in [0, 1]."""
     if q.kind == "number":
+        if q.script == "en":
+            return 1.0 if english_count(q, s) else 0.0
         return 1.0 if _NUMBER.search(s.canon) else 0.0
     if q.kind == "date":
         if q.asks_year:

@@ -694,6 +694,30 @@ def test_a_name_tagged_as_a_persons_that_a_places_unit_ends_is_a_place() -> None
     )
 
 
+def test_an_english_count_is_a_whole_count_in_the_units_asked() -> None:
+    """An English question asking a number finds it only in a sentence holding a whole count
+    it does not write, no day of the calendar, in the units it counts in where it names them
+    (a currency for an amount, 岁 for an age, people's for "how many people", or 个)."""
+    from rag.answer import Policy
+    from rag.answer.features import type_feature
+
+    types = Policy.load().types
+
+    def holds(question: str, text: str) -> float:
+        return type_feature(analyse(question), _sentence(text), types)
+
+    gdp = "What was the city's GDP in the first half of the year?"
+    assert holds(gdp, "上半年全市实现地区生产总值1955.9亿元。") == 1.0
+    assert holds(gdp, "全市13个重点项目集中开工。") == 0.0  # a count, of no money
+    assert holds(gdp, "8月1日，全市召开经济形势分析会。") == 0.0  # a day of the calendar
+    age = "How old was the police officer?"
+    assert holds(age, "年仅44岁的他倒在了工作岗位上。") == 1.0
+    assert holds(age, "他曾参与侦破案件一起。") == 0.0
+    people = "How many people appear in the scroll?"
+    assert holds(people, "画中共有1068个人物。") == 1.0  # 个 counts anything
+    assert holds(people, "画卷长约5米。") == 0.0
+
+
 def _sentence(text: str):
     from rag.answer.candidates import RECORDED_FEATURES, recorded_sentence
 
