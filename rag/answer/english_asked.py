@@ -56,17 +56,16 @@ def asked_head(question: str, wh: tuple[str, ...] = ("which", "what", "how many"
     if m is None or m.group(1).lower() not in wh:
         return ""
     head = ""
-    for word in m.group(2).split()[:_MOST_PHRASE_WORDS]:
-        w = word.lower()
+    words = [word.lower() for word in m.group(2).split()[:_MOST_PHRASE_WORDS]]
+    for k, w in enumerate(words):
         kinds = getAllLemmas(w)
-        # (a hyphenated "-ed" word is an adjective inside the phrase, "which state-owned bank";
-        # a bare one a verb after it, "which company launched")
-        if (
-            w in _NOT_NOUNS
-            or w in _PHRASE_ENDS
-            or (w.endswith("ed") and "-" not in w and "NOUN" not in kinds)
-        ):
+        if w in _NOT_NOUNS or w in _PHRASE_ENDS:
             break
+        if w.endswith("ed") and "NOUN" not in kinds:
+            after = words[k + 1] if k + 1 < len(words) else ""
+            if "-" in w and after and after not in _PHRASE_ENDS and is_noun(after):
+                continue  # an adjective before a noun, not the head ("which state-owned bank")
+            break  # a verb ("which company launched", "which academy co-founded the institute")
         if kinds and not {"NOUN", "ADJ", "PROPN"} & set(kinds):
             break  # a verb or an adverb ends the phrase
         if w.endswith("ing") and "VERB" in kinds and head:

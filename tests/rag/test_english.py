@@ -498,6 +498,9 @@ def test_the_noun_a_what_question_asks_for_follows_its_question_word() -> None:
     # a hyphenated "-ed" adjective inside the phrase does not end it
     assert asked_noun_in_chinese("Which state-owned bank has launched the service?") == "银行"
     assert asked_noun_in_chinese("Which company launched the service?") == "公司"
+    # ... nor one after a proper adjective; one after the noun is the verb, not the head
+    assert asked_noun_in_chinese("Which Bolivian state-owned bank opened it?") == "银行"
+    assert asked_noun_in_chinese("Which academy co-founded the institute?") == "院校"
     assert analyse("How many employees does the company have?", policy=policy).asks.endswith("多少员工？")
     cases = [
         (
