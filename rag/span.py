@@ -43,9 +43,16 @@ WH = re.compile(
     r"多远|多重|(?<![任如为])何(?!况)|几(?!乎))(?:[一二两三四五六七八九十\d]*[个位家种项条座所名年次件部本只届类支样份间首]|时候|时间|地方)?"
 )
 CLAUSE = "，。；！？,;!?：:\n"
+# the units an amount of money is written in (4000元, 320亿美元, 5块钱, 1.5万新台币)
+MONEY_UNITS = ("元", "人民币", "币", "镑", "美金", "美分", "卢比", "卢布", "泰铢", "比索", "法郎", "块", "钱")
 # measures written for one another: people (多少人 is answered by 2000多名 or 3位), the hour
-# of the day (几点 by 12时 or 12点)
-_LIKE_MEASURES = (("人", "名", "位"), ("点", "时"), ("度", "摄氏度", "华氏度", "℃", "°C", "°F"))
+# of the day (几点 by 12时 or 12点), money (多少钱 by 249.2元)
+_LIKE_MEASURES = (
+    ("人", "名", "位"),
+    ("点", "时"),
+    ("度", "摄氏度", "华氏度", "℃", "°C", "°F"),
+    MONEY_UNITS,
+)
 
 
 def measures_like(measure: str) -> tuple[str, ...]:

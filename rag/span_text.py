@@ -101,8 +101,24 @@ def candidate_spans(
         while b > a and ss[b - 1] in _TRIMMED:
             b -= 1
         if a < b and solid[b] > solid[a]:
-            out.add((a, b))
+            out.add((a, _closed(ss, a, b, longest)))
     return sorted(out)
+
+
+# brackets and quotes a span may open: a span that opens one closes it
+_BRACKETS = {"（": "）", "(": ")", "《": "》", "「": "」", "『": "』", "【": "】", "[": "]", "“": "”"}
+
+
+def _closed(ss: str, a: int, b: int, longest: int) -> int:
+    """The end of the span `ss[a:b]`, past the closing bracket or quote of one it opens and
+    stops inside, where that closes before the clause ends and within `longest` characters
+    (黄色(三 and 黄色(三级 of 黄色(三级)预警: 黄色(三级))."""
+    for opener, closer in _BRACKETS.items():
+        if ss.count(opener, a, b) > ss.count(closer, a, b):
+            end = ss.find(closer, b)
+            if end != -1 and end + 1 - a <= longest and _CLAUSE.isdisjoint(ss[b:end]):
+                b = end + 1
+    return b
 
 
 def dates_apart(words: Sequence[tuple[int, int, str]], dates: Sequence[Span]) -> list[tuple[int, int, str]]:

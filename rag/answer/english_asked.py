@@ -11,7 +11,7 @@ import re
 
 from rag.cedict_table import table
 from rag.english import render, translations
-from rag.span import DURATION_UNITS, LENGTH_UNITS, is_unit
+from rag.span import DURATION_UNITS, LENGTH_UNITS, MONEY_UNITS, is_unit
 
 
 def is_noun(word: str) -> bool:
@@ -141,8 +141,6 @@ _CHANGE = re.compile(
     r"|declined?|lose|lost|gain(?:ed)?|shrink|shrank|expand(?:ed)?|weigh|cut|reduced?)\b",
     re.IGNORECASE,
 )
-# the units an amount of money is written in (4000元, 320亿美元)
-MONEY_UNITS = ("元", "美元", "欧元", "港元", "日元", "英镑", "人民币", "块")
 
 
 # "what was the total investment / the city's revenue / the direct economic loss": an amount

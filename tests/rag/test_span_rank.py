@@ -332,6 +332,10 @@ def test_a_count_asked_in_a_measure_is_answered_in_it_where_a_candidate_is() -> 
     found = candidates(question, "number", sentence, RULES)
     assert {found.ss[a:b] for a, b in found.measured("名").spans} == {"3000名"}
     assert found.measured("") is found
+    # 多少钱 asks an amount of money: in a currency (元), not the count of things bought
+    money = "王女士上周花86.5元网购了一件外套，并用信用卡付了款。"
+    paid = sure_span("王女士网购外套花了多少钱？", "number", money, RULES, SHIPPED, measure="钱")
+    assert paid is not None and money[slice(*paid[0])] == "86.5元"
 
 
 def test_a_pick_that_holds_a_count_in_the_measure_stays() -> None:

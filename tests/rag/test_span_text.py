@@ -64,6 +64,19 @@ def test_candidate_spans_stay_inside_clauses_and_hold_the_rules_pick() -> None:
     assert set(candidate_spans(ss, words, None, RULES.max_chars, RULES)) | {rule} == set(spans)
 
 
+def test_a_candidate_that_opens_a_bracket_closes_it() -> None:
+    """A run of words that stops inside brackets it opens (黄色(三级 of 黄色(三级)预警) takes the
+    closing bracket right after it; no candidate leaves one open."""
+    ss = "全市调整为防汛黄色(三级)预警响应，《城市规划》同时实施。"
+    words = [(a, a + 1, "n") for a in range(len(ss))]  # every character a word
+    spans = candidate_spans(ss, words, None, RULES.max_chars, RULES)
+    texts = {ss[a:b] for a, b in spans}
+    assert "黄色(三级)" in texts and "黄色(三级" not in texts
+    for a, b in spans:
+        for opener, closer in (("(", ")"), ("《", "》")):
+            assert ss.count(opener, a, b) <= ss.count(closer, a, b) or b == len(ss), ss[a:b]
+
+
 def test_a_transliterated_name_across_a_middle_dot_is_one_word() -> None:
     """jieba cuts 彼得·科斯费尔德 into 彼得 / · / 科 (a noun) / 斯费尔德: joined, tagged nrt."""
     from rag.postag import tagged
