@@ -26,7 +26,7 @@ from rag.span_features import (
     candidates_simplified,
 )
 from rag.span_lexical import BUCKETS, TEMPLATES
-from rag.span_text import counted_noun
+from rag.span_text import asked_head_noun, closed_end, counted_noun
 from rag.trees import TreeEnsemble
 
 
@@ -172,10 +172,14 @@ def sure_span(
     if ASKS_DAY.search(qs):
         found, best, sure = _narrowed(model, found, best, sure, found.dated())
     found, best, sure = _narrowed(model, found, best, sure, found.counting(counted_noun(qs)))
+    found, best, sure = _narrowed(model, found, best, sure, found.headed(asked_head_noun(qs), qs))
     measured = found.measured(measure)
     if measured is not found and not found.counts_in(found.spans[best], measure):
         found, best, sure = _narrowed(model, found, best, sure, measured)
-    span = to_original(sentence, ss, mapping, found.spans[best])
+    # (a pick that opens a bracket closes it, as read: 黄色(三级 of 黄色(三级)预警 is 黄色(三级);
+    # the candidates and their features stay as the model was fitted on)
+    a, b = found.spans[best]
+    span = to_original(sentence, ss, mapping, (a, closed_end(ss, a, b, rules.max_list_chars)))
     return None if span is None else (span, sure)
 
 

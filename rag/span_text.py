@@ -101,15 +101,15 @@ def candidate_spans(
         while b > a and ss[b - 1] in _TRIMMED:
             b -= 1
         if a < b and solid[b] > solid[a]:
-            out.add((a, _closed(ss, a, b, longest)))
+            out.add((a, b))
     return sorted(out)
 
 
-# brackets and quotes a span may open: a span that opens one closes it
+# brackets and quotes a span may open: a short answer that opens one closes it
 _BRACKETS = {"（": "）", "(": ")", "《": "》", "「": "」", "『": "』", "【": "】", "[": "]", "“": "”"}
 
 
-def _closed(ss: str, a: int, b: int, longest: int) -> int:
+def closed_end(ss: str, a: int, b: int, longest: int) -> int:
     """The end of the span `ss[a:b]`, past the closing bracket or quote of one it opens and
     stops inside, where that closes before the clause ends and within `longest` characters
     (黄色(三 and 黄色(三级 of 黄色(三级)预警: 黄色(三级))."""
@@ -225,6 +225,30 @@ def counted_noun(qs: str) -> str:
     if word is None or word[0] != m.start(1):
         return ""  # 个 and the next character are one word (个人): no noun counted
     return qs[word[0] : word[1]]
+
+
+# a determiner wh-word (哪家, 哪个, 什么): the noun phrase after it names what the answer is
+_WHICH = re.compile(r"(?:哪一?[个家所座条项部只类种位]?|(?<!为)什么)(?![里儿些])")
+
+
+def asked_head_noun(qs: str) -> str:
+    """The head of the noun phrase a 哪个X / 什么X question asks for: the last of the nouns
+    that follow its wh-word, as jieba cuts the question `qs` (Simplified: 哪家房地产经纪公司涉嫌
+    → 公司, 哪个法院判处 → 法院, 什么调解方式 → 方式; its first word a noun whatever jieba tags
+    it, as `rag.span_lexical.asked_noun` reads it), "" where none follows."""
+    m = _WHICH.search(qs)
+    if m is None:
+        return ""
+    head = ""
+    for a, b, flag in tagged(qs):
+        if b <= m.end():
+            continue
+        if a < m.end() or (head and not flag.startswith("n")) or qs[a:b] in CLAUSE or flag == "x":
+            break
+        if flag.startswith(("nr", "ns", "nt")) and not head:
+            break  # a name: the question names it, it asks for none
+        head = qs[a:b]
+    return head
 
 
 def whole_counts(ss: str, spans: list[Span], dates: list[Span]) -> list[Span]:

@@ -9,7 +9,7 @@ import re
 
 from rag.answer import Policy
 from rag.span import CLAUSE, found_literal, hollow
-from rag.span_text import candidate_spans, matches, prefix_runs, suffix_runs
+from rag.span_text import asked_head_noun, candidate_spans, closed_end, matches, prefix_runs, suffix_runs
 
 RULES = Policy.load().spans
 
@@ -64,17 +64,15 @@ def test_candidate_spans_stay_inside_clauses_and_hold_the_rules_pick() -> None:
     assert set(candidate_spans(ss, words, None, RULES.max_chars, RULES)) | {rule} == set(spans)
 
 
-def test_a_candidate_that_opens_a_bracket_closes_it() -> None:
-    """A run of words that stops inside brackets it opens (黄色(三级 of 黄色(三级)预警) takes the
-    closing bracket right after it; no candidate leaves one open."""
+def test_a_span_that_opens_a_bracket_is_closed_where_its_clause_closes_it() -> None:
     ss = "全市调整为防汛黄色(三级)预警响应，《城市规划》同时实施。"
-    words = [(a, a + 1, "n") for a in range(len(ss))]  # every character a word
-    spans = candidate_spans(ss, words, None, RULES.max_chars, RULES)
-    texts = {ss[a:b] for a, b in spans}
-    assert "黄色(三级)" in texts and "黄色(三级" not in texts
-    for a, b in spans:
-        for opener, closer in (("(", ")"), ("《", "》")):
-            assert ss.count(opener, a, b) <= ss.count(closer, a, b) or b == len(ss), ss[a:b]
+    at = ss.index("黄色")
+    for end in (ss.index("三"), ss.index("级") + 1):  # stopping inside: closed
+        assert ss[at : closed_end(ss, at, end, 20)] == "黄色(三级)"
+    assert closed_end(ss, at, at + 2, 20) == at + 2  # opening none: as it was
+    assert closed_end(ss, at, ss.index("三"), 4) == ss.index("三")  # past `longest`: as it was
+    # a bracket the clause does not close stays open
+    assert closed_end("他说(后来", 2, 5, 20) == 5
 
 
 def test_a_transliterated_name_across_a_middle_dot_is_one_word() -> None:
@@ -119,3 +117,12 @@ def test_joining_names_keeps_the_words_covering_the_text_whatever_the_input() ->
             assert a in starts and b in ends
             if (a, b, flag) not in words:  # joined: a name across a dot
                 assert flag == "nrt" and any(ch in NAME_DOTS for ch in text[a:b])
+
+
+def test_the_noun_a_which_question_asks_for_is_the_head_of_its_phrase() -> None:
+    assert asked_head_noun("哪家房地产经纪公司涉嫌非法集资？") == "公司"  # the last noun
+    assert asked_head_noun("哪个法院判处了被告人？") == "法院"  # a verb ends the phrase
+    assert asked_head_noun("李老师在哪所学校工作？") == "学校"
+    assert asked_head_noun("他们采用了什么调解方式？") == "方式"  # the first word whatever its tag
+    assert asked_head_noun("为什么要这样做？") == ""  # 为什么 asks why
+    assert asked_head_noun("谁主持了会议？") == ""
