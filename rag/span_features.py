@@ -219,24 +219,6 @@ class SpanCandidates:
                 keep.append(i)
         return self._only(keep)
 
-    def headed(self, noun: str, qs: str) -> SpanCandidates:
-        """For a question asking for a thing named by `noun` (`asked_head_noun`: 哪家医院 → 医院),
-        only the candidates that name one: ending with the noun or a word of two characters
-        that begins with it (开了什么会: 全体会议), holding a proper name of the sentence
-        (`names`: not 有限公司, 请求法院) and not written in the question `qs` (七台河市人民医院,
-        not 典型案例); any other kind's, or without a noun, all."""
-        if self.kind not in ("other", "place") or not noun:
-            return self
-        return self._only(
-            [
-                i
-                for i, (a, b) in enumerate(self.spans)
-                if (self.ss.endswith(noun, a, b) or self.ss.endswith(noun, a, b - 1))
-                and self.ss[a:b] not in qs
-                and any(a <= x and y <= b for x, y in self.names)
-            ]
-        )
-
     def counts_in(self, span: Span, measure: str | tuple[str, ...]) -> bool:
         """Whether the text of `span` holds a count in `measure` (or its like: `measured`):
         四到五只, 两天两夜 and 3岁时 each hold one."""
@@ -480,8 +462,11 @@ def candidates_simplified(
     typed[:, rest : rest + 6] = np.stack(
         [enum, bracketed, np.log(length), exact, crosses, _unit_ahead(ss, b)], axis=1
     )
-    # the proper names, whose numerals a number question's count excludes (`counted`; an
-    # ordinal in a body's name counts, the 第N届 of a congress, asked 第几届) and one of which a
-    # thing asked for by its noun is named with (`headed`)
-    names = tuple((x, y) for x, y, flag in tags if flag.startswith(_NAME_FLAGS) and "第" not in ss[x:y])
+    # the proper names, whose numerals a number question's count excludes (`counted`); an
+    # ordinal in a body's name counts (the 第N届 of a congress, asked 第几届)
+    names = (
+        tuple((x, y) for x, y, flag in tags if flag.startswith(_NAME_FLAGS) and "第" not in ss[x:y])
+        if ext_kind == "number"
+        else ()
+    )
     return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words, asked), ext_kind, names)

@@ -26,7 +26,7 @@ from rag.span_features import (
     candidates_simplified,
 )
 from rag.span_lexical import BUCKETS, TEMPLATES
-from rag.span_text import asked_head_noun, closed_end, counted_noun
+from rag.span_text import closed_end, counted_noun
 from rag.trees import TreeEnsemble
 
 
@@ -172,7 +172,6 @@ def sure_span(
     if ASKS_DAY.search(qs):
         found, best, sure = _narrowed(model, found, best, sure, found.dated())
     found, best, sure = _narrowed(model, found, best, sure, found.counting(counted_noun(qs)))
-    found, best, sure = _narrowed(model, found, best, sure, found.headed(asked_head_noun(qs), qs))
     measured = found.measured(measure)
     if measured is not found and not found.counts_in(found.spans[best], measure):
         found, best, sure = _narrowed(model, found, best, sure, measured)

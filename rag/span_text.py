@@ -227,30 +227,6 @@ def counted_noun(qs: str) -> str:
     return qs[word[0] : word[1]]
 
 
-# a determiner wh-word (哪家, 哪个, 什么): the noun phrase after it names what the answer is
-_WHICH = re.compile(r"(?:哪一?[个家所座条项部只类种位]?|(?<!为)什么)(?![里儿些])")
-
-
-def asked_head_noun(qs: str) -> str:
-    """The head of the noun phrase a 哪个X / 什么X question asks for: the last of the nouns
-    that follow its wh-word, as jieba cuts the question `qs` (Simplified: 哪家房地产经纪公司涉嫌
-    → 公司, 哪个法院判处 → 法院, 什么调解方式 → 方式; its first word a noun whatever jieba tags
-    it, as `rag.span_lexical.asked_noun` reads it), "" where none follows."""
-    m = _WHICH.search(qs)
-    if m is None:
-        return ""
-    head = ""
-    for a, b, flag in tagged(qs):
-        if b <= m.end():
-            continue
-        if a < m.end() or (head and not flag.startswith("n")) or qs[a:b] in CLAUSE or flag == "x":
-            break
-        if flag.startswith(("nr", "ns", "nt")) and not head:
-            break  # a name: the question names it, it asks for none
-        head = qs[a:b]
-    return head
-
-
 def whole_counts(ss: str, spans: list[Span], dates: list[Span]) -> list[Span]:
     """`spans` without those ending after a digit inside a number or date expression of `ss`
     (`dates`: its DATE matches): 2023年8月4日23 of 2023年8月4日23时, 10 of 10公里, which

@@ -9,7 +9,7 @@ import re
 
 from rag.answer import Policy
 from rag.span import CLAUSE, found_literal, hollow
-from rag.span_text import asked_head_noun, candidate_spans, closed_end, matches, prefix_runs, suffix_runs
+from rag.span_text import candidate_spans, closed_end, matches, prefix_runs, suffix_runs
 
 RULES = Policy.load().spans
 
@@ -117,12 +117,3 @@ def test_joining_names_keeps_the_words_covering_the_text_whatever_the_input() ->
             assert a in starts and b in ends
             if (a, b, flag) not in words:  # joined: a name across a dot
                 assert flag == "nrt" and any(ch in NAME_DOTS for ch in text[a:b])
-
-
-def test_the_noun_a_which_question_asks_for_is_the_head_of_its_phrase() -> None:
-    assert asked_head_noun("哪家房地产经纪公司涉嫌非法集资？") == "公司"  # the last noun
-    assert asked_head_noun("哪个法院判处了被告人？") == "法院"  # a verb ends the phrase
-    assert asked_head_noun("李老师在哪所学校工作？") == "学校"
-    assert asked_head_noun("他们采用了什么调解方式？") == "方式"  # the first word whatever its tag
-    assert asked_head_noun("为什么要这样做？") == ""  # 为什么 asks why
-    assert asked_head_noun("谁主持了会议？") == ""
