@@ -89,10 +89,10 @@ _UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米
     次 吨 米 克 度 里 亩 户 册 卷 集 首 本 台 辆 架 艘 层 所 株 只 支
     篇 章 款 代 周 世纪 分 票 球 局 枚 头 匹 班 级 处 例 起 批 轮 期 份
     栋 间 张 块 根 道 遍 趟 番 摄氏度 ℃ 帕 兆瓦 瓦时 瓦 毫升 升 英寸 纳米 微米
-    颗 粒 棵 瓶 杯 碗 盒 箱 袋 套 双 片 扇 盏 斤 桶 幅 幢 节 门 笔 顿 餐 针 剂 尊 副 封 则 帧 列"""
+    颗 粒 棵 瓶 杯 碗 盒 箱 袋 套 双 片 扇 盏 斤 桶 幅 幢 节 门 笔 顿 餐 针 剂 尊 副 封 则 帧 列 毫克"""
 # and the Latin ones news writes for devices and speeds (5000mAh, 65W, 120km/h, 256GB), each a
 # whole word (the G of 5G is none); the longer first
-_LATIN_UNIT_WORDS = "km/h kWh mAh kW MW GW Wh W TB GB MB GHz MHz Hz nm mm cm km kg dB Mbps Gbps"
+_LATIN_UNIT_WORDS = "km/h kWh mAh kW MW GW Wh W TB GB MB GHz MHz Hz nm mm cm km kg mg ml mL dB Mbps Gbps"
 _UNITS = f"(?:{'|'.join(_UNIT_WORDS.split())}|(?:{'|'.join(_LATIN_UNIT_WORDS.split())})(?![A-Za-z]))"
 _UNIT_SET = frozenset(_UNIT_WORDS.split()) | frozenset(_LATIN_UNIT_WORDS.lower().split())
 
@@ -105,8 +105,8 @@ DURATION = re.compile(_DURATION)
 # 6000年前, 300公里每小时).
 # (a space may stand between a number and its magnitude or unit, as some sites write them: 2 纳米)
 # (and a range of two: 4—6个月, 5至8级, 10到15人)
-# (a rate's "per" too: 82.17美元/桶, 61.72元/股, 730.75美分/蒲式耳)
-_ONE_NUMBER = rf"{_DIGITS}(?: ?{_MAGNITUDE}+)?(?: ?{_UNITS}(?:人民币|前|后|左右|每小时|每秒|/(?:{_UNITS}|[\u4e00-\u9fff]{{1,3}}))?)?"
+# (a rate's "per" too: 82.17美元/桶, 61.72元/股, 730.75美分/蒲式耳, 104mg/100ml)
+_ONE_NUMBER = rf"{_DIGITS}(?: ?{_MAGNITUDE}+)?(?: ?{_UNITS}(?:人民币|前|后|左右|每小时|每秒|/(?:\d+ ?)?(?:{_UNITS}|[\u4e00-\u9fff]{{1,3}}))?)?"
 NUMBER = re.compile(rf"(?:约|近|超过|逾|多达)?(?:{_DURATION}|{_ONE_NUMBER}(?:(?:至|到|—|~){_ONE_NUMBER})?)")
 
 

@@ -110,6 +110,8 @@ def test_a_count_in_the_measure_asked_is_whole(question: str, sentence: str, exp
         ("小麦期货最高报到730.75美分/蒲式耳。", "730.75美分/蒲式耳"),  # a rate, with its "per"
         ("原油期货报82.17美元/桶。", "82.17美元/桶"),
         ("村里新栽了200棵桂花树。", "200棵"),
+        ("经检测，其血液中乙醇含量为104mg/100ml。", "104mg/100ml"),  # a concentration
+        ("呼气检测结果为89毫克/100毫升。", "89毫克/100毫升"),
     ],
 )
 def test_number_expressions_hold_their_measure(text: str, expected: str) -> None:
