@@ -163,16 +163,9 @@ DATE = re.compile(rf"{_DATE_ONE}(?:(?:至|到|－|-|—|~|～){_DATE_ONE})?(?:�
 _TIME_ENDINGS = tuple("时后前期间代初末")
 
 
-# a time of the day alone (9时55分, 十点), which DATE takes only after a day
-_CLOCK_TIME = re.compile(rf"{_DIGITS}[时点](?:{_DIGITS}分)?")
-
-
 def tells_a_time(text: str) -> bool:
-    """Whether `text` holds a date (`DATE`) or a time of the day (9时55分), or ends in a word of
-    time (东汉时期, 出征时)."""
-    return (
-        DATE.search(text) is not None or _CLOCK_TIME.search(text) is not None or text.endswith(_TIME_ENDINGS)
-    )
+    """Whether `text` holds a date (`DATE`) or ends in a word of time (东汉时期, 出征时)."""
+    return DATE.search(text) is not None or text.endswith(_TIME_ENDINGS)
 
 
 def reads_as_time(text: str) -> bool:

@@ -209,13 +209,10 @@ class SpanCandidates:
 
     def timed(self) -> SpanCandidates:
         """For a date question, only the candidates that tell a time (`tells_a_time`: a date,
-        or a phrase ending in a word of time: 9时55分, 东汉时期; more than that word, not 时间);
-        any other kind's, all."""
+        or a phrase ending in a word of time: 9时55分, 东汉时期); any other kind's, all."""
         if self.kind != "date":
             return self
-        return self._only(
-            [i for i, (a, b) in enumerate(self.spans) if b - a > 2 and tells_a_time(self.ss[a:b])]
-        )
+        return self._only([i for i, (a, b) in enumerate(self.spans) if tells_a_time(self.ss[a:b])])
 
     def counting(self, noun: str) -> SpanCandidates:
         """For a number question asking how many of `noun` in 个 (多少个州 → 州: `counted_noun`),

@@ -461,16 +461,3 @@ def test_a_short_answer_that_opens_a_bracket_closes_it() -> None:
     assert picked is not None
     text = sentence[slice(*picked[0])]
     assert text.count("(") == text.count(")"), text
-
-
-def test_a_date_questions_pick_tells_a_time() -> None:
-    """什么时候 asks a time: a pick that tells none (强台风级别) gives way to the best candidate
-    holding a date or ending in a word of time."""
-    from rag.span import tells_a_time
-
-    sentence = "台风杜苏芮以强台风级别在福建晋江沿海登陆，时间为9时55分。"
-    picked = sure_span("台风杜苏芮什么时候在福建登陆？", "date", sentence, RULES, SHIPPED)
-    assert picked is not None and tells_a_time(sentence[slice(*picked[0])]), picked
-    found = candidates("台风杜苏芮什么时候在福建登陆？", "date", sentence, RULES)
-    timed = {found.ss[a:b] for a, b in found.timed().spans}
-    assert "9时55分" in timed and "强台风级别" not in timed and "时间" not in timed
