@@ -163,15 +163,14 @@ DATE = re.compile(rf"{_DATE_ONE}(?:(?:至|到|－|-|—|~|～){_DATE_ONE})?(?:�
 _TIME_ENDINGS = tuple("时后前期间代初末")
 
 
-def tells_a_time(text: str) -> bool:
-    """Whether `text` holds a date (`DATE`) or ends in a word of time (东汉时期, 出征时)."""
-    return DATE.search(text) is not None or text.endswith(_TIME_ENDINGS)
-
-
 def reads_as_time(text: str) -> bool:
     """Whether a short answer to a date question reads as a time: it holds a date (`DATE`), a
     word jieba tags as one of time (春节, 清末, 当天: "t"), or ends in a word of time."""
-    return tells_a_time(text) or any(flag == "t" for _, _, flag in tagged(text))
+    return (
+        DATE.search(text) is not None
+        or text.endswith(_TIME_ENDINGS)
+        or any(flag == "t" for _, _, flag in tagged(text))
+    )
 
 
 _TAGS = {"person": PERSON_FLAGS, "place": ("ns",)}  # jieba POS flags

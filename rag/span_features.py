@@ -44,7 +44,6 @@ from rag.span import (
     head_noun,
     in_units,
     rule_span,
-    tells_a_time,
 )
 from rag.span_lexical import POS_CLASSES, TEMPLATES, asked_noun, pos_class
 from rag.span_lexical import keys as lexical_keys
@@ -206,13 +205,6 @@ class SpanCandidates:
                 if DATE.fullmatch(self.ss, a, b) and DAY.match(self.ss, b - 1) and not CLOCK.match(self.ss, b)
             ]
         )
-
-    def timed(self) -> SpanCandidates:
-        """For a date question, only the candidates that tell a time (`tells_a_time`: a date,
-        or a phrase ending in a word of time: 9时55分, 东汉时期); any other kind's, all."""
-        if self.kind != "date":
-            return self
-        return self._only([i for i, (a, b) in enumerate(self.spans) if tells_a_time(self.ss[a:b])])
 
     def counting(self, noun: str) -> SpanCandidates:
         """For a number question asking how many of `noun` in 个 (多少个州 → 州: `counted_noun`),

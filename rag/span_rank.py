@@ -17,7 +17,7 @@ import numpy as np
 
 from rag.normalize import fold_width, simplified_question, simplify_with_map
 from rag.sentence_words import Tags
-from rag.span import ASKS_DAY, ASKS_YEAR, Span, SpanRules, reads_as_time, to_original
+from rag.span import ASKS_DAY, ASKS_YEAR, Span, SpanRules, to_original
 from rag.span_features import (
     FEATURE_NAMES,
     KINDS,
@@ -171,9 +171,6 @@ def sure_span(
     # of 70个目击者, 多少个州); a count in the measure asked (3000名 over 48个, 多少名运动员)
     if ASKS_DAY.search(qs):
         found, best, sure = _narrowed(model, found, best, sure, found.dated())
-    elif kind == "date" and not reads_as_time(found.ss[slice(*found.spans[best])]):
-        # (a date question's pick that tells no time, 强台风级别 for 什么时候登陆: 9时55分)
-        found, best, sure = _narrowed(model, found, best, sure, found.timed())
     found, best, sure = _narrowed(model, found, best, sure, found.counting(counted_noun(qs)))
     measured = found.measured(measure)
     if measured is not found and not found.counts_in(found.spans[best], measure):
