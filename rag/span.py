@@ -46,10 +46,11 @@ CLAUSE = "，。；！？,;!?：:\n"
 # the units an amount of money is written in (4000元, 320亿美元, 5块钱, 1.5万新台币)
 MONEY_UNITS = ("元", "人民币", "币", "镑", "美金", "美分", "卢比", "卢布", "泰铢", "比索", "法郎", "块", "钱")
 # measures written for one another: people (多少人 is answered by 2000多名 or 3位), the hour
-# of the day (几点 by 12时 or 12点), money (多少钱 by 249.2元)
+# of the day (几点 by 12时 or 12点), days (几天 by 拘留10日), money (多少钱 by 249.2元)
 _LIKE_MEASURES = (
     ("人", "名", "位"),
     ("点", "时"),
+    ("天", "日"),
     ("度", "摄氏度", "华氏度", "℃", "°C", "°F"),
     MONEY_UNITS,
 )

@@ -47,7 +47,16 @@ from rag.span import (
 )
 from rag.span_lexical import POS_CLASSES, TEMPLATES, asked_noun, pos_class
 from rag.span_lexical import keys as lexical_keys
-from rag.span_numbers import CLOCK, DAY, NUMERAL, calendar_parts, units_of, whole_expressions, within
+from rag.span_numbers import (
+    CLOCK,
+    DAY,
+    NUMERAL,
+    calendar_parts,
+    counts_days,
+    units_of,
+    whole_expressions,
+    within,
+)
 from rag.span_text import (
     candidate_spans,
     dates_apart,
@@ -150,16 +159,19 @@ class SpanCandidates:
     kind: str  # one of KINDS: the kind of answer asked for (a reason question is its own kind)
     names: tuple[Span, ...] = ()  # the sentence's proper names (五菱, 四川): no numeral in one counts
 
-    def counted(self, *, asks_year: bool = False) -> SpanCandidates:
+    def counted(self, *, asks_year: bool = False, days_counted: bool = False) -> SpanCandidates:
         """For a number question, only the candidates that hold a numeral of no day of the
         calendar (a count answers it: `平方千米` without its 3 does not, nor 8月17日, which opens
         many a news story), of no proper name (the 五 of 五菱) and, unless it asks a year
         (`asks_year`: 西元几年, the 1949 of 1949年12月7日), of no year (2023年 answers no 多少台);
         any other kind's, all of them (`rag.span_rank.sure_span` picks among these when its
-        pick among all holds no such numeral)."""
+        pick among all holds no such numeral). A day alone (10日, not 8月10日) is a count of a
+        question counting days (`days_counted`: 拘留几天)."""
         if self.kind != "number":
             return self
-        days = self.names + tuple(m.span() for m in MONTH_DAY.finditer(self.ss))
+        days = self.names + tuple(
+            m.span() for m in MONTH_DAY.finditer(self.ss) if not days_counted or "月" in m.group(0)
+        )
         if not asks_year:
             days += tuple(m.span() for m in YEAR.finditer(self.ss))
         # how many such numerals stand before each position, worked out once for all candidates
@@ -179,7 +191,7 @@ class SpanCandidates:
         units = units_of(measure)
         if self.kind != "number" or not units:
             return self
-        days = calendar_parts(self.ss)
+        days = calendar_parts(self.ss, counts_days(units))
         return self._only(
             [
                 i
@@ -224,17 +236,17 @@ class SpanCandidates:
         四到五只, 两天两夜 and 3岁时 each hold one."""
         units = units_of(measure)
         counts = [m for m in NUMBER.finditer(self.ss, *span) if units and in_units(m.group(0), units)]
-        days = calendar_parts(self.ss) if counts else ()
+        days = calendar_parts(self.ss, counts_days(units)) if counts else ()
         return any(not within(days, *m.span()) for m in counts)
 
-    def expressions(self, question: str) -> SpanCandidates:
+    def expressions(self, question: str, *, days_counted: bool = False) -> SpanCandidates:
         """For a number (date) question, only the candidates that are a whole number (date)
         expression (NUMBER, DATE) not written in `question` (an English question's `2022` is
         the sentence's 2022年): what answers one where the question's words, in another
         language, give the model no context to place a span by; any other kind's, all of them."""
         if self.kind not in ("number", "date"):
             return self
-        whole = set(whole_expressions(question, self.kind, self.ss))
+        whole = set(whole_expressions(question, self.kind, self.ss, days_counted=days_counted))
         return self._only([i for i, span in enumerate(self.spans) if span in whole])
 
     def _only(self, keep: list[int]) -> SpanCandidates:

@@ -41,10 +41,31 @@ def in_code(ss: str, a: int, b: int) -> bool:
     )
 
 
-def whole_expressions(question: str, kind: str, ss: str) -> list[Span]:
+# a day of the month alone (25日, 十五日), which a question counting days reads as a count
+# (拘留十五日); after a month (8月25日) it is a day of the calendar whatever is asked
+_DAY_ALONE = re.compile(r"(?:\d+|[零〇○一二两三四五六七八九十百千]+)\s*日")
+
+
+def counts_days(units: tuple[str, ...]) -> bool:
+    """Whether a count asked in `units` may be one of days written in 日 (`units_of`: 天, 日)."""
+    return "日" in units
+
+
+def _calendar_days(ss: str, days_counted: bool) -> tuple[Span, ...]:
+    """The calendar dates of `ss` (DATE matches naming a month, a day or a year), but for a day
+    alone where days are counted (`days_counted`: 拘留10日 is a count)."""
+    return tuple(
+        m.span()
+        for m in DATE.finditer(ss)
+        if CALENDAR.search(m.group(0)) and not (days_counted and _DAY_ALONE.fullmatch(m.group(0)))
+    )
+
+
+def whole_expressions(question: str, kind: str, ss: str, *, days_counted: bool = False) -> list[Span]:
     """The whole number (`kind` "number") or date ("date") expressions of the Simplified text
     `ss` that `question` does not write (its digits): a number is no day of the calendar (the
-    8月 of 8月1日, 25日); a count of years (3年) is one."""
+    8月 of 8月1日, 25日; but for a day alone where the question counts days, `days_counted`); a
+    count of years (3年) is one."""
     asked = set(re.findall(r"\d+", question))
     whole = [
         m.span()
@@ -52,18 +73,19 @@ def whole_expressions(question: str, kind: str, ss: str) -> list[Span]:
         if m.group(0) and not set(re.findall(r"\d+", m.group(0))) & asked and not in_code(ss, *m.span())
     ]
     if kind == "number":
-        days = tuple(m.span() for m in DATE.finditer(ss) if CALENDAR.search(m.group(0)))
+        days = _calendar_days(ss, days_counted)
         whole = [(a, b) for a, b in whole if not within(days, a, b)]
     return whole
 
 
 @functools.lru_cache(maxsize=1_024)
-def calendar_parts(ss: str) -> tuple[Span, ...]:
+def calendar_parts(ss: str, days_counted: bool = False) -> tuple[Span, ...]:
     """The calendar dates of the sentence `ss` (a month, a day or a year of four digits:
     8月15日, 16时37分 after a day, 2023年), no part of which is a count (the 37分 of 16时37分);
     and the parts of a length of time in two units or of a range (the 1分钟 of 1小时零1分钟, the
-    5个月 of 3—5个月). Asked for twice of a sentence (`SpanCandidates.measured`, `counts_in`)."""
-    dates = [m.span() for m in DATE.finditer(ss) if CALENDAR.search(m.group(0))]
+    5个月 of 3—5个月); a day alone is a count where days are (`days_counted`). Asked for twice of
+    a sentence (`SpanCandidates.measured`, `counts_in`)."""
+    dates = _calendar_days(ss, days_counted)
     whole = [m for m in NUMBER.finditer(ss) if DURATION.match(m.group(0)) or _RANGE.search(m.group(0))]
     parts = [(a, b) for m in whole for a, b in ((m.start(), m.end() - 1), (m.start() + 1, m.end()))]
     return (*dates, *parts)

@@ -26,6 +26,7 @@ from rag.span_features import (
     candidates_simplified,
 )
 from rag.span_lexical import BUCKETS, TEMPLATES
+from rag.span_numbers import counts_days, units_of
 from rag.span_text import closed_end, counted_noun
 from rag.trees import TreeEnsemble
 
@@ -148,14 +149,15 @@ def sure_span(
     qs = fold_width(simplified_question(question))
     ss, mapping = simplify_with_map(sentence)
     found = candidates_simplified(qs, kind, ss, rules, tags)
+    days_counted = counts_days(units_of(measure))  # (拘留几天: 10日 is a count, no day of the month)
     if expressions_only:
-        found = found.expressions(qs)
+        found = found.expressions(qs, days_counted=days_counted)
     if not found.spans:
         return None
     best, sure = model.pick(found.expanded(), found.kind, found.keys)
     if sure < model.least_confidence(found.kind):
         return None
-    counted = found.counted(asks_year=bool(ASKS_YEAR.search(qs)))
+    counted = found.counted(asks_year=bool(ASKS_YEAR.search(qs)), days_counted=days_counted)
     if found.spans[best] not in counted.spans:
         # a number question's pick that holds no numeral (平方千米 of 3平方千米): the best of
         # those that do, if the model is sure enough of it among them

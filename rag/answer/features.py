@@ -34,7 +34,7 @@ from rag.normalize import canonical_terms, detect_script, simplify_with_map
 from rag.postag import PERSON_FLAG, PERSON_FLAGS
 from rag.retrieve import term_idf
 from rag.span import in_units
-from rag.span_numbers import whole_expressions
+from rag.span_numbers import counts_days, whole_expressions
 from rag.transliteration import spells
 
 logger = logging.getLogger(__name__)
@@ -332,7 +332,8 @@ def english_count(q: Query, s: Sentence) -> bool:
     units = _counted_in(q.text, q.kind)
     if units and asked_head(q.text, ("how many",)):
         units += ("个",)
-    return any(not units or in_units(ss[a:b], units) for a, b in whole_expressions(q.text, "number", ss))
+    whole = whole_expressions(q.text, "number", ss, days_counted=counts_days(units))
+    return any(not units or in_units(ss[a:b], units) for a, b in whole)
 
 
 _counted_in = functools.lru_cache(maxsize=256)(counted_in)  # asked of each shortlisted sentence

@@ -713,6 +713,9 @@ def test_an_english_count_is_a_whole_count_in_the_units_asked() -> None:
     age = "How old was the police officer?"
     assert holds(age, "年仅44岁的他倒在了工作岗位上。") == 1.0
     assert holds(age, "他曾参与侦破案件一起。") == 0.0
+    days = "How many days of detention did the court impose?"
+    assert holds(days, "法院决定对其司法拘留十五日。") == 1.0  # a day alone counts days
+    assert holds(days, "7月5日，法院作出决定。") == 0.0  # a day of the month does not
     people = "How many people appear in the scroll?"
     assert holds(people, "画中共有1068个人物。") == 1.0  # 个 counts anything
     assert holds(people, "画卷长约5米。") == 0.0

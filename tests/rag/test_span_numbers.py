@@ -1,6 +1,6 @@
 """rag.span_numbers: which numbers of a sentence are whole counts and dates."""
 
-from rag.span_numbers import calendar_parts, whole_expressions, within
+from rag.span_numbers import calendar_parts, counts_days, whole_expressions, within
 
 
 def test_a_number_in_a_code_of_letters_and_digits_is_no_whole_number() -> None:
@@ -25,3 +25,15 @@ def test_calendar_parts_hold_dates_and_the_pieces_of_lengths_and_ranges() -> Non
     assert inside("8月15日") and inside("15日")  # a day of the calendar
     assert inside("5个月") and inside("1分钟")  # a piece of a range, of a length in two units
     assert not inside("工期") and not inside("3—5个月")  # the whole range is a count
+
+
+def test_a_day_alone_is_a_count_where_days_are_counted() -> None:
+    text = "8月3日，警方对其处以行政拘留10日的处罚，罚款500元。"
+
+    def numbers(days_counted: bool) -> list[str]:
+        found = whole_expressions("拘留了多少天？", "number", text, days_counted=days_counted)
+        return [text[a:b] for a, b in found]
+
+    assert numbers(False) == ["500元"]  # 3日 and 10日 read as days of the month
+    assert numbers(True) == ["10日", "500元"]  # 8月3日 still is one
+    assert counts_days(("天", "日")) and not counts_days(("人",))

@@ -461,3 +461,11 @@ def test_a_short_answer_that_opens_a_bracket_closes_it() -> None:
     assert picked is not None
     text = sentence[slice(*picked[0])]
     assert text.count("(") == text.count(")"), text
+
+
+def test_a_question_counting_days_is_answered_by_a_day_alone() -> None:
+    """几天 counts days: 拘留10日 answers it (a day alone, no day of the month there), while
+    the 8月3日 that opens the story stays a date."""
+    sentence = "8月3日，警方依法对王某处以行政拘留10日的处罚。"
+    picked = sure_span("王某被行政拘留几天？", "number", sentence, RULES, SHIPPED, measure="天")
+    assert picked is not None and sentence[slice(*picked[0])] == "10日"
