@@ -106,4 +106,8 @@ def counts_in(canon: str, measure: str) -> bool:
         return True
     if measure == MONEY:
         return bool(_AMOUNT.search(canon))
-    return any(re.search(_COUNT + re.escape(m), canon) for m in measures_like(measure))
+    # (a count in 日 is no day of a month: 4月7日 counts no days)
+    return any(
+        re.search(("(?<![月\\d.,])" if m == "日" else "") + _COUNT + re.escape(m), canon)
+        for m in measures_like(measure)
+    )

@@ -420,6 +420,8 @@ def test_a_sentence_counts_in_the_measure_or_holds_a_bare_number() -> None:
     assert counts("午后气温达到39℃，湿度较高。", "度")
     assert not counts("朗斯在第68分钟扳回一球。", "人")
     assert not counts("7月27日，工人们在装配风力发电机组。", "台")
+    assert counts("对其处以行政拘留10日。", "天")  # 几天: days in 日 too
+    assert not counts("1998年4月7日，他替补出场。", "天")  # but not a day of a month
     assert not counts("主场4:1大胜对手，暂列第二。", "人")  # a score, an ordinal
     assert not counts("零部件100%自主研发。", "台")  # a share is no count
     assert not counts("美方不提供M1A2，而是较旧的M1A1，重量更轻。", "辆")  # a model's code is no count
