@@ -669,8 +669,11 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
         ("How many new energy trains were built?", ("列", "节")),  # the head of the noun phrase
         ("How fast can the new train run?", ("公里", "千米")),  # a speed: a length a time
         ("What was the magnitude of the earthquake?", ("级",)),  # not the 37.16度 of its place
-        ("How much did the city pay for the land?", ("元", "美元")),  # an amount of money
-        ("How much prize money does the winner get?", ("元", "美元")),
+        (
+            "How much did the city pay for the land?",
+            ("元", "人民币"),
+        ),  # an amount of money (元 ends 美元 too)
+        ("How much prize money does the winner get?", ("元", "人民币")),
         ("What did the mayor say?", ()),
     ],
 )
