@@ -10,15 +10,12 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.answer.candidates import Sentence
-from rag.answer.english_asked import counted_in
 from rag.answer.english_question import ALTERNATIVES
-from rag.answer.features import people
+from rag.answer.features import english_counts, people
 from rag.answer.neighbours import NEIGHBOUR_FEATURES, adjacent, margin, neighbour_features
 from rag.answer.policy import NotFound, Policy, ScoreWeights
 from rag.answer.question import Query
 from rag.answer.rank import RANK_FEATURES, rank_features
-from rag.normalize import simplify_with_map
-from rag.span_numbers import counts_days, whole_expressions
 
 _CLOSED = re.compile(r"[。！？!?；;」』”）)]$")
 
@@ -133,12 +130,9 @@ def boundary_inputs(q: Query, best: Sentence, others: Sequence[Sentence]) -> tup
 
 def counts(q: Query, s: Sentence) -> bool:
     """Whether the sentence holds a count, when an English question asks for a number: a whole
-    number expression it does not write, not a day of the calendar (`whole_expressions`; the
+    number expression it does not write, not a day of the calendar (`english_counts`; the
     learned boundary of a Chinese question weighs `type_miss` instead)."""
-    if q.kind != "number":
-        return True
-    days_counted = counts_days(counted_in(q.text, q.kind))  # ("how many days": 拘留十五日)
-    return bool(whole_expressions(q.text, "number", simplify_with_map(s.text)[0], days_counted=days_counted))
+    return q.kind != "number" or bool(english_counts(q, s))
 
 
 def type_miss(q: Query, s: Sentence) -> float:

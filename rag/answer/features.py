@@ -322,18 +322,24 @@ def _names(s: Sentence, flag: str, min_chars: int, with_credits: bool = False) -
     return found
 
 
-def english_count(q: Query, s: Sentence) -> bool:
-    """For an English question asking a number, whether the sentence holds a whole count the
-    question does not write and no day of the calendar (`whole_expressions`: not the 8月 of
-    8月1日, which opens many a news story), in one of the units the question counts in where
-    it names them (`counted_in`: "how many helicopters", 架; "how much money", a currency) or,
-    for "how many" things, in 个, which counts anything (1068个 of "how many people")."""
+def english_counts(q: Query, s: Sentence) -> list[str]:
+    """For an English question asking a number, the whole counts of the sentence (Simplified)
+    the question does not write and no day of the calendar (`whole_expressions`: not the 8月 of
+    8月1日, which opens many a news story; a day alone where it counts days, 拘留十五日)."""
     ss = simplify_with_map(s.text)[0]
+    days_counted = counts_days(_counted_in(q.text, q.kind))
+    return [ss[a:b] for a, b in whole_expressions(q.text, "number", ss, days_counted=days_counted)]
+
+
+def english_count(q: Query, s: Sentence) -> bool:
+    """Whether the sentence holds one of `english_counts` in one of the units the question
+    counts in where it names them (`counted_in`: "how many helicopters", 架; "how much money", a
+    currency) or, for "how many" things, in 个, which counts anything (1068个 of "how many
+    people")."""
     units = _counted_in(q.text, q.kind)
     if units and asked_head(q.text, ("how many",)):
         units += ("个",)
-    whole = whole_expressions(q.text, "number", ss, days_counted=counts_days(units))
-    return any(not units or in_units(ss[a:b], units) for a, b in whole)
+    return any(not units or in_units(count, units) for count in english_counts(q, s))
 
 
 _counted_in = functools.lru_cache(maxsize=256)(counted_in)  # asked of each shortlisted sentence
