@@ -62,8 +62,9 @@ def measures_like(measure: str) -> tuple[str, ...]:
 
 
 _EDGE = " \t\r\n，。；！？,;!?：:、.…·-—"
-_PAIRS = {"「": "」", "『": "』", "“": "”", "‘": "’", "《": "》", "（": "）", "(": ")", "【": "】", '"': '"'}
-_CLOSE = {v: k for k, v in _PAIRS.items()}
+# the brackets and quotes that open and close a piece of text
+PAIRS = {"「": "」", "『": "』", "“": "”", "‘": "’", "《": "》", "（": "）", "(": ")", "【": "】", '"': '"'}
+_CLOSE = {v: k for k, v in PAIRS.items()}
 _ASIDE = {"（": "）", "(": ")"}
 _RUN = re.compile(rf"(?:（[^（）]*）|\([^()]*\)|[^{CLAUSE}])+")
 # Grammar words that open a clause before its answer (又名X, 是X, 因X): dropped at a span's start.
@@ -221,7 +222,7 @@ def _clean(ss: str, a: int, b: int) -> Span | None:
     """Without edge punctuation, unpaired quotes, leading grammar words (是, 又名) and a final 的."""
     while a < b:
         glue = next((g for g in LEADING_GLUE if ss.startswith(g, a) and a + len(g) < b), "")
-        if ss[a] in _EDGE or (ss[a] in _PAIRS and _PAIRS[ss[a]] not in ss[a + 1 : b]):
+        if ss[a] in _EDGE or (ss[a] in PAIRS and PAIRS[ss[a]] not in ss[a + 1 : b]):
             a += 1
         elif ss[b - 1] in _EDGE + _TRAILING_GLUE or (
             ss[b - 1] in _CLOSE and _CLOSE[ss[b - 1]] not in ss[a:b]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.postag import PERSON_FLAGS, tagged
-from rag.span import CLAUSE, DATE, HOLLOW_CHARS, NUMBER, Span, SpanRules
+from rag.span import CLAUSE, DATE, HOLLOW_CHARS, NUMBER, PAIRS, Span, SpanRules
 
 _PUNCT = set(CLAUSE) | set(" \t\r、…·—-()（）《》「」『』“”\"'‘’【】[]")
 _CLAUSE = frozenset(CLAUSE)
@@ -105,16 +105,12 @@ def candidate_spans(
     return sorted(out)
 
 
-# brackets and quotes a span may open: a short answer that opens one closes it
-_BRACKETS = {"（": "）", "(": ")", "《": "》", "「": "」", "『": "』", "【": "】", "[": "]", "“": "”"}
-
-
 def closed_end(ss: str, a: int, b: int, longest: int) -> int:
     """The end of the span `ss[a:b]`, past the closing bracket or quote of one it opens and
-    stops inside, where that closes before the clause ends and within `longest` characters
-    (黄色(三 and 黄色(三级 of 黄色(三级)预警: 黄色(三级))."""
-    for opener, closer in _BRACKETS.items():
-        if ss.count(opener, a, b) > ss.count(closer, a, b):
+    stops inside (`rag.span.PAIRS`), where that closes before the clause ends and within
+    `longest` characters (黄色(三 and 黄色(三级 of 黄色(三级)预警: 黄色(三级))."""
+    for opener, closer in PAIRS.items():
+        if opener != closer and ss.count(opener, a, b) > ss.count(closer, a, b):
             end = ss.find(closer, b)
             if end != -1 and end + 1 - a <= longest and _CLAUSE.isdisjoint(ss[b:end]):
                 b = end + 1
