@@ -270,9 +270,8 @@ def fit(args: argparse.Namespace, files: dict[str, list[QAItem]], with_: Index, 
     items = [it for its in english.values() for it in its]
     owner = [n for n, its in english.items() for _ in its]
     policy = Policy.load(Path(args.out))
-    first = [k for k, o in enumerate(owner) if o.endswith("_first")]
-    rest = [k for k, o in enumerate(owner) if not o.endswith("_first")]
     splits = held_apart(owner, args.newest)
+    _, _, first, rest = splits[0]  # (news68k_first, the others: the pair table's columns)
     everyone = list(range(len(items)))
     # what an English question is searched and weighed with: the Chinese words per English
     # word (the rest count only where a retrieved passage holds them) and how much longer its
