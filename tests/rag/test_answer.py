@@ -721,6 +721,15 @@ def test_an_english_count_is_a_whole_count_in_the_units_asked() -> None:
     people = "How many people appear in the scroll?"
     assert holds(people, "画中共有1068个人物。") == 1.0  # 个 counts anything
     assert holds(people, "画卷长约5米。") == 0.0
+    far = "How far is the nebula from Earth?"  # a measure named: a distance's units
+    assert holds(far, "该星云距离地球约 2600 光年。") == 1.0
+    assert holds(far, "它是由一颗白矮星抛出的气体形成的。") == 0.0  # a count, of no length
+    heat = "What was the highest temperature in the city?"
+    assert holds(heat, "当天最高气温达到39.2℃。") == 1.0
+    assert holds(heat, "全市共有12个站点发布预警。") == 0.0
+    lost = "How much weight did the young man lose in 20 days?"  # 20 written as days
+    assert holds(lost, "20天减重20斤，小伙成功捐献造血干细胞。") == 1.0
+    assert holds(lost, "小伙坚持锻炼了20天。") == 0.0
 
 
 def _sentence(text: str):
