@@ -85,7 +85,7 @@ _DIGITS = r"(?:\d[\d,.]*|[零〇○一二两三四五六七八九十百千]+)"
 _MAGNITUDE = r"(?:多|余|十|百|千|万|亿)"
 # the words a count is written in; a longer one before a shorter one it begins with (个小时
 # before 个: the first that matches is taken), a magnitude left out (百帕 is 百 and 帕)
-_UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米 英里 英尺 公顷 公斤 千克 美元
+_UNIT_WORDS = """平方公里 平方千米 平方米 公里 千米 厘米 毫米 英里 英尺 光年 海里 公顷 公斤 千克 美元
     港元 欧元 日元 人民币 英镑 韩元 卢比 卢布 港币 美金 美分 澳元 加元 新台币 台币 泰铢 比索 法郎 元 % ％ 倍 个多小时 个小时 个多月 个月 个星期 个
     人次 人 名 位 家 座 部 种 项 场 届 条 件 岁 年 月 天 日 小时 分钟 秒
     次 吨 米 克 度 里 亩 户 册 卷 集 首 本 台 辆 架 艘 层 所 株 只 支

@@ -239,14 +239,16 @@ class SpanCandidates:
         days = calendar_parts(self.ss, counts_days(units)) if counts else ()
         return any(not within(days, *m.span()) for m in counts)
 
-    def expressions(self, question: str, *, days_counted: bool = False) -> SpanCandidates:
+    def expressions(
+        self, question: str, *, days_counted: bool = False, units: tuple[str, ...] = ()
+    ) -> SpanCandidates:
         """For a number (date) question, only the candidates that are a whole number (date)
         expression (NUMBER, DATE) not written in `question` (an English question's `2022` is
         the sentence's 2022年): what answers one where the question's words, in another
         language, give the model no context to place a span by; any other kind's, all of them."""
         if self.kind not in ("number", "date"):
             return self
-        whole = set(whole_expressions(question, self.kind, self.ss, days_counted=days_counted))
+        whole = set(whole_expressions(question, self.kind, self.ss, days_counted=days_counted, units=units))
         return self._only([i for i, span in enumerate(self.spans) if span in whole])
 
     def _only(self, keep: list[int]) -> SpanCandidates:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
-from rag.span import DATE, DURATION, NUMBER, Span, measures_like
+from rag.span import DATE, DURATION, DURATION_UNITS, NUMBER, Span, in_units, measures_like
 
 # a date that names a month, a day or a year of the calendar (not a count of years: 3年)
 CALENDAR = re.compile(r"[月日号]|\d{4}年")
@@ -61,16 +61,31 @@ def _calendar_days(ss: str, days_counted: bool) -> tuple[Span, ...]:
     )
 
 
-def whole_expressions(question: str, kind: str, ss: str, *, days_counted: bool = False) -> list[Span]:
+# an English question's number written as a length of time ("in 20 days", "for 3 hours")
+_TIMED = re.compile(r"(\d+)\s*(?:days?|hours?|minutes?|weeks?|months?|years?)\b", re.IGNORECASE)
+
+
+def whole_expressions(
+    question: str, kind: str, ss: str, *, days_counted: bool = False, units: tuple[str, ...] = ()
+) -> list[Span]:
     """The whole number (`kind` "number") or date ("date") expressions of the Simplified text
-    `ss` that `question` does not write (its digits): a number is no day of the calendar (the
-    8月 of 8月1日, 25日; but for a day alone where the question counts days, `days_counted`); a
-    count of years (3年) is one."""
+    `ss` that `question` does not write (its digits), but for a count in one of the `units`
+    it asks in whose digits the question writes only as a length of time (an English
+    question's "how much weight did he lose in 20 days" does not write the 20斤 it asks): a
+    number is no day of the calendar (the 8月 of 8月1日, 25日; but for a day alone where the
+    question counts days, `days_counted`); a count of years (3年) is one, an ordinal (第三届) none."""
     asked = set(re.findall(r"\d+", question))
+    timed = set(_TIMED.findall(question)) if units and not set(units) & set(DURATION_UNITS) else set()
     whole = [
         m.span()
         for m in (NUMBER if kind == "number" else DATE).finditer(ss)
-        if m.group(0) and not set(re.findall(r"\d+", m.group(0))) & asked and not in_code(ss, *m.span())
+        if m.group(0)
+        and (
+            not (shared := set(re.findall(r"\d+", m.group(0))) & asked)
+            or (shared <= timed and in_units(m.group(0), units))
+        )
+        and not in_code(ss, *m.span())
+        and not (kind == "number" and ss[max(0, m.start() - 1) : m.start()] == "第")  # an ordinal
     ]
     if kind == "number":
         days = _calendar_days(ss, days_counted)

@@ -149,9 +149,10 @@ def sure_span(
     qs = fold_width(simplified_question(question))
     ss, mapping = simplify_with_map(sentence)
     found = candidates_simplified(qs, kind, ss, rules, tags)
-    days_counted = counts_days(units_of(measure))  # (拘留几天: 10日 is a count, no day of the month)
+    units = units_of(measure)
+    days_counted = counts_days(units)  # (拘留几天: 10日 is a count, no day of the month)
     if expressions_only:
-        found = found.expressions(qs, days_counted=days_counted)
+        found = found.expressions(qs, days_counted=days_counted, units=units)
     if not found.spans:
         return None
     best, sure = model.pick(found.expanded(), found.kind, found.keys)

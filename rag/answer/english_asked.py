@@ -127,6 +127,38 @@ _HOW_LONG = re.compile(r"\bhow long\b", re.IGNORECASE)
 # 120km/h) or in a speed's own unit
 _HOW_FAST = re.compile(r"\bhow fast\b|\bspeed\b", re.IGNORECASE)
 SPEED_UNITS = ("公里", "千米", "米", "km/h", "马赫", "节")
+# a length, a height, a distance ("how far is the nebula", "how tall", "what is the bridge's
+# length"): in a length's unit (公里, 米, 光年, km)
+_HOW_FAR = re.compile(
+    r"\bhow (?:far|tall|high|deep|wide|thick)\b|\b(?:distance|height|altitude|elevation|depth|width|length)\b",
+    re.IGNORECASE,
+)
+DISTANCE_UNITS = (*LENGTH_UNITS, "光年", "海里", "km", "cm", "mm")
+# a weight ("how heavy", "what is its weight"): in a weight's unit
+_HOW_HEAVY = re.compile(r"\bhow heavy\b|\bweight\b", re.IGNORECASE)
+WEIGHT_UNITS = ("吨", "公斤", "千克", "克", "斤", "毫克", "kg", "mg")
+# a temperature ("how hot", "what was the highest temperature"): in degrees (38度, 38℃)
+_HOW_HOT = re.compile(r"\bhow (?:hot|cold|warm)\b|\btemperature\b", re.IGNORECASE)
+TEMPERATURE_UNITS = ("度", "℃")
+# an area ("what is the area of the park"): in an area's unit (平方公里, 亩, 公顷)
+_AREA = re.compile(r"\barea\b", re.IGNORECASE)
+AREA_UNITS = ("平方公里", "平方千米", "平方米", "亩", "公顷")
+# a share ("what percentage", "what proportion"): a percentage (35%)
+_SHARE = re.compile(r"\b(?:percentage|percent|proportion)\b", re.IGNORECASE)
+SHARE_UNITS = ("%", "％")
+# a rainfall: in millimetres
+_RAINFALL = re.compile(r"\b(?:rainfall|precipitation)\b", re.IGNORECASE)
+RAINFALL_UNITS = ("毫米", "mm")
+# each measure an English number question may name, with the units a Chinese sentence gives it
+# in, the first that the question names taken (after "how many", which counts its own noun)
+_MEASURES = (
+    (_HOW_FAR, DISTANCE_UNITS),
+    (_HOW_HEAVY, WEIGHT_UNITS),
+    (_HOW_HOT, TEMPERATURE_UNITS),
+    (_AREA, AREA_UNITS),
+    (_SHARE, SHARE_UNITS),
+    (_RAINFALL, RAINFALL_UNITS),
+)
 # an earthquake's magnitude, a wind's or a typhoon's force: counted in 级 (5.5级)
 _MAGNITUDE = re.compile(r"\bmagnitude\b|\bwhat (?:level|force|grade)\b", re.IGNORECASE)
 # "how much" asks an amount of money where a verb follows it or it names money ("how much did
@@ -170,7 +202,9 @@ _ALL_SENSES = 1_000  # (every sense of it: one that is a unit itself comes last,
 def counted_in(question: str, kind: str) -> tuple[str, ...]:
     """The units an English question asking a number counts in, as a Chinese sentence writes
     them: "how old", 岁 or 年; "how long", a length of time or of a thing; "how fast", a speed's
-    (公里 of 300公里每小时); a magnitude, 级; "how much" asking money, a currency's; "how many X", those of X's Chinese words (CC-CEDICT's senses of
+    (公里 of 300公里每小时); a magnitude, 级; "how much" asking money, a currency's; a measure
+    it names outside "how many" (`_MEASURES`: "how far", a length's, 光年 too; a weight's, a
+    temperature's, an area's, a percentage, a rainfall's); "how many X", those of X's Chinese words (CC-CEDICT's senses of
     the one or two words after "many"): a word that is a unit itself (days: 天, 日), the
     classifiers the dictionary counts a word with (trains, 火车: 列, 节, 班, 趟; 个, which
     counts anything, left out), and 人, 名, 位 for a word for people (staff: 人员). None
@@ -187,6 +221,11 @@ def counted_in(question: str, kind: str) -> tuple[str, ...]:
         return ("级",)
     if asks_money(question):
         return MONEY_UNITS
+    if not re.search(r"\bhow many\b", question, re.IGNORECASE):
+        # a measure named: a distance, a weight, a temperature, an area, a share, a rainfall
+        named = [(m.start(), units) for pattern, units in _MEASURES if (m := pattern.search(question))]
+        if named:
+            return min(named)[1]
     # the noun counted: the head of the words after "how many" ("medical staff", "computer
     # monitors", "new energy vehicles"), not a verb's form ("trains passing", "people attended")
     noun = asked_head(question, ("how many",))

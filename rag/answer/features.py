@@ -327,8 +327,11 @@ def english_counts(q: Query, s: Sentence) -> list[str]:
     the question does not write and no day of the calendar (`whole_expressions`: not the 8月 of
     8月1日, which opens many a news story; a day alone where it counts days, 拘留十五日)."""
     ss = simplify_with_map(s.text)[0]
-    days_counted = counts_days(_counted_in(q.text, q.kind))
-    return [ss[a:b] for a, b in whole_expressions(q.text, "number", ss, days_counted=days_counted)]
+    units = _counted_in(q.text, q.kind)
+    return [
+        ss[a:b]
+        for a, b in whole_expressions(q.text, "number", ss, days_counted=counts_days(units), units=units)
+    ]
 
 
 def english_count(q: Query, s: Sentence) -> bool:

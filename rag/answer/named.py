@@ -2,7 +2,8 @@
 
 A proper word of the question (rag.answer.question.proper_words) counts as named by an
 article that holds it; or holds its head, where the dictionary made it of a proper name and
-more (杭州市政府: 杭州); or spells it with characters read the same (a transliteration
+more (杭州市政府: 杭州), or the abbreviation it ends with after that name (中国证监会:
+证监会); or spells it with characters read the same (a transliteration
 or a variant form: 塞维纳 for 赛维纳, 徐洲 for 徐州; CC-CEDICT's readings,
 rag.cedict_table). An article that names none of these answers a question about 桦林县 only
 by chance (another county's roads).
@@ -14,7 +15,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 
 from rag.answer.candidates import Sentence
-from rag.answer.question import Query, proper_heads
+from rag.answer.question import Query, proper_heads, proper_tails
 from rag.cedict_table import table
 from rag.index import SentenceRows
 from rag.normalize import canonical_terms
@@ -57,8 +58,8 @@ def article_canon(hit: Hit, text: str, rows: SentenceRows | None) -> str:
 
 def names(word: str, canon: str, heard: Callable[[], str]) -> bool:
     """Whether an article's canonical text `canon` names the proper word `word`: holds it, its
-    head, or a spelling read the same (`heard()`: `canon` sounded, worked out when needed)."""
-    if word in canon or any(h in canon for h in proper_heads(word)):
+    head or tail (`proper_heads`, `proper_tails`), or a spelling read the same (`heard()`: `canon` sounded, worked out when needed)."""
+    if word in canon or any(h in canon for h in (*proper_heads(word), *proper_tails(word))):
         return True
     return sounded(word) in heard()
 
@@ -67,7 +68,9 @@ def named_features(
     q: Query, sents: Sequence[Sentence], texts: Mapping[str, str], stored: Mapping[str, SentenceRows] | None
 ) -> None:
     """Set named_miss on every sentence: 1 when its article (title and text) does not name
-    one of the question's proper words (`Query.proper`, `names`)."""
+    one of the question's proper words (`Query.proper`, `names`); a place the question writes
+    before another proper word (`Query.within`: 上海 of 上海杨浦) is named by an article that
+    names that word."""
     if not q.proper:
         return
     miss: dict[str, float] = {}
@@ -76,5 +79,9 @@ def named_features(
         if aid not in miss:
             canon = article_canon(s.hit, texts[aid], (stored or {}).get(aid))
             heard = functools.cache(functools.partial(sounded, canon))  # sounded once, if at all
-            miss[aid] = 0.0 if all(names(w, canon, heard) for w in q.proper) else 1.0
+            named = all(
+                names(w, canon, heard) or (w in q.within and names(q.within[w], canon, heard))
+                for w in q.proper
+            )
+            miss[aid] = 0.0 if named else 1.0
         s.named_miss = miss[aid]

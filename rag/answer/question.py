@@ -5,6 +5,7 @@ passed to every later step of the answer stage)."""
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,10 @@ class Query:
     # a Chinese question's proper words (`proper_words`: 王晓岚, 桦林, 日本), canonical: an
     # article lacking one is likely about a look-alike subject (a feature of "not found")
     proper: frozenset[str] = frozenset()
+    # a place of `proper` the question writes right before another proper word, which it
+    # places (上海 of 上海杨浦, 荆门 of 荆门市东宝区) -> that word: an article that names the
+    # place within names the place too, as local news leaves out its own city
+    within: dict[str, str] = field(default_factory=dict)
     # an English question's names kept in Latin letters that are no romanized Chinese name
     # ("vivek ramaswamy", "dimon"): a passage also names one by spelling it by sound (拉马斯瓦米)
     foreign: frozenset[str] = frozenset()
@@ -276,6 +281,18 @@ def proper_words(
     return frozenset(w for w, sure in found.items() if sure or held.get(w, known is None))
 
 
+def places_within(simplified: str, proper: frozenset[str]) -> dict[str, str]:
+    """The proper words of a Chinese question (Simplified; `proper`, canonical) that are
+    places jieba tags (ns) written right before another of its proper words (上海杨浦,
+    荆门市东宝区), each -> the word after it (`Query.within`)."""
+    words = [(canonical_terms(simplified[a:b]).strip(), flag, a, b) for a, b, flag in tagged(simplified)]
+    return {
+        w: after
+        for (w, flag, _, b), (after, _, a, _) in itertools.pairwise(words)
+        if flag == "ns" and b == a and w in proper and after in proper and after != w
+    }
+
+
 @functools.lru_cache(maxsize=4096)
 def proper_heads(word: str) -> tuple[str, ...]:
     """The proper names a compound proper word (canonical) starts with: its search-mode
@@ -288,6 +305,24 @@ def proper_heads(word: str) -> tuple[str, ...]:
             if len(t) == 1 and t[0][2] in PROPER_FLAGS:
                 heads.append(part)
     return tuple(dict.fromkeys(heads))
+
+
+@functools.lru_cache(maxsize=4096)
+def proper_tails(word: str) -> tuple[str, ...]:
+    """The abbreviations a compound proper word (canonical) ends with after a proper name it
+    starts with (`proper_heads`): its search-mode sub-words at its end that jieba tags as an
+    abbreviation on their own (中国证监会: 证监会, as news of the country writes it)."""
+    heads = proper_heads(word)
+    tails = []
+    for part in cut_for_search(word):
+        if 2 <= len(part) < len(word) and word.endswith(part) and word[: -len(part)] in heads:
+            t = tagged(part)
+            if len(t) == 1 and t[0][2] == _ABBREVIATION:
+                tails.append(part)
+    return tuple(dict.fromkeys(tails))
+
+
+_ABBREVIATION = "j"  # jieba's tag of an abbreviation (证监会, 发改委)
 
 
 def negated(text: str) -> list[str]:
@@ -430,7 +465,8 @@ def analyse(
         light,
         from_context,
         names,
-        proper=proper_words(simplified, known) if script != "en" else frozenset(),
+        proper=(proper := proper_words(simplified, known) if script != "en" else frozenset()),
+        within=places_within(simplified, proper),
         foreign=foreign,
         pinyin=pinyin,
         sounds={t: w for t, w in sounds.items() if t in terms},

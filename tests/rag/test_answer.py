@@ -787,6 +787,30 @@ def test_a_candidate_whose_article_lacks_a_proper_word_is_marked():
     assert [s.named_miss for s in sents] == [0.0, 1.0, 0.0]
 
 
+def test_a_place_written_before_another_proper_word_is_named_by_an_article_naming_that_word():
+    """Local news leaves out its own city: a question about 上海杨浦 is answered by an article
+    about 杨浦 that never writes 上海; one naming neither place, or only another's district,
+    misses it; a place the question writes apart from the next name is still required."""
+    from rag.answer.candidates import Sentence
+    from rag.answer.named import named_features
+    from rag.records import Hit
+
+    q = analyse("上海杨浦交警查获的驾驶员喻某酒精含量是多少？")
+    assert q.within == {"上海": "杨浦"}
+    texts = {
+        "a": "杨浦交警在路口查获驾驶员喻某，结果为126mg/100ml。",
+        "b": "上海交警在路口查获驾驶员喻某，结果为126mg/100ml。",
+        "c": "闵行交警在路口查获驾驶员喻某，结果为126mg/100ml。",
+    }
+    sents = [Sentence(Hit(f"{k}#0", k, "", t, 0, len(t), 1.0), 0, 0, len(t), t, t) for k, t in texts.items()]
+    named_features(q, sents, texts, None)
+    assert [s.named_miss for s in sents] == [0.0, 1.0, 1.0]  # b names 上海, not 杨浦
+    apart = analyse("上海的交警在杨浦查获的驾驶员喻某酒精含量是多少？")
+    assert apart.within == {}
+    named_features(apart, sents, texts, None)
+    assert [s.named_miss for s in sents] == [1.0, 1.0, 1.0]  # each lacks one of the two
+
+
 def test_a_question_about_a_subject_no_article_names_is_not_found(index_of):
     """A county no article names is not answered from another city's figure, however well
     the rest of the question is covered (the "not found" boundary weighs `named_miss`)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.answer.named import names, sounded
-from rag.answer.question import proper_heads
+from rag.answer.question import proper_heads, proper_tails
 
 
 def named(word: str, canon: str) -> bool:
@@ -26,3 +26,13 @@ def test_a_name_is_named_by_a_spelling_read_the_same() -> None:
     assert not named("赛维纳", "波音公司生产的飞机。")
     assert sounded("A股2023") == "A" + sounded("股") + "2023"  # what it does not read stays: A is no 阿
     assert sounded("A") != sounded("阿")
+
+
+def test_a_compound_name_is_named_by_the_abbreviation_it_ends_with() -> None:
+    """中国证监会 is named by an article that writes 证监会 (news of the country leaves the
+    country out); a common word ending a name (杭州市政府's 市政府) names nothing."""
+    assert proper_tails("中国证监会") == ("证监会",)
+    assert proper_tails("杭州市政府") == ()
+    assert named("中国证监会", "证监会表示，今年以来共发行上市32个项目。")
+    assert not named("中国证监会", "银保监会表示，今年以来共发行上市32个项目。")
+    assert not named("杭州市政府", "市政府表示，今年新建道路十二条。")

@@ -674,13 +674,21 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
             ("元", "人民币"),
         ),  # an amount of money (元 ends 美元 too)
         ("How much prize money does the winner get?", ("元", "人民币")),
+        ("How far is the nebula from Earth?", ("公里", "千米", "米")),  # a distance
+        ("What is the height of the tower?", ("公里", "千米", "米")),  # a measure named
+        ("What was the weight of the satellite?", ("吨", "公斤")),
+        ("What was the highest temperature on Monday?", ("度", "℃")),
+        ("What percentage of the votes did she win?", ("%", "％")),
+        ("What is the area of the new park?", ("平方公里",)),
+        ("How many people live in the area?", ("人", "名", "位")),  # "how many" counts its noun
+        ("How much rainfall fell in the city?", ("毫米",)),
         ("What did the mayor say?", ()),
     ],
 )
 def test_an_english_count_is_written_in_the_units_of_what_it_counts(question, expected) -> None:
     from rag.answer.english_asked import counted_in
 
-    kind = "number" if question.startswith(("How", "What was the magnitude", "At what age")) else "other"
+    kind = "other" if question == "What did the mayor say?" else "number"
     assert (
         counted_in(question, kind)[: len(expected)] == expected
         if expected

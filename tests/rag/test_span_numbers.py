@@ -37,3 +37,25 @@ def test_a_day_alone_is_a_count_where_days_are_counted() -> None:
     assert numbers(False) == ["500元"]  # 3日 and 10日 read as days of the month
     assert numbers(True) == ["10日", "500元"]  # 8月3日 still is one
     assert counts_days(("天", "日")) and not counts_days(("人",))
+
+
+def test_a_count_in_the_units_asked_is_kept_where_the_question_writes_its_digits_as_a_time() -> None:
+    """ "How much weight did he lose in 20 days?" writes 20 as days, not the 20斤 it asks; a
+    count the question writes in no length of time (20 people) or in other units stays out."""
+    text = "他在20天里减重20斤，体重从170斤降到150斤。"
+
+    def numbers(question: str, units: tuple[str, ...]) -> list[str]:
+        return [text[a:b] for a, b in whole_expressions(question, "number", text, units=units)]
+
+    weight = ("斤", "公斤")
+    assert numbers("How much weight did he lose in 20 days?", weight) == ["20斤", "170斤", "150斤"]
+    assert numbers("How much weight did he lose in 20 days?", ()) == ["170斤", "150斤"]  # no units asked
+    assert numbers("How much weight did the 20 donors lose?", weight) == ["170斤", "150斤"]  # not a time
+    # a length of time asked: the question's 20 days are what it writes, not an answer
+    assert numbers("How many days did he train after 20 days of rest?", ("天",)) == ["170斤", "150斤"]
+
+
+def test_an_ordinal_is_no_count() -> None:
+    text = "第三届论坛吸引了500名嘉宾，这是他第一次参加。"
+    found = whole_expressions("How many guests attended the forum?", "number", text)
+    assert [text[a:b] for a, b in found] == ["500名"]
