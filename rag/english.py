@@ -459,6 +459,11 @@ def romanized_names(question: str) -> list[list[str]]:
     that read as pinyin: "Wang Jianhua", "Jianhua Wang", "Ouyang Xiu"), every Chinese spelling of
     it, surname first or last. The caller keeps the spellings its index knows: pinyin alone
     cannot tell 王建华 from 王剑华."""
+    return [spellings for _, spellings in romanized_runs(question)]
+
+
+def romanized_runs(question: str) -> list[tuple[str, list[str]]]:
+    """`romanized_names` with each name as the question writes it ("Wang Jianhua")."""
     found = list(_WORD.finditer(question))
     runs: list[list[str]] = [[]]
     for w, apart in zip((m.group(0) for m in found), _apart(found), strict=True):
@@ -473,11 +478,11 @@ def romanized_names(question: str) -> list[list[str]]:
                 runs.append([])
         elif runs[-1]:
             runs.append([])
-    names: list[list[str]] = []
+    names: list[tuple[str, list[str]]] = []
     for run in runs:
         if not 2 <= len(run) <= 3:
             continue
         spelled = _spellings(run[0], run[1:]) + _spellings(run[-1], run[:-1])
         if spelled:
-            names.append(list(dict.fromkeys(spelled)))
+            names.append((" ".join(run), list(dict.fromkeys(spelled))))
     return names

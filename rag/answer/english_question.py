@@ -24,6 +24,7 @@ from rag.english import (
     reads_as_pinyin,
     render,
     romanized_names,
+    romanized_runs,
     translations,
 )
 
@@ -235,11 +236,19 @@ def _spelled(word: str, known: Callable[[Sequence[str]], list[bool]], *, latin: 
 def known_spellings(spellings: Sequence[str], known: Callable[[Sequence[str]], list[bool]]) -> list[str]:
     """Those Chinese spellings of a romanized name (`romanized_names`) the index knows as a
     word; where it knows none, those of a one-character surname and a given name the index
-    knows as a word of jieba's dictionary: jieba cuts a name whose given name is a word of its
-    dictionary after the surname (李|建国), so the whole name is no word of the index, while a
-    given name outside the dictionary is joined to its surname by jieba's HMM and known whole."""
+    knows as a word of jieba's dictionary (`split_spellings`)."""
     if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
         return found
+    return split_spellings(spellings, known)
+
+
+def split_spellings(spellings: Sequence[str], known: Callable[[Sequence[str]], list[bool]]) -> list[str]:
+    """Those spellings of a romanized name of a one-character surname and a given name the
+    index knows as a word of jieba's dictionary: jieba cuts a name whose given name is a word
+    of its dictionary after the surname (李|建国), so the whole name is no word of the index,
+    while a given name outside the dictionary is joined to its surname by jieba's HMM and
+    known whole. A guess: the given name may be a common word (友邻 of "Jian Youlin") and the
+    surname one the dictionary lacks (简)."""
     split = [w for w in spellings if len(w) == 3 and is_word(w[1:])]
     return [w for w, ok in zip(split, known([w[1:] for w in split]), strict=True) if ok]
 
@@ -360,11 +369,18 @@ def english_terms(
     groups = [r.heads for r in rendered] + [[d] for d in dates]
     # the names asked about ("Beijing", "Hu Henghua", "Messi"): an answer's passage holds each
     named = [r.heads for r in rendered if r.name]
+    guessed: list[str] = []  # romanized names whose spellings are guesses (found by sound too)
     if known is not None:
         spelled: list[list[str]] = []
-        for spellings in romanized_names(search):
-            if found := known_spellings(spellings, known):
+        for written, spellings in romanized_runs(search):
+            if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
                 spelled.append(found)
+            elif found := split_spellings(spellings, known):
+                # a guess (`split_spellings`): the name is also found where a text writes it
+                # in any characters read so (简佑霖 for "Jian Youlin"), as a name with no
+                # spelling the index holds is (Query.pinyin)
+                spelled.append([*found, written.lower()])
+                guessed.append(written.lower())
         # a name neither the dictionary nor its pinyin spellings render ("Messi") is still
         # asked about: it stays a term, found only where an article writes it so, rather
         # than leaving the question's other words to be covered by any article
@@ -446,7 +462,7 @@ def english_terms(
         terms,
         names,
         frozenset(n for n in latin if not reads_as_pinyin(n)),
-        frozenset(n for n in latin if reads_as_pinyin(n)),
+        frozenset(n for n in latin if reads_as_pinyin(n)) | frozenset(guessed),
         more,
         sounds,
     )

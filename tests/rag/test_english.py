@@ -565,6 +565,22 @@ def test_a_romanized_name_jieba_cuts_after_the_surname_is_spelled_whole() -> Non
     assert not any("太阳" in t.split("|") for t in q.terms)  # "Sun" is his surname, not the sun
 
 
+def test_a_romanized_name_spelled_by_a_guess_is_also_found_by_its_sound() -> None:
+    """ "Jian Youlin": the dictionary has no surname 简 and 友邻 is a word, so the spellings of a
+    surname and that word (剪友邻…) are a guess; a passage that writes the name in other
+    characters read so (简佑霖) names him too, and one that writes no such name does not."""
+    from rag.answer.features import heard
+
+    q = analyse("How many students had tutor Jian Youlin taught?", known=lambda ws: [w == "友邻" for w in ws])
+    assert "jian youlin" in q.pinyin and any("jian youlin" in n.split("|") for n in q.names)
+    assert "jian youlin" in heard(q, "培训教师简佑霖教过800多名学生。", 2, 2)
+    assert "jian youlin" not in heard(q, "培训教师李明教过800多名学生。", 2, 2)
+    held = analyse(
+        "How many students had tutor Jian Youlin taught?", known=lambda ws: [w == "蹇友邻" for w in ws]
+    )
+    assert not held.pinyin  # a spelling the index holds whole is no guess
+
+
 def test_a_name_of_a_dictionary_name_and_a_word_it_lacks_is_read_from_the_name() -> None:
     """ "Hangzhou Asiad": the dictionary has Hangzhou (杭州), not Asiad; the name kept whole in
     Latin letters would be found in no Chinese article."""
