@@ -120,7 +120,9 @@ def render(question: str, per_word: int, names_left: list[str] | None = None) ->
     names (runs of capitalised words) that gave no Chinese word at all."""
     tab = table()
     groups: list[Rendering] = []
-    found = list(_WORD.finditer(fold_accents(question)))
+    # a participle joined to a name ("Fudan-trained", "Hong Kong-listed") is a word of its own:
+    # the name ends before it, not running on into the words after ("Fudan-trained PhD")
+    found = list(_WORD.finditer(_PARTICIPLE_JOINED.sub(r"\1 \2", fold_accents(question))))
     words = [m.group(0) for m in found]
     apart = _apart(found)
     in_names = _in_names(words, apart)
@@ -334,6 +336,11 @@ _ROMAN = re.compile(r"(?=[IVX]{2,}$)X{0,3}(?:IX|IV|V?I{0,3})")
 def _code(word: str) -> bool:
     """Letters and digits (Q4, G20), or a Roman numeral (III): no name."""
     return any(c.isdigit() for c in word) or bool(_ROMAN.fullmatch(word))
+
+
+# a word joined by a hyphen after a capitalised one, in lower case, that is a participle
+# ("-trained", "-based", "-led", "-born"), not a syllable of a name (Ko Wen-je, Yoon Suk-yeol)
+_PARTICIPLE_JOINED = re.compile(r"\b([A-Z][a-z]*)-([a-z]+ed|born|led|made|run|built|grown)\b")
 
 
 def _name_like(word: str) -> bool:

@@ -581,6 +581,21 @@ def test_a_romanized_name_spelled_by_a_guess_is_also_found_by_its_sound() -> Non
     assert not held.pinyin  # a spelling the index holds whole is no guess
 
 
+def test_a_name_joined_to_a_participle_is_the_name_and_that_word() -> None:
+    """ "a Fudan-trained PhD": 复旦 and 博士, not one name "Fudan-trained PhD" in Latin letters
+    that no Chinese article writes; a name's own hyphenated syllable (Wen-je) stays in it."""
+    q = analyse("Who was accused by a Fudan-trained PhD assistant?", known=lambda w: [False] * len(w))
+    assert any("复旦" in n.split("|") for n in q.names)
+    assert not any("fudan" in t for t in q.terms)
+    from rag.english import render
+
+    left: list[str] = []
+    render("What did President Ko Wen-je say?", 2, left)
+    assert left == ["President Ko Wen-je"]
+    listed = render("Where does the Hong Kong-listed firm drill?", 2)
+    assert [r.heads[0] for r in listed if r.name] == ["香港"]  # Hong Kong whole, then "listed"
+
+
 def test_a_name_of_a_dictionary_name_and_a_word_it_lacks_is_read_from_the_name() -> None:
     """ "Hangzhou Asiad": the dictionary has Hangzhou (杭州), not Asiad; the name kept whole in
     Latin letters would be found in no Chinese article."""
