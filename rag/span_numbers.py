@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
-from rag.span import DATE, DURATION, DURATION_UNITS, NUMBER, Span, in_units, measures_like
+from rag.span import DATE, DURATION, DURATION_UNITS, NUMBER, Span, in_units, is_unit, measures_like
 
 # a date that names a month, a day or a year of the calendar (not a count of years: 3年)
 CALENDAR = re.compile(r"[月日号]|\d{4}年")
@@ -61,6 +61,18 @@ def _calendar_days(ss: str, days_counted: bool) -> tuple[Span, ...]:
     )
 
 
+_BARE_NUMERAL = re.compile(r"[零〇○一二两三四五六七八九十百千]+")
+
+
+def no_count(number: str) -> bool:
+    """Whether a NUMBER match reads as no count: Chinese numerals without a unit (the 三 of
+    三星, the 两 of 两岸), or 一 and a unit, which is mostly "a" (一名男子, 一起事故, 新一代),
+    but for a length of time (一个多月, 一天)."""
+    text = number.replace(" ", "")
+    one = text.startswith("一") and is_unit(text[1:]) and text[1:] not in DURATION_UNITS
+    return one or bool(_BARE_NUMERAL.fullmatch(text))
+
+
 # an English question's number written as a length of time ("in 20 days", "for 3 hours")
 _TIMED = re.compile(r"(\d+)\s*(?:days?|hours?|minutes?|weeks?|months?|years?)\b", re.IGNORECASE)
 
@@ -73,7 +85,8 @@ def whole_expressions(
     it asks in whose digits the question writes only as a length of time (an English
     question's "how much weight did he lose in 20 days" does not write the 20斤 it asks): a
     number is no day of the calendar (the 8月 of 8月1日, 25日; but for a day alone where the
-    question counts days, `days_counted`); a count of years (3年) is one, an ordinal (第三届) none."""
+    question counts days, `days_counted`); a count of years (3年) is one, an ordinal (第三届)
+    none, nor `no_count`'s."""
     asked = set(re.findall(r"\d+", question))
     timed = set(_TIMED.findall(question)) if units and not set(units) & set(DURATION_UNITS) else set()
     whole = [
@@ -85,7 +98,7 @@ def whole_expressions(
             or (shared <= timed and in_units(m.group(0), units))
         )
         and not in_code(ss, *m.span())
-        and not (kind == "number" and ss[max(0, m.start() - 1) : m.start()] == "第")  # an ordinal
+        and not (kind == "number" and (ss[max(0, m.start() - 1) : m.start()] == "第" or no_count(m.group(0))))
     ]
     if kind == "number":
         days = _calendar_days(ss, days_counted)
