@@ -156,7 +156,16 @@ def asked_in_chinese(
     if noun and kind in ASKED_BEFORE_NOUN:
         return "".join(w for w in words if w != noun) + ASKED_BEFORE_NOUN[kind] + noun + "？"
     wh = "为什么" if kind == "other" and _WHY.search(question) else ASKED_WITH.get(kind, ASKED_WITH["other"])
+    if kind == "date":  # "what year" is 哪一年, "what date" 哪一天: a year, a day, not any time
+        wh = next((zh for pattern, zh in _DATE_ASKED if pattern.search(question)), wh)
     return "".join(words) + wh + "？"
+
+
+# an English date question asking a year or a day, and how a Chinese one asks it
+_DATE_ASKED = (
+    (re.compile(r"\b(?:what|which)\s+year\b", re.IGNORECASE), "哪一年"),
+    (re.compile(r"\b(?:what|which)\s+(?:date|day)\b(?!\s+of\s+the\s+week)", re.IGNORECASE), "哪一天"),
+)
 
 
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff]")

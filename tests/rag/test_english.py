@@ -478,6 +478,18 @@ def test_an_english_question_is_read_by_the_span_model_as_a_chinese_one_of_its_t
     assert analyse("Who is the chief economist of the fund?", policy=policy).asks.endswith("谁？")
 
 
+def test_a_question_asking_a_year_or_a_day_is_read_as_a_chinese_one_asking_it() -> None:
+    """ "In what year" is 哪一年 and "on what date" 哪一天 in the Chinese frame the span model
+    reads (a year, a day: `rag.span.ASKS_YEAR`, `ASKS_DAY`), not any time (什么时候)."""
+    from rag.answer.english_question import asked_in_chinese
+
+    terms = ["博物馆", "建立"]
+    assert asked_in_chinese("In what year was the museum founded?", "date", terms).endswith("哪一年？")
+    assert asked_in_chinese("On what date was the museum founded?", "date", terms).endswith("哪一天？")
+    assert asked_in_chinese("When was the museum founded?", "date", terms).endswith("什么时候？")
+    assert asked_in_chinese("On which day of the week was it founded?", "date", terms).endswith("什么时候？")
+
+
 def test_the_noun_a_what_question_asks_for_follows_its_question_word() -> None:
     """ "What crime…?" is read as a Chinese question writes it, 什么 then the crime's word: the
     span model reads that noun after the question word (a crime's name ends in 罪). Without it
