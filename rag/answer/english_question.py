@@ -169,6 +169,8 @@ _DATE_ASKED = (
 
 
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+# the words that name a part of a place before its name ("Southern California", "North Jeolla")
+_COMPASS = frozenset("southern northern eastern western central south north east west".split())
 
 
 def asked_in_sentence(
@@ -397,9 +399,19 @@ def english_terms(
         per_word = policy.terms.en_words_per_term
         for name in names_left:
             bare = name.removesuffix("'s")
+            if len(bare) == 1 and re.search(rf"\b{re.escape(bare)}\.", search):
+                continue  # an initial ("T. Rowe Price"): no name found in a Chinese text (Z of Z Flip is)
             spellings = [w for ws in romanized_names(bare) for w in ws]
             if known_spellings(spellings, known):
                 continue
+            # a part of a named place ("Southern California"): the place, as the dictionary
+            # names it (加州), which an article writing 南加州 or 美国加州 holds
+            first, _, place = bare.partition(" ")
+            if place and first.lower() in _COMPASS:
+                named_place = [r for r in render(place, per_word) if r.name and r.heads]
+                if len(named_place) == 1:
+                    spelled.append(named_place[0].heads)
+                    continue
             # a name of a pinyin word and a common one ("Rizhao Port": 日照, 港口|港), word by
             # word: the pinyin word gives the spellings the index holds (pinyin alone cannot
             # tell 滨州 from 宾州), the common word its dictionary senses. A name of pinyin words

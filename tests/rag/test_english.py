@@ -610,6 +610,17 @@ def test_a_name_joined_to_a_participle_is_the_name_and_that_word() -> None:
     assert [r.heads[0] for r in listed if r.name] == ["香港"]  # Hong Kong whole, then "listed"
 
 
+def test_a_part_of_a_place_is_named_by_the_place_and_an_initial_is_no_name() -> None:
+    """ "Southern California": 加州 (an article writes 南加州 or 美国加州), not the whole in Latin
+    letters; the T of "T. Rowe Price" is an initial that no Chinese text writes, while the Z
+    of "Galaxy Z Flip" is a letter an article does write."""
+    unknown = lambda words: [False] * len(words)  # noqa: E731
+    q = analyse("How old was the woman who went missing in Southern California?", known=unknown)
+    assert any("加州" in n.split("|") for n in q.names) and "southern california" not in q.names
+    assert "t" not in analyse("According to T. Rowe Price, what share do rents make up?", known=unknown).names
+    assert "z" in analyse("How much does the Galaxy Z Flip 5 cost?", known=unknown).names
+
+
 def test_a_name_of_a_dictionary_name_and_a_word_it_lacks_is_read_from_the_name() -> None:
     """ "Hangzhou Asiad": the dictionary has Hangzhou (杭州), not Asiad; the name kept whole in
     Latin letters would be found in no Chinese article."""
