@@ -222,7 +222,42 @@ def query_measure(simplified: str, script: str, kind: str) -> str:
         return ""
     if script == "en":
         return MONEY if asks_money(simplified) else ""
-    return asked_measure(simplified)
+    return asked_measure(simplified) or (MONEY if asks_an_amount(simplified) else "")
+
+
+# the English senses of a word for an amount of money (CC-CEDICT's Chinese words for them:
+# 价格, 资金, 收入, 投资, 费用…), none of them a sense of anything else ("fine" is also 好,
+# "capital" 首都)
+_MONEY_SENSES = (
+    "price cost fee fees funds money revenue income investment salary budget profit donation payment"
+)
+# what may stand between the noun and its 多少 (价格是多少, 资金约为多少)
+_TO_THE_COUNT = frozenset("是 为 约 约为 大约 达 达到 有 共 共计 总计 将 了".split())
+
+
+@functools.lru_cache(maxsize=1)
+def _money_words() -> frozenset[str]:
+    tab = table()
+    return frozenset(h for sense in _MONEY_SENSES.split() for h in tab.heads(sense))
+
+
+def asks_an_amount(simplified: str) -> bool:
+    """Whether a Chinese question asks an amount of money by its noun (价格是多少, 投放了多少资金:
+    a noun CC-CEDICT gives for price, funds, income…, right after its 多少, or a word for one
+    right before it where no noun follows), as 多少钱 does; not 花费多少时间 (a length of time), 花费多少越南盾
+    (a currency the count is written in)."""
+    words = [(simplified[a:b], flag) for a, b, flag in tagged(simplified)]
+    money = _money_words()
+    for k, (w, _) in enumerate(words):
+        if w != "多少":
+            continue
+        if k + 1 < len(words) and words[k + 1][1].startswith("n"):
+            return words[k + 1][0] in money  # the noun counted (多少资金; not 多少时间, 多少越南盾)
+        before = k - 1
+        while before >= 0 and words[before][0] in _TO_THE_COUNT:
+            before -= 1
+        return before >= 0 and words[before][0] in money
+    return False
 
 
 # jieba's part-of-speech flags of proper names: a person, a place, an organisation, another

@@ -392,6 +392,11 @@ def test_a_question_about_one_day_is_not_answered_from_an_article_about_another_
         ("這台相機要幾多錢？", "钱"),  # 幾多 asks as 多少 does
         ("采用了多少个核心？", ""),  # 个 is the counter Chinese drops most
         ("收盘价是多少？", ""),
+        ("新股的发行价格是多少？", "钱"),  # a noun for an amount of money before its 多少
+        ("活动总计投放了多少资金？", "钱"),  # or after it
+        ("因价格上涨，今年销量是多少？", ""),  # a price elsewhere in the question
+        ("他仅花费多少时间即毕业？", ""),  # 花费 spends, here a length of time (the noun after)
+        ("公司花费多少越南盾购得股权？", ""),  # the currency the count is in is the noun after
         ("这几年公司有哪些变化？", ""),  # 几 as "a few"
         ("茶树根中含有约多少多酚类化合物？", ""),  # 多少|多|酚: 多 begins the noun, no measure
         ("他有多少多余的钱？", ""),
