@@ -62,15 +62,16 @@ def _calendar_days(ss: str, days_counted: bool) -> tuple[Span, ...]:
 
 
 _BARE_NUMERAL = re.compile(r"[零〇○一二两三四五六七八九十百千]+")
+_BARE_YEAR = re.compile(r"(?:19|20)\d\d")  # a year written without 年 (WAIC 2023, 2023中国…)
 
 
 def no_count(number: str) -> bool:
     """Whether a NUMBER match reads as no count: Chinese numerals without a unit (the 三 of
-    三星, the 两 of 两岸), or 一 and a unit, which is mostly "a" (一名男子, 一起事故, 新一代),
-    but for a length of time (一个多月, 一天)."""
+    三星, the 两 of 两岸), a year without its 年 (WAIC 2023), or 一 and a unit, which is mostly
+    "a" (一名男子, 一起事故, 新一代), but for a length of time (一个多月, 一天)."""
     text = number.replace(" ", "")
     one = text.startswith("一") and is_unit(text[1:]) and text[1:] not in DURATION_UNITS
-    return one or bool(_BARE_NUMERAL.fullmatch(text))
+    return one or bool(_BARE_NUMERAL.fullmatch(text) or _BARE_YEAR.fullmatch(text))
 
 
 # an English question's number written as a length of time ("in 20 days", "for 3 hours")

@@ -62,12 +62,14 @@ def test_an_ordinal_is_no_count() -> None:
 
 
 def test_a_bare_chinese_numeral_or_one_of_a_unit_is_no_count() -> None:
-    """三 of 三星 and 两 of 两岸 count nothing, and 一名, 一起, 新一代 mostly say "a"; a length
-    of time of one (一个多月, 一天) and every other count are counts."""
+    """三 of 三星 and 两 of 两岸 count nothing, nor a year without its 年 (WAIC 2023), and 一名,
+    一起, 新一代 mostly say "a"; a length of time of one (一个多月, 一天) and every other count are
+    counts."""
     from rag.span_numbers import no_count
 
     assert no_count("三") and no_count("两") and no_count("一名") and no_count("一代")
     assert not no_count("一个多月") and not no_count("一天") and not no_count("八个") and not no_count("1")
+    assert no_count("2023") and not no_count("2023年") and not no_count("2600")  # a year without 年
     text = "三星新一代芯片发布，一名高管介绍，已有1200名员工参与研发。"
     found = whole_expressions("How many employees worked on the chip?", "number", text)
     assert [text[a:b] for a, b in found] == ["1200名"]
