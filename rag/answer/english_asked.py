@@ -146,6 +146,10 @@ AREA_UNITS = ("平方公里", "平方千米", "平方米", "亩", "公顷")
 # a share ("what percentage", "what proportion"): a percentage (35%)
 _SHARE = re.compile(r"\b(?:percentage|percent|proportion)\b", re.IGNORECASE)
 SHARE_UNITS = ("%", "％")
+# a size ("how big is the screen", "what size"): a screen's or a thing's length (6.1英寸), or an
+# area (a park's, a fire's)
+_SIZE = re.compile(r"\bhow (?:big|large)\b|\bsize\b", re.IGNORECASE)
+SIZE_UNITS = ("英寸", "寸", *AREA_UNITS, *LENGTH_UNITS)
 # a rainfall: in millimetres
 _RAINFALL = re.compile(r"\b(?:rainfall|precipitation)\b", re.IGNORECASE)
 RAINFALL_UNITS = ("毫米", "mm")
@@ -158,6 +162,7 @@ _MEASURES = (
     (_AREA, AREA_UNITS),
     (_SHARE, SHARE_UNITS),
     (_RAINFALL, RAINFALL_UNITS),
+    (_SIZE, SIZE_UNITS),
 )
 # an earthquake's magnitude, a wind's or a typhoon's force: counted in 级 (5.5级)
 _MAGNITUDE = re.compile(r"\bmagnitude\b|\bwhat (?:level|force|grade)\b", re.IGNORECASE)

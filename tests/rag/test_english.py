@@ -738,6 +738,7 @@ def test_a_possessive_ends_a_phrase_the_dictionary_has() -> None:
         ("What is the area of the new park?", ("平方公里",)),
         ("How many people live in the area?", ("人", "名", "位")),  # "how many" counts its noun
         ("How much rainfall fell in the city?", ("毫米",)),
+        ("How big is the phone's outer screen?", ("英寸", "寸")),  # a size
         ("What did the mayor say?", ()),
     ],
 )
