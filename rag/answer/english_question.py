@@ -248,9 +248,12 @@ def known_spellings(spellings: Sequence[str], known: Callable[[Sequence[str]], l
     """Those Chinese spellings of a romanized name (`romanized_names`) the index knows as a
     word; where it knows none, those of a one-character surname and a given name the index
     knows as a word of jieba's dictionary (`split_spellings`)."""
-    if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
-        return found
-    return split_spellings(spellings, known)
+    return held_spellings(spellings, known) or split_spellings(spellings, known)
+
+
+def held_spellings(spellings: Sequence[str], known: Callable[[Sequence[str]], list[bool]]) -> list[str]:
+    """Those Chinese spellings of a romanized name the index knows whole, as a word."""
+    return [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]
 
 
 def split_spellings(spellings: Sequence[str], known: Callable[[Sequence[str]], list[bool]]) -> list[str]:
@@ -384,7 +387,7 @@ def english_terms(
     if known is not None:
         spelled: list[list[str]] = []
         for written, spellings in romanized_runs(search):
-            if found := [w for w, ok in zip(spellings, known(spellings), strict=True) if ok]:
+            if found := held_spellings(spellings, known):
                 spelled.append(found)
             elif found := split_spellings(spellings, known):
                 # a guess (`split_spellings`): the name is also found where a text writes it
