@@ -191,6 +191,11 @@ _OPEN_MEASURES = frozenset({"个"})
 _FEW = re.compile(r"(?:这|那|前|后|只有)$")
 
 
+def _classifier(char: str) -> bool:
+    """Whether jieba's dictionary tags `char`, alone, a classifier (张, 名, 位, 台)."""
+    return tagged(char)[0][2] == "q"
+
+
 def asked_measure(simplified: str) -> str:
     """What a Chinese question asks a count in, canonical: the measure word (jieba's classifier
     or numeral words, or a one-character noun) after its 多少 or 几 (多少人 → 人, 多少台 → 台,
@@ -206,6 +211,10 @@ def asked_measure(simplified: str) -> str:
             after, after_flag, _ = words[i + 1]
             if after_flag in ("q", "m") or (len(after) == 1 and after_flag.startswith("n")):
                 rest = after.lstrip(_NUMERALS + (_APPROXIMATE if after_flag == "m" else ""))
+            elif after_flag.startswith("nr") and _classifier(after[0]):
+                # a surname that is a classifier, read into a name with what follows (多少|张涉|黄小
+                # 广告): no name is counted right after 多少, the classifier is the measure
+                rest = after[0]
         rest = rest.split("几")[0]  # 几天几夜: the first measure
         return "" if not rest or rest in _OPEN_MEASURES else canonical_terms(rest).strip()
     return ""

@@ -14,8 +14,10 @@ type, coverage, cosine, ranker score and length. The highest score gives the sho
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
+from rag.answer.agreement import counts_in
 from rag.answer.candidates import Sentence, words_of
 from rag.answer.choose import ordered
 from rag.answer.english_asked import asked_noun_in_chinese, asked_nouns_in_chinese, counted_in
@@ -23,7 +25,7 @@ from rag.answer.english_question import asked_in_chinese, asked_in_sentence
 from rag.answer.neighbours import KINDS, margin, rank_gap
 from rag.answer.policy import LinearModel, Policy
 from rag.answer.question import Query
-from rag.normalize import to_simplified
+from rag.normalize import fold_width, to_simplified
 from rag.span import ASKS_DURATION, DURATION_UNITS, Span, counts_in_units, reads_as_time
 from rag.span_rank import sure_span
 
@@ -142,19 +144,47 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
     top: tuple[int, Span, float] | None = None
     top_margin = -math.inf
     units = _units(q, q.script == "en" and _framed(q, asked_noun_in_chinese(q.text)))
-    dated = q.kind == "date" and q.script != "en" and len(sents) > 1
-    if units or dated:
+    several = len(sents) > 1
+    dated = q.kind == "date" and q.script != "en" and several
+    # a Chinese count in the measure its question names (多少张, 多少户)
+    measured = q.kind == "number" and q.script != "en" and bool(q.measure) and several
+    given = question_numbers(q.text) if q.kind == "number" and several else frozenset()
+    # an English "how many" of no time and no units (how many came with a kit): not a length of time
+    untimed = (
+        q.script == "en"
+        and q.kind == "number"
+        and several
+        and not units
+        and _UNTIMED.search(q.text) is not None
+    )
+    # a Chinese question asking what something is called (叫什么名字, 笔名叫什么)
+    called = q.script != "en" and several and _ASKS_NAME.search(to_simplified(q.text)) is not None
+    if units or dated or measured or given or untimed or called:
         # a count in units: the sentences whose span counts in what is asked ("how many
         # staff": 50名, not the 两天 of another cited sentence; 多长时间: 两个小时, not 2时), where
         # one does, as a Chinese question's candidates all count in its measure
-        # (rag.answer.agreement.counts_in); a date: those whose span reads as a time (8月2日,
-        # not the name of the bus line the best sentence is about), where one does
+        # (rag.answer.agreement.counts_in), and a Chinese question's count in its measure (多少张:
+        # 1.5万余张, not the 一款 of the best sentence); a date: those whose span reads as a time
+        # (8月2日, not the name of the bus line the best sentence is about), where one does; a
+        # count: not one the question writes itself (开出15.8亿头奖的那一期…号码是多少: not 15.8亿元);
+        # a name asked (笔名叫什么): a span right after 叫 or 名为 (她说自己的笔名叫“黄金狗”)
         found = sentence_spans(policy, q, sents, units=units)
 
         def asked(i: int, span: Span) -> bool:
-            """Whether the span of `sents[i]` is what is asked: a count in the units, or a time."""
+            """Whether the span of `sents[i]` is what is asked: a count in the units, or a time;
+            not a number the question gives."""
             text = to_simplified(sents[i].text[slice(*span)])
-            return counts_in_units(text, units) if units else reads_as_time(text)
+            if given and question_numbers(text) <= given and question_numbers(text):
+                return False
+            if units:
+                return counts_in_units(text, units)
+            if untimed and counts_in_units(text, DURATION_UNITS):
+                return False
+            if measured:
+                return counts_in(text, q.measure)
+            if called:
+                return _NAMED_AS.search(to_simplified(sents[i].text[max(0, span[0] - 4) : span[0]])) is not None
+            return reads_as_time(text) if dated else True
 
         what = [f for f in found if asked(f[0], f[1])]
         for i, span, sure in what or found:  # (without a model, the first: ties keep it)
@@ -176,6 +206,25 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
         if top is None or m > top_margin:
             top, top_margin = (i, span, sure), m
     return top
+
+
+# a Chinese question asking what something is called, and what a sentence writes right before
+# the name it gives (叫“…”, 名为, 称为, 取名)
+_ASKS_NAME = re.compile(r"叫什么|叫做什么|什么名字|名为什么|称为什么|名称是什么|叫啥")
+_NAMED_AS = re.compile(r"(?:叫|名为|称为|名叫|叫做|称作|取名为?|命名为|名字是|名称是)[“\"「『《]?$")
+# an English question asking "how many" that names no length of time anywhere
+_UNTIMED = re.compile(
+    r"^(?!.*\b(?:days?|nights?|weeks?|months?|years?|hours?|minutes?|seconds?|decades?|centur(?:y|ies)|long)\b)"
+    r".*\bhow many\b",
+    re.IGNORECASE | re.DOTALL,
+)
+# a number written in digits (6,500; 15.8; 2023), its thousands' commas aside
+_DIGITS = re.compile(r"(?<![\d.])\d+(?:,\d{3})*(?:\.\d+)?(?![\d.])")
+
+
+def question_numbers(text: str) -> frozenset[str]:
+    """The numbers `text` writes in digits, without thousands' commas (6,500 → 6500)."""
+    return frozenset(m.replace(",", "") for m in _DIGITS.findall(fold_width(text)))
 
 
 def _check(model: LinearModel) -> None:

@@ -400,6 +400,7 @@ def test_a_question_about_one_day_is_not_answered_from_an_article_about_another_
         ("这几年公司有哪些变化？", ""),  # 几 as "a few"
         ("茶树根中含有约多少多酚类化合物？", ""),  # 多少|多|酚: 多 begins the noun, no measure
         ("他有多少多余的钱？", ""),
+        ("累计张贴了多少张小广告？", "张"),  # 多少|张小|广告: a classifier read into a name
     ],
 )
 def test_a_question_names_the_measure_it_asks_a_count_in(question: str, measure: str) -> None:

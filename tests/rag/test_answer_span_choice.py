@@ -252,3 +252,68 @@ def test_an_english_questions_noun_is_read_in_the_sentences_own_word(monkeypatch
     monkeypatch.setattr(span_choice, "asked_nouns_in_chinese", lambda question: ())
     ((_, span, _),) = sentence_spans(policy, q, sents)
     assert "法院" not in sents[0].text[slice(*span)]
+
+
+def test_a_chinese_count_comes_from_a_sentence_that_counts_in_the_measure_asked() -> None:
+    """多少张 asks a count in 张: the cited sentence whose span counts in it (1.5万余张) gives the
+    short answer, not the best sentence's 一款 of another thing; with no such sentence the
+    choice stands."""
+    asked = "嫌疑人累计张贴了多少张小广告？"
+    q = Query(
+        asked, "zh-Hans", asked, asked, "number", terms=["嫌疑人", "累计", "张贴", "广告"], measure="张"
+    )
+    best = "一男子半夜扫了小广告上面的二维码，下载了一款软件。"
+    counted = "案发时，嫌疑人累计张贴小广告1.5万余张，非法获利6000余元。"
+    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0))
+    got = picked_span(policy, q, sentences((best, 0.9, 2.0), (counted, 0.5, 1.0)))
+    assert got is not None and got[0] == 1 and counted[slice(*got[1])] == "1.5万余张"
+    alone = picked_span(policy, q, sentences((best, 0.9, 2.0)))
+    assert alone is not None and alone[0] == 0
+
+
+def test_a_count_the_question_writes_is_not_its_answer() -> None:
+    """开出15.8亿头奖的那一期…号码是多少 gives 15.8亿: a span whose numbers the question writes
+    (15.8亿元) gives way to another cited sentence's (14); so does an English question's
+    6,500 (6500人) to the count it asks."""
+    asked = "开出15.8亿头奖的那一期，超级球号码是多少？"
+    q = Query(asked, "zh-Hans", asked, asked, "number", terms=["头奖", "超级球", "号码"])
+    prize = "头奖奖金高达15.8亿元的彩票周二晚开奖。"
+    number = "当晚开出的中奖号码中，超级球号码为14。"
+    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0))
+    got = picked_span(policy, q, sentences((prize, 0.9, 2.0), (number, 0.5, 1.0)))
+    assert got is not None and got[0] == 1 and number[slice(*got[1])] == "14"
+
+    from rag.answer.span_choice import question_numbers
+
+    assert question_numbers("guides past 6,500 in 2023") == {"6500", "2023"}
+    assert question_numbers("１５.８亿和3.5%") == {"15.8", "3.5"}
+
+
+def test_an_english_how_many_of_no_time_is_not_answered_with_a_length_of_time() -> None:
+    """ "How many came with a kit?" names no time: the best sentence's 3天 gives way to the
+    cited sentence's count; asking "how many days", the length of time stays."""
+    from rag.answer import analyse
+
+    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0))
+    days = "学院将于8月16日至18日举办为期3天的暑期研学班。"
+    kits = "课程中有7堂配备手工材料包。"
+    q = analyse("Of the lessons of the summer class, how many came with a material kit?", policy=policy)
+    got = picked_span(policy, q, sentences((days, 0.9, 2.0), (kits, 0.5, 1.0)))
+    assert got is not None and got[0] == 1 and "7" in kits[slice(*got[1])]
+    q2 = analyse("How many days did the summer class last?", policy=policy)
+    got2 = picked_span(policy, q2, sentences((days, 0.9, 2.0), (kits, 0.5, 1.0)))
+    assert got2 is not None and got2[0] == 0
+
+
+def test_a_name_asked_comes_from_a_sentence_that_gives_it_after_jiao() -> None:
+    """笔名叫什么 asks a name: the cited sentence whose span follows 叫 (她说自己的笔名叫“黄金狗”)
+    gives the short answer, not the best sentence's; in Traditional too (名為)."""
+    asked = "这本书作者的笔名叫什么？"
+    q = Query(asked, "zh-Hans", asked, asked, "other", terms=["作者", "笔名"])
+    best = "在书展现场，你会看到一个穿着充气鹦鹉服装的玩偶，手里拿着这本书。"
+    named = "她说自己的笔名叫“黄金狗”。"
+    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0))
+    got = picked_span(policy, q, sentences((best, 0.9, 2.0), (named, 0.5, 1.0)))
+    assert got is not None and got[0] == 1 and "黄金狗" in named[slice(*got[1])]
+    alone = picked_span(policy, q, sentences((best, 0.9, 2.0)))
+    assert alone is not None and alone[0] == 0
