@@ -68,6 +68,11 @@ from rag.span_text import (
 )
 
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
+# what joins names in a list (张三和李四, 张三、李四)
+JOINED = re.compile(r"以及|和|与|及|、")
+# what a change reached, right before its count: 增加至10万元, 提高到了30%, 增至为5亿, 降价至18至28元,
+# 达120万 (not the 至 of a range: 32元至68元)
+REACHED = re.compile(r"(?:[增加高升涨降低少减跌大小长价整达](?:至|到)|达)(?:了|为)?$")
 _NAME, _LATIN = POS_CLASSES.index("name"), POS_CLASSES.index("latin")
 # Feature definitions (bucket edges; the anchor length is the policy's spans.anchor_chars): they shape the features,
 # the fitted weights decide.
@@ -157,7 +162,9 @@ class SpanCandidates:
     compact: np.ndarray  # (len(spans), len(PLAIN) + len(TYPED)), float32
     keys: np.ndarray  # (len(spans), len(rag.span_lexical.TEMPLATES)): the lexical buckets
     kind: str  # one of KINDS: the kind of answer asked for (a reason question is its own kind)
-    names: tuple[Span, ...] = ()  # the sentence's proper names (五菱, 四川): no numeral in one counts
+    # the sentence's proper names (五菱, 四川), of a number, person or list question: no numeral
+    # in one counts; a list of people joins only names
+    names: tuple[Span, ...] = ()
 
     def counted(self, *, asks_year: bool = False, days_counted: bool = False) -> SpanCandidates:
         """For a number question, only the candidates that hold a numeral of no day of the
@@ -215,6 +222,38 @@ class SpanCandidates:
                 # ending with its day, not its hour (7月28日 of 7月28日20点), and no stamp's day
                 # (2023年07月28日 11:01:23)
                 if DATE.fullmatch(self.ss, a, b) and DAY.match(self.ss, b - 1) and not CLOCK.match(self.ss, b)
+            ]
+        )
+
+    def first_of_joined(self, span: Span, titled: str) -> Span:
+        """For a question asking who holds a title (`titled`: the words before its 是谁, 副司令员),
+        a pick right after that title that joins its name to more than names (王建军和市政府秘书长
+        孟庆松: another's title and name) cut to that first name (王建军); a pick elsewhere, one
+        that joins only names (王建军和孟庆松) or holds no name first, as it is."""
+        a, b = span
+        pieces = JOINED.split(self.ss[a:b])
+        if (
+            len(pieces) == 1
+            or not titled
+            or not any(self.ss.endswith(titled[-n:], 0, a) for n in range(2, min(len(titled), 6) + 1))
+        ):
+            return span
+        named = {self.ss[x:y] for x, y in self.names}
+        if all(p in named for p in pieces) or pieces[0] not in named:
+            return span
+        return a, a + len(pieces[0])
+
+    def reached(self) -> SpanCandidates:
+        """For a number question asking what a change reached (提高到多少, 增至多少), only the
+        whole counts written right after 至, 到 or 达 (由3万元增加至为10万元: 10万元, not 3万元);
+        any other kind's, all."""
+        if self.kind != "number":
+            return self
+        return self._only(
+            [
+                i
+                for i, (a, b) in enumerate(self.spans)
+                if REACHED.search(self.ss, max(0, a - 3), a) and NUMBER.fullmatch(self.ss, a, b)
             ]
         )
 
@@ -480,7 +519,7 @@ def candidates_simplified(
     # ordinal in a body's name counts (the 第N届 of a congress, asked 第几届)
     names = (
         tuple((x, y) for x, y, flag in tags if flag.startswith(_NAME_FLAGS) and "第" not in ss[x:y])
-        if ext_kind == "number"
+        if ext_kind in ("number", "person", "list")
         else ()
     )
     return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words, asked), ext_kind, names)

@@ -82,9 +82,9 @@ def whole_expressions(
     question: str, kind: str, ss: str, *, days_counted: bool = False, units: tuple[str, ...] = ()
 ) -> list[Span]:
     """The whole number (`kind` "number") or date ("date") expressions of the Simplified text
-    `ss` that `question` does not write (its digits), but for a count in one of the `units`
-    it asks in whose digits the question writes only as a length of time (an English
-    question's "how much weight did he lose in 20 days" does not write the 20斤 it asks): a
+    `ss` that `question` does not write (its digits; a date that adds to them is not written),
+    but for a count in one of the `units` it asks in whose digits the question writes only as a
+    length of time (an English question's "how much weight did he lose in 20 days" does not write the 20斤 it asks): a
     number is no day of the calendar (the 8月 of 8月1日, 25日; but for a day alone where the
     question counts days, `days_counted`); a count of years (3年) is one, an ordinal (第三届)
     none, nor `no_count`'s."""
@@ -95,8 +95,10 @@ def whole_expressions(
         for m in (NUMBER if kind == "number" else DATE).finditer(ss)
         if m.group(0)
         and (
-            not (shared := set(re.findall(r"\d+", m.group(0))) & asked)
+            not (shared := (digits := set(re.findall(r"\d+", m.group(0)))) & asked)
             or (shared <= timed and in_units(m.group(0), units))
+            # a date that tells more than the question writes ("on what date in 2023": 2023年7月31日)
+            or (kind == "date" and not digits <= asked)
         )
         and not in_code(ss, *m.span())
         and not (kind == "number" and (ss[max(0, m.start() - 1) : m.start()] == "第" or no_count(m.group(0))))

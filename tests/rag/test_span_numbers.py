@@ -73,3 +73,13 @@ def test_a_bare_chinese_numeral_or_one_of_a_unit_is_no_count() -> None:
     text = "三星新一代芯片发布，一名高管介绍，已有1200名员工参与研发。"
     found = whole_expressions("How many employees worked on the chip?", "number", text)
     assert [text[a:b] for a, b in found] == ["1200名"]
+
+
+def test_a_date_that_tells_more_than_the_question_writes_is_an_answer() -> None:
+    """ "On what date in 2023 …" writes the year: 2023年7月31日 tells the day too and is a
+    candidate, as 7月28日 is; a date the question writes whole (8月1日 of "on August 1") is none."""
+    text = "2023年7月31日，会议在京召开。7月28日发布通知。8月1日起施行。"
+    found = [text[a:b] for a, b in whole_expressions("On what date in 2023 was it held? 2023", "date", text)]
+    assert found == ["2023年7月31日", "7月28日", "8月1日"]
+    asked = [text[a:b] for a, b in whole_expressions("What began on 8月1日?", "date", text)]
+    assert "8月1日" not in asked and "2023年7月31日" in asked

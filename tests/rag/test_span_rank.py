@@ -340,6 +340,38 @@ def test_a_count_asked_in_a_measure_is_answered_in_it_where_a_candidate_is() -> 
     assert paid is not None and money[slice(*paid[0])] == "86.5元"
 
 
+def test_what_a_change_reached_is_the_count_after_it() -> None:
+    """提高到了多少 asks what the reward reached: 10万元 after 增加至为, not the 3万元 it rose from
+    (the model's pick); asked otherwise, the model's pick stands."""
+    sentence = "两人的悬赏金额由此前的3万元增加至为10万元。"
+    reached = sure_span("悬赏金额提高到了多少？", "number", sentence, RULES, SHIPPED)
+    assert reached is not None and sentence[slice(*reached[0])] == "10万元"
+    before = sure_span("悬赏金额此前是多少？", "number", sentence, RULES, SHIPPED)
+    assert before is not None and sentence[slice(*before[0])].startswith("3万元")
+    found = candidates("悬赏金额提高到了多少？", "number", sentence, RULES)
+    assert {found.ss[a:b] for a, b in found.reached().spans} == {"10万元"}
+    # the 至 of a range is no change: 降价至 18至28元, not the 68元 of 32元至68元
+    prices = "大部分发型将从目前的32元至68元不等永久降价至18至28元。"
+    lowered = sure_span("大部分发型的价格降至多少？", "number", prices, RULES, SHIPPED)
+    assert lowered is not None and prices[slice(*lowered[0])] == "18至28元"
+
+
+def test_who_holds_a_title_is_the_name_after_it_not_the_next_persons() -> None:
+    """副司令员是谁: a pick running from the name after that title on into the next person's
+    title and name (王建军和市政府秘书长孟庆松) is cut to the name; one joining only names, or
+    asked 有哪些, stays."""
+    sentence = "警备区副司令员王建军和市政府秘书长孟庆松参加活动。"
+    found = candidates("参加活动的警备区副司令员是谁？", "person", sentence, RULES)
+    whole = (sentence.index("王建军"), sentence.index("参加"))
+    a, b = found.first_of_joined(whole, "警备区副司令员")
+    assert sentence[a:b] == "王建军"
+    assert found.first_of_joined(whole, "市长") == whole  # a title the sentence does not write there
+    names = "警备区副司令员王建军和孟庆松参加活动。"
+    both = candidates("参加活动的警备区副司令员是谁？", "person", names, RULES)
+    span = (names.index("王建军"), names.index("参加"))
+    assert both.first_of_joined(span, "警备区副司令员") == span  # two names, as written
+
+
 def test_a_pick_that_holds_a_count_in_the_measure_stays() -> None:
     """An ordinal (第五届 asked 第几届) or a pick that holds the count among more (两天两夜, 3岁时)
     is already written in the measure: no other candidate replaces it."""
