@@ -85,7 +85,28 @@ def _forms(word: str) -> list[str]:
             if suffix == "es" and not w[:-2].endswith(_ES_AFTER):
                 continue  # "-es" is a plural's after a hiss or an o (taxes, heroes): rates is no rat
             out.append(w[: -len(suffix)] + repl)
+    # a British spelling is also read in the American one CC-CEDICT defines in (centre: center,
+    # fibre: fiber, labour: labor, organisation: organization, defence: defense, programme: program)
+    out += [a for f in out for a in _american(f)]
     return list(dict.fromkeys(out))
+
+
+# British spellings and their American forms, as patterns over a whole lower-case word: -tre, -bre,
+# -our (after three letters: hour, four, your, tour are words of their own), -ise/-yse (after
+# three letters: rise, wise, raise, prise are words of their own), -fence/-cence, -gramme
+_BRITISH = (
+    (re.compile(r"^([a-z]{2,})([tb])re(s?)$"), r"\1\2er\3"),
+    (re.compile(r"^([a-z]{3,})our(s|ed|ing|ite|ites|able)?$"), r"\1or\2"),
+    (re.compile(r"^([a-z]{3,})is(e|es|ed|ing|ation|ations|er|ers)$"), r"\1iz\2"),
+    (re.compile(r"^([a-z]{2,})ys(e|es|ed|ing)$"), r"\1yz\2"),
+    (re.compile(r"^([a-z]{2,}[fc])ence(s?)$"), r"\1ense\2"),
+    (re.compile(r"^([a-z]*)gramme(s?)$"), r"\1gram\2"),
+)
+
+
+def _american(word: str) -> list[str]:
+    """The American spellings of a British-spelled `word` (`_BRITISH`), none for any other."""
+    return [out for pattern, repl in _BRITISH if (out := pattern.sub(repl, word)) != word]
 
 
 def _lemmas(tab: CedictTable, word: str) -> list[str]:

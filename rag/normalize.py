@@ -109,13 +109,22 @@ def simplify_with_map(text: str) -> tuple[str, list[int]]:
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
+_ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
+_LEAST_ENGLISH_WORDS = 4  # an English question that quotes Chinese has a sentence's words around it
 
 
 def detect_script(text: str) -> str:
-    """ "zh-Hans", "zh-Hant" or "en" (a question with no Chinese characters and some Latin letters)."""
+    """ "zh-Hans", "zh-Hant" or "en": a question with no Chinese characters and some Latin
+    letters, or an English one quoting a Chinese term (more English words, at least four, than
+    Chinese characters: "which company did it release the 'Spark all-in-one machine' (讯飞星火一体机)
+    with?"; a Chinese question naming a product in English, 兆彩（Mega Millions）的头奖是多少, stays
+    Chinese)."""
     cjk = _CJK.findall(text)
     if not cjk:
         return "en" if _LATIN.search(text) else "zh-Hans"
+    english = len(_ENGLISH_WORD.findall(text))
+    if english >= _LEAST_ENGLISH_WORDS and english > len(cjk):
+        return "en"
     han = "".join(cjk)
     simp = to_simplified(han)
     if simp == han:  # no character that t2s changes: Simplified, whatever s2t would change

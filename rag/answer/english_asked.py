@@ -115,7 +115,24 @@ def asked_nouns_in_chinese(question: str) -> tuple[str, ...]:
             found = both  # one dictionary entry for the two words
     if not found or not found[0].heads:
         return ()
-    return tuple(dict.fromkeys([*found[0].heads, *found[0].more]))
+    # the head and the word before it as one entry ("village primary school": 小学, not the
+    # 学院 of "school"; "state news agency": 通讯社), its words first, then the head's
+    prev = _before_head(question, head)
+    compound = render(f"{prev} {head}", _ALL_SENSES) if prev and prev not in _NOT_NOUNS else []
+    whole = compound[0] if len(compound) == 1 and compound[0].words.lower() == f"{prev} {head}" else None
+    first = [*whole.heads, *whole.more] if whole is not None else []
+    return tuple(dict.fromkeys([*first, *found[0].heads, *found[0].more]))
+
+
+def _before_head(question: str, head: str) -> str:
+    """The word right before `head` in the noun phrase a "which / what / how many" question
+    asks for (`asked_head`), lower case; "" where the head opens it."""
+    m = _AFTER_WH.search(question)
+    if m is None or not head:
+        return ""
+    words = [word.lower() for word in m.group(2).split()[:_MOST_PHRASE_WORDS]]
+    k = words.index(head) if head in words else 0
+    return words[k - 1] if k > 0 else ""
 
 
 # "how old" (or "at what age") asks an age or how long ago something was made: a count of

@@ -282,6 +282,20 @@ def test_a_regular_form_keeps_its_own_senses() -> None:
     assert "会议" in flat("Who spoke at the meeting?")  # meeting: the noun, not only "meet"
 
 
+def test_chinese_an_english_question_quotes_is_a_term_as_written() -> None:
+    q = analyse("How many science and technology commissioners (科技特派员) did the county have?")
+    assert q.script == "en" and "科技特派员" in q.terms
+
+
+def test_a_british_spelling_is_read_in_the_american_one_the_dictionary_defines_in() -> None:
+    # CC-CEDICT writes "center": "centre" alone gave 基点, a sense that mentions it
+    assert "中心" in flat("Which research centre released the report?")
+    assert translations("the labour bureau", 2) == translations("the labor bureau", 2)
+    assert "组织" in flat("Which organisation hosted it?")  # organization
+    # words that only look British keep their own senses: hour is no "hor", four no "for"
+    assert "小时" in flat("How many hours?") and "四" in flat("the four teams")
+
+
 def test_a_passive_or_a_state_reads_the_dictionary_be_sense_first() -> None:
     (born,) = translations("When was he born?", 2)
     assert "出生" in born  # "be born"; "born" alone is no sense, and "bear" would give 负担
@@ -515,6 +529,11 @@ def test_the_noun_a_what_question_asks_for_follows_its_question_word() -> None:
     # ... nor one after a proper adjective; one after the noun is the verb, not the head
     assert asked_noun_in_chinese("Which Bolivian state-owned bank opened it?") == "银行"
     assert asked_noun_in_chinese("Which academy co-founded the institute?") == "院校"
+    # the head with the word before it, where the two are one entry: "primary school" (小学), then
+    # the head's own words ("school": 学校)
+    school = asked_nouns_in_chinese("Which village primary school did she teach at?")
+    assert school[0] == "小学" and "学校" in school
+    assert asked_noun_in_chinese("Which medical school did she teach at?") != "小学"
     assert analyse("How many employees does the company have?", policy=policy).asks.endswith("多少员工？")
     cases = [
         (

@@ -218,3 +218,15 @@ def test_plenum_names_fold_with_and_without_the_count_word():
     assert canonical_terms("十九届中央委员会第五次全体会议") == "19届5中全会"
     assert canonical_terms("长沙市第十三届委员会第八次全体会议") == "长沙市13届8次全会"
     assert canonical_terms("第八次全体会议") == "第8次全会"
+
+
+def test_an_english_question_quoting_chinese_is_english() -> None:
+    """An English question with a Chinese gloss is English (its answer and messages too); a
+    Chinese question naming a product in English stays Chinese."""
+    assert (
+        detect_script("How many science and technology commissioners (科技特派员) did the county have?")
+        == "en"
+    )
+    assert detect_script("2023年兆彩（Mega Millions）开出的头奖是多少？") == "zh-Hans"
+    assert detect_script("法拉第未来FF 91 2.0 Futurist Alliance在全球限量发售多少台？") == "zh-Hans"
+    assert detect_script("索尼PS5 Pro遊戲主機的最低價格是多少？") == "zh-Hant"
