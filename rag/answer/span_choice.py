@@ -183,7 +183,9 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
             if measured:
                 return counts_in(text, q.measure)
             if called:
-                return _NAMED_AS.search(to_simplified(sents[i].text[max(0, span[0] - 4) : span[0]])) is not None
+                return (
+                    _NAMED_AS.search(to_simplified(sents[i].text[max(0, span[0] - 4) : span[0]])) is not None
+                )
             return reads_as_time(text) if dated else True
 
         what = [f for f in found if asked(f[0], f[1])]
