@@ -116,8 +116,8 @@ _LEAST_ENGLISH_WORDS = 4  # an English question that quotes Chinese has a senten
 def detect_script(text: str) -> str:
     """ "zh-Hans", "zh-Hant" or "en": a question with no Chinese characters and some Latin
     letters, or an English one quoting a Chinese term (more English words, at least four, than
-    Chinese characters: "which company did it release the 'Spark all-in-one machine' (讯飞星火一体机)
-    with?"; a Chinese question naming a product in English, 兆彩（Mega Millions）的头奖是多少, stays
+    Chinese characters: "which firm makes the 'smart rice cooker' (智能电饭煲)
+    they sell?"; a Chinese question naming a product in English, 兆彩（Mega Millions）的头奖是多少, stays
     Chinese)."""
     cjk = _CJK.findall(text)
     if not cjk:

@@ -70,8 +70,8 @@ from rag.span_text import (
 KINDS = ("person", "place", "number", "date", "list", "other", "reason")
 # what joins names in a list (张三和李四, 张三、李四)
 JOINED = re.compile(r"以及|和|与|及|、")
-# what a change reached, right before its count: 增加至10万元, 提高到了30%, 增至为5亿, 降价至18至28元,
-# 达120万 (not the 至 of a range: 32元至68元)
+# what a change reached, right before its count: 增加至8万元, 提高到了30%, 增至为5亿, 降价至20至30元,
+# 达120万 (not the 至 of a range: 40元至90元)
 REACHED = re.compile(r"(?:[增加高升涨降低少减跌大小长价整达](?:至|到)|达)(?:了|为)?$")
 _NAME, _LATIN = POS_CLASSES.index("name"), POS_CLASSES.index("latin")
 # Feature definitions (bucket edges; the anchor length is the policy's spans.anchor_chars): they shape the features,
@@ -227,9 +227,9 @@ class SpanCandidates:
 
     def first_of_joined(self, span: Span, titled: str) -> Span:
         """For a question asking who holds a title (`titled`: the words before its 是谁, 副司令员),
-        a pick right after that title that joins its name to more than names (王建军和市政府秘书长
-        孟庆松: another's title and name) cut to that first name (王建军); a pick elsewhere, one
-        that joins only names (王建军和孟庆松) or holds no name first, as it is."""
+        a pick right after that title that joins its name to more than names (李明和市政府秘书长
+        赵刚: another's title and name) cut to that first name (李明); a pick elsewhere, one
+        that joins only names (李明和赵刚) or holds no name first, as it is."""
         a, b = span
         pieces = JOINED.split(self.ss[a:b])
         if (
@@ -245,7 +245,7 @@ class SpanCandidates:
 
     def reached(self) -> SpanCandidates:
         """For a number question asking what a change reached (提高到多少, 增至多少), only the
-        whole counts written right after 至, 到 or 达 (由3万元增加至为10万元: 10万元, not 3万元);
+        candidates opening with a count written right after 至, 到 or 达 (由2万元增加至为8万元: 8万元, not 2万元);
         any other kind's, all."""
         if self.kind != "number":
             return self
@@ -253,7 +253,8 @@ class SpanCandidates:
             [
                 i
                 for i, (a, b) in enumerate(self.spans)
-                if REACHED.search(self.ss, max(0, a - 3), a) and NUMBER.fullmatch(self.ss, a, b)
+                # (a count and its unit, which the number pattern may not know: 25公分)
+                if REACHED.search(self.ss, max(0, a - 3), a) and NUMBER.match(self.ss, a, b)
             ]
         )
 

@@ -97,7 +97,7 @@ def whole_expressions(
         and (
             not (shared := (digits := set(re.findall(r"\d+", m.group(0)))) & asked)
             or (shared <= timed and in_units(m.group(0), units))
-            # a date that tells more than the question writes ("on what date in 2023": 2023年7月31日)
+            # a date that tells more than the question writes ("on what date in 2023": 2023年5月12日)
             or (kind == "date" and not digits <= asked)
         )
         and not in_code(ss, *m.span())

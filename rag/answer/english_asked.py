@@ -115,8 +115,8 @@ def asked_nouns_in_chinese(question: str) -> tuple[str, ...]:
             found = both  # one dictionary entry for the two words
     if not found or not found[0].heads:
         return ()
-    # the head and the word before it as one entry ("village primary school": 小学, not the
-    # 学院 of "school"; "state news agency": 通讯社), its words first, then the head's
+    # the head and the word before it as one entry ("which town primary school": 小学, not
+    # the 学院 of "school"; "which medical school": 医学院), its words first, then the head's
     prev = _before_head(question, head)
     compound = render(f"{prev} {head}", _ALL_SENSES) if prev and prev not in _NOT_NOUNS else []
     whole = compound[0] if len(compound) == 1 and compound[0].words.lower() == f"{prev} {head}" else None

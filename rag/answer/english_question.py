@@ -386,7 +386,7 @@ def english_terms(
     if known is not None:
         rendered = compounds(asked, rendered, known)
     groups = [r.heads for r in rendered] + [[d] for d in dates]
-    # Chinese the question quotes ("the 'Spark all-in-one machine' (讯飞星火一体机)") is a term as
+    # Chinese the question quotes ("the 'smart rice cooker' (智能电饭煲)") is a term as
     # the article writes it
     groups += [[t] for run in _QUOTED_CHINESE.findall(search) if len(t := canonical_terms(run)) > 1]
     # the names asked about ("Beijing", "Hu Henghua", "Messi"): an answer's passage holds each

@@ -212,8 +212,8 @@ def asked_measure(simplified: str) -> str:
             if after_flag in ("q", "m") or (len(after) == 1 and after_flag.startswith("n")):
                 rest = after.lstrip(_NUMERALS + (_APPROXIMATE if after_flag == "m" else ""))
             elif after_flag.startswith("nr") and _classifier(after[0]):
-                # a surname that is a classifier, read into a name with what follows (多少|张涉|黄小
-                # 广告): no name is counted right after 多少, the classifier is the measure
+                # a surname that is a classifier, read into a name with what follows (多少|张王|海报:
+                # 多少张王海报): no name is counted right after 多少, the classifier is the measure
                 rest = after[0]
         rest = rest.split("几")[0]  # 几天几夜: the first measure
         return "" if not rest or rest in _OPEN_MEASURES else canonical_terms(rest).strip()

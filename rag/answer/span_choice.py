@@ -149,7 +149,7 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
     # a Chinese count in the measure its question names (多少张, 多少户)
     measured = q.kind == "number" and q.script != "en" and bool(q.measure) and several
     given = question_numbers(q.text) if q.kind == "number" and several else frozenset()
-    # an English "how many" of no time and no units (how many came with a kit): not a length of time
+    # an English "how many" of no time and no units (how many of them were new): not a length of time
     untimed = (
         q.script == "en"
         and q.kind == "number"
@@ -164,10 +164,10 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
         # staff": 50名, not the 两天 of another cited sentence; 多长时间: 两个小时, not 2时), where
         # one does, as a Chinese question's candidates all count in its measure
         # (rag.answer.agreement.counts_in), and a Chinese question's count in its measure (多少张:
-        # 1.5万余张, not the 一款 of the best sentence); a date: those whose span reads as a time
+        # 2000余张, not the 一台 of the best sentence); a date: those whose span reads as a time
         # (8月2日, not the name of the bus line the best sentence is about), where one does; a
-        # count: not one the question writes itself (开出15.8亿头奖的那一期…号码是多少: not 15.8亿元);
-        # a name asked (笔名叫什么): a span right after 叫 or 名为 (她说自己的笔名叫“黄金狗”)
+        # count: not one the question writes itself (奖金3亿的那一期…中奖号码是多少: not 3亿元);
+        # a name asked (笔名叫什么): a span right after 叫 or 名为 (他的笔名叫“山风”)
         found = sentence_spans(policy, q, sents, units=units)
 
         def asked(i: int, span: Span) -> bool:
@@ -183,9 +183,9 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
             if measured:
                 return counts_in(text, q.measure)
             if called:
-                return (
-                    _NAMED_AS.search(to_simplified(sents[i].text[max(0, span[0] - 4) : span[0]])) is not None
-                )
+                # (not what the question names itself: 大雄宝殿在日本被称为什么 is not 大雄宝殿)
+                before = to_simplified(sents[i].text[max(0, span[0] - 4) : span[0]])
+                return _NAMED_AS.search(before) is not None and text not in to_simplified(q.text)
             return reads_as_time(text) if dated else True
 
         what = [f for f in found if asked(f[0], f[1])]
@@ -220,12 +220,12 @@ _UNTIMED = re.compile(
     r".*\bhow many\b",
     re.IGNORECASE | re.DOTALL,
 )
-# a number written in digits (6,500; 15.8; 2023), its thousands' commas aside
+# a number written in digits (4,200; 3.5; 2023), its thousands' commas aside
 _DIGITS = re.compile(r"(?<![\d.])\d+(?:,\d{3})*(?:\.\d+)?(?![\d.])")
 
 
 def question_numbers(text: str) -> frozenset[str]:
-    """The numbers `text` writes in digits, without thousands' commas (6,500 → 6500)."""
+    """The numbers `text` writes in digits, without thousands' commas (4,200 → 4200)."""
     return frozenset(m.replace(",", "") for m in _DIGITS.findall(fold_width(text)))
 
 

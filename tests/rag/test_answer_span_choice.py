@@ -317,3 +317,10 @@ def test_a_name_asked_comes_from_a_sentence_that_gives_it_after_jiao() -> None:
     assert got is not None and got[0] == 1 and "黄金狗" in named[slice(*got[1])]
     alone = picked_span(policy, q, sentences((best, 0.9, 2.0)))
     assert alone is not None and alone[0] == 0
+    # what the question names itself is no name of it: 正殿在当地被称为什么 is not 正殿
+    asked2 = "正殿在当地被称为什么？"
+    q2 = Query(asked2, "zh-Hans", asked2, asked2, "other", terms=["正殿", "当地"])
+    hall = "寺院的主殿通常被称为正殿。"
+    local = "正殿在当地被称为本堂、金殿。"
+    got2 = picked_span(policy, q2, sentences((hall, 0.9, 2.0), (local, 0.5, 1.0)))
+    assert got2 is not None and got2[0] == 1 and local[slice(*got2[1])] == "本堂、金殿"

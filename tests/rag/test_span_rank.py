@@ -350,6 +350,10 @@ def test_what_a_change_reached_is_the_count_after_it() -> None:
     assert before is not None and sentence[slice(*before[0])].startswith("3万元")
     found = candidates("悬赏金额提高到了多少？", "number", sentence, RULES)
     assert {found.ss[a:b] for a, b in found.reached().spans} == {"10万元"}
+    # a count with a unit the number pattern does not know stays whole (25公分, not 25)
+    grown = "这种幼苗要长到15公分以上才能移栽。"
+    length = sure_span("这种幼苗要长到多少公分以上才能移栽？", "number", grown, RULES, SHIPPED)
+    assert length is not None and grown[slice(*length[0])] == "15公分"
     # the 至 of a range is no change: 降价至 18至28元, not the 68元 of 32元至68元
     prices = "大部分发型将从目前的32元至68元不等永久降价至18至28元。"
     lowered = sure_span("大部分发型的价格降至多少？", "number", prices, RULES, SHIPPED)
