@@ -126,7 +126,7 @@ def counts_in_units(text: str, units: tuple[str, ...]) -> bool:
     return any(in_units(m.group(0), units) for m in NUMBER.finditer(text) if m.group(0))
 
 
-# what a length of time is counted in (持续了多长时间: 两个小时, 1小时零1分钟, 3年)
+# what a length of time is counted in (持续了多长时间: 三个小时, 1小时零1分钟, 3年)
 # (not 月, 日 or 分, which news writes dates and times of day in: 6日 is a day of the month)
 DURATION_UNITS = ("年", "个月", "个多月", "周", "星期", "天", "小时", "分钟", "秒")
 # and a length (how long is the bridge: 1.2公里)

@@ -41,8 +41,8 @@ def in_code(ss: str, a: int, b: int) -> bool:
     )
 
 
-# a day of the month alone (25日, 十五日), which a question counting days reads as a count
-# (拘留十五日); after a month (8月25日) it is a day of the calendar whatever is asked
+# a day of the month alone (25日, 十日), which a question counting days reads as a count
+# (拘留十日); after a month (8月25日) it is a day of the calendar whatever is asked
 _DAY_ALONE = re.compile(r"(?:\d+|[零〇○一二两三四五六七八九十百千]+)\s*日")
 
 

@@ -325,7 +325,7 @@ def _names(s: Sentence, flag: str, min_chars: int, with_credits: bool = False) -
 def english_counts(q: Query, s: Sentence) -> list[str]:
     """For an English question asking a number, the whole counts of the sentence (Simplified)
     the question does not write and no day of the calendar (`whole_expressions`: not the 8月 of
-    8月1日, which opens many a news story; a day alone where it counts days, 拘留十五日)."""
+    8月1日, which opens many a news story; a day alone where it counts days, 拘留十日)."""
     ss = simplify_with_map(s.text)[0]
     units = _counted_in(q.text, q.kind)
     return [

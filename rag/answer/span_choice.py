@@ -161,7 +161,7 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
     called = q.script != "en" and several and _ASKS_NAME.search(to_simplified(q.text)) is not None
     if units or dated or measured or given or untimed or called:
         # a count in units: the sentences whose span counts in what is asked ("how many
-        # staff": 50名, not the 两天 of another cited sentence; 多长时间: 两个小时, not 2时), where
+        # staff": 50名, not the 两天 of another cited sentence; 多长时间: 三个小时, not 3时), where
         # one does, as a Chinese question's candidates all count in its measure
         # (rag.answer.agreement.counts_in), and a Chinese question's count in its measure (多少张:
         # 2000余张, not the 一台 of the best sentence); a date: those whose span reads as a time

@@ -3,8 +3,8 @@
 The answers issue asks that a grep of `rag/` for an entity of any evaluation set finds
 nothing — no rule, alias, word list, example or comment keyed to a question it is measured
 on. Checked here for every gold answer of the seed questions and, of at least three Chinese
-characters, of the dev sets (shorter ones are common words), in every source and data file
-of the package."""
+characters, of the dev sets and of the held-out news sets (bench/english; shorter ones are
+common words), in every source and data file of the package."""
 
 from __future__ import annotations
 
@@ -48,6 +48,19 @@ def test_no_gold_answer_of_an_evaluation_set_is_written_in_the_package() -> None
     texts = _package_texts()
     assert "rag/span.py" in texts and "rag/answer/policy.json" in texts
     assert _named(seeds | dev, texts) == {}
+
+
+def test_no_gold_answer_of_the_news_sets_is_written_in_the_package() -> None:
+    """The held-out news sets of bench/english (written in the repository, measured on like the
+    dev sets): none of their answers of at least three Chinese characters is in `rag/`."""
+    news = {
+        g
+        for path in sorted((ROOT / "bench" / "english").glob("*.jsonl"))
+        for g in _gold(path)
+        if len(g) >= 3 and _CJK.fullmatch(g)
+    }
+    assert len(news) > 200  # the sets were read
+    assert _named(news, _package_texts()) == {}
 
 
 def test_the_scan_finds_an_answer_where_one_is_written() -> None:
