@@ -140,8 +140,10 @@ ASKS_YEAR = re.compile(r"[几幾]年|哪一?年|多少年|何年")
 ASKS_PEOPLE = re.compile(r"哪些|哪几|都有谁|都是谁|分别|有谁")
 # who holds a title: the words before 是谁 (…的副司令员是谁)
 ASKS_WHO_IS = re.compile(r"([^\s，。、的；：,]{2,})(?:分别)?是谁")
+# the last character of a verb of change before its 至 or 到 (增至, 增加到, 提高到, 下降到, 达到)
+CHANGE_ENDINGS = "增加高升涨降低少减跌大小长达"
 # what a change reached (提高到了多少, 增至多少, 下降到几, 达到多少): the count after the change
-ASKS_REACHED = re.compile(r"(?:增|加|高|升|涨|降|低|少|减|跌|大|小|长|达)(?:至|到)了?(?:多少|几)")
+ASKS_REACHED = re.compile(rf"[{CHANGE_ENDINGS}](?:至|到)了?(?:多少|几)")
 YEAR = re.compile(r"(?<!\d)\d{4}\s*年")  # a year of the calendar
 # a month, or a month and its day, or a day, of the calendar (8月17日, 12月, 3日; not the year
 # of 2023年8月, nor the 日 of 日元)

@@ -28,6 +28,7 @@ from rag.normalize import fold_width, simplified_question, simplify_with_map
 from rag.postag import tagged
 from rag.sentence_words import Tags
 from rag.span import (
+    CHANGE_ENDINGS,
     CLAUSE,
     DATE,
     LEADING_GLUE,
@@ -72,7 +73,7 @@ KINDS = ("person", "place", "number", "date", "list", "other", "reason")
 JOINED = re.compile(r"以及|和|与|及|、")
 # what a change reached, right before its count: 增加至8万元, 提高到了30%, 增至为5亿, 降价至20至30元,
 # 达120万 (not the 至 of a range: 40元至90元)
-REACHED = re.compile(r"(?:[增加高升涨降低少减跌大小长价整达](?:至|到)|达)(?:了|为)?$")
+REACHED = re.compile(rf"(?:[{CHANGE_ENDINGS}价整](?:至|到)|达)(?:了|为)?$")
 _NAME, _LATIN = POS_CLASSES.index("name"), POS_CLASSES.index("latin")
 # Feature definitions (bucket edges; the anchor length is the policy's spans.anchor_chars): they shape the features,
 # the fitted weights decide.
@@ -253,7 +254,7 @@ class SpanCandidates:
             [
                 i
                 for i, (a, b) in enumerate(self.spans)
-                # (a count and its unit, which the number pattern may not know: 25公分)
+                # (a count and its unit, which the number pattern may not know: 15公分)
                 if REACHED.search(self.ss, max(0, a - 3), a) and NUMBER.match(self.ss, a, b)
             ]
         )

@@ -84,8 +84,8 @@ def whole_expressions(
     """The whole number (`kind` "number") or date ("date") expressions of the Simplified text
     `ss` that `question` does not write (its digits; a date that adds to them is not written),
     but for a count in one of the `units` it asks in whose digits the question writes only as a
-    length of time (an English question's "how much weight did he lose in 20 days" does not write the 20斤 it asks): a
-    number is no day of the calendar (the 8月 of 8月1日, 25日; but for a day alone where the
+    length of time (an English question's "how much weight did he lose in 20 days" does not
+    write the 20斤 it asks): a number is no day of the calendar (the 8月 of 8月1日, 25日; but for a day alone where the
     question counts days, `days_counted`); a count of years (3年) is one, an ordinal (第三届)
     none, nor `no_count`'s."""
     asked = set(re.findall(r"\d+", question))

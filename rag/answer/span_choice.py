@@ -158,7 +158,8 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
         and _UNTIMED.search(q.text) is not None
     )
     # a Chinese question asking what something is called (叫什么名字, 笔名叫什么)
-    called = q.script != "en" and several and _ASKS_NAME.search(to_simplified(q.text)) is not None
+    asked_simplified = to_simplified(q.text) if q.script != "en" and several else ""
+    called = _ASKS_NAME.search(asked_simplified) is not None
     if units or dated or measured or given or untimed or called:
         # a count in units: the sentences whose span counts in what is asked ("how many
         # staff": 50名, not the 两天 of another cited sentence; 多长时间: 三个小时, not 3时), where
@@ -174,7 +175,7 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
             """Whether the span of `sents[i]` is what is asked: a count in the units, or a time;
             not a number the question gives."""
             text = to_simplified(sents[i].text[slice(*span)])
-            if given and question_numbers(text) <= given and question_numbers(text):
+            if given and (numbers := question_numbers(text)) and numbers <= given:
                 return False
             if units:
                 return counts_in_units(text, units)
@@ -183,9 +184,9 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
             if measured:
                 return counts_in(text, q.measure)
             if called:
-                # (not what the question names itself: 大雄宝殿在日本被称为什么 is not 大雄宝殿)
+                # (not what the question names itself: 正殿在当地被称为什么 is not 正殿)
                 before = to_simplified(sents[i].text[max(0, span[0] - 4) : span[0]])
-                return _NAMED_AS.search(before) is not None and text not in to_simplified(q.text)
+                return _NAMED_AS.search(before) is not None and text not in asked_simplified
             return reads_as_time(text) if dated else True
 
         what = [f for f in found if asked(f[0], f[1])]

@@ -60,6 +60,21 @@ def model(**weights: float) -> LinearModel:
     return LinearModel(SPAN_CHOICE_FEATURES, tuple(w[f] for f in SPAN_CHOICE_FEATURES), 0.0)
 
 
+def chinese(asked: str, kind: str, terms: list[str], **fields: str) -> Query:
+    """A Simplified question as analysed, with its `kind` and `terms` given."""
+    return Query(asked, "zh-Hans", asked, asked, kind, terms=terms, **fields)  # type: ignore[arg-type]
+
+
+def picked_favouring_best(q: Query, best: str, *others: str) -> tuple[int, str] | None:
+    """`picked_span` over the cited sentences `best` (ranked and scored first) and `others`,
+    with a span choice that all but always takes the best sentence's span: where another
+    sentence's is picked, a rule chose it. The sentence's index and its span's text."""
+    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0))
+    texts = (best, *others)
+    got = picked_span(policy, q, sentences((best, 0.9, 2.0), *((t, 0.5, 1.0) for t in others)))
+    return None if got is None else (got[0], texts[got[0]][slice(*got[1])])
+
+
 def test_the_model_decides_and_without_one_the_best_scored_sentence_does() -> None:
     before, best = answer()
     found = [(best, 0.4), (before, 0.6)]  # best-scored first
@@ -222,15 +237,12 @@ def test_a_date_comes_from_a_cited_sentence_whose_span_reads_as_a_time() -> None
     """哪天 asked, the best sentence names no day: its span (the line's name) gives way to
     the cited sentence whose span is a date (8月2日); where no cited sentence's span reads as
     a time, the choice stands; a time without a numeral (春节时期) is one."""
-    asked = "县里的公交线路开通仪式是在哪天举行的？"
-    q = Query(asked, "zh-Hans", asked, asked, "date", terms=["公交", "线路", "开通", "仪式", "举行"])
+    q = chinese("县里的公交线路开通仪式是在哪天举行的？", "date", ["公交", "线路", "开通", "仪式", "举行"])
     line = "日前，县里正式开通“东关—西桥”公交线路。"
     day = "8月2日，县里举行了公交线路开通仪式。"
-    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0))
-    got = picked_span(policy, q, sentences((line, 0.9, 2.0), (day, 0.5, 1.0)))
-    assert got is not None and got[0] == 1 and day[slice(*got[1])] == "8月2日"
-    alone = picked_span(policy, q, sentences((line, 0.9, 2.0)))
-    assert alone is not None and alone[0] == 0 and "8月" not in line[slice(*alone[1])]
+    assert picked_favouring_best(q, line, day) == (1, "8月2日")
+    alone = picked_favouring_best(q, line)
+    assert alone is not None and alone[0] == 0 and "8月" not in alone[1]
 
     from rag.span import reads_as_time
 
@@ -258,16 +270,11 @@ def test_a_chinese_count_comes_from_a_sentence_that_counts_in_the_measure_asked(
     """多少张 asks a count in 张: the cited sentence whose span counts in it (1.5万余张) gives the
     short answer, not the best sentence's 一款 of another thing; with no such sentence the
     choice stands."""
-    asked = "嫌疑人累计张贴了多少张小广告？"
-    q = Query(
-        asked, "zh-Hans", asked, asked, "number", terms=["嫌疑人", "累计", "张贴", "广告"], measure="张"
-    )
+    q = chinese("嫌疑人累计张贴了多少张小广告？", "number", ["嫌疑人", "累计", "张贴", "广告"], measure="张")
     best = "一男子半夜扫了小广告上面的二维码，下载了一款软件。"
     counted = "案发时，嫌疑人累计张贴小广告1.5万余张，非法获利6000余元。"
-    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0))
-    got = picked_span(policy, q, sentences((best, 0.9, 2.0), (counted, 0.5, 1.0)))
-    assert got is not None and got[0] == 1 and counted[slice(*got[1])] == "1.5万余张"
-    alone = picked_span(policy, q, sentences((best, 0.9, 2.0)))
+    assert picked_favouring_best(q, best, counted) == (1, "1.5万余张")
+    alone = picked_favouring_best(q, best)
     assert alone is not None and alone[0] == 0
 
 
@@ -275,13 +282,10 @@ def test_a_count_the_question_writes_is_not_its_answer() -> None:
     """开出15.8亿头奖的那一期…号码是多少 gives 15.8亿: a span whose numbers the question writes
     (15.8亿元) gives way to another cited sentence's (14); so does an English question's
     6,500 (6500人) to the count it asks."""
-    asked = "开出15.8亿头奖的那一期，超级球号码是多少？"
-    q = Query(asked, "zh-Hans", asked, asked, "number", terms=["头奖", "超级球", "号码"])
+    q = chinese("开出15.8亿头奖的那一期，超级球号码是多少？", "number", ["头奖", "超级球", "号码"])
     prize = "头奖奖金高达15.8亿元的彩票周二晚开奖。"
     number = "当晚开出的中奖号码中，超级球号码为14。"
-    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0))
-    got = picked_span(policy, q, sentences((prize, 0.9, 2.0), (number, 0.5, 1.0)))
-    assert got is not None and got[0] == 1 and number[slice(*got[1])] == "14"
+    assert picked_favouring_best(q, prize, number) == (1, "14")
 
     from rag.answer.span_choice import question_numbers
 
@@ -294,33 +298,28 @@ def test_an_english_how_many_of_no_time_is_not_answered_with_a_length_of_time() 
     cited sentence's count; asking "how many days", the length of time stays."""
     from rag.answer import analyse
 
-    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0))
     days = "学院将于8月16日至18日举办为期3天的暑期研学班。"
     kits = "课程中有7堂配备手工材料包。"
-    q = analyse("Of the lessons of the summer class, how many came with a material kit?", policy=policy)
-    got = picked_span(policy, q, sentences((days, 0.9, 2.0), (kits, 0.5, 1.0)))
-    assert got is not None and got[0] == 1 and "7" in kits[slice(*got[1])]
-    q2 = analyse("How many days did the summer class last?", policy=policy)
-    got2 = picked_span(policy, q2, sentences((days, 0.9, 2.0), (kits, 0.5, 1.0)))
-    assert got2 is not None and got2[0] == 0
+    got = picked_favouring_best(
+        analyse("Of the lessons of the summer class, how many came with a material kit?"), days, kits
+    )
+    assert got is not None and got[0] == 1 and "7" in got[1]
+    lasted = picked_favouring_best(analyse("How many days did the summer class last?"), days, kits)
+    assert lasted is not None and lasted[0] == 0
 
 
 def test_a_name_asked_comes_from_a_sentence_that_gives_it_after_jiao() -> None:
     """笔名叫什么 asks a name: the cited sentence whose span follows 叫 (她说自己的笔名叫“黄金狗”)
-    gives the short answer, not the best sentence's; in Traditional too (名為)."""
-    asked = "这本书作者的笔名叫什么？"
-    q = Query(asked, "zh-Hans", asked, asked, "other", terms=["作者", "笔名"])
+    gives the short answer, not the best sentence's; a name the question writes itself is none."""
+    q = chinese("这本书作者的笔名叫什么？", "other", ["作者", "笔名"])
     best = "在书展现场，你会看到一个穿着充气鹦鹉服装的玩偶，手里拿着这本书。"
     named = "她说自己的笔名叫“黄金狗”。"
-    policy = dataclasses.replace(Policy.load(), span_choice=model(is_best=5.0))
-    got = picked_span(policy, q, sentences((best, 0.9, 2.0), (named, 0.5, 1.0)))
-    assert got is not None and got[0] == 1 and "黄金狗" in named[slice(*got[1])]
-    alone = picked_span(policy, q, sentences((best, 0.9, 2.0)))
+    got = picked_favouring_best(q, best, named)
+    assert got is not None and got[0] == 1 and "黄金狗" in got[1]
+    alone = picked_favouring_best(q, best)
     assert alone is not None and alone[0] == 0
     # what the question names itself is no name of it: 正殿在当地被称为什么 is not 正殿
-    asked2 = "正殿在当地被称为什么？"
-    q2 = Query(asked2, "zh-Hans", asked2, asked2, "other", terms=["正殿", "当地"])
+    q2 = chinese("正殿在当地被称为什么？", "other", ["正殿", "当地"])
     hall = "寺院的主殿通常被称为正殿。"
     local = "正殿在当地被称为本堂、金殿。"
-    got2 = picked_span(policy, q2, sentences((hall, 0.9, 2.0), (local, 0.5, 1.0)))
-    assert got2 is not None and got2[0] == 1 and local[slice(*got2[1])] == "本堂、金殿"
+    assert picked_favouring_best(q2, hall, local) == (1, "本堂、金殿")
