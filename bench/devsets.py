@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import itertools
 import json
 import logging
@@ -44,20 +45,31 @@ def read_jsonl(path: Path, limit: int | None = None) -> list[dict]:
 
 def build(path: Path, records: list[dict], base: Path | None = None) -> Index:
     """Open the index at `path`; unless a previous run completed it, (re)build it from a copy
-    of `base` plus `records`."""
+    of `base` plus `records`. One completed for other records (a set added since: its
+    articles would be missing, every question of it a miss) gets the records it lacks (those
+    it holds unchanged are skipped)."""
     done = path / "BUILT"
+    mark = f"complete {_digest(records)}\n"
     if not done.exists():
         shutil.rmtree(path, ignore_errors=True)
         if base is not None:
             shutil.copytree(base, path)
             (path / "BUILT").unlink()
     index = Index.open(path, get_embedder("use"))
-    if not done.exists():
+    if not done.exists() or done.read_text(encoding="utf-8") != mark:
         t = time.perf_counter()
         stats = index.add(parse_records(records, str(path)).articles, progress=True)
         print(f"{path.name}: {stats} in {time.perf_counter() - t:.0f}s", file=sys.stderr)
-        done.write_text("complete\n", encoding="utf-8")
+        done.write_text(mark, encoding="utf-8")
     return index
+
+
+def _digest(records: list[dict]) -> str:
+    """A digest of the records' ids and texts, in order: what a completed index was built from."""
+    h = hashlib.sha256()
+    for r in records:
+        h.update(f"{r.get('id', '')}\x00{r.get('text', '')}\x01".encode())
+    return h.hexdigest()[:16]
 
 
 def main() -> int:
