@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike
 
 from rag.bylines import asks_about_credits, credits, outside_credits
 from rag.normalize import fold_width, simplified_question, simplify_with_map
-from rag.postag import tagged
+from rag.postag import PERSON_FLAGS, tagged
 from rag.sentence_words import Tags
 from rag.span import (
     CHANGE_ENDINGS,
@@ -243,6 +243,24 @@ class SpanCandidates:
         if all(p in named for p in pieces) or pieces[0] not in named:
             return span
         return a, a + len(pieces[0])
+
+    def after_title(self, titled: str) -> SpanCandidates:
+        """For a question asking who holds a title (`titled`: the words before its 是谁, 党组书记),
+        only the candidates that open with a person's name (jieba's tag) written right after
+        that title's last two to six characters (党组书记王某: 王某, 王某二世; not another word
+        of the sentence that jieba reads as a name, 令人); any other kind's, or without such a
+        name, all."""
+        if self.kind != "person" or not titled:
+            return self
+        ends = {a: b for a, b, flag in tagged(self.ss) if flag in PERSON_FLAGS}
+        return self._only(
+            [
+                i
+                for i, (a, b) in enumerate(self.spans)
+                if b >= ends.get(a, b + 1)
+                and any(self.ss.endswith(titled[-n:], 0, a) for n in range(2, min(len(titled), 6) + 1))
+            ]
+        )
 
     def reached(self) -> SpanCandidates:
         """For a number question asking what a change reached (提高到多少, 增至多少), only the

@@ -17,7 +17,16 @@ import numpy as np
 
 from rag.normalize import fold_width, simplified_question, simplify_with_map
 from rag.sentence_words import Tags
-from rag.span import ASKS_DAY, ASKS_PEOPLE, ASKS_REACHED, ASKS_WHO_IS, ASKS_YEAR, Span, SpanRules, to_original
+from rag.span import (
+    ASKS_DAY,
+    ASKS_PEOPLE,
+    ASKS_REACHED,
+    ASKS_WHO_IS,
+    ASKS_YEAR,
+    Span,
+    SpanRules,
+    to_original,
+)
 from rag.span_features import (
     FEATURE_NAMES,
     KINDS,
@@ -177,6 +186,11 @@ def sure_span(
     if ASKS_REACHED.search(qs):
         # what a change reached (提高到了多少): the count after its 至 or 到, not the one it rose from
         found, best, sure = _narrowed(model, found, best, sure, found.reached())
+    titled = None if ASKS_PEOPLE.search(qs) else ASKS_WHO_IS.search(qs)
+    if titled is not None:
+        # who holds a title (党组书记是谁): the name the sentence writes right after it, not
+        # another word read as a name (令人, which jieba may tag as one)
+        found, best, sure = _narrowed(model, found, best, sure, found.after_title(titled.group(1)))
     found, best, sure = _narrowed(model, found, best, sure, found.counting(counted_noun(qs)))
     measured = found.measured(measure)
     if measured is not found and not found.counts_in(found.spans[best], measure):
@@ -184,7 +198,7 @@ def sure_span(
     # (a pick that opens a bracket closes it, as read: 黄色(三级 of 黄色(三级)预警 is 黄色(三级);
     # the candidates and their features stay as the model was fitted on)
     a, b = found.spans[best]
-    if (titled := ASKS_WHO_IS.search(qs)) is not None and not ASKS_PEOPLE.search(qs):
+    if titled is not None:
         # who holds a title (副司令员是谁): the name after it, not the next person's title and name
         a, b = found.first_of_joined((a, b), titled.group(1))
     span = to_original(sentence, ss, mapping, (a, closed_end(ss, a, b, rules.max_list_chars)))

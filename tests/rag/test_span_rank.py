@@ -505,3 +505,13 @@ def test_a_question_counting_days_is_answered_by_a_day_alone() -> None:
     sentence = "8月3日，警方依法对王某处以行政拘留10日的处罚。"
     picked = sure_span("王某被行政拘留几天？", "number", sentence, RULES, SHIPPED, measure="天")
     assert picked is not None and sentence[slice(*picked[0])] == "10日"
+
+
+def test_who_holds_a_title_is_the_person_named_right_after_it() -> None:
+    """…党组书记是谁: the name the sentence writes right after the title (李明远), not a word
+    jieba also tags as a name elsewhere in the sentence (令人, nrt); a title's name that runs on
+    (亚历山大六世) stays whole."""
+    sentence = "在昨天召开的座谈会上，市委统战部副部长、市工商联党组书记李明远表示全市的发展情况令人欣喜。"
+    question = "在昨天召开的座谈会上介绍全市情况的市委统战部副部长、市工商联党组书记是谁？"
+    picked = sure_span(question, "person", sentence, RULES, SHIPPED)
+    assert picked is not None and sentence[slice(*picked[0])] == "李明远"
