@@ -34,13 +34,13 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-# 14: "X of Y" is a longer name ("Game of Thrones": @@game); 13: a sense's leading "a" or "an"
+# 15: a chemical formula after a sense is no part of it ("methanol CH3OH"); 14: "X of Y" is a longer name ("Game of Thrones": @@game); 13: a sense's leading "a" or "an"
 # dropped ("a man": 男子); 12: a common word's capitalised note after a comma is no sense ("wen
 # xiang, Henan province" of 阌); 11: a proper noun's place after a comma is no sense ("Los
 # Angeles, California"); 10: a pronunciation note ("Taiwan pr. [Chao2 xian1]") is no name; 9: the
 # classifiers a noun is counted with ("CL:"); 8: surnames the dictionary writes with more than the
 # name ("surname Huang or Hwang"); 7: "@@"
-FORMAT = 14  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
+FORMAT = 15  # 7: "@@" rows for a longer name's first word; "Weixin or WeChat" two senses; accents folded
 _PARAMETERS = 500  # keys per IN query: within SQLite's limit before 3.32 (999)
 _PAREN = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _SENSE = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*){0,2}")
@@ -61,6 +61,9 @@ _PRONUNCIATION = re.compile(r"[A-Z][a-z]* pr\. ")
 # a sense's leading article: "a man" (男子) is a sense of "man"; "the" stays ("the people" is
 # 人民, a collective, no sense of "people")
 _ARTICLE = re.compile(r"^an? (?=\S)")
+# a chemical formula after what it defines ("methanol CH3OH", "carbon dioxide CO2": methanol,
+# carbon dioxide), a word in capitals and digits with a digit in it
+_FORMULA = re.compile(r"\s+(?=[A-Za-z()]*\d)[A-Z][A-Za-z0-9()]*$")
 _ONE_CLASSIFIER = re.compile(r"(?:[^,|\[]+\|)?([\u4e00-\u9fff]{1,2})\[")
 
 _SCHEMA = """
@@ -131,7 +134,8 @@ def sense_rows(entries: list[dict]) -> Iterator[tuple[str, str]]:  # type: ignor
                     # ("wen xiang, Henan province" of 阌; "…, Sri Lanka" of 楞), no other word for it
                     pieces = pieces[:1] + [p for p in pieces[1:] if not p.strip()[:1].isupper()]
                 for written in pieces:
-                    sense = _ARTICLE.sub("", written.strip().lower().removeprefix("to ").strip())
+                    bare = _FORMULA.sub("", written.strip())
+                    sense = _ARTICLE.sub("", bare.lower().removeprefix("to ").strip())
                     if _SENSE.fullmatch(sense):
                         yield sense, head
                     # two names of one thing ("Weixin or WeChat", "Green or Greene"): each a sense

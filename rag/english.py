@@ -62,6 +62,18 @@ _HOME = ("中国", "我国")
 # an English title before a surname, and how Chinese news writes it after the surname (张女士)
 _HONORIFICS = {"mr": ("先生",), "ms": ("女士",), "mrs": ("女士", "太太"), "miss": ("女士", "小姐")}
 _ARTICLES = frozenset({"a", "an", "the"})
+# English cardinals from two up ("one" is as often a pronoun): a news article writes the count
+# in digits or Chinese numerals (3个月, 三个月), where the dictionary's commonest words for them
+# are idioms ("three": 三下五除二)
+_CARDINALS = {
+    w: n
+    for n, w in enumerate(
+        "two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+        " seventeen eighteen nineteen twenty".split(),
+        start=2,
+    )
+} | {w: 10 * k for k, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), start=3)}
+_NUMERALS = "一二三四五六七八九"
 _ES_AFTER = ("s", "x", "z", "ch", "sh", "o")
 
 
@@ -252,6 +264,9 @@ def _one_word(tab: CedictTable, word: str, after_be: bool, per_word: int) -> Ren
     """The Chinese words of one word of a question (no phrase's, no function word), or None:
     a capitalised word's country, surname or proper name, else its senses, those of the verb
     it is a form of, or of its plain forms (`after_be`: it follows a form of "be")."""
+    if (n := _CARDINALS.get(word.lower())) is not None:
+        # (two things are 两 in Chinese, 二 only in a numeral: 两大隐忧, 十二)
+        return Rendering([str(n), *(["两"] if n == 2 else []), chinese_numeral(n)], False, word, ())
     capital = word[0].isupper() and not _code(word)
     cands: list[str] = []
     bare = word.removesuffix("'s")
@@ -286,6 +301,13 @@ def _one_word(tab: CedictTable, word: str, after_be: bool, per_word: int) -> Ren
     if _HOME[0] in heads:
         heads.append(_HOME[1])
     return Rendering(heads, named, word, tuple(cands[per_word:])) if cands else None
+
+
+def chinese_numeral(n: int) -> str:
+    """`n` (2–99) in Chinese numerals: 3 三, 12 十二, 40 四十, 47 四十七."""
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else _NUMERALS[tens - 1] + "十")
+    return head + (_NUMERALS[ones - 1] if ones else "")
 
 
 def proper_names(tab: CedictTable, word: str) -> list[str]:

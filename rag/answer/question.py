@@ -113,11 +113,14 @@ _KIND_PATTERNS_EN: tuple[tuple[str, str], ...] = (
         rf"\bhow (many|much)\b|{HOW_MEASURE}"
         # "what (is the) price", and a measure named with up to four words before it, none a
         # preposition ("what is the expected starting price", "what target price", "what was
-        # the city's GDP"; not "what is the reason for the price rise")
-        r"|\bwhat (?:(?:is|was|are|were|will be) (?:the|its|their|[a-z-]+'s) )?(?:(?!(?:of|for|in|on|at|to|with|by|from)\b)[a-z'-]+ ){0,4}"
+        # the city's GDP", "what was the river city's total export value"; not "what is the
+        # reason for the price rise")
+        r"|\bwhat (?:(?:is|was|are|were|will be) (?:the|its|their|(?:[a-z-]+ ){0,2}[a-z'-]+'s) )?"
+        r"(?:(?!(?:of|for|in|on|at|to|with|by|from)\b)[a-z'-]+ ){0,4}"
         r"(percentage|percent|share|proportion|fraction|number|amount|sum|price|rate|magnitude|speed"
         r"|weight|capacity|pressure|height|length|distance|depth|width|altitude|area|size|volume"
-        r"|population|temperature|cost|value|valuation|revenue|budget|income|output|salary|fee|rainfall|gdp|investment|loss|losses)\b",
+        r"|population|temperature|cost|value|valuation|revenue|budget|income|output|salary|fee|rainfall|gdp|investment|loss|losses"
+        r"|sales|turnover|profits?|earnings)\b",
     ),
     (
         "place",

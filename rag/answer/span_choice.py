@@ -149,7 +149,8 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
     # a Chinese count in the measure its question names (多少张, 多少户)
     measured = q.kind == "number" and q.script != "en" and bool(q.measure) and several
     given = question_numbers(q.text) if q.kind == "number" and several else frozenset()
-    # an English "how many" of no time and no units (how many of them were new): not a length of time
+    # an English "how many" of no time and no units (how many of them were new): not a length
+    # of time, nor an age
     untimed = (
         q.script == "en"
         and q.kind == "number"
@@ -179,7 +180,7 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
                 return False
             if units:
                 return counts_in_units(text, units)
-            if untimed and counts_in_units(text, DURATION_UNITS):
+            if untimed and counts_in_units(text, _UNTIMED_UNITS):
                 return False
             if measured:
                 return counts_in(text, q.measure)
@@ -215,12 +216,15 @@ def picked_span(policy: Policy, q: Query, sents: Sequence[Sentence]) -> tuple[in
 # the name it gives (叫“…”, 名为, 称为, 取名)
 _ASKS_NAME = re.compile(r"叫什么|叫做什么|什么名字|名为什么|称为什么|名称是什么|叫啥")
 _NAMED_AS = re.compile(r"(?:叫|名为|称为|名叫|叫做|称作|取名为?|命名为|名字是|名称是)[“\"「『《]?$")
-# an English question asking "how many" that names no length of time anywhere
+# an English question asking "how many" that names no length of time, nor an age, anywhere
 _UNTIMED = re.compile(
-    r"^(?!.*\b(?:days?|nights?|weeks?|months?|years?|hours?|minutes?|seconds?|decades?|centur(?:y|ies)|long)\b)"
+    r"^(?!.*\b(?:days?|nights?|weeks?|months?|years?|hours?|minutes?|seconds?|decades?|centur(?:y|ies)|long"
+    r"|old|age|aged|ages)\b)"
     r".*\bhow many\b",
     re.IGNORECASE | re.DOTALL,
 )
+# what such a question's count is not written in: a length of time, an age (20岁 of "how many events")
+_UNTIMED_UNITS = (*DURATION_UNITS, "岁")
 # a number written in digits (4,200; 3.5; 2023), its thousands' commas aside
 _DIGITS = re.compile(r"(?<![\d.])\d+(?:,\d{3})*(?:\.\d+)?(?![\d.])")
 

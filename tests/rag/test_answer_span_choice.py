@@ -308,6 +308,21 @@ def test_an_english_how_many_of_no_time_is_not_answered_with_a_length_of_time() 
     assert lasted is not None and lasted[0] == 0
 
 
+def test_an_english_how_many_of_no_age_is_not_answered_with_an_age() -> None:
+    """ "In how many events did they compete" names no age: the best sentence's 19岁 gives way
+    to the cited sentence's count; asking "how old", the age stays."""
+    from rag.answer import analyse
+
+    age = "对19岁的智利游泳运动员卡拉来说，能和哥哥同池竞技让她十分激动。"
+    events = "这对智利兄妹一共参加了六项游泳赛事。"
+    got = picked_favouring_best(
+        analyse("In how many swimming events did the Chilean siblings compete in total?"), age, events
+    )
+    assert got is not None and got[0] == 1 and got[1] == "六项"
+    old = picked_favouring_best(analyse("How old is the Chilean swimmer Carla?"), age, events)
+    assert old is not None and old[0] == 0
+
+
 def test_a_name_asked_comes_from_a_sentence_that_gives_it_after_jiao() -> None:
     """笔名叫什么 asks a name: the cited sentence whose span follows 叫 (她说自己的笔名叫“黄金狗”)
     gives the short answer, not the best sentence's; a name the question writes itself is none."""

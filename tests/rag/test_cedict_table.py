@@ -268,3 +268,11 @@ def test_a_nouns_classifiers_are_read_from_its_definition() -> None:
 def test_the_table_gives_each_nouns_classifiers(full) -> None:
     _, tab = full
     assert tab.classifiers(["直升机", "乘客"]) == {"直升机": ["架"]}
+
+
+def test_a_chemical_formula_after_a_sense_is_no_part_of_it() -> None:
+    """ "methanol CH3OH" defines 甲醇 as methanol, "carbon dioxide CO2" 二氧化碳 as carbon dioxide."""
+    from rag.english import table
+
+    assert "甲醇" in table().heads("methanol")
+    assert table().heads("carbon dioxide") == ["二氧化碳"]

@@ -327,6 +327,28 @@ def test_the_questions_own_wh_phrase_gives_the_kind_and_how_old_is_no_term() -> 
     assert q.kind == "number" and not any("时代" in t.split("|") for t in q.terms)  # no era
 
 
+def test_what_was_a_named_owners_measure_asks_a_number() -> None:
+    """ "What was X's total export value", the owner two words long, and "what were … sales"
+    ask an amount; "what is the reason for the price rise" does not."""
+    assert analyse("What was Jiangxi province's total import and export value last year?").kind == "number"
+    assert analyse("What were the retailer's group sales in the second quarter?").kind == "number"
+    assert analyse("What was the carmaker's net profit in 2022?").kind == "number"
+    assert analyse("What is the reason for the price rise?").kind == "other"
+
+
+def test_an_english_cardinal_is_searched_as_its_digits_and_numeral() -> None:
+    """ "three" is 3 or 三 as the article writes it, not the idiom the dictionary ranks first
+    (三下五除二); "one", as often a pronoun, is left to the dictionary."""
+    from rag.english import chinese_numeral, render
+
+    (three,) = (r for r in render("the three months to June", 2) if r.words == "three")
+    assert three.heads == ["3", "三"]
+    (two,) = (r for r in render("its two hidden worries", 2) if r.words == "two")
+    assert two.heads == ["2", "两", "二"]  # 两 where a count is written in words
+    assert [chinese_numeral(n) for n in (2, 10, 12, 40, 47)] == ["二", "十", "十二", "四十", "四十七"]
+    assert not any(r.heads == ["1", "一"] for r in render("one of the factories", 2))
+
+
 def test_a_place_the_question_names_must_be_in_the_answers_passage(fake_index) -> None:
     from rag.english import render
 
