@@ -27,7 +27,9 @@ ROLES = ("记者", "通讯员", "编辑", "作者", "摄影", "实习生", "撰�
 _APART = " \u3000：:"  # between a role and its first name
 _BETWEEN = " \u3000：:、，,/"  # between the names of one credit
 _OPEN, _CLOSE = "（(", "）)"
-_PHOTO = re.compile(r"[\u4e00-\u9fff]{1,4}[ \u3000]*摄(?![\u4e00-\u9fff])")  # a photo's credit: 韦立新 摄
+# a photo's credit: 韦立新 摄, 韦立新摄; written apart from its 摄, also where the caption runs on
+# into the next paragraph with nothing between (韦立新 摄今年6月，…)
+_PHOTO = re.compile(r"[\u4e00-\u9fff]{1,4}(?:[ \u3000]+摄|摄(?![\u4e00-\u9fff]))")
 # a credit's short role and a slash before the names: （文/林晓华）, 图/王强, 文字/张明
 _SLASHED = re.compile(r"(?<![\u4e00-\u9fff])(?:文|图|摄|文字|图文|视频)[ \u3000]*[/／][ \u3000]*")
 

@@ -28,6 +28,8 @@ def _credited(text: str) -> list[str]:
         ("责任编辑：王晓", ["责任编辑：王晓"]),
         ("（记者李明）今天上午，", ["记者李明"]),  # in parentheses, nothing between is needed
         ("韦立新 摄 7月27日，工人们在装配。", ["韦立新 摄"]),
+        # a caption run on into the next paragraph, nothing between
+        ("日报记者韦立新 摄今年6月，该公司提出了申请。", ["韦立新 摄"]),
         ("集微网消息（文/林晓华）8月11日，", ["文/林晓华"]),  # a short role and a slash
         ("图/王强 工人们在装配。", ["图/王强"]),
     ],
