@@ -265,7 +265,7 @@ def _one_word(tab: CedictTable, word: str, after_be: bool, per_word: int) -> Ren
     a capitalised word's country, surname or proper name, else its senses, those of the verb
     it is a form of, or of its plain forms (`after_be`: it follows a form of "be")."""
     if (n := _CARDINALS.get(word.lower())) is not None:
-        # (two things are 两 in Chinese, 二 only in a numeral: 两大隐忧, 十二)
+        # (two things are 两 in Chinese, 二 only in a numeral: 两大难题, 十二)
         return Rendering([str(n), *(["两"] if n == 2 else []), chinese_numeral(n)], False, word, ())
     capital = word[0].isupper() and not _code(word)
     cands: list[str] = []

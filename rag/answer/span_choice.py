@@ -223,7 +223,7 @@ _UNTIMED = re.compile(
     r".*\bhow many\b",
     re.IGNORECASE | re.DOTALL,
 )
-# what such a question's count is not written in: a length of time, an age (20岁 of "how many events")
+# what such a question's count is not written in: a length of time, an age (19岁 of "how many events")
 _UNTIMED_UNITS = (*DURATION_UNITS, "岁")
 # a number written in digits (4,200; 3.5; 2023), its thousands' commas aside
 _DIGITS = re.compile(r"(?<![\d.])\d+(?:,\d{3})*(?:\.\d+)?(?![\d.])")
