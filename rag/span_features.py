@@ -86,6 +86,17 @@ _OPENERS = {o: k for k, o in enumerate([*_OPEN_CLOSE, *_PARENS])}
 _CLOSERS = {c: k for k, c in enumerate([*_OPEN_CLOSE.values(), *_PARENS.values()])}
 _ENUM = re.compile(r"、|和|及|与|以及")
 _TRAILING = "的了"
+# a 零 beside no other numeral, inside a word (零售价, 零部件): no count
+_LONE_ZERO = re.compile(
+    r"(?<![\d零〇○一二两三四五六七八九十百千万亿])零(?![\d零〇○一二两三四五六七八九十百千万亿])"
+)
+
+
+def lone_zeros(ss: str) -> tuple[Span, ...]:
+    """The 零 of `ss` that no other numeral stands beside (零售价: retail, not zero)."""
+    return tuple(m.span() for m in _LONE_ZERO.finditer(ss))
+
+
 _WH_CHARS = set("什么哪谁几多少何时怎样如")
 
 
@@ -174,12 +185,14 @@ class SpanCandidates:
         (`asks_year`: 西元几年, the 1949 of 1949年12月7日), of no year (2023年 answers no 多少台);
         any other kind's, all of them (`rag.span_rank.sure_span` picks among these when its
         pick among all holds no such numeral). A day alone (10日, not 8月10日) is a count of a
-        question counting days (`days_counted`: 拘留几天)."""
+        question counting days (`days_counted`: 拘留几天). A 零 that no other numeral stands
+        beside (零售价, 零部件) is none either."""
         if self.kind != "number":
             return self
         days = self.names + tuple(
             m.span() for m in MONTH_DAY.finditer(self.ss) if not days_counted or "月" in m.group(0)
         )
+        days += lone_zeros(self.ss)
         if not asks_year:
             days += tuple(m.span() for m in YEAR.finditer(self.ss))
         # how many such numerals stand before each position, worked out once for all candidates

@@ -515,3 +515,13 @@ def test_who_holds_a_title_is_the_person_named_right_after_it() -> None:
     question = "在昨天召开的座谈会上介绍全市情况的市委统战部副部长、市工商联党组书记是谁？"
     picked = sure_span(question, "person", sentence, RULES, SHIPPED)
     assert picked is not None and sentence[slice(*picked[0])] == "李明远"
+
+
+def test_a_lone_zero_inside_a_word_is_no_count() -> None:
+    """零售价 holds no count: a number question's sentence with no other numeral has no span,
+    so the short answer comes from a sentence that counts (上调80元/吨)."""
+    sentence = "本市将于明天启动汽油零售价的调整。"
+    assert sure_span("下周汽油价格每吨上调多少？", "number", sentence, RULES, SHIPPED) is None
+    counted = "预计汽油价格将上调80元/吨。"
+    picked = sure_span("下周汽油价格每吨上调多少？", "number", counted, RULES, SHIPPED)
+    assert picked is not None and counted[slice(*picked[0])] == "80元/吨"
