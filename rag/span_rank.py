@@ -11,11 +11,13 @@ LambdaRank, one dev set held apart) and read from the policy file.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rag.normalize import fold_width, simplified_question, simplify_with_map
+from rag.postag import tagged
 from rag.sentence_words import Tags
 from rag.span import (
     ASKS_DAY,
@@ -25,6 +27,8 @@ from rag.span import (
     ASKS_YEAR,
     Span,
     SpanRules,
+    found_literal,
+    head_noun,
     to_original,
 )
 from rag.span_features import (
@@ -201,8 +205,46 @@ def sure_span(
     if titled is not None:
         # who holds a title (副司令员是谁): the name after it, not the next person's title and name
         a, b = found.first_of_joined((a, b), titled.group(1))
+    b = through_head(qs, ss, a, b)
     span = to_original(sentence, ss, mapping, (a, closed_end(ss, a, b, rules.max_list_chars)))
     return None if span is None else (span, sure)
+
+
+def through_head(qs: str, ss: str, a: int, b: int) -> int:
+    """The end of the span `ss[a:b]`, carried to the end of the noun a "which X" question names
+    (`rag.span.head_noun`, two characters or more) where the span stops inside the sentence's
+    writing of it (某区消防 of 某区消防救援支队, asked 哪个消防救援支队): the answer is headed by
+    that noun; `b` otherwise."""
+    head = nominal_head(qs)
+    if len(head) < 2:
+        return b
+    for x, y in found_literal(head, ss):
+        if a <= x < b < y:
+            return y
+    return b
+
+
+_NOMINAL_FLAGS = ("vn", "j", "eng", "b")  # (and every noun's, n…)
+
+
+@functools.lru_cache(maxsize=1024)
+def nominal_head(qs: str) -> str:
+    """The noun a "which X" question names (`rag.span.head_noun`: 消防救援支队 of
+    哪个消防救援支队？) where the question's own words there (jieba's) are all nominal; "" where
+    a verb or another word runs on after the noun (军营举行 of 在哪个军营举行？)."""
+    head = head_noun(qs)
+    if not head:
+        return ""
+    start = qs.find(head)
+    end = start + len(head)
+    words = [(x, y, f) for x, y, f in tagged(qs) if x < end and y > start]
+    if not words or words[0][0] != start or words[-1][1] != end:
+        return ""
+    # (a person's name is none: jieba reads 拉开帷幕 as one; and the last word is a noun proper,
+    # not a verb's noun use: 公司管理运营 of 由哪家公司管理运营)
+    nominal = all((f.startswith("n") and not f.startswith("nr")) or f in _NOMINAL_FLAGS for _, _, f in words)
+    last = words[-1][2]
+    return head if nominal and last.startswith("n") and not last.startswith("nr") else ""
 
 
 def _narrowed(

@@ -525,3 +525,16 @@ def test_a_lone_zero_inside_a_word_is_no_count() -> None:
     counted = "预计汽油价格将上调80元/吨。"
     picked = sure_span("下周汽油价格每吨上调多少？", "number", counted, RULES, SHIPPED)
     assert picked is not None and counted[slice(*picked[0])] == "80元/吨"
+
+
+def test_a_which_x_answer_is_carried_to_the_end_of_the_noun_x() -> None:
+    """哪家律师事务所: a pick that stops inside the sentence's 律师事务所 runs to its end; a
+    question whose words after the noun run on with a verb (哪家书店开幕) names no such noun."""
+    from rag.span_rank import nominal_head, through_head
+
+    question = "接受采访的律师王某担任哪家律师事务所的主任？"
+    sentence = "王某是河北明远律师事务所的主任。"
+    a = sentence.index("河北")
+    assert sentence[a : through_head(question, sentence, a, sentence.index("事务所"))] == "河北明远律师事务所"
+    assert nominal_head("展览在哪家书店拉开帷幕？") == ""
+    assert nominal_head("他是哪个消防救援支队的队员？") == "消防救援支队"
