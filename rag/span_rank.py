@@ -25,6 +25,7 @@ from rag.span import (
     ASKS_REACHED,
     ASKS_WHO_IS,
     ASKS_YEAR,
+    NUMBER,
     Span,
     SpanRules,
     found_literal,
@@ -206,6 +207,7 @@ def sure_span(
         # who holds a title (副司令员是谁): the name after it, not the next person's title and name
         a, b = found.first_of_joined((a, b), titled.group(1))
     b = through_head(qs, ss, a, b)
+    b = before_counted_noun(qs, ss, a, b)
     span = to_original(sentence, ss, mapping, (a, closed_end(ss, a, b, rules.max_list_chars)))
     return None if span is None else (span, sure)
 
@@ -221,6 +223,16 @@ def through_head(qs: str, ss: str, a: int, b: int) -> int:
     for x, y in found_literal(head, ss):
         if a <= x < b < y:
             return y
+    return b
+
+
+def before_counted_noun(qs: str, ss: str, a: int, b: int) -> int:
+    """The end of a count `ss[a:b]` before the noun the question counts in 个 (21个县 → 21个,
+    asked 多少个县): the question writes the noun, the answer is the count; `b` otherwise."""
+    noun = counted_noun(qs)
+    cut = b - len(noun)
+    if noun and cut > a and ss.endswith("个" + noun, a, b) and NUMBER.fullmatch(ss, a, cut):
+        return cut
     return b
 
 
