@@ -34,9 +34,10 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-# 15: a chemical formula after a sense is no part of it ("methanol CH3OH"); 14: "X of Y" is a longer name ("Game of Thrones": @@game); 13: a sense's leading "a" or "an"
-# dropped ("a man": 男子); 12: a common word's capitalised note after a comma is no sense ("wen
-# xiang, Henan province" of 阌); 11: a proper noun's place after a comma is no sense ("Los
+# 15: a chemical formula after a sense is no part of it ("methanol CH3OH"); 14: "X of Y" is a
+# longer name ("Game of Thrones": @@game); 13: a sense's leading "a" or "an" dropped ("a man":
+# 男子); 12: a common word's capitalised note after a comma is no sense ("wen xiang, Henan
+# province" of 阌); 11: a proper noun's place after a comma is no sense ("Los
 # Angeles, California"); 10: a pronunciation note ("Taiwan pr. [Chao2 xian1]") is no name; 9: the
 # classifiers a noun is counted with ("CL:"); 8: surnames the dictionary writes with more than the
 # name ("surname Huang or Hwang"); 7: "@@"

@@ -215,7 +215,7 @@ def sure_span(
 def through_head(qs: str, ss: str, a: int, b: int) -> int:
     """The end of the span `ss[a:b]`, carried to the end of the noun a "which X" question names
     (`rag.span.head_noun`, two characters or more) where the span stops inside the sentence's
-    writing of it (某区消防 of 某区消防救援支队, asked 哪个消防救援支队): the answer is headed by
+    writing of it (某区街道办 of 某区街道办事处, asked 哪个街道办事处): the answer is headed by
     that noun; `b` otherwise."""
     head = nominal_head(qs)
     if len(head) < 2:
@@ -227,8 +227,8 @@ def through_head(qs: str, ss: str, a: int, b: int) -> int:
 
 
 def before_counted_noun(qs: str, ss: str, a: int, b: int) -> int:
-    """The end of a count `ss[a:b]` before the noun the question counts in 个 (21个县 → 21个,
-    asked 多少个县): the question writes the noun, the answer is the count; `b` otherwise."""
+    """The end of a count `ss[a:b]` before the noun the question counts in 个 (17个乡镇 → 17个,
+    asked 多少个乡镇): the question writes the noun, the answer is the count; `b` otherwise."""
     noun = counted_noun(qs)
     cut = b - len(noun)
     if noun and cut > a and ss.endswith("个" + noun, a, b) and NUMBER.fullmatch(ss, a, cut):
@@ -241,9 +241,9 @@ _NOMINAL_FLAGS = ("vn", "j", "eng", "b")  # (and every noun's, n…)
 
 @functools.lru_cache(maxsize=1024)
 def nominal_head(qs: str) -> str:
-    """The noun a "which X" question names (`rag.span.head_noun`: 消防救援支队 of
-    哪个消防救援支队？) where the question's own words there (jieba's) are all nominal; "" where
-    a verb or another word runs on after the noun (军营举行 of 在哪个军营举行？)."""
+    """The noun a "which X" question names (`rag.span.head_noun`: 街道办事处 of
+    哪个街道办事处？) where the question's own words there (jieba's) are all nominal; "" where
+    a verb or another word runs on after the noun (礼堂举行 of 在哪个礼堂举行？)."""
     head = head_noun(qs)
     if not head:
         return ""
@@ -253,7 +253,7 @@ def nominal_head(qs: str) -> str:
     if not words or words[0][0] != start or words[-1][1] != end:
         return ""
     # (a person's name is none: jieba reads 拉开帷幕 as one; and the last word is a noun proper,
-    # not a verb's noun use: 公司管理运营 of 由哪家公司管理运营)
+    # not a verb's noun use: 公司承建施工 of 由哪家公司承建施工)
     nominal = all((f.startswith("n") and not f.startswith("nr")) or f in _NOMINAL_FLAGS for _, _, f in words)
     last = words[-1][2]
     return head if nominal and last.startswith("n") and not last.startswith("nr") else ""
