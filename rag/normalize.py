@@ -107,10 +107,20 @@ def simplify_with_map(text: str) -> tuple[str, list[int]]:
 
 # ---------------------------------------------------------------- script detection
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK_CLASS = (
+    r"[\u3400-\u9fff\uf900-\ufaff]"  # a Chinese character (CJK ideographs and their compatibility forms)
+)
+_CJK = re.compile(_CJK_CLASS)
+_CJK_RUN = re.compile(_CJK_CLASS + "+")
 _LATIN = re.compile(r"[A-Za-z]")
 _ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
 _LEAST_ENGLISH_WORDS = 4  # an English question that quotes Chinese has a sentence's words around it
+
+
+def chinese_runs(text: str) -> list[str]:
+    """The runs of Chinese characters in `text`, left to right (智能电饭煲 of an English question
+    quoting it)."""
+    return _CJK_RUN.findall(text)
 
 
 def detect_script(text: str) -> str:

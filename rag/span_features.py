@@ -177,6 +177,8 @@ class SpanCandidates:
     # the sentence's proper names (五菱, 四川), of a number, person or list question: no numeral
     # in one counts; a list of people joins only names
     names: tuple[Span, ...] = ()
+    # the people the sentence names (jieba's person tags), of a person question: who holds a title
+    people: tuple[Span, ...] = ()
 
     def counted(self, *, asks_year: bool = False, days_counted: bool = False) -> SpanCandidates:
         """For a number question, only the candidates that hold a numeral of no day of the
@@ -246,11 +248,7 @@ class SpanCandidates:
         that joins only names (李明和赵刚) or holds no name first, as it is."""
         a, b = span
         pieces = JOINED.split(self.ss[a:b])
-        if (
-            len(pieces) == 1
-            or not titled
-            or not any(self.ss.endswith(titled[-n:], 0, a) for n in range(2, min(len(titled), 6) + 1))
-        ):
+        if len(pieces) == 1 or not self._right_after(titled, a):
             return span
         named = {self.ss[x:y] for x, y in self.names}
         if all(p in named for p in pieces) or pieces[0] not in named:
@@ -265,15 +263,19 @@ class SpanCandidates:
         name, all."""
         if self.kind != "person" or not titled:
             return self
-        ends = {a: b for a, b, flag in tagged(self.ss) if flag in PERSON_FLAGS}
+        ends = dict(self.people)
         return self._only(
             [
                 i
                 for i, (a, b) in enumerate(self.spans)
-                if b >= ends.get(a, b + 1)
-                and any(self.ss.endswith(titled[-n:], 0, a) for n in range(2, min(len(titled), 6) + 1))
+                if b >= ends.get(a, b + 1) and self._right_after(titled, a)
             ]
         )
+
+    def _right_after(self, titled: str, a: int) -> bool:
+        """Whether the sentence writes the last two to six characters of the title `titled`
+        right before offset `a` (副司令员王某: 王某 is right after 副司令员)."""
+        return any(self.ss.endswith(titled[-n:], 0, a) for n in range(2, min(len(titled), 6) + 1))
 
     def reached(self) -> SpanCandidates:
         """For a number question asking what a change reached (提高到多少, 增至多少), only the
@@ -555,4 +557,5 @@ def candidates_simplified(
         if ext_kind in ("number", "person", "list")
         else ()
     )
-    return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words, asked), ext_kind, names)
+    people = tuple((x, y) for x, y, flag in tags if flag in PERSON_FLAGS) if ext_kind == "person" else ()
+    return SpanCandidates(ss, spans, out, lexical_keys(qs, ss, spans, words, asked), ext_kind, names, people)

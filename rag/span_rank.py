@@ -196,7 +196,8 @@ def sure_span(
         # who holds a title (党组书记是谁): the name the sentence writes right after it, not
         # another word read as a name (令人, which jieba may tag as one)
         found, best, sure = _narrowed(model, found, best, sure, found.after_title(titled.group(1)))
-    found, best, sure = _narrowed(model, found, best, sure, found.counting(counted_noun(qs)))
+    noun = counted_noun(qs)
+    found, best, sure = _narrowed(model, found, best, sure, found.counting(noun))
     measured = found.measured(measure)
     if measured is not found and not found.counts_in(found.spans[best], measure):
         found, best, sure = _narrowed(model, found, best, sure, measured)
@@ -207,7 +208,7 @@ def sure_span(
         # who holds a title (副司令员是谁): the name after it, not the next person's title and name
         a, b = found.first_of_joined((a, b), titled.group(1))
     b = through_head(qs, ss, a, b)
-    b = before_counted_noun(qs, ss, a, b)
+    b = before_counted_noun(noun, ss, a, b)
     span = to_original(sentence, ss, mapping, (a, closed_end(ss, a, b, rules.max_list_chars)))
     return None if span is None else (span, sure)
 
@@ -226,10 +227,10 @@ def through_head(qs: str, ss: str, a: int, b: int) -> int:
     return b
 
 
-def before_counted_noun(qs: str, ss: str, a: int, b: int) -> int:
-    """The end of a count `ss[a:b]` before the noun the question counts in 个 (17个乡镇 → 17个,
-    asked 多少个乡镇): the question writes the noun, the answer is the count; `b` otherwise."""
-    noun = counted_noun(qs)
+def before_counted_noun(noun: str, ss: str, a: int, b: int) -> int:
+    """The end of a count `ss[a:b]` before `noun`, the noun the question counts in 个
+    (`rag.span_text.counted_noun`: 17个乡镇 → 17个, asked 多少个乡镇): the question writes the
+    noun, the answer is the count; `b` otherwise."""
     cut = b - len(noun)
     if noun and cut > a and ss.endswith("个" + noun, a, b) and NUMBER.fullmatch(ss, a, cut):
         return cut

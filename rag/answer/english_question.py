@@ -27,7 +27,7 @@ from rag.english import (
     romanized_runs,
     translations,
 )
-from rag.normalize import canonical_terms
+from rag.normalize import canonical_terms, chinese_runs
 
 ALTERNATIVES = "|"  # joins the Chinese alternatives of one English word into one term
 
@@ -351,10 +351,6 @@ def _latin_forms(words: str) -> list[str]:
     return [w, w[:-1]] if w.endswith("s") and len(w) > 3 else [w]
 
 
-# a run of Chinese characters inside an English question
-_QUOTED_CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-
-
 def english_terms(
     search: str, policy: Policy, known: Callable[[Sequence[str]], list[bool]] | None
 ) -> EnglishTerms:
@@ -388,7 +384,7 @@ def english_terms(
     groups = [r.heads for r in rendered] + [[d] for d in dates]
     # Chinese the question quotes ("the 'smart rice cooker' (智能电饭煲)") is a term as
     # the article writes it
-    groups += [[t] for run in _QUOTED_CHINESE.findall(search) if len(t := canonical_terms(run)) > 1]
+    groups += [[t] for run in chinese_runs(search) if len(t := canonical_terms(run)) > 1]
     # the names asked about ("Beijing", "Hu Henghua", "Messi"): an answer's passage holds each
     named = [r.heads for r in rendered if r.name]
     guessed: list[str] = []  # romanized names whose spellings are guesses (found by sound too)

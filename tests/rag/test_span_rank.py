@@ -543,10 +543,12 @@ def test_a_which_x_answer_is_carried_to_the_end_of_the_noun_x() -> None:
 def test_a_count_of_the_noun_asked_is_answered_without_the_noun() -> None:
     """多少个县: the question writes 县, the answer is the count (21个), not 21个县."""
     from rag.span_rank import before_counted_noun
+    from rag.span_text import counted_noun
 
+    noun = counted_noun("全省有多少个县遭受洪涝灾害？")
     sentence = "全省共有21个县遭受洪涝灾害。"
     a, b = sentence.index("21"), sentence.index("遭")
-    assert sentence[a : before_counted_noun("全省有多少个县遭受洪涝灾害？", sentence, a, b)] == "21个"
-    assert before_counted_noun("全省有多少个县遭受洪涝灾害？", "全省8县受灾。", 2, 4) == 4  # no 个: as it is
+    assert sentence[a : before_counted_noun(noun, sentence, a, b)] == "21个"
+    assert before_counted_noun(noun, "全省8县受灾。", 2, 4) == 4  # no 个: as it is
     picked = sure_span("全省有多少个县遭受洪涝灾害？", "number", sentence, RULES, SHIPPED)
     assert picked is not None and sentence[slice(*picked[0])] in ("21个", "21")
